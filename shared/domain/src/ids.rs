@@ -1,0 +1,139 @@
+//! Identifiers. Each parses once at the edge; an invalid value never becomes an id.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+
+/// Characters allowed in external ids (org and user ids come from the identity provider).
+fn is_external_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+macro_rules! external_id {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("The id of a ", $what, ": 1 to 64 characters of `[A-Za-z0-9._-]`.")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: impl Into<String>) -> Result<Self, DomainError> {
+                let s = s.into();
+                if is_external_id(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(DomainError::invalid(
+                        concat!("invalid_", $what, "_id"),
+                        concat!(
+                            "a ",
+                            $what,
+                            " id is 1 to 64 characters of letters, digits, '.', '-' or '_'"
+                        ),
+                    ))
+                }
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+external_id!(OrgId, "org");
+external_id!(UserId, "user");
+
+macro_rules! ulid_id {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("The id of a ", $what, ": a ULID, so ids sort by creation time.")]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            /// A fresh id for something created at `at_ms` (milliseconds since the epoch).
+            pub fn new_at(at_ms: u64) -> Self {
+                Self(ulid::Ulid::from_parts(at_ms, rand_bits()))
+            }
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                // Only the canonical upper-case form, so one id has one spelling in keys.
+                match ulid::Ulid::from_string(s) {
+                    Ok(u) if u.to_string() == s => Ok(Self(u)),
+                    _ => Err(DomainError::NotFound($what)),
+                }
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0.to_string()
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+ulid_id!(ThreadId, "thread");
+ulid_id!(MessageId, "message");
+
+fn rand_bits() -> u128 {
+    // ulid's generator is seeded from the OS; we only need its random part.
+    ulid::Ulid::new().random()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_ids_refuse_separators_and_overlong_values() {
+        assert!(UserId::parse("resident-1").is_ok());
+        assert!(
+            UserId::parse("a#b").is_err(),
+            "'#' would break key prefixes"
+        );
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("x".repeat(65)).is_err());
+        assert!(OrgId::parse("demo b").is_err());
+    }
+
+    #[test]
+    fn thread_ids_sort_by_creation_time_and_have_one_spelling() {
+        let a = ThreadId::new_at(1_000);
+        let b = ThreadId::new_at(2_000);
+        assert!(a.to_string() < b.to_string());
+        assert_eq!(ThreadId::parse(&a.to_string()).unwrap(), a);
+        assert!(ThreadId::parse(&a.to_string().to_lowercase()).is_err());
+        assert!(ThreadId::parse("not-a-ulid").is_err());
+    }
+}

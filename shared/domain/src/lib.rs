@@ -1,0 +1,16 @@
+//! The domain of resident messaging: identifiers and bounded text that parse at the edge,
+//! users and their roles, threads with their status machine, and the authorization policy.
+//! Nothing here does I/O or knows about AWS; adapters and handlers build on it.
+
+pub mod error;
+pub mod ids;
+pub mod policy;
+pub mod text;
+pub mod thread;
+pub mod user;
+
+pub use error::DomainError;
+pub use ids::{MessageId, OrgId, ThreadId, UserId};
+pub use text::{LinkedRecord, MessageBody, Subject, Topic};
+pub use thread::{Priority, StatusChange, ThreadStatus};
+pub use user::{AccountState, Role, User};

@@ -1,0 +1,200 @@
+//! The authorization policy: who may see, post and change what. Organization isolation is
+//! structural (every storage key starts with the caller's org); these rules decide within it.
+
+use crate::{AccountState, DomainError, Role, User, UserId};
+
+/// May `user` see a thread? Facility admins see every thread of their org; everyone else
+/// only the threads they take part in. Callers answer 404 when this is false.
+pub fn can_view_thread(user: &User, is_participant: bool) -> bool {
+    is_participant || user.role == Role::FacilityAdmin
+}
+
+/// May `user` see a message? Internal notes are for staff only.
+pub fn can_see_message(user: &User, internal: bool) -> bool {
+    !internal || user.role.is_staff()
+}
+
+/// Every write goes through this: a locked account reads but never writes.
+pub fn ensure_can_write(user: &User) -> Result<(), DomainError> {
+    if user.state == AccountState::Locked {
+        return Err(DomainError::forbidden(
+            "account_locked",
+            "this account is locked; contact your property manager",
+        ));
+    }
+    Ok(())
+}
+
+/// Changing a thread's status, priority or linked record is staff work.
+pub fn ensure_staff(user: &User) -> Result<(), DomainError> {
+    if user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            "staff_only",
+            "only staff can do this",
+        ))
+    }
+}
+
+/// Only staff write internal notes.
+pub fn ensure_can_post(user: &User, internal: bool) -> Result<(), DomainError> {
+    ensure_can_write(user)?;
+    if internal {
+        ensure_staff(user)?;
+    }
+    Ok(())
+}
+
+/// Who a new thread is with. A resident starts threads for themselves; staff must name the
+/// resident, who is looked up and checked with [`ensure_startable_with`].
+pub enum ThreadCounterpart {
+    Myself,
+    Resident(UserId),
+}
+
+pub fn thread_counterpart(
+    starter: &User,
+    resident_id: Option<UserId>,
+) -> Result<ThreadCounterpart, DomainError> {
+    ensure_can_write(starter)?;
+    match (starter.role.is_staff(), resident_id) {
+        (false, None) => Ok(ThreadCounterpart::Myself),
+        (false, Some(id)) if id == starter.id => Ok(ThreadCounterpart::Myself),
+        (false, Some(_)) => Err(DomainError::forbidden(
+            "staff_only",
+            "only staff can start a conversation with another resident",
+        )),
+        (true, None) => Err(DomainError::invalid(
+            "resident_required",
+            "staff start a conversation with a resident: give resident_id",
+        )),
+        (true, Some(id)) => Ok(ThreadCounterpart::Resident(id)),
+    }
+}
+
+/// Staff may start a conversation only with an active resident of their org.
+pub fn ensure_startable_with(resident: &User) -> Result<(), DomainError> {
+    if resident.role != Role::Resident {
+        return Err(DomainError::invalid(
+            "not_a_resident",
+            "resident_id must name a resident",
+        ));
+    }
+    if resident.state == AccountState::Archived {
+        return Err(DomainError::conflict(
+            "resident_archived",
+            "this resident is archived: read their history, but new conversations cannot be started with them",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OrgId;
+
+    fn user(id: &str, role: Role, state: AccountState) -> User {
+        User {
+            id: UserId::parse(id).unwrap(),
+            org: OrgId::parse("demo").unwrap(),
+            role,
+            name: id.into(),
+            unit: None,
+            property_id: None,
+            state,
+        }
+    }
+
+    #[test]
+    fn admins_see_every_thread_others_only_their_own() {
+        assert!(can_view_thread(
+            &user("a", Role::FacilityAdmin, AccountState::Active),
+            false
+        ));
+        assert!(!can_view_thread(
+            &user("s", Role::Staff, AccountState::Active),
+            false
+        ));
+        assert!(can_view_thread(
+            &user("s", Role::Staff, AccountState::Active),
+            true
+        ));
+        assert!(!can_view_thread(
+            &user("r", Role::Resident, AccountState::Active),
+            false
+        ));
+    }
+
+    #[test]
+    fn residents_never_see_internal_notes() {
+        assert!(!can_see_message(
+            &user("r", Role::Resident, AccountState::Active),
+            true
+        ));
+        assert!(can_see_message(
+            &user("r", Role::Resident, AccountState::Active),
+            false
+        ));
+        assert!(can_see_message(
+            &user("s", Role::Staff, AccountState::Active),
+            true
+        ));
+    }
+
+    #[test]
+    fn a_locked_account_cannot_write_anything() {
+        let locked = user("r", Role::Resident, AccountState::Locked);
+        assert!(matches!(
+            ensure_can_post(&locked, false),
+            Err(DomainError::Forbidden {
+                code: "account_locked",
+                ..
+            })
+        ));
+        assert!(thread_counterpart(&locked, None).is_err());
+    }
+
+    #[test]
+    fn an_archived_resident_can_still_write() {
+        assert!(ensure_can_post(&user("r", Role::Resident, AccountState::Archived), false).is_ok());
+    }
+
+    #[test]
+    fn residents_cannot_post_internal_notes() {
+        assert!(matches!(
+            ensure_can_post(&user("r", Role::Resident, AccountState::Active), true),
+            Err(DomainError::Forbidden {
+                code: "staff_only",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn staff_must_name_a_resident_and_residents_only_themselves() {
+        let staff = user("s", Role::Staff, AccountState::Active);
+        let resident = user("r", Role::Resident, AccountState::Active);
+        assert!(thread_counterpart(&staff, None).is_err());
+        assert!(matches!(
+            thread_counterpart(&staff, Some(UserId::parse("r").unwrap())),
+            Ok(ThreadCounterpart::Resident(_))
+        ));
+        assert!(matches!(
+            thread_counterpart(&resident, None),
+            Ok(ThreadCounterpart::Myself)
+        ));
+        assert!(thread_counterpart(&resident, Some(UserId::parse("other").unwrap())).is_err());
+    }
+
+    #[test]
+    fn staff_cannot_start_a_thread_with_staff_or_an_archived_resident() {
+        assert!(ensure_startable_with(&user("s", Role::Staff, AccountState::Active)).is_err());
+        assert!(matches!(
+            ensure_startable_with(&user("r", Role::Resident, AccountState::Archived)),
+            Err(DomainError::Conflict { .. })
+        ));
+        assert!(ensure_startable_with(&user("r", Role::Resident, AccountState::Active)).is_ok());
+    }
+}

@@ -1,0 +1,277 @@
+//! Bounded text values: subjects, message bodies, topics and linked records.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+
+/// Trims and bounds a user-supplied text: non-empty, at most `max` characters, no control
+/// characters other than newlines and tabs.
+fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid(
+            "empty_field",
+            format!("{field} must not be empty"),
+        ));
+    }
+    if text.chars().count() > max {
+        return Err(DomainError::invalid(
+            "too_long",
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(DomainError::invalid(
+            "invalid_characters",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+macro_rules! bounded {
+    ($name:ident, $max:expr, $field:literal) => {
+        #[doc = concat!("A ", $field, ": trimmed, non-empty, at most ", stringify!($max), " characters.")]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+            pub fn parse(raw: &str) -> Result<Self, DomainError> {
+                bounded_text(raw, $max, $field).map(Self)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+bounded!(Subject, 200, "subject");
+bounded!(MessageBody, 5000, "body");
+
+impl MessageBody {
+    /// The first characters of the body, on one line, for inbox rows and notifications.
+    pub fn preview(&self) -> String {
+        const PREVIEW_CHARS: usize = 140;
+        let flat: String = self.0.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() <= PREVIEW_CHARS {
+            flat
+        } else {
+            let cut: String = flat.chars().take(PREVIEW_CHARS - 1).collect();
+            format!("{cut}…")
+        }
+    }
+}
+
+/// A conversation topic: a lower-case slug. The built-in topics are always available;
+/// organizations may add their own (routing settings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Topic(String);
+
+impl Topic {
+    pub const BUILT_IN: [&'static str; 4] = ["billing", "maintenance", "parking", "general"];
+
+    /// Parses a topic name, case-insensitively ("Maintenance" is `maintenance`).
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let slug = raw.trim().to_ascii_lowercase();
+        let ok = (1..=32).contains(&slug.len())
+            && slug.starts_with(|c: char| c.is_ascii_lowercase())
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if ok {
+            Ok(Self(slug))
+        } else {
+            Err(DomainError::invalid(
+                "invalid_topic",
+                "a topic is 1 to 32 characters of letters, digits or '_', starting with a letter",
+            ))
+        }
+    }
+
+    /// Parses a topic and checks that the organization offers it.
+    pub fn parse_offered<'a>(
+        raw: &str,
+        org_topics: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, DomainError> {
+        let topic = Self::parse(raw)?;
+        let offered = Self::BUILT_IN.contains(&topic.as_str())
+            || org_topics.into_iter().any(|t| t == topic.as_str());
+        if offered {
+            Ok(topic)
+        } else {
+            Err(DomainError::invalid(
+                "unknown_topic",
+                format!("unknown topic '{}'", topic.0),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Topic {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<Topic> for String {
+    fn from(t: Topic) -> String {
+        t.0
+    }
+}
+
+/// A record of another system shown inline in a thread: an invoice, a work order, a lease…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawLinkedRecord")]
+pub struct LinkedRecord {
+    pub kind: String,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLinkedRecord {
+    kind: String,
+    id: String,
+    label: Option<String>,
+}
+
+impl TryFrom<RawLinkedRecord> for LinkedRecord {
+    type Error = DomainError;
+    fn try_from(raw: RawLinkedRecord) -> Result<Self, Self::Error> {
+        let kind_ok = (1..=32).contains(&raw.kind.len())
+            && raw
+                .kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !kind_ok {
+            return Err(DomainError::invalid(
+                "invalid_linked_record",
+                "linked_record.kind is a lower-case word such as invoice, work_order or lease",
+            ));
+        }
+        let id = bounded_text(&raw.id, 128, "linked_record.id")?;
+        let label = raw
+            .label
+            .map(|l| bounded_text(&l, 200, "linked_record.label"))
+            .transpose()?;
+        Ok(Self {
+            kind: raw.kind,
+            id,
+            label,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn subject_is_trimmed_and_bounded() {
+        assert_eq!(Subject::parse("  Leak  ").unwrap().as_str(), "Leak");
+        assert_eq!(
+            Subject::parse("   ").unwrap_err(),
+            DomainError::invalid("empty_field", "subject must not be empty")
+        );
+        assert!(Subject::parse(&"x".repeat(200)).is_ok());
+        assert!(matches!(
+            Subject::parse(&"x".repeat(201)),
+            Err(DomainError::Invalid {
+                code: "too_long",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bodies_refuse_control_characters_but_keep_newlines() {
+        assert!(MessageBody::parse("line one\nline two").is_ok());
+        assert!(MessageBody::parse("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn preview_is_one_short_line() {
+        let body = MessageBody::parse(&format!("a\n\nb {}", "word ".repeat(100))).unwrap();
+        let preview = body.preview();
+        assert!(preview.starts_with("a b word"));
+        assert_eq!(preview.chars().count(), 140);
+        assert!(!preview.contains('\n'));
+    }
+
+    #[test]
+    fn topics_are_case_insensitive_and_must_be_offered() {
+        assert_eq!(
+            Topic::parse_offered("Maintenance", []).unwrap().as_str(),
+            "maintenance"
+        );
+        assert!(matches!(
+            Topic::parse_offered("pool", []),
+            Err(DomainError::Invalid {
+                code: "unknown_topic",
+                ..
+            })
+        ));
+        assert_eq!(
+            Topic::parse_offered("pool", ["pool"]).unwrap().as_str(),
+            "pool"
+        );
+        assert!(Topic::parse("9lives").is_err());
+    }
+
+    #[test]
+    fn linked_record_is_validated_when_deserialized() {
+        let ok: LinkedRecord =
+            serde_json::from_str(r#"{"kind":"invoice","id":"INV-42","label":"March rent"}"#)
+                .unwrap();
+        assert_eq!(ok.id, "INV-42");
+        assert!(serde_json::from_str::<LinkedRecord>(r#"{"kind":"Invoice!","id":"1"}"#).is_err());
+        assert!(serde_json::from_str::<LinkedRecord>(r#"{"kind":"invoice","id":""}"#).is_err());
+        assert!(
+            serde_json::from_str::<LinkedRecord>(r#"{"kind":"invoice","id":"1","extra":1}"#)
+                .is_err()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_accepted_body_is_trimmed_nonempty_and_within_bounds(s in "\\PC{0,6000}") {
+            if let Ok(body) = MessageBody::parse(&s) {
+                prop_assert!(!body.as_str().is_empty());
+                prop_assert!(body.as_str().chars().count() <= MessageBody::MAX_CHARS);
+                prop_assert_eq!(body.as_str(), body.as_str().trim());
+            }
+        }
+
+        #[test]
+        fn any_accepted_topic_is_a_safe_slug(s in ".{0,40}") {
+            if let Ok(t) = Topic::parse(&s) {
+                prop_assert!(t.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Users: residents and the staff of a management organization, and their account state.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{OrgId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads and acts on every thread of the organization.
+    FacilityAdmin,
+    /// Bookkeepers, maintenance managers, security, dispatchers: the threads they take part in.
+    Staff,
+    /// Tenants and owners living on site: their own threads.
+    Resident,
+}
+
+impl Role {
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::FacilityAdmin | Role::Staff)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    #[default]
+    Active,
+    /// Can sign in and read; every write is refused.
+    Locked,
+    /// Out of the contact list; can still read history and message staff.
+    Archived,
+}
+
+/// A user as the authorization policy sees them, loaded from storage on each request so
+/// that a lock or a role change takes effect at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub org: OrgId,
+    pub role: Role,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<String>,
+    #[serde(default)]
+    pub state: AccountState,
+}
