@@ -1,1 +1,8 @@
-fn main() {}
+//! The `threads` Lambda function: the threads routes of the HTTP API behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    api::init_tracing();
+    let state = api::AppState::from_env().await?;
+    lambda_http::run(api::threads::router(state).merge(api::health_router())).await
+}

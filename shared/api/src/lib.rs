@@ -1,1 +1,49 @@
-//! stub
+//! The HTTP API: one axum router per area (each served by its own Lambda function and all
+//! merged by the local dev gateway), the request-context → [`Actor`] extractor, request
+//! parsing at the edge, and the one place errors become HTTP answers.
+
+mod actor;
+mod config;
+mod error;
+mod extract;
+pub mod messages;
+mod system;
+pub mod threads;
+mod views;
+
+pub use actor::{claims_context, Actor};
+pub use config::{AppState, Config};
+pub use error::ApiError;
+pub use system::{health_router, OPENAPI_JSON};
+
+/// Every route of the API as `(method, path)`, in the path syntax of template.yaml.
+/// A test checks template.yaml declares exactly these, so cloud and local cannot drift.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("POST", "/v1/threads"),
+    ("GET", "/v1/threads"),
+    ("GET", "/v1/threads/{id}"),
+    ("PATCH", "/v1/threads/{id}"),
+    ("GET", "/v1/threads/{id}/messages"),
+    ("POST", "/v1/threads/{id}/messages"),
+    ("POST", "/v1/threads/{id}/read"),
+];
+
+/// The whole API on one router, as the dev gateway serves it.
+pub fn router(state: AppState) -> axum::Router {
+    health_router()
+        .merge(threads::router(state.clone()))
+        .merge(messages::router(state))
+}
+
+/// Structured logs: JSON, level from `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .without_time()
+        .try_init();
+}

@@ -1,1 +1,56 @@
-//! stub
+//! DynamoDB adapter: the single-table design (see `docs/table-design.md`) behind users,
+//! threads, participants, timelines and idempotency records. Every request-path operation
+//! is one Query, one GetItem or one TransactWriteItems; nothing here ever Scans.
+
+mod cursor;
+mod error;
+mod inbox;
+mod items;
+pub mod keys;
+mod records;
+mod threads;
+mod timeline;
+mod tx;
+mod users;
+
+pub use cursor::Cursor;
+pub use error::StoreError;
+pub use inbox::{InboxQuery, InboxRow, InboxScope};
+pub use records::{
+    EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord,
+    ResidentRef, Summary, ThreadRecord, ThreadView, TimelineItem,
+};
+pub use threads::{NewIdempotency, PostOutcome, ReadOutcome};
+
+use aws_sdk_dynamodb::Client;
+
+/// One page of a list and the opaque cursor to the next, if any.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// The table and the client that reaches it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}

@@ -1,0 +1,69 @@
+//! Who is calling. API Gateway's JWT authorizer (or the local dev gateway, which builds the
+//! same request context) has verified the token; we read its claims and load the user's
+//! record, so role, scope and account state are always current.
+
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use domain::{DomainError, OrgId, User, UserId};
+use lambda_http::request::RequestContext;
+
+use crate::{ApiError, AppState};
+
+/// The authenticated caller, as stored.
+#[derive(Debug, Clone)]
+pub struct Actor(pub User);
+
+impl std::ops::Deref for Actor {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+/// A request context carrying verified JWT claims, as API Gateway's HTTP API builds it.
+pub fn claims_context(claims: HashMap<String, String>) -> RequestContext {
+    let ctx = serde_json::json!({
+        "http": { "method": "GET" },
+        "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+    });
+    // The shape is fixed by aws_lambda_events; a failure here is a programming error.
+    RequestContext::ApiGatewayV2(serde_json::from_value(ctx).expect("valid request context"))
+}
+
+fn claims(parts: &Parts) -> Option<&HashMap<String, String>> {
+    match parts.extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => Some(&ctx.authorizer.as_ref()?.jwt.as_ref()?.claims),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let claims = claims(parts).ok_or(ApiError::Unauthorized("missing or invalid token"))?;
+        let user_id = claims
+            .get("sub")
+            .and_then(|s| UserId::parse(s.as_str()).ok());
+        let org_id = claims
+            .get("custom:org_id")
+            .and_then(|s| OrgId::parse(s.as_str()).ok());
+        let (Some(user_id), Some(org_id)) = (user_id, org_id) else {
+            return Err(ApiError::Unauthorized("token lacks sub or custom:org_id"));
+        };
+        let user = state
+            .store
+            .get_user(&org_id, &user_id)
+            .await?
+            .ok_or_else(|| {
+                DomainError::forbidden(
+                    "unknown_user",
+                    "this account is not set up in the organization",
+                )
+            })?;
+        Ok(Actor(user))
+    }
+}

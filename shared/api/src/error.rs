@@ -1,0 +1,111 @@
+//! The one mapping from errors to HTTP answers: `{"error":{"code","message"}}`.
+//! A 5xx reveals nothing; its error chain is logged once.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::DomainError;
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Malformed request: bad JSON, a bad query parameter or header.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("request body too large")]
+    PayloadTooLarge,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use DomainError as D;
+        match self {
+            Self::Domain(D::Invalid { code, message }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+            }
+            Self::Domain(D::NotFound(what)) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            Self::Domain(D::Forbidden { code, message }) => {
+                (StatusCode::FORBIDDEN, code, message.clone())
+            }
+            Self::Domain(D::Conflict { code, message }) => {
+                (StatusCode::CONFLICT, code, message.clone())
+            }
+            Self::Store(StoreError::BadCursor) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "cursor is not valid for this list".into(),
+            ),
+            Self::Store(StoreError::Contention) => (
+                StatusCode::CONFLICT,
+                "concurrent_update",
+                "too many simultaneous changes to this thread; retry".into(),
+            ),
+            Self::Store(StoreError::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is briefly unavailable; retry shortly".into(),
+            ),
+            Self::Store(StoreError::Corrupt(_)) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".into(),
+            ),
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
+            Self::Unauthorized(message) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", (*message).into())
+            }
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "request body is larger than {} bytes",
+                    crate::extract::MAX_BODY_BYTES
+                ),
+            ),
+        }
+    }
+}
+
+/// Renders the error body; also used for errors raised outside handlers (the gateway).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = ?anyhow_chain(&self), "request failed");
+        }
+        error_response(status, code, &message)
+    }
+}
+
+fn anyhow_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! Request parsing at the edge: bounded JSON bodies, list parameters, path ids and the
+//! Idempotency-Key header, each refused with a clear error before any handler runs.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use domain::{DomainError, ThreadId};
+use serde::de::DeserializeOwned;
+use store::Cursor;
+
+use crate::ApiError;
+
+/// Request bodies larger than this are refused with 413 before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const DEFAULT_LIMIT: i32 = 25;
+pub const MAX_LIMIT: i32 = 100;
+
+/// A JSON body: at most [`MAX_BODY_BYTES`]; malformed JSON → 400; well-formed JSON with
+/// wrong fields or types → 422.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => {
+                ApiError::Domain(DomainError::invalid("invalid_request", e.to_string()))
+            }
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::bad_request("malformed_json", "request body is not valid JSON")
+            }
+        }
+    })
+}
+
+/// `?cursor=&limit=` plus the other parameters of a list, as given.
+pub struct ListParams {
+    pub cursor: Option<Cursor>,
+    pub limit: i32,
+    pub rest: HashMap<String, String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Query(mut rest) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map_err(|_| ApiError::bad_request("invalid_query", "query string is malformed"))?;
+        let cursor = rest
+            .remove("cursor")
+            .filter(|c| !c.is_empty())
+            .map(|c| Cursor::parse(&c))
+            .transpose()?;
+        let limit = match rest.remove("limit") {
+            None => DEFAULT_LIMIT,
+            Some(raw) => {
+                let n: i32 = raw.parse().map_err(|_| {
+                    ApiError::bad_request("invalid_limit", "limit must be a whole number")
+                })?;
+                if !(1..=MAX_LIMIT).contains(&n) {
+                    return Err(DomainError::invalid(
+                        "invalid_limit",
+                        format!("limit must be between 1 and {MAX_LIMIT}"),
+                    )
+                    .into());
+                }
+                n
+            }
+        };
+        Ok(Self {
+            cursor,
+            limit,
+            rest,
+        })
+    }
+}
+
+/// The `{id}` of a thread route. An id that cannot exist is simply not found.
+pub struct ThreadPath(pub ThreadId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ThreadPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(params) =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::Domain(DomainError::NotFound("thread")))?;
+        let id = params.get("id").ok_or(DomainError::NotFound("thread"))?;
+        Ok(Self(ThreadId::parse(id)?))
+    }
+}
+
+/// The optional `Idempotency-Key` header: 1 to 128 visible ASCII characters.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key is 1 to 128 visible ASCII characters",
+                )
+            })?;
+        Ok(Self(Some(key.to_owned())))
+    }
+}

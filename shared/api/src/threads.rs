@@ -1,0 +1,311 @@
+//! Thread routes: start a conversation, list an inbox, open a thread, change it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use domain::policy::{self, ThreadCounterpart};
+use domain::{
+    DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus,
+    Topic, User, UserId,
+};
+use serde::{Deserialize, Deserializer};
+use store::{
+    EventKind, EventRecord, InboxQuery, InboxScope, LastMessage, MessageRecord, ParticipantRecord,
+    ResidentRef, Summary, ThreadRecord, ThreadView,
+};
+
+use crate::extract::{JsonBody, ListParams, ThreadPath};
+use crate::views::{PageBody, SummaryBody, ThreadBody};
+use crate::{Actor, ApiError, AppState};
+
+/// How often a change is retried on a fresh read after losing a race.
+const MAX_ATTEMPTS: u32 = 20;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/threads", get(list_threads).post(create_thread))
+        .route("/v1/threads/{id}", get(get_thread).patch(patch_thread))
+        .with_state(state)
+}
+
+/// The current time at millisecond precision, the precision every id and key uses.
+pub(crate) fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default()
+}
+
+pub(crate) fn millis(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or_default()
+}
+
+/// Loads a thread the caller may see; anything else is 404, whether absent or not theirs.
+pub(crate) async fn load_visible(
+    state: &AppState,
+    actor: &User,
+    id: &ThreadId,
+) -> Result<ThreadView, ApiError> {
+    let view = state
+        .store
+        .load_thread(&actor.org, id)
+        .await?
+        .ok_or(DomainError::NotFound("thread"))?;
+    if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
+        Ok(view)
+    } else {
+        Err(DomainError::NotFound("thread").into())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateThread {
+    topic: String,
+    subject: String,
+    body: String,
+    #[serde(default)]
+    priority: Priority,
+    linked_record: Option<LinkedRecord>,
+    resident_id: Option<String>,
+}
+
+async fn create_thread(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(req): JsonBody<CreateThread>,
+) -> Result<(StatusCode, Json<ThreadBody>), ApiError> {
+    let topic = Topic::parse_offered(&req.topic, [])?;
+    let subject = Subject::parse(&req.subject)?;
+    let body = MessageBody::parse(&req.body)?;
+    let resident_id = req.resident_id.map(UserId::parse).transpose()?;
+    let resident = match policy::thread_counterpart(&actor, resident_id)? {
+        ThreadCounterpart::Myself => actor.clone(),
+        ThreadCounterpart::Resident(id) => {
+            let resident = state
+                .store
+                .get_user(&actor.org, &id)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "unknown_resident",
+                        "resident_id does not name a resident of this organization",
+                    )
+                })?;
+            policy::ensure_startable_with(&resident)?;
+            resident
+        }
+    };
+
+    let at = now();
+    let id = ThreadId::new_at(millis(at));
+    let first = MessageRecord {
+        id: MessageId::new_at(millis(at)),
+        thread_id: id,
+        author_id: actor.id.clone(),
+        author_name: actor.name.clone(),
+        body,
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+    };
+    let last = LastMessage {
+        id: first.id,
+        body_preview: first.body.preview(),
+        author_id: actor.id.clone(),
+        at,
+    };
+    let thread = ThreadRecord {
+        org: actor.org.clone(),
+        summary: Summary {
+            id,
+            topic,
+            subject,
+            status: ThreadStatus::initial(actor.role),
+            priority: req.priority,
+            resident: ResidentRef {
+                id: resident.id.clone(),
+                name: resident.name.clone(),
+                unit: resident.unit.clone(),
+            },
+            last_message: Some(last.clone()),
+            updated_at: at,
+        },
+        public_last: Some(last),
+        public_at: at,
+        linked_record: req.linked_record,
+        created_by: actor.id.clone(),
+        created_at: at,
+        version: 1,
+    };
+    let mut participants = vec![participant(&resident, at, None)];
+    if actor.role.is_staff() {
+        participants.push(participant(&actor, at, Some(first.id)));
+    } else {
+        participants[0].last_read_id = Some(first.id);
+    }
+    state
+        .store
+        .create_thread(&thread, &participants, &first)
+        .await?;
+    let view = ThreadView {
+        thread,
+        participants,
+    };
+    Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+}
+
+pub(crate) fn participant(
+    user: &User,
+    at: DateTime<Utc>,
+    last_read_id: Option<MessageId>,
+) -> ParticipantRecord {
+    ParticipantRecord {
+        user_id: user.id.clone(),
+        name: user.name.clone(),
+        role: user.role,
+        joined_at: at,
+        last_read_id,
+    }
+}
+
+async fn list_threads(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    params: ListParams,
+) -> Result<Json<PageBody<SummaryBody>>, ApiError> {
+    let status = match params.rest.get("folder").map(String::as_str) {
+        None | Some("") => None,
+        Some(f) => Some(ThreadStatus::parse(f).ok_or_else(|| {
+            DomainError::invalid(
+                "invalid_folder",
+                "folder is one of unread, open, resolved, archived",
+            )
+        })?),
+    };
+    let topic = params
+        .rest
+        .get("topic")
+        .filter(|t| !t.is_empty())
+        .map(|t| Topic::parse(t))
+        .transpose()?;
+    let org_wide = actor.role == domain::Role::FacilityAdmin;
+    let scope = if org_wide {
+        InboxScope::Org(actor.org.clone())
+    } else {
+        InboxScope::User(actor.org.clone(), actor.id.clone())
+    };
+    let query = InboxQuery {
+        scope,
+        status,
+        topic,
+        cursor: params.cursor,
+        limit: params.limit,
+    };
+    let page = state.store.list_inbox(&query).await?;
+    Ok(Json(PageBody::from_page(page, |row| {
+        SummaryBody::new(row, &actor, org_wide)
+    })))
+}
+
+async fn get_thread(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ThreadPath(id): ThreadPath,
+) -> Result<Json<ThreadBody>, ApiError> {
+    let view = load_visible(&state, &actor, &id).await?;
+    Ok(Json(ThreadBody::new(&view, &actor)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchThread {
+    status: Option<String>,
+    priority: Option<Priority>,
+    /// Absent: unchanged; `null`: unlinked; a record: linked.
+    #[serde(default, deserialize_with = "present")]
+    linked_record: Option<Option<LinkedRecord>>,
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+async fn patch_thread(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ThreadPath(id): ThreadPath,
+    JsonBody(req): JsonBody<PatchThread>,
+) -> Result<Json<ThreadBody>, ApiError> {
+    let status = req
+        .status
+        .as_deref()
+        .map(|s| {
+            ThreadStatus::parse(s).ok_or_else(|| {
+                DomainError::invalid(
+                    "invalid_status",
+                    "status is one of open, resolved, archived",
+                )
+            })
+        })
+        .transpose()?;
+    if status.is_none() && req.priority.is_none() && req.linked_record.is_none() {
+        return Err(DomainError::invalid(
+            "empty_patch",
+            "give at least one of status, priority, linked_record",
+        )
+        .into());
+    }
+    let mut view = load_visible(&state, &actor, &id).await?;
+    policy::ensure_staff(&actor)?;
+    policy::ensure_can_write(&actor)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let at = now();
+        let mut after = view.thread.clone();
+        let mut events = Vec::new();
+        let event = |kind| EventRecord {
+            id: MessageId::new_at(millis(at)),
+            thread_id: id,
+            event: kind,
+            actor_id: actor.id.clone(),
+            subject_id: None,
+            status: None,
+            priority: None,
+            at,
+        };
+        if let Some(to) = status {
+            if let Some(change) = after.summary.status.change_to(to)? {
+                after.summary.status = change.to;
+                after.summary.updated_at = at;
+                events.push(EventRecord {
+                    status: Some(change.to),
+                    ..event(EventKind::StatusChanged)
+                });
+            }
+        }
+        if let Some(p) = req.priority.filter(|p| *p != after.summary.priority) {
+            after.summary.priority = p;
+            events.push(EventRecord {
+                priority: Some(p),
+                ..event(EventKind::PriorityChanged)
+            });
+        }
+        if let Some(link) = req
+            .linked_record
+            .clone()
+            .filter(|l| *l != after.linked_record)
+        {
+            after.linked_record = link;
+            events.push(event(EventKind::LinkedRecordChanged));
+        }
+        if events.is_empty() {
+            return Ok(Json(ThreadBody::new(&view, &actor)));
+        }
+        after.version += 1;
+        if state.store.update_thread(&view, &after, &events).await? {
+            view.thread = after;
+            return Ok(Json(ThreadBody::new(&view, &actor)));
+        }
+        view = load_visible(&state, &actor, &id).await?;
+    }
+    Err(store::StoreError::Contention.into())
+}

@@ -1,0 +1,143 @@
+//! Item layout: how records become DynamoDB items and back. Records live under `data`;
+//! the few attributes that keys, indexes and conditions need are kept at the top level.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::{OrgId, ThreadId};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::inbox::InboxScope;
+use crate::keys::{self, PK, SK};
+use crate::records::{ParticipantRecord, Summary, ThreadRecord, TimelineItem};
+use crate::StoreError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const DATA: &str = "data";
+pub const SUMMARY: &str = "summary";
+pub const VERSION: &str = "version";
+pub const LAST_READ: &str = "last_read";
+pub const INTERNAL: &str = "internal";
+pub const EXPIRES_AT: &str = "expires_at";
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    Ok(serde_dynamo::to_attribute_value(v)?)
+}
+
+pub fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+/// Decodes the record under `data`.
+pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    field(item, DATA)
+}
+
+pub fn field<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
+    let value = item
+        .get(name)
+        .cloned()
+        .unwrap_or(AttributeValue::Null(true));
+    Ok(serde_dynamo::from_attribute_value(value)?)
+}
+
+/// The eight inbox index attributes of a row in `scope`: by status, all, by status and
+/// topic, by topic; each sorted by last activity.
+pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, AttributeValue)> {
+    let prefix = scope.prefix();
+    let status = summary.status.as_str();
+    let topic = summary.topic.as_str();
+    let sort = keys::activity_sk(&summary.updated_at, &summary.id);
+    [
+        format!("{prefix}#S#{status}"),
+        prefix.clone(),
+        format!("{prefix}#S#{status}#T#{topic}"),
+        format!("{prefix}#T#{topic}"),
+    ]
+    .into_iter()
+    .enumerate()
+    .flat_map(|(i, pk)| {
+        let n = i + 1;
+        [
+            (format!("gsi{n}pk"), s(pk)),
+            (format!("gsi{n}sk"), s(sort.clone())),
+        ]
+    })
+    .collect()
+}
+
+pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
+    let mut item = key(
+        keys::thread_pk(&thread.org, &thread.summary.id),
+        keys::META_SK,
+    );
+    item.insert(DATA.into(), av(thread)?);
+    item.insert(VERSION.into(), n(thread.version));
+    item.extend(inbox_keys(
+        &InboxScope::Org(thread.org.clone()),
+        &thread.summary,
+    ));
+    Ok(item)
+}
+
+pub fn participant_item(
+    org: &OrgId,
+    participant: &ParticipantRecord,
+    summary: &Summary,
+) -> Result<Item, StoreError> {
+    let mut item = key(
+        keys::thread_pk(org, &summary.id),
+        keys::participant_sk(&participant.user_id),
+    );
+    item.insert(DATA.into(), av(participant)?);
+    item.insert(SUMMARY.into(), av(summary)?);
+    if let Some(read) = participant.last_read_id {
+        item.insert(LAST_READ.into(), s(read.to_string()));
+    }
+    let scope = InboxScope::User(org.clone(), participant.user_id.clone());
+    item.extend(inbox_keys(&scope, summary));
+    Ok(item)
+}
+
+pub fn timeline_item(
+    org: &OrgId,
+    thread: &ThreadId,
+    entry: &TimelineItem,
+) -> Result<Item, StoreError> {
+    let mut item = key(keys::thread_pk(org, thread), keys::timeline_sk(&entry.id()));
+    item.insert(DATA.into(), av(entry)?);
+    item.insert(INTERNAL.into(), AttributeValue::Bool(entry.internal()));
+    Ok(item)
+}
+
+/// `SET #a0 = :a0, #a1 = :a1, …` with its names and values, for UpdateItem.
+pub struct SetExpression {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+pub fn set_expression(fields: Vec<(String, AttributeValue)>) -> SetExpression {
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut parts = Vec::new();
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        names.insert(format!("#a{i}"), name);
+        values.insert(format!(":a{i}"), value);
+        parts.push(format!("#a{i} = :a{i}"));
+    }
+    SetExpression {
+        expression: format!("SET {}", parts.join(", ")),
+        names,
+        values,
+    }
+}

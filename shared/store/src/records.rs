@@ -1,0 +1,186 @@
+//! What is stored, as serde records (encoded with serde_dynamo). These are also the shapes
+//! the API returns, so one definition serves storage and the wire.
+
+use chrono::{DateTime, Utc};
+use domain::{
+    LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus,
+    Topic, UserId,
+};
+use serde::{Deserialize, Serialize};
+
+/// The resident a thread is with, as shown on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentRef {
+    pub id: UserId,
+    pub name: String,
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastMessage {
+    pub id: MessageId,
+    pub body_preview: String,
+    pub author_id: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// An inbox row's content. The thread item holds the staff view; each participant item
+/// holds the view for that participant (residents never see internal notes in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub id: ThreadId,
+    pub topic: Topic,
+    pub subject: Subject,
+    pub status: ThreadStatus,
+    pub priority: Priority,
+    pub resident: ResidentRef,
+    pub last_message: Option<LastMessage>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A thread's own item (`#META`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRecord {
+    pub org: OrgId,
+    /// The staff view of the inbox row.
+    pub summary: Summary,
+    /// The newest message residents may see, and when it was posted.
+    pub public_last: Option<LastMessage>,
+    pub public_at: DateTime<Utc>,
+    pub linked_record: Option<LinkedRecord>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    /// Bumped by every change; status and field changes are conditioned on it.
+    pub version: u64,
+}
+
+impl ThreadRecord {
+    /// The inbox row as `role` may see it.
+    pub fn view_for(&self, role: Role) -> Summary {
+        if role.is_staff() {
+            self.summary.clone()
+        } else {
+            Summary {
+                last_message: self.public_last.clone(),
+                updated_at: self.public_at,
+                ..self.summary.clone()
+            }
+        }
+    }
+
+    /// Applies a newly posted message that is newer than everything recorded so far.
+    pub fn apply_message(&mut self, msg: &MessageRecord, author_role: Role) {
+        let last = LastMessage {
+            id: msg.id,
+            body_preview: msg.body.preview(),
+            author_id: msg.author_id.clone(),
+            at: msg.created_at,
+        };
+        if !msg.internal {
+            self.public_last = Some(last.clone());
+            self.public_at = msg.created_at;
+        }
+        if let Some(status) = ThreadStatus::after_message(author_role, msg.internal) {
+            self.summary.status = status;
+        }
+        self.summary.last_message = Some(last);
+        self.summary.updated_at = msg.created_at;
+    }
+
+    /// The newest timeline message recorded in this thread, of any visibility.
+    pub fn last_id(&self) -> Option<MessageId> {
+        self.summary.last_message.as_ref().map(|m| m.id)
+    }
+}
+
+/// A participant's item (`#PART#{user}`): who they are in the thread, how far they read,
+/// and their copy of the inbox row (indexed for their inbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantRecord {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+    pub last_read_id: Option<MessageId>,
+}
+
+/// A thread with everyone in it: what one Query on the thread's partition returns.
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub thread: ThreadRecord,
+    pub participants: Vec<ParticipantRecord>,
+}
+
+impl ThreadView {
+    pub fn participant(&self, user: &UserId) -> Option<&ParticipantRecord> {
+        self.participants.iter().find(|p| &p.user_id == user)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub thread_id: ThreadId,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub body: MessageBody,
+    pub attachments: Vec<String>,
+    pub internal: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    StatusChanged,
+    PriorityChanged,
+    LinkedRecordChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+}
+
+/// Something that happened to a thread, shown in its timeline between messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: MessageId,
+    pub thread_id: ThreadId,
+    pub event: EventKind,
+    pub actor_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ThreadStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    pub at: DateTime<Utc>,
+}
+
+/// One entry of a thread's timeline, tagged by `type` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Message(MessageRecord),
+    Event(EventRecord),
+}
+
+impl TimelineItem {
+    pub fn id(&self) -> MessageId {
+        match self {
+            Self::Message(m) => m.id,
+            Self::Event(e) => e.id,
+        }
+    }
+    pub fn internal(&self) -> bool {
+        matches!(self, Self::Message(m) if m.internal)
+    }
+}
+
+/// The first answer to a request made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of what was asked, to tell a replay from a reuse of the key.
+    pub request_hash: String,
+    pub message: MessageRecord,
+    /// Epoch seconds; DynamoDB's TTL removes the record after this.
+    pub expires_at: i64,
+}

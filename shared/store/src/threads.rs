@@ -1,0 +1,334 @@
+//! Threads: create, load with participants, post messages, change, mark read.
+//!
+//! The thread item carries a `version`; every write that changes the inbox row is
+//! conditioned on the version it read, and retried on a fresh read if it lost the race,
+//! so concurrent writers never overwrite each other.
+
+use chrono::Utc;
+use domain::{MessageId, OrgId, Role, ThreadId, UserId};
+
+use crate::inbox::InboxScope;
+use crate::items::{self, data, inbox_keys, s, set_expression, Item, LAST_READ, SUMMARY};
+use crate::keys::{self, PK, SK};
+use crate::records::{
+    EventRecord, IdempotencyRecord, MessageRecord, ParticipantRecord, Summary, ThreadRecord,
+    ThreadView, TimelineItem,
+};
+use crate::tx::{self, backoff, Condition, TxOutcome};
+use crate::{Store, StoreError};
+
+/// Retries of a write that lost a race before giving up with [`StoreError::Contention`].
+const MAX_ATTEMPTS: u32 = 40;
+
+pub enum PostOutcome {
+    Posted,
+    /// The idempotency key was used before: here is what was recorded for it.
+    Replayed(IdempotencyRecord),
+}
+
+pub enum ReadOutcome {
+    Marked,
+    /// The caller had already read this far.
+    AlreadyRead,
+    /// No such message in this thread (or not one the caller may see).
+    NoSuchMessage,
+}
+
+/// An idempotency key to record with a post.
+pub struct NewIdempotency<'a> {
+    pub key: &'a str,
+    pub request_hash: String,
+}
+
+const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+const NOT_EXISTS: &str = "attribute_not_exists(pk)";
+const EXISTS: &str = "attribute_exists(pk)";
+
+impl Store {
+    /// The thread and its participants in one strongly consistent Query.
+    pub async fn load_thread(
+        &self,
+        org: &OrgId,
+        id: &ThreadId,
+    ) -> Result<Option<ThreadView>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
+            .expression_attribute_values(":meta", s("#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut thread = None;
+        let mut participants = Vec::new();
+        for item in out.items() {
+            match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(keys::META_SK) => thread = Some(data::<ThreadRecord>(item)?),
+                Some(_) => participants.push(data::<ParticipantRecord>(item)?),
+                None => {}
+            }
+        }
+        Ok(thread.map(|thread| ThreadView {
+            thread,
+            participants,
+        }))
+    }
+
+    /// Creates a thread with its participants and first message, atomically.
+    pub async fn create_thread(
+        &self,
+        thread: &ThreadRecord,
+        participants: &[ParticipantRecord],
+        first: &MessageRecord,
+    ) -> Result<(), StoreError> {
+        let org = &thread.org;
+        let mut writes = vec![tx::put(
+            &self.table,
+            items::thread_item(thread)?,
+            Condition::new(NOT_EXISTS),
+        )?];
+        for p in participants {
+            let item = items::participant_item(org, p, &thread.view_for(p.role))?;
+            writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
+        }
+        let first = TimelineItem::Message(first.clone());
+        let item = items::timeline_item(org, &thread.summary.id, &first)?;
+        writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
+        match self.transact(writes).await? {
+            TxOutcome::Committed => Ok(()),
+            // A fresh ULID collided, or the service conflicted: both are transient.
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// Posts a message read against `view`. If the message is the newest in the thread,
+    /// the inbox rows of the thread and of every participant move with it.
+    pub async fn post_message(
+        &self,
+        mut view: ThreadView,
+        msg: &MessageRecord,
+        author_role: Role,
+        idempotency: Option<NewIdempotency<'_>>,
+    ) -> Result<PostOutcome, StoreError> {
+        let org = view.thread.org.clone();
+        let idem_pk = idempotency
+            .as_ref()
+            .map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
+        for attempt in 0..MAX_ATTEMPTS {
+            let entry = TimelineItem::Message(msg.clone());
+            let mut writes = vec![tx::put(
+                &self.table,
+                items::timeline_item(&org, &msg.thread_id, &entry)?,
+                Condition::new(NOT_EXISTS),
+            )?];
+            if let (Some(idem), Some(pk)) = (&idempotency, &idem_pk) {
+                let now = Utc::now().timestamp();
+                let record = IdempotencyRecord {
+                    request_hash: idem.request_hash.clone(),
+                    message: msg.clone(),
+                    expires_at: now + IDEMPOTENCY_TTL_SECS,
+                };
+                let mut item = items::key(pk.clone(), keys::IDEMPOTENCY_SK);
+                item.insert(items::DATA.into(), items::av(&record)?);
+                item.insert(items::EXPIRES_AT.into(), items::n(record.expires_at));
+                // An expired record that TTL has not removed yet does not count.
+                let cond = Condition::new("attribute_not_exists(pk) OR #exp < :now")
+                    .name("#exp", items::EXPIRES_AT)
+                    .value(":now", items::n(now));
+                writes.push(tx::put(&self.table, item, cond)?);
+            }
+            let meta_index = writes.len();
+            let newest = view.thread.last_id().is_none_or(|last| msg.id > last);
+            if newest {
+                let before = view.thread.clone();
+                let mut after = before.clone();
+                after.apply_message(msg, author_role);
+                after.version += 1;
+                self.push_thread_change(&mut writes, &view, &after)?;
+                if let Some(author) = view.participant(&msg.author_id) {
+                    let key = items::key(
+                        keys::thread_pk(&org, &msg.thread_id),
+                        keys::participant_sk(&author.user_id),
+                    );
+                    writes.push(read_marker(&self.table, key, &msg.id)?);
+                }
+            }
+            let outcome = self.transact(writes).await?;
+            if let TxOutcome::Committed = outcome {
+                return Ok(PostOutcome::Posted);
+            }
+            if idem_pk.is_some() && outcome.failed_condition(1) {
+                if let Some(record) = self
+                    .idempotency_record(idem_pk.as_deref().unwrap_or_default())
+                    .await?
+                {
+                    return Ok(PostOutcome::Replayed(record));
+                }
+            }
+            if !(outcome.conflicted() || (newest && outcome.failed_condition(meta_index))) {
+                return Err(StoreError::Contention);
+            }
+            backoff(attempt).await;
+            view = self
+                .load_thread(&org, &msg.thread_id)
+                .await?
+                .ok_or(StoreError::Contention)?;
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Replaces the thread record (status, priority, linked record) if nobody changed it
+    /// since `view` was read, with `events` added to the timeline. `Ok(false)`: stale view.
+    pub async fn update_thread(
+        &self,
+        view: &ThreadView,
+        after: &ThreadRecord,
+        events: &[EventRecord],
+    ) -> Result<bool, StoreError> {
+        let mut writes = Vec::new();
+        self.push_thread_change(&mut writes, view, after)?;
+        for event in events {
+            let entry = TimelineItem::Event(event.clone());
+            let item = items::timeline_item(&after.org, &after.summary.id, &entry)?;
+            writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
+        }
+        match self.transact(writes).await? {
+            TxOutcome::Committed => Ok(true),
+            outcome if outcome.failed_condition(0) || outcome.conflicted() => Ok(false),
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// Records that `user` has read up to `message`, never moving the marker backwards.
+    pub async fn mark_read(
+        &self,
+        org: &OrgId,
+        thread: &ThreadId,
+        user: &UserId,
+        message: &MessageId,
+        may_see_internal: bool,
+    ) -> Result<ReadOutcome, StoreError> {
+        let pk = keys::thread_pk(org, thread);
+        let visible = if may_see_internal {
+            EXISTS
+        } else {
+            "attribute_exists(pk) AND #internal = :false"
+        };
+        let mut message_check = Condition::new(visible);
+        if !may_see_internal {
+            message_check = message_check.name("#internal", items::INTERNAL).value(
+                ":false",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            );
+        }
+        let writes = vec![
+            tx::check(
+                &self.table,
+                items::key(pk.clone(), keys::timeline_sk(message)),
+                message_check,
+            )?,
+            read_marker(
+                &self.table,
+                items::key(pk, keys::participant_sk(user)),
+                message,
+            )?,
+        ];
+        let outcome = self.transact(writes).await?;
+        Ok(match outcome {
+            TxOutcome::Committed => ReadOutcome::Marked,
+            o if o.failed_condition(0) => ReadOutcome::NoSuchMessage,
+            o if o.failed_condition(1) => ReadOutcome::AlreadyRead,
+            _ => return Err(StoreError::Contention),
+        })
+    }
+
+    async fn idempotency_record(&self, pk: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(pk.to_owned(), keys::IDEMPOTENCY_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(data::<IdempotencyRecord>).transpose()
+    }
+
+    /// The writes that move a thread from `view` to `after`: the thread item, conditioned
+    /// on the version read, and every participant's inbox row that changed.
+    fn push_thread_change(
+        &self,
+        writes: &mut Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        view: &ThreadView,
+        after: &ThreadRecord,
+    ) -> Result<(), StoreError> {
+        let cond = Condition::new("#v = :v")
+            .name("#v", items::VERSION)
+            .value(":v", items::n(view.thread.version));
+        writes.push(tx::put(&self.table, items::thread_item(after)?, cond)?);
+        for p in &view.participants {
+            let row = after.view_for(p.role);
+            if row == view.thread.view_for(p.role) {
+                continue;
+            }
+            let key = items::key(
+                keys::thread_pk(&after.org, &after.summary.id),
+                keys::participant_sk(&p.user_id),
+            );
+            writes.push(tx::update(
+                &self.table,
+                key,
+                summary_set(&after.org, &p.user_id, &row)?,
+                EXISTS,
+            )?);
+        }
+        Ok(())
+    }
+}
+
+fn summary_set(
+    org: &OrgId,
+    user: &UserId,
+    row: &Summary,
+) -> Result<items::SetExpression, StoreError> {
+    let mut fields = vec![(SUMMARY.to_owned(), items::av(row)?)];
+    fields.extend(inbox_keys(
+        &InboxScope::User(org.clone(), user.clone()),
+        row,
+    ));
+    Ok(set_expression(fields))
+}
+
+/// Moves a participant's read marker forward to `message`; fails its condition if the
+/// marker is already there or further.
+fn read_marker(
+    table: &str,
+    key: Item,
+    message: &MessageId,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let id = s(message.to_string());
+    let set = items::SetExpression {
+        expression: "SET #lr = :m, #d.#lrid = :m".into(),
+        names: [
+            ("#lr", LAST_READ),
+            ("#d", items::DATA),
+            ("#lrid", "last_read_id"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        values: [(":m".to_owned(), id)].into_iter().collect(),
+    };
+    tx::update(
+        table,
+        key,
+        set,
+        "attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)",
+    )
+}

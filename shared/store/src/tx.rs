@@ -1,0 +1,170 @@
+//! TransactWriteItems with per-item outcomes, and builders for its items.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+
+use crate::items::{Item, SetExpression};
+use crate::{Store, StoreError};
+
+/// How a transaction ended: committed, or cancelled with one reason code per item
+/// (`None` for items that did not cause the cancellation).
+pub enum TxOutcome {
+    Committed,
+    Cancelled(Vec<Option<String>>),
+}
+
+impl TxOutcome {
+    pub fn failed_condition(&self, index: usize) -> bool {
+        self.code(index) == Some("ConditionalCheckFailed")
+    }
+
+    /// Another transaction touched the same items at the same time: worth retrying.
+    pub fn conflicted(&self) -> bool {
+        match self {
+            Self::Committed => false,
+            Self::Cancelled(codes) => codes
+                .iter()
+                .flatten()
+                .any(|c| c == "TransactionConflict" || c == "ThrottlingError"),
+        }
+    }
+
+    fn code(&self, index: usize) -> Option<&str> {
+        match self {
+            Self::Committed => None,
+            Self::Cancelled(codes) => codes.get(index).and_then(|c| c.as_deref()),
+        }
+    }
+}
+
+impl Store {
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TxOutcome, StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(TxOutcome::Committed),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                    let codes = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+                        .collect();
+                    Ok(TxOutcome::Cancelled(codes))
+                }
+                _ => Err(StoreError::unavailable(err)),
+            },
+        }
+    }
+}
+
+/// A short, jittered pause before retrying a write that lost a race.
+pub async fn backoff(attempt: u32) {
+    let cap_ms = 5u64 << attempt.min(5);
+    let jitter = u64::from(std::process::id())
+        ^ (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0));
+    tokio::time::sleep(Duration::from_millis(1 + jitter % cap_ms)).await;
+}
+
+pub struct Condition<'a> {
+    pub expression: &'a str,
+    pub names: Vec<(&'a str, &'a str)>,
+    pub values: Vec<(&'a str, AttributeValue)>,
+}
+
+impl<'a> Condition<'a> {
+    pub fn new(expression: &'a str) -> Self {
+        Self {
+            expression,
+            names: vec![],
+            values: vec![],
+        }
+    }
+    pub fn name(mut self, placeholder: &'a str, name: &'a str) -> Self {
+        self.names.push((placeholder, name));
+        self
+    }
+    pub fn value(mut self, placeholder: &'a str, value: AttributeValue) -> Self {
+        self.values.push((placeholder, value));
+        self
+    }
+    fn names_map(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| {
+            self.names
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+    }
+    fn values_map(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| {
+            self.values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        })
+    }
+}
+
+pub fn put(
+    table: &str,
+    item: Item,
+    condition: Condition<'_>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition.expression)
+        .set_expression_attribute_names(condition.names_map())
+        .set_expression_attribute_values(condition.values_map())
+        .build()
+        .map_err(StoreError::unavailable)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub fn update(
+    table: &str,
+    key: Item,
+    set: SetExpression,
+    condition: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(set.expression)
+        .condition_expression(condition)
+        .set_expression_attribute_names(Some(set.names))
+        .set_expression_attribute_values((!set.values.is_empty()).then_some(set.values))
+        .build()
+        .map_err(StoreError::unavailable)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+pub fn check(
+    table: &str,
+    key: Item,
+    condition: Condition<'_>,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(condition.expression)
+        .set_expression_attribute_names(condition.names_map())
+        .set_expression_attribute_values(condition.values_map())
+        .build()
+        .map_err(StoreError::unavailable)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
