@@ -13,7 +13,7 @@ mod views;
 
 pub use actor::{claims_context, Actor};
 pub use config::{AppState, Config};
-pub use error::ApiError;
+pub use error::{error_response, ApiError};
 pub use system::{health_router, OPENAPI_JSON};
 
 /// Every route of the API as `(method, path)`, in the path syntax of template.yaml.

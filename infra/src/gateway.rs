@@ -1,0 +1,55 @@
+//! The dev gateway: what API Gateway's HTTP API does in front of the functions, locally.
+//! It verifies HS256 tokens (expiry required), hands the handlers the same request context
+//! the JWT authorizer builds, and leaves `/health` and `/openapi.json` open.
+
+use std::sync::Arc;
+
+use api::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+
+use crate::token;
+
+pub fn app(state: AppState, secret: String) -> Router {
+    let secured = api::threads::router(state.clone())
+        .merge(api::messages::router(state))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(secret),
+            authenticate,
+        ));
+    api::health_router()
+        .merge(secured)
+        .fallback(|| async {
+            api::error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
+        })
+        .method_not_allowed_fallback(|| async {
+            api::error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+}
+
+async fn authenticate(State(secret): State<Arc<String>>, mut req: Request, next: Next) -> Response {
+    let claims = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| token::verify(&secret, t.trim()));
+    match claims {
+        Some(claims) => {
+            req.extensions_mut().insert(api::claims_context(claims));
+            next.run(req).await
+        }
+        None => api::error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing, expired or invalid token",
+        ),
+    }
+}

@@ -1,0 +1,170 @@
+//! Creates in the emulator the tables that template.yaml declares, read from the template
+//! itself so that local and cloud cannot drift. Physical names are the logical ids.
+
+use anyhow::{bail, Context};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use serde_yaml::Value;
+
+/// The parsed template (SAM/CloudFormation short-form tags are kept as tagged values).
+pub struct Template(Value);
+
+impl Template {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self(
+            serde_yaml::from_str(&text).context("parsing template.yaml")?,
+        ))
+    }
+
+    /// `(logical id, resource)` for every resource of `kind`.
+    pub fn resources(&self, kind: &str) -> Vec<(String, &Value)> {
+        let Some(resources) = self.0.get("Resources").and_then(Value::as_mapping) else {
+            return vec![];
+        };
+        resources
+            .iter()
+            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(id, r)| Some((id.as_str()?.to_owned(), r)))
+            .collect()
+    }
+
+    /// Every `(METHOD, path)` of the HttpApi events of every function.
+    pub fn http_routes(&self) -> Vec<(String, String)> {
+        let mut routes = Vec::new();
+        for (_, function) in self.resources("AWS::Serverless::Function") {
+            let Some(events) = function
+                .get("Properties")
+                .and_then(|p| p.get("Events"))
+                .and_then(Value::as_mapping)
+            else {
+                continue;
+            };
+            for event in events.values() {
+                if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                    continue;
+                }
+                let props = event.get("Properties");
+                let method = props.and_then(|p| p.get("Method")).and_then(Value::as_str);
+                let path = props.and_then(|p| p.get("Path")).and_then(Value::as_str);
+                if let (Some(m), Some(p)) = (method, path) {
+                    routes.push((m.to_uppercase(), p.to_owned()));
+                }
+            }
+        }
+        routes
+    }
+}
+
+/// Creates every DynamoDB table of the template that does not exist yet.
+pub async fn create_tables(
+    client: &aws_sdk_dynamodb::Client,
+    template: &Template,
+) -> anyhow::Result<Vec<String>> {
+    let existing = client
+        .list_tables()
+        .send()
+        .await
+        .context("listing tables")?
+        .table_names()
+        .to_vec();
+    let mut names = Vec::new();
+    for (name, resource) in template.resources("AWS::DynamoDB::Table") {
+        names.push(name.clone());
+        if existing.contains(&name) {
+            continue;
+        }
+        let props = resource
+            .get("Properties")
+            .context("table without Properties")?;
+        let mut req = client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(key_schema(props.get("KeySchema"))?))
+            .set_attribute_definitions(Some(attribute_definitions(props)?));
+        for gsi in props
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let index_name = gsi
+                .get("IndexName")
+                .and_then(Value::as_str)
+                .context("GSI without IndexName")?;
+            let projection = match gsi
+                .get("Projection")
+                .and_then(|p| p.get("ProjectionType"))
+                .and_then(Value::as_str)
+            {
+                Some("KEYS_ONLY") => ProjectionType::KeysOnly,
+                Some("INCLUDE") => ProjectionType::Include,
+                _ => ProjectionType::All,
+            };
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index_name)
+                    .set_key_schema(Some(key_schema(gsi.get("KeySchema"))?))
+                    .projection(Projection::builder().projection_type(projection).build())
+                    .build()?,
+            );
+        }
+        req.send()
+            .await
+            .with_context(|| format!("creating table {name}"))?;
+    }
+    Ok(names)
+}
+
+fn key_schema(schema: Option<&Value>) -> anyhow::Result<Vec<KeySchemaElement>> {
+    let Some(elements) = schema.and_then(Value::as_sequence) else {
+        bail!("KeySchema missing");
+    };
+    elements
+        .iter()
+        .map(|e| {
+            let name = e
+                .get("AttributeName")
+                .and_then(Value::as_str)
+                .context("AttributeName")?;
+            let key_type = match e.get("KeyType").and_then(Value::as_str) {
+                Some("HASH") => KeyType::Hash,
+                Some("RANGE") => KeyType::Range,
+                other => bail!("unknown KeyType {other:?}"),
+            };
+            Ok(KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()?)
+        })
+        .collect()
+}
+
+fn attribute_definitions(props: &Value) -> anyhow::Result<Vec<AttributeDefinition>> {
+    let defs = props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .context("AttributeDefinitions")?;
+    defs.iter()
+        .map(|d| {
+            let name = d
+                .get("AttributeName")
+                .and_then(Value::as_str)
+                .context("AttributeName")?;
+            let kind = match d.get("AttributeType").and_then(Value::as_str) {
+                Some("S") => ScalarAttributeType::S,
+                Some("N") => ScalarAttributeType::N,
+                Some("B") => ScalarAttributeType::B,
+                other => bail!("unknown AttributeType {other:?}"),
+            };
+            Ok(AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(kind)
+                .build()?)
+        })
+        .collect()
+}

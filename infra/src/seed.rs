@@ -1,0 +1,124 @@
+//! The demo seed (fixed ids that tests and demos rely on), also used to lay out fresh,
+//! isolated organizations for tests.
+
+use domain::{AccountState, OrgId, Role, User, UserId};
+use store::{Store, StoreError};
+
+/// Org id of each seeded demo user, for minting dev tokens.
+pub fn org_of(user: &str) -> &'static str {
+    if user.ends_with("-b") {
+        "demo-b"
+    } else {
+        "demo"
+    }
+}
+
+fn user(
+    org: &OrgId,
+    id: &str,
+    role: Role,
+    name: &str,
+    unit: Option<&str>,
+    property: Option<&str>,
+) -> User {
+    User {
+        id: UserId::parse(id).expect("seed ids are valid"),
+        org: org.clone(),
+        role,
+        name: name.to_owned(),
+        unit: unit.map(str::to_owned),
+        property_id: property.map(str::to_owned),
+        state: AccountState::Active,
+    }
+}
+
+/// The users of the `demo` org's layout, under `org`.
+pub fn demo_users(org: &OrgId) -> Vec<User> {
+    vec![
+        user(
+            org,
+            "admin-1",
+            Role::FacilityAdmin,
+            "Avery Admin",
+            None,
+            Some("prop-1"),
+        ),
+        user(
+            org,
+            "bookkeeper-1",
+            Role::Staff,
+            "Billie Books",
+            None,
+            Some("prop-1"),
+        ),
+        user(
+            org,
+            "maint-1",
+            Role::Staff,
+            "Max Maintenance",
+            None,
+            Some("prop-1"),
+        ),
+        user(
+            org,
+            "security-1",
+            Role::Staff,
+            "Sam Security",
+            None,
+            Some("prop-1"),
+        ),
+        user(
+            org,
+            "resident-1",
+            Role::Resident,
+            "Rita Resident",
+            Some("101"),
+            Some("prop-1"),
+        ),
+        user(
+            org,
+            "resident-2",
+            Role::Resident,
+            "Reza Resident",
+            Some("102"),
+            Some("prop-1"),
+        ),
+    ]
+}
+
+/// The users of the `demo-b` org's layout, under `org`.
+pub fn other_org_users(org: &OrgId) -> Vec<User> {
+    vec![
+        user(
+            org,
+            "admin-b",
+            Role::FacilityAdmin,
+            "Blair Admin",
+            None,
+            Some("prop-b"),
+        ),
+        user(
+            org,
+            "resident-b",
+            Role::Resident,
+            "Bo Resident",
+            Some("1A"),
+            Some("prop-b"),
+        ),
+    ]
+}
+
+pub async fn seed_users(store: &Store, users: &[User]) -> Result<(), StoreError> {
+    for u in users {
+        store.put_user(u).await?;
+    }
+    Ok(())
+}
+
+/// Seeds `demo` and `demo-b`. Idempotent: users are put, not appended.
+pub async fn seed_demo(store: &Store) -> Result<(), StoreError> {
+    let demo = OrgId::parse("demo").expect("valid");
+    let demo_b = OrgId::parse("demo-b").expect("valid");
+    seed_users(store, &demo_users(&demo)).await?;
+    seed_users(store, &other_org_users(&demo_b)).await
+}
