@@ -1,5 +1,5 @@
-//! The AWS emulator (moto in server mode, pinned in infra/requirements-emulator.txt), run
-//! as a child process on loopback that dies with us.
+//! The AWS emulator (moto in server mode, pinned in infra/requirements-emulator.txt, started
+//! by infra/emulator.py), run as a child process on loopback that dies with us.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -17,29 +17,22 @@ impl Emulator {
     /// Uses `AWS_ENDPOINT_URL` when set; otherwise starts moto on `port` (0: any free port).
     pub fn start(port: u16) -> anyhow::Result<Self> {
         if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-            return Ok(Self {
-                child: None,
-                endpoint,
-            });
+            return Ok(Self { child: None, endpoint });
         }
         let port = if port == 0 { free_port()? } else { port };
-        let exe = moto_server();
-        let mut cmd = Command::new(&exe);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let python = venv_python();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator.py");
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         die_with_parent(&mut cmd);
         let child = cmd.spawn().with_context(|| {
-            format!(
-                "starting {} (run `make dev` once to install it)",
-                exe.display()
-            )
+            format!("starting the emulator with {} (`make dev` installs it)", python.display())
         })?;
-        let emulator = Self {
-            child: Some(child),
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
+        let emulator = Self { child: Some(child), endpoint: format!("http://127.0.0.1:{port}") };
         wait_for_port(port, Duration::from_secs(30))?;
         Ok(emulator)
     }
@@ -54,12 +47,11 @@ impl Drop for Emulator {
     }
 }
 
-fn moto_server() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
+/// The Python of the repository's venv, where the emulator is installed.
+fn venv_python() -> PathBuf {
+    std::env::var_os("EMULATOR_PYTHON")
         .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
-        })
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"))
 }
 
 pub fn free_port() -> anyhow::Result<u16> {

@@ -16,15 +16,10 @@ use crate::token;
 pub fn app(state: AppState, secret: String) -> Router {
     let secured = api::threads::router(state.clone())
         .merge(api::messages::router(state))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(secret),
-            authenticate,
-        ));
+        .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
         .merge(secured)
-        .fallback(|| async {
-            api::error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
-        })
+        .fallback(|| async { api::error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             api::error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -46,10 +41,8 @@ async fn authenticate(State(secret): State<Arc<String>>, mut req: Request, next:
             req.extensions_mut().insert(api::claims_context(claims));
             next.run(req).await
         }
-        None => api::error_response(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing, expired or invalid token",
-        ),
+        None => {
+            api::error_response(StatusCode::UNAUTHORIZED, "unauthorized", "missing, expired or invalid token")
+        }
     }
 }

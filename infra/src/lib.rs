@@ -15,7 +15,5 @@ pub use stack::{Stack, StackOptions};
 pub fn template_path() -> std::path::PathBuf {
     std::env::var_os("TEMPLATE_PATH")
         .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
-        })
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
 }

@@ -13,11 +13,8 @@ pub struct Template(Value);
 
 impl Template {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(Self(
-            serde_yaml::from_str(&text).context("parsing template.yaml")?,
-        ))
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self(serde_yaml::from_str(&text).context("parsing template.yaml")?))
     }
 
     /// `(logical id, resource)` for every resource of `kind`.
@@ -36,10 +33,8 @@ impl Template {
     pub fn http_routes(&self) -> Vec<(String, String)> {
         let mut routes = Vec::new();
         for (_, function) in self.resources("AWS::Serverless::Function") {
-            let Some(events) = function
-                .get("Properties")
-                .and_then(|p| p.get("Events"))
-                .and_then(Value::as_mapping)
+            let Some(events) =
+                function.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping)
             else {
                 continue;
             };
@@ -64,47 +59,28 @@ pub async fn create_tables(
     client: &aws_sdk_dynamodb::Client,
     template: &Template,
 ) -> anyhow::Result<Vec<String>> {
-    let existing = client
-        .list_tables()
-        .send()
-        .await
-        .context("listing tables")?
-        .table_names()
-        .to_vec();
+    let existing = client.list_tables().send().await.context("listing tables")?.table_names().to_vec();
     let mut names = Vec::new();
     for (name, resource) in template.resources("AWS::DynamoDB::Table") {
         names.push(name.clone());
         if existing.contains(&name) {
             continue;
         }
-        let props = resource
-            .get("Properties")
-            .context("table without Properties")?;
+        let props = resource.get("Properties").context("table without Properties")?;
         let mut req = client
             .create_table()
             .table_name(&name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(key_schema(props.get("KeySchema"))?))
             .set_attribute_definitions(Some(attribute_definitions(props)?));
-        for gsi in props
-            .get("GlobalSecondaryIndexes")
-            .and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-        {
-            let index_name = gsi
-                .get("IndexName")
-                .and_then(Value::as_str)
-                .context("GSI without IndexName")?;
-            let projection = match gsi
-                .get("Projection")
-                .and_then(|p| p.get("ProjectionType"))
-                .and_then(Value::as_str)
-            {
-                Some("KEYS_ONLY") => ProjectionType::KeysOnly,
-                Some("INCLUDE") => ProjectionType::Include,
-                _ => ProjectionType::All,
-            };
+        for gsi in props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+            let index_name = gsi.get("IndexName").and_then(Value::as_str).context("GSI without IndexName")?;
+            let projection =
+                match gsi.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str) {
+                    Some("KEYS_ONLY") => ProjectionType::KeysOnly,
+                    Some("INCLUDE") => ProjectionType::Include,
+                    _ => ProjectionType::All,
+                };
             req = req.global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
                     .index_name(index_name)
@@ -113,9 +89,7 @@ pub async fn create_tables(
                     .build()?,
             );
         }
-        req.send()
-            .await
-            .with_context(|| format!("creating table {name}"))?;
+        req.send().await.with_context(|| format!("creating table {name}"))?;
     }
     Ok(names)
 }
@@ -127,44 +101,30 @@ fn key_schema(schema: Option<&Value>) -> anyhow::Result<Vec<KeySchemaElement>> {
     elements
         .iter()
         .map(|e| {
-            let name = e
-                .get("AttributeName")
-                .and_then(Value::as_str)
-                .context("AttributeName")?;
+            let name = e.get("AttributeName").and_then(Value::as_str).context("AttributeName")?;
             let key_type = match e.get("KeyType").and_then(Value::as_str) {
                 Some("HASH") => KeyType::Hash,
                 Some("RANGE") => KeyType::Range,
                 other => bail!("unknown KeyType {other:?}"),
             };
-            Ok(KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(key_type)
-                .build()?)
+            Ok(KeySchemaElement::builder().attribute_name(name).key_type(key_type).build()?)
         })
         .collect()
 }
 
 fn attribute_definitions(props: &Value) -> anyhow::Result<Vec<AttributeDefinition>> {
-    let defs = props
-        .get("AttributeDefinitions")
-        .and_then(Value::as_sequence)
-        .context("AttributeDefinitions")?;
+    let defs =
+        props.get("AttributeDefinitions").and_then(Value::as_sequence).context("AttributeDefinitions")?;
     defs.iter()
         .map(|d| {
-            let name = d
-                .get("AttributeName")
-                .and_then(Value::as_str)
-                .context("AttributeName")?;
+            let name = d.get("AttributeName").and_then(Value::as_str).context("AttributeName")?;
             let kind = match d.get("AttributeType").and_then(Value::as_str) {
                 Some("S") => ScalarAttributeType::S,
                 Some("N") => ScalarAttributeType::N,
                 Some("B") => ScalarAttributeType::B,
                 other => bail!("unknown AttributeType {other:?}"),
             };
-            Ok(AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(kind)
-                .build()?)
+            Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build()?)
         })
         .collect()
 }

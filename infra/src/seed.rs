@@ -13,14 +13,7 @@ pub fn org_of(user: &str) -> &'static str {
     }
 }
 
-fn user(
-    org: &OrgId,
-    id: &str,
-    role: Role,
-    name: &str,
-    unit: Option<&str>,
-    property: Option<&str>,
-) -> User {
+fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, property: Option<&str>) -> User {
     User {
         id: UserId::parse(id).expect("seed ids are valid"),
         org: org.clone(),
@@ -35,76 +28,20 @@ fn user(
 /// The users of the `demo` org's layout, under `org`.
 pub fn demo_users(org: &OrgId) -> Vec<User> {
     vec![
-        user(
-            org,
-            "admin-1",
-            Role::FacilityAdmin,
-            "Avery Admin",
-            None,
-            Some("prop-1"),
-        ),
-        user(
-            org,
-            "bookkeeper-1",
-            Role::Staff,
-            "Billie Books",
-            None,
-            Some("prop-1"),
-        ),
-        user(
-            org,
-            "maint-1",
-            Role::Staff,
-            "Max Maintenance",
-            None,
-            Some("prop-1"),
-        ),
-        user(
-            org,
-            "security-1",
-            Role::Staff,
-            "Sam Security",
-            None,
-            Some("prop-1"),
-        ),
-        user(
-            org,
-            "resident-1",
-            Role::Resident,
-            "Rita Resident",
-            Some("101"),
-            Some("prop-1"),
-        ),
-        user(
-            org,
-            "resident-2",
-            Role::Resident,
-            "Reza Resident",
-            Some("102"),
-            Some("prop-1"),
-        ),
+        user(org, "admin-1", Role::FacilityAdmin, "Avery Admin", None, Some("prop-1")),
+        user(org, "bookkeeper-1", Role::Staff, "Billie Books", None, Some("prop-1")),
+        user(org, "maint-1", Role::Staff, "Max Maintenance", None, Some("prop-1")),
+        user(org, "security-1", Role::Staff, "Sam Security", None, Some("prop-1")),
+        user(org, "resident-1", Role::Resident, "Rita Resident", Some("101"), Some("prop-1")),
+        user(org, "resident-2", Role::Resident, "Reza Resident", Some("102"), Some("prop-1")),
     ]
 }
 
 /// The users of the `demo-b` org's layout, under `org`.
 pub fn other_org_users(org: &OrgId) -> Vec<User> {
     vec![
-        user(
-            org,
-            "admin-b",
-            Role::FacilityAdmin,
-            "Blair Admin",
-            None,
-            Some("prop-b"),
-        ),
-        user(
-            org,
-            "resident-b",
-            Role::Resident,
-            "Bo Resident",
-            Some("1A"),
-            Some("prop-b"),
-        ),
+        user(org, "admin-b", Role::FacilityAdmin, "Blair Admin", None, Some("prop-b")),
+        user(org, "resident-b", Role::Resident, "Bo Resident", Some("1A"), Some("prop-b")),
     ]
 }
 

@@ -42,15 +42,10 @@ impl Stack {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let template = Template::load(&template_path())?;
         let tables = create_tables(&dynamodb, &template).await?;
-        let table = tables
-            .first()
-            .context("template.yaml declares no DynamoDB table")?
-            .clone();
+        let table = tables.first().context("template.yaml declares no DynamoDB table")?.clone();
         let store = Store::new(dynamodb, table);
         if opts.seed {
-            seed::seed_demo(&store)
-                .await
-                .context("seeding the demo data")?;
+            seed::seed_demo(&store).await.context("seeding the demo data")?;
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
@@ -62,11 +57,6 @@ impl Stack {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        Ok(Self {
-            url,
-            sdk,
-            store,
-            emulator,
-        })
+        Ok(Self { url, sdk, store, emulator })
     }
 }

@@ -21,12 +21,8 @@ pub fn mint(secret: &str, user: &str, org: &str, ttl_secs: i64) -> String {
         "exp": now + ttl_secs,
         "token_use": "id",
     });
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("HS256 signing cannot fail")
+    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+        .expect("HS256 signing cannot fail")
 }
 
 /// Verifies signature and expiry (required) and returns the claims as strings, as API
@@ -35,12 +31,9 @@ pub fn verify(secret: &str, token: &str) -> Option<HashMap<String, String>> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub"]);
     validation.leeway = 0;
-    let data = decode::<HashMap<String, Value>>(
-        token,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .ok()?;
+    let data =
+        decode::<HashMap<String, Value>>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+            .ok()?;
     Some(
         data.claims
             .into_iter()

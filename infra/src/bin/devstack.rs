@@ -3,10 +3,8 @@
 use infra::{Stack, StackOptions};
 
 fn env_port(name: &str, default: u16) -> anyhow::Result<u16> {
-    std::env::var(name).map_or(Ok(default), |v| {
-        v.parse()
-            .map_err(|_| anyhow::anyhow!("{name} must be a port number"))
-    })
+    std::env::var(name)
+        .map_or(Ok(default), |v| v.parse().map_err(|_| anyhow::anyhow!("{name} must be a port number")))
 }
 
 #[tokio::main]

@@ -45,25 +45,14 @@ impl FromRequestParts<AppState> for Actor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let claims = claims(parts).ok_or(ApiError::Unauthorized("missing or invalid token"))?;
-        let user_id = claims
-            .get("sub")
-            .and_then(|s| UserId::parse(s.as_str()).ok());
-        let org_id = claims
-            .get("custom:org_id")
-            .and_then(|s| OrgId::parse(s.as_str()).ok());
+        let user_id = claims.get("sub").and_then(|s| UserId::parse(s.as_str()).ok());
+        let org_id = claims.get("custom:org_id").and_then(|s| OrgId::parse(s.as_str()).ok());
         let (Some(user_id), Some(org_id)) = (user_id, org_id) else {
             return Err(ApiError::Unauthorized("token lacks sub or custom:org_id"));
         };
-        let user = state
-            .store
-            .get_user(&org_id, &user_id)
-            .await?
-            .ok_or_else(|| {
-                DomainError::forbidden(
-                    "unknown_user",
-                    "this account is not set up in the organization",
-                )
-            })?;
+        let user = state.store.get_user(&org_id, &user_id).await?.ok_or_else(|| {
+            DomainError::forbidden("unknown_user", "this account is not set up in the organization")
+        })?;
         Ok(Actor(user))
     }
 }

@@ -11,8 +11,8 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
-        let table_name = std::env::var("TABLE_NAME")
-            .map_err(|_| "missing environment variable TABLE_NAME".to_owned())?;
+        let table_name =
+            std::env::var("TABLE_NAME").map_err(|_| "missing environment variable TABLE_NAME".to_owned())?;
         Ok(Self { table_name })
     }
 }

@@ -24,10 +24,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            code,
-            message: message.into(),
-        }
+        Self::BadRequest { code, message: message.into() }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -36,22 +33,14 @@ impl ApiError {
             Self::Domain(D::Invalid { code, message }) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
             }
-            Self::Domain(D::NotFound(what)) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            ),
-            Self::Domain(D::Forbidden { code, message }) => {
-                (StatusCode::FORBIDDEN, code, message.clone())
+            Self::Domain(D::NotFound(what)) => {
+                (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
             }
-            Self::Domain(D::Conflict { code, message }) => {
-                (StatusCode::CONFLICT, code, message.clone())
+            Self::Domain(D::Forbidden { code, message }) => (StatusCode::FORBIDDEN, code, message.clone()),
+            Self::Domain(D::Conflict { code, message }) => (StatusCode::CONFLICT, code, message.clone()),
+            Self::Store(StoreError::BadCursor) => {
+                (StatusCode::BAD_REQUEST, "invalid_cursor", "cursor is not valid for this list".into())
             }
-            Self::Store(StoreError::BadCursor) => (
-                StatusCode::BAD_REQUEST,
-                "invalid_cursor",
-                "cursor is not valid for this list".into(),
-            ),
             Self::Store(StoreError::Contention) => (
                 StatusCode::CONFLICT,
                 "concurrent_update",
@@ -62,22 +51,15 @@ impl ApiError {
                 "unavailable",
                 "the service is briefly unavailable; retry shortly".into(),
             ),
-            Self::Store(StoreError::Corrupt(_)) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error".into(),
-            ),
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
-            Self::Unauthorized(message) => {
-                (StatusCode::UNAUTHORIZED, "unauthorized", (*message).into())
+            Self::Store(StoreError::Corrupt(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
             }
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
+            Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", (*message).into()),
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!(
-                    "request body is larger than {} bytes",
-                    crate::extract::MAX_BODY_BYTES
-                ),
+                format!("request body is larger than {} bytes", crate::extract::MAX_BODY_BYTES),
             ),
         }
     }

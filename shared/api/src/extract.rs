@@ -36,9 +36,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Data => {
-                ApiError::Domain(DomainError::invalid("invalid_request", e.to_string()))
-            }
+            Category::Data => ApiError::Domain(DomainError::invalid("invalid_request", e.to_string())),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::bad_request("malformed_json", "request body is not valid JSON")
             }
@@ -59,17 +57,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let Query(mut rest) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::bad_request("invalid_query", "query string is malformed"))?;
-        let cursor = rest
-            .remove("cursor")
-            .filter(|c| !c.is_empty())
-            .map(|c| Cursor::parse(&c))
-            .transpose()?;
+        let cursor =
+            rest.remove("cursor").filter(|c| !c.is_empty()).map(|c| Cursor::parse(&c)).transpose()?;
         let limit = match rest.remove("limit") {
             None => DEFAULT_LIMIT,
             Some(raw) => {
-                let n: i32 = raw.parse().map_err(|_| {
-                    ApiError::bad_request("invalid_limit", "limit must be a whole number")
-                })?;
+                let n: i32 = raw
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid_limit", "limit must be a whole number"))?;
                 if !(1..=MAX_LIMIT).contains(&n) {
                     return Err(DomainError::invalid(
                         "invalid_limit",
@@ -80,11 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
                 n
             }
         };
-        Ok(Self {
-            cursor,
-            limit,
-            rest,
-        })
+        Ok(Self { cursor, limit, rest })
     }
 }
 

@@ -32,18 +32,12 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The whole API on one router, as the dev gateway serves it.
 pub fn router(state: AppState) -> axum::Router {
-    health_router()
-        .merge(threads::router(state.clone()))
-        .merge(messages::router(state))
+    health_router().merge(threads::router(state.clone())).merge(messages::router(state))
 }
 
 /// Structured logs: JSON, level from `RUST_LOG` (default info).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .without_time()
-        .try_init();
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).without_time().try_init();
 }

@@ -19,10 +19,7 @@ pub const MAX_ATTACHMENTS: usize = 3;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/v1/threads/{id}/messages",
-            get(list_messages).post(post_message),
-        )
+        .route("/v1/threads/{id}/messages", get(list_messages).post(post_message))
         .route("/v1/threads/{id}/read", post(mark_read))
         .with_state(state)
 }
@@ -54,11 +51,9 @@ async fn post_message(
     }
     if !req.attachment_ids.is_empty() {
         // Uploads arrive with the attachments capability; until then no id can be valid.
-        return Err(DomainError::invalid(
-            "unknown_attachment",
-            "attachment_ids name no uploaded attachment",
-        )
-        .into());
+        return Err(
+            DomainError::invalid("unknown_attachment", "attachment_ids name no uploaded attachment").into()
+        );
     }
     let view = load_visible(&state, &actor, &thread_id).await?;
     policy::ensure_can_post(&actor, req.internal)?;
@@ -75,15 +70,8 @@ async fn post_message(
         created_at: at,
     };
     let request_hash = request_hash(&thread_id.to_string(), &req);
-    let idempotency = key.as_deref().map(|key| NewIdempotency {
-        key,
-        request_hash: request_hash.clone(),
-    });
-    let posted = match state
-        .store
-        .post_message(view, &msg, actor.role, idempotency)
-        .await?
-    {
+    let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
+    let posted = match state.store.post_message(view, &msg, actor.role, idempotency).await? {
         PostOutcome::Posted => msg,
         PostOutcome::Replayed(first) if first.request_hash == request_hash => first.message,
         PostOutcome::Replayed(_) => {
@@ -103,11 +91,7 @@ fn request_hash(thread_id: &str, req: &PostMessage) -> String {
     hasher.update(thread_id.as_bytes());
     hasher.update(b"\n");
     hasher.update(serde_json::to_vec(req).unwrap_or_default());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn list_messages(
@@ -120,13 +104,7 @@ async fn list_messages(
     let include_internal = actor.role.is_staff();
     let page = state
         .store
-        .list_timeline(
-            &actor.org,
-            &thread_id,
-            include_internal,
-            params.cursor.as_ref(),
-            params.limit,
-        )
+        .list_timeline(&actor.org, &thread_id, include_internal, params.cursor.as_ref(), params.limit)
         .await?;
     Ok(Json(PageBody::from_page(page, |item| item)))
 }
@@ -143,26 +121,15 @@ async fn mark_read(
     ThreadPath(thread_id): ThreadPath,
     JsonBody(req): JsonBody<MarkRead>,
 ) -> Result<StatusCode, ApiError> {
-    let message_id = MessageId::parse(&req.message_id).map_err(|_| {
-        DomainError::invalid("invalid_message_id", "message_id is not a message id")
-    })?;
+    let message_id = MessageId::parse(&req.message_id)
+        .map_err(|_| DomainError::invalid("invalid_message_id", "message_id is not a message id"))?;
     let view = load_visible(&state, &actor, &thread_id).await?;
     // Read receipts are per participant; an admin browsing a thread leaves none.
     if view.participant(&actor.id).is_none() {
         return Ok(StatusCode::NO_CONTENT);
     }
     let include_internal = actor.role.is_staff();
-    match state
-        .store
-        .mark_read(
-            &actor.org,
-            &thread_id,
-            &actor.id,
-            &message_id,
-            include_internal,
-        )
-        .await?
-    {
+    match state.store.mark_read(&actor.org, &thread_id, &actor.id, &message_id, include_internal).await? {
         ReadOutcome::Marked | ReadOutcome::AlreadyRead => Ok(StatusCode::NO_CONTENT),
         ReadOutcome::NoSuchMessage => Err(DomainError::NotFound("message").into()),
     }

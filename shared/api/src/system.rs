@@ -9,15 +9,8 @@ use axum::{Json, Router};
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 pub fn health_router() -> Router {
-    Router::new()
-        .route(
-            "/health",
-            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
-        )
-        .route(
-            "/openapi.json",
-            get(|| async {
-                ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
-            }),
-        )
+    Router::new().route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) })).route(
+        "/openapi.json",
+        get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response() }),
+    )
 }

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::policy::{self, ThreadCounterpart};
 use domain::{
-    DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus,
-    Topic, User, UserId,
+    DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
+    User, UserId,
 };
 use serde::{Deserialize, Deserializer};
 use store::{
@@ -45,11 +45,7 @@ pub(crate) async fn load_visible(
     actor: &User,
     id: &ThreadId,
 ) -> Result<ThreadView, ApiError> {
-    let view = state
-        .store
-        .load_thread(&actor.org, id)
-        .await?
-        .ok_or(DomainError::NotFound("thread"))?;
+    let view = state.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
     if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
         Ok(view)
     } else {
@@ -81,16 +77,12 @@ async fn create_thread(
     let resident = match policy::thread_counterpart(&actor, resident_id)? {
         ThreadCounterpart::Myself => actor.clone(),
         ThreadCounterpart::Resident(id) => {
-            let resident = state
-                .store
-                .get_user(&actor.org, &id)
-                .await?
-                .ok_or_else(|| {
-                    DomainError::invalid(
-                        "unknown_resident",
-                        "resident_id does not name a resident of this organization",
-                    )
-                })?;
+            let resident = state.store.get_user(&actor.org, &id).await?.ok_or_else(|| {
+                DomainError::invalid(
+                    "unknown_resident",
+                    "resident_id does not name a resident of this organization",
+                )
+            })?;
             policy::ensure_startable_with(&resident)?;
             resident
         }
@@ -108,12 +100,8 @@ async fn create_thread(
         internal: false,
         created_at: at,
     };
-    let last = LastMessage {
-        id: first.id,
-        body_preview: first.body.preview(),
-        author_id: actor.id.clone(),
-        at,
-    };
+    let last =
+        LastMessage { id: first.id, body_preview: first.body.preview(), author_id: actor.id.clone(), at };
     let thread = ThreadRecord {
         org: actor.org.clone(),
         summary: Summary {
@@ -143,14 +131,8 @@ async fn create_thread(
     } else {
         participants[0].last_read_id = Some(first.id);
     }
-    state
-        .store
-        .create_thread(&thread, &participants, &first)
-        .await?;
-    let view = ThreadView {
-        thread,
-        participants,
-    };
+    state.store.create_thread(&thread, &participants, &first).await?;
+    let view = ThreadView { thread, participants };
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
 }
 
@@ -176,35 +158,19 @@ async fn list_threads(
     let status = match params.rest.get("folder").map(String::as_str) {
         None | Some("") => None,
         Some(f) => Some(ThreadStatus::parse(f).ok_or_else(|| {
-            DomainError::invalid(
-                "invalid_folder",
-                "folder is one of unread, open, resolved, archived",
-            )
+            DomainError::invalid("invalid_folder", "folder is one of unread, open, resolved, archived")
         })?),
     };
-    let topic = params
-        .rest
-        .get("topic")
-        .filter(|t| !t.is_empty())
-        .map(|t| Topic::parse(t))
-        .transpose()?;
+    let topic = params.rest.get("topic").filter(|t| !t.is_empty()).map(|t| Topic::parse(t)).transpose()?;
     let org_wide = actor.role == domain::Role::FacilityAdmin;
     let scope = if org_wide {
         InboxScope::Org(actor.org.clone())
     } else {
         InboxScope::User(actor.org.clone(), actor.id.clone())
     };
-    let query = InboxQuery {
-        scope,
-        status,
-        topic,
-        cursor: params.cursor,
-        limit: params.limit,
-    };
+    let query = InboxQuery { scope, status, topic, cursor: params.cursor, limit: params.limit };
     let page = state.store.list_inbox(&query).await?;
-    Ok(Json(PageBody::from_page(page, |row| {
-        SummaryBody::new(row, &actor, org_wide)
-    })))
+    Ok(Json(PageBody::from_page(page, |row| SummaryBody::new(row, &actor, org_wide))))
 }
 
 async fn get_thread(
@@ -241,10 +207,7 @@ async fn patch_thread(
         .as_deref()
         .map(|s| {
             ThreadStatus::parse(s).ok_or_else(|| {
-                DomainError::invalid(
-                    "invalid_status",
-                    "status is one of open, resolved, archived",
-                )
+                DomainError::invalid("invalid_status", "status is one of open, resolved, archived")
             })
         })
         .transpose()?;
@@ -276,24 +239,14 @@ async fn patch_thread(
             if let Some(change) = after.summary.status.change_to(to)? {
                 after.summary.status = change.to;
                 after.summary.updated_at = at;
-                events.push(EventRecord {
-                    status: Some(change.to),
-                    ..event(EventKind::StatusChanged)
-                });
+                events.push(EventRecord { status: Some(change.to), ..event(EventKind::StatusChanged) });
             }
         }
         if let Some(p) = req.priority.filter(|p| *p != after.summary.priority) {
             after.summary.priority = p;
-            events.push(EventRecord {
-                priority: Some(p),
-                ..event(EventKind::PriorityChanged)
-            });
+            events.push(EventRecord { priority: Some(p), ..event(EventKind::PriorityChanged) });
         }
-        if let Some(link) = req
-            .linked_record
-            .clone()
-            .filter(|l| *l != after.linked_record)
-        {
+        if let Some(link) = req.linked_record.clone().filter(|l| *l != after.linked_record) {
             after.linked_record = link;
             events.push(event(EventKind::LinkedRecordChanged));
         }

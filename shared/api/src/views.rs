@@ -1,9 +1,7 @@
 //! What the API returns: the thread as its reader may see it, inbox rows and pages.
 
 use chrono::{DateTime, Utc};
-use domain::{
-    LinkedRecord, MessageId, Priority, Role, ThreadId, ThreadStatus, Topic, User, UserId,
-};
+use domain::{LinkedRecord, MessageId, Priority, Role, ThreadId, ThreadStatus, Topic, User, UserId};
 use serde::Serialize;
 use store::{InboxRow, LastMessage, Page, ResidentRef, Summary, ThreadView};
 
@@ -74,14 +72,12 @@ impl SummaryBody {
         let unread = if org_wide {
             row.summary.status == ThreadStatus::Unread
         } else {
-            row.summary.last_message.as_ref().is_some_and(|m| {
-                m.author_id != reader.id && row.last_read_id.is_none_or(|read| read < m.id)
-            })
+            row.summary
+                .last_message
+                .as_ref()
+                .is_some_and(|m| m.author_id != reader.id && row.last_read_id.is_none_or(|read| read < m.id))
         };
-        Self {
-            summary: row.summary,
-            unread,
-        }
+        Self { summary: row.summary, unread }
     }
 }
 

@@ -9,8 +9,7 @@ use crate::DomainError;
 /// Characters allowed in external ids (org and user ids come from the identity provider).
 fn is_external_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 macro_rules! external_id {
@@ -28,11 +27,7 @@ macro_rules! external_id {
                 } else {
                     Err(DomainError::invalid(
                         concat!("invalid_", $what, "_id"),
-                        concat!(
-                            "a ",
-                            $what,
-                            " id is 1 to 64 characters of letters, digits, '.', '-' or '_'"
-                        ),
+                        concat!("a ", $what, " id is 1 to 64 characters of letters, digits, '.', '-' or '_'"),
                     ))
                 }
             }
@@ -65,9 +60,7 @@ external_id!(UserId, "user");
 macro_rules! ulid_id {
     ($name:ident, $what:literal) => {
         #[doc = concat!("The id of a ", $what, ": a ULID, so ids sort by creation time.")]
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(ulid::Ulid);
 
@@ -118,10 +111,7 @@ mod tests {
     #[test]
     fn external_ids_refuse_separators_and_overlong_values() {
         assert!(UserId::parse("resident-1").is_ok());
-        assert!(
-            UserId::parse("a#b").is_err(),
-            "'#' would break key prefixes"
-        );
+        assert!(UserId::parse("a#b").is_err(), "'#' would break key prefixes");
         assert!(UserId::parse("").is_err());
         assert!(UserId::parse("x".repeat(65)).is_err());
         assert!(OrgId::parse("demo b").is_err());

@@ -30,10 +30,7 @@ pub fn ensure_staff(user: &User) -> Result<(), DomainError> {
     if user.role.is_staff() {
         Ok(())
     } else {
-        Err(DomainError::forbidden(
-            "staff_only",
-            "only staff can do this",
-        ))
+        Err(DomainError::forbidden("staff_only", "only staff can do this"))
     }
 }
 
@@ -76,10 +73,7 @@ pub fn thread_counterpart(
 /// Staff may start a conversation only with an active resident of their org.
 pub fn ensure_startable_with(resident: &User) -> Result<(), DomainError> {
     if resident.role != Role::Resident {
-        return Err(DomainError::invalid(
-            "not_a_resident",
-            "resident_id must name a resident",
-        ));
+        return Err(DomainError::invalid("not_a_resident", "resident_id must name a resident"));
     }
     if resident.state == AccountState::Archived {
         return Err(DomainError::conflict(
@@ -109,38 +103,17 @@ mod tests {
 
     #[test]
     fn admins_see_every_thread_others_only_their_own() {
-        assert!(can_view_thread(
-            &user("a", Role::FacilityAdmin, AccountState::Active),
-            false
-        ));
-        assert!(!can_view_thread(
-            &user("s", Role::Staff, AccountState::Active),
-            false
-        ));
-        assert!(can_view_thread(
-            &user("s", Role::Staff, AccountState::Active),
-            true
-        ));
-        assert!(!can_view_thread(
-            &user("r", Role::Resident, AccountState::Active),
-            false
-        ));
+        assert!(can_view_thread(&user("a", Role::FacilityAdmin, AccountState::Active), false));
+        assert!(!can_view_thread(&user("s", Role::Staff, AccountState::Active), false));
+        assert!(can_view_thread(&user("s", Role::Staff, AccountState::Active), true));
+        assert!(!can_view_thread(&user("r", Role::Resident, AccountState::Active), false));
     }
 
     #[test]
     fn residents_never_see_internal_notes() {
-        assert!(!can_see_message(
-            &user("r", Role::Resident, AccountState::Active),
-            true
-        ));
-        assert!(can_see_message(
-            &user("r", Role::Resident, AccountState::Active),
-            false
-        ));
-        assert!(can_see_message(
-            &user("s", Role::Staff, AccountState::Active),
-            true
-        ));
+        assert!(!can_see_message(&user("r", Role::Resident, AccountState::Active), true));
+        assert!(can_see_message(&user("r", Role::Resident, AccountState::Active), false));
+        assert!(can_see_message(&user("s", Role::Staff, AccountState::Active), true));
     }
 
     #[test]
@@ -148,10 +121,7 @@ mod tests {
         let locked = user("r", Role::Resident, AccountState::Locked);
         assert!(matches!(
             ensure_can_post(&locked, false),
-            Err(DomainError::Forbidden {
-                code: "account_locked",
-                ..
-            })
+            Err(DomainError::Forbidden { code: "account_locked", .. })
         ));
         assert!(thread_counterpart(&locked, None).is_err());
     }
@@ -165,10 +135,7 @@ mod tests {
     fn residents_cannot_post_internal_notes() {
         assert!(matches!(
             ensure_can_post(&user("r", Role::Resident, AccountState::Active), true),
-            Err(DomainError::Forbidden {
-                code: "staff_only",
-                ..
-            })
+            Err(DomainError::Forbidden { code: "staff_only", .. })
         ));
     }
 
@@ -181,10 +148,7 @@ mod tests {
             thread_counterpart(&staff, Some(UserId::parse("r").unwrap())),
             Ok(ThreadCounterpart::Resident(_))
         ));
-        assert!(matches!(
-            thread_counterpart(&resident, None),
-            Ok(ThreadCounterpart::Myself)
-        ));
+        assert!(matches!(thread_counterpart(&resident, None), Ok(ThreadCounterpart::Myself)));
         assert!(thread_counterpart(&resident, Some(UserId::parse("other").unwrap())).is_err());
     }
 

@@ -9,21 +9,12 @@ use crate::DomainError;
 fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
     let text = raw.trim();
     if text.is_empty() {
-        return Err(DomainError::invalid(
-            "empty_field",
-            format!("{field} must not be empty"),
-        ));
+        return Err(DomainError::invalid("empty_field", format!("{field} must not be empty")));
     }
     if text.chars().count() > max {
-        return Err(DomainError::invalid(
-            "too_long",
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(DomainError::invalid("too_long", format!("{field} must be at most {max} characters")));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(DomainError::invalid(
             "invalid_characters",
             format!("{field} must not contain control characters"),
@@ -93,9 +84,7 @@ impl Topic {
         let slug = raw.trim().to_ascii_lowercase();
         let ok = (1..=32).contains(&slug.len())
             && slug.starts_with(|c: char| c.is_ascii_lowercase())
-            && slug
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if ok {
             Ok(Self(slug))
         } else {
@@ -112,15 +101,12 @@ impl Topic {
         org_topics: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, DomainError> {
         let topic = Self::parse(raw)?;
-        let offered = Self::BUILT_IN.contains(&topic.as_str())
-            || org_topics.into_iter().any(|t| t == topic.as_str());
+        let offered =
+            Self::BUILT_IN.contains(&topic.as_str()) || org_topics.into_iter().any(|t| t == topic.as_str());
         if offered {
             Ok(topic)
         } else {
-            Err(DomainError::invalid(
-                "unknown_topic",
-                format!("unknown topic '{}'", topic.0),
-            ))
+            Err(DomainError::invalid("unknown_topic", format!("unknown topic '{}'", topic.0)))
         }
     }
 
@@ -163,10 +149,7 @@ impl TryFrom<RawLinkedRecord> for LinkedRecord {
     type Error = DomainError;
     fn try_from(raw: RawLinkedRecord) -> Result<Self, Self::Error> {
         let kind_ok = (1..=32).contains(&raw.kind.len())
-            && raw
-                .kind
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_');
+            && raw.kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         if !kind_ok {
             return Err(DomainError::invalid(
                 "invalid_linked_record",
@@ -174,15 +157,8 @@ impl TryFrom<RawLinkedRecord> for LinkedRecord {
             ));
         }
         let id = bounded_text(&raw.id, 128, "linked_record.id")?;
-        let label = raw
-            .label
-            .map(|l| bounded_text(&l, 200, "linked_record.label"))
-            .transpose()?;
-        Ok(Self {
-            kind: raw.kind,
-            id,
-            label,
-        })
+        let label = raw.label.map(|l| bounded_text(&l, 200, "linked_record.label")).transpose()?;
+        Ok(Self { kind: raw.kind, id, label })
     }
 }
 
@@ -201,10 +177,7 @@ mod tests {
         assert!(Subject::parse(&"x".repeat(200)).is_ok());
         assert!(matches!(
             Subject::parse(&"x".repeat(201)),
-            Err(DomainError::Invalid {
-                code: "too_long",
-                ..
-            })
+            Err(DomainError::Invalid { code: "too_long", .. })
         ));
     }
 
@@ -225,36 +198,23 @@ mod tests {
 
     #[test]
     fn topics_are_case_insensitive_and_must_be_offered() {
-        assert_eq!(
-            Topic::parse_offered("Maintenance", []).unwrap().as_str(),
-            "maintenance"
-        );
+        assert_eq!(Topic::parse_offered("Maintenance", []).unwrap().as_str(), "maintenance");
         assert!(matches!(
             Topic::parse_offered("pool", []),
-            Err(DomainError::Invalid {
-                code: "unknown_topic",
-                ..
-            })
+            Err(DomainError::Invalid { code: "unknown_topic", .. })
         ));
-        assert_eq!(
-            Topic::parse_offered("pool", ["pool"]).unwrap().as_str(),
-            "pool"
-        );
+        assert_eq!(Topic::parse_offered("pool", ["pool"]).unwrap().as_str(), "pool");
         assert!(Topic::parse("9lives").is_err());
     }
 
     #[test]
     fn linked_record_is_validated_when_deserialized() {
         let ok: LinkedRecord =
-            serde_json::from_str(r#"{"kind":"invoice","id":"INV-42","label":"March rent"}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"kind":"invoice","id":"INV-42","label":"March rent"}"#).unwrap();
         assert_eq!(ok.id, "INV-42");
         assert!(serde_json::from_str::<LinkedRecord>(r#"{"kind":"Invoice!","id":"1"}"#).is_err());
         assert!(serde_json::from_str::<LinkedRecord>(r#"{"kind":"invoice","id":""}"#).is_err());
-        assert!(
-            serde_json::from_str::<LinkedRecord>(r#"{"kind":"invoice","id":"1","extra":1}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<LinkedRecord>(r#"{"kind":"invoice","id":"1","extra":1}"#).is_err());
     }
 
     proptest! {

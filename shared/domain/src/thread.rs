@@ -54,14 +54,16 @@ impl ThreadStatus {
 
     /// Checks a status change asked for by staff. `Ok(None)` means the thread is already there.
     pub fn change_to(self, to: ThreadStatus) -> Result<Option<StatusChange>, DomainError> {
+        if to == Self::Unread {
+            return Err(DomainError::invalid(
+                "invalid_status",
+                "status can be set to open, resolved or archived; unread comes from resident messages",
+            ));
+        }
         if to == self {
             return Ok(None);
         }
         match (self, to) {
-            (_, Self::Unread) => Err(DomainError::invalid(
-                "invalid_status",
-                "status can be set to open, resolved or archived; unread comes from resident messages",
-            )),
             (Self::Archived, Self::Resolved) => Err(DomainError::conflict(
                 "invalid_transition",
                 "an archived thread can be re-opened, not resolved",
@@ -100,10 +102,7 @@ mod tests {
 
     #[test]
     fn resident_reply_reopens_and_staff_reply_answers() {
-        assert_eq!(
-            ThreadStatus::after_message(Role::Resident, false),
-            Some(Unread)
-        );
+        assert_eq!(ThreadStatus::after_message(Role::Resident, false), Some(Unread));
         assert_eq!(ThreadStatus::after_message(Role::Staff, false), Some(Open));
     }
 
@@ -114,13 +113,7 @@ mod tests {
 
     #[test]
     fn staff_can_resolve_reopen_and_archive() {
-        assert_eq!(
-            Unread.change_to(Resolved).unwrap(),
-            Some(StatusChange {
-                from: Unread,
-                to: Resolved
-            })
-        );
+        assert_eq!(Unread.change_to(Resolved).unwrap(), Some(StatusChange { from: Unread, to: Resolved }));
         assert!(Open.change_to(Resolved).unwrap().is_some());
         assert!(Resolved.change_to(Open).unwrap().is_some());
         assert!(Resolved.change_to(Archived).unwrap().is_some());
@@ -134,17 +127,8 @@ mod tests {
 
     #[test]
     fn unread_cannot_be_set_and_archived_cannot_be_resolved() {
-        assert!(matches!(
-            Open.change_to(Unread),
-            Err(DomainError::Invalid {
-                code: "invalid_status",
-                ..
-            })
-        ));
-        assert!(matches!(
-            Archived.change_to(Resolved),
-            Err(DomainError::Conflict { .. })
-        ));
+        assert!(matches!(Open.change_to(Unread), Err(DomainError::Invalid { code: "invalid_status", .. })));
+        assert!(matches!(Archived.change_to(Resolved), Err(DomainError::Conflict { .. })));
     }
 
     #[test]

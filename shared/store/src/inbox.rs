@@ -57,13 +57,7 @@ impl Store {
         let start = q
             .cursor
             .as_ref()
-            .map(|c| {
-                c.decode(
-                    &[PK, SK, &gpk, &gsk],
-                    (&gpk, &partition),
-                    &keys::org_prefix(q.scope.org()),
-                )
-            })
+            .map(|c| c.decode(&[PK, SK, &gpk, &gsk], (&gpk, &partition), &keys::org_prefix(q.scope.org())))
             .transpose()?;
         let out = self
             .client
@@ -79,24 +73,14 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        let items = out
-            .items()
-            .iter()
-            .map(|item| row(&q.scope, item))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: out.last_evaluated_key().and_then(Cursor::encode),
-        })
+        let items = out.items().iter().map(|item| row(&q.scope, item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
     }
 }
 
 fn row(scope: &InboxScope, item: &Item) -> Result<InboxRow, StoreError> {
     Ok(match scope {
-        InboxScope::Org(_) => InboxRow {
-            summary: data::<ThreadRecord>(item)?.summary,
-            last_read_id: None,
-        },
+        InboxScope::Org(_) => InboxRow { summary: data::<ThreadRecord>(item)?.summary, last_read_id: None },
         InboxScope::User(..) => InboxRow {
             summary: field(item, SUMMARY)?,
             last_read_id: data::<ParticipantRecord>(item)?.last_read_id,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{OrgId, ThreadId};
+use domain::{OrgId, ThreadId, ThreadStatus, Topic};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::inbox::InboxScope;
@@ -17,6 +17,7 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const DATA: &str = "data";
 pub const SUMMARY: &str = "summary";
 pub const VERSION: &str = "version";
+pub const LAST_ID: &str = "last_id";
 pub const LAST_READ: &str = "last_read";
 pub const INTERNAL: &str = "internal";
 pub const EXPIRES_AT: &str = "expires_at";
@@ -43,49 +44,47 @@ pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
 }
 
 pub fn field<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
-    let value = item
-        .get(name)
-        .cloned()
-        .unwrap_or(AttributeValue::Null(true));
+    let value = item.get(name).cloned().unwrap_or(AttributeValue::Null(true));
     Ok(serde_dynamo::from_attribute_value(value)?)
 }
 
 /// The eight inbox index attributes of a row in `scope`: by status, all, by status and
 /// topic, by topic; each sorted by last activity.
 pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, AttributeValue)> {
+    let mut keys = index_partitions(scope, summary.status, &summary.topic);
+    keys.extend(index_sorts(&keys::activity_sk(&summary.updated_at, &summary.id)));
+    keys
+}
+
+/// The partition keys of the four inbox indexes (`gsi1pk`…`gsi4pk`).
+pub fn index_partitions(
+    scope: &InboxScope,
+    status: ThreadStatus,
+    topic: &Topic,
+) -> Vec<(String, AttributeValue)> {
     let prefix = scope.prefix();
-    let status = summary.status.as_str();
-    let topic = summary.topic.as_str();
-    let sort = keys::activity_sk(&summary.updated_at, &summary.id);
-    [
-        format!("{prefix}#S#{status}"),
-        prefix.clone(),
-        format!("{prefix}#S#{status}#T#{topic}"),
-        format!("{prefix}#T#{topic}"),
+    let (status, topic) = (status.as_str(), topic.as_str());
+    vec![
+        ("gsi1pk".into(), s(format!("{prefix}#S#{status}"))),
+        ("gsi2pk".into(), s(prefix.clone())),
+        ("gsi3pk".into(), s(format!("{prefix}#S#{status}#T#{topic}"))),
+        ("gsi4pk".into(), s(format!("{prefix}#T#{topic}"))),
     ]
-    .into_iter()
-    .enumerate()
-    .flat_map(|(i, pk)| {
-        let n = i + 1;
-        [
-            (format!("gsi{n}pk"), s(pk)),
-            (format!("gsi{n}sk"), s(sort.clone())),
-        ]
-    })
-    .collect()
+}
+
+/// The sort keys of the four inbox indexes (`gsi1sk`…`gsi4sk`): the same activity key.
+pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
+    (1..=4).map(|n| (format!("gsi{n}sk"), s(sort))).collect()
 }
 
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
-    let mut item = key(
-        keys::thread_pk(&thread.org, &thread.summary.id),
-        keys::META_SK,
-    );
+    let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
     item.insert(DATA.into(), av(thread)?);
     item.insert(VERSION.into(), n(thread.version));
-    item.extend(inbox_keys(
-        &InboxScope::Org(thread.org.clone()),
-        &thread.summary,
-    ));
+    if let Some(last) = thread.last_id() {
+        item.insert(LAST_ID.into(), s(last.to_string()));
+    }
+    item.extend(inbox_keys(&InboxScope::Org(thread.org.clone()), &thread.summary));
     Ok(item)
 }
 
@@ -94,10 +93,7 @@ pub fn participant_item(
     participant: &ParticipantRecord,
     summary: &Summary,
 ) -> Result<Item, StoreError> {
-    let mut item = key(
-        keys::thread_pk(org, &summary.id),
-        keys::participant_sk(&participant.user_id),
-    );
+    let mut item = key(keys::thread_pk(org, &summary.id), keys::participant_sk(&participant.user_id));
     item.insert(DATA.into(), av(participant)?);
     item.insert(SUMMARY.into(), av(summary)?);
     if let Some(read) = participant.last_read_id {
@@ -108,18 +104,15 @@ pub fn participant_item(
     Ok(item)
 }
 
-pub fn timeline_item(
-    org: &OrgId,
-    thread: &ThreadId,
-    entry: &TimelineItem,
-) -> Result<Item, StoreError> {
+pub fn timeline_item(org: &OrgId, thread: &ThreadId, entry: &TimelineItem) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(org, thread), keys::timeline_sk(&entry.id()));
     item.insert(DATA.into(), av(entry)?);
     item.insert(INTERNAL.into(), AttributeValue::Bool(entry.internal()));
     Ok(item)
 }
 
-/// `SET #a0 = :a0, #a1 = :a1, …` with its names and values, for UpdateItem.
+/// `SET #a0_0 = :a0, #a1_0.#a1_1 = :a1, …` with its names and values, for UpdateItem.
+/// Field names may be document paths (`data.last_read_id`).
 pub struct SetExpression {
     pub expression: String,
     pub names: HashMap<String, String>,
@@ -130,14 +123,18 @@ pub fn set_expression(fields: Vec<(String, AttributeValue)>) -> SetExpression {
     let mut names = HashMap::new();
     let mut values = HashMap::new();
     let mut parts = Vec::new();
-    for (i, (name, value)) in fields.into_iter().enumerate() {
-        names.insert(format!("#a{i}"), name);
+    for (i, (path, value)) in fields.into_iter().enumerate() {
+        // `a.b` is a document path: one placeholder per segment.
+        let segments: Vec<String> = path
+            .split('.')
+            .enumerate()
+            .map(|(j, segment)| {
+                names.insert(format!("#a{i}_{j}"), segment.to_owned());
+                format!("#a{i}_{j}")
+            })
+            .collect();
         values.insert(format!(":a{i}"), value);
-        parts.push(format!("#a{i} = :a{i}"));
+        parts.push(format!("{} = :a{i}", segments.join(".")));
     }
-    SetExpression {
-        expression: format!("SET {}", parts.join(", ")),
-        names,
-        values,
-    }
+    SetExpression { expression: format!("SET {}", parts.join(", ")), names, values }
 }

@@ -17,8 +17,8 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};
 pub use records::{
-    EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord,
-    ResidentRef, Summary, ThreadRecord, ThreadView, TimelineItem,
+    EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
+    Summary, ThreadRecord, ThreadView, TimelineItem,
 };
 pub use threads::{NewIdempotency, PostOutcome, ReadOutcome};
 
@@ -40,10 +40,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus,
-    Topic, UserId,
+    LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic,
+    UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +50,9 @@ pub struct ThreadRecord {
     pub linked_record: Option<LinkedRecord>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
-    /// Bumped by every change; status and field changes are conditioned on it.
+    /// Bumped by every change; status and field changes are conditioned on it. Stored as
+    /// a top-level attribute (messages increment it in place), not in the record.
+    #[serde(skip)]
     pub version: u64,
 }
 
@@ -66,25 +68,6 @@ impl ThreadRecord {
                 ..self.summary.clone()
             }
         }
-    }
-
-    /// Applies a newly posted message that is newer than everything recorded so far.
-    pub fn apply_message(&mut self, msg: &MessageRecord, author_role: Role) {
-        let last = LastMessage {
-            id: msg.id,
-            body_preview: msg.body.preview(),
-            author_id: msg.author_id.clone(),
-            at: msg.created_at,
-        };
-        if !msg.internal {
-            self.public_last = Some(last.clone());
-            self.public_at = msg.created_at;
-        }
-        if let Some(status) = ThreadStatus::after_message(author_role, msg.internal) {
-            self.summary.status = status;
-        }
-        self.summary.last_message = Some(last);
-        self.summary.updated_at = msg.created_at;
     }
 
     /// The newest timeline message recorded in this thread, of any visibility.

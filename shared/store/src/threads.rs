@@ -4,15 +4,16 @@
 //! conditioned on the version it read, and retried on a fresh read if it lost the race,
 //! so concurrent writers never overwrite each other.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use domain::{MessageId, OrgId, Role, ThreadId, UserId};
+use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::inbox::InboxScope;
 use crate::items::{self, data, inbox_keys, s, set_expression, Item, LAST_READ, SUMMARY};
 use crate::keys::{self, PK, SK};
 use crate::records::{
-    EventRecord, IdempotencyRecord, MessageRecord, ParticipantRecord, Summary, ThreadRecord,
-    ThreadView, TimelineItem,
+    EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ThreadRecord, ThreadView,
+    TimelineItem,
 };
 use crate::tx::{self, backoff, Condition, TxOutcome};
 use crate::{Store, StoreError};
@@ -46,11 +47,7 @@ const EXISTS: &str = "attribute_exists(pk)";
 
 impl Store {
     /// The thread and its participants in one strongly consistent Query.
-    pub async fn load_thread(
-        &self,
-        org: &OrgId,
-        id: &ThreadId,
-    ) -> Result<Option<ThreadView>, StoreError> {
+    pub async fn load_thread(&self, org: &OrgId, id: &ThreadId) -> Result<Option<ThreadView>, StoreError> {
         let out = self
             .client
             .query()
@@ -68,15 +65,16 @@ impl Store {
         let mut participants = Vec::new();
         for item in out.items() {
             match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(keys::META_SK) => thread = Some(data::<ThreadRecord>(item)?),
+                Some(keys::META_SK) => {
+                    let mut record = data::<ThreadRecord>(item)?;
+                    record.version = items::field(item, items::VERSION)?;
+                    thread = Some(record);
+                }
                 Some(_) => participants.push(data::<ParticipantRecord>(item)?),
                 None => {}
             }
         }
-        Ok(thread.map(|thread| ThreadView {
-            thread,
-            participants,
-        }))
+        Ok(thread.map(|thread| ThreadView { thread, participants }))
     }
 
     /// Creates a thread with its participants and first message, atomically.
@@ -87,11 +85,7 @@ impl Store {
         first: &MessageRecord,
     ) -> Result<(), StoreError> {
         let org = &thread.org;
-        let mut writes = vec![tx::put(
-            &self.table,
-            items::thread_item(thread)?,
-            Condition::new(NOT_EXISTS),
-        )?];
+        let mut writes = vec![tx::put(&self.table, items::thread_item(thread)?, Condition::new(NOT_EXISTS))?];
         for p in participants {
             let item = items::participant_item(org, p, &thread.view_for(p.role))?;
             writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
@@ -110,15 +104,14 @@ impl Store {
     /// the inbox rows of the thread and of every participant move with it.
     pub async fn post_message(
         &self,
-        mut view: ThreadView,
+        view: ThreadView,
         msg: &MessageRecord,
         author_role: Role,
         idempotency: Option<NewIdempotency<'_>>,
     ) -> Result<PostOutcome, StoreError> {
         let org = view.thread.org.clone();
-        let idem_pk = idempotency
-            .as_ref()
-            .map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
+        let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
+        let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
         for attempt in 0..MAX_ATTEMPTS {
             let entry = TimelineItem::Message(msg.clone());
             let mut writes = vec![tx::put(
@@ -143,43 +136,97 @@ impl Store {
                 writes.push(tx::put(&self.table, item, cond)?);
             }
             let meta_index = writes.len();
-            let newest = view.thread.last_id().is_none_or(|last| msg.id > last);
             if newest {
-                let before = view.thread.clone();
-                let mut after = before.clone();
-                after.apply_message(msg, author_role);
-                after.version += 1;
-                self.push_thread_change(&mut writes, &view, &after)?;
-                if let Some(author) = view.participant(&msg.author_id) {
-                    let key = items::key(
-                        keys::thread_pk(&org, &msg.thread_id),
-                        keys::participant_sk(&author.user_id),
-                    );
-                    writes.push(read_marker(&self.table, key, &msg.id)?);
-                }
+                self.push_message_moves(&mut writes, &view, msg, author_role)?;
             }
             let outcome = self.transact(writes).await?;
             if let TxOutcome::Committed = outcome {
                 return Ok(PostOutcome::Posted);
             }
             if idem_pk.is_some() && outcome.failed_condition(1) {
-                if let Some(record) = self
-                    .idempotency_record(idem_pk.as_deref().unwrap_or_default())
-                    .await?
-                {
+                if let Some(record) = self.idempotency_record(idem_pk.as_deref().unwrap_or_default()).await? {
                     return Ok(PostOutcome::Replayed(record));
                 }
             }
-            if !(outcome.conflicted() || (newest && outcome.failed_condition(meta_index))) {
+            if newest && outcome.failed_condition(meta_index) {
+                // A newer message was recorded first: this one only joins the timeline.
+                newest = false;
+                continue;
+            }
+            if !outcome.conflicted() {
                 return Err(StoreError::Contention);
             }
             backoff(attempt).await;
-            view = self
-                .load_thread(&org, &msg.thread_id)
-                .await?
-                .ok_or(StoreError::Contention)?;
         }
         Err(StoreError::Contention)
+    }
+
+    /// The updates that move the inbox rows to a new newest message. Each field a message
+    /// determines is set on its own path, so concurrent changes to other fields (priority,
+    /// linked record) are never overwritten; the thread item's update holds only while no
+    /// newer message was recorded, so rows never move backwards.
+    fn push_message_moves(
+        &self,
+        writes: &mut Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        view: &ThreadView,
+        msg: &MessageRecord,
+        author_role: Role,
+    ) -> Result<(), StoreError> {
+        let thread = &view.thread;
+        let org = &thread.org;
+        let status = ThreadStatus::after_message(author_role, msg.internal);
+        let last = items::av(&LastMessage {
+            id: msg.id,
+            body_preview: msg.body.preview(),
+            author_id: msg.author_id.clone(),
+            at: msg.created_at,
+        })?;
+        let at = items::av(&msg.created_at)?;
+        let sort = keys::activity_sk(&msg.created_at, &msg.thread_id);
+        let row_fields =
+            |scope: &InboxScope, row: &str| -> Result<Vec<(String, AttributeValue)>, StoreError> {
+                let mut fields = vec![
+                    (format!("{row}.last_message"), last.clone()),
+                    (format!("{row}.updated_at"), at.clone()),
+                ];
+                if let Some(st) = status {
+                    fields.push((format!("{row}.status"), items::av(&st)?));
+                    fields.extend(items::index_partitions(scope, st, &thread.summary.topic));
+                }
+                fields.extend(items::index_sorts(&sort));
+                Ok(fields)
+            };
+
+        let mut fields = row_fields(&InboxScope::Org(org.clone()), "data.summary")?;
+        if !msg.internal {
+            fields.push(("data.public_last".into(), last.clone()));
+            fields.push(("data.public_at".into(), at.clone()));
+        }
+        fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
+        let mut set = set_expression(fields);
+        set.expression.push_str(", #ver = #ver + :one");
+        set.names.extend([
+            ("#ver".to_owned(), items::VERSION.to_owned()),
+            ("#last".to_owned(), items::LAST_ID.to_owned()),
+        ]);
+        set.values.extend([(":one".to_owned(), items::n(1)), (":id".to_owned(), s(msg.id.to_string()))]);
+        let meta = items::key(keys::thread_pk(org, &msg.thread_id), keys::META_SK);
+        writes.push(tx::update(&self.table, meta, set, "attribute_not_exists(#last) OR #last < :id")?);
+
+        for p in &view.participants {
+            if msg.internal && !p.role.is_staff() {
+                continue;
+            }
+            let mut fields = row_fields(&InboxScope::User(org.clone(), p.user_id.clone()), SUMMARY)?;
+            if p.user_id == msg.author_id {
+                // The author has read their own message.
+                fields.push((LAST_READ.into(), s(msg.id.to_string())));
+                fields.push((format!("{}.last_read_id", items::DATA), s(msg.id.to_string())));
+            }
+            let key = items::key(keys::thread_pk(org, &msg.thread_id), keys::participant_sk(&p.user_id));
+            writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
+        }
+        Ok(())
     }
 
     /// Replaces the thread record (status, priority, linked record) if nobody changed it
@@ -214,29 +261,16 @@ impl Store {
         may_see_internal: bool,
     ) -> Result<ReadOutcome, StoreError> {
         let pk = keys::thread_pk(org, thread);
-        let visible = if may_see_internal {
-            EXISTS
-        } else {
-            "attribute_exists(pk) AND #internal = :false"
-        };
+        let visible = if may_see_internal { EXISTS } else { "attribute_exists(pk) AND #internal = :false" };
         let mut message_check = Condition::new(visible);
         if !may_see_internal {
-            message_check = message_check.name("#internal", items::INTERNAL).value(
-                ":false",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-            );
+            message_check = message_check
+                .name("#internal", items::INTERNAL)
+                .value(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false));
         }
         let writes = vec![
-            tx::check(
-                &self.table,
-                items::key(pk.clone(), keys::timeline_sk(message)),
-                message_check,
-            )?,
-            read_marker(
-                &self.table,
-                items::key(pk, keys::participant_sk(user)),
-                message,
-            )?,
+            tx::check(&self.table, items::key(pk.clone(), keys::timeline_sk(message)), message_check)?,
+            read_marker(&self.table, items::key(pk, keys::participant_sk(user)), message)?,
         ];
         let outcome = self.transact(writes).await?;
         Ok(match outcome {
@@ -268,41 +302,22 @@ impl Store {
         view: &ThreadView,
         after: &ThreadRecord,
     ) -> Result<(), StoreError> {
-        let cond = Condition::new("#v = :v")
-            .name("#v", items::VERSION)
-            .value(":v", items::n(view.thread.version));
+        let cond =
+            Condition::new("#v = :v").name("#v", items::VERSION).value(":v", items::n(view.thread.version));
         writes.push(tx::put(&self.table, items::thread_item(after)?, cond)?);
         for p in &view.participants {
             let row = after.view_for(p.role);
             if row == view.thread.view_for(p.role) {
                 continue;
             }
-            let key = items::key(
-                keys::thread_pk(&after.org, &after.summary.id),
-                keys::participant_sk(&p.user_id),
-            );
-            writes.push(tx::update(
-                &self.table,
-                key,
-                summary_set(&after.org, &p.user_id, &row)?,
-                EXISTS,
-            )?);
+            let mut fields = vec![(SUMMARY.to_owned(), items::av(&row)?)];
+            fields.extend(inbox_keys(&InboxScope::User(after.org.clone(), p.user_id.clone()), &row));
+            let key =
+                items::key(keys::thread_pk(&after.org, &after.summary.id), keys::participant_sk(&p.user_id));
+            writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
         }
         Ok(())
     }
-}
-
-fn summary_set(
-    org: &OrgId,
-    user: &UserId,
-    row: &Summary,
-) -> Result<items::SetExpression, StoreError> {
-    let mut fields = vec![(SUMMARY.to_owned(), items::av(row)?)];
-    fields.extend(inbox_keys(
-        &InboxScope::User(org.clone(), user.clone()),
-        row,
-    ));
-    Ok(set_expression(fields))
 }
 
 /// Moves a participant's read marker forward to `message`; fails its condition if the
@@ -315,20 +330,11 @@ fn read_marker(
     let id = s(message.to_string());
     let set = items::SetExpression {
         expression: "SET #lr = :m, #d.#lrid = :m".into(),
-        names: [
-            ("#lr", LAST_READ),
-            ("#d", items::DATA),
-            ("#lrid", "last_read_id"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
+        names: [("#lr", LAST_READ), ("#d", items::DATA), ("#lrid", "last_read_id")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         values: [(":m".to_owned(), id)].into_iter().collect(),
     };
-    tx::update(
-        table,
-        key,
-        set,
-        "attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)",
-    )
+    tx::update(table, key, set, "attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)")
 }

@@ -20,9 +20,7 @@ impl Store {
         limit: i32,
     ) -> Result<Page<TimelineItem>, StoreError> {
         let pk = keys::thread_pk(org, thread);
-        let start = cursor
-            .map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org)))
-            .transpose()?;
+        let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
         let mut query = self
             .client
             .query()
@@ -41,14 +39,7 @@ impl Store {
                 .expression_attribute_values(":false", AttributeValue::Bool(false));
         }
         let out = query.send().await.map_err(StoreError::unavailable)?;
-        let items = out
-            .items()
-            .iter()
-            .map(data::<TimelineItem>)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: out.last_evaluated_key().and_then(Cursor::encode),
-        })
+        let items = out.items().iter().map(data::<TimelineItem>).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
     }
 }

@@ -25,10 +25,9 @@ impl TxOutcome {
     pub fn conflicted(&self) -> bool {
         match self {
             Self::Committed => false,
-            Self::Cancelled(codes) => codes
-                .iter()
-                .flatten()
-                .any(|c| c == "TransactionConflict" || c == "ThrottlingError"),
+            Self::Cancelled(codes) => {
+                codes.iter().flatten().any(|c| c == "TransactionConflict" || c == "ThrottlingError")
+            }
         }
     }
 
@@ -41,16 +40,8 @@ impl TxOutcome {
 }
 
 impl Store {
-    pub(crate) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<TxOutcome, StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(TxOutcome::Committed),
             Err(err) => match err.as_service_error() {
@@ -87,11 +78,7 @@ pub struct Condition<'a> {
 
 impl<'a> Condition<'a> {
     pub fn new(expression: &'a str) -> Self {
-        Self {
-            expression,
-            names: vec![],
-            values: vec![],
-        }
+        Self { expression, names: vec![], values: vec![] }
     }
     pub fn name(mut self, placeholder: &'a str, name: &'a str) -> Self {
         self.names.push((placeholder, name));
@@ -102,28 +89,16 @@ impl<'a> Condition<'a> {
         self
     }
     fn names_map(&self) -> Option<HashMap<String, String>> {
-        (!self.names.is_empty()).then(|| {
-            self.names
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
+        (!self.names.is_empty())
+            .then(|| self.names.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
     fn values_map(&self) -> Option<HashMap<String, AttributeValue>> {
-        (!self.values.is_empty()).then(|| {
-            self.values
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect()
-        })
+        (!self.values.is_empty())
+            .then(|| self.values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
     }
 }
 
-pub fn put(
-    table: &str,
-    item: Item,
-    condition: Condition<'_>,
-) -> Result<TransactWriteItem, StoreError> {
+pub fn put(table: &str, item: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -153,11 +128,7 @@ pub fn update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-pub fn check(
-    table: &str,
-    key: Item,
-    condition: Condition<'_>,
-) -> Result<TransactWriteItem, StoreError> {
+pub fn check(table: &str, key: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {
     let check = ConditionCheck::builder()
         .table_name(table)
         .set_key(Some(key))

@@ -1,0 +1,9 @@
+//! End-to-end tests: HTTP against the local stack (dev gateway → handlers → the real AWS
+//! SDK → the emulator). One binary, one stack, a fresh organization per test.
+
+mod identity;
+mod input;
+mod messages;
+mod support;
+mod template;
+mod threads;

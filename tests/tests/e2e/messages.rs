@@ -1,0 +1,160 @@
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{error_code, read, World};
+
+#[tokio::test]
+async fn one_hundred_twenty_concurrent_posts_are_all_stored_and_page_back_once_each_in_order() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Busy thread", "first").await;
+    let path = format!("/v1/threads/{id}/messages");
+    let posts = (0..120).map(|i| {
+        let author = if i % 2 == 0 { "resident-1" } else { "admin-1" };
+        let (w, path) = (&w, path.clone());
+        async move { w.post(author, &path, json!({"body": format!("message {i}")})).await }
+    });
+    let answers = futures::future::join_all(posts).await;
+    let mut acknowledged = HashSet::new();
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "{body}");
+        acknowledged.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(acknowledged.len(), 120);
+
+    let timeline = w.timeline("admin-1", &id, 25).await;
+    let ids: Vec<String> = timeline.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 121, "the first message and 120 replies, each exactly once");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 121);
+    assert!(acknowledged.iter().all(|a| ids.contains(a)));
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "oldest first");
+    let stamps: Vec<&str> = timeline.iter().map(|m| m["created_at"].as_str().unwrap()).collect();
+    assert!(stamps.windows(2).all(|p| p[0] <= p[1]));
+
+    let (_, thread) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(
+        thread["last_message"]["id"].as_str().unwrap(),
+        ids.last().unwrap(),
+        "the thread's last message is the newest"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replay_stores_one_message_and_a_reuse_is_refused() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    let url = format!("{}/v1/threads/{id}/messages", w.url);
+    let send = |body: serde_json::Value, key: &str| {
+        w.http
+            .request(Method::POST, &url)
+            .bearer_auth(w.token("resident-1"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let (s1, first) = read(send(json!({"body": "pay now?"}), "key-1").await.unwrap()).await;
+    let (s2, again) = read(send(json!({"body": "pay now?"}), "key-1").await.unwrap()).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(first, again, "the replay answers the first answer again");
+    let (s3, reused) = read(send(json!({"body": "something else"}), "key-1").await.unwrap()).await;
+    assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&reused), "idempotency_key_reused");
+    let (s4, _) = read(send(json!({"body": "pay now?"}), "").await.unwrap()).await;
+    assert_eq!(s4, StatusCode::BAD_REQUEST, "an empty key is malformed");
+    let bodies: Vec<String> = w
+        .timeline("resident-1", &id, 50)
+        .await
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies, ["Hi", "pay now?"]);
+}
+
+#[tokio::test]
+async fn the_same_key_from_another_author_is_a_separate_request() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    for user in ["resident-1", "admin-1"] {
+        let req = w
+            .http
+            .post(format!("{}/v1/threads/{id}/messages", w.url))
+            .bearer_auth(w.token(user))
+            .header("Idempotency-Key", "shared-key")
+            .json(&json!({"body": "same words"}));
+        let (status, body) = read(req.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["author_id"], user);
+    }
+    assert_eq!(w.timeline("admin-1", &id, 50).await.len(), 3);
+}
+
+#[tokio::test]
+async fn internal_notes_never_reach_the_resident() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "billing", "Refund", "Where is my refund?").await;
+    let (status, note) = w
+        .post(
+            "admin-1",
+            &format!("/v1/threads/{id}/messages"),
+            json!({"body": "Tenant owes 3 months", "internal": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    assert_eq!(note["internal"], true);
+
+    let staff_view = w.timeline("admin-1", &id, 50).await;
+    assert_eq!(staff_view.len(), 2);
+    let resident_view = w.timeline("resident-1", &id, 50).await;
+    assert_eq!(resident_view.len(), 1);
+    let (_, thread) = w.get("resident-1", &format!("/v1/threads/{id}")).await;
+    let (_, list) = w.get("resident-1", "/v1/threads").await;
+    for seen in [thread.to_string(), list.to_string(), serde_json::to_string(&resident_view).unwrap()] {
+        assert!(!seen.contains("owes"), "internal note leaked: {seen}");
+    }
+    assert_eq!(thread["status"], "unread", "an internal note is not an answer");
+    let (_, admin_thread) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(admin_thread["last_message"]["body_preview"], "Tenant owes 3 months");
+    let (status, _) =
+        w.post("resident-1", &format!("/v1/threads/{id}/read"), json!({"message_id": note["id"]})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a resident cannot probe for an internal note");
+}
+
+#[tokio::test]
+async fn read_receipts_show_who_has_seen_what_and_clear_unread() {
+    let w = World::new().await;
+    let (_, thread) = w
+        .post("maint-1", "/v1/threads", json!({"topic": "maintenance", "subject": "Visit", "body": "We come Monday", "resident_id": "resident-1"}))
+        .await;
+    let id = thread["id"].as_str().unwrap().to_owned();
+    let (_, page) = w.get("resident-1", "/v1/threads").await;
+    assert_eq!(page["items"][0]["unread"], true);
+
+    let message_id = w.timeline("resident-1", &id, 10).await[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        w.post("resident-1", &format!("/v1/threads/{id}/read"), json!({"message_id": message_id})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, page) = w.get("resident-1", "/v1/threads").await;
+    assert_eq!(page["items"][0]["unread"], false);
+    let (_, seen) = w.get("maint-1", &format!("/v1/threads/{id}")).await;
+    let resident = seen["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["user_id"] == "resident-1")
+        .unwrap()
+        .clone();
+    assert_eq!(resident["last_read_message_id"].as_str(), Some(message_id.as_str()));
+
+    let (status, body) = w
+        .post(
+            "resident-1",
+            &format!("/v1/threads/{id}/read"),
+            json!({"message_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) =
+        w.post("resident-1", &format!("/v1/threads/{id}/read"), json!({"message_id": "nope"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}

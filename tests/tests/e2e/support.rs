@@ -1,0 +1,190 @@
+//! The harness: one local stack per test binary (emulator + API on free ports), and a
+//! fresh pair of organizations per test so tests never see each other's data.
+
+use std::sync::OnceLock;
+
+use domain::OrgId;
+use infra::{seed, token, Stack, StackOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use store::Store;
+
+pub struct StackInfo {
+    pub url: String,
+    pub endpoint: String,
+    pub table: String,
+}
+
+/// Starts the stack once, on a thread that lives as long as the test process (the
+/// emulator is tied to it and dies with it). `STACK_URL` + `AWS_ENDPOINT_URL` use a
+/// running stack instead.
+pub fn stack() -> &'static StackInfo {
+    static STACK: OnceLock<StackInfo> = OnceLock::new();
+    STACK.get_or_init(|| {
+        if let (Ok(url), Ok(endpoint)) = (std::env::var("STACK_URL"), std::env::var("AWS_ENDPOINT_URL")) {
+            return StackInfo { url, endpoint, table: "AppTable".into() };
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let opts = StackOptions { port: 0, emulator_port: 0, seed: true };
+                match Stack::start(opts).await {
+                    Ok(stack) => {
+                        let info = StackInfo {
+                            url: stack.url.clone(),
+                            endpoint: stack.emulator.endpoint.clone(),
+                            table: stack.store.table().to_owned(),
+                        };
+                        tx.send(Ok(info)).ok();
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        tx.send(Err(format!("{e:#}"))).ok();
+                    }
+                }
+            });
+        });
+        rx.recv().expect("stack thread").unwrap_or_else(|e| panic!("local stack failed to start: {e}"))
+    })
+}
+
+/// A fresh organization laid out like `demo` (admin-1, bookkeeper-1, maint-1, security-1,
+/// resident-1, resident-2) and a second one like `demo-b` (admin-b, resident-b).
+pub struct World {
+    pub url: String,
+    pub org: String,
+    pub other_org: String,
+    pub store: Store,
+    pub http: reqwest::Client,
+}
+
+impl World {
+    pub async fn new() -> Self {
+        // Server-side errors (logged by the API) show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+        let info = stack();
+        let id = ulid::Ulid::new().to_string().to_lowercase();
+        let org = format!("t-{id}");
+        let other_org = format!("t-{id}-b");
+        let sdk = infra::stack::sdk_config(&info.endpoint).await;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), info.table.clone());
+        seed::seed_users(&store, &seed::demo_users(&OrgId::parse(&org).unwrap())).await.unwrap();
+        seed::seed_users(&store, &seed::other_org_users(&OrgId::parse(&other_org).unwrap())).await.unwrap();
+        Self { url: info.url.clone(), org, other_org, store, http: reqwest::Client::new() }
+    }
+
+    /// A valid token for a user of this world (`…-b` users belong to the other org).
+    pub fn token(&self, user: &str) -> String {
+        let org = if user.ends_with("-b") { &self.other_org } else { &self.org };
+        token::mint(token::DEFAULT_SECRET, user, org, 600)
+    }
+
+    pub async fn call(
+        &self,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(self.token(user));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, user: &str, path: &str) -> (StatusCode, Value) {
+        self.call(user, Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(user, Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(user, Method::PATCH, path, Some(body)).await
+    }
+
+    /// Starts a thread as `user` and returns its id.
+    pub async fn start_thread(&self, user: &str, topic: &str, subject: &str, body: &str) -> String {
+        let (status, thread) = self
+            .post(user, "/v1/threads", serde_json::json!({"topic": topic, "subject": subject, "body": body}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{thread}");
+        thread["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Ids of the threads in `user`'s list (`query` like `?folder=unread`).
+    pub async fn thread_ids(&self, user: &str, query: &str) -> Vec<String> {
+        let (status, page) = self.get(user, &format!("/v1/threads{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Every timeline item of a thread as `user` sees it, following cursors.
+    pub async fn timeline(&self, user: &str, thread: &str, limit: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/threads/{thread}/messages?limit={limit}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, page) = self.get(user, &path).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    /// How many items of any kind the table holds for this world's main org.
+    pub async fn stored_thread_items(&self) -> usize {
+        // Tests only: a Scan is fine on the emulator's small table.
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .store
+                .client()
+                .scan()
+                .table_name(self.store.table())
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(
+                    ":p",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#THREAD#", self.org)),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            count += out.items().len();
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return count,
+            }
+        }
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// Asserts the documented error shape and returns its code.
+pub fn error_code(body: &Value) -> &str {
+    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(body["error"]["message"].is_string(), "error without message: {body}");
+    code
+}
