@@ -1,0 +1,53 @@
+# The two commands: `make dev` runs the whole system locally, `make test` tests everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+EMULATOR_STAMP := $(VENV)/.emulator.stamp
+# `make token USER=admin-1`; the shell's own $USER is not a seeded user.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
+
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e
+
+help:
+	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
+	@echo "make test                every check and test: fmt, clippy, template lint, unit and end-to-end"
+	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
+	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
+
+dev: emulator
+	cargo run -p infra --bin devstack
+
+token:
+	@cargo run -q -p infra --bin devtoken -- $(TOKEN_USER)
+
+# The emulator, pinned, in the repository's venv (the stamp re-installs when the pin changes).
+emulator: $(EMULATOR_STAMP)
+$(EMULATOR_STAMP): infra/requirements-emulator.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r infra/requirements-emulator.txt
+	@touch $@
+
+tools: emulator
+	infra/template-tools.sh install
+
+test: fmt clippy lint unit e2e
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint: tools
+	infra/template-tools.sh lint
+
+unit:
+	cargo test --workspace --exclude e2e
+
+e2e: emulator
+	cargo test -p e2e
+
+sam-build: tools
+	infra/template-tools.sh build
