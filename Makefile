@@ -8,13 +8,14 @@ EMULATOR_STAMP := $(VENV)/.emulator.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e bench
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
 	@echo "make test                every check and test: fmt, clippy, template lint, unit and end-to-end"
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
 	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
+	@echo "make bench               per-route latency and DynamoDB round trips; writes BENCHMARKS.md"
 
 dev: emulator
 	cargo run -p infra --bin devstack
@@ -51,3 +52,7 @@ e2e: emulator
 
 sam-build: tools
 	infra/template-tools.sh build
+
+# Per-route latency, measured DynamoDB round trips and own overhead; writes BENCHMARKS.md.
+bench: emulator
+	cargo run --release -p infra --bin bench

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use store::Store;
 
 use crate::emulator::Emulator;
+use crate::meter::CallMeter;
 use crate::provision::{create_tables, Template};
 use crate::{gateway, seed, template_path, token};
 
@@ -16,6 +17,8 @@ pub struct StackOptions {
     /// Port for the emulator when we start it (0: any free port).
     pub emulator_port: u16,
     pub seed: bool,
+    /// Records every DynamoDB call the API makes (benchmarks).
+    pub meter: Option<CallMeter>,
 }
 
 pub struct Stack {
@@ -39,7 +42,11 @@ impl Stack {
     pub async fn start(opts: StackOptions) -> anyhow::Result<Self> {
         let emulator = Emulator::start(opts.emulator_port)?;
         let sdk = sdk_config(&emulator.endpoint).await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(meter) = opts.meter {
+            dynamodb_config = dynamodb_config.interceptor(meter);
+        }
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build());
         let template = Template::load(&template_path())?;
         let tables = create_tables(&dynamodb, &template).await?;
         let table = tables.first().context("template.yaml declares no DynamoDB table")?.clone();

@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         port: env_port("PORT", 3000)?,
         emulator_port: env_port("EMULATOR_PORT", 4566)?,
         seed: true,
+        meter: None,
     })
     .await?;
     println!(

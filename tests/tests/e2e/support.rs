@@ -28,7 +28,7 @@ pub fn stack() -> &'static StackInfo {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
-                let opts = StackOptions { port: 0, emulator_port: 0, seed: true };
+                let opts = StackOptions { port: 0, emulator_port: 0, seed: true, meter: None };
                 match Stack::start(opts).await {
                     Ok(stack) => {
                         let info = StackInfo {
