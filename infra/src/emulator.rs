@@ -14,6 +14,11 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// An emulator someone else started and stops.
+    pub fn existing(endpoint: String) -> Self {
+        Self { child: None, endpoint }
+    }
+
     /// Uses `AWS_ENDPOINT_URL` when set; otherwise starts moto on `port` (0: any free port).
     pub fn start(port: u16) -> anyhow::Result<Self> {
         if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {

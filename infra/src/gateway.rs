@@ -15,7 +15,8 @@ use crate::token;
 
 pub fn app(state: AppState, secret: String) -> Router {
     let secured = api::threads::router(state.clone())
-        .merge(api::messages::router(state))
+        .merge(api::messages::router(state.clone()))
+        .merge(api::settings::router(state))
         .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
         .merge(secured)

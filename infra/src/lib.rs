@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod gateway;
+pub mod local_workers;
 pub mod meter;
 pub mod provision;
 pub mod seed;

@@ -128,3 +128,81 @@ fn attribute_definitions(props: &Value) -> anyhow::Result<Vec<AttributeDefinitio
         })
         .collect()
 }
+
+/// Creates every SQS queue of the template (dead-letter queues first, so redrive policies
+/// can name them) and returns each queue's URL by logical id.
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    template: &Template,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut queues: Vec<(String, &Value)> = template.resources("AWS::SQS::Queue");
+    // Queues without a redrive policy (the dead-letter queues) first.
+    queues.sort_by_key(|(_, q)| q.get("Properties").and_then(|p| p.get("RedrivePolicy")).is_some());
+    let mut urls = std::collections::HashMap::new();
+    let mut arns = std::collections::HashMap::new();
+    for (name, queue) in queues {
+        let props = queue.get("Properties");
+        let fifo = props.and_then(|p| p.get("FifoQueue")).and_then(Value::as_bool).unwrap_or(false);
+        let physical = if fifo { format!("{name}.fifo") } else { name.clone() };
+        let mut req = client.create_queue().queue_name(&physical);
+        if fifo {
+            req = req.attributes(A::FifoQueue, "true");
+        }
+        for (attr, key) in [
+            (A::VisibilityTimeout, "VisibilityTimeout"),
+            (A::MessageRetentionPeriod, "MessageRetentionPeriod"),
+        ] {
+            if let Some(v) = props.and_then(|p| p.get(key)).and_then(scalar) {
+                req = req.attributes(attr, v);
+            }
+        }
+        if let Some(redrive) = props.and_then(|p| p.get("RedrivePolicy")) {
+            let target = redrive
+                .get("deadLetterTargetArn")
+                .and_then(get_att_arn)
+                .context("deadLetterTargetArn must be !GetAtt <Queue>.Arn")?;
+            let arn =
+                arns.get(&target).with_context(|| format!("{name}: unknown dead-letter queue {target}"))?;
+            let max = redrive.get("maxReceiveCount").and_then(scalar).unwrap_or_else(|| "5".into());
+            let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max });
+            req = req.attributes(A::RedrivePolicy, policy.to_string());
+        }
+        let url = req
+            .send()
+            .await
+            .with_context(|| format!("creating queue {name}"))?
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let attrs = client.get_queue_attributes().queue_url(&url).attribute_names(A::QueueArn).send().await?;
+        if let Some(arn) = attrs.attributes().and_then(|a| a.get(&A::QueueArn)) {
+            arns.insert(name.clone(), arn.clone());
+        }
+        urls.insert(name, url);
+    }
+    Ok(urls)
+}
+
+/// A number or string scalar as text.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The logical id in `!GetAtt X.Arn` (short form) or `{"Fn::GetAtt": [X, Arn]}`.
+fn get_att_arn(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "GetAtt" || t.tag == "!GetAtt" => {
+            t.value.as_str().and_then(|s| s.strip_suffix(".Arn")).map(str::to_owned)
+        }
+        Value::Mapping(m) => {
+            let args = m.get("Fn::GetAtt")?.as_sequence()?;
+            (args.get(1)?.as_str()? == "Arn").then(|| args.first()?.as_str().map(str::to_owned))?
+        }
+        _ => None,
+    }
+}

@@ -1,7 +1,7 @@
 //! The demo seed (fixed ids that tests and demos rely on), also used to lay out fresh,
 //! isolated organizations for tests.
 
-use domain::{AccountState, OrgId, Role, User, UserId};
+use domain::{AccountState, OrgId, Recipient, Role, RoutingSettings, User, UserId};
 use store::{Store, StoreError};
 
 /// Org id of each seeded demo user, for minting dev tokens.
@@ -45,6 +45,30 @@ pub fn other_org_users(org: &OrgId) -> Vec<User> {
     ]
 }
 
+/// The demo routing: Billing → bookkeeper-1, Maintenance → maint-1, Parking → security-1,
+/// General → admin-1.
+pub fn demo_routing() -> RoutingSettings {
+    let to = |id: &str| Recipient::UserId(UserId::parse(id).expect("valid"));
+    RoutingSettings {
+        routes: [
+            ("billing", "bookkeeper-1"),
+            ("maintenance", "maint-1"),
+            ("parking", "security-1"),
+            ("general", "admin-1"),
+        ]
+        .into_iter()
+        .map(|(topic, user)| (topic.to_owned(), to(user)))
+        .collect(),
+        teams: Default::default(),
+    }
+}
+
+/// Seeds an org laid out like `demo`: its users and its routing.
+pub async fn seed_demo_org(store: &Store, org: &OrgId) -> Result<(), StoreError> {
+    seed_users(store, &demo_users(org)).await?;
+    store.put_routing(org, &demo_routing()).await
+}
+
 pub async fn seed_users(store: &Store, users: &[User]) -> Result<(), StoreError> {
     for u in users {
         store.put_user(u).await?;
@@ -56,6 +80,6 @@ pub async fn seed_users(store: &Store, users: &[User]) -> Result<(), StoreError>
 pub async fn seed_demo(store: &Store) -> Result<(), StoreError> {
     let demo = OrgId::parse("demo").expect("valid");
     let demo_b = OrgId::parse("demo-b").expect("valid");
-    seed_users(store, &demo_users(&demo)).await?;
+    seed_demo_org(store, &demo).await?;
     seed_users(store, &other_org_users(&demo_b)).await
 }

@@ -1,15 +1,25 @@
-//! Starting the whole local stack in-process: emulator, tables, seed, HTTP server.
+//! Starting the whole local stack in-process: emulator, tables and queues from
+//! template.yaml, seed, HTTP server, and the queue consumers and schedules that AWS would
+//! run (the emulator fires none of them).
+
+use std::collections::HashMap;
 
 use anyhow::Context;
 use api::AppState;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use queue::Queues;
 use store::Store;
+use workers::Workers;
 
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
-use crate::provision::{create_tables, Template};
-use crate::{gateway, seed, template_path, token};
+use crate::provision::{create_queues, create_tables, Template};
+use crate::{gateway, local_workers, seed, template_path, token};
+
+pub const ROUTING_QUEUE: &str = "RoutingQueue";
+pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
+pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 
 pub struct StackOptions {
     /// HTTP port of the API (0: any free port).
@@ -19,12 +29,34 @@ pub struct StackOptions {
     pub seed: bool,
     /// Records every DynamoDB call the API makes (benchmarks).
     pub meter: Option<CallMeter>,
+    /// Where the API sends its queue events; `None`: the emulator. Tests point it at a
+    /// closed port to play an SQS outage.
+    pub relay_endpoint: Option<String>,
+    /// Run the queue consumers and scheduled jobs in this process.
+    pub workers: bool,
+    /// Use this running emulator instead of starting one (a second API on the same data).
+    pub emulator_endpoint: Option<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            emulator_port: 0,
+            seed: true,
+            meter: None,
+            relay_endpoint: None,
+            workers: true,
+            emulator_endpoint: None,
+        }
+    }
 }
 
 pub struct Stack {
     pub url: String,
     pub sdk: SdkConfig,
     pub store: Store,
+    pub queue_urls: HashMap<String, String>,
     pub emulator: Emulator,
 }
 
@@ -40,30 +72,51 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> anyhow::Result<Self> {
-        let emulator = Emulator::start(opts.emulator_port)?;
+        let emulator = match opts.emulator_endpoint {
+            Some(endpoint) => Emulator::existing(endpoint),
+            None => Emulator::start(opts.emulator_port)?,
+        };
         let sdk = sdk_config(&emulator.endpoint).await;
         let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&sdk);
         if let Some(meter) = opts.meter {
             dynamodb_config = dynamodb_config.interceptor(meter);
         }
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build());
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
         let template = Template::load(&template_path())?;
         let tables = create_tables(&dynamodb, &template).await?;
         let table = tables.first().context("template.yaml declares no DynamoDB table")?.clone();
+        let queue_urls = create_queues(&sqs, &template).await?;
+        let url_of = |name: &str| {
+            queue_urls.get(name).cloned().with_context(|| format!("template.yaml declares no {name}"))
+        };
+        let (routing_url, notification_url) = (url_of(ROUTING_QUEUE)?, url_of(NOTIFICATION_QUEUE)?);
+
         let store = Store::new(dynamodb, table);
         if opts.seed {
             seed::seed_demo(&store).await.context("seeding the demo data")?;
         }
+        let relay_sdk = match &opts.relay_endpoint {
+            Some(endpoint) => sdk_config(endpoint).await,
+            None => sdk.clone(),
+        };
+        let relay = aws_sdk_sqs::Client::from_conf(workers::relay_sqs_config(&relay_sdk));
+        let queues = Queues::new(relay, routing_url.clone(), notification_url);
+        if opts.workers {
+            let workers = Workers { store: store.clone(), queues: queues.clone() };
+            local_workers::spawn(workers, sqs, routing_url);
+        }
+
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = gateway::app(AppState::new(store.clone()), token::secret());
+        let app = gateway::app(AppState::new(store.clone(), queues), token::secret());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        Ok(Self { url, sdk, store, emulator })
+        Ok(Self { url, sdk, store, queue_urls, emulator })
     }
 }

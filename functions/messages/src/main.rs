@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    api::init_tracing();
+    lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
     lambda_http::run(api::messages::router(state)).await
 }

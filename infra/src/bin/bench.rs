@@ -61,9 +61,7 @@ impl Client {
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let meter = CallMeter::default();
-    let stack =
-        Stack::start(StackOptions { port: 0, emulator_port: 0, seed: true, meter: Some(meter.clone()) })
-            .await?;
+    let stack = Stack::start(StackOptions { meter: Some(meter.clone()), ..StackOptions::default() }).await?;
     let client = Client { http: reqwest::Client::new(), url: stack.url.clone() };
     let resident = token::mint(token::DEFAULT_SECRET, "resident-1", "demo", 3600);
     let admin = token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600);

@@ -17,8 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let stack = Stack::start(StackOptions {
         port: env_port("PORT", 3000)?,
         emulator_port: env_port("EMULATOR_PORT", 4566)?,
-        seed: true,
-        meter: None,
+        ..StackOptions::default()
     })
     .await?;
     println!(

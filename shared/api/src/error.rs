@@ -77,7 +77,14 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?anyhow_chain(&self), "request failed");
         }
-        error_response(status, code, &message)
+        let mut response = error_response(status, code, &message);
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

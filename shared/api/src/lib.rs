@@ -7,12 +7,15 @@ mod config;
 mod error;
 mod extract;
 pub mod messages;
+mod participants;
+mod relay;
+pub mod settings;
 mod system;
 pub mod threads;
 mod views;
 
 pub use actor::{claims_context, Actor};
-pub use config::{AppState, Config};
+pub use config::AppState;
 pub use error::{error_response, ApiError};
 pub use system::{health_router, OPENAPI_JSON};
 
@@ -28,16 +31,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/threads/{id}/messages"),
     ("POST", "/v1/threads/{id}/messages"),
     ("POST", "/v1/threads/{id}/read"),
+    ("POST", "/v1/threads/{id}/participants"),
+    ("DELETE", "/v1/threads/{id}/participants/{user_id}"),
+    ("GET", "/v1/settings/routing"),
+    ("PUT", "/v1/settings/routing"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.
 pub fn router(state: AppState) -> axum::Router {
-    health_router().merge(threads::router(state.clone())).merge(messages::router(state))
-}
-
-/// Structured logs: JSON, level from `RUST_LOG` (default info).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).without_time().try_init();
+    health_router()
+        .merge(threads::router(state.clone()))
+        .merge(messages::router(state.clone()))
+        .merge(settings::router(state))
 }

@@ -4,12 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, DomainError, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{MessageRecord, NewIdempotency, PostOutcome, ReadOutcome, TimelineItem};
 
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
+use crate::relay::relay;
 use crate::threads::{load_visible, millis, now};
 use crate::views::PageBody;
 use crate::{Actor, ApiError, AppState};
@@ -71,8 +73,22 @@ async fn post_message(
     };
     let request_hash = request_hash(&thread_id.to_string(), &req);
     let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
-    let posted = match state.store.post_message(view, &msg, actor.role, idempotency).await? {
-        PostOutcome::Posted => msg,
+    let event = OutboxEvent {
+        id: MessageId::new_at(millis(at)),
+        org: actor.org.clone(),
+        thread_id,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: msg.id,
+            author_id: actor.id.clone(),
+            internal: msg.internal,
+        },
+    };
+    let posted = match state.store.post_message(view, &msg, actor.role, idempotency, &event).await? {
+        PostOutcome::Posted => {
+            relay(&state, &event).await;
+            msg
+        }
         PostOutcome::Replayed(first) if first.request_hash == request_hash => first.message,
         PostOutcome::Replayed(_) => {
             return Err(DomainError::invalid(

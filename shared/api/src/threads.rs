@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use domain::events::{OutboxEvent, OutboxKind};
 use domain::policy::{self, ThreadCounterpart};
 use domain::{
     DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
@@ -17,6 +18,7 @@ use store::{
 };
 
 use crate::extract::{JsonBody, ListParams, ThreadPath};
+use crate::relay::relay;
 use crate::views::{PageBody, SummaryBody, ThreadBody};
 use crate::{Actor, ApiError, AppState};
 
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/threads", get(list_threads).post(create_thread))
         .route("/v1/threads/{id}", get(get_thread).patch(patch_thread))
+        .merge(crate::participants::router())
         .with_state(state)
 }
 
@@ -70,7 +73,7 @@ async fn create_thread(
     Actor(actor): Actor,
     JsonBody(req): JsonBody<CreateThread>,
 ) -> Result<(StatusCode, Json<ThreadBody>), ApiError> {
-    let topic = Topic::parse_offered(&req.topic, [])?;
+    let topic = offered_topic(&state, &actor.org, &req.topic).await?;
     let subject = Subject::parse(&req.subject)?;
     let body = MessageBody::parse(&req.body)?;
     let resident_id = req.resident_id.map(UserId::parse).transpose()?;
@@ -124,6 +127,7 @@ async fn create_thread(
         created_by: actor.id.clone(),
         created_at: at,
         version: 1,
+        members_version: 1,
     };
     let mut participants = vec![participant(&resident, at, None)];
     if actor.role.is_staff() {
@@ -131,9 +135,27 @@ async fn create_thread(
     } else {
         participants[0].last_read_id = Some(first.id);
     }
-    state.store.create_thread(&thread, &participants, &first).await?;
+    let event = OutboxEvent {
+        id: MessageId::new_at(millis(at)),
+        org: actor.org.clone(),
+        thread_id: id,
+        at,
+        kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone() },
+    };
+    state.store.create_thread(&thread, &participants, &first, &event).await?;
+    relay(&state, &event).await;
     let view = ThreadView { thread, participants };
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+}
+
+/// A built-in topic, or one the organization added by routing it (read only then).
+async fn offered_topic(state: &AppState, org: &domain::OrgId, raw: &str) -> Result<Topic, ApiError> {
+    let topic = Topic::parse(raw)?;
+    if Topic::BUILT_IN.contains(&topic.as_str()) {
+        return Ok(topic);
+    }
+    let settings = state.store.get_routing(org).await?.unwrap_or_default();
+    Ok(Topic::parse_offered(raw, settings.custom_topics())?)
 }
 
 pub(crate) fn participant(

@@ -3,14 +3,17 @@
 //! Nothing here does I/O or knows about AWS; adapters and handlers build on it.
 
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod policy;
+pub mod routing;
 pub mod text;
 pub mod thread;
 pub mod user;
 
 pub use error::DomainError;
 pub use ids::{MessageId, OrgId, ThreadId, UserId};
+pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};
 pub use thread::{Priority, StatusChange, ThreadStatus};
 pub use user::{AccountState, Role, User};

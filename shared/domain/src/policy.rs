@@ -84,6 +84,55 @@ pub fn ensure_startable_with(resident: &User) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Org settings (routing, teams) are for facility admins.
+pub fn ensure_org_admin(user: &User) -> Result<(), DomainError> {
+    ensure_can_write(user)?;
+    if user.role == Role::FacilityAdmin {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden("admin_only", "only facility admins can do this"))
+    }
+}
+
+/// Staff add people to a conversation: staff of the org, or the thread's own resident.
+pub fn ensure_can_add_participant(
+    actor: &User,
+    added: &User,
+    thread_resident: &UserId,
+) -> Result<(), DomainError> {
+    ensure_can_write(actor)?;
+    ensure_staff(actor)?;
+    if added.role.is_staff() || &added.id == thread_resident {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "not_addable",
+            "only staff of the organization or the thread's resident can be added",
+        ))
+    }
+}
+
+/// Staff may leave a conversation; a facility admin may remove anyone but the resident.
+pub fn ensure_can_remove_participant(
+    actor: &User,
+    removed: &UserId,
+    thread_resident: &UserId,
+) -> Result<(), DomainError> {
+    ensure_can_write(actor)?;
+    ensure_staff(actor)?;
+    if removed == thread_resident {
+        return Err(DomainError::forbidden(
+            "cannot_remove_resident",
+            "the resident always stays in their conversation",
+        ));
+    }
+    if removed == &actor.id || actor.role == Role::FacilityAdmin {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden("not_allowed", "staff can remove only themselves"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +209,41 @@ mod tests {
             Err(DomainError::Conflict { .. })
         ));
         assert!(ensure_startable_with(&user("r", Role::Resident, AccountState::Active)).is_ok());
+    }
+    #[test]
+    fn staff_add_staff_or_the_threads_resident_but_residents_add_nobody() {
+        let admin = user("a", Role::FacilityAdmin, AccountState::Active);
+        let staff = user("s", Role::Staff, AccountState::Active);
+        let resident = user("r", Role::Resident, AccountState::Active);
+        let other_resident = user("o", Role::Resident, AccountState::Active);
+        assert!(ensure_can_add_participant(&admin, &staff, &resident.id).is_ok());
+        assert!(ensure_can_add_participant(&staff, &resident, &resident.id).is_ok());
+        assert!(ensure_can_add_participant(&staff, &other_resident, &resident.id).is_err());
+        assert!(matches!(
+            ensure_can_add_participant(&resident, &staff, &resident.id),
+            Err(DomainError::Forbidden { code: "staff_only", .. })
+        ));
+    }
+
+    #[test]
+    fn staff_leave_admins_remove_anyone_and_the_resident_always_stays() {
+        let admin = user("a", Role::FacilityAdmin, AccountState::Active);
+        let staff = user("s", Role::Staff, AccountState::Active);
+        let resident = UserId::parse("r").unwrap();
+        let other = UserId::parse("o").unwrap();
+        assert!(ensure_can_remove_participant(&staff, &staff.id, &resident).is_ok());
+        assert!(ensure_can_remove_participant(&staff, &other, &resident).is_err());
+        assert!(ensure_can_remove_participant(&admin, &other, &resident).is_ok());
+        assert!(matches!(
+            ensure_can_remove_participant(&admin, &resident, &resident),
+            Err(DomainError::Forbidden { code: "cannot_remove_resident", .. })
+        ));
+    }
+
+    #[test]
+    fn only_active_facility_admins_change_org_settings() {
+        assert!(ensure_org_admin(&user("a", Role::FacilityAdmin, AccountState::Active)).is_ok());
+        assert!(ensure_org_admin(&user("s", Role::Staff, AccountState::Active)).is_err());
+        assert!(ensure_org_admin(&user("a", Role::FacilityAdmin, AccountState::Locked)).is_err());
     }
 }

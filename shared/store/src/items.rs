@@ -18,6 +18,7 @@ pub const DATA: &str = "data";
 pub const SUMMARY: &str = "summary";
 pub const VERSION: &str = "version";
 pub const LAST_ID: &str = "last_id";
+pub const MEMBERS_VERSION: &str = "members_version";
 pub const LAST_READ: &str = "last_read";
 pub const INTERNAL: &str = "internal";
 pub const EXPIRES_AT: &str = "expires_at";
@@ -81,6 +82,7 @@ pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
     item.insert(DATA.into(), av(thread)?);
     item.insert(VERSION.into(), n(thread.version));
+    item.insert(MEMBERS_VERSION.into(), n(thread.members_version));
     if let Some(last) = thread.last_id() {
         item.insert(LAST_ID.into(), s(last.to_string()));
     }

@@ -7,7 +7,10 @@ mod error;
 mod inbox;
 mod items;
 pub mod keys;
+mod members;
+pub mod outbox;
 mod records;
+mod settings;
 mod threads;
 mod timeline;
 mod tx;
@@ -16,6 +19,8 @@ mod users;
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};
+pub use members::{MembershipChange, MembershipOutcome};
+pub use outbox::{complete_item, MAX_RELAYS};
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,

@@ -54,6 +54,10 @@ pub struct ThreadRecord {
     /// a top-level attribute (messages increment it in place), not in the record.
     #[serde(skip)]
     pub version: u64,
+    /// Bumped whenever someone joins or leaves; a post that read another participant set
+    /// is refused, so every participant's row always moves with new messages.
+    #[serde(skip)]
+    pub members_version: u64,
 }
 
 impl ThreadRecord {

@@ -6,11 +6,13 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
+use domain::events::OutboxEvent;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::inbox::InboxScope;
 use crate::items::{self, data, inbox_keys, s, set_expression, Item, LAST_READ, SUMMARY};
 use crate::keys::{self, PK, SK};
+use crate::outbox;
 use crate::records::{
     EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ThreadRecord, ThreadView,
     TimelineItem,
@@ -68,6 +70,7 @@ impl Store {
                 Some(keys::META_SK) => {
                     let mut record = data::<ThreadRecord>(item)?;
                     record.version = items::field(item, items::VERSION)?;
+                    record.members_version = items::field(item, items::MEMBERS_VERSION)?;
                     thread = Some(record);
                 }
                 Some(_) => participants.push(data::<ParticipantRecord>(item)?),
@@ -83,6 +86,7 @@ impl Store {
         thread: &ThreadRecord,
         participants: &[ParticipantRecord],
         first: &MessageRecord,
+        event: &OutboxEvent,
     ) -> Result<(), StoreError> {
         let org = &thread.org;
         let mut writes = vec![tx::put(&self.table, items::thread_item(thread)?, Condition::new(NOT_EXISTS))?];
@@ -93,6 +97,7 @@ impl Store {
         let first = TimelineItem::Message(first.clone());
         let item = items::timeline_item(org, &thread.summary.id, &first)?;
         writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
+        writes.push(outbox::put_item(&self.table, event)?);
         match self.transact(writes).await? {
             TxOutcome::Committed => Ok(()),
             // A fresh ULID collided, or the service conflicted: both are transient.
@@ -104,10 +109,11 @@ impl Store {
     /// the inbox rows of the thread and of every participant move with it.
     pub async fn post_message(
         &self,
-        view: ThreadView,
+        mut view: ThreadView,
         msg: &MessageRecord,
         author_role: Role,
         idempotency: Option<NewIdempotency<'_>>,
+        event: &OutboxEvent,
     ) -> Result<PostOutcome, StoreError> {
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
@@ -135,6 +141,7 @@ impl Store {
                     .value(":now", items::n(now));
                 writes.push(tx::put(&self.table, item, cond)?);
             }
+            writes.push(outbox::put_item(&self.table, event)?);
             let meta_index = writes.len();
             if newest {
                 self.push_message_moves(&mut writes, &view, msg, author_role)?;
@@ -149,8 +156,9 @@ impl Store {
                 }
             }
             if newest && outcome.failed_condition(meta_index) {
-                // A newer message was recorded first: this one only joins the timeline.
-                newest = false;
+                // A newer message was recorded first, or someone joined or left: read again.
+                view = self.load_thread(&org, &msg.thread_id).await?.ok_or(StoreError::Contention)?;
+                newest = view.thread.last_id().is_none_or(|last| msg.id > last);
                 continue;
             }
             if !outcome.conflicted() {
@@ -208,10 +216,16 @@ impl Store {
         set.names.extend([
             ("#ver".to_owned(), items::VERSION.to_owned()),
             ("#last".to_owned(), items::LAST_ID.to_owned()),
+            ("#mv".to_owned(), items::MEMBERS_VERSION.to_owned()),
         ]);
-        set.values.extend([(":one".to_owned(), items::n(1)), (":id".to_owned(), s(msg.id.to_string()))]);
+        set.values.extend([
+            (":one".to_owned(), items::n(1)),
+            (":id".to_owned(), s(msg.id.to_string())),
+            (":mv".to_owned(), items::n(thread.members_version)),
+        ]);
         let meta = items::key(keys::thread_pk(org, &msg.thread_id), keys::META_SK);
-        writes.push(tx::update(&self.table, meta, set, "attribute_not_exists(#last) OR #last < :id")?);
+        let cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv";
+        writes.push(tx::update(&self.table, meta, set, cond)?);
 
         for p in &view.participants {
             if msg.internal && !p.role.is_staff() {

@@ -4,6 +4,8 @@
 mod identity;
 mod input;
 mod messages;
+mod participants;
+mod routing;
 mod support;
 mod template;
 mod threads;

@@ -24,30 +24,65 @@ pub fn stack() -> &'static StackInfo {
         if let (Ok(url), Ok(endpoint)) = (std::env::var("STACK_URL"), std::env::var("AWS_ENDPOINT_URL")) {
             return StackInfo { url, endpoint, table: "AppTable".into() };
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                let opts = StackOptions { port: 0, emulator_port: 0, seed: true, meter: None };
-                match Stack::start(opts).await {
-                    Ok(stack) => {
-                        let info = StackInfo {
-                            url: stack.url.clone(),
-                            endpoint: stack.emulator.endpoint.clone(),
-                            table: stack.store.table().to_owned(),
-                        };
-                        tx.send(Ok(info)).ok();
-                        std::future::pending::<()>().await;
-                        drop(stack);
-                    }
-                    Err(e) => {
-                        tx.send(Err(format!("{e:#}"))).ok();
-                    }
-                }
-            });
-        });
-        rx.recv().expect("stack thread").unwrap_or_else(|e| panic!("local stack failed to start: {e}"))
+        spawn_stack(StackOptions::default())
     })
+}
+
+/// A second API on the same emulator whose queue sends all fail (its SQS endpoint is a
+/// closed port), with no consumers of its own: an SQS outage, as the API sees it.
+pub fn api_without_sqs() -> &'static StackInfo {
+    static STACK: OnceLock<StackInfo> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let closed = infra::emulator::free_port().expect("a free port");
+        spawn_stack(StackOptions {
+            seed: false,
+            workers: false,
+            emulator_endpoint: Some(stack().endpoint.clone()),
+            relay_endpoint: Some(format!("http://127.0.0.1:{closed}")),
+            ..StackOptions::default()
+        })
+    })
+}
+
+fn spawn_stack(opts: StackOptions) -> StackInfo {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            match Stack::start(opts).await {
+                Ok(stack) => {
+                    let info = StackInfo {
+                        url: stack.url.clone(),
+                        endpoint: stack.emulator.endpoint.clone(),
+                        table: stack.store.table().to_owned(),
+                    };
+                    tx.send(Ok(info)).ok();
+                    std::future::pending::<()>().await;
+                    drop(stack);
+                }
+                Err(e) => {
+                    tx.send(Err(format!("{e:#}"))).ok();
+                }
+            }
+        });
+    });
+    rx.recv().expect("stack thread").unwrap_or_else(|e| panic!("local stack failed to start: {e}"))
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within {secs}s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// A fresh organization laid out like `demo` (admin-1, bookkeeper-1, maint-1, security-1,
@@ -57,6 +92,7 @@ pub struct World {
     pub org: String,
     pub other_org: String,
     pub store: Store,
+    pub sqs: aws_sdk_sqs::Client,
     pub http: reqwest::Client,
 }
 
@@ -70,9 +106,10 @@ impl World {
         let other_org = format!("t-{id}-b");
         let sdk = infra::stack::sdk_config(&info.endpoint).await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), info.table.clone());
-        seed::seed_users(&store, &seed::demo_users(&OrgId::parse(&org).unwrap())).await.unwrap();
+        seed::seed_demo_org(&store, &OrgId::parse(&org).unwrap()).await.unwrap();
         seed::seed_users(&store, &seed::other_org_users(&OrgId::parse(&other_org).unwrap())).await.unwrap();
-        Self { url: info.url.clone(), org, other_org, store, http: reqwest::Client::new() }
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        Self { url: info.url.clone(), org, other_org, store, sqs, http: reqwest::Client::new() }
     }
 
     /// A valid token for a user of this world (`…-b` users belong to the other org).
@@ -105,6 +142,23 @@ impl World {
 
     pub async fn patch(&self, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(user, Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn queue_url(&self, name: &str) -> String {
+        self.sqs.get_queue_url().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned()
+    }
+
+    /// User ids of a thread's participants, as its resident sees them.
+    pub async fn participants(&self, thread: &str) -> Vec<String> {
+        let (_, t) = self.get("resident-1", &format!("/v1/threads/{thread}")).await;
+        let mut ids: Vec<String> = t["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["user_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Starts a thread as `user` and returns its id.
@@ -140,6 +194,19 @@ impl World {
                 None => return items,
             }
         }
+    }
+
+    /// The messages of a thread (no events) as `user` sees them.
+    pub async fn messages(&self, user: &str, thread: &str) -> Vec<Value> {
+        self.timeline(user, thread, 100).await.into_iter().filter(|i| i["type"] == "message").collect()
+    }
+
+    /// Waits until the router has added `owner` to `thread`.
+    pub async fn routed_to(&self, thread: &str, owner: &str) {
+        eventually(15, &format!("{thread} routed to {owner}"), || async {
+            self.participants(thread).await.contains(&owner.to_owned()).then_some(())
+        })
+        .await
     }
 
     /// How many items of any kind the table holds for this world's main org.

@@ -34,6 +34,8 @@ async fn a_maintenance_thread_goes_unread_open_resolved_and_back_to_unread() {
     assert_eq!(thread["last_message"]["body_preview"], "It drips again");
 
     let timeline = w.timeline("resident-1", &id, 50).await;
+    // The router's join of maint-1 may land anywhere in between.
+    let timeline: Vec<_> = timeline.into_iter().filter(|i| i["event"] != "participant_joined").collect();
     let kinds: Vec<String> = timeline
         .iter()
         .map(|i| {
@@ -149,8 +151,7 @@ async fn another_resident_and_another_orgs_admin_get_404_everywhere_and_see_noth
         assert!(!w.thread_ids(outsider, "").await.contains(&id), "{outsider} lists it");
     }
     // Nothing the outsiders tried was stored.
-    let timeline = w.timeline("resident-1", &id, 50).await;
-    assert_eq!(timeline.len(), 1);
+    assert_eq!(w.messages("resident-1", &id).await.len(), 1);
     let (_, thread) = w.get("resident-1", &format!("/v1/threads/{id}")).await;
     assert_eq!(thread["status"], "unread");
 }
@@ -205,5 +206,5 @@ async fn a_locked_account_reads_but_every_write_is_refused() {
     assert_eq!(error_code(&body), "account_locked");
     let (status, _) = w.get("resident-1", &format!("/v1/threads/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(w.timeline("resident-1", &id, 10).await.len(), 1);
+    assert_eq!(w.messages("resident-1", &id).await.len(), 1);
 }

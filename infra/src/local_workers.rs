@@ -1,0 +1,82 @@
+//! What AWS runs around the functions, run locally against the emulator: the SQS event
+//! source of the router (poll, hand the batch to the same handler the Lambda runs, delete
+//! what succeeded) and the outbox-repair schedule.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use workers::Workers;
+
+/// Local visibility timeout: a failed record is retried after this, so poison messages
+/// reach the dead-letter queue in seconds rather than minutes.
+const VISIBILITY_SECS: i32 = 1;
+const IDLE: Duration = Duration::from_millis(100);
+/// Locally, pending outbox events are re-sent after this (60 s in AWS).
+pub const REPAIR_AFTER: Duration = Duration::from_secs(2);
+const REPAIR_EVERY: Duration = Duration::from_secs(1);
+
+pub fn spawn(workers: Workers, sqs: aws_sdk_sqs::Client, routing_url: String) {
+    let router = workers.clone();
+    tokio::spawn(async move { poll(&router, &sqs, &routing_url).await });
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(REPAIR_EVERY).await;
+            if let Err(e) = workers::repair::repair_outbox(&workers, REPAIR_AFTER).await {
+                tracing::warn!(error = ?e, "outbox repair failed");
+            }
+        }
+    });
+}
+
+async fn poll(workers: &Workers, sqs: &aws_sdk_sqs::Client, url: &str) {
+    loop {
+        // Short polls: the emulator serves one request at a time, so a long poll would
+        // stall every other call.
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(VISIBILITY_SECS)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = ?e, "receiving from the routing queue failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|m| {
+                let mut record = SqsMessage::default();
+                record.message_id = m.message_id.clone();
+                record.receipt_handle = m.receipt_handle.clone();
+                record.body = m.body.clone();
+                record
+            })
+            .collect();
+        let failed: HashSet<String> =
+            match workers::batch::process(event, |e| workers::router::handle(workers, e)).await {
+                Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+                Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
+            };
+        for m in &messages {
+            let done = m.message_id.as_ref().is_some_and(|id| !failed.contains(id));
+            if let (true, Some(handle)) = (done, &m.receipt_handle) {
+                if let Err(e) = sqs.delete_message().queue_url(url).receipt_handle(handle).send().await {
+                    tracing::warn!(error = ?e, "deleting a processed message failed; it will be redelivered");
+                }
+            }
+        }
+    }
+}

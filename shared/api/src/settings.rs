@@ -1,0 +1,41 @@
+//! Organization settings routes (facility admins): topic routing and teams.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::{policy, DomainError, RoutingSettings};
+
+use crate::extract::JsonBody;
+use crate::{Actor, ApiError, AppState};
+
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/v1/settings/routing", get(get_routing).put(put_routing)).with_state(state)
+}
+
+async fn get_routing(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<RoutingSettings>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    Ok(Json(state.store.get_routing(&actor.org).await?.unwrap_or_default()))
+}
+
+async fn put_routing(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(settings): JsonBody<RoutingSettings>,
+) -> Result<Json<RoutingSettings>, ApiError> {
+    policy::ensure_org_admin(&actor)?;
+    for user_id in settings.validate()? {
+        let user = state.store.get_user(&actor.org, &user_id).await?;
+        if !user.is_some_and(|u| u.role.is_staff()) {
+            return Err(DomainError::invalid(
+                "unknown_staff",
+                format!("'{user_id}' is not a staff member of this organization"),
+            )
+            .into());
+        }
+    }
+    state.store.put_routing(&actor.org, &settings).await?;
+    Ok(Json(settings))
+}

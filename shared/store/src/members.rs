@@ -1,0 +1,83 @@
+//! Joining and leaving a conversation. Each change bumps the thread's `version` and
+//! `members_version` under the version read, so it can neither overwrite a concurrent
+//! change nor let a concurrent post miss a participant's row.
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use domain::UserId;
+
+use crate::items;
+use crate::keys;
+use crate::records::{EventRecord, ParticipantRecord, ThreadView, TimelineItem};
+use crate::tx::{self, Condition, TxOutcome};
+use crate::{Store, StoreError};
+
+/// A change of who is in a thread, with the timeline events that tell it.
+pub struct MembershipChange<'a> {
+    pub joins: &'a [ParticipantRecord],
+    pub leaves: &'a [UserId],
+    pub events: &'a [EventRecord],
+    /// Writes that must commit with the change (e.g. marking a routing event done). They
+    /// come first, so their condition failures are reported at indexes 0..extra.len().
+    pub extra: Vec<TransactWriteItem>,
+}
+
+/// How a membership change ended.
+pub enum MembershipOutcome {
+    Done,
+    /// The thread changed since it was read: read it again and retry.
+    Stale,
+    /// One of the extra writes' conditions failed (index into `extra`).
+    ExtraRefused(usize),
+}
+
+impl Store {
+    pub async fn change_members(
+        &self,
+        view: &ThreadView,
+        change: MembershipChange<'_>,
+    ) -> Result<MembershipOutcome, StoreError> {
+        let thread = &view.thread;
+        let pk = keys::thread_pk(&thread.org, &thread.summary.id);
+        let extra_count = change.extra.len();
+        let mut writes = change.extra;
+        let set = items::SetExpression {
+            expression: "SET #v = #v + :one, #mv = #mv + :one".into(),
+            names: [("#v", items::VERSION), ("#mv", items::MEMBERS_VERSION)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            values: [(":one".to_owned(), items::n(1)), (":read".to_owned(), items::n(thread.version))]
+                .into_iter()
+                .collect(),
+        };
+        writes.push(tx::update(&self.table, items::key(pk.clone(), keys::META_SK), set, "#v = :read")?);
+        for joined in change.joins {
+            let item = items::participant_item(&thread.org, joined, &thread.view_for(joined.role))?;
+            writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
+        }
+        for left in change.leaves {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(items::key(pk.clone(), keys::participant_sk(left))))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .map_err(StoreError::unavailable)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        for event in change.events {
+            let entry = TimelineItem::Event(event.clone());
+            let item = items::timeline_item(&thread.org, &thread.summary.id, &entry)?;
+            writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
+        }
+        let outcome = self.transact(writes).await?;
+        if let TxOutcome::Committed = outcome {
+            return Ok(MembershipOutcome::Done);
+        }
+        if let Some(i) = (0..extra_count).find(|i| outcome.failed_condition(*i)) {
+            return Ok(MembershipOutcome::ExtraRefused(i));
+        }
+        // The version moved, the service conflicted, or someone joined or left meanwhile
+        // (a join of someone already in, a leave of someone gone): the view was stale.
+        Ok(MembershipOutcome::Stale)
+    }
+}

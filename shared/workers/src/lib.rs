@@ -1,0 +1,28 @@
+//! Work that happens off the request path: the router (SQS consumer of the routing queue),
+//! the outbox repair job, and the one helper every SQS consumer uses for its batches.
+
+pub mod batch;
+mod config;
+pub mod repair;
+pub mod router;
+
+pub use config::{from_env, relay_sqs_config, Config};
+use queue::Queues;
+use store::Store;
+
+/// What the consumers and jobs work with; built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Workers {
+    pub store: Store,
+    pub queues: Queues,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] queue::QueueError),
+    #[error("thread {0} of a routing event does not exist")]
+    MissingThread(domain::ThreadId),
+}

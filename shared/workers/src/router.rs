@@ -1,0 +1,97 @@
+//! The router: consumes routing events. A new thread gets the topic's recipients (from the
+//! org's routing settings) as participants; a new message is handed to the notifier.
+//! Idempotent: the event's outbox item is marked done in the same transaction that applies
+//! it, so a redelivered event changes nothing.
+
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::{MessageId, Topic, UserId};
+use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ParticipantRecord};
+
+use crate::{WorkError, Workers};
+
+const MAX_ATTEMPTS: u32 = 20;
+
+/// The actor of what the router does, as shown in timelines.
+pub const ROUTER_ACTOR: &str = "system";
+
+pub async fn handle(workers: &Workers, event: OutboxEvent) -> Result<(), WorkError> {
+    match &event.kind {
+        OutboxKind::ThreadCreated { topic } => route_thread(workers, &event, topic).await,
+        OutboxKind::MessagePosted { .. } => {
+            if workers.store.event_done(&event).await? {
+                return Ok(());
+            }
+            // Send first, then mark done: a crash between the two sends again, and the
+            // notifier is idempotent per message and recipient.
+            workers.queues.send_notification(&event).await?;
+            workers.store.complete_event(&event).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> Result<(), WorkError> {
+    let store = &workers.store;
+    let settings = store.get_routing(&event.org).await?.unwrap_or_default();
+    let mut recipients = Vec::new();
+    for id in settings.recipients(topic) {
+        // Routing names staff; anyone no longer staff of the org is skipped.
+        if let Some(user) = store.get_user(&event.org, &id).await? {
+            if user.role.is_staff() {
+                recipients.push(user);
+            }
+        }
+    }
+    let actor = UserId::parse(ROUTER_ACTOR).expect("valid id");
+    for _ in 0..MAX_ATTEMPTS {
+        let view = store
+            .load_thread(&event.org, &event.thread_id)
+            .await?
+            .ok_or(WorkError::MissingThread(event.thread_id))?;
+        let joins: Vec<ParticipantRecord> = recipients
+            .iter()
+            .filter(|u| view.participant(&u.id).is_none())
+            .map(|u| ParticipantRecord {
+                user_id: u.id.clone(),
+                name: u.name.clone(),
+                role: u.role,
+                joined_at: event.at,
+                last_read_id: None,
+            })
+            .collect();
+        if joins.is_empty() {
+            store.complete_event(event).await?;
+            return Ok(());
+        }
+        let now = chrono::Utc::now();
+        let events: Vec<EventRecord> = joins
+            .iter()
+            .map(|j| EventRecord {
+                id: MessageId::new_at(u64::try_from(now.timestamp_millis()).unwrap_or_default()),
+                thread_id: event.thread_id,
+                event: EventKind::ParticipantJoined,
+                actor_id: actor.clone(),
+                subject_id: Some(j.user_id.clone()),
+                status: None,
+                priority: None,
+                at: now,
+            })
+            .collect();
+        let change = MembershipChange {
+            joins: &joins,
+            leaves: &[],
+            events: &events,
+            extra: vec![store::complete_item(store.table(), event)?],
+        };
+        match store.change_members(&view, change).await? {
+            MembershipOutcome::Done => {
+                tracing::info!(event_id = %event.id, thread_id = %event.thread_id, routed = joins.len(), "thread routed");
+                return Ok(());
+            }
+            // Done before: a redelivery.
+            MembershipOutcome::ExtraRefused(_) => return Ok(()),
+            MembershipOutcome::Stale => continue,
+        }
+    }
+    Err(WorkError::Store(store::StoreError::Contention))
+}

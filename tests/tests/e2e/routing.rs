@@ -1,0 +1,156 @@
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{api_without_sqs, error_code, eventually, read, World};
+
+#[tokio::test]
+async fn each_default_topic_reaches_its_owner_within_seconds() {
+    let w = World::new().await;
+    for (topic, owner) in [
+        ("billing", "bookkeeper-1"),
+        ("maintenance", "maint-1"),
+        ("parking", "security-1"),
+        ("general", "admin-1"),
+    ] {
+        let id = w.start_thread("resident-1", topic, &format!("About {topic}"), "Hello").await;
+        eventually(10, &format!("{topic} reaches {owner}"), || async {
+            w.participants(&id).await.contains(&owner.to_owned()).then_some(())
+        })
+        .await;
+        assert!(w.thread_ids(owner, "").await.contains(&id));
+    }
+    // Nobody else was added.
+    assert!(w.thread_ids("maint-1", "").await.len() == 1);
+}
+
+#[tokio::test]
+async fn routing_settings_are_for_admins_validated_and_route_new_topics_to_teams() {
+    let w = World::new().await;
+    let (status, current) = w.get("admin-1", "/v1/settings/routing").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(current["routes"]["billing"], json!({"user_id": "bookkeeper-1"}));
+
+    let settings = json!({
+        "routes": {"billing": {"user_id": "bookkeeper-1"}, "pool": {"team": "facilities"}},
+        "teams": {"facilities": {"name": "Facilities", "members": ["maint-1", "security-1"]}}
+    });
+    let (status, body) =
+        w.call("maint-1", reqwest::Method::PUT, "/v1/settings/routing", Some(settings.clone())).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "admin_only"));
+    let bad = json!({"routes": {"pool": {"user_id": "resident-2"}}});
+    let (status, body) = w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(bad)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_staff"));
+    let (status, body) =
+        w.post("resident-1", "/v1/threads", json!({"topic": "pool", "subject": "x", "body": "y"})).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_topic"),
+        "not offered yet"
+    );
+
+    let (status, saved) =
+        w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(settings.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(w.get("admin-1", "/v1/settings/routing").await.1, settings);
+    let id = w.start_thread("resident-1", "pool", "Pool gate", "The gate is broken").await;
+    w.routed_to(&id, "security-1").await;
+    assert_eq!(w.participants(&id).await, ["maint-1", "resident-1", "security-1"]);
+}
+
+/// The events a thread's timeline holds of one kind, about one user.
+async fn joins(w: &World, thread: &str, user: &str) -> usize {
+    w.timeline("resident-1", thread, 100)
+        .await
+        .iter()
+        .filter(|e| e["event"] == "participant_joined" && e["subject_id"] == user)
+        .count()
+}
+
+#[tokio::test]
+async fn threads_created_while_sqs_is_unreachable_answer_201_and_are_routed_once_when_it_is_back() {
+    let w = World::new().await;
+    let outage = api_without_sqs();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let started = Instant::now();
+        let resp = w
+            .http
+            .post(format!("{}/v1/threads", outage.url))
+            .bearer_auth(w.token("resident-1"))
+            .json(&json!({"topic": "maintenance", "subject": format!("Outage {i}"), "body": "Help"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, thread) = read(resp).await;
+        assert_eq!(status, StatusCode::CREATED, "{thread}");
+        assert!(started.elapsed() < Duration::from_secs(5), "a queue outage must not stall the request");
+        ids.push(thread["id"].as_str().unwrap().to_owned());
+    }
+    // The repair job re-sends what the API could not, once SQS is reachable (it is, for
+    // the main stack's scheduled job).
+    for id in &ids {
+        w.routed_to(id, "maint-1").await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for id in &ids {
+        assert_eq!(joins(&w, id, "maint-1").await, 1, "routed exactly once");
+        assert_eq!(w.participants(id).await, ["maint-1", "resident-1"]);
+    }
+}
+
+/// The outbox event of a thread, as the router receives it (read from the table).
+async fn outbox_event(w: &World, thread: &str) -> Value {
+    let out = w
+        .store
+        .client()
+        .scan()
+        .table_name(w.store.table())
+        .filter_expression("begins_with(pk, :p)")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", w.org)),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.items()
+        .iter()
+        .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap())
+        .find(|e| e["thread_id"] == thread && e["kind"] == "thread_created")
+        .expect("the thread's outbox event")
+}
+
+#[tokio::test]
+async fn the_same_queue_message_delivered_twice_routes_once_and_poison_goes_to_the_dlq_without_blocking() {
+    let w = World::new().await;
+    // Created while the API cannot reach SQS, so only our sends below (and the repair job)
+    // deliver its event.
+    let resp = w
+        .http
+        .post(format!("{}/v1/threads", api_without_sqs().url))
+        .bearer_auth(w.token("resident-1"))
+        .json(&json!({"topic": "parking", "subject": "Spot 12", "body": "Someone parks in my spot"}))
+        .send()
+        .await
+        .unwrap();
+    let (_, thread) = read(resp).await;
+    let id = thread["id"].as_str().unwrap().to_owned();
+    let event = outbox_event(&w, &id).await.to_string();
+    let poison = format!("not json {}", w.org);
+    let routing = w.queue_url("RoutingQueue").await;
+    for body in [&poison, &event, &event] {
+        w.sqs.send_message().queue_url(&routing).message_body(body.as_str()).send().await.unwrap();
+    }
+    w.routed_to(&id, "security-1").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(joins(&w, &id, "security-1").await, 1, "delivered three times, routed once");
+
+    let dlq = w.queue_url("RoutingDeadLetterQueue").await;
+    eventually(40, "the poison message in the dead-letter queue", || async {
+        let out = w.sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).send().await.unwrap();
+        out.messages().iter().any(|m| m.body() == Some(poison.as_str())).then_some(())
+    })
+    .await;
+}
