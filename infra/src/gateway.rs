@@ -16,7 +16,8 @@ use crate::token;
 pub fn app(state: AppState, secret: String) -> Router {
     let secured = api::threads::router(state.clone())
         .merge(api::messages::router(state.clone()))
-        .merge(api::settings::router(state))
+        .merge(api::settings::router(state.clone()))
+        .merge(api::me::router(state))
         .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
         .merge(secured)

@@ -8,6 +8,7 @@ pub mod local_workers;
 pub mod meter;
 pub mod provision;
 pub mod seed;
+pub mod sink;
 pub mod stack;
 pub mod token;
 

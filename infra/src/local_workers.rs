@@ -1,12 +1,14 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! source of the router (poll, hand the batch to the same handler the Lambda runs, delete
-//! what succeeded) and the outbox-repair schedule.
+//! sources of the router and the notifier (poll, hand the batch to the same handler the
+//! Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use domain::events::OutboxEvent;
+use workers::notifier::Notifier;
 use workers::Workers;
 
 /// Local visibility timeout: a failed record is retried after this, so poison messages
@@ -15,11 +17,26 @@ const VISIBILITY_SECS: i32 = 1;
 const IDLE: Duration = Duration::from_millis(100);
 /// Locally, pending outbox events are re-sent after this (60 s in AWS).
 pub const REPAIR_AFTER: Duration = Duration::from_secs(2);
-const REPAIR_EVERY: Duration = Duration::from_secs(1);
+const REPAIR_EVERY: Duration = Duration::from_secs(2);
 
-pub fn spawn(workers: Workers, sqs: aws_sdk_sqs::Client, routing_url: String) {
-    let router = workers.clone();
-    tokio::spawn(async move { poll(&router, &sqs, &routing_url).await });
+/// Locally, due notifications are dispatched this often (every minute in AWS).
+const DISPATCH_EVERY: Duration = Duration::from_millis(500);
+
+pub fn spawn(
+    workers: Workers,
+    notifier: Notifier,
+    sqs: aws_sdk_sqs::Client,
+    routing_url: String,
+    notification_url: String,
+) {
+    let (router, router_sqs) = (workers.clone(), sqs.clone());
+    tokio::spawn(async move {
+        poll(&router_sqs, &routing_url, |event| workers::router::handle(&router, event)).await
+    });
+    let consumer = notifier.clone();
+    tokio::spawn(async move {
+        poll(&sqs, &notification_url, |event| workers::notifier::handle(&consumer, event)).await
+    });
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REPAIR_EVERY).await;
@@ -28,9 +45,22 @@ pub fn spawn(workers: Workers, sqs: aws_sdk_sqs::Client, routing_url: String) {
             }
         }
     });
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(DISPATCH_EVERY).await;
+            if let Err(e) = workers::notifier::dispatch(&notifier, chrono::Utc::now()).await {
+                tracing::warn!(error = ?e, "notification dispatch failed");
+            }
+        }
+    });
 }
 
-async fn poll(workers: &Workers, sqs: &aws_sdk_sqs::Client, url: &str) {
+/// The SQS event source: receive, hand the batch to `handle`, delete what succeeded.
+async fn poll<F, Fut>(sqs: &aws_sdk_sqs::Client, url: &str, handle: F)
+where
+    F: Fn(OutboxEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<(), workers::WorkError>>,
+{
     loop {
         // Short polls: the emulator serves one request at a time, so a long poll would
         // stall every other call.
@@ -45,7 +75,7 @@ async fn poll(workers: &Workers, sqs: &aws_sdk_sqs::Client, url: &str) {
         let messages = match received {
             Ok(out) => out.messages.unwrap_or_default(),
             Err(e) => {
-                tracing::warn!(error = ?e, "receiving from the routing queue failed");
+                tracing::warn!(error = ?e, queue = url, "receiving failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -65,11 +95,10 @@ async fn poll(workers: &Workers, sqs: &aws_sdk_sqs::Client, url: &str) {
                 record
             })
             .collect();
-        let failed: HashSet<String> =
-            match workers::batch::process(event, |e| workers::router::handle(workers, e)).await {
-                Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
-                Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
-            };
+        let failed: HashSet<String> = match workers::batch::process(event, &handle).await {
+            Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+            Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
+        };
         for m in &messages {
             let done = m.message_id.as_ref().is_some_and(|id| !failed.contains(id));
             if let (true, Some(handle)) = (done, &m.receipt_handle) {

@@ -22,6 +22,8 @@ fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, prope
         unit: unit.map(str::to_owned),
         property_id: property.map(str::to_owned),
         state: AccountState::Active,
+        email: Some(format!("{id}@{org}.example.com")),
+        phone: None,
     }
 }
 

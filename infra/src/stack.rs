@@ -10,11 +10,14 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use queue::Queues;
 use store::Store;
+use workers::channels::{HttpProvider, Providers};
+use workers::notifier::Notifier;
 use workers::Workers;
 
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
 use crate::provision::{create_queues, create_tables, Template};
+use crate::sink::{self, Sink};
 use crate::{gateway, local_workers, seed, template_path, token};
 
 pub const ROUTING_QUEUE: &str = "RoutingQueue";
@@ -101,17 +104,19 @@ impl Stack {
             None => sdk.clone(),
         };
         let relay = aws_sdk_sqs::Client::from_conf(workers::relay_sqs_config(&relay_sdk));
-        let queues = Queues::new(relay, routing_url.clone(), notification_url);
-        if opts.workers {
-            let workers = Workers { store: store.clone(), queues: queues.clone() };
-            local_workers::spawn(workers, sqs, routing_url);
-        }
+        let queues = Queues::new(relay, routing_url.clone(), notification_url.clone());
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = gateway::app(AppState::new(store.clone(), queues), token::secret());
+        if opts.workers {
+            let workers = Workers { store: store.clone(), queues: queues.clone() };
+            let notifier = local_notifier(&sdk, store.clone(), &url).await?;
+            local_workers::spawn(workers, notifier, sqs, routing_url, notification_url);
+        }
+        let app = gateway::app(AppState::new(store.clone(), queues), token::secret())
+            .merge(sink::router(Sink::default(), store.clone()));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
@@ -119,4 +124,38 @@ impl Stack {
         });
         Ok(Self { url, sdk, store, queue_urls, emulator })
     }
+}
+
+/// The sender of local e-mail, registered with the emulator's SES.
+pub const EMAIL_FROM: &str = "notifications@resident-messaging.example.com";
+/// Locally, notifications to one recipient within this window become one digest.
+pub const LOCAL_DIGEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The notifier as the local stack runs it: e-mail through the emulator's SES, every other
+/// channel through the recording sink at `{url}/dev/sink/{channel}`.
+async fn local_notifier(sdk: &SdkConfig, store: Store, url: &str) -> anyhow::Result<Notifier> {
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    ses.create_email_identity()
+        .email_identity(EMAIL_FROM)
+        .send()
+        .await
+        .context("registering the SES sender")?;
+    let provider = |channel: &str| HttpProvider {
+        base_url: format!("{url}/dev/sink/{channel}"),
+        account: "local".into(),
+        token: "local-token".into(),
+        from: "+15550000000".into(),
+    };
+    Ok(Notifier {
+        store,
+        providers: Providers::new(
+            Some((ses, EMAIL_FROM.to_owned())),
+            Some(provider("sms")),
+            Some(provider("whatsapp")),
+            Some(provider("push")),
+            Some(provider("telegram")),
+        ),
+        app_url: url.to_owned(),
+        digest_window: LOCAL_DIGEST_WINDOW,
+    })
 }

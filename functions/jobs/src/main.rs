@@ -1,4 +1,5 @@
-//! The `jobs` Lambda function: scheduled maintenance (outbox repair), run by EventBridge.
+//! The `jobs` Lambda function: scheduled maintenance run by EventBridge every minute: outbox
+//! repair, and the dispatch of due notifications (digests, quiet hours, retries).
 
 use std::time::Duration;
 
@@ -12,13 +13,17 @@ const REPAIR_AFTER: Duration = Duration::from_secs(60);
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let workers = workers::from_env().await?;
-    let workers = &workers;
+    let notifier = workers::notifier_from_env().await?;
+    let (workers, notifier) = (&workers, &notifier);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let report = workers::repair::repair_outbox(workers, REPAIR_AFTER)
             .await
             .map_err(lambda_runtime::Error::from)?;
+        let notified = workers::notifier::dispatch(notifier, chrono::Utc::now())
+            .await
+            .map_err(lambda_runtime::Error::from)?;
         Ok::<_, lambda_runtime::Error>(serde_json::json!({
-            "resent": report.resent, "parked": report.parked, "failed": report.failed
+            "resent": report.resent, "parked": report.parked, "failed": report.failed, "notified": notified
         }))
     }))
     .await

@@ -6,6 +6,7 @@ mod actor;
 mod config;
 mod error;
 mod extract;
+pub mod me;
 pub mod messages;
 mod participants;
 mod relay;
@@ -35,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/threads/{id}/participants/{user_id}"),
     ("GET", "/v1/settings/routing"),
     ("PUT", "/v1/settings/routing"),
+    ("GET", "/v1/me/notification-preferences"),
+    ("PUT", "/v1/me/notification-preferences"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.
@@ -42,5 +45,6 @@ pub fn router(state: AppState) -> axum::Router {
     health_router()
         .merge(threads::router(state.clone()))
         .merge(messages::router(state.clone()))
-        .merge(settings::router(state))
+        .merge(settings::router(state.clone()))
+        .merge(me::router(state))
 }

@@ -140,7 +140,7 @@ async fn create_thread(
         org: actor.org.clone(),
         thread_id: id,
         at,
-        kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone() },
+        kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
     };
     state.store.create_thread(&thread, &participants, &first, &event).await?;
     relay(&state, &event).await;

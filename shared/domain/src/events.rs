@@ -20,7 +20,7 @@ pub struct OutboxEvent {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OutboxKind {
     /// Route the new thread to the topic's recipients.
-    ThreadCreated { topic: Topic },
+    ThreadCreated { topic: Topic, first_message_id: MessageId },
     /// Notify the other participants of a new message.
     MessagePosted { message_id: MessageId, author_id: UserId, internal: bool },
 }

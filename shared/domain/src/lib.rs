@@ -5,6 +5,7 @@
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod notify;
 pub mod policy;
 pub mod routing;
 pub mod text;

@@ -147,6 +147,8 @@ mod tests {
             unit: None,
             property_id: None,
             state,
+            email: None,
+            phone: None,
         }
     }
 

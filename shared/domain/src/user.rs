@@ -46,4 +46,8 @@ pub struct User {
     pub property_id: Option<String>,
     #[serde(default)]
     pub state: AccountState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }

@@ -8,6 +8,7 @@ mod inbox;
 mod items;
 pub mod keys;
 mod members;
+mod notify;
 pub mod outbox;
 mod records;
 mod settings;
@@ -20,6 +21,7 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};
 pub use members::{MembershipChange, MembershipOutcome};
+pub use notify::{Delivery, DueBucket};
 pub use outbox::{complete_item, MAX_RELAYS};
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

@@ -7,6 +7,8 @@ use aws_config::timeout::TimeoutConfig;
 use queue::Queues;
 use store::Store;
 
+use crate::channels::{HttpProvider, Providers};
+use crate::notifier::Notifier;
 use crate::Workers;
 
 /// Typed configuration from the environment; a missing variable is named in the error.
@@ -53,4 +55,36 @@ pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
         )
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .build()
+}
+
+/// The notifier and dispatcher, from the environment: `APP_URL` (links),
+/// `NOTIFY_DIGEST_SECS` (default 60), `EMAIL_FROM` (SES sender; no e-mail without it), and
+/// for each HTTP channel `{SMS,WHATSAPP,PUSH,TELEGRAM}_BASE_URL` with `_ACCOUNT`, `_TOKEN`
+/// (and `SMS_FROM`); a channel without a base URL is off.
+pub async fn notifier_from_env() -> Result<Notifier, String> {
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let provider = |prefix: &str| {
+        opt(&format!("{prefix}_BASE_URL")).map(|base_url| HttpProvider {
+            base_url,
+            account: opt(&format!("{prefix}_ACCOUNT")).unwrap_or_default(),
+            token: opt(&format!("{prefix}_TOKEN")).unwrap_or_default(),
+            from: opt(&format!("{prefix}_FROM")).unwrap_or_default(),
+        })
+    };
+    let ses = opt("EMAIL_FROM").map(|from| (aws_sdk_sesv2::Client::new(&aws), from));
+    let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
+    Ok(Notifier {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
+        providers: Providers::new(
+            ses,
+            provider("SMS"),
+            provider("WHATSAPP"),
+            provider("PUSH"),
+            provider("TELEGRAM"),
+        ),
+        app_url: opt("APP_URL").unwrap_or_else(|| "https://app.example.com".into()),
+        digest_window: Duration::from_secs(digest_secs),
+    })
 }

@@ -2,11 +2,13 @@
 //! the outbox repair job, and the one helper every SQS consumer uses for its batches.
 
 pub mod batch;
+pub mod channels;
 mod config;
+pub mod notifier;
 pub mod repair;
 pub mod router;
 
-pub use config::{from_env, relay_sqs_config, Config};
+pub use config::{from_env, notifier_from_env, relay_sqs_config, Config};
 use queue::Queues;
 use store::Store;
 

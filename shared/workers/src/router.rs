@@ -16,7 +16,13 @@ pub const ROUTER_ACTOR: &str = "system";
 
 pub async fn handle(workers: &Workers, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::ThreadCreated { topic } => route_thread(workers, &event, topic).await,
+        OutboxKind::ThreadCreated { topic, .. } => {
+            route_thread(workers, &event, topic).await?;
+            // The first message reaches the people the thread was just routed to. Sent on
+            // every delivery: the notifier adds nothing it already has.
+            workers.queues.send_notification(&event).await?;
+            Ok(())
+        }
         OutboxKind::MessagePosted { .. } => {
             if workers.store.event_done(&event).await? {
                 return Ok(());

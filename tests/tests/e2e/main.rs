@@ -4,6 +4,7 @@
 mod identity;
 mod input;
 mod messages;
+mod notifications;
 mod participants;
 mod routing;
 mod support;

@@ -1,0 +1,18 @@
+//! The `notifier` Lambda function: consumes the notification queue with partial batch
+//! failures, turning each new message into pending notifications.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let notifier = workers::notifier_from_env().await?;
+    let notifier = &notifier;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        workers::batch::process(event.payload, |e| workers::notifier::handle(notifier, e))
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}

@@ -1,0 +1,353 @@
+//! Notification state: preferences, per-recipient pending notifications gathered into a
+//! bucket that falls due (so several messages become one digest), and the delivery log.
+//!
+//! Items: preferences `ORG#o#USER#u` / `NOTIFY_PREFS`; pending `ORG#o#NOTIFY#u` /
+//! `P#{message}` (one per message and recipient, kept with `sent_at` once sent: the
+//! conditional put is what makes redelivery harmless); bucket `ORG#o#NOTIFY#u` / `BUCKET`, indexed on `gsi1` under
+//! `NOTIFY#DUE` by due time; delivery log `ORG#o#DELIVERY#u` / `{sent_at}#{id}`.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
+use domain::notify::{Channel, NotificationPreferences, PendingNotification};
+use domain::{MessageId, OrgId, ThreadId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::items::{self, data, key, n, s};
+use crate::keys;
+use crate::records::{MessageRecord, TimelineItem};
+use crate::tx::{self, Condition, TxOutcome};
+use crate::{Store, StoreError};
+
+const PREFS_SK: &str = "NOTIFY_PREFS";
+const BUCKET_SK: &str = "BUCKET";
+const DUE_PARTITION: &str = "NOTIFY#DUE";
+const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
+
+fn notify_pk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#NOTIFY#{user}")
+}
+
+fn delivery_pk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#DELIVERY#{user}")
+}
+
+/// A recipient whose pending notifications are due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueBucket {
+    pub org: OrgId,
+    pub user: UserId,
+    pub due: DateTime<Utc>,
+    /// How many notifications had arrived when read; finishing is conditioned on it.
+    pub count: u64,
+}
+
+/// A notification a provider accepted, as the delivery log and `/dev/outbox` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub channel: Channel,
+    pub to: String,
+    pub user_id: UserId,
+    pub thread_id: ThreadId,
+    pub message_id: MessageId,
+    /// Every message this delivery covers (more than one for a digest).
+    pub message_ids: Vec<MessageId>,
+    pub body: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BucketRecord {
+    org: OrgId,
+    user: UserId,
+}
+
+impl Store {
+    pub async fn get_preferences(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user_pk(org, user), PREFS_SK)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(data::<NotificationPreferences>).transpose()
+    }
+
+    pub async fn put_preferences(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        prefs: &NotificationPreferences,
+    ) -> Result<(), StoreError> {
+        let mut item = key(keys::user_pk(org, user), PREFS_SK);
+        item.insert(items::DATA.into(), items::av(prefs)?);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// One message of a thread's timeline.
+    pub async fn get_message(
+        &self,
+        org: &OrgId,
+        thread: &ThreadId,
+        id: &MessageId,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::thread_pk(org, thread), keys::timeline_sk(id))))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(match out.item().map(data::<TimelineItem>).transpose()? {
+            Some(TimelineItem::Message(m)) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Adds a pending notification for `user`, due no later than the bucket's current due
+    /// time or `due`. `Ok(false)`: it was added before (a redelivered event).
+    pub async fn enqueue_notification(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        pending: &PendingNotification,
+        due: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // An urgent notification makes the bucket due at once, even if it was held.
+        let (due_expr, sort_expr) = if pending.urgent {
+            (":due", ":sort")
+        } else {
+            ("if_not_exists(#due, :due)", "if_not_exists(gsi1sk, :sort)")
+        };
+        let pk = notify_pk(org, user);
+        let mut item = key(pk.clone(), format!("P#{}", pending.message_id));
+        item.insert(items::DATA.into(), items::av(pending)?);
+        let due_text = keys::timestamp(&due);
+        let bucket = items::SetExpression {
+            // The first notification of a bucket sets its due time; later ones join it.
+            expression: format!(
+                "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, gsi1pk = :part, gsi1sk = {sort_expr} \
+                 ADD #count :one"
+            ),
+            names: [("#d", items::DATA), ("#due", "due"), ("#count", "count")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            values: [
+                (":bucket".to_owned(), items::av(&BucketRecord { org: org.clone(), user: user.clone() })?),
+                (":due".to_owned(), s(due_text.clone())),
+                (":part".to_owned(), s(DUE_PARTITION)),
+                (":sort".to_owned(), s(format!("{due_text}#{org}#{user}"))),
+                (":one".to_owned(), n(1)),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let writes = vec![
+            tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?,
+            tx::update(
+                &self.table,
+                key(pk, BUCKET_SK),
+                bucket,
+                "attribute_exists(pk) OR attribute_not_exists(pk)",
+            )?,
+        ];
+        Ok(match self.transact(writes).await? {
+            TxOutcome::Committed => true,
+            o if o.failed_condition(0) => false,
+            _ => return Err(StoreError::Contention),
+        })
+    }
+
+    /// Buckets due by `now`, oldest first.
+    pub async fn due_buckets(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<DueBucket>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p AND gsi1sk <= :now")
+            .expression_attribute_values(":p", s(DUE_PARTITION))
+            .expression_attribute_values(":now", s(format!("{}~", keys::timestamp(&now))))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let record: BucketRecord = data(item)?;
+                let due: String = items::field(item, "due")?;
+                let count: u64 = items::field(item, "count")?;
+                let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
+                Ok(DueBucket { org: record.org, user: record.user, due, count })
+            })
+            .collect()
+    }
+
+    /// The notifications pending for a recipient, oldest first.
+    pub async fn pending_notifications(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .filter_expression("attribute_not_exists(sent_at)")
+            .expression_attribute_values(":pk", s(notify_pk(org, user)))
+            .expression_attribute_values(":p", s("P#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items().iter().map(data::<PendingNotification>).collect()
+    }
+
+    /// Moves a bucket's due time (quiet hours, a provider that is down).
+    pub async fn postpone_bucket(&self, bucket: &DueBucket, due: DateTime<Utc>) -> Result<(), StoreError> {
+        let due_text = keys::timestamp(&due);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
+            .update_expression("SET #due = :due, gsi1sk = :sort")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":due", s(due_text.clone()))
+            .expression_attribute_values(":sort", s(format!("{due_text}#{}#{}", bucket.org, bucket.user)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// Records what was sent and clears those pending notifications; the bucket goes too
+    /// unless more arrived meanwhile (then it stays due, for the next run).
+    pub async fn finish_bucket(
+        &self,
+        bucket: &DueBucket,
+        sent: &[PendingNotification],
+        delivery: Option<&Delivery>,
+    ) -> Result<(), StoreError> {
+        self.finish(bucket, sent, delivery, None).await
+    }
+
+    /// Records what was sent while others stay held until `until` (quiet hours: only the
+    /// urgent ones went out).
+    pub async fn finish_part(
+        &self,
+        bucket: &DueBucket,
+        sent: &[PendingNotification],
+        delivery: Option<&Delivery>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish(bucket, sent, delivery, Some(until)).await
+    }
+
+    async fn finish(
+        &self,
+        bucket: &DueBucket,
+        sent: &[PendingNotification],
+        delivery: Option<&Delivery>,
+        hold_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        if let Some(until) = hold_until {
+            self.postpone_bucket(bucket, until).await?;
+        }
+        let pk = notify_pk(&bucket.org, &bucket.user);
+        let mut writes: Vec<TransactWriteItem> = Vec::new();
+        let bucket_delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), BUCKET_SK)))
+            .condition_expression("#count = :count")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":count", n(bucket.count))
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let keeps_bucket = hold_until.is_some();
+        if !keeps_bucket {
+            writes.push(TransactWriteItem::builder().delete(bucket_delete).build());
+        }
+        // Sent notifications stay (until TTL) as the record that this message was
+        // notified to this user: a redelivered event then finds them and adds nothing.
+        let now = Utc::now();
+        for p in sent {
+            let set = items::SetExpression {
+                expression: "SET sent_at = :now, #exp = :exp".into(),
+                names: [("#exp".to_owned(), items::EXPIRES_AT.to_owned())].into_iter().collect(),
+                values: [
+                    (":now".to_owned(), s(keys::timestamp(&now))),
+                    (":exp".to_owned(), n(now.timestamp() + DELIVERY_RETENTION_SECS)),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            writes.push(tx::update(
+                &self.table,
+                key(pk.clone(), format!("P#{}", p.message_id)),
+                set,
+                "attribute_exists(pk)",
+            )?);
+        }
+        if let Some(d) = delivery {
+            let mut item = key(
+                delivery_pk(&bucket.org, &bucket.user),
+                format!("{}#{}", keys::timestamp(&d.sent_at), d.message_id),
+            );
+            item.insert(items::DATA.into(), items::av(d)?);
+            item.insert(items::EXPIRES_AT.into(), n(d.sent_at.timestamp() + DELIVERY_RETENTION_SECS));
+            writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        match self.transact(writes.clone()).await? {
+            TxOutcome::Committed => Ok(()),
+            o if !keeps_bucket && o.failed_condition(0) => {
+                // New notifications arrived: keep the bucket (still due), clear what was sent.
+                writes.remove(0);
+                match self.transact(writes).await? {
+                    TxOutcome::Committed => Ok(()),
+                    TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+                }
+            }
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// The delivery log of a recipient, newest first.
+    pub async fn deliveries(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        limit: i32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(delivery_pk(org, user)))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items().iter().map(data::<Delivery>).collect()
+    }
+}

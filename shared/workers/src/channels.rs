@@ -1,0 +1,161 @@
+//! Outbound channels behind one interface: e-mail through SES, and SMS (Twilio-style),
+//! WhatsApp (Cloud API), push (FCM HTTP v1) and Telegram (Bot API) through their providers'
+//! HTTP APIs. Each base URL and credential comes from configuration, so the local stack
+//! points them at its recording sink. A 5xx, 429 or network error is transient (retried);
+//! any other refusal is permanent (the next channel is tried).
+
+use std::time::Duration;
+
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use domain::notify::Channel;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// What one notification says, to whom.
+pub struct Outgoing<'a> {
+    pub to: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    /// Sent as the `Idempotency-Key` header where providers honour one.
+    pub idempotency_key: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpProvider {
+    pub base_url: String,
+    /// Provider-specific: account id, phone-number id, project id.
+    pub account: String,
+    pub token: String,
+    /// The sender (SMS).
+    pub from: String,
+}
+
+/// Every configured channel. A channel without configuration refuses permanently.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    http: reqwest::Client,
+    ses: Option<(aws_sdk_sesv2::Client, String)>,
+    sms: Option<HttpProvider>,
+    whatsapp: Option<HttpProvider>,
+    push: Option<HttpProvider>,
+    telegram: Option<HttpProvider>,
+}
+
+const ATTEMPTS: u32 = 3;
+
+impl Providers {
+    pub fn new(
+        ses: Option<(aws_sdk_sesv2::Client, String)>,
+        sms: Option<HttpProvider>,
+        whatsapp: Option<HttpProvider>,
+        push: Option<HttpProvider>,
+        telegram: Option<HttpProvider>,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap_or_default();
+        Self { http, ses, sms, whatsapp, push, telegram }
+    }
+
+    /// Sends, retrying transient failures with backoff.
+    pub async fn send(&self, channel: Channel, out: &Outgoing<'_>) -> Result<(), SendError> {
+        let mut attempt = 0;
+        loop {
+            match self.send_once(channel, out).await {
+                Err(SendError::Transient(e)) if attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    tracing::warn!(?channel, attempt, error = %e, "transient provider failure; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, channel: Channel, out: &Outgoing<'_>) -> Result<(), SendError> {
+        let missing = || SendError::Permanent(format!("{channel:?} is not configured"));
+        match channel {
+            Channel::Email => {
+                let (ses, from) = self.ses.as_ref().ok_or_else(missing)?;
+                send_email(ses, from, out).await
+            }
+            Channel::Sms => {
+                let p = self.sms.as_ref().ok_or_else(missing)?;
+                let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", p.base_url, p.account);
+                let form = [("To", out.to), ("From", p.from.as_str()), ("Body", out.text)];
+                self.finish(self.http.post(url).basic_auth(&p.account, Some(&p.token)).form(&form), out).await
+            }
+            Channel::Whatsapp => {
+                let p = self.whatsapp.as_ref().ok_or_else(missing)?;
+                let url = format!("{}/v21.0/{}/messages", p.base_url, p.account);
+                let body = json!({"messaging_product": "whatsapp", "to": out.to, "type": "text", "text": {"body": out.text}});
+                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out).await
+            }
+            Channel::Push => {
+                let p = self.push.as_ref().ok_or_else(missing)?;
+                let url = format!("{}/v1/projects/{}/messages:send", p.base_url, p.account);
+                let body = json!({"message": {"token": out.to, "notification": {"title": out.title, "body": out.text}}});
+                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out).await
+            }
+            Channel::Telegram => {
+                let p = self.telegram.as_ref().ok_or_else(missing)?;
+                let url = format!("{}/bot{}/sendMessage", p.base_url, p.token);
+                self.finish(self.http.post(url).json(&json!({"chat_id": out.to, "text": out.text})), out)
+                    .await
+            }
+        }
+    }
+
+    async fn finish(&self, req: reqwest::RequestBuilder, out: &Outgoing<'_>) -> Result<(), SendError> {
+        let resp = req
+            .header("Idempotency-Key", out.idempotency_key)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("provider unreachable: {e}")))?;
+        let status = resp.status();
+        if status.is_success() {
+            Ok(())
+        } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            Err(SendError::Transient(format!("provider answered {status}")))
+        } else {
+            Err(SendError::Permanent(format!("provider refused with {status}")))
+        }
+    }
+}
+
+async fn send_email(ses: &aws_sdk_sesv2::Client, from: &str, out: &Outgoing<'_>) -> Result<(), SendError> {
+    let content = |text: &str| Content::builder().data(text).charset("UTF-8").build();
+    let subject = content(out.title).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let text = content(out.text).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let message = Message::builder().subject(subject).body(Body::builder().text(text).build()).build();
+    let result = ses
+        .send_email()
+        .from_email_address(from)
+        .destination(Destination::builder().to_addresses(out.to).build())
+        .content(EmailContent::builder().simple(message).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            use aws_sdk_sesv2::operation::send_email::SendEmailError as E;
+            match e.as_service_error() {
+                Some(
+                    E::MessageRejected(_)
+                    | E::BadRequestException(_)
+                    | E::MailFromDomainNotVerifiedException(_),
+                ) => Err(SendError::Permanent(format!("SES refused: {e:?}"))),
+                _ => Err(SendError::Transient(format!("SES failed: {e:?}"))),
+            }
+        }
+    }
+}
