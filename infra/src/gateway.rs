@@ -17,7 +17,8 @@ pub fn app(state: AppState, secret: String) -> Router {
     let secured = api::threads::router(state.clone())
         .merge(api::messages::router(state.clone()))
         .merge(api::settings::router(state.clone()))
-        .merge(api::me::router(state))
+        .merge(api::me::router(state.clone()))
+        .merge(api::attachments::router(state))
         .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
         .merge(secured)

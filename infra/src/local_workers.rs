@@ -17,10 +17,10 @@ const VISIBILITY_SECS: i32 = 1;
 const IDLE: Duration = Duration::from_millis(100);
 /// Locally, pending outbox events are re-sent after this (60 s in AWS).
 pub const REPAIR_AFTER: Duration = Duration::from_secs(2);
-const REPAIR_EVERY: Duration = Duration::from_secs(2);
+const REPAIR_EVERY: Duration = Duration::from_secs(3);
 
 /// Locally, due notifications are dispatched this often (every minute in AWS).
-const DISPATCH_EVERY: Duration = Duration::from_millis(500);
+const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 
 pub fn spawn(
     workers: Workers,
@@ -42,6 +42,9 @@ pub fn spawn(
             tokio::time::sleep(REPAIR_EVERY).await;
             if let Err(e) = workers::repair::repair_outbox(&workers, REPAIR_AFTER).await {
                 tracing::warn!(error = ?e, "outbox repair failed");
+            }
+            if let Err(e) = workers::retention::run(&workers, chrono::Utc::now()).await {
+                tracing::warn!(error = ?e, "attachment retention failed");
             }
         }
     });

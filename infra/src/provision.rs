@@ -206,3 +206,34 @@ fn get_att_arn(v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// Creates the template's S3 buckets (named by their logical id in lower case) and KMS keys
+/// (by logical id: the ARN the emulator assigns). Returns `(buckets, key ARNs)` by logical id.
+pub async fn create_buckets_and_keys(
+    s3: &aws_sdk_s3::Client,
+    kms: &aws_sdk_kms::Client,
+    template: &Template,
+) -> anyhow::Result<(std::collections::HashMap<String, String>, std::collections::HashMap<String, String>)> {
+    let mut keys = std::collections::HashMap::new();
+    for (name, _) in template.resources("AWS::KMS::Key") {
+        let key = kms
+            .create_key()
+            .description(format!("local {name}"))
+            .send()
+            .await
+            .context("creating a KMS key")?;
+        let arn = key.key_metadata().and_then(|m| m.arn()).context("a key without ARN")?.to_owned();
+        keys.insert(name, arn);
+    }
+    let mut buckets = std::collections::HashMap::new();
+    for (name, _) in template.resources("AWS::S3::Bucket") {
+        let bucket = name.to_lowercase();
+        match s3.create_bucket().bucket(&bucket).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+            Err(e) => return Err(e).with_context(|| format!("creating bucket {bucket}")),
+        }
+        buckets.insert(name, bucket);
+    }
+    Ok((buckets, keys))
+}

@@ -8,6 +8,7 @@ use anyhow::Context;
 use api::AppState;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use files::Files;
 use queue::Queues;
 use store::Store;
 use workers::channels::{HttpProvider, Providers};
@@ -16,13 +17,17 @@ use workers::Workers;
 
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
-use crate::provision::{create_queues, create_tables, Template};
+use crate::provision::{create_buckets_and_keys, create_queues, create_tables, Template};
 use crate::sink::{self, Sink};
 use crate::{gateway, local_workers, seed, template_path, token};
 
 pub const ROUTING_QUEUE: &str = "RoutingQueue";
 pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
 pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
+pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
+pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
+/// As template.yaml's MAX_ATTACHMENT_BYTES.
+pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 
 pub struct StackOptions {
     /// HTTP port of the API (0: any free port).
@@ -96,6 +101,16 @@ impl Stack {
         let (routing_url, notification_url) = (url_of(ROUTING_QUEUE)?, url_of(NOTIFICATION_QUEUE)?);
 
         let store = Store::new(dynamodb, table);
+        // Path-style addressing: the emulator has no per-bucket host names.
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build(),
+        );
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let (buckets, keys) = create_buckets_and_keys(&s3, &kms, &template).await?;
+        let bucket =
+            buckets.get(ATTACHMENTS_BUCKET).context("template.yaml declares no AttachmentsBucket")?;
+        let key = keys.get(ATTACHMENTS_KEY).context("template.yaml declares no AttachmentsKey")?;
+        let files = Files::new(s3, bucket, key, MAX_ATTACHMENT_BYTES);
         if opts.seed {
             seed::seed_demo(&store).await.context("seeding the demo data")?;
         }
@@ -111,11 +126,11 @@ impl Stack {
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
         if opts.workers {
-            let workers = Workers { store: store.clone(), queues: queues.clone() };
+            let workers = Workers { store: store.clone(), queues: queues.clone(), files: files.clone() };
             let notifier = local_notifier(&sdk, store.clone(), &url).await?;
             local_workers::spawn(workers, notifier, sqs, routing_url, notification_url);
         }
-        let app = gateway::app(AppState::new(store.clone(), queues), token::secret())
+        let app = gateway::app(AppState::new(store.clone(), queues, files), token::secret())
             .merge(sink::router(Sink::default(), store.clone()));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

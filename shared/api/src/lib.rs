@@ -3,6 +3,7 @@
 //! parsing at the edge, and the one place errors become HTTP answers.
 
 mod actor;
+pub mod attachments;
 mod config;
 mod error;
 mod extract;
@@ -38,6 +39,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/settings/routing"),
     ("GET", "/v1/me/notification-preferences"),
     ("PUT", "/v1/me/notification-preferences"),
+    ("POST", "/v1/attachments"),
+    ("GET", "/v1/attachments/{id}"),
+    ("GET", "/v1/settings/retention"),
+    ("PUT", "/v1/settings/retention"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.
@@ -46,5 +51,6 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(threads::router(state.clone()))
         .merge(messages::router(state.clone()))
         .merge(settings::router(state.clone()))
-        .merge(me::router(state))
+        .merge(me::router(state.clone()))
+        .merge(attachments::router(state))
 }

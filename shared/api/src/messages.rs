@@ -4,20 +4,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::attachment::{ContentType, MAX_PER_MESSAGE};
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::{policy, DomainError, MessageBody, MessageId};
+use domain::{policy, AttachmentId, DomainError, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use store::{MessageRecord, NewIdempotency, PostOutcome, ReadOutcome, TimelineItem};
+use store::{
+    AttachmentRecord, AttachmentRef, AttachmentStatus, MessageRecord, NewIdempotency, PostOutcome,
+    ReadOutcome, TimelineItem,
+};
 
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::relay::relay;
 use crate::threads::{load_visible, millis, now};
 use crate::views::PageBody;
 use crate::{Actor, ApiError, AppState};
-
-/// At most this many attachments on one message.
-pub const MAX_ATTACHMENTS: usize = 3;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -44,34 +45,36 @@ async fn post_message(
     JsonBody(req): JsonBody<PostMessage>,
 ) -> Result<(StatusCode, Json<TimelineItem>), ApiError> {
     let body = MessageBody::parse(&req.body)?;
-    if req.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(DomainError::invalid(
-            "too_many_attachments",
-            format!("at most {MAX_ATTACHMENTS} attachments per message"),
-        )
-        .into());
-    }
-    if !req.attachment_ids.is_empty() {
-        // Uploads arrive with the attachments capability; until then no id can be valid.
-        return Err(
-            DomainError::invalid("unknown_attachment", "attachment_ids name no uploaded attachment").into()
-        );
-    }
+    let attachment_ids = parse_attachment_ids(&req.attachment_ids)?;
     let view = load_visible(&state, &actor, &thread_id).await?;
     policy::ensure_can_post(&actor, req.internal)?;
 
     let at = now();
+    let message_id = MessageId::new_at(millis(at));
+    let request_hash = request_hash(&thread_id.to_string(), &req);
+    let taken = match take_attachments(&state, &actor, &attachment_ids, thread_id, message_id, at).await {
+        Ok(taken) => taken,
+        // A replay of a post whose attachments it took itself answers the first answer.
+        Err(e) => match key.as_deref() {
+            Some(key) => match state.store.replay(&actor.org, &actor.id, key).await? {
+                Some(first) if first.request_hash == request_hash => {
+                    return Ok((StatusCode::CREATED, Json(TimelineItem::Message(first.message))))
+                }
+                _ => return Err(e),
+            },
+            None => return Err(e),
+        },
+    };
     let msg = MessageRecord {
-        id: MessageId::new_at(millis(at)),
+        id: message_id,
         thread_id,
         author_id: actor.id.clone(),
         author_name: actor.name.clone(),
         body,
-        attachments: vec![],
+        attachments: taken.iter().map(AttachmentRef::from).collect(),
         internal: req.internal,
         created_at: at,
     };
-    let request_hash = request_hash(&thread_id.to_string(), &req);
     let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
     let event = OutboxEvent {
         id: MessageId::new_at(millis(at)),
@@ -84,12 +87,19 @@ async fn post_message(
             internal: msg.internal,
         },
     };
-    let posted = match state.store.post_message(view, &msg, actor.role, idempotency, &event).await? {
+    let posted = match state.store.post_message(view, &msg, actor.role, idempotency, &event, &taken).await? {
         PostOutcome::Posted => {
             relay(&state, &event).await;
             msg
         }
         PostOutcome::Replayed(first) if first.request_hash == request_hash => first.message,
+        PostOutcome::AttachmentTaken => {
+            return Err(DomainError::invalid(
+                "attachment_unavailable",
+                "an attachment is already used by another message",
+            )
+            .into())
+        }
         PostOutcome::Replayed(_) => {
             return Err(DomainError::invalid(
                 "idempotency_key_reused",
@@ -149,4 +159,79 @@ async fn mark_read(
         ReadOutcome::Marked | ReadOutcome::AlreadyRead => Ok(StatusCode::NO_CONTENT),
         ReadOutcome::NoSuchMessage => Err(DomainError::NotFound("message").into()),
     }
+}
+
+fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {
+    if raw.len() > MAX_PER_MESSAGE {
+        let message = format!("at most {MAX_PER_MESSAGE} attachments per message");
+        return Err(DomainError::invalid("too_many_attachments", message).into());
+    }
+    let unknown =
+        || DomainError::invalid("unknown_attachment", "attachment_ids name no attachment you uploaded");
+    let ids: Vec<AttachmentId> =
+        raw.iter().map(|r| AttachmentId::parse(r).map_err(|_| unknown())).collect::<Result<_, _>>()?;
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    if distinct.len() != ids.len() {
+        return Err(DomainError::invalid("duplicate_attachment", "an attachment appears twice").into());
+    }
+    Ok(ids)
+}
+
+/// Checks each attachment may go on this message (the poster's own upload, not used yet,
+/// its stored bytes of the declared size and type, encrypted) and returns the records as
+/// they will be once attached. The post's transaction takes them, conditioned on being
+/// still unused.
+async fn take_attachments(
+    state: &AppState,
+    actor: &domain::User,
+    ids: &[AttachmentId],
+    thread_id: domain::ThreadId,
+    message_id: MessageId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<AttachmentRecord>, ApiError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let (found, retention) = state.store.attachments_with_retention(&actor.org, ids).await?;
+    let rejected = |why: &str| ApiError::from(DomainError::invalid("attachment_rejected", why.to_owned()));
+    let mut taken = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Someone else's upload is indistinguishable from no upload.
+        let a = found.iter().find(|a| &a.id == id && a.uploader == actor.id).ok_or_else(|| {
+            DomainError::invalid("unknown_attachment", "attachment_ids name no attachment you uploaded")
+        })?;
+        if a.status != AttachmentStatus::Pending {
+            return Err(DomainError::invalid(
+                "attachment_unavailable",
+                "an attachment is already used by another message",
+            )
+            .into());
+        }
+        let stored = state.files.inspect(&a.object_key).await.map_err(crate::attachments::unavailable)?;
+        let Some(stored) = stored else {
+            return Err(DomainError::invalid(
+                "attachment_not_uploaded",
+                "an attachment was not uploaded yet",
+            )
+            .into());
+        };
+        if stored.size_bytes != a.size_bytes || stored.size_bytes > state.files.max_bytes {
+            return Err(rejected("the uploaded file's size differs from the declared size"));
+        }
+        if ContentType::sniff(&stored.head) != Some(a.content_type) {
+            return Err(rejected("the uploaded file's content is not the declared type"));
+        }
+        if !stored.kms_encrypted {
+            return Err(rejected("the uploaded file is not encrypted with the attachments key"));
+        }
+        let archive_at = at + chrono::Duration::days(i64::from(retention.attachment_retention_days));
+        taken.push(AttachmentRecord {
+            status: AttachmentStatus::Attached,
+            thread_id: Some(thread_id),
+            message_id: Some(message_id),
+            archive_at: Some(archive_at),
+            ..a.clone()
+        });
+    }
+    Ok(taken)
 }

@@ -4,12 +4,16 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::{policy, DomainError, RoutingSettings};
+use store::RetentionSettings;
 
 use crate::extract::JsonBody;
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/v1/settings/routing", get(get_routing).put(put_routing)).with_state(state)
+    Router::new()
+        .route("/v1/settings/routing", get(get_routing).put(put_routing))
+        .route("/v1/settings/retention", get(get_retention).put(put_retention))
+        .with_state(state)
 }
 
 async fn get_routing(
@@ -37,5 +41,31 @@ async fn put_routing(
         }
     }
     state.store.put_routing(&actor.org, &settings).await?;
+    Ok(Json(settings))
+}
+
+async fn get_retention(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<RetentionSettings>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    Ok(Json(state.store.get_retention(&actor.org).await?))
+}
+
+/// At most ten years; zero archives attachments at the next retention run.
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+async fn put_retention(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(settings): JsonBody<RetentionSettings>,
+) -> Result<Json<RetentionSettings>, ApiError> {
+    policy::ensure_org_admin(&actor)?;
+    if settings.attachment_retention_days > MAX_RETENTION_DAYS {
+        return Err(
+            DomainError::invalid("invalid_retention", format!("at most {MAX_RETENTION_DAYS} days")).into()
+        );
+    }
+    state.store.put_retention(&actor.org, &settings).await?;
     Ok(Json(settings))
 }

@@ -98,6 +98,7 @@ macro_rules! ulid_id {
 
 ulid_id!(ThreadId, "thread");
 ulid_id!(MessageId, "message");
+ulid_id!(AttachmentId, "attachment");
 
 fn rand_bits() -> u128 {
     // ulid's generator is seeded from the OS; we only need its random part.

@@ -2,6 +2,7 @@
 //! users and their roles, threads with their status machine, and the authorization policy.
 //! Nothing here does I/O or knows about AWS; adapters and handlers build on it.
 
+pub mod attachment;
 pub mod error;
 pub mod events;
 pub mod ids;
@@ -13,7 +14,7 @@ pub mod thread;
 pub mod user;
 
 pub use error::DomainError;
-pub use ids::{MessageId, OrgId, ThreadId, UserId};
+pub use ids::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};
 pub use thread::{Priority, StatusChange, ThreadStatus};

@@ -2,6 +2,7 @@
 //! threads, participants, timelines and idempotency records. Every request-path operation
 //! is one Query, one GetItem or one TransactWriteItems; nothing here ever Scans.
 
+mod attachments;
 mod cursor;
 mod error;
 mod inbox;
@@ -17,6 +18,9 @@ mod timeline;
 mod tx;
 mod users;
 
+pub use attachments::{
+    AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
+};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};

@@ -111,7 +111,7 @@ pub struct MessageRecord {
     pub author_id: UserId,
     pub author_name: String,
     pub body: MessageBody,
-    pub attachments: Vec<String>,
+    pub attachments: Vec<crate::AttachmentRef>,
     pub internal: bool,
     pub created_at: DateTime<Utc>,
 }

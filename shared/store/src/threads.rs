@@ -27,6 +27,8 @@ pub enum PostOutcome {
     Posted,
     /// The idempotency key was used before: here is what was recorded for it.
     Replayed(IdempotencyRecord),
+    /// An attachment was taken by another message meanwhile.
+    AttachmentTaken,
 }
 
 pub enum ReadOutcome {
@@ -114,6 +116,7 @@ impl Store {
         author_role: Role,
         idempotency: Option<NewIdempotency<'_>>,
         event: &OutboxEvent,
+        attachments: &[crate::AttachmentRecord],
     ) -> Result<PostOutcome, StoreError> {
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
@@ -142,6 +145,14 @@ impl Store {
                 writes.push(tx::put(&self.table, item, cond)?);
             }
             writes.push(outbox::put_item(&self.table, event)?);
+            let attachments_from = writes.len();
+            for a in attachments {
+                writes.push(crate::attachments::transition(
+                    &self.table,
+                    a,
+                    crate::AttachmentStatus::Pending,
+                )?);
+            }
             let meta_index = writes.len();
             if newest {
                 self.push_message_moves(&mut writes, &view, msg, author_role)?;
@@ -154,6 +165,9 @@ impl Store {
                 if let Some(record) = self.idempotency_record(idem_pk.as_deref().unwrap_or_default()).await? {
                     return Ok(PostOutcome::Replayed(record));
                 }
+            }
+            if (attachments_from..meta_index).any(|i| outcome.failed_condition(i)) {
+                return Ok(PostOutcome::AttachmentTaken);
             }
             if newest && outcome.failed_condition(meta_index) {
                 // A newer message was recorded first, or someone joined or left: read again.
@@ -293,6 +307,16 @@ impl Store {
             o if o.failed_condition(1) => ReadOutcome::AlreadyRead,
             _ => return Err(StoreError::Contention),
         })
+    }
+
+    /// The first answer recorded for an idempotency key, if any.
+    pub async fn replay(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.idempotency_record(&keys::idempotency_pk(org, user, key)).await
     }
 
     async fn idempotency_record(&self, pk: &str) -> Result<Option<IdempotencyRecord>, StoreError> {

@@ -17,6 +17,9 @@ pub struct Config {
     pub table_name: String,
     pub routing_queue_url: String,
     pub notification_queue_url: String,
+    pub attachments_bucket: String,
+    pub attachments_key_id: String,
+    pub max_attachment_bytes: u64,
 }
 
 impl Config {
@@ -27,6 +30,11 @@ impl Config {
             table_name: var("TABLE_NAME")?,
             routing_queue_url: var("ROUTING_QUEUE_URL")?,
             notification_queue_url: var("NOTIFICATION_QUEUE_URL")?,
+            attachments_bucket: var("ATTACHMENTS_BUCKET")?,
+            attachments_key_id: var("ATTACHMENTS_KEY_ID")?,
+            max_attachment_bytes: var("MAX_ATTACHMENT_BYTES")?
+                .parse()
+                .map_err(|_| "MAX_ATTACHMENT_BYTES must be a number of bytes".to_owned())?,
         })
     }
 }
@@ -37,9 +45,16 @@ pub async fn from_env() -> Result<Workers, String> {
     let aws = aws_config::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::from_conf(relay_sqs_config(&aws));
+    let s3 = aws_sdk_s3::Client::new(&aws);
     Ok(Workers {
         store: Store::new(dynamodb, config.table_name),
         queues: Queues::new(sqs, config.routing_queue_url, config.notification_queue_url),
+        files: files::Files::new(
+            s3,
+            config.attachments_bucket,
+            config.attachments_key_id,
+            config.max_attachment_bytes,
+        ),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod channels;
 mod config;
 pub mod notifier;
 pub mod repair;
+pub mod retention;
 pub mod router;
 
 pub use config::{from_env, notifier_from_env, relay_sqs_config, Config};
@@ -17,6 +18,7 @@ use store::Store;
 pub struct Workers {
     pub store: Store,
     pub queues: Queues,
+    pub files: files::Files,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,8 @@ pub enum WorkError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Queue(#[from] queue::QueueError),
+    #[error(transparent)]
+    Files(#[from] files::FilesError),
     #[error("thread {0} of a routing event does not exist")]
     MissingThread(domain::ThreadId),
 }

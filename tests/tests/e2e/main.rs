@@ -1,6 +1,7 @@
 //! End-to-end tests: HTTP against the local stack (dev gateway → handlers → the real AWS
 //! SDK → the emulator). One binary, one stack, a fresh organization per test.
 
+mod attachments;
 mod identity;
 mod input;
 mod messages;

@@ -52,7 +52,7 @@ impl World {
 
     /// Waits for a delivery to `user` covering `message`.
     async fn delivered(&self, user: &str, message: &str) -> Value {
-        eventually(30, &format!("{message} notified to {user}"), || async {
+        eventually(45, &format!("{message} notified to {user}"), || async {
             self.outbox(user).await.into_iter().find(|d| covers(d, message))
         })
         .await
@@ -205,7 +205,7 @@ async fn ten_quick_messages_to_one_recipient_become_one_digest() {
         async move { w.reply("maint-1", &id, &format!("update {i}")).await }
     });
     let ids = futures::future::join_all(posts).await;
-    eventually(30, "all ten notified", || async {
+    eventually(45, "all ten notified", || async {
         let outbox = w.outbox("resident-1").await;
         ids.iter().all(|m| outbox.iter().any(|d| covers(d, m))).then_some(())
     })

@@ -203,7 +203,7 @@ impl World {
 
     /// Waits until the router has added `owner` to `thread`.
     pub async fn routed_to(&self, thread: &str, owner: &str) {
-        eventually(30, &format!("{thread} routed to {owner}"), || async {
+        eventually(45, &format!("{thread} routed to {owner}"), || async {
             self.participants(thread).await.contains(&owner.to_owned()).then_some(())
         })
         .await

@@ -1,0 +1,8 @@
+//! The `attachments` Lambda function: presigned uploads and participant-only downloads.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let state = api::AppState::from_env().await?;
+    lambda_http::run(api::attachments::router(state)).await
+}

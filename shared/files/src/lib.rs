@@ -1,0 +1,137 @@
+//! S3 adapter for attachments. Uploads and downloads never pass through a function: we
+//! sign short-lived URLs. Every upload URL signs its content type, its length and the
+//! bucket's KMS encryption, so S3 refuses anything else; objects are keyed by org.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{ServerSideEncryption, Tag, Tagging};
+use aws_sdk_s3::Client;
+use domain::attachment::{ContentType, SNIFF_BYTES};
+use domain::{AttachmentId, OrgId};
+
+/// How long an upload or download URL stays valid.
+pub const URL_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+#[error("file storage unavailable")]
+pub struct FilesError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+fn err(e: impl std::error::Error + Send + Sync + 'static) -> FilesError {
+    FilesError(Box::new(e))
+}
+
+/// A presigned request: where, and the headers the client must send exactly.
+#[derive(Debug, Clone)]
+pub struct Presigned {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What S3 holds for an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size_bytes: u64,
+    pub kms_encrypted: bool,
+    /// The first bytes, to recognise the type.
+    pub head: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Files {
+    client: Client,
+    bucket: String,
+    key_id: String,
+    pub max_bytes: u64,
+}
+
+impl Files {
+    pub fn new(client: Client, bucket: impl Into<String>, key_id: impl Into<String>, max_bytes: u64) -> Self {
+        Self { client, bucket: bucket.into(), key_id: key_id.into(), max_bytes }
+    }
+
+    pub fn object_key(org: &OrgId, id: &AttachmentId) -> String {
+        format!("org/{org}/{id}")
+    }
+
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: ContentType,
+        size: u64,
+    ) -> Result<Presigned, FilesError> {
+        let config = PresigningConfig::expires_in(URL_TTL).map_err(err)?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type.mime())
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.key_id)
+            .presigned(config)
+            .await
+            .map_err(err)?;
+        let headers = req.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        Ok(Presigned { url: req.uri().to_owned(), headers })
+    }
+
+    pub async fn presign_download(&self, key: &str, file_name: &str) -> Result<String, FilesError> {
+        let config = PresigningConfig::expires_in(URL_TTL).map_err(err)?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
+            .presigned(config)
+            .await
+            .map_err(err)?;
+        Ok(req.uri().to_owned())
+    }
+
+    /// What was uploaded, or `None` if nothing was.
+    pub async fn inspect(&self, key: &str) -> Result<Option<Stored>, FilesError> {
+        let head = match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(h) => h,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
+            .send()
+            .await
+            .map_err(err)?;
+        let bytes = out.body.collect().await.map_err(err)?.into_bytes().to_vec();
+        Ok(Some(Stored {
+            size_bytes: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            kms_encrypted: head.server_side_encryption() == Some(&ServerSideEncryption::AwsKms),
+            head: bytes,
+        }))
+    }
+
+    /// Tags an object archived; the bucket's lifecycle rule moves it to archival storage.
+    pub async fn tag_archived(&self, key: &str) -> Result<(), FilesError> {
+        let tag = Tag::builder().key("archived").value("true").build().map_err(err)?;
+        let tagging = Tagging::builder().tag_set(tag).build().map_err(err)?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), FilesError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(err)?;
+        Ok(())
+    }
+}

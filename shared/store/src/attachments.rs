@@ -1,0 +1,270 @@
+//! Attachment records (`ORG#o#ATT#{id}` / `ATT`), indexed on `gsi1` by what happens next
+//! to them: an upload never attached expires (`ATTACH#UNATTACHED`, by creation time), an
+//! attached file is archived after the org's retention window (`ATTACH#ARCHIVE`, by due
+//! time). Also the org's retention setting.
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use domain::attachment::ContentType;
+use domain::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::items::{self, data, key, s, Item};
+use crate::keys;
+use crate::tx::{self, Condition};
+use crate::{Store, StoreError};
+
+const ATT_SK: &str = "ATT";
+const RETENTION_SK: &str = "RETENTION";
+const UNATTACHED: &str = "ATTACH#UNATTACHED";
+const ARCHIVE: &str = "ATTACH#ARCHIVE";
+/// 18 months.
+pub const DEFAULT_RETENTION_DAYS: u32 = 548;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentStatus {
+    /// Upload URL issued; not referenced by a message yet.
+    Pending,
+    Attached,
+    Archived,
+}
+
+impl AttachmentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Attached => "attached",
+            Self::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRecord {
+    pub id: AttachmentId,
+    pub org: OrgId,
+    pub uploader: UserId,
+    pub file_name: String,
+    pub content_type: ContentType,
+    pub size_bytes: u64,
+    pub object_key: String,
+    pub status: AttachmentStatus,
+    pub thread_id: Option<ThreadId>,
+    pub message_id: Option<MessageId>,
+    pub created_at: DateTime<Utc>,
+    pub archive_at: Option<DateTime<Utc>>,
+}
+
+/// What a message shows of each of its attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub id: AttachmentId,
+    pub file_name: String,
+    pub content_type: ContentType,
+    pub size_bytes: u64,
+}
+
+impl From<&AttachmentRecord> for AttachmentRef {
+    fn from(a: &AttachmentRecord) -> Self {
+        Self {
+            id: a.id,
+            file_name: a.file_name.clone(),
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Attachments are archived this many days after they were attached.
+    pub attachment_retention_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { attachment_retention_days: DEFAULT_RETENTION_DAYS }
+    }
+}
+
+fn att_pk(org: &OrgId, id: &AttachmentId) -> String {
+    format!("ORG#{org}#ATT#{id}")
+}
+
+fn settings_key(org: &OrgId) -> Item {
+    key(format!("ORG#{org}#SETTINGS"), RETENTION_SK)
+}
+
+/// The full item of a record in its current status, with the index entry that status needs.
+fn attachment_item(a: &AttachmentRecord) -> Result<Item, StoreError> {
+    let mut item = key(att_pk(&a.org, &a.id), ATT_SK);
+    item.insert(items::DATA.into(), items::av(a)?);
+    item.insert("status".into(), s(a.status.as_str()));
+    let index = match (a.status, a.archive_at) {
+        (AttachmentStatus::Pending, _) => Some((UNATTACHED, a.created_at)),
+        (AttachmentStatus::Attached, Some(at)) => Some((ARCHIVE, at)),
+        _ => None,
+    };
+    if let Some((partition, at)) = index {
+        item.insert("gsi1pk".into(), s(partition));
+        item.insert("gsi1sk".into(), s(format!("{}#{}#{}", keys::timestamp(&at), a.org, a.id)));
+    }
+    Ok(item)
+}
+
+/// Writes `after` over a record that must still be in `expected` status: how a message
+/// takes an attachment, so two messages can never take the same one.
+pub(crate) fn transition(
+    table: &str,
+    after: &AttachmentRecord,
+    expected: AttachmentStatus,
+) -> Result<TransactWriteItem, StoreError> {
+    let cond = Condition::new("#status = :expected")
+        .name("#status", "status")
+        .value(":expected", s(expected.as_str()));
+    tx::put(table, attachment_item(after)?, cond)
+}
+
+impl Store {
+    pub async fn create_attachment(&self, a: &AttachmentRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attachment_item(a)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    pub async fn get_attachment(
+        &self,
+        org: &OrgId,
+        id: &AttachmentId,
+    ) -> Result<Option<AttachmentRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(att_pk(org, id), ATT_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(data::<AttachmentRecord>).transpose()
+    }
+
+    /// Attachments by id and the org's retention setting, in one BatchGetItem.
+    pub async fn attachments_with_retention(
+        &self,
+        org: &OrgId,
+        ids: &[AttachmentId],
+    ) -> Result<(Vec<AttachmentRecord>, RetentionSettings), StoreError> {
+        let mut keys: Vec<Item> = ids.iter().map(|id| key(att_pk(org, id), ATT_SK)).collect();
+        keys.push(settings_key(org));
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut found = Vec::new();
+        let mut retention = RetentionSettings::default();
+        for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+            match item.get(crate::keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(RETENTION_SK) => retention = data(item)?,
+                _ => found.push(data::<AttachmentRecord>(item)?),
+            }
+        }
+        Ok((found, retention))
+    }
+
+    pub async fn get_retention(&self, org: &OrgId) -> Result<RetentionSettings, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(settings_key(org)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(out.item().map(data::<RetentionSettings>).transpose()?.unwrap_or_default())
+    }
+
+    pub async fn put_retention(&self, org: &OrgId, settings: &RetentionSettings) -> Result<(), StoreError> {
+        let mut item = settings_key(org);
+        item.insert(items::DATA.into(), items::av(settings)?);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// Attached files due for archival by `now`, or uploads never attached created before
+    /// `now` (maintenance: one index Query).
+    pub async fn attachments_due(
+        &self,
+        archive: bool,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p AND gsi1sk < :now")
+            .expression_attribute_values(":p", s(if archive { ARCHIVE } else { UNATTACHED }))
+            .expression_attribute_values(":now", s(keys::timestamp(&now)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items().iter().map(data::<AttachmentRecord>).collect()
+    }
+
+    /// Records that an attached file was archived (it leaves the archive index).
+    pub async fn mark_archived(&self, a: &AttachmentRecord) -> Result<(), StoreError> {
+        let after = AttachmentRecord { status: AttachmentStatus::Archived, ..a.clone() };
+        let outcome =
+            self.transact(vec![transition(&self.table, &after, AttachmentStatus::Attached)?]).await?;
+        match outcome {
+            crate::tx::TxOutcome::Committed => Ok(()),
+            crate::tx::TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// Removes the record of an upload never attached (only while still pending).
+    pub async fn delete_pending_attachment(&self, a: &AttachmentRecord) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(att_pk(&a.org, &a.id), ATT_SK)))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+}
