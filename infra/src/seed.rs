@@ -23,7 +23,9 @@ fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, prope
         property_id: property.map(str::to_owned),
         state: AccountState::Active,
         email: Some(format!("{id}@{org}.example.com")),
-        phone: None,
+        // Residents have a mobile number on file; staff are reached by e-mail.
+        phone: (role == Role::Resident)
+            .then(|| format!("+1514555{:04}", id.bytes().map(u32::from).sum::<u32>() % 10_000)),
     }
 }
 

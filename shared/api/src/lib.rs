@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/attachments/{id}"),
     ("GET", "/v1/settings/retention"),
     ("PUT", "/v1/settings/retention"),
+    ("GET", "/v1/settings/notifications"),
+    ("PUT", "/v1/settings/notifications"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.

@@ -21,7 +21,10 @@ async fn get_preferences(
     Actor(actor): Actor,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
     let prefs = state.store.get_preferences(&actor.org, &actor.id).await?;
-    Ok(Json(prefs.unwrap_or_else(|| workers::notifier::default_preferences(&actor))))
+    Ok(Json(match prefs {
+        Some(p) => p,
+        None => state.store.get_notification_defaults(&actor.org).await?.for_user(&actor),
+    }))
 }
 
 async fn put_preferences(

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use domain::notify::NotificationDefaults;
 use domain::{policy, DomainError, RoutingSettings};
 use store::RetentionSettings;
 
@@ -13,6 +14,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/settings/routing", get(get_routing).put(put_routing))
         .route("/v1/settings/retention", get(get_retention).put(put_retention))
+        .route("/v1/settings/notifications", get(get_notifications).put(put_notifications))
         .with_state(state)
 }
 
@@ -68,4 +70,22 @@ async fn put_retention(
     }
     state.store.put_retention(&actor.org, &settings).await?;
     Ok(Json(settings))
+}
+
+async fn get_notifications(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<NotificationDefaults>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    Ok(Json(state.store.get_notification_defaults(&actor.org).await?))
+}
+
+async fn put_notifications(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(defaults): JsonBody<NotificationDefaults>,
+) -> Result<Json<NotificationDefaults>, ApiError> {
+    policy::ensure_org_admin(&actor)?;
+    state.store.put_notification_defaults(&actor.org, &defaults).await?;
+    Ok(Json(defaults))
 }

@@ -164,6 +164,61 @@ impl TryFrom<RawPreferences> for NotificationPreferences {
     }
 }
 
+/// The organization's default channel order for users without preferences of their own
+/// ("WhatsApp first" is common); each channel reaches the user at their contact address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawDefaults")]
+pub struct NotificationDefaults {
+    pub default_channels: Vec<Channel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    default_channels: Vec<Channel>,
+}
+
+impl TryFrom<RawDefaults> for NotificationDefaults {
+    type Error = DomainError;
+    fn try_from(raw: RawDefaults) -> Result<Self, DomainError> {
+        let mut seen = std::collections::HashSet::new();
+        if raw.default_channels.is_empty() || !raw.default_channels.iter().all(|c| seen.insert(*c)) {
+            return Err(DomainError::invalid(
+                "invalid_channels",
+                "give each channel at most once, at least one",
+            ));
+        }
+        Ok(Self { default_channels: raw.default_channels })
+    }
+}
+
+impl Default for NotificationDefaults {
+    fn default() -> Self {
+        Self { default_channels: vec![Channel::Email, Channel::Sms] }
+    }
+}
+
+impl NotificationDefaults {
+    /// The preferences of a user who set none: the org's channel order, at the user's
+    /// contact addresses (phone for SMS and WhatsApp, e-mail); channels without an address
+    /// are skipped.
+    pub fn for_user(&self, user: &crate::User) -> NotificationPreferences {
+        let channels = self
+            .default_channels
+            .iter()
+            .filter_map(|c| {
+                let address = match c {
+                    Channel::Email => user.email.clone(),
+                    Channel::Sms | Channel::Whatsapp => user.phone.clone(),
+                    Channel::Push | Channel::Telegram => None,
+                }?;
+                Some(ChannelAddress { channel: *c, address })
+            })
+            .collect();
+        NotificationPreferences { channels, quiet_hours: None }
+    }
+}
+
 /// One message waiting to be notified to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingNotification {
@@ -246,6 +301,29 @@ mod tests {
             r#"{"start":"22:00","end":"07:00","time_zone":"Mars/Base"}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn the_org_default_order_uses_the_users_contact_addresses() {
+        let user = crate::User {
+            id: crate::UserId::parse("r").unwrap(),
+            org: crate::OrgId::parse("o").unwrap(),
+            role: crate::Role::Resident,
+            name: "R".into(),
+            unit: None,
+            property_id: None,
+            state: crate::AccountState::Active,
+            email: Some("r@example.com".into()),
+            phone: Some("+15145550123".into()),
+        };
+        let d: NotificationDefaults =
+            serde_json::from_str(r#"{"default_channels":["whatsapp","push","email"]}"#).unwrap();
+        let channels: Vec<_> = d.for_user(&user).channels.into_iter().map(|c| c.channel).collect();
+        assert_eq!(channels, [Channel::Whatsapp, Channel::Email], "push has no contact address");
+        assert!(serde_json::from_str::<NotificationDefaults>(r#"{"default_channels":[]}"#).is_err());
+        assert!(
+            serde_json::from_str::<NotificationDefaults>(r#"{"default_channels":["sms","sms"]}"#).is_err()
+        );
     }
 
     #[test]

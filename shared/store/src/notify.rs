@@ -8,11 +8,11 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
-use domain::notify::{Channel, NotificationPreferences, PendingNotification};
+use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, PendingNotification};
 use domain::{MessageId, OrgId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::items::{self, data, key, n, s};
+use crate::items::{self, data, key, n, s, Item};
 use crate::keys;
 use crate::records::{MessageRecord, TimelineItem};
 use crate::tx::{self, Condition, TxOutcome};
@@ -25,6 +25,18 @@ const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
 
 fn notify_pk(org: &OrgId, user: &UserId) -> String {
     format!("ORG#{org}#NOTIFY#{user}")
+}
+
+fn defaults_key(org: &OrgId) -> Item {
+    key(format!("ORG#{org}#SETTINGS"), "NOTIFICATIONS")
+}
+
+fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
+    let record: BucketRecord = data(item)?;
+    let due: String = items::field(item, "due")?;
+    let count: u64 = items::field(item, "count")?;
+    let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
+    Ok(DueBucket { org: record.org, user: record.user, due, count })
 }
 
 fn delivery_pk(org: &OrgId, user: &UserId) -> String {
@@ -186,16 +198,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        out.items()
-            .iter()
-            .map(|item| {
-                let record: BucketRecord = data(item)?;
-                let due: String = items::field(item, "due")?;
-                let count: u64 = items::field(item, "count")?;
-                let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
-                Ok(DueBucket { org: record.org, user: record.user, due, count })
-            })
-            .collect()
+        out.items().iter().map(|item| bucket(item, now)).collect()
     }
 
     /// The notifications pending for a recipient, oldest first.
@@ -226,10 +229,83 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
-            .update_expression("SET #due = :due, gsi1sk = :sort")
+            .update_expression("SET #due = :due, gsi1sk = :sort REMOVE lease_until")
             .expression_attribute_names("#due", "due")
             .expression_attribute_values(":due", s(due_text.clone()))
             .expression_attribute_values(":sort", s(format!("{due_text}#{}#{}", bucket.org, bucket.user)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// Claims a due bucket for one dispatcher until `until`, so the scheduled dispatcher and
+    /// an urgent dispatch never send the same notifications twice. `Ok(false)`: taken.
+    pub async fn claim_bucket(
+        &self,
+        bucket: &DueBucket,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
+            .update_expression("SET lease_until = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_values(":until", s(keys::timestamp(&until)))
+            .expression_attribute_values(":now", s(keys::timestamp(&now)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    /// A recipient's bucket, if they have notifications waiting.
+    pub async fn bucket_of(&self, org: &OrgId, user: &UserId) -> Result<Option<DueBucket>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(notify_pk(org, user), BUCKET_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(|item| bucket(item, Utc::now())).transpose()
+    }
+
+    pub async fn get_notification_defaults(&self, org: &OrgId) -> Result<NotificationDefaults, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(defaults_key(org)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(out.item().map(data::<NotificationDefaults>).transpose()?.unwrap_or_default())
+    }
+
+    pub async fn put_notification_defaults(
+        &self,
+        org: &OrgId,
+        defaults: &NotificationDefaults,
+    ) -> Result<(), StoreError> {
+        let mut item = defaults_key(org);
+        item.insert(items::DATA.into(), items::av(defaults)?);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
             .send()
             .await
             .map_err(StoreError::unavailable)?;
@@ -319,8 +395,18 @@ impl Store {
         match self.transact(writes.clone()).await? {
             TxOutcome::Committed => Ok(()),
             o if !keeps_bucket && o.failed_condition(0) => {
-                // New notifications arrived: keep the bucket (still due), clear what was sent.
-                writes.remove(0);
+                // New notifications arrived: keep the bucket (still due, lease released),
+                // clear what was sent.
+                writes[0] = tx::update(
+                    &self.table,
+                    key(pk.clone(), BUCKET_SK),
+                    items::SetExpression {
+                        expression: "REMOVE lease_until".into(),
+                        names: Default::default(),
+                        values: Default::default(),
+                    },
+                    "attribute_exists(pk)",
+                )?;
                 match self.transact(writes).await? {
                     TxOutcome::Committed => Ok(()),
                     TxOutcome::Cancelled(_) => Err(StoreError::Contention),

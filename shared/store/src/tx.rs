@@ -121,7 +121,7 @@ pub fn update(
         .set_key(Some(key))
         .update_expression(set.expression)
         .condition_expression(condition)
-        .set_expression_attribute_names(Some(set.names))
+        .set_expression_attribute_names((!set.names.is_empty()).then_some(set.names))
         .set_expression_attribute_values((!set.values.is_empty()).then_some(set.values))
         .build()
         .map_err(StoreError::unavailable)?;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::notify::{render, Channel, ChannelAddress, NotificationPreferences, PendingNotification};
-use domain::{MessageId, Priority, User};
+use domain::notify::{render, PendingNotification};
+use domain::{MessageId, Priority};
 use store::{Delivery, DueBucket, Store};
 
 use crate::channels::{Outgoing, Providers, SendError};
@@ -63,6 +63,12 @@ pub async fn handle(n: &Notifier, event: OutboxEvent) -> Result<(), WorkError> {
             continue;
         }
         n.store.enqueue_notification(&event.org, &p.user_id, &pending, due).await?;
+        // Urgent ones go out now, not at the next scheduled dispatch.
+        if urgent {
+            if let Some(bucket) = n.store.bucket_of(&event.org, &p.user_id).await?.filter(|b| b.due <= now) {
+                dispatch_bucket(n, &bucket, now).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -80,7 +86,13 @@ pub async fn dispatch(n: &Notifier, now: DateTime<Utc>) -> Result<usize, WorkErr
     Ok(sent)
 }
 
+/// How long a dispatcher holds a bucket while it sends.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
 async fn dispatch_bucket(n: &Notifier, bucket: &DueBucket, now: DateTime<Utc>) -> Result<bool, WorkError> {
+    if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
+        return Ok(false);
+    }
     let pending = n.store.pending_notifications(&bucket.org, &bucket.user).await?;
     if pending.is_empty() {
         n.store.finish_bucket(bucket, &[], None).await?;
@@ -92,7 +104,7 @@ async fn dispatch_bucket(n: &Notifier, bucket: &DueBucket, now: DateTime<Utc>) -
     };
     let prefs = match n.store.get_preferences(&bucket.org, &bucket.user).await? {
         Some(p) => p,
-        None => default_preferences(&user),
+        None => n.store.get_notification_defaults(&bucket.org).await?.for_user(&user),
     };
     // In quiet hours only urgent notifications go out; the rest wait for the end.
     let hold_until = prefs.quiet_hours.as_ref().filter(|q| q.is_quiet(now)).map(|q| q.end_after(now));
@@ -151,17 +163,4 @@ async fn dispatch_bucket(n: &Notifier, bucket: &DueBucket, now: DateTime<Utc>) -
     tracing::error!(user = %bucket.user, "no channel could deliver; notification dropped");
     finish(None).await?;
     Ok(false)
-}
-
-/// Without preferences of their own, users are notified by e-mail, then SMS, at the
-/// addresses of their contact record.
-pub fn default_preferences(user: &User) -> NotificationPreferences {
-    let mut channels = Vec::new();
-    if let Some(email) = &user.email {
-        channels.push(ChannelAddress { channel: Channel::Email, address: email.clone() });
-    }
-    if let Some(phone) = &user.phone {
-        channels.push(ChannelAddress { channel: Channel::Sms, address: phone.clone() });
-    }
-    NotificationPreferences { channels, quiet_hours: None }
 }

@@ -234,3 +234,36 @@ async fn bad_preferences_are_refused_with_422_and_nothing_is_saved() {
     }
     assert_eq!(w.get("resident-2", "/v1/me/notification-preferences").await.1, before);
 }
+
+#[tokio::test]
+async fn the_org_default_channel_order_reaches_users_without_preferences_of_their_own() {
+    let w = World::new().await;
+    let defaults = json!({"default_channels": ["whatsapp", "email"]});
+    let (status, body) =
+        w.call("maint-1", reqwest::Method::PUT, "/v1/settings/notifications", Some(defaults.clone())).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "admin_only"));
+    let (status, _) = w
+        .call(
+            "admin-1",
+            reqwest::Method::PUT,
+            "/v1/settings/notifications",
+            Some(json!({"default_channels": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, saved) =
+        w.call("admin-1", reqwest::Method::PUT, "/v1/settings/notifications", Some(defaults.clone())).await;
+    assert_eq!((status, saved), (StatusCode::OK, defaults));
+
+    let (_, prefs) = w.get("resident-2", "/v1/me/notification-preferences").await;
+    assert_eq!(prefs["channels"][0]["channel"], "whatsapp", "WhatsApp first, at the contact's phone");
+    let phone = prefs["channels"][0]["address"].as_str().unwrap().to_owned();
+    let id = w.start_thread("resident-2", "parking", "Gate", "The gate is stuck").await;
+    w.routed_to(&id, "security-1").await;
+    let reply = w.reply("security-1", &id, "Fixed").await;
+    let delivery = w.delivered("resident-2", &reply).await;
+    assert_eq!(
+        (delivery["channel"].as_str(), delivery["to"].as_str()),
+        (Some("whatsapp"), Some(phone.as_str()))
+    );
+}
