@@ -18,7 +18,8 @@ pub fn app(state: AppState, secret: String) -> Router {
         .merge(api::messages::router(state.clone()))
         .merge(api::settings::router(state.clone()))
         .merge(api::me::router(state.clone()))
-        .merge(api::attachments::router(state))
+        .merge(api::attachments::router(state.clone()))
+        .merge(api::contacts::router(state))
         .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
         .merge(secured)

@@ -46,6 +46,9 @@ pub fn spawn(
             if let Err(e) = workers::retention::run(&workers, chrono::Utc::now()).await {
                 tracing::warn!(error = ?e, "attachment retention failed");
             }
+            if let Err(e) = workers::contacts::run_archives(&workers, chrono::Utc::now()).await {
+                tracing::warn!(error = ?e, "scheduled archives failed");
+            }
         }
     });
     tokio::spawn(async move {

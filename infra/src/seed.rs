@@ -1,6 +1,7 @@
 //! The demo seed (fixed ids that tests and demos rely on), also used to lay out fresh,
 //! isolated organizations for tests.
 
+use domain::contact::ContactKind;
 use domain::{AccountState, OrgId, Recipient, Role, RoutingSettings, User, UserId};
 use store::{Store, StoreError};
 
@@ -26,6 +27,10 @@ fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, prope
         // Residents have a mobile number on file; staff are reached by e-mail.
         phone: (role == Role::Resident)
             .then(|| format!("+1514555{:04}", id.bytes().map(u32::from).sum::<u32>() % 10_000)),
+        kind: Some(if role == Role::Resident { ContactKind::Resident } else { ContactKind::Staff }),
+        lock: None,
+        archive_at: None,
+        rev: 0,
     }
 }
 

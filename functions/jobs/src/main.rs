@@ -1,29 +1,32 @@
 //! The `jobs` Lambda function: scheduled maintenance run by EventBridge every minute: outbox
-//! repair, and the dispatch of due notifications (digests, quiet hours, retries).
+//! repair, dispatch of due notifications (digests, quiet hours, retries), attachment
+//! retention and scheduled contact archives.
 
 use std::time::Duration;
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 /// Events younger than this are left to the relay that is probably still sending them.
 const REPAIR_AFTER: Duration = Duration::from_secs(60);
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let workers = workers::from_env().await?;
     let notifier = workers::notifier_from_env().await?;
     let (workers, notifier) = (&workers, &notifier);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let report = workers::repair::repair_outbox(workers, REPAIR_AFTER)
-            .await
-            .map_err(lambda_runtime::Error::from)?;
-        let notified = workers::notifier::dispatch(notifier, chrono::Utc::now())
-            .await
-            .map_err(lambda_runtime::Error::from)?;
-        Ok::<_, lambda_runtime::Error>(serde_json::json!({
-            "resent": report.resent, "parked": report.parked, "failed": report.failed, "notified": notified
+        let now = chrono::Utc::now();
+        let repair = workers::repair::repair_outbox(workers, REPAIR_AFTER).await.map_err(Error::from)?;
+        let notified = workers::notifier::dispatch(notifier, now).await.map_err(Error::from)?;
+        let retention = workers::retention::run(workers, now).await.map_err(Error::from)?;
+        let archived = workers::contacts::run_archives(workers, now).await.map_err(Error::from)?;
+        Ok::<_, Error>(serde_json::json!({
+            "resent": repair.resent, "parked": repair.parked, "failed": repair.failed,
+            "notified": notified,
+            "attachments_archived": retention.archived, "uploads_expired": retention.expired,
+            "contacts_archived": archived,
         }))
     }))
     .await

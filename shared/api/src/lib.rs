@@ -5,6 +5,7 @@
 mod actor;
 pub mod attachments;
 mod config;
+pub mod contacts;
 mod error;
 mod extract;
 pub mod me;
@@ -45,6 +46,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/settings/retention"),
     ("GET", "/v1/settings/notifications"),
     ("PUT", "/v1/settings/notifications"),
+    ("POST", "/v1/contacts"),
+    ("GET", "/v1/contacts"),
+    ("GET", "/v1/contacts/{id}"),
+    ("PATCH", "/v1/contacts/{id}"),
+    ("POST", "/v1/contacts/{id}/lock"),
+    ("POST", "/v1/contacts/{id}/unlock"),
+    ("POST", "/v1/contacts/{id}/archive"),
+    ("POST", "/v1/contacts/{id}/unarchive"),
+    ("GET", "/v1/contacts/{id}/audit"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.
@@ -54,5 +64,6 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(messages::router(state.clone()))
         .merge(settings::router(state.clone()))
         .merge(me::router(state.clone()))
-        .merge(attachments::router(state))
+        .merge(attachments::router(state.clone()))
+        .merge(contacts::router(state))
 }

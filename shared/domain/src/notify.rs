@@ -315,6 +315,10 @@ mod tests {
             state: crate::AccountState::Active,
             email: Some("r@example.com".into()),
             phone: Some("+15145550123".into()),
+            kind: None,
+            lock: None,
+            archive_at: None,
+            rev: 0,
         };
         let d: NotificationDefaults =
             serde_json::from_str(r#"{"default_channels":["whatsapp","push","email"]}"#).unwrap();

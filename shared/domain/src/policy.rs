@@ -55,6 +55,9 @@ pub fn thread_counterpart(
     resident_id: Option<UserId>,
 ) -> Result<ThreadCounterpart, DomainError> {
     ensure_can_write(starter)?;
+    if starter.role == Role::Vendor {
+        return Err(DomainError::forbidden("not_allowed", "vendors join conversations staff add them to"));
+    }
     match (starter.role.is_staff(), resident_id) {
         (false, None) => Ok(ThreadCounterpart::Myself),
         (false, Some(id)) if id == starter.id => Ok(ThreadCounterpart::Myself),
@@ -149,6 +152,10 @@ mod tests {
             state,
             email: None,
             phone: None,
+            kind: None,
+            lock: None,
+            archive_at: None,
+            rev: 0,
         }
     }
 

@@ -13,6 +13,8 @@ pub enum Role {
     Staff,
     /// Tenants and owners living on site: their own threads.
     Resident,
+    /// Contractors and suppliers: contacts staff can add to a conversation.
+    Vendor,
 }
 
 impl Role {
@@ -50,4 +52,16 @@ pub struct User {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// What kind of contact this user is; `None` for users seeded before contacts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::contact::ContactKind>,
+    /// Why, by whom and when the account was locked (while `state` is locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<crate::contact::Lock>,
+    /// A future archive date set by staff; the scheduled job archives on the day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Revision, bumped by every change; changes are conditioned on the one read.
+    #[serde(default)]
+    pub rev: u64,
 }

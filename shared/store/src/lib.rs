@@ -32,6 +32,7 @@ pub use records::{
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
 pub use threads::{NewIdempotency, PostOutcome, ReadOutcome};
+pub use users::{AuditEntry, ContactQuery};
 
 use aws_sdk_dynamodb::Client;
 

@@ -77,6 +77,11 @@ pub struct Condition<'a> {
 }
 
 impl<'a> Condition<'a> {
+    /// No condition: the write always applies.
+    pub fn always() -> Self {
+        Self { expression: "", names: vec![], values: vec![] }
+    }
+
     pub fn new(expression: &'a str) -> Self {
         Self { expression, names: vec![], values: vec![] }
     }
@@ -102,7 +107,7 @@ pub fn put(table: &str, item: Item, condition: Condition<'_>) -> Result<Transact
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .condition_expression(condition.expression)
+        .set_condition_expression((!condition.expression.is_empty()).then(|| condition.expression.to_owned()))
         .set_expression_attribute_names(condition.names_map())
         .set_expression_attribute_values(condition.values_map())
         .build()
@@ -120,7 +125,7 @@ pub fn update(
         .table_name(table)
         .set_key(Some(key))
         .update_expression(set.expression)
-        .condition_expression(condition)
+        .set_condition_expression((!condition.is_empty()).then(|| condition.to_owned()))
         .set_expression_attribute_names((!set.names.is_empty()).then_some(set.names))
         .set_expression_attribute_values((!set.values.is_empty()).then_some(set.values))
         .build()

@@ -1,10 +1,102 @@
-//! User records: one item per user, read on every request so a lock applies at once.
+//! User records, which are also the organization's contacts: one item per user (read on
+//! every request, so a lock applies at once), indexed by property, by unit and in one list,
+//! plus one small item per word of the name, so a name prefix is one Query.
+//!
+//! Indexes on the user item (sort key: folded name, then id): `gsi2` by property, `gsi3`
+//! by property and unit, `gsi4` the whole org; `gsi1` holds users due for a scheduled
+//! archive. Name words: `{user pk}` / `NAME#{word}`, on `gsi1` under
+//! `ORG#{org}#CONTACTS#NAME` by `{word}#{id}`, each carrying the user.
 
-use domain::{OrgId, User, UserId};
+use std::collections::HashMap;
 
-use crate::items::{self, data, key};
-use crate::keys;
-use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use domain::contact::{fold, name_words, ContactKind};
+use domain::{AccountState, OrgId, User, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::items::{self, data, key, s, Item};
+use crate::keys::{self, PK, SK};
+use crate::tx::{self, Condition, TxOutcome};
+use crate::{Cursor, InboxScope, Page, Store, StoreError};
+
+const ARCHIVE_DUE: &str = "CONTACTS#ARCHIVE_DUE";
+
+fn state_name(state: AccountState) -> &'static str {
+    match state {
+        AccountState::Active => "active",
+        AccountState::Locked => "locked",
+        AccountState::Archived => "archived",
+    }
+}
+
+fn list_sort(u: &User) -> String {
+    format!("{}#{}", fold(&u.name), u.id)
+}
+
+fn filter_attrs(item: &mut Item, u: &User) -> Result<(), StoreError> {
+    item.insert(items::DATA.into(), items::av(u)?);
+    item.insert("state".into(), s(state_name(u.state)));
+    if let Some(kind) = u.kind {
+        item.insert("kind".into(), items::av(&kind)?);
+    }
+    Ok(())
+}
+
+fn user_item(u: &User) -> Result<Item, StoreError> {
+    let org = &u.org;
+    let mut item = key(keys::user_pk(org, &u.id), keys::PROFILE_SK);
+    filter_attrs(&mut item, u)?;
+    item.insert("rev".into(), items::n(u.rev));
+    let sort = list_sort(u);
+    item.insert("gsi4pk".into(), s(format!("ORG#{org}#CONTACTS")));
+    item.insert("gsi4sk".into(), s(sort.clone()));
+    if let Some(property) = &u.property_id {
+        item.insert("gsi2pk".into(), s(format!("ORG#{org}#CONTACTS#PROP#{property}")));
+        item.insert("gsi2sk".into(), s(sort.clone()));
+        if let Some(unit) = &u.unit {
+            item.insert("gsi3pk".into(), s(format!("ORG#{org}#CONTACTS#UNIT#{property}#{unit}")));
+            item.insert("gsi3sk".into(), s(sort));
+        }
+    }
+    if let (Some(at), AccountState::Active | AccountState::Locked) = (u.archive_at, u.state) {
+        item.insert("gsi1pk".into(), s(ARCHIVE_DUE));
+        item.insert("gsi1sk".into(), s(format!("{}#{org}#{}", keys::timestamp(&at), u.id)));
+    }
+    Ok(item)
+}
+
+fn word_item(u: &User, word: &str) -> Result<Item, StoreError> {
+    let mut item = key(keys::user_pk(&u.org, &u.id), format!("NAME#{word}"));
+    filter_attrs(&mut item, u)?;
+    item.insert("gsi1pk".into(), s(format!("ORG#{}#CONTACTS#NAME", u.org)));
+    item.insert("gsi1sk".into(), s(format!("{word}#{}", u.id)));
+    Ok(item)
+}
+
+/// How to find contacts: by name prefix, by unit, by property, or all; archived ones only
+/// when asked.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    pub name_prefix: Option<String>,
+    pub property_id: Option<String>,
+    pub unit: Option<String>,
+    pub kind: Option<ContactKind>,
+    pub include_archived: bool,
+    pub cursor: Option<Cursor>,
+    pub limit: i32,
+}
+
+/// One entry of a contact's audit trail: locks, unlocks, archives, unarchives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub action: String,
+    pub actor_id: UserId,
+    pub subject_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
 
 impl Store {
     pub async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -19,17 +111,186 @@ impl Store {
         out.item().map(data::<User>).transpose()
     }
 
-    /// Creates or replaces a user record (seeding and, later, contacts).
+    /// Creates or replaces a user (seeding, tests), with its contact index entries.
     pub async fn put_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut item = key(keys::user_pk(&user.org, &user.id), keys::PROFILE_SK);
-        item.insert(items::DATA.into(), items::av(user)?);
-        self.client
-            .put_item()
+        self.write_contact(None, user, None).await
+    }
+
+    /// Writes a contact: its user item, the name-word items of its new name (removing
+    /// those of `before`), and an audit entry, in one transaction. With `before`, the user
+    /// must still be at the revision read (`after.rev` should be one more), so concurrent
+    /// changes cannot overwrite each other: the loser gets Contention.
+    pub async fn write_contact(
+        &self,
+        before: Option<&User>,
+        after: &User,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        let cond = match before {
+            Some(b) => Condition::new("#rev = :rev").name("#rev", "rev").value(":rev", items::n(b.rev)),
+            None => Condition::always(),
+        };
+        writes.push(tx::put(&self.table, user_item(after)?, cond)?);
+        let words = name_words(&after.name);
+        for word in &words {
+            writes.push(tx::put(&self.table, word_item(after, word)?, Condition::always())?);
+        }
+        for old in
+            before.map(|b| name_words(&b.name)).unwrap_or_default().iter().filter(|w| !words.contains(w))
+        {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::user_pk(&after.org, &after.id), format!("NAME#{old}"))))
+                .build()
+                .map_err(StoreError::unavailable)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        if let Some(entry) = audit {
+            let id =
+                domain::MessageId::new_at(u64::try_from(entry.at.timestamp_millis()).unwrap_or_default());
+            let mut item = key(
+                format!("ORG#{}#AUDIT#{}", after.org, entry.subject_id),
+                format!("{}#{id}", keys::timestamp(&entry.at)),
+            );
+            item.insert(items::DATA.into(), items::av(entry)?);
+            writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
+        }
+        match self.transact(writes).await? {
+            TxOutcome::Committed => Ok(()),
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// Creates a contact whose id is new.
+    pub async fn create_contact(&self, user: &User) -> Result<bool, StoreError> {
+        let mut writes =
+            vec![tx::put(&self.table, user_item(user)?, Condition::new("attribute_not_exists(pk)"))?];
+        for word in name_words(&user.name) {
+            writes.push(tx::put(
+                &self.table,
+                word_item(user, &word)?,
+                Condition::new("attribute_not_exists(pk)"),
+            )?);
+        }
+        Ok(matches!(self.transact(writes).await?, TxOutcome::Committed))
+    }
+
+    /// One page of contacts, each once, by name.
+    pub async fn search_contacts(&self, org: &OrgId, q: &ContactQuery) -> Result<Page<User>, StoreError> {
+        let (index, partition, prefix) = match (&q.name_prefix, &q.property_id, &q.unit) {
+            (Some(name), _, _) => ("gsi1", format!("ORG#{org}#CONTACTS#NAME"), Some(fold(name.trim()))),
+            (None, Some(p), Some(u)) => ("gsi3", format!("ORG#{org}#CONTACTS#UNIT#{p}#{u}"), None),
+            (None, Some(p), None) => ("gsi2", format!("ORG#{org}#CONTACTS#PROP#{p}"), None),
+            (None, None, _) => ("gsi4", format!("ORG#{org}#CONTACTS"), None),
+        };
+        let (gpk, gsk) = (format!("{index}pk"), format!("{index}sk"));
+        let start = q
+            .cursor
+            .as_ref()
+            .map(|c| c.decode(&[PK, SK, &gpk, &gsk], (&gpk, &partition), &keys::org_prefix(org)))
+            .transpose()?;
+        let mut filters = Vec::new();
+        let mut values: HashMap<String, AttributeValue> =
+            HashMap::from([(":p".to_owned(), s(partition.clone()))]);
+        let mut condition = "#pk = :p".to_owned();
+        if let Some(prefix) = &prefix {
+            condition.push_str(" AND begins_with(#sk, :prefix)");
+            values.insert(":prefix".into(), s(prefix.clone()));
+        }
+        if !q.include_archived {
+            filters.push("#state <> :archived");
+            values.insert(":archived".into(), s("archived"));
+        }
+        if let Some(kind) = q.kind {
+            filters.push("#kind = :kind");
+            values.insert(":kind".into(), items::av(&kind)?);
+        }
+        let mut names = HashMap::from([("#pk".to_owned(), gpk.clone())]);
+        if prefix.is_some() {
+            names.insert("#sk".into(), gsk.clone());
+        }
+        if !q.include_archived {
+            names.insert("#state".into(), "state".into());
+        }
+        if q.kind.is_some() {
+            names.insert("#kind".into(), "kind".into());
+        }
+        let out = self
+            .client
+            .query()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .index_name(index)
+            .key_condition_expression(condition)
+            .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .limit(q.limit)
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        Ok(())
+        let mut seen = std::collections::HashSet::new();
+        let mut users = Vec::new();
+        for item in out.items() {
+            let user: User = data(item)?;
+            if seen.insert(user.id.clone()) {
+                users.push(user);
+            }
+        }
+        Ok(Page { items: users, next: out.last_evaluated_key().and_then(Cursor::encode) })
+    }
+
+    /// Whether a user still has conversations waiting for an answer or not resolved.
+    pub async fn has_open_threads(&self, org: &OrgId, user: &UserId) -> Result<bool, StoreError> {
+        let prefix = InboxScope::User(org.clone(), user.clone()).prefix();
+        for status in ["unread", "open"] {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", s(format!("{prefix}#S#{status}")))
+                .limit(1)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            if !out.items().is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Users whose scheduled archive date has come (maintenance: one index Query).
+    pub async fn archives_due(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<User>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p AND gsi1sk < :now")
+            .expression_attribute_values(":p", s(ARCHIVE_DUE))
+            .expression_attribute_values(":now", s(format!("{}~", keys::timestamp(&now))))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items().iter().map(data::<User>).collect()
+    }
+
+    /// A contact's audit trail, oldest first.
+    pub async fn audit_trail(&self, org: &OrgId, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(format!("ORG#{org}#AUDIT#{subject}")))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.items().iter().map(data::<AuditEntry>).collect()
     }
 }

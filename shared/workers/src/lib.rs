@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod channels;
 mod config;
+pub mod contacts;
 pub mod notifier;
 pub mod repair;
 pub mod retention;

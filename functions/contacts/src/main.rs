@@ -1,0 +1,8 @@
+//! The `contacts` Lambda function: the organization's contacts behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let state = api::AppState::from_env().await?;
+    lambda_http::run(api::contacts::router(state)).await
+}

@@ -1,0 +1,273 @@
+//! Contacts (staff read, facility admins write): residents, owners, staff and vendors;
+//! search by name prefix, unit or property; lock with a documented reason; archive now or
+//! on a date. Every lock, unlock, archive and unarchive goes in the contact's audit trail.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use domain::contact::{lock_reason, ContactKind, ContactPatch, Lock, NewContact};
+use domain::{policy, AccountState, DomainError, MessageId, Role, User, UserId};
+use serde::{Deserialize, Serialize};
+use store::{AuditEntry, ContactQuery};
+
+use crate::extract::{JsonBody, ListParams};
+use crate::threads::{millis, now};
+use crate::views::PageBody;
+use crate::{Actor, ApiError, AppState};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/contacts", get(list).post(create))
+        .route("/v1/contacts/{id}", get(show).patch(update))
+        .route("/v1/contacts/{id}/lock", post(lock))
+        .route("/v1/contacts/{id}/unlock", post(unlock))
+        .route("/v1/contacts/{id}/archive", post(archive))
+        .route("/v1/contacts/{id}/unarchive", post(unarchive))
+        .route("/v1/contacts/{id}/audit", get(audit))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+pub struct ContactBody {
+    id: UserId,
+    kind: Option<ContactKind>,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    property_id: Option<String>,
+    unit: Option<String>,
+    role: Role,
+    state: AccountState,
+    lock: Option<Lock>,
+    archive_at: Option<DateTime<Utc>>,
+}
+
+impl From<User> for ContactBody {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            kind: u.kind,
+            name: u.name,
+            email: u.email,
+            phone: u.phone,
+            property_id: u.property_id,
+            unit: u.unit,
+            role: u.role,
+            state: u.state,
+            lock: u.lock,
+            archive_at: u.archive_at,
+        }
+    }
+}
+
+async fn load(state: &AppState, actor: &User, raw: &str) -> Result<User, ApiError> {
+    let not_found = || ApiError::Domain(DomainError::NotFound("contact"));
+    let id = UserId::parse(raw).map_err(|_| not_found())?;
+    state.store.get_user(&actor.org, &id).await?.ok_or_else(not_found)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(req): JsonBody<NewContact>,
+) -> Result<(StatusCode, Json<ContactBody>), ApiError> {
+    policy::ensure_org_admin(&actor)?;
+    let id = UserId::parse(format!("c-{}", MessageId::new_at(millis(now())).to_string().to_lowercase()))?;
+    let user = req.into_user(id, actor.org.clone())?;
+    if !state.store.create_contact(&user).await? {
+        return Err(store::StoreError::Contention.into());
+    }
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    params: ListParams,
+) -> Result<Json<PageBody<ContactBody>>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let text = |name: &str| params.rest.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let kind = text("kind")
+        .map(|k| serde_json::from_value::<ContactKind>(serde_json::Value::String(k)))
+        .transpose()
+        .map_err(|_| DomainError::invalid("invalid_kind", "kind is resident, owner, staff or vendor"))?;
+    let name_prefix = text("q");
+    if name_prefix.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(DomainError::invalid("invalid_query", "q is at most 100 characters").into());
+    }
+    let query = ContactQuery {
+        name_prefix,
+        property_id: text("property_id"),
+        unit: text("unit"),
+        kind,
+        include_archived: text("include_archived").as_deref() == Some("true"),
+        cursor: params.cursor,
+        limit: params.limit,
+    };
+    if query.unit.is_some() && query.property_id.is_none() {
+        return Err(DomainError::invalid("property_required", "searching by unit needs property_id").into());
+    }
+    let page = state.store.search_contacts(&actor.org, &query).await?;
+    Ok(Json(PageBody::from_page(page, ContactBody::from)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<ContactBody>, ApiError> {
+    let contact = load(&state, &actor, &id).await?;
+    // Staff read every contact; anyone reads their own.
+    if !actor.role.is_staff() && contact.id != actor.id {
+        return Err(DomainError::NotFound("contact").into());
+    }
+    Ok(Json(contact.into()))
+}
+
+/// Writes a change made by `actor` to the contact as read, with its audit entry.
+async fn save(
+    state: &AppState,
+    before: &User,
+    mut after: User,
+    entry: Option<AuditEntry>,
+) -> Result<Json<ContactBody>, ApiError> {
+    after.rev = before.rev + 1;
+    state.store.write_contact(Some(before), &after, entry.as_ref()).await?;
+    Ok(Json(after.into()))
+}
+
+fn entry(action: &str, actor: &User, subject: &User, reason: Option<String>) -> AuditEntry {
+    AuditEntry {
+        action: action.to_owned(),
+        actor_id: actor.id.clone(),
+        subject_id: subject.id.clone(),
+        reason,
+        at: now(),
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<ContactPatch>,
+) -> Result<Json<ContactBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let before = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    let after = patch.apply(before.clone())?;
+    save(&state, &before, after, None).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockRequest {
+    reason: Option<String>,
+}
+
+async fn lock(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<LockRequest>,
+) -> Result<Json<ContactBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let before = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    let reason = lock_reason(req.reason.as_deref())?;
+    if before.id == actor.id {
+        return Err(DomainError::conflict("cannot_lock_self", "admins cannot lock their own account").into());
+    }
+    let after = User {
+        state: AccountState::Locked,
+        lock: Some(Lock { reason: reason.clone(), by: actor.id.clone(), at: now() }),
+        ..before.clone()
+    };
+    let audit = entry("locked", &actor, &before, Some(reason));
+    save(&state, &before, after, Some(audit)).await
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<ContactBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let before = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    if before.state != AccountState::Locked {
+        return Err(DomainError::conflict("not_locked", "this account is not locked").into());
+    }
+    let after = User { state: AccountState::Active, lock: None, ..before.clone() };
+    let audit = entry("unlocked", &actor, &before, None);
+    save(&state, &before, after, Some(audit)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ArchiveRequest {
+    at: Option<DateTime<Utc>>,
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<ArchiveRequest>,
+) -> Result<Json<ContactBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let before = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    if before.state == AccountState::Archived {
+        return Err(DomainError::conflict("already_archived", "this contact is archived").into());
+    }
+    if let Some(at) = req.at.filter(|at| *at > now()) {
+        let after = User { archive_at: Some(at), ..before.clone() };
+        let audit = entry("archive_scheduled", &actor, &before, Some(at.to_rfc3339()));
+        return save(&state, &before, after, Some(audit)).await;
+    }
+    if state.store.has_open_threads(&actor.org, &before.id).await? {
+        return Err(DomainError::conflict(
+            "outstanding_items",
+            "this contact still has conversations that are not resolved",
+        )
+        .into());
+    }
+    let after = User { state: AccountState::Archived, archive_at: None, ..before.clone() };
+    let audit = entry("archived", &actor, &before, None);
+    save(&state, &before, after, Some(audit)).await
+}
+
+async fn unarchive(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<ContactBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let before = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    if before.state != AccountState::Archived && before.archive_at.is_none() {
+        return Err(DomainError::conflict("not_archived", "this contact is not archived").into());
+    }
+    let after = User { state: AccountState::Active, archive_at: None, ..before.clone() };
+    let audit = entry("unarchived", &actor, &before, None);
+    save(&state, &before, after, Some(audit)).await
+}
+
+#[derive(Serialize)]
+struct AuditBody {
+    items: Vec<AuditEntry>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<AuditBody>, ApiError> {
+    policy::ensure_staff(&actor)?;
+    let contact = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    Ok(Json(AuditBody { items: state.store.audit_trail(&actor.org, &contact.id).await? }))
+}

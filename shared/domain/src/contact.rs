@@ -1,0 +1,205 @@
+//! Contacts: residents, owners, staff and vendors of an organization, as admins create and
+//! search them; locking with a documented reason; names normalised for search.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::notify::{Channel, ChannelAddress};
+use crate::{AccountState, DomainError, OrgId, Role, User, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Resident,
+    Owner,
+    Staff,
+    Vendor,
+}
+
+/// Why an account was locked, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub reason: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// A lock reason: required, 1 to 500 characters.
+pub fn lock_reason(raw: Option<&str>) -> Result<String, DomainError> {
+    let reason = raw.map(str::trim).unwrap_or("");
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(DomainError::invalid(
+            "reason_required",
+            "a lock needs a documented reason of 1 to 500 characters",
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// A new contact, as an admin describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    pub kind: ContactKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub property_id: Option<String>,
+    pub unit: Option<String>,
+    /// For staff: `staff` (default) or `facility_admin`.
+    pub role: Option<String>,
+}
+
+fn short(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) => {
+            Err(DomainError::invalid("invalid_field", format!("{field} is 1 to {max} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Checks an e-mail address and a phone number with the same rules as notification
+/// channels.
+fn address(channel: Channel, value: Option<String>) -> Result<Option<String>, DomainError> {
+    value
+        .map(|address| {
+            let raw = serde_json::json!({"channel": channel, "address": address});
+            serde_json::from_value::<ChannelAddress>(raw).map(|c| c.address).map_err(|_| {
+                DomainError::invalid("invalid_address", format!("{channel:?} address is malformed"))
+            })
+        })
+        .transpose()
+}
+
+impl NewContact {
+    /// The user this contact is, with id `id` in `org`.
+    pub fn into_user(self, id: UserId, org: OrgId) -> Result<User, DomainError> {
+        let name = short("name", Some(self.name), 100)?.unwrap_or_default();
+        let property_id = short("property_id", self.property_id, 64)?;
+        let unit = short("unit", self.unit, 20)?;
+        let role = match (self.kind, self.role.as_deref()) {
+            (ContactKind::Resident | ContactKind::Owner, None) => Role::Resident,
+            (ContactKind::Staff, None | Some("staff")) => Role::Staff,
+            (ContactKind::Staff, Some("facility_admin")) => Role::FacilityAdmin,
+            (ContactKind::Vendor, None) => Role::Vendor,
+            _ => {
+                return Err(DomainError::invalid(
+                    "invalid_role",
+                    "role is staff or facility_admin, for staff only",
+                ))
+            }
+        };
+        if role == Role::Resident && (property_id.is_none() || unit.is_none()) {
+            return Err(DomainError::invalid(
+                "unit_required",
+                "residents and owners need a property_id and a unit",
+            ));
+        }
+        Ok(User {
+            id,
+            org,
+            role,
+            name,
+            unit,
+            property_id,
+            state: AccountState::Active,
+            email: address(Channel::Email, self.email)?,
+            phone: address(Channel::Sms, self.phone)?,
+            kind: Some(self.kind),
+            lock: None,
+            archive_at: None,
+            rev: 0,
+        })
+    }
+}
+
+/// Changes to a contact; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub property_id: Option<String>,
+    pub unit: Option<String>,
+}
+
+impl ContactPatch {
+    pub fn apply(self, mut user: User) -> Result<User, DomainError> {
+        if let Some(name) = short("name", self.name, 100)? {
+            user.name = name;
+        }
+        if let Some(email) = address(Channel::Email, self.email)? {
+            user.email = Some(email);
+        }
+        if let Some(phone) = address(Channel::Sms, self.phone)? {
+            user.phone = Some(phone);
+        }
+        if let Some(p) = short("property_id", self.property_id, 64)? {
+            user.property_id = Some(p);
+        }
+        if let Some(u) = short("unit", self.unit, 20)? {
+            user.unit = Some(u);
+        }
+        Ok(user)
+    }
+}
+
+/// Lower case, accents removed: "José" and "jose" are the same to search.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The words of a name as search keys (folded, alphanumeric runs).
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = fold(name)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_case_and_accents_into_word_keys() {
+        assert_eq!(name_words("José  Ébert-Núñez"), ["ebert", "jose", "nunez"]);
+        assert_eq!(fold("ÇA"), "ca");
+    }
+
+    #[test]
+    fn a_lock_needs_a_reason() {
+        assert!(lock_reason(None).is_err());
+        assert!(lock_reason(Some("   ")).is_err());
+        assert_eq!(lock_reason(Some(" unpaid rent ")).unwrap(), "unpaid rent");
+    }
+
+    #[test]
+    fn contacts_become_users_with_the_role_their_kind_implies() {
+        let org = OrgId::parse("o").unwrap();
+        let new = |json: &str| serde_json::from_str::<NewContact>(json).unwrap();
+        let r = new(r#"{"kind":"owner","name":"Ana","property_id":"p","unit":"1","phone":"+15145550123"}"#)
+            .into_user(UserId::parse("u").unwrap(), org.clone())
+            .unwrap();
+        assert_eq!((r.role, r.phone.as_deref()), (Role::Resident, Some("+15145550123")));
+        assert!(new(r#"{"kind":"resident","name":"No unit"}"#)
+            .into_user(UserId::parse("u").unwrap(), org.clone())
+            .is_err());
+        assert!(new(r#"{"kind":"vendor","name":"V","role":"facility_admin"}"#)
+            .into_user(UserId::parse("u").unwrap(), org.clone())
+            .is_err());
+        assert!(new(r#"{"kind":"staff","name":"S","email":"bad"}"#)
+            .into_user(UserId::parse("u").unwrap(), org)
+            .is_err());
+    }
+}

@@ -1,0 +1,181 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{error_code, eventually, World};
+
+impl World {
+    async fn create_contact(&self, body: Value) -> Value {
+        let (status, contact) = self.post("admin-1", "/v1/contacts", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{contact}");
+        contact
+    }
+
+    async fn contact_names(&self, user: &str, query: &str) -> Vec<String> {
+        let (status, page) = self.get(user, &format!("/v1/contacts{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    }
+
+    async fn contact_action(&self, user: &str, id: &str, action: &str, body: Value) -> (StatusCode, Value) {
+        self.post(user, &format!("/v1/contacts/{id}/{action}"), body).await
+    }
+}
+
+#[tokio::test]
+async fn contacts_are_found_by_name_prefix_unit_and_property_and_staff_start_threads_with_them() {
+    let w = World::new().await;
+    let jose = w
+        .create_contact(json!({"kind": "owner", "name": "José Ébert", "email": "jose@example.com", "property_id": "prop-2", "unit": "7B"}))
+        .await;
+    w.create_contact(json!({"kind": "vendor", "name": "Plomberie Ouellet", "phone": "+15145550199"})).await;
+    assert_eq!(jose["role"], "resident");
+    assert_eq!(w.contact_names("bookkeeper-1", "?q=jo").await, ["José Ébert"]);
+    assert_eq!(
+        w.contact_names("bookkeeper-1", "?q=EBE").await,
+        ["José Ébert"],
+        "any word, case and accents folded"
+    );
+    assert_eq!(w.contact_names("bookkeeper-1", "?q=%C3%A9b").await, ["José Ébert"]);
+    assert_eq!(w.contact_names("bookkeeper-1", "?property_id=prop-2&unit=7B").await, ["José Ébert"]);
+    assert_eq!(w.contact_names("bookkeeper-1", "?property_id=prop-1&unit=101").await, ["Rita Resident"]);
+    assert_eq!(w.contact_names("bookkeeper-1", "?property_id=prop-2").await, ["José Ébert"]);
+    assert_eq!(w.contact_names("bookkeeper-1", "?kind=vendor").await, ["Plomberie Ouellet"]);
+    assert!(w.contact_names("bookkeeper-1", "?q=zz").await.is_empty());
+
+    let id = jose["id"].as_str().unwrap();
+    let (status, thread) = w
+        .post(
+            "bookkeeper-1",
+            "/v1/threads",
+            json!({"topic": "billing", "subject": "Fees", "body": "Your fees", "resident_id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    assert_eq!(thread["resident"]["name"], "José Ébert");
+
+    let (status, patched) = w
+        .call(
+            "admin-1",
+            Method::PATCH,
+            &format!("/v1/contacts/{id}"),
+            Some(json!({"name": "José Ébert-Núñez"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(w.contact_names("bookkeeper-1", "?q=nun").await, ["José Ébert-Núñez"]);
+}
+
+#[tokio::test]
+async fn a_lock_needs_a_reason_blocks_writes_but_not_reads_and_unlock_restores_writes() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    let (status, body) = w.contact_action("admin-1", "resident-1", "lock", json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "reason_required"));
+    let (status, locked) =
+        w.contact_action("admin-1", "resident-1", "lock", json!({"reason": "Unpaid rent since March"})).await;
+    assert_eq!(status, StatusCode::OK, "{locked}");
+    assert_eq!(locked["lock"]["reason"], "Unpaid rent since March");
+    assert_eq!(locked["lock"]["by"], "admin-1");
+
+    let (status, body) =
+        w.post("resident-1", &format!("/v1/threads/{id}/messages"), json!({"body": "hello?"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_locked"));
+    assert_eq!(w.get("resident-1", &format!("/v1/threads/{id}")).await.0, StatusCode::OK, "reads still work");
+
+    let (status, _) = w.contact_action("admin-1", "resident-1", "unlock", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        w.post("resident-1", &format!("/v1/threads/{id}/messages"), json!({"body": "back"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, trail) = w.get("admin-1", "/v1/contacts/resident-1/audit").await;
+    let actions: Vec<(&str, &str)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("locked", "admin-1"), ("unlocked", "admin-1")]);
+}
+
+#[tokio::test]
+async fn archived_contacts_leave_the_list_keep_their_history_and_cannot_be_messaged_anew() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-2", "general", "Old question", "Hello").await;
+    let (status, body) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "outstanding_items"),
+        "an unresolved thread"
+    );
+    assert_eq!(
+        w.patch("admin-1", &format!("/v1/threads/{id}"), json!({"status": "resolved"})).await.0,
+        StatusCode::OK
+    );
+    let (status, archived) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
+    assert_eq!((status, archived["state"].as_str()), (StatusCode::OK, Some("archived")), "{archived}");
+
+    assert!(!w.contact_names("admin-1", "").await.contains(&"Reza Resident".to_owned()));
+    assert!(w.contact_names("admin-1", "?include_archived=true").await.contains(&"Reza Resident".to_owned()));
+    let (status, body) = w
+        .post(
+            "admin-1",
+            "/v1/threads",
+            json!({"topic": "general", "subject": "x", "body": "y", "resident_id": "resident-2"}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "resident_archived"));
+    let (status, _) =
+        w.post("resident-2", &format!("/v1/threads/{id}/messages"), json!({"body": "One more thing"})).await;
+    assert_eq!(status, StatusCode::CREATED, "an archived resident can still message staff");
+    assert_eq!(w.messages("admin-1", &id).await.len(), 2, "staff read it");
+
+    let (status, _) = w.contact_action("admin-1", "resident-2", "unarchive", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(w.contact_names("admin-1", "").await.contains(&"Reza Resident".to_owned()));
+}
+
+#[tokio::test]
+async fn a_future_dated_archive_happens_when_due() {
+    let w = World::new().await;
+    let contact = w
+        .create_contact(
+            json!({"kind": "resident", "name": "Leaving Soon", "property_id": "prop-1", "unit": "103"}),
+        )
+        .await;
+    let id = contact["id"].as_str().unwrap().to_owned();
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let (status, scheduled) = w.contact_action("admin-1", &id, "archive", json!({"at": at})).await;
+    assert_eq!((status, scheduled["state"].as_str()), (StatusCode::OK, Some("active")), "{scheduled}");
+    assert!(scheduled["archive_at"].is_string());
+    eventually(45, "the scheduled archive", || async {
+        let (_, c) = w.get("admin-1", &format!("/v1/contacts/{id}")).await;
+        (c["state"] == "archived").then_some(())
+    })
+    .await;
+    let (_, trail) = w.get("admin-1", &format!("/v1/contacts/{id}/audit")).await;
+    let actions: Vec<&str> =
+        trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["archive_scheduled", "archived"]);
+}
+
+#[tokio::test]
+async fn residents_cannot_manage_contacts_and_another_orgs_contacts_are_404() {
+    let w = World::new().await;
+    let (status, body) = w.post("resident-1", "/v1/contacts", json!({"kind": "vendor", "name": "X"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "admin_only"));
+    for (action, body) in [("lock", json!({"reason": "x"})), ("archive", json!({}))] {
+        let (status, _) = w.contact_action("resident-1", "resident-2", action, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{action}");
+    }
+    let (status, _) = w.contact_action("maint-1", "resident-2", "lock", json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "staff read contacts; only admins change them");
+    assert_eq!(w.get("resident-1", "/v1/contacts").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(w.get("resident-1", "/v1/contacts/resident-2").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(w.get("resident-1", "/v1/contacts/resident-1").await.0, StatusCode::OK, "one's own record");
+    for path in ["/v1/contacts/resident-b", "/v1/contacts/admin-b/audit"] {
+        assert_eq!(w.get("admin-1", path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (status, _) = w.contact_action("admin-1", "resident-b", "lock", json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!w.contact_names("admin-1", "?q=bo").await.iter().any(|n| n == "Bo Resident"));
+}
