@@ -14,6 +14,7 @@ use axum::Router;
 use crate::token;
 
 pub fn app(state: AppState, secret: String) -> Router {
+    let state_public = state.clone();
     let secured = api::threads::router(state.clone())
         .merge(api::messages::router(state.clone()))
         .merge(api::settings::router(state.clone()))
@@ -22,6 +23,7 @@ pub fn app(state: AppState, secret: String) -> Router {
         .merge(api::contacts::router(state))
         .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
     api::health_router()
+        .merge(api::contacts::public_router(state_public))
         .merge(secured)
         .fallback(|| async { api::error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {

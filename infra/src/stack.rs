@@ -125,13 +125,19 @@ impl Stack {
             .await
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
+        let providers = local_providers(&sdk, &url).await?;
         if opts.workers {
             let workers = Workers { store: store.clone(), queues: queues.clone(), files: files.clone() };
-            let notifier = local_notifier(&sdk, store.clone(), &url).await?;
+            let notifier = Notifier {
+                store: store.clone(),
+                providers: providers.clone(),
+                app_url: url.clone(),
+                digest_window: LOCAL_DIGEST_WINDOW,
+            };
             local_workers::spawn(workers, notifier, sqs, routing_url, notification_url);
         }
-        let app = gateway::app(AppState::new(store.clone(), queues, files), token::secret())
-            .merge(sink::router(Sink::default(), store.clone()));
+        let state = AppState { store: store.clone(), queues, files, providers, app_url: url.clone() };
+        let app = gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
@@ -146,9 +152,9 @@ pub const EMAIL_FROM: &str = "notifications@resident-messaging.example.com";
 /// Locally, notifications to one recipient within this window become one digest.
 pub const LOCAL_DIGEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The notifier as the local stack runs it: e-mail through the emulator's SES, every other
+/// The channels as the local stack runs them: e-mail through the emulator's SES, every other
 /// channel through the recording sink at `{url}/dev/sink/{channel}`.
-async fn local_notifier(sdk: &SdkConfig, store: Store, url: &str) -> anyhow::Result<Notifier> {
+async fn local_providers(sdk: &SdkConfig, url: &str) -> anyhow::Result<Providers> {
     let ses = aws_sdk_sesv2::Client::new(sdk);
     ses.create_email_identity()
         .email_identity(EMAIL_FROM)
@@ -161,16 +167,11 @@ async fn local_notifier(sdk: &SdkConfig, store: Store, url: &str) -> anyhow::Res
         token: "local-token".into(),
         from: "+15550000000".into(),
     };
-    Ok(Notifier {
-        store,
-        providers: Providers::new(
-            Some((ses, EMAIL_FROM.to_owned())),
-            Some(provider("sms")),
-            Some(provider("whatsapp")),
-            Some(provider("push")),
-            Some(provider("telegram")),
-        ),
-        app_url: url.to_owned(),
-        digest_window: LOCAL_DIGEST_WINDOW,
-    })
+    Ok(Providers::new(
+        Some((ses, EMAIL_FROM.to_owned())),
+        Some(provider("sms")),
+        Some(provider("whatsapp")),
+        Some(provider("push")),
+        Some(provider("telegram")),
+    ))
 }

@@ -38,7 +38,10 @@ async fn one_hundred_twenty_concurrent_posts_are_all_stored_and_page_back_once_e
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 121);
     assert!(acknowledged.iter().all(|a| ids.contains(a)));
     assert!(ids.windows(2).all(|p| p[0] < p[1]), "oldest first");
-    let stamps: Vec<&str> = timeline.iter().map(|m| m["created_at"].as_str().unwrap()).collect();
+    let stamps: Vec<chrono::DateTime<chrono::FixedOffset>> = timeline
+        .iter()
+        .map(|m| chrono::DateTime::parse_from_rfc3339(m["created_at"].as_str().unwrap()).unwrap())
+        .collect();
     assert!(stamps.windows(2).all(|p| p[0] <= p[1]));
 
     let (_, thread) = w.get("admin-1", &format!("/v1/threads/{id}")).await;

@@ -4,5 +4,5 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    lambda_http::run(api::contacts::router(state)).await
+    lambda_http::run(api::contacts::router(state.clone()).merge(api::contacts::public_router(state))).await
 }

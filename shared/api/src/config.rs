@@ -3,22 +3,30 @@
 use files::Files;
 use queue::Queues;
 use store::Store;
+use workers::channels::Providers;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
     pub queues: Queues,
     pub files: Files,
+    /// Outbound channels, for what the API sends itself (invitations).
+    pub providers: Providers,
+    /// Where links point (`{app_url}/invite?token=…`).
+    pub app_url: String,
 }
 
 impl AppState {
-    pub fn new(store: Store, queues: Queues, files: Files) -> Self {
-        Self { store, queues, files }
-    }
-
     /// Builds the SDK clients once, from the standard AWS environment.
     pub async fn from_env() -> Result<Self, String> {
         let workers::Workers { store, queues, files } = workers::from_env().await?;
-        Ok(Self::new(store, queues, files))
+        let aws = aws_config::load_from_env().await;
+        Ok(Self {
+            store,
+            queues,
+            files,
+            providers: workers::providers_from_env(&aws),
+            app_url: workers::app_url(),
+        })
     }
 }

@@ -8,9 +8,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::contact::{lock_reason, ContactKind, ContactPatch, Lock, NewContact};
+use domain::notify::Channel;
 use domain::{policy, AccountState, DomainError, MessageId, Role, User, UserId};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use store::{AuditEntry, ContactQuery};
+use workers::channels::Outgoing;
 
 use crate::extract::{JsonBody, ListParams};
 use crate::threads::{millis, now};
@@ -26,7 +29,111 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/contacts/{id}/archive", post(archive))
         .route("/v1/contacts/{id}/unarchive", post(unarchive))
         .route("/v1/contacts/{id}/audit", get(audit))
+        .route("/v1/contacts/{id}/invite", post(invite))
         .with_state(state)
+}
+
+/// Routes that need no token: accepting an invitation (its token is the credential).
+pub fn public_router(state: AppState) -> Router {
+    Router::new().route("/v1/invites/accept", post(accept)).with_state(state)
+}
+
+/// How long an invitation link stays valid.
+const INVITE_TTL: chrono::Duration = chrono::Duration::days(7);
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Serialize)]
+struct Invited {
+    user_id: UserId,
+    expires_at: DateTime<Utc>,
+}
+
+/// Sends an invitation e-mail with a single-use link valid for seven days.
+async fn invite(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Invited>), ApiError> {
+    policy::ensure_staff(&actor)?;
+    let contact = load(&state, &actor, &id).await?;
+    policy::ensure_org_admin(&actor)?;
+    let email = contact
+        .email
+        .clone()
+        .ok_or_else(|| DomainError::invalid("email_required", "this contact has no e-mail address"))?;
+    if contact.state == AccountState::Archived {
+        return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
+    }
+    // 256 random bits; only their hash is stored.
+    let token = format!("{:032x}{:032x}", ulid::Ulid::new().random(), ulid::Ulid::new().random());
+    let at = now();
+    let expires_at = at + INVITE_TTL;
+    let record = store::Invite {
+        org: actor.org.clone(),
+        user_id: contact.id.clone(),
+        invited_by: actor.id.clone(),
+        expires_at,
+    };
+    state.store.create_invite(&token_hash(&token), &record).await?;
+    let text = format!(
+        "{} invited you to message your property management team.\nAccept within 7 days: {}/invite?token={token}\nThe link works once.",
+        actor.name, state.app_url
+    );
+    let out =
+        Outgoing { to: &email, title: "Your invitation", text: &text, idempotency_key: &token_hash(&token) };
+    state.providers.send(Channel::Email, &out).await.map_err(|e| {
+        tracing::warn!(error = %e, "invitation e-mail not sent");
+        ApiError::Store(store::StoreError::Unavailable(Box::new(e)))
+    })?;
+    let delivery = store::Delivery {
+        channel: Channel::Email,
+        to: email,
+        user_id: contact.id.clone(),
+        thread_id: None,
+        message_id: None,
+        message_ids: vec![],
+        body: text,
+        sent_at: at,
+    };
+    state.store.record_delivery(&actor.org, &delivery).await?;
+    let audit = entry("invited", &actor, &contact, None);
+    let after = User { rev: contact.rev + 1, ..contact.clone() };
+    state.store.write_contact(Some(&contact), &after, Some(&audit)).await?;
+    Ok((StatusCode::ACCEPTED, Json(Invited { user_id: contact.id, expires_at })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accept {
+    token: String,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    user_id: UserId,
+    org_id: domain::OrgId,
+}
+
+/// Uses an invitation link. In AWS, this is where the Cognito user is created (not yet
+/// wired: see the README).
+async fn accept(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<Accept>,
+) -> Result<Json<Accepted>, ApiError> {
+    let invalid = || {
+        ApiError::from(DomainError::conflict(
+            "invite_invalid",
+            "this invitation link was used, has expired or does not exist",
+        ))
+    };
+    if req.token.len() != 64 || !req.token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let invite = state.store.accept_invite(&token_hash(&req.token), now()).await?.ok_or_else(invalid)?;
+    Ok(Json(Accepted { user_id: invite.user_id, org_id: invite.org }))
 }
 
 #[derive(Serialize)]

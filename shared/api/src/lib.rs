@@ -55,6 +55,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/contacts/{id}/archive"),
     ("POST", "/v1/contacts/{id}/unarchive"),
     ("GET", "/v1/contacts/{id}/audit"),
+    ("POST", "/v1/contacts/{id}/invite"),
+    ("POST", "/v1/invites/accept"),
 ];
 
 /// The whole API on one router, as the dev gateway serves it.
@@ -65,5 +67,6 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(settings::router(state.clone()))
         .merge(me::router(state.clone()))
         .merge(attachments::router(state.clone()))
-        .merge(contacts::router(state))
+        .merge(contacts::router(state.clone()))
+        .merge(contacts::public_router(state))
 }

@@ -6,6 +6,7 @@ mod attachments;
 mod cursor;
 mod error;
 mod inbox;
+mod invites;
 mod items;
 pub mod keys;
 mod members;
@@ -24,6 +25,7 @@ pub use attachments::{
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};
+pub use invites::Invite;
 pub use members::{MembershipChange, MembershipOutcome};
 pub use notify::{Delivery, DueBucket};
 pub use outbox::{complete_item, MAX_RELAYS};

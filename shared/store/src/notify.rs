@@ -39,6 +39,16 @@ fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
     Ok(DueBucket { org: record.org, user: record.user, due, count })
 }
 
+fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
+    let id = d.message_id.unwrap_or_else(|| {
+        MessageId::new_at(u64::try_from(d.sent_at.timestamp_millis()).unwrap_or_default())
+    });
+    let mut item = key(delivery_pk(org, &d.user_id), format!("{}#{id}", keys::timestamp(&d.sent_at)));
+    item.insert(items::DATA.into(), items::av(d)?);
+    item.insert(items::EXPIRES_AT.into(), n(d.sent_at.timestamp() + DELIVERY_RETENTION_SECS));
+    Ok(item)
+}
+
 fn delivery_pk(org: &OrgId, user: &UserId) -> String {
     format!("ORG#{org}#DELIVERY#{user}")
 }
@@ -59,8 +69,9 @@ pub struct Delivery {
     pub channel: Channel,
     pub to: String,
     pub user_id: UserId,
-    pub thread_id: ThreadId,
-    pub message_id: MessageId,
+    /// The thread and newest message notified; none for messages outside threads (invites).
+    pub thread_id: Option<ThreadId>,
+    pub message_id: Option<MessageId>,
     /// Every message this delivery covers (more than one for a digest).
     pub message_ids: Vec<MessageId>,
     pub body: String,
@@ -381,13 +392,11 @@ impl Store {
             )?);
         }
         if let Some(d) = delivery {
-            let mut item = key(
-                delivery_pk(&bucket.org, &bucket.user),
-                format!("{}#{}", keys::timestamp(&d.sent_at), d.message_id),
-            );
-            item.insert(items::DATA.into(), items::av(d)?);
-            item.insert(items::EXPIRES_AT.into(), n(d.sent_at.timestamp() + DELIVERY_RETENTION_SECS));
-            writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
+            writes.push(tx::put(
+                &self.table,
+                delivery_item(&bucket.org, d)?,
+                Condition::new("attribute_not_exists(pk)"),
+            )?);
         }
         if writes.is_empty() {
             return Ok(());
@@ -414,6 +423,19 @@ impl Store {
             }
             TxOutcome::Cancelled(_) => Err(StoreError::Contention),
         }
+    }
+
+    /// Records a delivery made outside the notification buckets (an invitation).
+    pub async fn record_delivery(&self, org: &OrgId, d: &Delivery) -> Result<(), StoreError> {
+        let item = delivery_item(org, d)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 
     /// The delivery log of a recipient, newest first.

@@ -39,7 +39,7 @@ impl Config {
     }
 }
 
-/// The store and queues, from the standard AWS environment.
+/// The store, queues and files, from the standard AWS environment.
 pub async fn from_env() -> Result<Workers, String> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
@@ -80,6 +80,26 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
+    Ok(Notifier {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
+        providers: providers_from_env(&aws),
+        app_url: app_url(),
+        digest_window: Duration::from_secs(digest_secs),
+    })
+}
+
+/// Where links in notifications and invitations point (`APP_URL`).
+pub fn app_url() -> String {
+    std::env::var("APP_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "https://app.example.com".into())
+}
+
+/// The outbound channels configured in the environment.
+pub fn providers_from_env(aws: &aws_config::SdkConfig) -> Providers {
+    let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let provider = |prefix: &str| {
         opt(&format!("{prefix}_BASE_URL")).map(|base_url| HttpProvider {
             base_url,
@@ -88,18 +108,6 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
             from: opt(&format!("{prefix}_FROM")).unwrap_or_default(),
         })
     };
-    let ses = opt("EMAIL_FROM").map(|from| (aws_sdk_sesv2::Client::new(&aws), from));
-    let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
-    Ok(Notifier {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
-        providers: Providers::new(
-            ses,
-            provider("SMS"),
-            provider("WHATSAPP"),
-            provider("PUSH"),
-            provider("TELEGRAM"),
-        ),
-        app_url: opt("APP_URL").unwrap_or_else(|| "https://app.example.com".into()),
-        digest_window: Duration::from_secs(digest_secs),
-    })
+    let ses = opt("EMAIL_FROM").map(|from| (aws_sdk_sesv2::Client::new(aws), from));
+    Providers::new(ses, provider("SMS"), provider("WHATSAPP"), provider("PUSH"), provider("TELEGRAM"))
 }

@@ -10,7 +10,7 @@ pub mod repair;
 pub mod retention;
 pub mod router;
 
-pub use config::{from_env, notifier_from_env, relay_sqs_config, Config};
+pub use config::{app_url, from_env, notifier_from_env, providers_from_env, relay_sqs_config, Config};
 use queue::Queues;
 use store::Store;
 

@@ -179,3 +179,41 @@ async fn residents_cannot_manage_contacts_and_another_orgs_contacts_are_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!w.contact_names("admin-1", "?q=bo").await.iter().any(|n| n == "Bo Resident"));
 }
+
+#[tokio::test]
+async fn an_invitation_mails_a_single_use_link_that_works_once() {
+    let w = World::new().await;
+    let contact = w.create_contact(json!({"kind": "resident", "name": "New Tenant", "email": "new@example.com", "property_id": "prop-1", "unit": "104"})).await;
+    let id = contact["id"].as_str().unwrap().to_owned();
+    let (status, body) = w.contact_action("maint-1", &id, "invite", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = w.contact_action("admin-1", &id, "invite", json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let url = format!("{}/dev/outbox?user_id={id}&org_id={}", w.url, w.org);
+    let outbox: Value = w.http.get(url).send().await.unwrap().json().await.unwrap();
+    let mail = &outbox["items"][0];
+    assert_eq!((mail["channel"].as_str(), mail["to"].as_str()), (Some("email"), Some("new@example.com")));
+    let text = mail["body"].as_str().unwrap();
+    let token = text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+
+    let accept = |token: String| {
+        let http = w.http.clone();
+        let url = format!("{}/v1/invites/accept", w.url);
+        async move {
+            crate::support::read(http.post(url).json(&json!({"token": token})).send().await.unwrap()).await
+        }
+    };
+    let (status, accepted) = accept(token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(
+        (accepted["user_id"].as_str(), accepted["org_id"].as_str()),
+        (Some(id.as_str()), Some(w.org.as_str()))
+    );
+    let (status, again) = accept(token).await;
+    assert_eq!((status, error_code(&again)), (StatusCode::CONFLICT, "invite_invalid"), "single use");
+    let (status, _) = accept("f".repeat(64)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a forged token");
+    let (_, trail) = w.get("admin-1", &format!("/v1/contacts/{id}/audit")).await;
+    assert_eq!(trail["items"][0]["action"], "invited");
+}
