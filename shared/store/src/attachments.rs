@@ -145,16 +145,7 @@ impl Store {
         org: &OrgId,
         id: &AttachmentId,
     ) -> Result<Option<AttachmentRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(att_pk(org, id), ATT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data::<AttachmentRecord>).transpose()
+        self.get_data(key(att_pk(org, id), ATT_SK), true).await
     }
 
     /// Attachments by id and the org's retention setting, in one BatchGetItem.
@@ -189,28 +180,11 @@ impl Store {
     }
 
     pub async fn get_retention(&self, org: &OrgId) -> Result<RetentionSettings, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(settings_key(org)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(out.item().map(data::<RetentionSettings>).transpose()?.unwrap_or_default())
+        Ok(self.get_data(settings_key(org), false).await?.unwrap_or_default())
     }
 
     pub async fn put_retention(&self, org: &OrgId, settings: &RetentionSettings) -> Result<(), StoreError> {
-        let mut item = settings_key(org);
-        item.insert(items::DATA.into(), items::av(settings)?);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.put_data(settings_key(org), settings).await
     }
 
     /// Attached files due for archival by `now`, or uploads never attached created before

@@ -140,3 +140,36 @@ pub fn set_expression(fields: Vec<(String, AttributeValue)>) -> SetExpression {
     }
     SetExpression { expression: format!("SET {}", parts.join(", ")), names, values }
 }
+
+impl crate::Store {
+    /// The record stored under `data` in the item at `key`, if any.
+    pub(crate) async fn get_data<T: DeserializeOwned>(
+        &self,
+        key: Item,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(data::<T>).transpose()
+    }
+
+    /// Writes `value` under `data` in the item at `key`, replacing it.
+    pub(crate) async fn put_data<T: Serialize>(&self, mut key: Item, value: &T) -> Result<(), StoreError> {
+        key.insert(DATA.into(), av(value)?);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+}

@@ -90,15 +90,7 @@ impl Store {
         org: &OrgId,
         user: &UserId,
     ) -> Result<Option<NotificationPreferences>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::user_pk(org, user), PREFS_SK)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data::<NotificationPreferences>).transpose()
+        self.get_data(key(keys::user_pk(org, user), PREFS_SK), false).await
     }
 
     pub async fn put_preferences(
@@ -107,16 +99,7 @@ impl Store {
         user: &UserId,
         prefs: &NotificationPreferences,
     ) -> Result<(), StoreError> {
-        let mut item = key(keys::user_pk(org, user), PREFS_SK);
-        item.insert(items::DATA.into(), items::av(prefs)?);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.put_data(key(keys::user_pk(org, user), PREFS_SK), prefs).await
     }
 
     /// One message of a thread's timeline.
@@ -295,15 +278,7 @@ impl Store {
     }
 
     pub async fn get_notification_defaults(&self, org: &OrgId) -> Result<NotificationDefaults, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(defaults_key(org)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(out.item().map(data::<NotificationDefaults>).transpose()?.unwrap_or_default())
+        Ok(self.get_data(defaults_key(org), false).await?.unwrap_or_default())
     }
 
     pub async fn put_notification_defaults(
@@ -311,16 +286,7 @@ impl Store {
         org: &OrgId,
         defaults: &NotificationDefaults,
     ) -> Result<(), StoreError> {
-        let mut item = defaults_key(org);
-        item.insert(items::DATA.into(), items::av(defaults)?);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.put_data(defaults_key(org), defaults).await
     }
 
     /// Records what was sent and clears those pending notifications; the bucket goes too

@@ -100,15 +100,7 @@ pub struct AuditEntry {
 
 impl Store {
     pub async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::user_pk(org, id), keys::PROFILE_SK)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data::<User>).transpose()
+        self.get_data(key(keys::user_pk(org, id), keys::PROFILE_SK), false).await
     }
 
     /// Creates or replaces a user (seeding, tests), with its contact index entries.
