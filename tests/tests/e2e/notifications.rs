@@ -100,28 +100,6 @@ async fn a_staff_reply_notifies_the_resident_once_on_their_first_channel_and_nev
     assert!(staff.iter().any(|d| d["body"].as_str().unwrap().contains("Water under the sink")));
 }
 
-/// The notification event of a message, as the notifier receives it.
-async fn notification_event(w: &World, message: &str) -> Value {
-    let out = w
-        .store
-        .client()
-        .scan()
-        .table_name(w.store.table())
-        .filter_expression("begins_with(pk, :p)")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", w.org)),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.items()
-        .iter()
-        .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap())
-        .find(|e| e["message_id"] == message)
-        .expect("the message's event")
-}
-
 #[tokio::test]
 async fn redelivering_the_same_notification_event_sends_nothing_more() {
     let w = World::new().await;
@@ -129,7 +107,13 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
     w.routed_to(&id, "bookkeeper-1").await;
     let reply = w.reply("bookkeeper-1", &id, "Sent on Friday").await;
     w.delivered("resident-1", &reply).await;
-    let event = notification_event(&w, &reply).await.to_string();
+    let event = w
+        .outbox_events()
+        .await
+        .into_iter()
+        .find(|e| e["message_id"] == reply.as_str())
+        .expect("the message's event")
+        .to_string();
     let queue = w.queue_url("NotificationQueue").await;
     for _ in 0..2 {
         w.sqs.send_message().queue_url(&queue).message_body(&event).send().await.unwrap();

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::{api_without_sqs, error_code, eventually, read, World};
 
@@ -100,28 +100,6 @@ async fn threads_created_while_sqs_is_unreachable_answer_201_and_are_routed_once
     }
 }
 
-/// The outbox event of a thread, as the router receives it (read from the table).
-async fn outbox_event(w: &World, thread: &str) -> Value {
-    let out = w
-        .store
-        .client()
-        .scan()
-        .table_name(w.store.table())
-        .filter_expression("begins_with(pk, :p)")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", w.org)),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.items()
-        .iter()
-        .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap())
-        .find(|e| e["thread_id"] == thread && e["kind"] == "thread_created")
-        .expect("the thread's outbox event")
-}
-
 #[tokio::test]
 async fn the_same_queue_message_delivered_twice_routes_once_and_poison_goes_to_the_dlq_without_blocking() {
     let w = World::new().await;
@@ -137,7 +115,13 @@ async fn the_same_queue_message_delivered_twice_routes_once_and_poison_goes_to_t
         .unwrap();
     let (_, thread) = read(resp).await;
     let id = thread["id"].as_str().unwrap().to_owned();
-    let event = outbox_event(&w, &id).await.to_string();
+    let event = w
+        .outbox_events()
+        .await
+        .into_iter()
+        .find(|e| e["thread_id"] == id.as_str() && e["kind"] == "thread_created")
+        .expect("the thread's outbox event")
+        .to_string();
     let poison = format!("not json {}", w.org);
     let routing = w.queue_url("RoutingQueue").await;
     for body in [&poison, &event, &event] {

@@ -209,6 +209,28 @@ impl World {
         .await
     }
 
+    /// The outbox events of this world's org, as the queues receive them (read from the
+    /// table; tests only, a Scan).
+    pub async fn outbox_events(&self) -> Vec<Value> {
+        let out = self
+            .store
+            .client()
+            .scan()
+            .table_name(self.store.table())
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(
+                ":p",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", self.org)),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.items()
+            .iter()
+            .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap())
+            .collect()
+    }
+
     /// How many items of any kind the table holds for this world's main org.
     pub async fn stored_thread_items(&self) -> usize {
         // Tests only: a Scan is fine on the emulator's small table.
