@@ -57,9 +57,7 @@ async fn invite(
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
-    policy::ensure_staff(&actor)?;
-    let contact = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let contact = load_for_admin(&state, &actor, &id).await?;
     let email = contact
         .email
         .clone()
@@ -175,6 +173,15 @@ async fn load(state: &AppState, actor: &User, raw: &str) -> Result<User, ApiErro
     state.store.get_user(&actor.org, &id).await?.ok_or_else(not_found)
 }
 
+/// A contact an admin is about to change: staff who are not admins learn it exists (403),
+/// everyone else gets 404.
+async fn load_for_admin(state: &AppState, actor: &User, raw: &str) -> Result<User, ApiError> {
+    policy::ensure_staff(actor)?;
+    let contact = load(state, actor, raw).await?;
+    policy::ensure_org_admin(actor)?;
+    Ok(contact)
+}
+
 async fn create(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -261,9 +268,7 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<ContactPatch>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let before = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let before = load_for_admin(&state, &actor, &id).await?;
     let after = patch.apply(before.clone())?;
     save(&state, &before, after, None).await
 }
@@ -280,9 +285,7 @@ async fn lock(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<LockRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let before = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let before = load_for_admin(&state, &actor, &id).await?;
     let reason = lock_reason(req.reason.as_deref())?;
     if before.id == actor.id {
         return Err(DomainError::conflict("cannot_lock_self", "admins cannot lock their own account").into());
@@ -301,9 +304,7 @@ async fn unlock(
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let before = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Locked {
         return Err(DomainError::conflict("not_locked", "this account is not locked").into());
     }
@@ -324,9 +325,7 @@ async fn archive(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<ArchiveRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let before = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let before = load_for_admin(&state, &actor, &id).await?;
     if before.state == AccountState::Archived {
         return Err(DomainError::conflict("already_archived", "this contact is archived").into());
     }
@@ -352,9 +351,7 @@ async fn unarchive(
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let before = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Archived && before.archive_at.is_none() {
         return Err(DomainError::conflict("not_archived", "this contact is not archived").into());
     }
@@ -373,8 +370,6 @@ async fn audit(
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<Json<AuditBody>, ApiError> {
-    policy::ensure_staff(&actor)?;
-    let contact = load(&state, &actor, &id).await?;
-    policy::ensure_org_admin(&actor)?;
+    let contact = load_for_admin(&state, &actor, &id).await?;
     Ok(Json(AuditBody { items: state.store.audit_trail(&actor.org, &contact.id).await? }))
 }
