@@ -237,3 +237,111 @@ pub async fn create_buckets_and_keys(
     }
     Ok((buckets, keys))
 }
+
+/// A user pool the emulator made for the template, and its app clients by logical id.
+#[derive(Debug, Clone)]
+pub struct UserPool {
+    pub id: String,
+    pub clients: std::collections::HashMap<String, String>,
+}
+
+/// The logical id in `!Ref X` (short form) or `{"Ref": X}`.
+fn reference(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "Ref" || t.tag == "!Ref" => t.value.as_str(),
+        Value::Mapping(m) => m.get("Ref")?.as_str(),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_sequence).into_iter().flatten().filter_map(scalar).collect()
+}
+
+/// Creates the template's Cognito user pools (user name attributes, password policy and
+/// custom attributes as declared) and their app clients; a pool of the same name that
+/// exists already (a second API on the same emulator) is reused.
+pub async fn create_user_pools(
+    client: &aws_sdk_cognitoidentityprovider::Client,
+    template: &Template,
+) -> anyhow::Result<std::collections::HashMap<String, UserPool>> {
+    use aws_sdk_cognitoidentityprovider::types::{
+        AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType,
+        StringAttributeConstraintsType, UserPoolPolicyType, UsernameAttributeType,
+    };
+    let existing = client.list_user_pools().max_results(60).send().await.context("listing user pools")?;
+    let mut pools = std::collections::HashMap::new();
+    for (name, pool) in template.resources("AWS::Cognito::UserPool") {
+        if let Some(found) = existing.user_pools().iter().find(|p| p.name() == Some(name.as_str())) {
+            let id = found.id().context("a user pool without id")?.to_owned();
+            let listed = client.list_user_pool_clients().user_pool_id(&id).max_results(60).send().await?;
+            let clients = listed
+                .user_pool_clients()
+                .iter()
+                .filter_map(|c| Some((c.client_name()?.to_owned(), c.client_id()?.to_owned())))
+                .collect();
+            pools.insert(name, UserPool { id, clients });
+            continue;
+        }
+        let props = pool.get("Properties");
+        let mut req = client.create_user_pool().pool_name(&name);
+        for attr in strings(props.and_then(|p| p.get("UsernameAttributes"))) {
+            req = req.username_attributes(UsernameAttributeType::from(attr.as_str()));
+        }
+        if let Some(policy) = props.and_then(|p| p.get("Policies")).and_then(|p| p.get("PasswordPolicy")) {
+            let flag = |k: &str| policy.get(k).and_then(Value::as_bool);
+            let min = policy.get("MinimumLength").and_then(scalar).and_then(|m| m.parse().ok());
+            let policy = PasswordPolicyType::builder()
+                .set_minimum_length(min)
+                .set_require_lowercase(flag("RequireLowercase"))
+                .set_require_uppercase(flag("RequireUppercase"))
+                .set_require_numbers(flag("RequireNumbers"))
+                .set_require_symbols(flag("RequireSymbols"))
+                .build();
+            req = req.policies(UserPoolPolicyType::builder().password_policy(policy).build());
+        }
+        for attr in props.and_then(|p| p.get("Schema")).and_then(Value::as_sequence).into_iter().flatten() {
+            let text = |k: &str| attr.get(k).and_then(scalar);
+            let constraints = attr.get("StringAttributeConstraints").map(|c| {
+                StringAttributeConstraintsType::builder()
+                    .set_min_length(c.get("MinLength").and_then(scalar))
+                    .set_max_length(c.get("MaxLength").and_then(scalar))
+                    .build()
+            });
+            req = req.schema(
+                SchemaAttributeType::builder()
+                    .set_name(text("Name"))
+                    .set_attribute_data_type(
+                        text("AttributeDataType").map(|t| AttributeDataType::from(t.as_str())),
+                    )
+                    .set_mutable(attr.get("Mutable").and_then(Value::as_bool))
+                    .set_string_attribute_constraints(constraints)
+                    .build(),
+            );
+        }
+        let created = req.send().await.with_context(|| format!("creating user pool {name}"))?;
+        let id = created.user_pool().and_then(|p| p.id()).context("a user pool without id")?.to_owned();
+        pools.insert(name, UserPool { id, clients: Default::default() });
+    }
+    for (name, app) in template.resources("AWS::Cognito::UserPoolClient") {
+        let props = app.get("Properties");
+        let pool_name = props.and_then(|p| p.get("UserPoolId")).and_then(reference);
+        let Some(pool) = pool_name.and_then(|p| pools.get_mut(p)) else {
+            bail!("{name}: UserPoolId must be !Ref to a user pool of the template");
+        };
+        if pool.clients.contains_key(&name) {
+            continue;
+        }
+        let mut req = client.create_user_pool_client().user_pool_id(&pool.id).client_name(&name);
+        for flow in strings(props.and_then(|p| p.get("ExplicitAuthFlows"))) {
+            req = req.explicit_auth_flows(ExplicitAuthFlowsType::from(flow.as_str()));
+        }
+        req = req
+            .set_read_attributes(Some(strings(props.and_then(|p| p.get("ReadAttributes")))))
+            .set_write_attributes(Some(strings(props.and_then(|p| p.get("WriteAttributes")))));
+        let created = req.send().await.with_context(|| format!("creating user pool client {name}"))?;
+        let id = created.user_pool_client().and_then(|c| c.client_id()).context("a client without id")?;
+        pool.clients.insert(name, id.to_owned());
+    }
+    Ok(pools)
+}

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
+use api::directory::Directory;
 use api::AppState;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -17,7 +18,9 @@ use workers::Workers;
 
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
-use crate::provision::{create_buckets_and_keys, create_queues, create_tables, Template};
+use crate::provision::{
+    create_buckets_and_keys, create_queues, create_tables, create_user_pools, Template, UserPool,
+};
 use crate::sink::{self, Sink};
 use crate::{gateway, local_workers, seed, template_path, token};
 
@@ -26,6 +29,7 @@ pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
 pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
+pub const USER_POOL: &str = "UserPool";
 /// As template.yaml's MAX_ATTACHMENT_BYTES.
 pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -65,6 +69,8 @@ pub struct Stack {
     pub sdk: SdkConfig,
     pub store: Store,
     pub queue_urls: HashMap<String, String>,
+    /// The emulator's Cognito user pool (invitations create users in it).
+    pub user_pool: UserPool,
     pub emulator: Emulator,
 }
 
@@ -111,6 +117,12 @@ impl Stack {
             buckets.get(ATTACHMENTS_BUCKET).context("template.yaml declares no AttachmentsBucket")?;
         let key = keys.get(ATTACHMENTS_KEY).context("template.yaml declares no AttachmentsKey")?;
         let files = Files::new(s3, bucket, key, MAX_ATTACHMENT_BYTES);
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+        let user_pool = create_user_pools(&cognito, &template)
+            .await?
+            .remove(USER_POOL)
+            .context("template.yaml declares no UserPool")?;
+        let directory = Directory::new(cognito, &user_pool.id);
         if opts.seed {
             seed::seed_demo(&store).await.context("seeding the demo data")?;
         }
@@ -136,14 +148,21 @@ impl Stack {
             };
             local_workers::spawn(workers, notifier, sqs, routing_url, notification_url);
         }
-        let state = AppState { store: store.clone(), queues, files, providers, app_url: url.clone() };
+        let state = AppState {
+            store: store.clone(),
+            queues,
+            files,
+            providers,
+            app_url: url.clone(),
+            directory: Some(directory),
+        };
         let app = gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        Ok(Self { url, sdk, store, queue_urls, emulator })
+        Ok(Self { url, sdk, store, queue_urls, user_pool, emulator })
     }
 }
 

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use domain::{DomainError, OrgId, User, UserId};
 use lambda_http::request::RequestContext;
 
+use crate::directory::{ORG_ID_CLAIM, USER_ID_CLAIM};
 use crate::{ApiError, AppState};
 
 /// The authenticated caller, as stored.
@@ -45,10 +46,17 @@ impl FromRequestParts<AppState> for Actor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let claims = claims(parts).ok_or(ApiError::Unauthorized("missing or invalid token"))?;
-        let user_id = claims.get("sub").and_then(|s| UserId::parse(s.as_str()).ok());
-        let org_id = claims.get("custom:org_id").and_then(|s| OrgId::parse(s.as_str()).ok());
+        // Cognito users made by an invitation carry our id as `custom:user_id` (their
+        // `sub` is Cognito's own); other tokens name the user in `sub`.
+        let user_id = claims
+            .get(USER_ID_CLAIM)
+            .or_else(|| claims.get("sub"))
+            .and_then(|s| UserId::parse(s.as_str()).ok());
+        let org_id = claims.get(ORG_ID_CLAIM).and_then(|s| OrgId::parse(s.as_str()).ok());
         let (Some(user_id), Some(org_id)) = (user_id, org_id) else {
-            return Err(ApiError::Unauthorized("token lacks sub or custom:org_id"));
+            return Err(ApiError::Unauthorized(
+                "token lacks a user id (custom:user_id or sub) or custom:org_id",
+            ));
         };
         let user = state.store.get_user(&org_id, &user_id).await?.ok_or_else(|| {
             DomainError::forbidden("unknown_user", "this account is not set up in the organization")

@@ -5,6 +5,8 @@ use queue::Queues;
 use store::Store;
 use workers::channels::Providers;
 
+use crate::directory::Directory;
+
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
@@ -14,6 +16,8 @@ pub struct AppState {
     pub providers: Providers,
     /// Where links point (`{app_url}/invite?token=…`).
     pub app_url: String,
+    /// The sign-in directory invitations create users in; `None` where there is none.
+    pub directory: Option<Directory>,
 }
 
 impl AppState {
@@ -27,6 +31,7 @@ impl AppState {
             files,
             providers: workers::providers_from_env(&aws),
             app_url: workers::app_url(),
+            directory: Directory::from_env(&aws),
         })
     }
 }

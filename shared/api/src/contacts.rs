@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use store::{AuditEntry, ContactQuery};
 use workers::channels::Outgoing;
 
+use crate::directory::{Directory, Password};
 use crate::extract::{JsonBody, ListParams};
 use crate::threads::{millis, now};
 use crate::views::PageBody;
@@ -65,6 +66,9 @@ async fn invite(
     if contact.state == AccountState::Archived {
         return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
     }
+    if let Some(directory) = &state.directory {
+        directory.ensure_user(&actor.org, &contact.id, &email).await?;
+    }
     // 256 random bits; only their hash is stored.
     let token = format!("{:032x}{:032x}", ulid::Ulid::new().random(), ulid::Ulid::new().random());
     let at = now();
@@ -107,16 +111,21 @@ async fn invite(
 #[serde(deny_unknown_fields)]
 struct Accept {
     token: String,
+    /// The password the invited person will sign in with.
+    password: String,
 }
 
 #[derive(Serialize)]
 struct Accepted {
     user_id: UserId,
     org_id: domain::OrgId,
+    /// The user name to sign in with (the invited e-mail address).
+    login: Option<String>,
 }
 
-/// Uses an invitation link. In AWS, this is where the Cognito user is created (not yet
-/// wired: see the README).
+/// Uses an invitation link: sets the password of the sign-in user the invitation created.
+/// The link is taken first (single use) and given back if the directory fails, so a
+/// retry with the same link works.
 async fn accept(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<Accept>,
@@ -127,11 +136,39 @@ async fn accept(
             "this invitation link was used, has expired or does not exist",
         ))
     };
+    let password = Password::parse(req.password)?;
     if req.token.len() != 64 || !req.token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(invalid());
     }
-    let invite = state.store.accept_invite(&token_hash(&req.token), now()).await?.ok_or_else(invalid)?;
-    Ok(Json(Accepted { user_id: invite.user_id, org_id: invite.org }))
+    let (hash, at) = (token_hash(&req.token), now());
+    let invite = state.store.accept_invite(&hash, at).await?.ok_or_else(invalid)?;
+    let login = match &state.directory {
+        Some(directory) => match set_up_sign_in(&state, directory, &invite, &password).await {
+            Ok(login) => Some(login),
+            Err(e) => {
+                state.store.release_invite(&hash, at).await?;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    Ok(Json(Accepted { user_id: invite.user_id, org_id: invite.org, login }))
+}
+
+/// The contact's e-mail as it is now (it may have been corrected since the invitation).
+async fn set_up_sign_in(
+    state: &AppState,
+    directory: &Directory,
+    invite: &store::Invite,
+    password: &Password,
+) -> Result<String, ApiError> {
+    let contact = state.store.get_user(&invite.org, &invite.user_id).await?;
+    let email = contact.and_then(|c| c.email).ok_or_else(|| {
+        DomainError::conflict("email_required", "this contact no longer has an e-mail address")
+    })?;
+    directory.ensure_user(&invite.org, &invite.user_id, &email).await?;
+    directory.set_password(&email, password).await?;
+    Ok(email)
 }
 
 #[derive(Serialize)]

@@ -6,6 +6,7 @@ mod actor;
 pub mod attachments;
 mod config;
 pub mod contacts;
+pub mod directory;
 mod error;
 mod extract;
 pub mod me;

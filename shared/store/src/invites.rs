@@ -66,4 +66,20 @@ impl Store {
             Err(e) => Err(StoreError::unavailable(e)),
         }
     }
+
+    /// Gives back an invitation used at `used_at` whose sign-in could not be set up, so
+    /// the same link can be tried again.
+    pub async fn release_invite(&self, token_hash: &str, used_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(invite_key(token_hash)))
+            .update_expression("REMOVE used_at")
+            .condition_expression("used_at = :at")
+            .expression_attribute_values(":at", s(keys::timestamp(&used_at)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
 }

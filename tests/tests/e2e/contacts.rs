@@ -180,40 +180,116 @@ async fn residents_cannot_manage_contacts_and_another_orgs_contacts_are_404() {
     assert!(!w.contact_names("admin-1", "?q=bo").await.iter().any(|n| n == "Bo Resident"));
 }
 
+/// The emulator's user pool and app client, found by the names template.yaml gives them.
+async fn directory(w: &World) -> (aws_sdk_cognitoidentityprovider::Client, String, String) {
+    let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let pools = cognito.list_user_pools().max_results(60).send().await.unwrap();
+    let pool = pools.user_pools().iter().find(|p| p.name() == Some("UserPool")).expect("the user pool");
+    let pool_id = pool.id().unwrap().to_owned();
+    let clients = cognito.list_user_pool_clients().user_pool_id(&pool_id).send().await.unwrap();
+    let client_id = clients.user_pool_clients()[0].client_id().unwrap().to_owned();
+    let _ = w;
+    (cognito, pool_id, client_id)
+}
+
+fn invite_token(outbox: &Value) -> String {
+    let text = outbox["items"][0]["body"].as_str().unwrap();
+    text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn an_invitation_mails_a_single_use_link_that_works_once() {
+async fn an_invitation_creates_the_sign_in_user_and_its_link_works_once() {
     let w = World::new().await;
-    let contact = w.create_contact(json!({"kind": "resident", "name": "New Tenant", "email": "new@example.com", "property_id": "prop-1", "unit": "104"})).await;
+    let email = format!("new-{}@example.com", w.org);
+    let contact = w.create_contact(json!({"kind": "resident", "name": "New Tenant", "email": email, "property_id": "prop-1", "unit": "104"})).await;
     let id = contact["id"].as_str().unwrap().to_owned();
     let (status, body) = w.contact_action("maint-1", &id, "invite", json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, body) = w.contact_action("admin-1", &id, "invite", json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
+    // The Cognito user exists, named by the e-mail, carrying our id and org.
+    let (cognito, pool_id, client_id) = directory(&w).await;
+    let user = cognito.admin_get_user().user_pool_id(&pool_id).username(&email).send().await.unwrap();
+    let attr = |name: &str| {
+        user.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value()).map(str::to_owned)
+    };
+    assert_eq!(attr("custom:user_id").as_deref(), Some(id.as_str()));
+    assert_eq!(attr("custom:org_id").as_deref(), Some(w.org.as_str()));
+
     let url = format!("{}/dev/outbox?user_id={id}&org_id={}", w.url, w.org);
     let outbox: Value = w.http.get(url).send().await.unwrap().json().await.unwrap();
-    let mail = &outbox["items"][0];
-    assert_eq!((mail["channel"].as_str(), mail["to"].as_str()), (Some("email"), Some("new@example.com")));
-    let text = mail["body"].as_str().unwrap();
-    let token = text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert_eq!(
+        (outbox["items"][0]["channel"].as_str(), outbox["items"][0]["to"].as_str()),
+        (Some("email"), Some(email.as_str()))
+    );
+    let token = invite_token(&outbox);
 
-    let accept = |token: String| {
+    let accept = |token: String, password: &str| {
         let http = w.http.clone();
         let url = format!("{}/v1/invites/accept", w.url);
-        async move {
-            crate::support::read(http.post(url).json(&json!({"token": token})).send().await.unwrap()).await
-        }
+        let body = json!({"token": token, "password": password});
+        async move { crate::support::read(http.post(url).json(&body).send().await.unwrap()).await }
     };
-    let (status, accepted) = accept(token.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let (status, weak) = accept(token.clone(), "password").await;
+    assert_eq!((status, error_code(&weak)), (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"));
+    let password = "Long enough 4 sure";
+    let (status, accepted) = accept(token.clone(), password).await;
+    assert_eq!(status, StatusCode::OK, "a weak password does not use up the link: {accepted}");
     assert_eq!(
-        (accepted["user_id"].as_str(), accepted["org_id"].as_str()),
-        (Some(id.as_str()), Some(w.org.as_str()))
+        (accepted["user_id"].as_str(), accepted["org_id"].as_str(), accepted["login"].as_str()),
+        (Some(id.as_str()), Some(w.org.as_str()), Some(email.as_str()))
     );
-    let (status, again) = accept(token).await;
+    let (status, again) = accept(token, password).await;
     assert_eq!((status, error_code(&again)), (StatusCode::CONFLICT, "invite_invalid"), "single use");
-    let (status, _) = accept("f".repeat(64)).await;
+    let (status, _) = accept("f".repeat(64), password).await;
     assert_eq!(status, StatusCode::CONFLICT, "a forged token");
+
+    // Signing in gives an ID token whose claims name our contact, not Cognito's sub.
+    let auth = cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", &email)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .expect("the password set through the invitation signs in");
+    let id_token = auth.authentication_result().and_then(|r| r.id_token()).unwrap();
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap();
+    assert_eq!(claims["custom:user_id"], id.as_str());
+    assert_ne!(claims["sub"], id.as_str(), "Cognito assigns its own sub");
+    // The same claims, as the authorizer hands them over after verifying the token.
+    let mut presented = claims.clone();
+    presented["exp"] = json!(chrono::Utc::now().timestamp() + 300);
+    let bearer = infra::token::sign(infra::token::DEFAULT_SECRET, &presented);
+    let me = w.http.get(format!("{}/v1/contacts/{id}", w.url)).bearer_auth(bearer).send().await.unwrap();
+    let (status, me) = crate::support::read(me).await;
+    assert_eq!((status, me["id"].as_str()), (StatusCode::OK, Some(id.as_str())), "one's own record: {me}");
+
     let (_, trail) = w.get("admin-1", &format!("/v1/contacts/{id}/audit")).await;
     assert_eq!(trail["items"][0]["action"], "invited");
+}
+
+#[tokio::test]
+async fn an_address_that_already_signs_in_for_someone_else_is_not_invited_again() {
+    let w = World::new().await;
+    let email = format!("shared-{}@example.com", w.org);
+    let first = w.create_contact(json!({"kind": "vendor", "name": "First Vendor", "email": email})).await;
+    let second = w.create_contact(json!({"kind": "vendor", "name": "Second Vendor", "email": email})).await;
+    let (status, body) =
+        w.contact_action("admin-1", first["id"].as_str().unwrap(), "invite", json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) =
+        w.contact_action("admin-1", first["id"].as_str().unwrap(), "invite", json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "inviting the same person again is fine: {body}");
+    let (status, body) =
+        w.contact_action("admin-1", second["id"].as_str().unwrap(), "invite", json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "email_in_use"), "{body}");
 }
