@@ -5,14 +5,17 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 EMULATOR_STAMP := $(VENV)/.emulator.stamp
+SCHEMA_VENV := .venv-schema
+SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e bench
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
-	@echo "make test                every check and test: fmt, clippy, template lint, unit and end-to-end"
+	@echo "make test                every check and test: fmt, clippy, template lint, unit, end-to-end, schema"
+	@echo "make schema              schemathesis against GET /openapi.json of a local stack (part of make test)"
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
 	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
 	@echo "make bench               per-route latency and DynamoDB round trips; writes BENCHMARKS.md"
@@ -30,10 +33,17 @@ $(EMULATOR_STAMP): infra/requirements-emulator.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r infra/requirements-emulator.txt
 	@touch $@
 
+# Schemathesis, pinned with its dependencies, in its own venv (the stamp re-installs when the pin changes).
+schemathesis: $(SCHEMA_STAMP)
+$(SCHEMA_STAMP): infra/requirements-schemathesis.txt
+	@test -x $(SCHEMA_VENV)/bin/python || python3 -m venv $(SCHEMA_VENV)
+	$(SCHEMA_VENV)/bin/python -m pip install --disable-pip-version-check -q -r infra/requirements-schemathesis.txt
+	@touch $@
+
 tools: emulator
 	infra/template-tools.sh install
 
-test: fmt clippy lint unit e2e
+test: fmt clippy lint unit e2e schema
 
 fmt:
 	cargo fmt --all -- --check
@@ -49,6 +59,11 @@ unit:
 
 e2e: emulator
 	cargo test -p e2e
+
+# Generated requests from openapi.json against a local stack, as a resident and as an admin:
+# no 5xx, and every answer documented (status, content type, schema, headers). SCHEMA_MAX_EXAMPLES.
+schema: emulator schemathesis
+	cargo run -q -p infra --bin schemacheck
 
 sam-build: tools
 	infra/template-tools.sh build

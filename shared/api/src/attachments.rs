@@ -1,7 +1,7 @@
 //! Attachment routes: a presigned upload URL for a photo or PDF, and its metadata with a
 //! short-lived download URL for those who may see it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use files::Files;
 use serde::{Deserialize, Serialize};
 use store::{AttachmentRecord, AttachmentStatus};
 
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathText};
 use crate::threads::{load_visible, millis, now};
 use crate::{Actor, ApiError, AppState};
 
@@ -113,7 +113,7 @@ async fn may_see(state: &AppState, actor: &User, a: &AttachmentRecord) -> Result
 async fn show(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(raw): Path<String>,
+    PathText(raw): PathText<String>,
 ) -> Result<Json<AttachmentBody>, ApiError> {
     let not_found = || ApiError::Domain(DomainError::NotFound("attachment"));
     let id = AttachmentId::parse(&raw).map_err(|_| not_found())?;

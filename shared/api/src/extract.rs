@@ -95,6 +95,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ThreadPath {
     }
 }
 
+/// Path parameters as text: a `String`, or a tuple of them. A parameter that is not UTF-8
+/// once percent-decoded names nothing that can exist: 404 in the error shape, where axum's
+/// own `Path` would answer a plain-text 400.
+pub struct PathText<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathText<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::Domain(DomainError::NotFound("resource")))
+    }
+}
+
 /// The optional `Idempotency-Key` header: 1 to 128 visible ASCII characters.
 pub struct IdempotencyKey(pub Option<String>);
 

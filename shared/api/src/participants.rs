@@ -1,7 +1,7 @@
 //! Who is in a conversation: staff add a colleague (or the thread's resident) mid-thread,
 //! staff leave, admins remove. Every join and leave is a timeline event.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use domain::{policy, DomainError, MessageId, ThreadId, UserId};
 use serde::Deserialize;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ThreadView};
 
-use crate::extract::{JsonBody, ThreadPath};
+use crate::extract::{JsonBody, PathText, ThreadPath};
 use crate::threads::{load_visible, millis, now, participant};
 use crate::views::ThreadBody;
 use crate::{Actor, ApiError, AppState};
@@ -82,7 +82,7 @@ async fn add(
 async fn remove(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path((raw_id, raw_user)): Path<(String, String)>,
+    PathText((raw_id, raw_user)): PathText<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = ThreadId::parse(&raw_id)?;
     let user_id = UserId::parse(raw_user).map_err(|_| DomainError::NotFound("participant"))?;

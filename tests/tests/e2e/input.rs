@@ -108,3 +108,19 @@ async fn garbage_and_foreign_cursors_and_bad_limits_are_400_or_422() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_path_id_that_is_not_utf8_is_not_found_in_the_error_shape() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    let cases = [
+        (reqwest::Method::GET, "/v1/attachments/%FF".to_owned()),
+        (reqwest::Method::DELETE, format!("/v1/threads/{id}/participants/%FF")),
+        (reqwest::Method::GET, "/v1/threads/%FF".to_owned()),
+    ];
+    for (method, path) in cases {
+        let (status, body) = w.call("admin-1", method, &path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(error_code(&body), "not_found", "{path}");
+    }
+}
