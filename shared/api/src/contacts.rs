@@ -2,7 +2,7 @@
 //! search by name prefix, unit or property; lock with a documented reason; archive now or
 //! on a date. Every lock, unlock, archive and unarchive goes in the contact's audit trail.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +16,7 @@ use store::{AuditEntry, ContactQuery};
 use workers::channels::Outgoing;
 
 use crate::directory::{Directory, Password};
-use crate::extract::{JsonBody, ListParams};
+use crate::extract::{JsonBody, ListParams, PathText};
 use crate::threads::{millis, now};
 use crate::views::PageBody;
 use crate::{Actor, ApiError, AppState};
@@ -56,7 +56,7 @@ struct Invited {
 async fn invite(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
     let contact = load_for_admin(&state, &actor, &id).await?;
     let email = contact
@@ -267,7 +267,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let contact = load(&state, &actor, &id).await?;
     // Staff read every contact; anyone reads their own.
@@ -302,7 +302,7 @@ fn entry(action: &str, actor: &User, subject: &User, reason: Option<String>) -> 
 async fn update(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
     JsonBody(patch): JsonBody<ContactPatch>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
@@ -319,7 +319,7 @@ struct LockRequest {
 async fn lock(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
     JsonBody(req): JsonBody<LockRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
@@ -339,7 +339,7 @@ async fn lock(
 async fn unlock(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Locked {
@@ -359,7 +359,7 @@ struct ArchiveRequest {
 async fn archive(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
     JsonBody(req): JsonBody<ArchiveRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
@@ -386,7 +386,7 @@ async fn archive(
 async fn unarchive(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Archived && before.archive_at.is_none() {
@@ -405,7 +405,7 @@ struct AuditBody {
 async fn audit(
     State(state): State<AppState>,
     Actor(actor): Actor,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<AuditBody>, ApiError> {
     let contact = load_for_admin(&state, &actor, &id).await?;
     Ok(Json(AuditBody { items: state.store.audit_trail(&actor.org, &contact.id).await? }))

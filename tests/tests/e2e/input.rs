@@ -117,6 +117,9 @@ async fn a_path_id_that_is_not_utf8_is_not_found_in_the_error_shape() {
         (reqwest::Method::GET, "/v1/attachments/%FF".to_owned()),
         (reqwest::Method::DELETE, format!("/v1/threads/{id}/participants/%FF")),
         (reqwest::Method::GET, "/v1/threads/%FF".to_owned()),
+        (reqwest::Method::GET, "/v1/contacts/%FF".to_owned()),
+        (reqwest::Method::GET, "/v1/contacts/%FF/audit".to_owned()),
+        (reqwest::Method::POST, "/v1/contacts/%FF/unlock".to_owned()),
     ];
     for (method, path) in cases {
         let (status, body) = w.call("admin-1", method, &path, None).await;
