@@ -10,7 +10,7 @@ SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench coldstart
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
@@ -19,6 +19,7 @@ help:
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
 	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
 	@echo "make bench               per-route latency and DynamoDB round trips; writes BENCHMARKS.md"
+	@echo "make coldstart           cold start of every Lambda binary under a local Lambda Runtime API"
 
 dev: emulator
 	cargo run -p infra --bin devstack
@@ -71,3 +72,8 @@ sam-build: tools
 # Per-route latency, measured DynamoDB round trips and own overhead; writes BENCHMARKS.md.
 bench: emulator
 	cargo run --release -p infra --bin bench
+
+# Cold start of every function binary (release, host) under a local Lambda Runtime API
+# against the emulator; builds the binaries first. COLDSTART_N starts each (default 20).
+coldstart: emulator
+	cargo run --release -p infra --bin coldstart
