@@ -3,6 +3,8 @@
 //! way API Gateway's JWT authorizer verifies Cognito's. Used by `make dev` and the tests.
 
 pub mod coldstart;
+pub mod cost;
+pub mod cpu;
 pub mod emulator;
 pub mod gateway;
 pub mod local_workers;

@@ -16,6 +16,7 @@ use workers::channels::{HttpProvider, Providers};
 use workers::notifier::Notifier;
 use workers::Workers;
 
+use crate::cpu::CpuMeter;
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
 use crate::provision::{
@@ -39,15 +40,22 @@ pub struct StackOptions {
     /// Port for the emulator when we start it (0: any free port).
     pub emulator_port: u16,
     pub seed: bool,
-    /// Records every DynamoDB call the API makes (benchmarks).
+    /// Records every AWS call (DynamoDB, S3, SQS, SES) the API and the workers make
+    /// (benchmarks).
     pub meter: Option<CallMeter>,
+    /// Records the CPU time of every HTTP request (benchmarks).
+    pub cpu_meter: Option<CpuMeter>,
     /// Where the API sends its queue events; `None`: the emulator. Tests point it at a
     /// closed port to play an SQS outage.
     pub relay_endpoint: Option<String>,
-    /// Run the queue consumers and scheduled jobs in this process.
+    /// Run the queue consumers and scheduled jobs in this process from the start
+    /// (otherwise `Stack::start_workers` does, when asked).
     pub workers: bool,
     /// Use this running emulator instead of starting one (a second API on the same data).
     pub emulator_endpoint: Option<String>,
+    /// Bounds on this stack's AWS calls (`workers::aws_timeouts()`, as deployed); `None`:
+    /// unbounded, since the emulator serves one request at a time and is slow under bursts.
+    pub aws_timeouts: Option<aws_config::timeout::TimeoutConfig>,
 }
 
 impl Default for StackOptions {
@@ -57,9 +65,11 @@ impl Default for StackOptions {
             emulator_port: 0,
             seed: true,
             meter: None,
+            cpu_meter: None,
             relay_endpoint: None,
             workers: true,
             emulator_endpoint: None,
+            aws_timeouts: None,
         }
     }
 }
@@ -72,6 +82,16 @@ pub struct Stack {
     /// The emulator's Cognito user pool (invitations create users in it).
     pub user_pool: UserPool,
     pub emulator: Emulator,
+    idle_workers: Option<IdleWorkers>,
+}
+
+/// The consumers and schedules of a stack started without them.
+struct IdleWorkers {
+    workers: Workers,
+    notifier: Notifier,
+    sqs: aws_sdk_sqs::Client,
+    routing_url: String,
+    notification_url: String,
 }
 
 /// SDK configuration pointing at the emulator, with the emulator's dummy credentials.
@@ -90,13 +110,22 @@ impl Stack {
             Some(endpoint) => Emulator::existing(endpoint),
             None => Emulator::start(opts.emulator_port)?,
         };
-        let sdk = sdk_config(&emulator.endpoint).await;
+        let mut sdk = sdk_config(&emulator.endpoint).await;
+        if let Some(timeouts) = opts.aws_timeouts.clone() {
+            sdk = sdk.into_builder().timeout_config(timeouts).build();
+        }
+        let meter = opts.meter.clone();
         let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        if let Some(meter) = opts.meter {
-            dynamodb_config = dynamodb_config.interceptor(meter);
+        let mut sqs_config = aws_sdk_sqs::config::Builder::from(&sdk);
+        // Path-style addressing: the emulator has no per-bucket host names.
+        let mut s3_config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true);
+        if let Some(meter) = &meter {
+            dynamodb_config = dynamodb_config.interceptor(meter.clone());
+            sqs_config = sqs_config.interceptor(meter.clone());
+            s3_config = s3_config.interceptor(meter.clone());
         }
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build());
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::from_conf(sqs_config.build());
         let template = Template::load(&template_path())?;
         let tables = create_tables(&dynamodb, &template).await?;
         let table = tables.first().context("template.yaml declares no DynamoDB table")?.clone();
@@ -107,10 +136,7 @@ impl Stack {
         let (routing_url, notification_url) = (url_of(ROUTING_QUEUE)?, url_of(NOTIFICATION_QUEUE)?);
 
         let store = Store::new(dynamodb, table);
-        // Path-style addressing: the emulator has no per-bucket host names.
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build(),
-        );
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
         let kms = aws_sdk_kms::Client::new(&sdk);
         let (buckets, keys) = create_buckets_and_keys(&s3, &kms, &template).await?;
         let bucket =
@@ -130,24 +156,26 @@ impl Stack {
             Some(endpoint) => sdk_config(endpoint).await,
             None => sdk.clone(),
         };
-        let relay = aws_sdk_sqs::Client::from_conf(workers::relay_sqs_config(&relay_sdk));
+        let mut relay_config = workers::relay_sqs_config(&relay_sdk).to_builder();
+        if let Some(meter) = &meter {
+            relay_config = relay_config.interceptor(meter.clone());
+        }
+        let relay = aws_sdk_sqs::Client::from_conf(relay_config.build());
         let queues = Queues::new(relay, routing_url.clone(), notification_url.clone());
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
-        let providers = local_providers(&sdk, &url).await?;
-        if opts.workers {
-            let workers = Workers { store: store.clone(), queues: queues.clone(), files: files.clone() };
-            let notifier = Notifier {
-                store: store.clone(),
-                providers: providers.clone(),
-                app_url: url.clone(),
-                digest_window: LOCAL_DIGEST_WINDOW,
-            };
-            local_workers::spawn(workers, notifier, sqs, routing_url, notification_url);
-        }
+        let providers = local_providers(&sdk, &url, meter.as_ref()).await?;
+        let workers = Workers { store: store.clone(), queues: queues.clone(), files: files.clone() };
+        let notifier = Notifier {
+            store: store.clone(),
+            providers: providers.clone(),
+            app_url: url.clone(),
+            digest_window: LOCAL_DIGEST_WINDOW,
+        };
+        let idle_workers = IdleWorkers { workers, notifier, sqs, routing_url, notification_url };
         let state = AppState {
             store: store.clone(),
             queues,
@@ -156,13 +184,29 @@ impl Stack {
             app_url: url.clone(),
             directory: Some(directory),
         };
-        let app = gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));
+        let mut app =
+            gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));
+        if let Some(cpu) = opts.cpu_meter {
+            app = app.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
+        }
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        Ok(Self { url, sdk, store, queue_urls, user_pool, emulator })
+        let mut stack =
+            Self { url, sdk, store, queue_urls, user_pool, emulator, idle_workers: Some(idle_workers) };
+        if opts.workers {
+            stack.start_workers();
+        }
+        Ok(stack)
+    }
+
+    /// Starts the queue consumers and schedules (once; later calls do nothing).
+    pub fn start_workers(&mut self) {
+        if let Some(w) = self.idle_workers.take() {
+            local_workers::spawn(w.workers, w.notifier, w.sqs, w.routing_url, w.notification_url);
+        }
     }
 }
 
@@ -173,8 +217,12 @@ pub const LOCAL_DIGEST_WINDOW: std::time::Duration = std::time::Duration::from_s
 
 /// The channels as the local stack runs them: e-mail through the emulator's SES, every other
 /// channel through the recording sink at `{url}/dev/sink/{channel}`.
-async fn local_providers(sdk: &SdkConfig, url: &str) -> anyhow::Result<Providers> {
-    let ses = aws_sdk_sesv2::Client::new(sdk);
+async fn local_providers(sdk: &SdkConfig, url: &str, meter: Option<&CallMeter>) -> anyhow::Result<Providers> {
+    let mut ses_config = aws_sdk_sesv2::config::Builder::from(sdk);
+    if let Some(meter) = meter {
+        ses_config = ses_config.interceptor(meter.clone());
+    }
+    let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
     ses.create_email_identity()
         .email_identity(EMAIL_FROM)
         .send()
