@@ -24,7 +24,7 @@ impl AppState {
     /// Builds the SDK clients once, from the standard AWS environment.
     pub async fn from_env() -> Result<Self, String> {
         let workers::Workers { store, queues, files } = workers::from_env().await?;
-        let aws = aws_config::load_from_env().await;
+        let aws = workers::aws_from_env().await;
         Ok(Self {
             store,
             queues,

@@ -39,10 +39,28 @@ impl Config {
     }
 }
 
+/// Bounds on every AWS call of the functions. Without them a call on a connection that
+/// stalls (AWS unreachable, packets dropped) waits until Lambda kills the function at its
+/// timeout (10 s) and API Gateway answers with its own error instead of our 503
+/// `unavailable`; with them the call fails in seconds, and the error becomes that 503. A
+/// retried attempt is safe: the SDK gives each transaction an idempotency token.
+pub fn aws_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(6))
+        .build()
+}
+
+/// The standard AWS environment, with [`aws_timeouts`].
+pub async fn aws_from_env() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(aws_timeouts()).load().await
+}
+
 /// The store, queues and files, from the standard AWS environment.
 pub async fn from_env() -> Result<Workers, String> {
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::from_conf(relay_sqs_config(&aws));
     let s3 = aws_sdk_s3::Client::new(&aws);
@@ -78,7 +96,7 @@ pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
 /// (and `SMS_FROM`); a channel without a base URL is off.
 pub async fn notifier_from_env() -> Result<Notifier, String> {
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_from_env().await;
     let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
     Ok(Notifier {

@@ -10,7 +10,10 @@ pub mod repair;
 pub mod retention;
 pub mod router;
 
-pub use config::{app_url, from_env, notifier_from_env, providers_from_env, relay_sqs_config, Config};
+pub use config::{
+    app_url, aws_from_env, aws_timeouts, from_env, notifier_from_env, providers_from_env, relay_sqs_config,
+    Config,
+};
 use queue::Queues;
 use store::Store;
 
