@@ -10,7 +10,7 @@ SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench coldstart
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench coldstart load chaos
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
@@ -19,6 +19,8 @@ help:
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
 	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
 	@echo "make bench               per-route latency and DynamoDB round trips; writes BENCHMARKS.md"
+	@echo "make load                concurrent residents and staff for 30 s; checks nothing is lost or duplicated"
+	@echo "make chaos               the same load with AWS cut off twice (whole emulator, SQS only)"
 	@echo "make coldstart           cold start of every Lambda binary under a local Lambda Runtime API"
 
 dev: emulator
@@ -77,3 +79,14 @@ bench: emulator
 # against the emulator; builds the binaries first. COLDSTART_N starts each (default 20).
 coldstart: emulator
 	cargo run --release -p infra --bin coldstart
+
+# Concurrent residents and staff for LOAD_SECS (default 30) with LOAD_CONCURRENCY users
+# (default 16), then checks that every acknowledged message is stored once, in order, and
+# notified once. Exits non-zero on FAIL.
+load: emulator
+	cargo run -p infra --bin load
+
+# The same load (LOAD_SECS default 40) while the API's way to AWS is cut twice for
+# CHAOS_OUTAGE_SECS (default 5): the whole emulator, then SQS only.
+chaos: emulator
+	cargo run -p infra --bin chaos

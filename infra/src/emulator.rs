@@ -41,6 +41,11 @@ impl Emulator {
         wait_for_port(port, Duration::from_secs(30))?;
         Ok(emulator)
     }
+
+    /// The emulator's process id, when we started it (load runs report its memory).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Emulator {

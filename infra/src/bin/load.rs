@@ -1,0 +1,13 @@
+//! `make load`: concurrent residents and staff against the local stack for `LOAD_SECS`
+//! (default 30) with `LOAD_CONCURRENCY` users (default 16); then checks that every
+//! acknowledged message is stored exactly once, in order, and notified exactly once.
+//! Exits non-zero on FAIL.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Quiet unless RUST_LOG asks: the report says what matters (the API logs every 5xx).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let passed = infra::load::run(infra::load::Config::from_env(30, false)).await?;
+    std::process::exit(if passed { 0 } else { 1 });
+}
