@@ -134,3 +134,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         Ok(Self(Some(key.to_owned())))
     }
 }
+
+impl IdempotencyKey {
+    /// Identifies what was asked (`scope`: where, e.g. the thread), so a replay can be
+    /// told from a reuse of the key for something else.
+    pub fn request_hash(scope: &str, request: &impl serde::Serialize) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(scope.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(serde_json::to_vec(request).unwrap_or_default());
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The answer to a key used before for a different request.
+    pub fn reused() -> ApiError {
+        DomainError::invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different request",
+        )
+        .into()
+    }
+}

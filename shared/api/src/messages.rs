@@ -8,7 +8,6 @@ use domain::attachment::{ContentType, MAX_PER_MESSAGE};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, AttachmentId, DomainError, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use store::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, MessageRecord, NewIdempotency, PostOutcome,
     ReadOutcome, TimelineItem,
@@ -51,7 +50,7 @@ async fn post_message(
 
     let at = now();
     let message_id = MessageId::new_at(millis(at));
-    let request_hash = request_hash(&thread_id.to_string(), &req);
+    let request_hash = IdempotencyKey::request_hash(&thread_id.to_string(), &req);
     let taken = match take_attachments(&state, &actor, &attachment_ids, thread_id, message_id, at).await {
         Ok(taken) => taken,
         // A replay of a post whose attachments it took itself answers the first answer.
@@ -100,24 +99,9 @@ async fn post_message(
             )
             .into())
         }
-        PostOutcome::Replayed(_) => {
-            return Err(DomainError::invalid(
-                "idempotency_key_reused",
-                "this Idempotency-Key was already used for a different request",
-            )
-            .into())
-        }
+        PostOutcome::Replayed(_) => return Err(IdempotencyKey::reused()),
     };
     Ok((StatusCode::CREATED, Json(TimelineItem::Message(posted))))
-}
-
-/// Identifies what was asked, so a replay can be told from a reuse of the key.
-fn request_hash(thread_id: &str, req: &PostMessage) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(thread_id.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(req).unwrap_or_default());
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn list_messages(

@@ -11,13 +11,13 @@ use domain::{
     DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
     User, UserId,
 };
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use store::{
-    EventKind, EventRecord, InboxQuery, InboxScope, LastMessage, MessageRecord, ParticipantRecord,
-    ResidentRef, Summary, ThreadRecord, ThreadView,
+    CreateOutcome, EventKind, EventRecord, InboxQuery, InboxScope, LastMessage, MessageRecord,
+    NewIdempotency, ParticipantRecord, ResidentRef, Summary, ThreadRecord, ThreadView,
 };
 
-use crate::extract::{JsonBody, ListParams, ThreadPath};
+use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::relay::relay;
 use crate::views::{PageBody, SummaryBody, ThreadBody};
 use crate::{Actor, ApiError, AppState};
@@ -56,7 +56,7 @@ pub(crate) async fn load_visible(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct CreateThread {
     topic: String,
@@ -71,8 +71,10 @@ struct CreateThread {
 async fn create_thread(
     State(state): State<AppState>,
     Actor(actor): Actor,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<CreateThread>,
 ) -> Result<(StatusCode, Json<ThreadBody>), ApiError> {
+    let request_hash = IdempotencyKey::request_hash("new thread", &req);
     let topic = offered_topic(&state, &actor.org, &req.topic).await?;
     let subject = Subject::parse(&req.subject)?;
     let body = MessageBody::parse(&req.body)?;
@@ -142,9 +144,19 @@ async fn create_thread(
         at,
         kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
     };
-    state.store.create_thread(&thread, &participants, &first, &event).await?;
-    relay(&state, &event).await;
-    let view = ThreadView { thread, participants };
+    let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
+    let view = match state.store.create_thread(&thread, &participants, &first, idempotency, &event).await? {
+        CreateOutcome::Created => {
+            relay(&state, &event).await;
+            ThreadView { thread, participants }
+        }
+        // The same request again (a client retrying after a lost answer): the thread it made.
+        CreateOutcome::Replayed(first) if first.request_hash == request_hash => {
+            let made = state.store.load_thread(&actor.org, &first.message.thread_id).await?;
+            made.ok_or(DomainError::NotFound("thread"))?
+        }
+        CreateOutcome::Replayed(_) => return Err(IdempotencyKey::reused()),
+    };
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
 }
 

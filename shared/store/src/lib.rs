@@ -33,7 +33,7 @@ pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
-pub use threads::{NewIdempotency, PostOutcome, ReadOutcome};
+pub use threads::{CreateOutcome, NewIdempotency, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};
 
 use aws_sdk_dynamodb::Client;

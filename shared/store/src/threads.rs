@@ -31,6 +31,13 @@ pub enum PostOutcome {
     AttachmentTaken,
 }
 
+pub enum CreateOutcome {
+    Created,
+    /// The idempotency key was used before: here is what was recorded for it (the first
+    /// message of the thread it created, or of whatever else it was used for).
+    Replayed(IdempotencyRecord),
+}
+
 pub enum ReadOutcome {
     Marked,
     /// The caller had already read this far.
@@ -39,7 +46,7 @@ pub enum ReadOutcome {
     NoSuchMessage,
 }
 
-/// An idempotency key to record with a post.
+/// An idempotency key to record with a post or a new thread.
 pub struct NewIdempotency<'a> {
     pub key: &'a str,
     pub request_hash: String,
@@ -88,23 +95,58 @@ impl Store {
         thread: &ThreadRecord,
         participants: &[ParticipantRecord],
         first: &MessageRecord,
+        idempotency: Option<NewIdempotency<'_>>,
         event: &OutboxEvent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<CreateOutcome, StoreError> {
         let org = &thread.org;
         let mut writes = vec![tx::put(&self.table, items::thread_item(thread)?, Condition::new(NOT_EXISTS))?];
         for p in participants {
             let item = items::participant_item(org, p, &thread.view_for(p.role))?;
             writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
         }
-        let first = TimelineItem::Message(first.clone());
-        let item = items::timeline_item(org, &thread.summary.id, &first)?;
+        let entry = TimelineItem::Message(first.clone());
+        let item = items::timeline_item(org, &thread.summary.id, &entry)?;
         writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
         writes.push(outbox::put_item(&self.table, event)?);
-        match self.transact(writes).await? {
-            TxOutcome::Committed => Ok(()),
-            // A fresh ULID collided, or the service conflicted: both are transient.
-            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(org, &first.author_id, i.key));
+        if let (Some(idem), Some(pk)) = (&idempotency, &idem_pk) {
+            writes.push(self.idempotency_put(pk, idem, first)?);
         }
+        let idem_index = writes.len() - 1;
+        let outcome = self.transact(writes).await?;
+        if let TxOutcome::Committed = outcome {
+            return Ok(CreateOutcome::Created);
+        }
+        if let Some(pk) = idem_pk.filter(|_| outcome.failed_condition(idem_index)) {
+            if let Some(record) = self.idempotency_record(&pk).await? {
+                return Ok(CreateOutcome::Replayed(record));
+            }
+        }
+        // A fresh ULID collided, or the service conflicted: both are transient.
+        Err(StoreError::Contention)
+    }
+
+    /// The record of an idempotency key's first answer, written in the transaction of the
+    /// write it answers. An expired record that TTL has not removed yet does not count.
+    fn idempotency_put(
+        &self,
+        pk: &str,
+        idem: &NewIdempotency<'_>,
+        message: &MessageRecord,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let now = Utc::now().timestamp();
+        let record = IdempotencyRecord {
+            request_hash: idem.request_hash.clone(),
+            message: message.clone(),
+            expires_at: now + IDEMPOTENCY_TTL_SECS,
+        };
+        let mut item = items::key(pk.to_owned(), keys::IDEMPOTENCY_SK);
+        item.insert(items::DATA.into(), items::av(&record)?);
+        item.insert(items::EXPIRES_AT.into(), items::n(record.expires_at));
+        let cond = Condition::new("attribute_not_exists(pk) OR #exp < :now")
+            .name("#exp", items::EXPIRES_AT)
+            .value(":now", items::n(now));
+        tx::put(&self.table, item, cond)
     }
 
     /// Posts a message read against `view`. If the message is the newest in the thread,
@@ -129,20 +171,7 @@ impl Store {
                 Condition::new(NOT_EXISTS),
             )?];
             if let (Some(idem), Some(pk)) = (&idempotency, &idem_pk) {
-                let now = Utc::now().timestamp();
-                let record = IdempotencyRecord {
-                    request_hash: idem.request_hash.clone(),
-                    message: msg.clone(),
-                    expires_at: now + IDEMPOTENCY_TTL_SECS,
-                };
-                let mut item = items::key(pk.clone(), keys::IDEMPOTENCY_SK);
-                item.insert(items::DATA.into(), items::av(&record)?);
-                item.insert(items::EXPIRES_AT.into(), items::n(record.expires_at));
-                // An expired record that TTL has not removed yet does not count.
-                let cond = Condition::new("attribute_not_exists(pk) OR #exp < :now")
-                    .name("#exp", items::EXPIRES_AT)
-                    .value(":now", items::n(now));
-                writes.push(tx::put(&self.table, item, cond)?);
+                writes.push(self.idempotency_put(pk, idem, msg)?);
             }
             writes.push(outbox::put_item(&self.table, event)?);
             let attachments_from = writes.len();

@@ -208,3 +208,28 @@ async fn a_locked_account_reads_but_every_write_is_refused() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(w.messages("resident-1", &id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_retried_thread_creation_with_its_idempotency_key_makes_one_thread() {
+    let w = World::new().await;
+    let create = |body: serde_json::Value, key: &str| {
+        w.http
+            .post(format!("{}/v1/threads", w.url))
+            .bearer_auth(w.token("resident-1"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let request = json!({"topic": "maintenance", "subject": "Leak", "body": "Water under the sink"});
+    let (s1, first) = crate::support::read(create(request.clone(), "new-leak").await.unwrap()).await;
+    let (s2, again) = crate::support::read(create(request, "new-leak").await.unwrap()).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED), "{first} {again}");
+    assert_eq!(first["id"], again["id"], "the retry answers the thread the first request made");
+    assert_eq!(first["last_message"]["id"], again["last_message"]["id"]);
+    let other = json!({"topic": "maintenance", "subject": "Another", "body": "Different"});
+    let (s3, reused) = crate::support::read(create(other, "new-leak").await.unwrap()).await;
+    assert_eq!((s3, error_code(&reused)), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
+    let mine = w.thread_ids("resident-1", "").await;
+    assert_eq!(mine, [first["id"].as_str().unwrap()], "one thread, whatever the retries");
+    assert_eq!(w.messages("resident-1", first["id"].as_str().unwrap()).await.len(), 1);
+}
