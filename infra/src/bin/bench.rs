@@ -10,6 +10,7 @@ use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use infra::cost::{bill, Bill, Prices};
 use infra::cpu::CpuMeter;
+use infra::load::percentile;
 use infra::meter::{Call, CallMeter};
 use infra::{coldstart, token, Stack, StackOptions};
 use serde_json::{json, Value};
@@ -30,14 +31,6 @@ struct Route {
     cpu: Vec<Duration>,
     floors: Vec<Duration>,
     calls: Vec<Call>,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn ms(d: Duration) -> String {
