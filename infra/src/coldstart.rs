@@ -29,8 +29,8 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 8] =
-    ["threads", "messages", "settings", "attachments", "contacts", "router", "notifier", "jobs"];
+pub const FUNCTIONS: [&str; 9] =
+    ["threads", "messages", "settings", "attachments", "contacts", "router", "notifier", "jobs", "dispatch"];
 
 /// How long one start may take before it counts as failed (template.yaml's Timeout is 10 s).
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -414,13 +414,13 @@ fn function_env(
         ("RUST_LOG".into(), "info".into()),
     ];
     // template.yaml's per-function variables; the HTTP providers point at the local sink.
-    if matches!(binary, "contacts" | "notifier" | "jobs") {
+    if matches!(binary, "contacts" | "notifier" | "dispatch") {
         env.push(("EMAIL_FROM".into(), stack::EMAIL_FROM.into()));
     }
     if binary == "contacts" {
         env.push(("USER_POOL_ID".into(), stack.user_pool.id.clone()));
     }
-    if matches!(binary, "notifier" | "jobs") {
+    if matches!(binary, "notifier" | "dispatch") {
         for channel in ["sms", "whatsapp", "push", "telegram"] {
             let prefix = channel.to_uppercase();
             env.push((format!("{prefix}_BASE_URL"), format!("{}/dev/sink/{channel}", stack.url)));
@@ -544,6 +544,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("router", Trigger::Sqs),
         ("notifier", Trigger::Sqs),
         ("jobs", Trigger::Schedule),
+        ("dispatch", Trigger::Schedule),
     ];
     let mut rows = Vec::new();
     for (binary, trigger) in &triggers {

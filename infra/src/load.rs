@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Utc};
 use domain::notify::{Channel, NotificationDefaults};
 use domain::{OrgId, Role, User, UserId};
@@ -25,6 +24,7 @@ use store::{EventKind, Store, TimelineItem};
 
 use crate::emulator::Emulator;
 use crate::proxy::{CutProxy, Mode};
+use crate::stack::queue_depth;
 use crate::{seed, token, Stack, StackOptions};
 
 /// What a run does; [`Config::from_env`] reads it from the environment.
@@ -75,12 +75,10 @@ impl Config {
     /// (180), `LOAD_TIMEOUT_SECS` (30); with `chaos`, two outages of `CHAOS_OUTAGE_SECS`
     /// (5): everything at a fifth of the run, SQS only at three fifths; `CHAOS_MODE`
     /// `stall` makes the cut proxies hold connections instead of refusing them.
-    pub fn from_env(default_secs: u64, chaos: bool) -> Self {
-        let num = |name: &str, default: u64| {
-            std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).filter(|n| *n > 0).unwrap_or(default)
-        };
-        let secs = num("LOAD_SECS", default_secs);
-        let length = Duration::from_secs(num("CHAOS_OUTAGE_SECS", 5));
+    pub fn from_env(default_secs: u64, chaos: bool) -> anyhow::Result<Self> {
+        let num = |name: &str, default: u64| crate::cli::env_or(name, default).map(|n| n.max(1));
+        let secs = num("LOAD_SECS", default_secs)?;
+        let length = Duration::from_secs(num("CHAOS_OUTAGE_SECS", 5)?);
         let outages = if chaos {
             vec![
                 Outage { what: OutageKind::Everything, at: Duration::from_secs(secs) / 5, length },
@@ -89,17 +87,17 @@ impl Config {
         } else {
             vec![]
         };
-        Self {
+        Ok(Self {
             secs,
-            concurrency: usize::try_from(num("LOAD_CONCURRENCY", 16)).unwrap_or(16),
-            drain_secs: num("LOAD_DRAIN_SECS", 180),
-            request_timeout: Duration::from_secs(num("LOAD_TIMEOUT_SECS", 30)),
+            concurrency: usize::try_from(num("LOAD_CONCURRENCY", 16)?)?,
+            drain_secs: num("LOAD_DRAIN_SECS", 180)?,
+            request_timeout: Duration::from_secs(num("LOAD_TIMEOUT_SECS", 30)?),
             outages,
             cut: match std::env::var("CHAOS_MODE").as_deref() {
                 Ok("stall") => Mode::Stall,
                 _ => Mode::Refuse,
             },
-        }
+        })
     }
 }
 
@@ -195,9 +193,16 @@ struct Ledger {
     /// Acknowledged messages: id → (thread, author, body).
     messages: HashMap<String, (String, String, String)>,
     unacked: Vec<Unacked>,
-    /// Posts acknowledged only when retried after the load with their Idempotency-Key:
+    /// Writes acknowledged only when retried after the load with their Idempotency-Key:
     /// (message id, whether the answer was the first attempt's message).
     retried: Vec<(String, bool)>,
+}
+
+impl Ledger {
+    fn acknowledge_thread(&mut self, thread: &str, first: &str, user: &str, text: &str) {
+        self.threads.insert(thread.to_owned(), (user.to_owned(), text.to_owned()));
+        self.messages.insert(first.to_owned(), (thread.to_owned(), user.to_owned(), text.to_owned()));
+    }
 }
 
 struct Ctx {
@@ -339,26 +344,8 @@ async fn resident(ctx: Arc<Ctx>, user: String, seed: u64) {
             let topic = TOPICS[rng.below(TOPICS.len())];
             let priority = if rng.below(10) == 0 { "urgent" } else { "normal" };
             let body = json!({"topic": topic, "subject": text, "body": text, "priority": priority});
-            let (outcome, thread) = ctx
-                .call(Op::CreateThread, &user, Method::POST, "/v1/threads", Some(body.clone()), None)
-                .await;
-            let ids = (thread["id"].as_str(), thread.pointer("/last_message/id").and_then(Value::as_str));
-            match ids {
-                (Some(id), Some(first)) if outcome.success() => {
-                    let mut ledger = lock(&ctx.ledger);
-                    ledger.threads.insert(id.to_owned(), (user.clone(), text.clone()));
-                    ledger.messages.insert(first.to_owned(), (id.to_owned(), user.clone(), text.clone()));
-                    threads.push((id.to_owned(), Some(first.to_owned())));
-                }
-                _ => lock(&ctx.ledger).unacked.push(Unacked {
-                    op: Op::CreateThread,
-                    user: user.clone(),
-                    thread: None,
-                    text,
-                    body,
-                    key: None,
-                    outcome,
-                }),
+            if let Some(created) = create_thread(&ctx, &user, text, body).await {
+                threads.push(created);
             }
             continue;
         }
@@ -373,23 +360,11 @@ async fn resident(ctx: Arc<Ctx>, user: String, seed: u64) {
                 ctx.call(Op::ListInbox, &user, Method::GET, "/v1/threads?limit=25", None, None).await;
             }
             67..=78 => {
-                let (_, t) = ctx
-                    .call(Op::OpenThread, &user, Method::GET, &format!("/v1/threads/{thread}"), None, None)
-                    .await;
-                let last = t.pointer("/last_message/id").and_then(Value::as_str).map(str::to_owned);
-                remember(&mut threads, &thread, last);
+                let newest = open_thread(&ctx, &user, &thread).await;
+                remember(&mut threads, &thread, newest);
             }
-            79..=90 => {
-                let path = format!("/v1/threads/{thread}/messages?limit=25");
-                ctx.call(Op::ListMessages, &user, Method::GET, &path, None, None).await;
-            }
-            _ => {
-                if let Some(last) = last {
-                    let path = format!("/v1/threads/{thread}/read");
-                    let body = json!({"message_id": last});
-                    ctx.call(Op::MarkRead, &user, Method::POST, &path, Some(body), None).await;
-                }
-            }
+            79..=90 => list_messages(&ctx, &user, &thread).await,
+            _ => mark_read(&ctx, &user, &thread, last).await,
         }
     }
 }
@@ -434,27 +409,64 @@ async fn staff(ctx: Arc<Ctx>, user: String, seed: u64) {
                 }
             }
             60..=71 => {
-                ctx.call(Op::OpenThread, &user, Method::GET, &format!("/v1/threads/{thread}"), None, None)
-                    .await;
+                let newest = open_thread(&ctx, &user, &thread).await;
+                remember(&mut inbox, &thread, newest);
             }
-            72..=87 => {
-                let path = format!("/v1/threads/{thread}/messages?limit=25");
-                ctx.call(Op::ListMessages, &user, Method::GET, &path, None, None).await;
-            }
-            _ => {
-                if let Some(last) = last {
-                    let path = format!("/v1/threads/{thread}/read");
-                    let body = json!({"message_id": last});
-                    ctx.call(Op::MarkRead, &user, Method::POST, &path, Some(body), None).await;
-                }
-            }
+            72..=87 => list_messages(&ctx, &user, &thread).await,
+            _ => mark_read(&ctx, &user, &thread, last).await,
+        }
+    }
+}
+
+/// Opens a thread; its newest message when answered.
+async fn open_thread(ctx: &Ctx, user: &str, thread: &str) -> Option<String> {
+    let (_, t) =
+        ctx.call(Op::OpenThread, user, Method::GET, &format!("/v1/threads/{thread}"), None, None).await;
+    t.pointer("/last_message/id").and_then(Value::as_str).map(str::to_owned)
+}
+
+async fn list_messages(ctx: &Ctx, user: &str, thread: &str) {
+    let path = format!("/v1/threads/{thread}/messages?limit=25");
+    ctx.call(Op::ListMessages, user, Method::GET, &path, None, None).await;
+}
+
+/// Marks read up to the newest message the user knows of (none known: nothing to do).
+async fn mark_read(ctx: &Ctx, user: &str, thread: &str, last: Option<String>) {
+    if let Some(last) = last {
+        let path = format!("/v1/threads/{thread}/read");
+        let body = json!({"message_id": last});
+        ctx.call(Op::MarkRead, user, Method::POST, &path, Some(body), None).await;
+    }
+}
+
+/// The Idempotency-Key of a write: its text is unique per user.
+fn idempotency_key(text: &str) -> String {
+    text.replace([' ', '#'], "-")
+}
+
+/// Starts a thread with an Idempotency-Key; (thread, first message) when acknowledged.
+async fn create_thread(ctx: &Ctx, user: &str, text: String, body: Value) -> Option<(String, Option<String>)> {
+    let key = idempotency_key(&text);
+    let (outcome, thread) =
+        ctx.call(Op::CreateThread, user, Method::POST, "/v1/threads", Some(body.clone()), Some(&key)).await;
+    let ids = (thread["id"].as_str(), thread.pointer("/last_message/id").and_then(Value::as_str));
+    let mut ledger = lock(&ctx.ledger);
+    match ids {
+        (Some(id), Some(first)) if outcome.success() => {
+            ledger.acknowledge_thread(id, first, user, &text);
+            Some((id.to_owned(), Some(first.to_owned())))
+        }
+        _ => {
+            let (op, thread, key) = (Op::CreateThread, None, Some(key));
+            ledger.unacked.push(Unacked { op, user: user.to_owned(), thread, text, body, key, outcome });
+            None
         }
     }
 }
 
 /// Posts with an Idempotency-Key; the message id when acknowledged.
 async fn post(ctx: &Ctx, user: &str, thread: &str, text: String, internal: bool) -> Option<String> {
-    let key = text.replace([' ', '#'], "-");
+    let key = idempotency_key(&text);
     let path = format!("/v1/threads/{thread}/messages");
     let body = json!({"body": text, "internal": internal});
     let (outcome, msg) =
@@ -665,7 +677,7 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
 
     // The documented recovery from an ambiguous answer: the same post again, same key.
     let retry_start = Instant::now();
-    retry_ambiguous_posts(&ctx, &stack.url).await?;
+    retry_ambiguous_writes(&ctx, &stack.url).await?;
     let retry_secs = retry_start.elapsed().as_secs_f64();
 
     let drain_start = Instant::now();
@@ -814,13 +826,13 @@ fn report_outages(samples: &[Sample], windows: &[(OutageKind, Duration, Duration
     }
 }
 
-/// Re-sends every post answered ambiguously with its Idempotency-Key, as a client should
+/// Re-sends every write answered ambiguously with its Idempotency-Key, as a client should
 /// (through the API that the consumers use: the outages are over), a few at a time.
-async fn retry_ambiguous_posts(ctx: &Arc<Ctx>, url: &str) -> anyhow::Result<()> {
+async fn retry_ambiguous_writes(ctx: &Arc<Ctx>, url: &str) -> anyhow::Result<()> {
     let ambiguous: Vec<Unacked> = lock(&ctx.ledger)
         .unacked
         .iter()
-        .filter(|u| u.op == Op::PostMessage && u.outcome.ambiguous())
+        .filter(|u| u.key.is_some() && u.outcome.ambiguous())
         .cloned()
         .collect();
     if ambiguous.is_empty() {
@@ -831,38 +843,48 @@ async fn retry_ambiguous_posts(ctx: &Arc<Ctx>, url: &str) -> anyhow::Result<()> 
         let mut tasks = tokio::task::JoinSet::new();
         for u in batch {
             let (ctx, url, u) = (ctx.clone(), url.to_owned(), u.clone());
-            tasks.spawn(async move { retry_post(&ctx, &url, &u).await });
+            tasks.spawn(async move { retry_write(&ctx, &url, &u).await });
         }
         while let Some(label) = tasks.join_next().await {
             *answers.entry(label.context("a retry panicked")?).or_default() += 1;
         }
     }
-    println!("\nambiguous posts retried with their Idempotency-Key: {}", ambiguous.len());
+    println!("\nambiguous writes retried with their Idempotency-Key: {}", ambiguous.len());
     for (label, count) in &answers {
         println!("  {label} × {count}");
     }
     Ok(())
 }
 
-async fn retry_post(ctx: &Ctx, url: &str, u: &Unacked) -> String {
-    let (Some(thread), Some(key)) = (&u.thread, &u.key) else { return "not retried".into() };
-    let path = format!("/v1/threads/{thread}/messages");
+async fn retry_write(ctx: &Ctx, url: &str, u: &Unacked) -> String {
+    let Some(key) = &u.key else { return "not retried".into() };
+    let path = match &u.thread {
+        Some(thread) => format!("/v1/threads/{thread}/messages"),
+        None => "/v1/threads".to_owned(),
+    };
     let sent_at = Utc::now();
     let token = &ctx.tokens[&u.user];
-    let (outcome, msg, _, _) =
+    let (outcome, answer, _, _) =
         request(&ctx.http, url, token, Method::POST, &path, Some(u.body.clone()), Some(key)).await;
-    match msg["id"].as_str() {
-        Some(id) if outcome.success() => {
-            let created = msg["created_at"].as_str().and_then(|c| DateTime::parse_from_rfc3339(c).ok());
-            let replayed = created.is_some_and(|c| c < sent_at - chrono::Duration::milliseconds(500));
-            let mut ledger = lock(&ctx.ledger);
+    // A post answers its message; a thread creation the thread with its first message.
+    let message = match u.op {
+        Op::CreateThread => answer.get("last_message").cloned().unwrap_or_default(),
+        _ => answer.clone(),
+    };
+    let (Some(id), true) = (message["id"].as_str(), outcome.success()) else { return outcome.label() };
+    let created = message["created_at"].as_str().and_then(|c| DateTime::parse_from_rfc3339(c).ok());
+    let replayed = created.is_some_and(|c| c < sent_at - chrono::Duration::milliseconds(500));
+    let mut ledger = lock(&ctx.ledger);
+    match (&u.thread, answer["id"].as_str()) {
+        (Some(thread), _) => {
             ledger.messages.insert(id.to_owned(), (thread.clone(), u.user.clone(), u.text.clone()));
-            ledger.retried.push((id.to_owned(), replayed));
-            let which = if replayed { "the first attempt's message" } else { "stored now" };
-            format!("{} ({which})", outcome.label())
         }
-        _ => outcome.label(),
+        (None, Some(thread)) => ledger.acknowledge_thread(thread, id, &u.user, &u.text),
+        (None, None) => return format!("{} without a thread id", outcome.label()),
     }
+    ledger.retried.push((id.to_owned(), replayed));
+    let which = if replayed { "the first attempt's answer" } else { "stored now" };
+    format!("{} {} ({which})", u.op.name(), outcome.label())
 }
 
 /// Waits until the queues are empty, no outbox event is pending and no notification
@@ -874,17 +896,8 @@ async fn drain(stack: &Stack, timeout: Duration) -> anyhow::Result<bool> {
     while Instant::now() < deadline {
         let mut busy = false;
         for (name, url) in &stack.queue_urls {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(url)
-                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                .send()
-                .await?;
-            let waiting: u64 =
-                attrs.attributes().into_iter().flatten().filter_map(|(_, v)| v.parse::<u64>().ok()).sum();
             // Dead-letter queues only fill; verify_outbox_done reports them.
-            if waiting > 0 && !name.contains("DeadLetter") {
+            if !name.contains("DeadLetter") && queue_depth(&sqs, url).await? > 0 {
                 busy = true;
             }
         }
@@ -1288,18 +1301,7 @@ async fn verify_outbox_done(stack: &Stack, org: &OrgId, findings: &mut Findings)
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let mut dead = Vec::new();
     for (name, url) in stack.queue_urls.iter().filter(|(name, _)| name.contains("DeadLetter")) {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await?;
-        let n = attrs
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        dead.push(format!("{name} {n}"));
+        dead.push(format!("{name} {}", queue_depth(&sqs, url).await?));
     }
     println!(
         "outbox: {total} events, {resent} re-sent by the repair job, {open} not done, {parked} parked after \

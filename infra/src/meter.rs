@@ -34,31 +34,80 @@ pub struct Call {
 
 #[derive(Debug, Clone, Default)]
 pub struct CallMeter {
-    calls: Arc<Mutex<Vec<Call>>>,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl CallMeter {
-    /// The calls recorded since the last `take`.
+    /// The calls recorded since the last `take`. The bodies are parsed here, outside the
+    /// metered requests, so the meter adds no JSON work to the handlers' CPU time.
     pub fn take(&self) -> Vec<Call> {
-        std::mem::take(&mut self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+        let recorded = std::mem::take(&mut *self.recorded.lock().unwrap_or_else(|e| e.into_inner()));
+        recorded.into_iter().map(Recorded::into_call).collect()
     }
 }
 
-#[derive(Debug, Clone)]
+/// A call as recorded inside the request: the DynamoDB bodies are kept as bytes.
+#[derive(Debug)]
+struct Recorded {
+    service: String,
+    operation: String,
+    wire: Duration,
+    request: Option<Vec<u8>>,
+    response: Option<Vec<u8>>,
+}
+
+impl Recorded {
+    fn into_call(self) -> Call {
+        let parse = |b: Option<Vec<u8>>| b.and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        let (request, response) = (parse(self.request), parse(self.response));
+        let op = self.operation.as_str();
+        let consistent = request.as_ref().is_some_and(|b| b["ConsistentRead"] == Value::Bool(true));
+        let items = request.as_ref().map_or(1, |b| match op {
+            "TransactWriteItems" => b["TransactItems"].as_array().map_or(1, Vec::len),
+            "BatchGetItem" => b["RequestItems"]
+                .as_object()
+                .map_or(1, |t| t.values().map(|r| r["Keys"].as_array().map_or(0, Vec::len)).sum()),
+            _ => 1,
+        });
+        Call {
+            items,
+            wire: self.wire,
+            read_units: response.as_ref().map(|b| read_units(op, b, consistent)).unwrap_or_default(),
+            write_units: request.as_ref().map(|b| write_units(op, b)).unwrap_or_default(),
+            service: self.service,
+            operation: self.operation,
+        }
+    }
+}
+
+#[derive(Debug)]
 struct InFlight {
     sent: Instant,
-    wire: Option<Duration>,
-    write_units: f64,
-    consistent: bool,
-    items: usize,
+    request: Option<Vec<u8>>,
 }
 
 impl Storable for InFlight {
     type Storer = StoreReplace<Self>;
 }
 
+/// Time on the wire, stored when the response's headers arrive.
+#[derive(Debug, Clone, Copy)]
+struct Wire(Duration);
+
+impl Storable for Wire {
+    type Storer = StoreReplace<Self>;
+}
+
 fn operation(cfg: &ConfigBag) -> (String, String) {
     cfg.load::<Metadata>().map(|m| (m.service().to_lowercase(), m.name().to_owned())).unwrap_or_default()
+}
+
+/// Only DynamoDB bodies feed the capacity estimate.
+fn dynamodb_body(cfg: &ConfigBag, body: Option<&[u8]>) -> Option<Vec<u8>> {
+    cfg.load::<Metadata>()
+        .filter(|m| m.service().eq_ignore_ascii_case("dynamodb"))
+        .and(body)
+        .map(<[u8]>::to_vec)
 }
 
 impl Intercept for CallMeter {
@@ -72,21 +121,8 @@ impl Intercept for CallMeter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, op) = operation(cfg);
-        let body = (service == "dynamodb")
-            .then(|| ctx.request().body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok()))
-            .flatten();
-        let write_units = body.as_ref().map(|b| write_units(&op, b)).unwrap_or_default();
-        let consistent = body.as_ref().is_some_and(|b| b["ConsistentRead"] == Value::Bool(true));
-        let items = body.as_ref().map_or(1, |b| match op.as_str() {
-            "TransactWriteItems" => b["TransactItems"].as_array().map_or(1, Vec::len),
-            "BatchGetItem" => b["RequestItems"]
-                .as_object()
-                .map_or(1, |t| t.values().map(|r| r["Keys"].as_array().map_or(0, Vec::len)).sum()),
-            _ => 1,
-        });
-        let sent = Instant::now();
-        cfg.interceptor_state().store_put(InFlight { sent, wire: None, write_units, consistent, items });
+        let request = dynamodb_body(cfg, ctx.request().body().bytes());
+        cfg.interceptor_state().store_put(InFlight { sent: Instant::now(), request });
         Ok(())
     }
 
@@ -96,9 +132,8 @@ impl Intercept for CallMeter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(mut flight) = cfg.load::<InFlight>().cloned() {
-            flight.wire = Some(flight.sent.elapsed());
-            cfg.interceptor_state().store_put(flight);
+        if let Some(sent) = cfg.load::<InFlight>().map(|f| f.sent) {
+            cfg.interceptor_state().store_put(Wire(sent.elapsed()));
         }
         Ok(())
     }
@@ -109,23 +144,16 @@ impl Intercept for CallMeter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) = operation(cfg);
         let Some(flight) = cfg.load::<InFlight>() else { return Ok(()) };
-        let read_units = if service == "dynamodb" {
-            let body = ctx.response().body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok());
-            body.map(|b| read_units(&operation, &b, flight.consistent)).unwrap_or_default()
-        } else {
-            0.0
-        };
-        let call = Call {
+        let (service, operation) = operation(cfg);
+        let recorded = Recorded {
             service,
             operation,
-            items: flight.items,
-            wire: flight.wire.unwrap_or_else(|| flight.sent.elapsed()),
-            read_units,
-            write_units: flight.write_units,
+            wire: cfg.load::<Wire>().map_or_else(|| flight.sent.elapsed(), |w| w.0),
+            request: flight.request.clone(),
+            response: dynamodb_body(cfg, ctx.response().body().bytes()),
         };
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        self.recorded.lock().unwrap_or_else(|e| e.into_inner()).push(recorded);
         Ok(())
     }
 }

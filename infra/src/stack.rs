@@ -104,6 +104,20 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// Messages in a queue, waiting or in flight (being handled, or hidden until a retry).
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .with_context(|| format!("reading the depth of {url}"))?;
+    Ok(attrs.attributes().into_iter().flat_map(|a| a.values()).filter_map(|v| v.parse::<u64>().ok()).sum())
+}
+
 impl Stack {
     pub async fn start(opts: StackOptions) -> anyhow::Result<Self> {
         let emulator = match opts.emulator_endpoint {

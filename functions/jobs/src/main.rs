@@ -1,6 +1,6 @@
-//! The `jobs` Lambda function: scheduled maintenance run by EventBridge every minute: outbox
-//! repair, dispatch of due notifications (digests, quiet hours, retries), attachment
-//! retention and scheduled contact archives.
+//! The `jobs` Lambda function: storage housekeeping run by EventBridge every minute: outbox
+//! repair, attachment retention and scheduled contact archives. (Due notifications are
+//! sent by the `dispatch` function, on the same schedule.)
 
 use std::time::Duration;
 
@@ -14,17 +14,14 @@ const REPAIR_AFTER: Duration = Duration::from_secs(60);
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let workers = workers::from_env().await?;
-    let notifier = workers::notifier_from_env().await?;
-    let (workers, notifier) = (&workers, &notifier);
+    let workers = &workers;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let now = chrono::Utc::now();
         let repair = workers::repair::repair_outbox(workers, REPAIR_AFTER).await.map_err(Error::from)?;
-        let notified = workers::notifier::dispatch(notifier, now).await.map_err(Error::from)?;
         let retention = workers::retention::run(workers, now).await.map_err(Error::from)?;
         let archived = workers::contacts::run_archives(workers, now).await.map_err(Error::from)?;
         Ok::<_, Error>(serde_json::json!({
             "resent": repair.resent, "parked": repair.parked, "failed": repair.failed,
-            "notified": notified,
             "attachments_archived": retention.archived, "uploads_expired": retention.expired,
             "contacts_archived": archived,
         }))

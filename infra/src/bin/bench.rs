@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use infra::cost::{bill, Bill, Prices};
-use infra::cpu::CpuMeter;
+use infra::cpu::{process_cpu, CpuMeter};
 use infra::load::percentile;
 use infra::meter::{Call, CallMeter};
+use infra::stack::queue_depth;
 use infra::{coldstart, token, Stack, StackOptions};
 use serde_json::{json, Value};
 
@@ -29,6 +30,8 @@ struct Route {
     name: &'static str,
     latencies: Vec<Duration>,
     cpu: Vec<Duration>,
+    /// The whole process's CPU time over each request: client, server and handler.
+    process_cpu: Vec<Duration>,
     floors: Vec<Duration>,
     calls: Vec<Call>,
 }
@@ -141,6 +144,33 @@ impl Raw {
     }
 }
 
+/// The route's calls in the order made, each with its p50 time on the wire and the raw p50
+/// of its kind: where a route's time goes, and which calls cost moto more than the raw ones.
+fn call_breakdown(calls: &[Call], raw: &HashMap<String, Vec<Duration>>) -> String {
+    let mut order: Vec<String> = Vec::new();
+    let mut wire: HashMap<String, Vec<Duration>> = HashMap::new();
+    for c in calls {
+        let key = raw_key(c);
+        if !wire.contains_key(&key) {
+            order.push(key.clone());
+        }
+        wire.entry(key).or_default().push(c.wire);
+    }
+    let p50 = |ds: &[Duration]| {
+        let mut ds = ds.to_vec();
+        ds.sort();
+        percentile(&ds, 0.5)
+    };
+    order
+        .iter()
+        .map(|k| {
+            let floor = raw.get(k).map_or("–".to_owned(), |r| ms(p50(r)));
+            format!("{k} {} ({floor})", ms(p50(&wire[k])))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn memory_gb() -> anyhow::Result<f64> {
     let template: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(infra::template_path())?)?;
@@ -151,23 +181,13 @@ fn memory_gb() -> anyhow::Result<f64> {
 /// Waits until both queues have been empty for three checks in a row, then the digest
 /// window and a dispatch round more.
 async fn drain(sqs: &aws_sdk_sqs::Client, urls: &[String]) -> anyhow::Result<()> {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
     let mut quiet = 0;
     let deadline = Instant::now() + Duration::from_secs(900);
     while quiet < 3 {
         anyhow::ensure!(Instant::now() < deadline, "the queues did not drain in 15 minutes");
         let mut waiting = 0;
         for url in urls {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(url)
-                .attribute_names(A::ApproximateNumberOfMessages)
-                .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-                .send()
-                .await?;
-            for v in attrs.attributes().into_iter().flat_map(|a| a.values()) {
-                waiting += v.parse::<u64>().unwrap_or(0);
-            }
+            waiting += queue_depth(sqs, url).await?;
         }
         quiet = if waiting == 0 { quiet + 1 } else { 0 };
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -178,8 +198,8 @@ async fn drain(sqs: &aws_sdk_sqs::Client, urls: &[String]) -> anyhow::Result<()>
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let cold_starts: usize = std::env::var("COLDSTART_N").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let n: usize = infra::cli::env_or("BENCH_N", 500)?;
+    let cold_starts: usize = infra::cli::env_or("COLDSTART_N", 20)?;
     let prices = Prices::load()?;
     let meter = CallMeter::default();
     let cpu = CpuMeter::default();
@@ -238,9 +258,17 @@ async fn main() -> anyhow::Result<()> {
         // slow down as the table grows.
         let floor_of = raw.measure(15, round).await?;
         cpu.take();
-        let mut route = Route { name, latencies: vec![], cpu: vec![], floors: vec![], calls: vec![] };
+        let mut route = Route {
+            name,
+            latencies: vec![],
+            cpu: vec![],
+            process_cpu: vec![],
+            floors: vec![],
+            calls: vec![],
+        };
         for i in 0..n {
             let start = Instant::now();
+            let process_start = process_cpu();
             match name {
                 "create thread" => {
                     let body =
@@ -274,6 +302,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             route.latencies.push(start.elapsed());
+            route.process_cpu.push(process_cpu().saturating_sub(process_start));
             route.cpu.push(cpu.take().into_iter().sum());
             let calls = meter.take();
             route
@@ -331,13 +360,14 @@ async fn main() -> anyhow::Result<()> {
         if cfg!(debug_assertions) { "debug" } else { "release" },
     ));
     out.push_str(
-        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SQS calls | RRU / WRU | CPU µs p50 (p99) | raw floor ms | p50 ÷ floor | own overhead ms |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SQS calls | RRU / WRU | CPU µs p50 (p99) | process CPU µs p50 | raw floor ms | p50 ÷ floor | own overhead ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut api_bills = HashMap::new();
     for r in &mut routes {
         r.latencies.sort();
         r.cpu.sort();
+        r.process_cpu.sort();
         r.floors.sort();
         let count = r.latencies.len() as f64;
         let per = |service: &str| r.calls.iter().filter(|c| c.service == service).count() as f64 / count;
@@ -347,7 +377,7 @@ async fn main() -> anyhow::Result<()> {
         let floor = percentile(&r.floors, 0.5);
         let p50 = percentile(&r.latencies, 0.5);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.0} ({:.0}) | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.0} | {} | {} | {} |\n",
             r.name,
             ms(p50),
             ms(percentile(&r.latencies, 0.95)),
@@ -359,6 +389,7 @@ async fn main() -> anyhow::Result<()> {
             wru / count,
             percentile(&r.cpu, 0.5).as_secs_f64() * 1e6,
             percentile(&r.cpu, 0.99).as_secs_f64() * 1e6,
+            percentile(&r.process_cpu, 0.5).as_secs_f64() * 1e6,
             ms(floor),
             if floor.is_zero() {
                 "–".to_owned()
@@ -371,12 +402,18 @@ async fn main() -> anyhow::Result<()> {
         api_bills
             .insert(r.name, bill(&prices, &r.calls, cpu_total, count, count, memory).scaled(1.0 / count));
     }
+    out.push_str("\n| route | each call's p50 on the wire, ms (raw p50 of that kind of call) |\n|---|---|\n");
+    for r in &routes {
+        out.push_str(&format!("| {} | {} |\n", r.name, call_breakdown(&r.calls, &raw.all)));
+    }
     out.push_str(
         "\nRaw floor: the sum of the emulator's p50 for each call the request made, measured right before the \
          route on the same table and client (transactions and batches by item count). Own overhead: mean latency \
          minus mean time on the wire to AWS (HTTP client and server, token check, JSON, SDK signing). CPU: the \
          handler's thread CPU time over every poll of the request (token check, routing, JSON, building, signing and \
-         parsing SDK calls; waiting is excluded). RRU/WRU: DynamoDB capacity estimated from item sizes on the wire \
+         parsing SDK calls, opening the emulator's connections: it closes each after one answer; waiting is \
+         excluded). Process CPU: the CPU time of the whole bench process (HTTP client, API, handler, every thread) \
+         over each request, a bound on the former. RRU/WRU: DynamoDB capacity estimated from item sizes on the wire \
          (moto's ConsumedCapacity is a constant).\n\n| raw emulator call | p50 ms | p95 ms | samples |\n|---|---|---|---|\n",
     );
     let mut raw_rows: Vec<_> = raw.all.into_iter().collect();

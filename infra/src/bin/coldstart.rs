@@ -5,7 +5,7 @@ use infra::{coldstart, Stack, StackOptions};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let starts: usize = std::env::var("COLDSTART_N").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let starts: usize = infra::cli::env_or("COLDSTART_N", 20)?;
     // Without the in-process consumers and schedules: only the measured function uses the
     // emulator.
     let stack = Stack::start(StackOptions { workers: false, ..StackOptions::default() }).await?;

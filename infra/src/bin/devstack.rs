@@ -1,22 +1,14 @@
 //! `make dev`: the whole system on this machine, until Ctrl-C.
 
+use infra::cli::{env_or, init_tracing};
 use infra::{Stack, StackOptions};
-
-fn env_port(name: &str, default: u16) -> anyhow::Result<u16> {
-    std::env::var(name)
-        .map_or(Ok(default), |v| v.parse().map_err(|_| anyhow::anyhow!("{name} must be a port number")))
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_tracing("info");
     let stack = Stack::start(StackOptions {
-        port: env_port("PORT", 3000)?,
-        emulator_port: env_port("EMULATOR_PORT", 4566)?,
+        port: env_or("PORT", 3000)?,
+        emulator_port: env_or("EMULATOR_PORT", 4566)?,
         ..StackOptions::default()
     })
     .await?;

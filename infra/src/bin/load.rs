@@ -6,8 +6,7 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Quiet unless RUST_LOG asks: the report says what matters (the API logs every 5xx).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
-    tracing_subscriber::fmt().with_env_filter(filter).init();
-    let passed = infra::load::run(infra::load::Config::from_env(30, false)).await?;
+    infra::cli::init_tracing("off");
+    let passed = infra::load::run(infra::load::Config::from_env(30, false)?).await?;
     std::process::exit(if passed { 0 } else { 1 });
 }

@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use infra::cli::{env_or, init_tracing};
 use infra::{token, Stack, StackOptions};
 
 /// Every check of the pinned schemathesis (no 5xx; status code, content type, headers and
@@ -35,19 +36,10 @@ fn schemathesis() -> PathBuf {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-schema/bin/st"))
 }
 
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    std::env::var(name)
-        .map_or(Ok(default), |v| v.parse().map_err(|_| anyhow::anyhow!("{name} must be a number")))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    let max_examples: u32 = env_number("SCHEMA_MAX_EXAMPLES", DEFAULT_MAX_EXAMPLES)?;
+    init_tracing("warn");
+    let max_examples: u32 = env_or("SCHEMA_MAX_EXAMPLES", DEFAULT_MAX_EXAMPLES)?;
     let extra: Vec<String> = std::env::args().skip(1).collect();
     let st = schemathesis();
     if !st.exists() {
