@@ -1,6 +1,6 @@
 //! Counts and times every AWS call a client makes (an SDK interceptor, attached to the
 //! DynamoDB, S3, SQS and SES clients), so the benchmark reports measured round trips, not
-//! assumed ones. For DynamoDB it also estimates the capacity units each call consumes from
+//! assumed ones, and marks each call's start and end for the CPU meter (`crate::cpu`). For DynamoDB it also estimates the capacity units each call consumes from
 //! the item sizes on the wire: moto's `ReturnConsumedCapacity` answers are constants (and
 //! empty for transactions), so they cannot feed a cost model.
 
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -113,6 +114,25 @@ fn dynamodb_body(cfg: &ConfigBag, body: Option<&[u8]>) -> Option<Vec<u8>> {
 impl Intercept for CallMeter {
     fn name(&self) -> &'static str {
         "CallMeter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::cpu::aws_call_started();
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::cpu::aws_call_finished();
+        Ok(())
     }
 
     fn read_before_transmit(

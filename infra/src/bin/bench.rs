@@ -29,11 +29,24 @@ const ROUTES: [&str; 7] = [
 struct Route {
     name: &'static str,
     latencies: Vec<Duration>,
+    /// The handler's own CPU time (AWS SDK calls excluded), and with them.
     cpu: Vec<Duration>,
+    cpu_with_calls: Vec<Duration>,
     /// The whole process's CPU time over each request: client, server and handler.
     process_cpu: Vec<Duration>,
     floors: Vec<Duration>,
+    /// Each request's time on the wire to AWS: the emulator serving the calls it made.
+    wires: Vec<Duration>,
     calls: Vec<Call>,
+}
+
+/// `a ÷ b` to two places, `–` when `b` is zero.
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        "–".to_owned()
+    } else {
+        format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -262,8 +275,10 @@ async fn main() -> anyhow::Result<()> {
             name,
             latencies: vec![],
             cpu: vec![],
+            cpu_with_calls: vec![],
             process_cpu: vec![],
             floors: vec![],
+            wires: vec![],
             calls: vec![],
         };
         for i in 0..n {
@@ -303,11 +318,14 @@ async fn main() -> anyhow::Result<()> {
             };
             route.latencies.push(start.elapsed());
             route.process_cpu.push(process_cpu().saturating_sub(process_start));
-            route.cpu.push(cpu.take().into_iter().sum());
+            let spent = cpu.take();
+            route.cpu.push(spent.iter().map(|c| c.own()).sum());
+            route.cpu_with_calls.push(spent.iter().map(|c| c.total).sum());
             let calls = meter.take();
             route
                 .floors
                 .push(calls.iter().map(|c| floor_of.get(&raw_key(c)).copied().unwrap_or(c.wire)).sum());
+            route.wires.push(calls.iter().map(|c| c.wire).sum());
             route.calls.extend(calls);
         }
         routes.push(route);
@@ -360,15 +378,17 @@ async fn main() -> anyhow::Result<()> {
         if cfg!(debug_assertions) { "debug" } else { "release" },
     ));
     out.push_str(
-        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SQS calls | RRU / WRU | CPU µs p50 (p99) | process CPU µs p50 | raw floor ms | p50 ÷ floor | own overhead ms |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SQS calls | RRU / WRU | own CPU µs p50 (p99) | CPU with SDK calls µs p50 | process CPU µs p50 | raw floor ms | p50 ÷ floor | p50 ÷ own calls | own overhead ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut api_bills = HashMap::new();
     for r in &mut routes {
         r.latencies.sort();
         r.cpu.sort();
+        r.cpu_with_calls.sort();
         r.process_cpu.sort();
         r.floors.sort();
+        r.wires.sort();
         let count = r.latencies.len() as f64;
         let per = |service: &str| r.calls.iter().filter(|c| c.service == service).count() as f64 / count;
         let (rru, wru) = r.calls.iter().fold((0.0, 0.0), |(a, b), c| (a + c.read_units, b + c.write_units));
@@ -377,7 +397,7 @@ async fn main() -> anyhow::Result<()> {
         let floor = percentile(&r.floors, 0.5);
         let p50 = percentile(&r.latencies, 0.5);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.0} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.0} | {:.0} | {} | {} | {} | {} |\n",
             r.name,
             ms(p50),
             ms(percentile(&r.latencies, 0.95)),
@@ -389,16 +409,15 @@ async fn main() -> anyhow::Result<()> {
             wru / count,
             percentile(&r.cpu, 0.5).as_secs_f64() * 1e6,
             percentile(&r.cpu, 0.99).as_secs_f64() * 1e6,
+            percentile(&r.cpu_with_calls, 0.5).as_secs_f64() * 1e6,
             percentile(&r.process_cpu, 0.5).as_secs_f64() * 1e6,
             ms(floor),
-            if floor.is_zero() {
-                "–".to_owned()
-            } else {
-                format!("{:.2}", p50.as_secs_f64() / floor.as_secs_f64())
-            },
+            ratio(p50, floor),
+            ratio(p50, percentile(&r.wires, 0.5)),
             ms(total.saturating_sub(wire).div_f64(count)),
         ));
-        let cpu_total: Duration = r.cpu.iter().sum();
+        // Lambda bills all of it.
+        let cpu_total: Duration = r.cpu_with_calls.iter().sum();
         api_bills
             .insert(r.name, bill(&prices, &r.calls, cpu_total, count, count, memory).scaled(1.0 / count));
     }
@@ -408,12 +427,15 @@ async fn main() -> anyhow::Result<()> {
     }
     out.push_str(
         "\nRaw floor: the sum of the emulator's p50 for each call the request made, measured right before the \
-         route on the same table and client (transactions and batches by item count). Own overhead: mean latency \
-         minus mean time on the wire to AWS (HTTP client and server, token check, JSON, SDK signing). CPU: the \
-         handler's thread CPU time over every poll of the request (token check, routing, JSON, building, signing and \
-         parsing SDK calls, opening the emulator's connections: it closes each after one answer; waiting is \
-         excluded). Process CPU: the CPU time of the whole bench process (HTTP client, API, handler, every thread) \
-         over each request, a bound on the former. RRU/WRU: DynamoDB capacity estimated from item sizes on the wire \
+         route on the same table and client (transactions and batches by item count). p50 ÷ own calls: the p50 \
+         latency over the p50 of each request's time on the wire, that is over what the emulator took to serve the \
+         very calls the request made. Own overhead: mean latency \
+         minus mean time on the wire to AWS (HTTP client and server, token check, JSON, SDK signing). CPU with SDK \
+         calls: the thread CPU time over every poll of the request (token check, routing, JSON, and building, \
+         signing and parsing SDK calls, with the kernel's share of their loopback I/O and of a TCP connect per call: \
+         moto closes each connection after one answer); waiting is excluded. Own CPU: the same, less the CPU spent \
+         between each SDK call's start and end (marked by the interceptor). Process CPU: the whole bench process \
+         (HTTP client, API, handler, every thread) over each request, a bound on the others. RRU/WRU: DynamoDB capacity estimated from item sizes on the wire \
          (moto's ConsumedCapacity is a constant).\n\n| raw emulator call | p50 ms | p95 ms | samples |\n|---|---|---|---|\n",
     );
     let mut raw_rows: Vec<_> = raw.all.into_iter().collect();
