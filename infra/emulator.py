@@ -121,19 +121,18 @@ def _stored(table, key):
     return partition.get(range_key)
 
 
+def _hash_attrs(index):
+    return tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+
+
 def _index_partition(table, index, hash_values):
     """The items of `index` whose hash key attributes equal `hash_values` (a tuple)."""
     partitions = table.__dict__.setdefault("_partitions", {})
-    attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
     touched = table.__dict__.pop("_touched", set())
     if index.name not in partitions:
-        partitions[index.name] = ({}, {})
+        partitions[index.name] = ({}, {}, _hash_attrs(index))
         touched = {(item.hash_key, item.range_key) for item in _every_item(table)} | touched
-    for name, (buckets, where) in partitions.items():
-        index_attrs = attrs if name == index.name else None
-        if index_attrs is None:
-            found = next(i for i in table.all_indexes() if i.name == name)
-            index_attrs = tuple(k["AttributeName"] for k in found.schema if k["KeyType"] == "HASH")
+    for buckets, where, index_attrs in partitions.values():
         for key in touched:
             old = where.pop(key, None)
             if old is not None:
@@ -145,7 +144,7 @@ def _index_partition(table, index, hash_values):
             if values and all(v is not None for v in values):
                 buckets.setdefault(values, {})[key] = item
                 where[key] = values
-    buckets, _ = partitions[index.name]
+    buckets, _, _ = partitions[index.name]
     return list(buckets.get(hash_values, {}).values())
 
 
@@ -167,7 +166,7 @@ def _candidates(table, hash_key, index_name, hash_key_conditions):
     if index is None or not hash_key_conditions:
         return None
     wanted = dict(hash_key_conditions)
-    attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    attrs = _hash_attrs(index)
     if set(attrs) != set(wanted):
         return None
     return _index_partition(table, index, tuple(wanted[a] for a in attrs))
