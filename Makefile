@@ -10,7 +10,7 @@ SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit e2e schema schemathesis bench coldstart load chaos
+.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit emulator-check e2e schema schemathesis bench coldstart load chaos
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
@@ -46,7 +46,7 @@ $(SCHEMA_STAMP): infra/requirements-schemathesis.txt
 tools: emulator
 	infra/template-tools.sh install
 
-test: fmt clippy lint unit e2e schema
+test: fmt clippy lint unit emulator-check e2e schema
 
 fmt:
 	cargo fmt --all -- --check
@@ -59,6 +59,11 @@ lint: tools
 
 unit:
 	cargo test --workspace --exclude e2e
+
+# infra/emulator.py answers as plain moto does: the same random calls to both, compared
+# (EMULATOR_CHECK_STEPS, default 1500; a seed as second argument replays a failure).
+emulator-check: emulator
+	$(PY) infra/emulator_check.py $(or $(EMULATOR_CHECK_STEPS),1500)
 
 e2e: emulator
 	cargo test -p e2e
