@@ -149,6 +149,11 @@ class Steps:
                 sets.append(f"#t{i} = :x{i}")
                 values[f":x{i}"] = self.value() if target == "v" else {"N": str(r.randrange(50))}
         expression = "SET " + ", ".join(sets)
+        if r.random() < 0.05:
+            # Invalid: the same path twice, overlapping paths, two SET clauses.
+            expression += r.choice([", #d = :d", ", m = :d, m.a = :d", " SET w = :d", " REMOVE n REMOVE v"])
+            names["#d"] = next(iter(names.values()))
+            values[":d"] = {"N": "1"}
         if r.random() < 0.2 and "gsi1pk" not in names.values():
             expression += " REMOVE gsi1pk"
         kw = {"TableName": TABLE, "Key": self.key(), "UpdateExpression": expression,
