@@ -15,6 +15,8 @@ What moto stores and answers does not change; only what that costs.
 """
 
 import argparse
+import base64
+import bisect
 import copy
 import functools
 import inspect
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 
 from moto import backends
 from moto.core import responses as core_responses
+from moto.core.responses import ActionResult
 from moto.core.common_models import BaseModel
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -32,7 +35,7 @@ from moto.dynamodb.models import table as table_module
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.utilities import DynamoJsonEncoder, bytesize
+from moto.dynamodb.models.utilities import DynamoJsonEncoder, bytesize, dynamo_to_dict
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
@@ -104,13 +107,17 @@ dynamodb_models.copy = _TablesAsTheyAre
 DynamoDBBackend.transact_write_items = transact_write_items
 
 
-# Queries. moto answers a Query by sorting and filtering every item of the table, so its cost
-# grew with the table (40 ms on the benchmark's table, where DynamoDB reads one partition).
-# Below, a Query on the table reads its partition from moto's own hash-keyed dict, and a
-# Query on a secondary index reads a partition of a dict kept per index: built on the first
-# Query of that index, then brought up to date with the items written since (every write
-# path of moto marks the keys it touched). moto's own code still evaluates the candidates
-# (range conditions, filters, order, paging), so answers do not change, only their cost.
+# Queries. moto answers a Query by sorting every item of the table (DynamoType comparisons),
+# then working out each candidate's size before testing its range condition, and deep-copying
+# the page: 40 ms on the benchmark's table, where DynamoDB reads a page of one partition.
+# Below, each partition a Query reads (of the table, or of an index) is kept in moto's query
+# order, built on its first Query and then kept sorted as items are written (every write path
+# of moto marks the keys it touched). moto's loop gets only the page: the items after the
+# start key that meet the range condition, up to the limit, and the one after (its presence is
+# what makes moto answer a LastEvaluatedKey). moto's own code still evaluates them (range
+# conditions, filters, projections, paging), so answers do not change; one difference only:
+# items failing the range condition no longer count toward moto's 1 MB page size (DynamoDB
+# never reads them either). `make emulator-check` compares answers with plain moto's.
 
 _moto_query = Table.query
 _moto_table_put_item = Table.put_item
@@ -118,69 +125,123 @@ _moto_table_delete_item = Table.delete_item
 _moto_update_item = DynamoDBBackend.update_item
 
 
-def _touched(table, hash_key, range_key):
-    """Marks an item key written, for the secondary-index partitions already built."""
-    if table.__dict__.get("_partitions"):
-        table.__dict__.setdefault("_touched", set()).add((hash_key, range_key))
+class _SortedPartition:
+    """The items of one partition, in moto's order for a Query (by `order`, the attributes
+    moto sorts on, compared as the `cast_value` DynamoType compares)."""
+
+    def __init__(self, order, hash_attrs, range_attrs):
+        self.order, self.hash_attrs, self.range_attrs = order, hash_attrs, range_attrs
+        self.sort_keys, self.items, self.where = [], [], {}
+
+    def add(self, key, item):
+        sort_key = tuple(item.attrs[a].cast_value for a in self.order)
+        at = bisect.bisect_left(self.sort_keys, sort_key)
+        self.sort_keys.insert(at, sort_key)
+        self.items.insert(at, item)
+        self.where[key] = sort_key
+
+    def discard(self, key):
+        sort_key = self.where.pop(key, None)
+        if sort_key is not None:
+            at = bisect.bisect_left(self.sort_keys, sort_key)
+            del self.sort_keys[at], self.items[at]
 
 
-def _stored(table, key):
-    hash_key, range_key = key
-    partition = table.items.get(hash_key)
-    if partition is None or not table.range_key_attr:
-        return partition
-    return partition.get(range_key)
+class _IndexPartitions:
+    """An index's partitions by the values of its hash key attributes."""
+
+    def __init__(self, table, index):
+        self.hash_attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+        self.ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+        self.sort_hash = [*self.hash_attrs, table.hash_key_attr]
+        self.sort_range = [*self.ranges, table.range_key_attr]
+        self.order = [a for a in [*self.hash_attrs, *self.ranges, table.hash_key_attr,
+                                  table.range_key_attr] if a]
+        self.partitions, self.where = {}, {}
+
+    def update(self, key, item):
+        old = self.where.pop(key, None)
+        if old is not None:
+            self.partitions[old].discard(key)
+        values = item and tuple(item.attrs.get(a) for a in self.hash_attrs)
+        # As moto: an item is in the index with every hash and range key attribute.
+        if values and all(v is not None for v in values) and all(item.attrs.get(r) for r in self.ranges):
+            if values not in self.partitions:
+                self.partitions[values] = _SortedPartition(self.order, self.sort_hash, self.sort_range)
+            self.partitions[values].add(key, item)
+            self.where[key] = values
 
 
-def _hash_attrs(index):
-    return tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+class _Partitions:
+    """A table's partitions queried so far, and the item keys written since the last Query."""
 
+    def __init__(self, table):
+        self.table, self.touched, self.primary, self.indexes = table, set(), {}, {}
 
-def _index_partition(table, index, hash_values):
-    """The items of `index` whose hash key attributes equal `hash_values` (a tuple)."""
-    partitions = table.__dict__.setdefault("_partitions", {})
-    touched = table.__dict__.pop("_touched", set())
-    if index.name not in partitions:
-        partitions[index.name] = ({}, {}, _hash_attrs(index))
-        touched = {(item.hash_key, item.range_key) for item in _every_item(table)} | touched
-    for buckets, where, index_attrs in partitions.values():
+    def catch_up(self):
+        touched, self.touched = self.touched, set()
         for key in touched:
-            old = where.pop(key, None)
-            if old is not None:
-                buckets[old].pop(key, None)
-                if not buckets[old]:
-                    del buckets[old]
-            item = _stored(table, key)
-            values = item and tuple(item.attrs.get(a) for a in index_attrs)
-            if values and all(v is not None for v in values):
-                buckets.setdefault(values, {})[key] = item
-                where[key] = values
-    buckets, _, _ = partitions[index.name]
-    return list(buckets.get(hash_values, {}).values())
+            item = self.stored(key)
+            partition = self.primary.get(key[0])
+            if partition is not None:
+                partition.discard(key)
+                if item is not None:
+                    partition.add(key, item)
+            for index in self.indexes.values():
+                index.update(key, item)
+
+    def stored(self, key):
+        partition = self.table.items.get(key[0])
+        if partition is None or not self.table.range_key_attr:
+            return partition
+        return partition.get(key[1])
+
+    def of_table(self, hash_key):
+        table = self.table
+        if hash_key not in self.primary:
+            attrs = [table.hash_key_attr, table.range_key_attr]
+            partition = _SortedPartition(attrs, attrs[:1], attrs[1:])
+            for item in table.items.get(hash_key, {}).values():
+                partition.add((item.hash_key, item.range_key), item)
+            self.primary[hash_key] = partition
+        return self.primary[hash_key]
+
+    def of_index(self, index, hash_values):
+        if index.name not in self.indexes:
+            partitions = _IndexPartitions(self.table, index)
+            for partition in self.table.items.values():
+                for item in partition.values() if self.table.range_key_attr else [partition]:
+                    partitions.update((item.hash_key, item.range_key), item)
+            self.indexes[index.name] = partitions
+        return self.indexes[index.name].partitions.get(hash_values)
 
 
-def _every_item(table):
-    for partition in table.items.values():
-        yield from (partition.values() if table.range_key_attr else [partition])
+def _touched(table, hash_key, range_key):
+    """Marks an item key written, for the partitions already built."""
+    partitions = table.__dict__.get("_partitions")
+    if partitions is not None:
+        partitions.touched.add((hash_key, range_key))
 
 
-def _candidates(table, hash_key, index_name, hash_key_conditions):
-    """The items a Query can match, or None where this shortcut does not apply."""
+def _partition(table, hash_key, index_name, hash_key_conditions):
+    """The sorted partition a Query reads, False where there is none, None where this
+    shortcut does not apply."""
+    if not table.range_key_attr:
+        return None
+    partitions = table.__dict__.get("_partitions")
+    if partitions is None:
+        partitions = table.__dict__["_partitions"] = _Partitions(table)
+    partitions.catch_up()
     if not index_name:
-        if hash_key is None:
-            return None
-        partition = table.items.get(hash_key)
-        if partition is None:
-            return []
-        return list(partition.values()) if table.range_key_attr else [partition]
+        return None if hash_key is None else partitions.of_table(hash_key)
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     if index is None or not hash_key_conditions:
         return None
     wanted = dict(hash_key_conditions)
-    attrs = _hash_attrs(index)
+    attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
     if set(attrs) != set(wanted):
         return None
-    return _index_partition(table, index, tuple(wanted[a] for a in attrs))
+    return partitions.of_index(index, tuple(wanted[a] for a in attrs)) or False
 
 
 _QUERY_SIGNATURE = inspect.signature(_moto_query)
@@ -189,12 +250,11 @@ _QUERY_SIGNATURE = inspect.signature(_moto_query)
 def query(self, *args, **kwargs):
     # moto's backend passes its arguments by position, tests by name: bind them to names.
     call = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
-    index_name = call.get("index_name")
-    candidates = _candidates(self, call["hash_key"], index_name, call.get("hash_key_conditions"))
-    if candidates is None:
+    partition = _partition(self, call["hash_key"], call.get("index_name"), call.get("hash_key_conditions"))
+    if partition is None:
         return _moto_query(self, *args, **kwargs)
-    candidates = _page_candidates(self, candidates, call)
-    self.all_items = lambda: candidates
+    page = _page(self, partition, call) if partition else []
+    self.all_items = lambda: page
     table_module.copy = _ResultsAsTheyAre
     try:
         return _moto_query(self, *args, **kwargs)
@@ -217,45 +277,24 @@ class _ResultsAsTheyAre:
         return copy.deepcopy(obj, memo)
 
 
-def _page_candidates(table, items, call):
-    """The candidates moto's Query loop can use, in its order: those after the start key that
-    meet the range condition, up to the limit, and the next one (its presence is what makes
-    moto answer a LastEvaluatedKey).
-
-    moto itself sorts every candidate by DynamoType comparisons, then works out each one's size
-    (a walk of all its attributes) before testing its range condition: ~30 ms for a page of a
-    partition of 500 items. The sort here is on the same values (`cast_value`, which is what
-    DynamoType compares) as native tuples. One difference: candidates failing the range
-    condition no longer count toward moto's 1 MB page size, which DynamoDB never read either.
-    """
+def _page(table, partition, call):
+    """The candidates moto's Query loop needs, in its order."""
     conditions = call.get("range_key_conditions") or []
-    if len(conditions) > 1 or call.get("filter_kwargs"):
-        return items  # multi-attribute keys and legacy QueryFilter: moto's own way
-    index_name = call.get("index_name")
-    if index_name:
-        index = table.get_index(index_name)
-        ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
-        if len(ranges) != 1:
-            return items
-        hash_attrs = [*_hash_attrs(index), table.hash_key_attr]
-        range_attrs = [ranges[0], table.range_key_attr]
-        # As moto does: an item is in a GSI only with its range key attribute.
-        items = [i for i in items if i.attrs.get(ranges[0])]
-        condition_on = ranges[0]
-    elif table.range_key_attr:
-        hash_attrs, range_attrs = [table.hash_key_attr], [table.range_key_attr]
-        condition_on = None
-    else:
-        return items
-    order = table._generate_attr_to_sort_by(hash_attrs, range_attrs)
+    ranges = partition.range_attrs[:-1] if call.get("index_name") else partition.range_attrs
+    if len(conditions) > 1 or call.get("filter_kwargs") or len(ranges) != 1:
+        return list(partition.items)  # multi-attribute keys, legacy QueryFilter: moto's own way
     forward = call.get("scan_index_forward", True)
-    items.sort(key=lambda i: tuple(i.attrs[a].cast_value for a in order), reverse=forward is False)
+    items = reversed(partition.items) if forward is False else iter(partition.items)
     start = call.get("exclusive_start_key")
     if start is not None:
         items = itertools.dropwhile(
-            lambda i: table._item_comes_before_dct(i, start, hash_attrs, range_attrs, forward), items
+            lambda i: table._item_comes_before_dct(
+                i, start, partition.hash_attrs, partition.range_attrs, forward
+            ),
+            items,
         )
     comparison, objs, limit = call.get("range_comparison"), call.get("range_objs"), call.get("limit")
+    on_index = bool(call.get("index_name"))
     page = []
     matched = 0
     for item in items:
@@ -263,7 +302,7 @@ def _page_candidates(table, items, call):
             page.append(item)
             break
         if comparison:
-            value = item.attrs.get(condition_on) if condition_on else item.range_key
+            value = item.attrs.get(ranges[0]) if on_index else item.range_key
             if not (value and value.compare(comparison, objs)):
                 continue
         page.append(item)
@@ -320,11 +359,13 @@ backends.list_of_moto_modules = lambda: _moto_modules
 core_responses.method_names_from_class = functools.cache(core_responses.method_names_from_class)
 
 
-# Answers of the data-plane operations. moto builds them as plain dicts already in the wire
-# format, then walks them again against botocore's shape model to serialize them: ~20 us per
-# attribute value, 10-30 ms for a page of 25 items (DynamoDB answers in single-digit ms).
-# They are dumped as JSON directly instead (bytes as base64, as the serializer does).
-# EMULATOR_CHECK_JSON=<file> serializes both ways and appends any difference to that file.
+# Answers of the data-plane operations. moto converts every answer's DynamoType values to
+# plain dicts when it makes the answer, then walks them again against botocore's shape model
+# to serialize them: ~20 us per attribute value, 10-30 ms for a page of 25 items (DynamoDB
+# answers in single-digit ms). Answers are converted when sent instead, and those of the data
+# plane dumped as JSON directly, DynamoType values included (binary as base64, as the
+# serializer does). EMULATOR_CHECK_JSON=<file> serializes both ways and appends any
+# difference to that file.
 _DATA_PLANE = {
     "BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
     "TransactGetItems", "TransactWriteItems", "UpdateItem",
@@ -346,15 +387,40 @@ def _without_none(value, name=None):
     return value
 
 
+class _AnswerEncoder(DynamoJsonEncoder):
+    """JSON of an answer as moto's conversion then serialization would make it."""
+
+    def default(self, o):
+        if isinstance(o, DynamoType):
+            if o.type == "B":
+                return {"B": _base64(o.value)}
+            if o.type == "BS":
+                return {"BS": [_base64(v) for v in o.value]}
+            return {o.type: o.value}
+        return super().default(o)
+
+
+def _base64(value):
+    # Stored as sent (base64 text), or as bytes after a projection; answered as canonical base64.
+    raw = value if isinstance(value, bytes) else base64.b64decode(value)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _keep_answer(self, result):
+    ActionResult.__init__(self, result)
+
+
 def _execute_result(self, context):
     if context.operation_model.name not in _DATA_PLANE or not isinstance(self.result, dict):
+        self._result = dynamo_to_dict(self._result)
         return _moto_execute_result(self, context)
     # Only the members the operation's output has (moto adds a few of its own).
     members = context.operation_model.output_shape.members
     result = {k: v for k, v in self.result.items() if k in members}
-    body = json.dumps(_without_none(result), cls=DynamoJsonEncoder, separators=(",", ":"))
+    body = json.dumps(_without_none(result), cls=_AnswerEncoder, separators=(",", ":"))
     check = os.environ.get("EMULATOR_CHECK_JSON")
     if check:
+        self._result = dynamo_to_dict(self._result)
         _, _, moto_body = _moto_execute_result(self, context)
         if json.loads(moto_body) != json.loads(body):
             with open(check, "a", encoding="utf-8") as out:
@@ -362,6 +428,7 @@ def _execute_result(self, context):
     return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
 
+DynamoResult.__init__ = _keep_answer
 DynamoResult.execute_result = _execute_result
 
 

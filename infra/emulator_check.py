@@ -87,7 +87,13 @@ class Steps:
 
     def value(self):
         r = self.rng
-        kind = r.randrange(6)
+        kind = r.randrange(9)
+        if kind == 6:
+            return {"B": bytes(r.randrange(256) for _ in range(r.randrange(1, 9)))}
+        if kind == 7:
+            return {"SS": sorted({r.choice("abcdef") for _ in range(r.randrange(1, 4))})}
+        if kind == 8:
+            return {"BS": [bytes([i, r.randrange(256)]) for i in range(r.randrange(1, 3))]}
         if kind == 0:
             return {"N": str(r.randrange(-5, 50))}
         if kind == 1:
