@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod seed;
 pub mod sink;
 pub mod stack;
+pub mod targets;
 pub mod token;
 
 pub use stack::{Stack, StackOptions};

@@ -13,6 +13,7 @@ use infra::cpu::{process_cpu, CpuMeter};
 use infra::load::percentile;
 use infra::meter::{Call, CallMeter};
 use infra::stack::queue_depth;
+use infra::targets::{self, RouteFigures};
 use infra::{coldstart, token, Stack, StackOptions};
 use serde_json::{json, Value};
 
@@ -227,11 +228,11 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // Cold starts first, on the fresh table: moto's queries slow down as the table grows,
     // and the first event of most functions queries it.
-    let cold = match cold_starts {
-        0 => "Cold starts not measured (`COLDSTART_N=0`).\n".to_owned(),
+    let (cold, cold_rows) = match cold_starts {
+        0 => ("Cold starts not measured (`COLDSTART_N=0`).\n".to_owned(), None),
         starts => match coldstart::measure(&stack, starts).await {
-            Ok(rows) => coldstart::markdown(&rows),
-            Err(e) => format!("Cold starts not measured: {e:#}\n"),
+            Ok(rows) => (coldstart::markdown(&rows), Some(rows)),
+            Err(e) => (format!("Cold starts not measured: {e:#}\n"), None),
         },
     };
     let client = Client { http: reqwest::Client::new(), url: stack.url.clone() };
@@ -382,6 +383,7 @@ async fn main() -> anyhow::Result<()> {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut api_bills = HashMap::new();
+    let mut figures = Vec::new();
     for r in &mut routes {
         r.latencies.sort();
         r.cpu.sort();
@@ -396,6 +398,13 @@ async fn main() -> anyhow::Result<()> {
         let wire: Duration = r.calls.iter().map(|c| c.wire).sum();
         let floor = percentile(&r.floors, 0.5);
         let p50 = percentile(&r.latencies, 0.5);
+        let own_calls = percentile(&r.wires, 0.5);
+        figures.push(RouteFigures {
+            over_floor: p50.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE),
+            over_own_calls: p50.as_secs_f64() / own_calls.as_secs_f64().max(f64::MIN_POSITIVE),
+            own_cpu_p50: percentile(&r.cpu, 0.5),
+            own_cpu_p99: percentile(&r.cpu, 0.99),
+        });
         out.push_str(&format!(
             "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.0} | {:.0} | {} | {} | {} | {} |\n",
             r.name,
@@ -413,7 +422,7 @@ async fn main() -> anyhow::Result<()> {
             percentile(&r.process_cpu, 0.5).as_secs_f64() * 1e6,
             ms(floor),
             ratio(p50, floor),
-            ratio(p50, percentile(&r.wires, 0.5)),
+            ratio(p50, own_calls),
             ms(total.saturating_sub(wire).div_f64(count)),
         ));
         // Lambda bills all of it.
@@ -474,6 +483,7 @@ async fn main() -> anyhow::Result<()> {
         out.push_str(&format!("| {component} | {:.5} |\n", dollars * 1000.0));
     }
     out.push_str(&format!("| **total** | **{:.5}** |\n", per_message.total() * 1000.0));
+    out.push_str(&targets::markdown(&figures, cold_rows.as_deref()));
     println!("{out}");
     std::fs::write("BENCHMARKS.md", &out)?;
     Ok(())
