@@ -61,9 +61,9 @@ unit:
 	cargo test --workspace --exclude e2e
 
 # infra/emulator.py answers as plain moto does: the same random calls to both, compared
-# (EMULATOR_CHECK_STEPS, default 1500; a seed as second argument replays a failure).
+# (EMULATOR_CHECK_STEPS, default 1500; EMULATOR_CHECK_SEED, default 1, so that CI repeats itself).
 emulator-check: emulator
-	$(PY) infra/emulator_check.py $(or $(EMULATOR_CHECK_STEPS),1500)
+	$(PY) infra/emulator_check.py $(or $(EMULATOR_CHECK_STEPS),1500) $(or $(EMULATOR_CHECK_SEED),1)
 
 e2e: emulator
 	cargo test -p e2e
