@@ -6,12 +6,15 @@ Same as `moto_server`, with these differences (each explained where it is made b
   committed meanwhile; DynamoDB never loses a committed write, so neither may our emulator).
 - A cancelled TransactWriteItems is rolled back by restoring the items it touched rather
   than a copy of the whole table.
-- A Query reads only the items under its partition key, as DynamoDB does, rather than
-  sorting and filtering all of the table.
+- A Query reads only a page of its partition, kept in order as items are written, rather than
+  sorting and sizing all of the table.
+- Update expressions are parsed once, and checked without moto's quadratic walks; item sizes
+  are summed without re-wrapping every value; SQS queue attributes are worked out when read.
 - DynamoDB's data-plane answers are dumped as JSON directly, and moto no longer repeats
   constant work (listing its services, its handlers' methods) for every request, nor keeps
   every model object it ever made.
-What moto stores and answers does not change; only what that costs.
+What moto stores and answers does not change; only what that costs (`emulator_check.py`
+compares its answers with plain moto's).
 """
 
 import argparse
