@@ -150,12 +150,16 @@ class _SortedPartition:
             del self.sort_keys[at], self.items[at]
 
 
+def _key_attrs(index, key_type):
+    return tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == key_type)
+
+
 class _IndexPartitions:
     """An index's partitions by the values of its hash key attributes."""
 
     def __init__(self, table, index):
-        self.hash_attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
-        self.ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+        self.hash_attrs = _key_attrs(index, "HASH")
+        self.ranges = list(_key_attrs(index, "RANGE"))
         self.sort_hash = [*self.hash_attrs, table.hash_key_attr]
         self.sort_range = [*self.ranges, table.range_key_attr]
         self.order = [a for a in [*self.hash_attrs, *self.ranges, table.hash_key_attr,
@@ -241,7 +245,7 @@ def _partition(table, hash_key, index_name, hash_key_conditions):
     if index is None or not hash_key_conditions:
         return None
     wanted = dict(hash_key_conditions)
-    attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+    attrs = _key_attrs(index, "HASH")
     if set(attrs) != set(wanted):
         return None
     return partitions.of_index(index, tuple(wanted[a] for a in attrs)) or False
