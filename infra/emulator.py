@@ -13,6 +13,8 @@ Same as `moto_server`, with these differences (each explained where it is made b
 - DynamoDB's data-plane answers are dumped as JSON directly, and moto no longer repeats
   constant work (listing its services, its handlers' methods) for every request, nor keeps
   every model object it ever made.
+One addition: `GET /_local/ses/sent` lists the e-mails SES accepted (moto keeps them; AWS
+has no such call), so tests can read a link that only its e-mail carries.
 What moto stores and answers does not change; only what that costs (`emulator_check.py`
 compares its answers with plain moto's).
 """
@@ -560,13 +562,42 @@ SQSBackend.get_queue_attributes = lambda self, *args, **kwargs: dict(
 )
 
 
+def _recipients(destinations):
+    if isinstance(destinations, dict):  # SendEmail: ToAddresses, CcAddresses, BccAddresses
+        return [address for addresses in destinations.values() for address in addresses]
+    return list(destinations)  # SendRawEmail
+
+
+def _with_sent_mail(app):
+    """Answers `GET /_local/ses/sent` with every e-mail SES accepted, oldest first."""
+    from moto.ses.models import ses_backends
+
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO") != "/_local/ses/sent":
+            return app(environ, start_response)
+        sent = [
+            {
+                "to": _recipients(m.destinations),
+                "subject": getattr(m, "subject", None),
+                "body": getattr(m, "body", None) or getattr(m, "raw_data", None),
+            }
+            for regions in ses_backends.values()
+            for backend in regions.values()
+            for m in backend.sent_messages
+        ]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"items": sent}).encode()]
+
+    return wsgi
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=4566)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    app = DomainDispatcherApplication(create_backend_app)
+    app = _with_sent_mail(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=False, request_handler=MotoRequestHandler)
 
 

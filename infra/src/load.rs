@@ -342,8 +342,8 @@ async fn resident(ctx: Arc<Ctx>, user: String, seed: u64) {
         let roll = rng.below(100);
         if threads.is_empty() || roll < 12 {
             let topic = TOPICS[rng.below(TOPICS.len())];
-            let priority = if rng.below(10) == 0 { "urgent" } else { "normal" };
-            let body = json!({"topic": topic, "subject": text, "body": text, "priority": priority});
+            // Priority is staff work (residents setting it are refused): staff raise it below.
+            let body = json!({"topic": topic, "subject": text, "body": text});
             if let Some(created) = create_thread(&ctx, &user, text, body).await {
                 threads.push(created);
             }

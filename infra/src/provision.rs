@@ -226,12 +226,26 @@ pub async fn create_buckets_and_keys(
         keys.insert(name, arn);
     }
     let mut buckets = std::collections::HashMap::new();
-    for (name, _) in template.resources("AWS::S3::Bucket") {
+    for (name, resource) in template.resources("AWS::S3::Bucket") {
         let bucket = name.to_lowercase();
         match s3.create_bucket().bucket(&bucket).send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
             Err(e) => return Err(e).with_context(|| format!("creating bucket {bucket}")),
+        }
+        // Versioning as in AWS: attachments pin the version whose bytes were checked.
+        let versioned =
+            resource["Properties"]["VersioningConfiguration"]["Status"].as_str() == Some("Enabled");
+        if versioned {
+            let config = aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build();
+            s3.put_bucket_versioning()
+                .bucket(&bucket)
+                .versioning_configuration(config)
+                .send()
+                .await
+                .with_context(|| format!("enabling versioning on {bucket}"))?;
         }
         buckets.insert(name, bucket);
     }

@@ -30,6 +30,8 @@ fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, prope
         kind: Some(if role == Role::Resident { ContactKind::Resident } else { ContactKind::Staff }),
         lock: None,
         archive_at: None,
+        login: None,
+        invite: None,
         rev: 0,
     }
 }

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use api::directory::Directory;
 use api::AppState;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use directory::Directory;
 use files::Files;
 use queue::Queues;
 use store::Store;
@@ -182,7 +182,12 @@ impl Stack {
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
         let providers = local_providers(&sdk, &url, meter.as_ref()).await?;
-        let workers = Workers { store: store.clone(), queues: queues.clone(), files: files.clone() };
+        let workers = Workers {
+            store: store.clone(),
+            queues: queues.clone(),
+            files: files.clone(),
+            directory: Some(directory.clone()),
+        };
         let notifier = Notifier {
             store: store.clone(),
             providers: providers.clone(),

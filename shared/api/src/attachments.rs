@@ -68,6 +68,8 @@ async fn create(
         message_id: None,
         created_at: at,
         archive_at: None,
+        internal: false,
+        version_id: None,
     };
     let presigned =
         state.files.presign_upload(&object_key, content_type, size_bytes).await.map_err(unavailable)?;
@@ -97,9 +99,13 @@ struct AttachmentBody {
     download_url: Option<String>,
 }
 
-/// The uploader sees their upload before it is attached; after, the thread's participants
-/// (and facility admins) do. Everyone else gets 404.
+/// The uploader sees their upload before it is attached; after, those who may see its
+/// message: the thread's participants (and facility admins), staff only for an internal
+/// note. Everyone else gets 404.
 async fn may_see(state: &AppState, actor: &User, a: &AttachmentRecord) -> Result<bool, ApiError> {
+    if !domain::policy::can_see_message(actor, a.internal) {
+        return Ok(false);
+    }
     match a.thread_id {
         None => Ok(a.uploader == actor.id),
         Some(thread) => match load_visible(state, actor, &thread).await {
@@ -123,7 +129,13 @@ async fn show(
     }
     let download_url = match a.status {
         AttachmentStatus::Archived => None,
-        _ => Some(state.files.presign_download(&a.object_key, &a.file_name).await.map_err(unavailable)?),
+        _ => Some(
+            state
+                .files
+                .presign_download(&a.object_key, a.version_id.as_deref(), &a.file_name)
+                .await
+                .map_err(unavailable)?,
+        ),
     };
     Ok(Json(AttachmentBody {
         id: a.id,

@@ -5,7 +5,7 @@ use queue::Queues;
 use store::Store;
 use workers::channels::Providers;
 
-use crate::directory::Directory;
+use directory::Directory;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -23,7 +23,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the SDK clients once, from the standard AWS environment.
     pub async fn from_env() -> Result<Self, String> {
-        let workers::Workers { store, queues, files } = workers::from_env().await?;
+        let workers::Workers { store, queues, files, .. } = workers::from_env().await?;
         let aws = workers::aws_from_env().await;
         Ok(Self {
             store,

@@ -15,11 +15,11 @@ use sha2::{Digest, Sha256};
 use store::{AuditEntry, ContactQuery};
 use workers::channels::Outgoing;
 
-use crate::directory::{Directory, Password};
 use crate::extract::{JsonBody, ListParams, PathText};
 use crate::threads::{millis, now};
 use crate::views::PageBody;
-use crate::{Actor, ApiError, AppState};
+use crate::{Actor, ApiError, AppState, Myself};
+use directory::{Directory, Password, SignIn};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -52,7 +52,17 @@ struct Invited {
     expires_at: DateTime<Utc>,
 }
 
-/// Sends an invitation e-mail with a single-use link valid for seven days.
+/// A fresh invitation token: 256 bits from the operating system's generator, as hex.
+fn new_token() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        ApiError::Store(store::StoreError::Unavailable(Box::new(std::io::Error::other(e.to_string()))))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Sends an invitation e-mail with a single-use link valid for seven days. The link is the
+/// contact's only valid one: sending another, or changing the contact's e-mail, revokes it.
 async fn invite(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -67,10 +77,12 @@ async fn invite(
         return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
     }
     if let Some(directory) = &state.directory {
-        directory.ensure_user(&actor.org, &contact.id, &email).await?;
+        if directory.ensure_user(&actor.org, &contact.id, &email).await? == SignIn::Active {
+            return Err(already_active());
+        }
     }
-    // 256 random bits; only their hash is stored.
-    let token = format!("{:032x}{:032x}", ulid::Ulid::new().random(), ulid::Ulid::new().random());
+    let token = new_token()?;
+    let hash = token_hash(&token);
     let at = now();
     let expires_at = at + INVITE_TTL;
     let record = store::Invite {
@@ -78,18 +90,30 @@ async fn invite(
         user_id: contact.id.clone(),
         invited_by: actor.id.clone(),
         expires_at,
+        email: Some(email.clone()),
     };
-    state.store.create_invite(&token_hash(&token), &record).await?;
-    let text = format!(
-        "{} invited you to message your property management team.\nAccept within 7 days: {}/invite?token={token}\nThe link works once.",
-        actor.name, state.app_url
-    );
-    let out =
-        Outgoing { to: &email, title: "Your invitation", text: &text, idempotency_key: &token_hash(&token) };
+    state.store.create_invite(&hash, &record).await?;
+    // The contact names this link as its current one before anyone can receive it.
+    let audit = entry("invited", &actor, &contact, None);
+    let after = User {
+        invite: Some(hash.clone()),
+        login: Some(email.clone()),
+        rev: contact.rev + 1,
+        ..contact.clone()
+    };
+    state.store.write_contact(Some(&contact), &after, Some(&audit)).await?;
+    let link = |token: &str| {
+        format!(
+            "{} invited you to message your property management team.\nAccept within 7 days: {}/invite?token={token}\nThe link works once.",
+            actor.name, state.app_url
+        )
+    };
+    let out = Outgoing { to: &email, title: "Your invitation", text: &link(&token), idempotency_key: &hash };
     state.providers.send(Channel::Email, &out).await.map_err(|e| {
         tracing::warn!(error = %e, "invitation e-mail not sent");
         ApiError::Store(store::StoreError::Unavailable(Box::new(e)))
     })?;
+    // The log shows what was sent, but not the token: it opens the account.
     let delivery = store::Delivery {
         channel: Channel::Email,
         to: email,
@@ -97,14 +121,15 @@ async fn invite(
         thread_id: None,
         message_id: None,
         message_ids: vec![],
-        body: text,
+        body: link("[redacted]"),
         sent_at: at,
     };
     state.store.record_delivery(&actor.org, &delivery).await?;
-    let audit = entry("invited", &actor, &contact, None);
-    let after = User { rev: contact.rev + 1, ..contact.clone() };
-    state.store.write_contact(Some(&contact), &after, Some(&audit)).await?;
     Ok((StatusCode::ACCEPTED, Json(Invited { user_id: contact.id, expires_at })))
+}
+
+fn already_active() -> ApiError {
+    DomainError::conflict("already_active", "this account already signs in; it needs no invitation").into()
 }
 
 #[derive(Deserialize)]
@@ -123,30 +148,43 @@ struct Accepted {
     login: Option<String>,
 }
 
-/// Uses an invitation link: sets the password of the sign-in user the invitation created.
-/// The link is taken first (single use) and given back if the directory fails, so a
-/// retry with the same link works.
+fn invite_invalid() -> ApiError {
+    DomainError::conflict(
+        "invite_invalid",
+        "this invitation link was used, has expired, was replaced or does not exist",
+    )
+    .into()
+}
+
+/// Uses an invitation link: sets the password of the sign-in user the invitation created,
+/// if the link is still the contact's current one, for the address it was sent to, and the
+/// user has not signed in yet. The link is taken first (single use) and given back if the
+/// directory fails, so a retry with the same link works.
 async fn accept(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<Accept>,
 ) -> Result<Json<Accepted>, ApiError> {
-    let invalid = || {
-        ApiError::from(DomainError::conflict(
-            "invite_invalid",
-            "this invitation link was used, has expired or does not exist",
-        ))
-    };
     let password = Password::parse(req.password)?;
     if req.token.len() != 64 || !req.token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid());
+        return Err(invite_invalid());
     }
     let (hash, at) = (token_hash(&req.token), now());
-    let invite = state.store.accept_invite(&hash, at).await?.ok_or_else(invalid)?;
+    let invite = state.store.accept_invite(&hash, at).await?.ok_or_else(invite_invalid)?;
+    let contact = state.store.get_user(&invite.org, &invite.user_id).await?.ok_or_else(invite_invalid)?;
+    let current = contact.invite.as_deref() == Some(hash.as_str())
+        && invite.email.is_some()
+        && contact.email == invite.email
+        && policy::ensure_can_sign_in(&contact).is_ok();
+    if !current {
+        return Err(invite_invalid());
+    }
     let login = match &state.directory {
-        Some(directory) => match set_up_sign_in(&state, directory, &invite, &password).await {
+        Some(directory) => match set_up_sign_in(directory, &contact, &password).await {
             Ok(login) => Some(login),
             Err(e) => {
-                state.store.release_invite(&hash, at).await?;
+                if !matches!(&e, ApiError::Domain(DomainError::Conflict { code: "already_active", .. })) {
+                    state.store.release_invite(&hash, at).await?;
+                }
                 return Err(e);
             }
         },
@@ -155,20 +193,19 @@ async fn accept(
     Ok(Json(Accepted { user_id: invite.user_id, org_id: invite.org, login }))
 }
 
-/// The contact's e-mail as it is now (it may have been corrected since the invitation).
+/// Sets the first password of the user the invitation created; never that of a user who
+/// already signs in.
 async fn set_up_sign_in(
-    state: &AppState,
     directory: &Directory,
-    invite: &store::Invite,
+    contact: &User,
     password: &Password,
 ) -> Result<String, ApiError> {
-    let contact = state.store.get_user(&invite.org, &invite.user_id).await?;
-    let email = contact.and_then(|c| c.email).ok_or_else(|| {
-        DomainError::conflict("email_required", "this contact no longer has an e-mail address")
-    })?;
-    directory.ensure_user(&invite.org, &invite.user_id, &email).await?;
-    directory.set_password(&email, password).await?;
-    Ok(email)
+    let login = contact.login.clone().or_else(|| contact.email.clone()).ok_or_else(invite_invalid)?;
+    if directory.ensure_user(&contact.org, &contact.id, &login).await? == SignIn::Active {
+        return Err(already_active());
+    }
+    directory.set_password(&login, password).await?;
+    Ok(login)
 }
 
 #[derive(Serialize)]
@@ -266,9 +303,13 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Myself(actor): Myself,
     PathText(id): PathText<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
+    if id != actor.id.as_str() {
+        // Anyone reads their own profile; anything else needs an account that may act.
+        policy::ensure_can_act(&actor)?;
+    }
     let contact = load(&state, &actor, &id).await?;
     // Staff read every contact; anyone reads their own.
     if !actor.role.is_staff() && contact.id != actor.id {
@@ -380,7 +421,19 @@ async fn archive(
     }
     let after = User { state: AccountState::Archived, archive_at: None, ..before.clone() };
     let audit = entry("archived", &actor, &before, None);
-    save(&state, &before, after, Some(audit)).await
+    let saved = save(&state, &before, after, Some(audit)).await?;
+    set_sign_in(&state, &before, false).await?;
+    Ok(saved)
+}
+
+/// Staff, admins and vendors who are archived stop signing in (the API refuses them too);
+/// archived residents keep their sign-in.
+async fn set_sign_in(state: &AppState, contact: &User, enabled: bool) -> Result<(), ApiError> {
+    let login = contact.login.as_deref().or(contact.email.as_deref());
+    if let (Some(directory), Some(login), false) = (&state.directory, login, contact.role.is_resident()) {
+        directory.set_enabled(login, enabled).await?;
+    }
+    Ok(())
 }
 
 async fn unarchive(
@@ -394,7 +447,9 @@ async fn unarchive(
     }
     let after = User { state: AccountState::Active, archive_at: None, ..before.clone() };
     let audit = entry("unarchived", &actor, &before, None);
-    save(&state, &before, after, Some(audit)).await
+    let saved = save(&state, &before, after, Some(audit)).await?;
+    set_sign_in(&state, &before, true).await?;
+    Ok(saved)
 }
 
 #[derive(Serialize)]

@@ -65,6 +65,15 @@ impl ApiError {
     }
 }
 
+impl From<directory::DirectoryError> for ApiError {
+    fn from(e: directory::DirectoryError) -> Self {
+        match e {
+            directory::DirectoryError::Domain(e) => Self::Domain(e),
+            directory::DirectoryError::Unavailable(e) => Self::Store(StoreError::Unavailable(e)),
+        }
+    }
+}
+
 /// Renders the error body; also used for errors raised outside handlers (the gateway).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });

@@ -6,7 +6,6 @@ mod actor;
 pub mod attachments;
 mod config;
 pub mod contacts;
-pub mod directory;
 mod error;
 mod extract;
 pub mod me;
@@ -18,7 +17,7 @@ mod system;
 pub mod threads;
 mod views;
 
-pub use actor::{claims_context, Actor};
+pub use actor::{claims_context, Actor, Myself};
 pub use config::AppState;
 pub use error::{error_response, ApiError};
 pub use system::{health_router, OPENAPI_JSON};

@@ -7,7 +7,7 @@ use domain::notify::NotificationPreferences;
 use domain::policy;
 
 use crate::extract::JsonBody;
-use crate::{Actor, ApiError, AppState};
+use crate::{Actor, ApiError, AppState, Myself};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -18,7 +18,7 @@ pub fn router(state: AppState) -> Router {
 /// The caller's preferences, or the defaults they are notified with until they set some.
 async fn get_preferences(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Myself(actor): Myself,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
     let prefs = state.store.get_preferences(&actor.org, &actor.id).await?;
     Ok(Json(match prefs {

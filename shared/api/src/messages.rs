@@ -51,7 +51,8 @@ async fn post_message(
     let at = now();
     let message_id = MessageId::new_at(millis(at));
     let request_hash = IdempotencyKey::request_hash(&thread_id.to_string(), &req);
-    let taken = match take_attachments(&state, &actor, &attachment_ids, thread_id, message_id, at).await {
+    let target = Target { thread_id, message_id, internal: req.internal, at };
+    let taken = match take_attachments(&state, &actor, &attachment_ids, &target).await {
         Ok(taken) => taken,
         // A replay of a post whose attachments it took itself answers the first answer.
         Err(e) => match key.as_deref() {
@@ -134,12 +135,13 @@ async fn mark_read(
     let message_id = MessageId::parse(&req.message_id)
         .map_err(|_| DomainError::invalid("invalid_message_id", "message_id is not a message id"))?;
     let view = load_visible(&state, &actor, &thread_id).await?;
+    policy::ensure_can_write(&actor)?;
     // Read receipts are per participant; an admin browsing a thread leaves none.
     if view.participant(&actor.id).is_none() {
         return Ok(StatusCode::NO_CONTENT);
     }
     let include_internal = actor.role.is_staff();
-    match state.store.mark_read(&actor.org, &thread_id, &actor.id, &message_id, include_internal).await? {
+    match state.store.mark_read(&view, &actor.id, &message_id, include_internal).await? {
         ReadOutcome::Marked | ReadOutcome::AlreadyRead => Ok(StatusCode::NO_CONTENT),
         ReadOutcome::NoSuchMessage => Err(DomainError::NotFound("message").into()),
     }
@@ -161,6 +163,14 @@ fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {
     Ok(ids)
 }
 
+/// The message attachments are about to go on.
+struct Target {
+    thread_id: domain::ThreadId,
+    message_id: MessageId,
+    internal: bool,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Checks each attachment may go on this message (the poster's own upload, not used yet,
 /// its stored bytes of the declared size and type, encrypted) and returns the records as
 /// they will be once attached. The post's transaction takes them, conditioned on being
@@ -169,10 +179,9 @@ async fn take_attachments(
     state: &AppState,
     actor: &domain::User,
     ids: &[AttachmentId],
-    thread_id: domain::ThreadId,
-    message_id: MessageId,
-    at: chrono::DateTime<chrono::Utc>,
+    target: &Target,
 ) -> Result<Vec<AttachmentRecord>, ApiError> {
+    let Target { thread_id, message_id, internal, at } = *target;
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -214,6 +223,8 @@ async fn take_attachments(
             thread_id: Some(thread_id),
             message_id: Some(message_id),
             archive_at: Some(archive_at),
+            internal,
+            version_id: stored.version_id,
             ..a.clone()
         });
     }

@@ -62,8 +62,8 @@ struct CreateThread {
     topic: String,
     subject: String,
     body: String,
-    #[serde(default)]
-    priority: Priority,
+    /// Staff only, as `linked_record`: a resident who sets either is refused.
+    priority: Option<Priority>,
     linked_record: Option<LinkedRecord>,
     resident_id: Option<String>,
 }
@@ -78,6 +78,7 @@ async fn create_thread(
     let topic = offered_topic(&state, &actor.org, &req.topic).await?;
     let subject = Subject::parse(&req.subject)?;
     let body = MessageBody::parse(&req.body)?;
+    policy::ensure_can_set_thread_fields(&actor, req.priority.is_some() || req.linked_record.is_some())?;
     let resident_id = req.resident_id.map(UserId::parse).transpose()?;
     let resident = match policy::thread_counterpart(&actor, resident_id)? {
         ThreadCounterpart::Myself => actor.clone(),
@@ -114,7 +115,7 @@ async fn create_thread(
             topic,
             subject,
             status: ThreadStatus::initial(actor.role),
-            priority: req.priority,
+            priority: req.priority.unwrap_or_default(),
             resident: ResidentRef {
                 id: resident.id.clone(),
                 name: resident.name.clone(),
@@ -136,6 +137,7 @@ async fn create_thread(
         participants.push(participant(&actor, at, Some(first.id)));
     } else {
         participants[0].last_read_id = Some(first.id);
+        participants[0].public_read_id = Some(first.id);
     }
     let event = OutboxEvent {
         id: MessageId::new_at(millis(at)),
@@ -151,9 +153,9 @@ async fn create_thread(
             ThreadView { thread, participants }
         }
         // The same request again (a client retrying after a lost answer): the thread it made.
+        // The caller must still be allowed to see it (they may have left it since).
         CreateOutcome::Replayed(first) if first.request_hash == request_hash => {
-            let made = state.store.load_thread(&actor.org, &first.message.thread_id).await?;
-            made.ok_or(DomainError::NotFound("thread"))?
+            load_visible(&state, &actor, &first.message.thread_id).await?
         }
         CreateOutcome::Replayed(_) => return Err(IdempotencyKey::reused()),
     };
@@ -181,6 +183,8 @@ pub(crate) fn participant(
         role: user.role,
         joined_at: at,
         last_read_id,
+        // Callers mark only public messages read here (a new thread's first message).
+        public_read_id: last_read_id,
     }
 }
 

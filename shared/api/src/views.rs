@@ -48,7 +48,7 @@ impl ThreadBody {
                     user_id: p.user_id.clone(),
                     name: p.name.clone(),
                     role: p.role,
-                    last_read_message_id: p.last_read_id,
+                    last_read_message_id: p.read_marker_for(reader.role),
                 })
                 .collect(),
             last_message: row.last_message,

@@ -89,9 +89,11 @@ pub fn check_size(size_bytes: i64, max_bytes: u64) -> Result<u64, DomainError> {
 /// control or quoting characters, at most 120 characters, never empty.
 pub fn sanitize_file_name(raw: &str) -> Result<String, DomainError> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    // Refused, not stripped: the name ends up in a Content-Disposition header.
+    crate::text::ensure_one_line(base, "file_name")?;
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';'))
+        .filter(|c| !matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';'))
         .collect::<String>()
         .trim()
         .trim_start_matches('.')
@@ -141,5 +143,18 @@ mod tests {
         assert_eq!(sanitize_file_name(".hidden").unwrap(), "hidden");
         assert!(sanitize_file_name("///").is_err());
         assert_eq!(sanitize_file_name(&"a".repeat(300)).unwrap().len(), 120);
+    }
+
+    #[test]
+    fn file_names_with_line_breaks_or_control_characters_are_refused() {
+        for bad in ["photo\r\n.jpg", "a\nb.pdf", "nul\0.png", "tab\t.png"] {
+            assert!(
+                matches!(
+                    sanitize_file_name(bad),
+                    Err(DomainError::Invalid { code: "invalid_characters", .. })
+                ),
+                "{bad:?} was accepted"
+            );
+        }
     }
 }

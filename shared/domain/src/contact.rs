@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::notify::{Channel, ChannelAddress};
+use crate::text::single_line;
 use crate::{AccountState, DomainError, OrgId, Role, User, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,13 +52,20 @@ pub struct NewContact {
     pub role: Option<String>,
 }
 
+/// An optional one-line field of a contact: 1 to `max` characters, no line break or
+/// control character (see [`single_line`]).
 fn short(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
-    match value.map(|v| v.trim().to_owned()) {
-        Some(v) if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) => {
-            Err(DomainError::invalid("invalid_field", format!("{field} is 1 to {max} characters")))
-        }
-        other => Ok(other),
+    value.map(|v| single_line(&v, max, field)).transpose()
+}
+
+/// A property id or unit: also a part of the contact index keys, where `#` separates the
+/// parts, so it may not contain one (`1#2` in property `p` would read as unit `2` of `p#1`).
+fn key_part(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
+    let value = short(field, value, max)?;
+    if value.as_deref().is_some_and(|v| v.contains('#')) {
+        return Err(DomainError::invalid("invalid_characters", format!("{field} must not contain '#'")));
     }
+    Ok(value)
 }
 
 /// Checks an e-mail address and a phone number with the same rules as notification
@@ -77,8 +85,8 @@ impl NewContact {
     /// The user this contact is, with id `id` in `org`.
     pub fn into_user(self, id: UserId, org: OrgId) -> Result<User, DomainError> {
         let name = short("name", Some(self.name), 100)?.unwrap_or_default();
-        let property_id = short("property_id", self.property_id, 64)?;
-        let unit = short("unit", self.unit, 20)?;
+        let property_id = key_part("property_id", self.property_id, 64)?;
+        let unit = key_part("unit", self.unit, 20)?;
         let role = match (self.kind, self.role.as_deref()) {
             (ContactKind::Resident | ContactKind::Owner, None) => Role::Resident,
             (ContactKind::Staff, None | Some("staff")) => Role::Staff,
@@ -110,6 +118,8 @@ impl NewContact {
             kind: Some(self.kind),
             lock: None,
             archive_at: None,
+            login: None,
+            invite: None,
             rev: 0,
         })
     }
@@ -132,15 +142,19 @@ impl ContactPatch {
             user.name = name;
         }
         if let Some(email) = address(Channel::Email, self.email)? {
+            if user.email.as_deref() != Some(email.as_str()) {
+                // A link sent to the old address must not open the account any more.
+                user.invite = None;
+            }
             user.email = Some(email);
         }
         if let Some(phone) = address(Channel::Sms, self.phone)? {
             user.phone = Some(phone);
         }
-        if let Some(p) = short("property_id", self.property_id, 64)? {
+        if let Some(p) = key_part("property_id", self.property_id, 64)? {
             user.property_id = Some(p);
         }
-        if let Some(u) = short("unit", self.unit, 20)? {
+        if let Some(u) = key_part("unit", self.unit, 20)? {
             user.unit = Some(u);
         }
         Ok(user)

@@ -318,6 +318,8 @@ mod tests {
             kind: None,
             lock: None,
             archive_at: None,
+            login: None,
+            invite: None,
             rev: 0,
         };
         let d: NotificationDefaults =

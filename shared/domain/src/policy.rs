@@ -14,13 +14,34 @@ pub fn can_see_message(user: &User, internal: bool) -> bool {
     !internal || user.role.is_staff()
 }
 
+/// Every request goes through this. Staff, admins and vendors who were archived have left
+/// the organization: nothing. Archived residents keep reading their history and writing
+/// to staff.
+pub fn ensure_can_sign_in(user: &User) -> Result<(), DomainError> {
+    if user.state == AccountState::Archived && !user.role.is_resident() {
+        return Err(DomainError::forbidden("account_archived", "this account was archived"));
+    }
+    Ok(())
+}
+
+/// Every request but reading one's own profile goes through this: locked staff, admins and
+/// vendors read nothing of the organization's (a locked resident still reads).
+pub fn ensure_can_act(user: &User) -> Result<(), DomainError> {
+    ensure_can_sign_in(user)?;
+    if user.state == AccountState::Locked && !user.role.is_resident() {
+        return Err(locked());
+    }
+    Ok(())
+}
+
+fn locked() -> DomainError {
+    DomainError::forbidden("account_locked", "this account is locked; contact your property manager")
+}
+
 /// Every write goes through this: a locked account reads but never writes.
 pub fn ensure_can_write(user: &User) -> Result<(), DomainError> {
     if user.state == AccountState::Locked {
-        return Err(DomainError::forbidden(
-            "account_locked",
-            "this account is locked; contact your property manager",
-        ));
+        return Err(locked());
     }
     Ok(())
 }
@@ -32,6 +53,18 @@ pub fn ensure_staff(user: &User) -> Result<(), DomainError> {
     } else {
         Err(DomainError::forbidden("staff_only", "only staff can do this"))
     }
+}
+
+/// A thread's priority and linked record are staff work, on a new thread as on a change:
+/// urgent skips digests and quiet hours, so a resident setting it could page staff at night.
+pub fn ensure_can_set_thread_fields(user: &User, setting_any: bool) -> Result<(), DomainError> {
+    if setting_any && !user.role.is_staff() {
+        return Err(DomainError::forbidden(
+            "staff_only",
+            "only staff set a thread's priority or linked record",
+        ));
+    }
+    Ok(())
 }
 
 /// Only staff write internal notes.
@@ -155,6 +188,8 @@ mod tests {
             kind: None,
             lock: None,
             archive_at: None,
+            login: None,
+            invite: None,
             rev: 0,
         }
     }
@@ -182,6 +217,40 @@ mod tests {
             Err(DomainError::Forbidden { code: "account_locked", .. })
         ));
         assert!(thread_counterpart(&locked, None).is_err());
+    }
+
+    #[test]
+    fn archived_staff_get_nothing_and_locked_staff_only_their_profile() {
+        for role in [Role::FacilityAdmin, Role::Staff, Role::Vendor] {
+            let archived = user("s", role, AccountState::Archived);
+            assert!(matches!(
+                ensure_can_sign_in(&archived),
+                Err(DomainError::Forbidden { code: "account_archived", .. })
+            ));
+            let locked = user("s", role, AccountState::Locked);
+            assert!(ensure_can_sign_in(&locked).is_ok(), "{role:?}: a locked account reads its own profile");
+            assert!(matches!(
+                ensure_can_act(&locked),
+                Err(DomainError::Forbidden { code: "account_locked", .. })
+            ));
+        }
+        for state in [AccountState::Archived, AccountState::Locked] {
+            assert!(
+                ensure_can_act(&user("r", Role::Resident, state)).is_ok(),
+                "residents keep reading when {state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_staff_set_priority_or_a_linked_record() {
+        let resident = user("r", Role::Resident, AccountState::Active);
+        assert!(matches!(
+            ensure_can_set_thread_fields(&resident, true),
+            Err(DomainError::Forbidden { code: "staff_only", .. })
+        ));
+        assert!(ensure_can_set_thread_fields(&resident, false).is_ok());
+        assert!(ensure_can_set_thread_fields(&user("s", Role::Staff, AccountState::Active), true).is_ok());
     }
 
     #[test]

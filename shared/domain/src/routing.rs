@@ -51,9 +51,8 @@ impl RoutingSettings {
         let mut users = BTreeSet::new();
         for (id, team) in &self.teams {
             Topic::parse(id).map_err(|_| invalid(format!("team id '{id}' must be a lower-case slug")))?;
-            let name_ok = !team.name.trim().is_empty() && team.name.chars().count() <= 100;
-            if !name_ok {
-                return Err(invalid(format!("team '{id}' needs a name of 1 to 100 characters")));
+            if crate::text::single_line(&team.name, 100, "team name").is_err() {
+                return Err(invalid(format!("team '{id}' needs a name of 1 to 100 characters on one line")));
             }
             let unique: BTreeSet<_> = team.members.iter().collect();
             if team.members.is_empty()

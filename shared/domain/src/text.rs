@@ -7,6 +7,32 @@ use crate::DomainError;
 /// Trims and bounds a user-supplied text: non-empty, at most `max` characters, no control
 /// characters other than newlines and tabs.
 fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
+    let text = trimmed_within(raw, max, field)?;
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(invalid_characters(field));
+    }
+    Ok(text.to_owned())
+}
+
+/// A text that must stay on one line (a subject becomes an e-mail `Subject:`, a name or a
+/// file name a header or a list entry): trimmed, non-empty, at most `max` characters, and
+/// no control character at all, nor a Unicode line or paragraph separator.
+pub fn single_line(raw: &str, max: usize, field: &str) -> Result<String, DomainError> {
+    let text = trimmed_within(raw, max, field)?;
+    ensure_one_line(text, field)?;
+    Ok(text.to_owned())
+}
+
+/// Refuses control characters (CR, LF, tab, NUL, NEL…) and the Unicode line and paragraph
+/// separators.
+pub fn ensure_one_line(text: &str, field: &str) -> Result<(), DomainError> {
+    if text.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Err(invalid_characters(field));
+    }
+    Ok(())
+}
+
+fn trimmed_within<'a>(raw: &'a str, max: usize, field: &str) -> Result<&'a str, DomainError> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(DomainError::invalid("empty_field", format!("{field} must not be empty")));
@@ -14,17 +40,18 @@ fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, Do
     if text.chars().count() > max {
         return Err(DomainError::invalid("too_long", format!("{field} must be at most {max} characters")));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(DomainError::invalid(
-            "invalid_characters",
-            format!("{field} must not contain control characters"),
-        ));
-    }
-    Ok(text.to_owned())
+    Ok(text)
+}
+
+fn invalid_characters(field: &str) -> DomainError {
+    DomainError::invalid(
+        "invalid_characters",
+        format!("{field} must not contain control characters or line breaks"),
+    )
 }
 
 macro_rules! bounded {
-    ($name:ident, $max:expr, $field:literal) => {
+    ($name:ident, $max:expr, $field:literal, $check:path) => {
         #[doc = concat!("A ", $field, ": trimmed, non-empty, at most ", stringify!($max), " characters.")]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -33,7 +60,7 @@ macro_rules! bounded {
         impl $name {
             pub const MAX_CHARS: usize = $max;
             pub fn parse(raw: &str) -> Result<Self, DomainError> {
-                bounded_text(raw, $max, $field).map(Self)
+                $check(raw, $max, $field).map(Self)
             }
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -53,8 +80,8 @@ macro_rules! bounded {
     };
 }
 
-bounded!(Subject, 200, "subject");
-bounded!(MessageBody, 5000, "body");
+bounded!(Subject, 200, "subject", single_line);
+bounded!(MessageBody, 5000, "body", bounded_text);
 
 impl MessageBody {
     /// The first characters of the body, on one line, for inbox rows and notifications.
@@ -156,8 +183,8 @@ impl TryFrom<RawLinkedRecord> for LinkedRecord {
                 "linked_record.kind is a lower-case word such as invoice, work_order or lease",
             ));
         }
-        let id = bounded_text(&raw.id, 128, "linked_record.id")?;
-        let label = raw.label.map(|l| bounded_text(&l, 200, "linked_record.label")).transpose()?;
+        let id = single_line(&raw.id, 128, "linked_record.id")?;
+        let label = raw.label.map(|l| single_line(&l, 200, "linked_record.label")).transpose()?;
         Ok(Self { kind: raw.kind, id, label })
     }
 }
@@ -179,6 +206,27 @@ mod tests {
             Subject::parse(&"x".repeat(201)),
             Err(DomainError::Invalid { code: "too_long", .. })
         ));
+    }
+
+    #[test]
+    fn one_line_texts_refuse_every_line_break_and_control_character() {
+        for bad in [
+            "Leak\r\nBcc: all@example.com",
+            "Leak\nX",
+            "Leak\rX",
+            "tab\there",
+            "nul\0",
+            "nel\u{85}x",
+            "ls\u{2028}x",
+        ] {
+            assert!(
+                matches!(Subject::parse(bad), Err(DomainError::Invalid { code: "invalid_characters", .. })),
+                "{bad:?} was accepted"
+            );
+            let record = serde_json::json!({"kind": "invoice", "id": "INV-1", "label": bad});
+            assert!(serde_json::from_value::<LinkedRecord>(record).is_err(), "label {bad:?} was accepted");
+        }
+        assert_eq!(Subject::parse("  Café – 3e étage  ").unwrap().as_str(), "Café – 3e étage");
     }
 
     #[test]

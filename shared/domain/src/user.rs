@@ -21,6 +21,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::FacilityAdmin | Role::Staff)
     }
+
+    /// Residents keep their account when they move out or are locked; everyone else (staff,
+    /// admins, vendors) acts for the organization and loses access with the role.
+    pub fn is_resident(self) -> bool {
+        self == Role::Resident
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +67,13 @@ pub struct User {
     /// A future archive date set by staff; the scheduled job archives on the day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The sign-in user name in the directory, set when the contact is invited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// SHA-256 of the current invitation's token: only that link is valid. A new invitation
+    /// replaces it and an e-mail change clears it, which revokes every older link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
     /// Revision, bumped by every change; changes are conditioned on the one read.
     #[serde(default)]
     pub rev: u64,

@@ -35,6 +35,9 @@ pub struct Stored {
     pub kms_encrypted: bool,
     /// The first bytes, to recognise the type.
     pub head: Vec<u8>,
+    /// The version these facts are of (the bucket is versioned): downloads are pinned to
+    /// it, so bytes PUT again through a still-valid upload URL are never served.
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,13 +80,20 @@ impl Files {
         Ok(Presigned { url: req.uri().to_owned(), headers })
     }
 
-    pub async fn presign_download(&self, key: &str, file_name: &str) -> Result<String, FilesError> {
+    /// A download URL of the object's `version` (the one checked when it was attached).
+    pub async fn presign_download(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        file_name: &str,
+    ) -> Result<String, FilesError> {
         let config = PresigningConfig::expires_in(URL_TTL).map_err(err)?;
         let req = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_version_id(version.map(str::to_owned))
             .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
             .presigned(config)
             .await
@@ -98,11 +108,13 @@ impl Files {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
             Err(e) => return Err(err(e)),
         };
+        let version_id = head.version_id().map(str::to_owned);
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_version_id(version_id.clone())
             .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
             .send()
             .await
@@ -112,17 +124,19 @@ impl Files {
             size_bytes: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
             kms_encrypted: head.server_side_encryption() == Some(&ServerSideEncryption::AwsKms),
             head: bytes,
+            version_id,
         }))
     }
 
     /// Tags an object archived; the bucket's lifecycle rule moves it to archival storage.
-    pub async fn tag_archived(&self, key: &str) -> Result<(), FilesError> {
+    pub async fn tag_archived(&self, key: &str, version: Option<&str>) -> Result<(), FilesError> {
         let tag = Tag::builder().key("archived").value("true").build().map_err(err)?;
         let tagging = Tagging::builder().tag_set(tag).build().map_err(err)?;
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)
             .key(key)
+            .set_version_id(version.map(str::to_owned))
             .tagging(tagging)
             .send()
             .await

@@ -54,6 +54,13 @@ pub struct AttachmentRecord {
     pub message_id: Option<MessageId>,
     pub created_at: DateTime<Utc>,
     pub archive_at: Option<DateTime<Utc>>,
+    /// Set when attached: whether its message is an internal note (staff only then).
+    #[serde(default)]
+    pub internal: bool,
+    /// The object version whose bytes were checked when it was attached; the only one
+    /// ever served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
 }
 
 /// What a message shows of each of its attachments.

@@ -15,6 +15,10 @@ pub struct Invite {
     pub user_id: UserId,
     pub invited_by: UserId,
     pub expires_at: DateTime<Utc>,
+    /// The address the link was sent to: it opens the account only while the contact
+    /// still has this address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 fn invite_key(token_hash: &str) -> crate::items::Item {

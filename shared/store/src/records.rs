@@ -89,6 +89,22 @@ pub struct ParticipantRecord {
     pub role: Role,
     pub joined_at: DateTime<Utc>,
     pub last_read_id: Option<MessageId>,
+    /// The newest message residents may see up to `last_read_id`: what residents are shown
+    /// of a staff member's marker, which may point at an internal note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_read_id: Option<MessageId>,
+}
+
+impl ParticipantRecord {
+    /// How far this participant has read, as `reader` may be told: staff see the marker;
+    /// others the last public message up to it (a resident's own marker is always public).
+    pub fn read_marker_for(&self, reader: Role) -> Option<MessageId> {
+        if reader.is_staff() || !self.role.is_staff() {
+            self.last_read_id
+        } else {
+            self.public_read_id
+        }
+    }
 }
 
 /// A thread with everyone in it: what one Query on the thread's partition returns.

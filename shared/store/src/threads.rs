@@ -10,7 +10,7 @@ use domain::events::OutboxEvent;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::inbox::InboxScope;
-use crate::items::{self, data, inbox_keys, s, set_expression, Item, LAST_READ, SUMMARY};
+use crate::items::{self, data, inbox_keys, s, set_expression, LAST_READ, SUMMARY};
 use crate::keys::{self, PK, SK};
 use crate::outbox;
 use crate::records::{
@@ -276,9 +276,14 @@ impl Store {
             }
             let mut fields = row_fields(&InboxScope::User(org.clone(), p.user_id.clone()), SUMMARY)?;
             if p.user_id == msg.author_id {
-                // The author has read their own message.
+                // The author has read their own message, and everything before it.
                 fields.push((LAST_READ.into(), s(msg.id.to_string())));
                 fields.push((format!("{}.last_read_id", items::DATA), s(msg.id.to_string())));
+                let public =
+                    if msg.internal { thread.public_last.as_ref().map(|m| m.id) } else { Some(msg.id) };
+                if let Some(public) = public {
+                    fields.push((format!("{}.public_read_id", items::DATA), s(public.to_string())));
+                }
             }
             let key = items::key(keys::thread_pk(org, &msg.thread_id), keys::participant_sk(&p.user_id));
             writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
@@ -308,34 +313,116 @@ impl Store {
         }
     }
 
-    /// Records that `user` has read up to `message`, never moving the marker backwards.
+    /// Records that `user` has read up to `message` of the thread in `view`, never moving
+    /// the marker backwards; with it, the newest public message up to there, which is what
+    /// residents are shown of the marker.
     pub async fn mark_read(
         &self,
-        org: &OrgId,
-        thread: &ThreadId,
+        view: &ThreadView,
         user: &UserId,
         message: &MessageId,
         may_see_internal: bool,
     ) -> Result<ReadOutcome, StoreError> {
-        let pk = keys::thread_pk(org, thread);
-        let visible = if may_see_internal { EXISTS } else { "attribute_exists(pk) AND #internal = :false" };
-        let mut message_check = Condition::new(visible);
-        if !may_see_internal {
-            message_check = message_check
-                .name("#internal", items::INTERNAL)
-                .value(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false));
+        let thread = &view.thread;
+        let pk = keys::thread_pk(&thread.org, &thread.summary.id);
+        let internal = match self.timeline_visibility(&pk, message).await? {
+            Some(internal) if may_see_internal || !internal => internal,
+            _ => return Ok(ReadOutcome::NoSuchMessage),
+        };
+        let public = match internal {
+            false => Some(*message),
+            true => self.last_public_up_to(&pk, thread, message).await?,
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(pk, keys::participant_sk(user))))
+            .update_expression(match public {
+                Some(_) => "SET #lr = :m, #d.#lrid = :m, #d.#prid = :p",
+                None => "SET #lr = :m, #d.#lrid = :m",
+            })
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)")
+            .expression_attribute_names("#lr", LAST_READ)
+            .expression_attribute_names("#d", items::DATA)
+            .expression_attribute_names("#lrid", "last_read_id")
+            .expression_attribute_values(":m", s(message.to_string()));
+        if let Some(public) = public {
+            update = update
+                .expression_attribute_names("#prid", "public_read_id")
+                .expression_attribute_values(":p", s(public.to_string()));
         }
-        let writes = vec![
-            tx::check(&self.table, items::key(pk.clone(), keys::timeline_sk(message)), message_check)?,
-            read_marker(&self.table, items::key(pk, keys::participant_sk(user)), message)?,
-        ];
-        let outcome = self.transact(writes).await?;
-        Ok(match outcome {
-            TxOutcome::Committed => ReadOutcome::Marked,
-            o if o.failed_condition(0) => ReadOutcome::NoSuchMessage,
-            o if o.failed_condition(1) => ReadOutcome::AlreadyRead,
-            _ => return Err(StoreError::Contention),
-        })
+        match update.send().await {
+            Ok(_) => Ok(ReadOutcome::Marked),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(ReadOutcome::AlreadyRead)
+            }
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    /// Whether a timeline entry is an internal note; `None` if there is no such entry.
+    async fn timeline_visibility(&self, pk: &str, id: &MessageId) -> Result<Option<bool>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(pk.to_owned(), keys::timeline_sk(id))))
+            .projection_expression("#internal")
+            .expression_attribute_names("#internal", items::INTERNAL)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(|item| items::field::<bool>(item, items::INTERNAL)).transpose()
+    }
+
+    /// The newest message residents may see at or before `id`. Usually the thread's last
+    /// public message; only a marker set on an older internal note reads the timeline
+    /// backwards from it.
+    async fn last_public_up_to(
+        &self,
+        pk: &str,
+        thread: &crate::ThreadRecord,
+        id: &MessageId,
+    ) -> Result<Option<MessageId>, StoreError> {
+        if let Some(last) = thread.public_last.as_ref().filter(|m| m.id <= *id) {
+            return Ok(Some(last.id));
+        }
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .filter_expression("#internal = :false AND #d.#type = :message")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#internal", items::INTERNAL)
+                .expression_attribute_names("#d", items::DATA)
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":from", s(keys::TIMELINE_PREFIX))
+                .expression_attribute_values(":to", s(keys::timeline_sk(id)))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":message", s("message"))
+                .projection_expression("#sk")
+                .scan_index_forward(false)
+                .limit(100)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            if let Some(sk) = out.items().first().and_then(|i| i.get(SK)).and_then(|v| v.as_s().ok()) {
+                let raw = sk.strip_prefix(keys::TIMELINE_PREFIX).unwrap_or_default();
+                return Ok(MessageId::parse(raw).ok());
+            }
+            match out.last_evaluated_key() {
+                Some(next) => start = Some(next.clone()),
+                None => return Ok(None),
+            }
+        }
     }
 
     /// The first answer recorded for an idempotency key, if any.
@@ -385,23 +472,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Moves a participant's read marker forward to `message`; fails its condition if the
-/// marker is already there or further.
-fn read_marker(
-    table: &str,
-    key: Item,
-    message: &MessageId,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-    let id = s(message.to_string());
-    let set = items::SetExpression {
-        expression: "SET #lr = :m, #d.#lrid = :m".into(),
-        names: [("#lr", LAST_READ), ("#d", items::DATA), ("#lrid", "last_read_id")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        values: [(":m".to_owned(), id)].into_iter().collect(),
-    };
-    tx::update(table, key, set, "attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)")
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use crate::items::{Item, SetExpression};
 use crate::{Store, StoreError};
@@ -131,16 +131,4 @@ pub fn update(
         .build()
         .map_err(StoreError::unavailable)?;
     Ok(TransactWriteItem::builder().update(update).build())
-}
-
-pub fn check(table: &str, key: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .condition_expression(condition.expression)
-        .set_expression_attribute_names(condition.names_map())
-        .set_expression_attribute_values(condition.values_map())
-        .build()
-        .map_err(StoreError::unavailable)?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
 }

@@ -73,6 +73,7 @@ pub async fn from_env() -> Result<Workers, String> {
             config.attachments_key_id,
             config.max_attachment_bytes,
         ),
+        directory: directory::Directory::from_env(&aws),
     })
 }
 

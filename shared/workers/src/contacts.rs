@@ -33,6 +33,13 @@ pub async fn run_archives(workers: &Workers, now: DateTime<Utc>) -> Result<usize
             at: now,
         };
         workers.store.write_contact(Some(&before), &after, Some(&entry)).await?;
+        // As when an admin archives now: staff, admins and vendors stop signing in.
+        let login = before.login.as_deref().or(before.email.as_deref());
+        if let (false, false, Some(directory), Some(login)) =
+            (outstanding, before.role.is_resident(), &workers.directory, login)
+        {
+            directory.set_enabled(login, false).await?;
+        }
         archived += usize::from(!outstanding);
     }
     Ok(archived)

@@ -23,6 +23,8 @@ pub struct Workers {
     pub store: Store,
     pub queues: Queues,
     pub files: files::Files,
+    /// The sign-in directory, where a function archives contacts (`USER_POOL_ID`).
+    pub directory: Option<directory::Directory>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum WorkError {
     Queue(#[from] queue::QueueError),
     #[error(transparent)]
     Files(#[from] files::FilesError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
     #[error("thread {0} of a routing event does not exist")]
     MissingThread(domain::ThreadId),
 }

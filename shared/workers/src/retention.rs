@@ -19,7 +19,7 @@ pub struct RetentionReport {
 pub async fn run(workers: &Workers, now: DateTime<Utc>) -> Result<RetentionReport, WorkError> {
     let mut report = RetentionReport::default();
     for a in workers.store.attachments_due(true, now, BATCH).await? {
-        workers.files.tag_archived(&a.object_key).await?;
+        workers.files.tag_archived(&a.object_key, a.version_id.as_deref()).await?;
         workers.store.mark_archived(&a).await?;
         report.archived += 1;
     }

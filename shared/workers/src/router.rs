@@ -63,6 +63,7 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
                 role: u.role,
                 joined_at: event.at,
                 last_read_id: None,
+                public_read_id: None,
             })
             .collect();
         if joins.is_empty() {

@@ -3,15 +3,16 @@ use serde_json::{json, Value};
 
 use crate::support::{error_code, eventually, World};
 
-const JPEG: &[u8] =
+pub(crate) const JPEG: &[u8] =
     &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0xFF, 0xD9];
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+pub(crate) const PDF: &[u8] =
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+pub(crate) const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0";
 
 impl World {
     /// Asks for an upload URL; returns the answer.
-    async fn new_upload(
+    pub(crate) async fn new_upload(
         &self,
         user: &str,
         name: &str,
@@ -27,14 +28,14 @@ impl World {
     }
 
     /// Uploads `bytes` through a fresh presigned URL, declared as `content_type`.
-    async fn upload(&self, user: &str, name: &str, content_type: &str, bytes: &[u8]) -> String {
+    pub(crate) async fn upload(&self, user: &str, name: &str, content_type: &str, bytes: &[u8]) -> String {
         let (status, upload) = self.new_upload(user, name, content_type, bytes.len()).await;
         assert_eq!(status, StatusCode::CREATED, "{upload}");
         self.put_bytes(&upload, bytes).await;
         upload["id"].as_str().unwrap().to_owned()
     }
 
-    async fn put_bytes(&self, upload: &Value, bytes: &[u8]) {
+    pub(crate) async fn put_bytes(&self, upload: &Value, bytes: &[u8]) {
         let mut req = self.http.put(upload["upload_url"].as_str().unwrap()).body(bytes.to_vec());
         for (k, v) in upload["upload_headers"].as_object().unwrap() {
             if k != "content-length" {
@@ -45,7 +46,7 @@ impl World {
         assert!(resp.status().is_success(), "upload refused: {}", resp.status());
     }
 
-    async fn attach(&self, user: &str, thread: &str, ids: &[&str]) -> (StatusCode, Value) {
+    pub(crate) async fn attach(&self, user: &str, thread: &str, ids: &[&str]) -> (StatusCode, Value) {
         self.post(
             user,
             &format!("/v1/threads/{thread}/messages"),

@@ -3,6 +3,7 @@
 
 mod attachments;
 mod contacts;
+mod hardening;
 mod identity;
 mod input;
 mod messages;

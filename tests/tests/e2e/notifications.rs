@@ -162,8 +162,9 @@ async fn quiet_hours_hold_a_normal_message_and_let_an_urgent_one_through() {
     )
     .await;
     let normal = w.start_thread("resident-1", "general", "Hello", "Question").await;
+    // Priority is staff work: maintenance raises it.
     let (_, urgent) = w
-        .post("resident-1", "/v1/threads", json!({"topic": "maintenance", "subject": "Flood", "body": "Water everywhere", "priority": "urgent"}))
+        .post("maint-1", "/v1/threads", json!({"topic": "maintenance", "subject": "Flood", "body": "Water everywhere", "priority": "urgent", "resident_id": "resident-1"}))
         .await;
     let urgent = urgent["id"].as_str().unwrap().to_owned();
     w.routed_to(&normal, "admin-1").await;

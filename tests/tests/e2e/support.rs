@@ -212,23 +212,34 @@ impl World {
     /// The outbox events of this world's org, as the queues receive them (read from the
     /// table; tests only, a Scan).
     pub async fn outbox_events(&self) -> Vec<Value> {
-        let out = self
-            .store
-            .client()
-            .scan()
-            .table_name(self.store.table())
-            .filter_expression("begins_with(pk, :p)")
-            .expression_attribute_values(
-                ":p",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", self.org)),
-            )
-            .send()
-            .await
-            .unwrap();
-        out.items()
-            .iter()
-            .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap())
-            .collect()
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            // moto pages a Scan at 1 MB of the whole table, which every test fills.
+            let out = self
+                .store
+                .client()
+                .scan()
+                .table_name(self.store.table())
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(
+                    ":p",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", self.org)),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            events.extend(
+                out.items()
+                    .iter()
+                    .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap()),
+            );
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return events,
+            }
+        }
     }
 
     /// How many items of any kind the table holds for this world's main org.
@@ -258,6 +269,26 @@ impl World {
             }
         }
     }
+}
+
+/// The bodies of the e-mails the emulator's SES accepted for `to`, oldest first.
+pub async fn sent_mail(to: &str) -> Vec<String> {
+    let url = format!("{}/_local/ses/sent", stack().endpoint);
+    let sent: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    sent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"].as_array().unwrap().iter().any(|a| a == to))
+        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The token of the newest invitation link e-mailed to `to`.
+pub async fn invite_token(to: &str) -> String {
+    let mail = sent_mail(to).await;
+    let text = mail.last().unwrap_or_else(|| panic!("no e-mail to {to}"));
+    text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
 pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {

@@ -69,16 +69,16 @@ async fn the_inbox_filters_by_topic_and_lists_newest_activity_first() {
 #[tokio::test]
 async fn inbox_rows_carry_resident_unit_last_message_and_priority() {
     let w = World::new().await;
-    let (status, created) = w
-        .post(
-            "resident-1",
-            "/v1/threads",
-            json!({"topic": "billing", "subject": "March invoice", "body": "Charged twice", "priority": "urgent",
-                   "linked_record": {"kind": "invoice", "id": "INV-1042", "label": "March rent"}}),
+    let id = w.start_thread("resident-1", "billing", "March invoice", "Charged twice").await;
+    let (status, changed) = w
+        .patch(
+            "admin-1",
+            &format!("/v1/threads/{id}"),
+            json!({"priority": "urgent", "linked_record": {"kind": "invoice", "id": "INV-1042", "label": "March rent"}}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["linked_record"]["id"], "INV-1042");
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["linked_record"]["id"], "INV-1042");
     let (_, page) = w.get("admin-1", "/v1/threads").await;
     let row = &page["items"][0];
     assert_eq!(row["resident"], json!({"id": "resident-1", "name": "Rita Resident", "unit": "101"}));

@@ -1,0 +1,314 @@
+//! The holes a review found (issue 13), each shown through the API: what a caller who may
+//! not do something gets, and that nothing was stored or shown.
+
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::attachments::{EXE, PNG};
+use crate::support::{error_code, invite_token, read, World};
+
+#[tokio::test]
+async fn residents_cannot_set_priority_or_a_linked_record_on_a_new_thread() {
+    let w = World::new().await;
+    let link = json!({"kind": "invoice", "id": "INV-1"});
+    for extra in
+        [json!({"priority": "urgent"}), json!({"priority": "normal"}), json!({"linked_record": link})]
+    {
+        let mut body = json!({"topic": "maintenance", "subject": "Leak", "body": "Water"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let (status, answer) = w.post("resident-1", "/v1/threads", body.clone()).await;
+        assert_eq!((status, error_code(&answer)), (StatusCode::FORBIDDEN, "staff_only"), "{body}");
+    }
+    assert_eq!(w.stored_thread_items().await, 0, "nothing stored");
+    let id = w.start_thread("resident-1", "maintenance", "Leak", "Water").await;
+    let (status, answer) =
+        w.patch("resident-1", &format!("/v1/threads/{id}"), json!({"priority": "urgent"})).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::FORBIDDEN, "staff_only"));
+    // Staff still set both when they start a thread.
+    let (status, thread) = w
+        .post(
+            "bookkeeper-1",
+            "/v1/threads",
+            json!({"topic": "billing", "subject": "Balance", "body": "See invoice", "resident_id": "resident-1",
+                   "priority": "urgent", "linked_record": link}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    assert_eq!(
+        (thread["priority"].as_str(), thread["linked_record"]["id"].as_str()),
+        (Some("urgent"), Some("INV-1"))
+    );
+}
+
+#[tokio::test]
+async fn one_line_texts_with_a_line_break_are_refused_and_nothing_is_stored() {
+    let w = World::new().await;
+    let injected = "Leak\r\nBcc: everyone@example.com";
+    let (status, answer) = w
+        .post("resident-1", "/v1/threads", json!({"topic": "general", "subject": injected, "body": "x"}))
+        .await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"));
+    assert_eq!(w.stored_thread_items().await, 0);
+
+    let (status, answer) =
+        w.post("admin-1", "/v1/contacts", json!({"kind": "vendor", "name": "Plombier\nInc"})).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"));
+    let (status, answer) =
+        w.patch("admin-1", "/v1/contacts/resident-1", json!({"name": "Rita\rResident"})).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"));
+    let (_, me) = w.get("resident-1", "/v1/contacts/resident-1").await;
+    assert_eq!(me["name"], "Rita Resident", "unchanged");
+    let (status, answer) = w
+        .post(
+            "admin-1",
+            "/v1/contacts",
+            json!({"kind": "resident", "name": "Unit trick", "property_id": "p#1", "unit": "2"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"),
+        "# splits index keys"
+    );
+
+    let (status, answer) = w.new_upload("resident-1", "photo\r\n.png", "image/png", 10).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters"));
+
+    let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    let (status, answer) = w
+        .patch(
+            "admin-1",
+            &format!("/v1/threads/{id}"),
+            json!({"linked_record": {"kind": "lease", "id": "L-1", "label": "a\nb"}}),
+        )
+        .await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
+    assert!(answer["error"]["message"].as_str().unwrap().contains("line breaks"), "{answer}");
+    let (status, answer) = w
+        .call(
+            "admin-1",
+            reqwest::Method::PUT,
+            "/v1/settings/routing",
+            Some(json!({"routes": {"general": {"team": "desk"}}, "teams": {"desk": {"name": "Front\ndesk", "members": ["admin-1"]}}})),
+        )
+        .await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_routing"));
+}
+
+#[tokio::test]
+async fn an_internal_notes_attachment_is_404_for_residents_and_downloads_stay_the_checked_bytes() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Leak", "Water").await;
+    w.routed_to(&thread, "maint-1").await;
+    let (status, upload) = w.new_upload("maint-1", "meter.png", "image/png", PNG.len()).await;
+    assert_eq!(status, StatusCode::CREATED, "{upload}");
+    w.put_bytes(&upload, PNG).await;
+    let note_file = upload["id"].as_str().unwrap().to_owned();
+    let (status, note) = w
+        .post(
+            "maint-1",
+            &format!("/v1/threads/{thread}/messages"),
+            json!({"body": "meter photo, between us", "internal": true, "attachment_ids": [note_file]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    let (status, answer) = w.get("resident-1", &format!("/v1/attachments/{note_file}")).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, meta) = w.get("admin-1", &format!("/v1/attachments/{note_file}")).await;
+    assert_eq!(status, StatusCode::OK, "staff see it: {meta}");
+
+    // The upload URL is still valid after the message took the file: bytes sent through
+    // it again are never what anyone downloads.
+    w.put_bytes(&upload, &[EXE, &PNG[EXE.len()..]].concat()).await;
+    let (_, meta) = w.get("maint-1", &format!("/v1/attachments/{note_file}")).await;
+    let url = meta["download_url"].as_str().unwrap();
+    let served = w.http.get(url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&served[..], PNG, "the version checked when it was attached");
+}
+
+/// Posts `body` as `user` and returns the message's id.
+async fn say(w: &World, user: &str, thread: &str, body: &str) -> String {
+    let (status, msg) = w.post(user, &format!("/v1/threads/{thread}/messages"), json!({"body": body})).await;
+    assert_eq!(status, StatusCode::CREATED, "{msg}");
+    msg["id"].as_str().unwrap().to_owned()
+}
+
+/// A participant's read marker as `reader` sees it in the thread.
+async fn marker(w: &World, reader: &str, thread: &str, of: &str) -> Value {
+    let (status, t) = w.get(reader, &format!("/v1/threads/{thread}")).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let p = t["participants"].as_array().unwrap().iter().find(|p| p["user_id"] == of).cloned();
+    p.unwrap_or_else(|| panic!("{of} not in {t}"))["last_read_message_id"].clone()
+}
+
+#[tokio::test]
+async fn residents_never_see_a_read_marker_that_points_at_an_internal_note() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Leak", "Water").await;
+    w.routed_to(&thread, "maint-1").await;
+    let reply = say(&w, "maint-1", &thread, "On our way").await;
+    let (_, note) = w
+        .post(
+            "maint-1",
+            &format!("/v1/threads/{thread}/messages"),
+            json!({"body": "2nd leak", "internal": true}),
+        )
+        .await;
+    let note = note["id"].as_str().unwrap().to_owned();
+    assert_eq!(marker(&w, "admin-1", &thread, "maint-1").await, note.as_str(), "staff see the marker");
+    assert_eq!(
+        marker(&w, "resident-1", &thread, "maint-1").await,
+        reply.as_str(),
+        "the last public message up to it"
+    );
+
+    // A newer public message, then the staff member marks the older note read: residents
+    // see the public message before the note, found by reading the timeline backwards.
+    let later = say(&w, "resident-1", &thread, "Thanks").await;
+    let (_, second) = w
+        .post(
+            "admin-1",
+            &format!("/v1/threads/{thread}/messages"),
+            json!({"body": "noted", "internal": true}),
+        )
+        .await;
+    let second = second["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        w.post("bookkeeper-1", &format!("/v1/threads/{thread}/read"), json!({"message_id": note})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not a participant");
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "security-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) =
+        w.post("security-1", &format!("/v1/threads/{thread}/read"), json!({"message_id": note})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(marker(&w, "resident-1", &thread, "security-1").await, reply.as_str());
+    assert_eq!(marker(&w, "maint-1", &thread, "security-1").await, note.as_str());
+    let (status, _) =
+        w.post("security-1", &format!("/v1/threads/{thread}/read"), json!({"message_id": second})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(marker(&w, "resident-1", &thread, "security-1").await, later.as_str());
+}
+
+/// Signs `login` in with `password` through the emulator's user pool: whether it worked.
+async fn signs_in(w: &World, login: &str, password: &str) -> bool {
+    let (cognito, pool_id, client_id) = crate::contacts::directory(w).await;
+    cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", login)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .is_ok()
+}
+
+async fn accept(w: &World, token: &str, password: &str) -> (StatusCode, Value) {
+    let body = json!({"token": token, "password": password});
+    read(w.http.post(format!("{}/v1/invites/accept", w.url)).json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn archived_staff_are_refused_everywhere_and_stop_signing_in_and_locked_staff_read_only_their_profile()
+{
+    let w = World::new().await;
+    let login = format!("maint-1@{}.example.com", w.org);
+    let (status, body) = w.contact_action("admin-1", "maint-1", "invite", json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let password = "Maintenance 2026";
+    let (status, body) = accept(&w, &invite_token(&login).await, password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(signs_in(&w, &login, password).await);
+
+    let (status, body) =
+        w.contact_action("admin-1", "maint-1", "lock", json!({"reason": "investigation"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for path in ["/v1/threads", "/v1/contacts", "/v1/contacts/resident-1", "/v1/settings/routing"] {
+        let (status, body) = w.get("maint-1", path).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_locked"), "{path}");
+    }
+    assert_eq!(w.get("maint-1", "/v1/contacts/maint-1").await.0, StatusCode::OK, "their own profile");
+    assert_eq!(w.get("maint-1", "/v1/me/notification-preferences").await.0, StatusCode::OK);
+    let (status, _) = w.contact_action("admin-1", "maint-1", "unlock", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = w.contact_action("admin-1", "maint-1", "archive", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for path in ["/v1/threads", "/v1/contacts/maint-1", "/v1/me/notification-preferences"] {
+        let (status, body) = w.get("maint-1", path).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_archived"), "{path}");
+    }
+    let (status, body) = w
+        .post(
+            "maint-1",
+            "/v1/threads",
+            json!({"topic": "general", "subject": "x", "body": "y", "resident_id": "resident-1"}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_archived"));
+    assert!(!signs_in(&w, &login, password).await, "the Cognito user is disabled");
+
+    let (status, _) = w.contact_action("admin-1", "maint-1", "unarchive", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(signs_in(&w, &login, password).await, "enabled again");
+    assert_eq!(w.get("maint-1", "/v1/threads").await.0, StatusCode::OK);
+
+    // Archived residents keep reading and writing to staff, and signing in.
+    let thread = w.start_thread("resident-2", "general", "Moving out", "Last day Friday").await;
+    w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
+    let (status, body) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(w.get("resident-2", &format!("/v1/threads/{thread}")).await.0, StatusCode::OK);
+    let (status, _) =
+        w.post("resident-2", &format!("/v1/threads/{thread}/messages"), json!({"body": "Deposit?"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn only_the_newest_invitation_link_works_and_never_for_an_account_that_signs_in() {
+    let w = World::new().await;
+    let wrong = format!("typo-{}@example.com", w.org);
+    let right = format!("right-{}@example.com", w.org);
+    let (status, contact) = w
+        .post("admin-1", "/v1/contacts", json!({"kind": "resident", "name": "Nora New", "email": wrong, "property_id": "prop-1", "unit": "105"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    let id = contact["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.contact_action("admin-1", &id, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    let to_wrong_person = invite_token(&wrong).await;
+    assert_eq!(to_wrong_person.len(), 64, "256 bits as hex");
+
+    // The admin corrects the address and invites again: the first link is dead.
+    let (status, _) = w.patch("admin-1", &format!("/v1/contacts/{id}"), json!({"email": right})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = accept(&w, &to_wrong_person, "Stolen account 1").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "invite_invalid"),
+        "an e-mail change revokes it"
+    );
+    assert_eq!(w.contact_action("admin-1", &id, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    let first = invite_token(&right).await;
+    assert_eq!(w.contact_action("admin-1", &id, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    let second = invite_token(&right).await;
+    assert_ne!(first, second);
+    let (status, body) = accept(&w, &first, "Older link 2026").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "invite_invalid"),
+        "a new invitation revokes it"
+    );
+    assert!(!signs_in(&w, &right, "Older link 2026").await);
+    let (status, body) = accept(&w, &second, "Newest link 2026").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(signs_in(&w, &right, "Newest link 2026").await);
+
+    // Once the account signs in, no invitation sets its password again.
+    let (status, body) = w.contact_action("admin-1", &id, "invite", json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "already_active"));
+    assert!(signs_in(&w, &right, "Newest link 2026").await, "the password stands");
+}
