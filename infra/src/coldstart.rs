@@ -29,8 +29,8 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 9] =
-    ["threads", "messages", "settings", "attachments", "contacts", "router", "notifier", "jobs", "dispatch"];
+pub const FUNCTIONS: [&str; 10] =
+    ["threads", "messages", "settings", "attachments", "contacts", "invites", "router", "notifier", "jobs", "dispatch"];
 
 /// How long one start may take before it counts as failed (template.yaml's Timeout is 10 s).
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -243,6 +243,9 @@ enum Trigger {
         query: &'static str,
         user: &'static str,
     },
+    /// `POST /v1/invites/accept` with no token, as the public route gets it, for a link that
+    /// does not exist: the function reads DynamoDB and answers 409 `invite_invalid`.
+    AcceptUnknownInvite,
     /// An SQS batch with no records.
     Sqs,
     /// The EventBridge schedule.
@@ -256,6 +259,7 @@ impl Trigger {
                 let q = if query.is_empty() { String::new() } else { format!("?{query}") };
                 format!("HTTP API `{method} {path}{q}` as {user}")
             }
+            Trigger::AcceptUnknownInvite => "HTTP API `POST /v1/invites/accept` with an unknown link".into(),
             Trigger::Sqs => "SQS `{\"Records\": []}`".into(),
             Trigger::Schedule => "EventBridge `Scheduled Event`".into(),
         }
@@ -333,6 +337,27 @@ impl Trigger {
                 }
                 event
             }
+            Trigger::AcceptUnknownInvite => {
+                let http = Trigger::Http {
+                    method: "POST",
+                    route_key: "POST /v1/invites/accept",
+                    path: "/v1/invites/accept".into(),
+                    query: "",
+                    user: "nobody",
+                };
+                let mut event = http.event(request_id);
+                let body = json!({"token": "0".repeat(64), "password": "Cold start 2026"}).to_string();
+                event["headers"]["content-type"] = json!("application/json");
+                event["headers"]["content-length"] = json!(body.len().to_string());
+                if let Some(headers) = event["headers"].as_object_mut() {
+                    headers.remove("authorization");
+                }
+                if let Some(context) = event["requestContext"].as_object_mut() {
+                    context.remove("authorizer");
+                }
+                event["body"] = json!(body);
+                event
+            }
             Trigger::Sqs => json!({ "Records": [] }),
             Trigger::Schedule => json!({
                 "version": "0",
@@ -358,6 +383,13 @@ impl Trigger {
                     Ok(format!("HTTP {status}"))
                 } else {
                     Err(format!("HTTP {status}: {}", answer["body"].as_str().unwrap_or("")))
+                }
+            }
+            Trigger::AcceptUnknownInvite => {
+                let body: Value = serde_json::from_str(answer["body"].as_str().unwrap_or("")).unwrap_or_default();
+                match (answer["statusCode"].as_u64(), body["error"]["code"].as_str()) {
+                    (Some(409), Some("invite_invalid")) => Ok("HTTP 409 invite_invalid".into()),
+                    _ => Err(format!("answer: {answer}")),
                 }
             }
             Trigger::Sqs => match answer["batchItemFailures"].as_array() {
@@ -417,7 +449,7 @@ fn function_env(
     if matches!(binary, "contacts" | "notifier" | "dispatch") {
         env.push(("EMAIL_FROM".into(), stack::EMAIL_FROM.into()));
     }
-    if binary == "contacts" {
+    if matches!(binary, "contacts" | "invites" | "jobs") {
         env.push(("USER_POOL_ID".into(), stack.user_pool.id.clone()));
     }
     if matches!(binary, "notifier" | "dispatch") {
@@ -541,6 +573,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
                 user: "admin-1",
             },
         ),
+        ("invites", Trigger::AcceptUnknownInvite),
         ("router", Trigger::Sqs),
         ("notifier", Trigger::Sqs),
         ("jobs", Trigger::Schedule),

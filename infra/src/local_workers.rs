@@ -40,14 +40,9 @@ pub fn spawn(
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REPAIR_EVERY).await;
-            if let Err(e) = workers::repair::repair_outbox(&workers, REPAIR_AFTER).await {
-                tracing::warn!(error = ?e, "outbox repair failed");
-            }
-            if let Err(e) = workers::retention::run(&workers, chrono::Utc::now()).await {
-                tracing::warn!(error = ?e, "attachment retention failed");
-            }
-            if let Err(e) = workers::contacts::run_archives(&workers, chrono::Utc::now()).await {
-                tracing::warn!(error = ?e, "scheduled archives failed");
+            let run = workers::housekeeping::run(&workers, REPAIR_AFTER, chrono::Utc::now()).await;
+            if run.failed() {
+                tracing::warn!(report = %run.report(), "a scheduled task failed");
             }
         }
     });

@@ -281,7 +281,7 @@ pub async fn create_user_pools(
 ) -> anyhow::Result<std::collections::HashMap<String, UserPool>> {
     use aws_sdk_cognitoidentityprovider::types::{
         AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType,
-        StringAttributeConstraintsType, UserPoolPolicyType, UsernameAttributeType,
+        StringAttributeConstraintsType, UserPoolPolicyType, UsernameAttributeType, UsernameConfigurationType,
     };
     let existing = client.list_user_pools().max_results(60).send().await.context("listing user pools")?;
     let mut pools = std::collections::HashMap::new();
@@ -301,6 +301,14 @@ pub async fn create_user_pools(
         let mut req = client.create_user_pool().pool_name(&name);
         for attr in strings(props.and_then(|p| p.get("UsernameAttributes"))) {
             req = req.username_attributes(UsernameAttributeType::from(attr.as_str()));
+        }
+        let case_sensitive = props
+            .and_then(|p| p.get("UsernameConfiguration"))
+            .and_then(|c| c.get("CaseSensitive"))
+            .and_then(Value::as_bool);
+        if let Some(case_sensitive) = case_sensitive {
+            let config = UsernameConfigurationType::builder().case_sensitive(case_sensitive).build()?;
+            req = req.username_configuration(config);
         }
         if let Some(policy) = props.and_then(|p| p.get("Policies")).and_then(|p| p.get("PasswordPolicy")) {
             let flag = |k: &str| policy.get(k).and_then(Value::as_bool);

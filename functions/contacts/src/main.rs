@@ -1,8 +1,9 @@
 //! The `contacts` Lambda function: the organization's contacts behind API Gateway.
+//! (Accepting an invitation, the public route, is the `invites` function's.)
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    lambda_http::run(api::contacts::router(state.clone()).merge(api::contacts::public_router(state))).await
+    lambda_http::run(api::contacts::router(state)).await
 }

@@ -16,15 +16,12 @@ async fn main() -> Result<(), Error> {
     let workers = workers::from_env().await?;
     let workers = &workers;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let now = chrono::Utc::now();
-        let repair = workers::repair::repair_outbox(workers, REPAIR_AFTER).await.map_err(Error::from)?;
-        let retention = workers::retention::run(workers, now).await.map_err(Error::from)?;
-        let archived = workers::contacts::run_archives(workers, now).await.map_err(Error::from)?;
-        Ok::<_, Error>(serde_json::json!({
-            "resent": repair.resent, "parked": repair.parked, "failed": repair.failed,
-            "attachments_archived": retention.archived, "uploads_expired": retention.expired,
-            "contacts_archived": archived,
-        }))
+        let run = workers::housekeeping::run(workers, REPAIR_AFTER, chrono::Utc::now()).await;
+        // Every task ran; the invocation fails (and is retried) if any of them did.
+        if run.failed() {
+            return Err(Error::from(run.report().to_string()));
+        }
+        Ok::<_, Error>(run.report())
     }))
     .await
 }

@@ -76,8 +76,9 @@ async fn invite(
     if contact.state == AccountState::Archived {
         return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
     }
+    let login = Directory::login_for(&email);
     if let Some(directory) = &state.directory {
-        if directory.ensure_user(&actor.org, &contact.id, &email).await? == SignIn::Active {
+        if directory.ensure_user(&actor.org, &contact.id, &login).await? == SignIn::Active {
             return Err(already_active());
         }
     }
@@ -194,15 +195,13 @@ async fn accept(
 }
 
 /// Sets the first password of the user the invitation created; never that of a user who
-/// already signs in.
-async fn set_up_sign_in(
-    directory: &Directory,
-    contact: &User,
-    password: &Password,
-) -> Result<String, ApiError> {
-    let login = contact.login.clone().or_else(|| contact.email.clone()).ok_or_else(invite_invalid)?;
-    if directory.ensure_user(&contact.org, &contact.id, &login).await? == SignIn::Active {
-        return Err(already_active());
+/// already signs in, nor of one that is not this contact's.
+async fn set_up_sign_in(directory: &Directory, contact: &User, password: &Password) -> Result<String, ApiError> {
+    let login = contact.login.clone().ok_or_else(invite_invalid)?;
+    match directory.owned_sign_in(&contact.org, &contact.id, &login).await? {
+        Some(SignIn::Invited) => {}
+        Some(SignIn::Active) => return Err(already_active()),
+        None => return Err(invite_invalid()),
     }
     directory.set_password(&login, password).await?;
     Ok(login)
@@ -427,10 +426,9 @@ async fn archive(
 }
 
 /// Staff, admins and vendors who are archived stop signing in (the API refuses them too);
-/// archived residents keep their sign-in.
+/// archived residents keep their sign-in. A contact never invited has no sign-in user.
 async fn set_sign_in(state: &AppState, contact: &User, enabled: bool) -> Result<(), ApiError> {
-    let login = contact.login.as_deref().or(contact.email.as_deref());
-    if let (Some(directory), Some(login), false) = (&state.directory, login, contact.role.is_resident()) {
+    if let (Some(directory), Some(login), false) = (&state.directory, &contact.login, contact.role.is_resident()) {
         directory.set_enabled(login, enabled).await?;
     }
     Ok(())

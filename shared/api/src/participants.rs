@@ -62,6 +62,7 @@ async fn add(
             )
             .into());
         }
+        policy::ensure_room_for(view.participants.len(), 1)?;
         let joined = participant(&added, now(), None);
         let events = [event(id, EventKind::ParticipantJoined, &actor.id, &added.id)];
         let change = MembershipChange {

@@ -57,23 +57,25 @@ impl Directory {
         Some(Self::new(Client::new(sdk), pool_id))
     }
 
-    /// Creates the sign-in user of contact `user_id` of `org` with `email` as its user name,
-    /// without Cognito's own welcome e-mail (our invitation is the message), and returns how
-    /// it stands. Idempotent: an existing user of the same contact (same org and id) is kept;
-    /// one that belongs to anyone else is a 409.
-    pub async fn ensure_user(
-        &self,
-        org: &OrgId,
-        user_id: &UserId,
-        email: &str,
-    ) -> Result<SignIn, DirectoryError> {
+    /// The user name of the sign-in user for `email`. Cognito is told user names are not
+    /// case-sensitive (template.yaml); lower-casing them here makes that hold everywhere
+    /// (the emulator ignores the setting), so `Rita@x.com` and `rita@x.com` are one account.
+    pub fn login_for(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+
+    /// Creates the sign-in user of contact `user_id` of `org` named `login` (see
+    /// [`Self::login_for`]), without Cognito's own welcome e-mail (our invitation is the
+    /// message), and returns how it stands. Idempotent: an existing user of the same contact
+    /// (same org and id) is kept; one that belongs to anyone else is a 409.
+    pub async fn ensure_user(&self, org: &OrgId, user_id: &UserId, login: &str) -> Result<SignIn, DirectoryError> {
         let created = self
             .client
             .admin_create_user()
             .user_pool_id(&self.pool_id)
-            .username(email)
+            .username(login)
             .message_action(MessageActionType::Suppress)
-            .user_attributes(attribute("email", email))
+            .user_attributes(attribute("email", login))
             .user_attributes(attribute("email_verified", "true"))
             .user_attributes(attribute(ORG_ID_CLAIM, org.as_str()))
             .user_attributes(attribute(USER_ID_CLAIM, user_id.as_str()))
@@ -82,40 +84,32 @@ impl Directory {
         match created {
             Ok(_) => Ok(SignIn::Invited),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_username_exists_exception()) => {
-                let existing = self
-                    .client
-                    .admin_get_user()
-                    .user_pool_id(&self.pool_id)
-                    .username(email)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                let claim = |name: &str| {
-                    existing.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value())
-                };
-                if claim(USER_ID_CLAIM) == Some(user_id.as_str()) && claim(ORG_ID_CLAIM) == Some(org.as_str())
-                {
-                    Ok(sign_in(existing.user_status()))
-                } else {
-                    Err(DomainError::conflict(
-                        "email_in_use",
-                        "another account already signs in with this e-mail address",
-                    )
-                    .into())
-                }
+                self.owned_sign_in(org, user_id, login).await?.ok_or_else(|| {
+                    DomainError::conflict("email_in_use", "another account already signs in with this e-mail address")
+                        .into()
+                })
             }
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    /// How the user `login` stands; `None` if there is no such user.
-    pub async fn sign_in(&self, login: &str) -> Result<Option<SignIn>, DirectoryError> {
+    /// How the user `login` stands, if it exists and is the sign-in of contact `user_id`
+    /// of `org` (both attributes compared); `None` otherwise.
+    pub async fn owned_sign_in(
+        &self,
+        org: &OrgId,
+        user_id: &UserId,
+        login: &str,
+    ) -> Result<Option<SignIn>, DirectoryError> {
         let out = self.client.admin_get_user().user_pool_id(&self.pool_id).username(login).send().await;
-        match out {
-            Ok(user) => Ok(Some(sign_in(user.user_status()))),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
+        let user = match out {
+            Ok(user) => user,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let claim = |name: &str| user.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+        let owned = claim(USER_ID_CLAIM) == Some(user_id.as_str()) && claim(ORG_ID_CLAIM) == Some(org.as_str());
+        Ok(owned.then(|| sign_in(user.user_status())))
     }
 
     /// Sets the user's permanent password (the invitation's last step).
@@ -149,16 +143,6 @@ impl Directory {
             let out =
                 self.client.admin_disable_user().user_pool_id(&self.pool_id).username(login).send().await;
             unless_no_user(out.map(drop))
-        }
-    }
-
-    /// Whether the user `login` may sign in (false when disabled or absent).
-    pub async fn is_enabled(&self, login: &str) -> Result<bool, DirectoryError> {
-        let out = self.client.admin_get_user().user_pool_id(&self.pool_id).username(login).send().await;
-        match out {
-            Ok(user) => Ok(user.enabled()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(false),
-            Err(e) => Err(unavailable(e)),
         }
     }
 }

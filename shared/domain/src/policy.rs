@@ -130,6 +130,21 @@ pub fn ensure_org_admin(user: &User) -> Result<(), DomainError> {
     }
 }
 
+/// A conversation holds at most this many people: its resident, a routed team of up to
+/// [`crate::routing::MAX_TEAM_MEMBERS`], and the colleagues and vendors staff add.
+pub const MAX_PARTICIPANTS: usize = 150;
+
+/// Whether `joining` more people fit in a conversation of `participants`.
+pub fn ensure_room_for(participants: usize, joining: usize) -> Result<(), DomainError> {
+    if participants + joining > MAX_PARTICIPANTS {
+        return Err(DomainError::conflict(
+            "too_many_participants",
+            format!("a conversation has at most {MAX_PARTICIPANTS} participants"),
+        ));
+    }
+    Ok(())
+}
+
 /// Staff add people to a conversation: staff of the org, or the thread's own resident.
 pub fn ensure_can_add_participant(
     actor: &User,

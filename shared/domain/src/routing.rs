@@ -10,7 +10,7 @@ use crate::{DomainError, Topic, UserId};
 
 pub const MAX_ROUTES: usize = 50;
 pub const MAX_TEAMS: usize = 20;
-pub const MAX_TEAM_MEMBERS: usize = 50;
+pub const MAX_TEAM_MEMBERS: usize = 100;
 
 /// Who a topic goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -104,6 +104,22 @@ fn settings_key(org: &OrgId) -> Item {
     key(format!("ORG#{org}#SETTINGS"), RETENTION_SK)
 }
 
+/// BatchGetItem rounds before unprocessed keys count as a failure.
+const MAX_BATCH_ATTEMPTS: u32 = 5;
+
+/// The attachments and the retention setting among the items of a batch read.
+fn sort_batch(items: &[Item]) -> Result<(Vec<AttachmentRecord>, RetentionSettings), StoreError> {
+    let mut found = Vec::new();
+    let mut retention = RetentionSettings::default();
+    for item in items {
+        match item.get(crate::keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+            Some(RETENTION_SK) => retention = data(item)?,
+            _ => found.push(data::<AttachmentRecord>(item)?),
+        }
+    }
+    Ok((found, retention))
+}
+
 /// The full item of a record in its current status, with the index entry that status needs.
 fn attachment_item(a: &AttachmentRecord) -> Result<Item, StoreError> {
     let mut item = key(att_pk(&a.org, &a.id), ATT_SK);
@@ -155,7 +171,8 @@ impl Store {
         self.get_data(key(att_pk(org, id), ATT_SK), true).await
     }
 
-    /// Attachments by id and the org's retention setting, in one BatchGetItem.
+    /// Attachments by id and the org's retention setting, in one BatchGetItem (again for
+    /// any keys DynamoDB leaves unprocessed, as it may under load or throttling).
     pub async fn attachments_with_retention(
         &self,
         org: &OrgId,
@@ -163,27 +180,33 @@ impl Store {
     ) -> Result<(Vec<AttachmentRecord>, RetentionSettings), StoreError> {
         let mut keys: Vec<Item> = ids.iter().map(|id| key(att_pk(org, id), ATT_SK)).collect();
         keys.push(settings_key(org));
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(StoreError::unavailable)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let mut found = Vec::new();
-        let mut retention = RetentionSettings::default();
-        for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-            match item.get(crate::keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(RETENTION_SK) => retention = data(item)?,
-                _ => found.push(data::<AttachmentRecord>(item)?),
+        let mut items = Vec::new();
+        for attempt in 0..MAX_BATCH_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::unavailable)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            items.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
+            keys = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+            if keys.is_empty() {
+                return Ok(sort_batch(&items)?);
             }
+            crate::tx::backoff(attempt).await;
         }
-        Ok((found, retention))
+        // Still throttled after every attempt: a missing record must not read as "not yours".
+        Err(StoreError::unavailable(std::io::Error::other("BatchGetItem left keys unprocessed")))
     }
 
     pub async fn get_retention(&self, org: &OrgId) -> Result<RetentionSettings, StoreError> {

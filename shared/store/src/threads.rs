@@ -10,7 +10,7 @@ use domain::events::OutboxEvent;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::inbox::InboxScope;
-use crate::items::{self, data, inbox_keys, s, set_expression, LAST_READ, SUMMARY};
+use crate::items::{self, data, inbox_keys, s, set_expression, Item, SetExpression, LAST_READ, SUMMARY};
 use crate::keys::{self, PK, SK};
 use crate::outbox;
 use crate::records::{
@@ -183,11 +183,14 @@ impl Store {
                 )?);
             }
             let meta_index = writes.len();
+            let mut left_out = Vec::new();
             if newest {
-                self.push_message_moves(&mut writes, &view, msg, author_role)?;
+                let rows = self.push_message_moves(&mut writes, &view, msg, author_role)?;
+                left_out = push_rows_that_fit(&self.table, &mut writes, rows)?;
             }
             let outcome = self.transact(writes).await?;
             if let TxOutcome::Committed = outcome {
+                self.sync_rows_after(&org, &msg.thread_id, &left_out).await;
                 return Ok(PostOutcome::Posted);
             }
             if idem_pk.is_some() && outcome.failed_condition(1) {
@@ -212,7 +215,55 @@ impl Store {
         Err(StoreError::Contention)
     }
 
-    /// The updates that move the inbox rows to a new newest message. Each field a message
+    /// Brings the inbox rows of `users` in line with the thread as it is now: for the rows
+    /// of a very large conversation that did not fit in the transaction of the change that
+    /// moved them. Each batch holds only while the thread is at the version read, so a
+    /// later change is never undone; a row is the thread item's view for its reader, the
+    /// thread item being the truth. A failure is logged, not returned: the change itself is
+    /// stored, and the next one moves the rows again.
+    async fn sync_rows_after(&self, org: &OrgId, thread: &ThreadId, users: &[UserId]) {
+        if users.is_empty() {
+            return;
+        }
+        if let Err(e) = self.sync_rows(org, thread, users).await {
+            tracing::warn!(%thread, error = %e, rows = users.len(), "inbox rows left behind");
+        }
+    }
+
+    async fn sync_rows(&self, org: &OrgId, thread: &ThreadId, users: &[UserId]) -> Result<(), StoreError> {
+        let pk = keys::thread_pk(org, thread);
+        let mut pending: Vec<UserId> = users.to_vec();
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(view) = self.load_thread(org, thread).await? else { return Ok(()) };
+            let version = Condition::new("#v = :v").name("#v", items::VERSION).value(":v", items::n(view.thread.version));
+            let mut stale = false;
+            while !pending.is_empty() && !stale {
+                let chunk: Vec<UserId> = pending.iter().take(tx::MAX_ITEMS - 1).cloned().collect();
+                let mut writes = vec![tx::check(&self.table, items::key(pk.clone(), keys::META_SK), version.clone())?];
+                for p in chunk.iter().filter_map(|u| view.participant(u)) {
+                    let row = view.thread.view_for(p.role);
+                    let mut fields = vec![(SUMMARY.to_owned(), items::av(&row)?)];
+                    fields.extend(inbox_keys(&InboxScope::User(org.clone(), p.user_id.clone()), &row));
+                    let key = items::key(pk.clone(), keys::participant_sk(&p.user_id));
+                    writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
+                }
+                match self.transact(writes).await? {
+                    TxOutcome::Committed => pending.retain(|u| !chunk.contains(u)),
+                    outcome if outcome.failed_condition(0) => stale = true,
+                    // Someone left meanwhile, or the service conflicted: read again.
+                    _ => stale = true,
+                }
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            backoff(attempt).await;
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// The updates that move the inbox rows to a new newest message: the thread item's is
+    /// pushed to `writes`, the participants' rows are returned. Each field a message
     /// determines is set on its own path, so concurrent changes to other fields (priority,
     /// linked record) are never overwritten; the thread item's update holds only while no
     /// newer message was recorded, so rows never move backwards.
@@ -222,7 +273,7 @@ impl Store {
         view: &ThreadView,
         msg: &MessageRecord,
         author_role: Role,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Item, SetExpression)>, StoreError> {
         let thread = &view.thread;
         let org = &thread.org;
         let status = ThreadStatus::after_message(author_role, msg.internal);
@@ -270,6 +321,7 @@ impl Store {
         let cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv";
         writes.push(tx::update(&self.table, meta, set, cond)?);
 
+        let mut rows = Vec::new();
         for p in &view.participants {
             if msg.internal && !p.role.is_staff() {
                 continue;
@@ -286,9 +338,15 @@ impl Store {
                 }
             }
             let key = items::key(keys::thread_pk(org, &msg.thread_id), keys::participant_sk(&p.user_id));
-            writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
+            // The author's row first: it carries their read marker, and always fits in the
+            // transaction.
+            if p.user_id == msg.author_id {
+                rows.insert(0, (key, set_expression(fields)));
+            } else {
+                rows.push((key, set_expression(fields)));
+            }
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// Replaces the thread record (status, priority, linked record) if nobody changed it
@@ -300,14 +358,18 @@ impl Store {
         events: &[EventRecord],
     ) -> Result<bool, StoreError> {
         let mut writes = Vec::new();
-        self.push_thread_change(&mut writes, view, after)?;
+        let rows = self.push_thread_change(&mut writes, view, after)?;
         for event in events {
             let entry = TimelineItem::Event(event.clone());
             let item = items::timeline_item(&after.org, &after.summary.id, &entry)?;
             writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
         }
+        let left_out = push_rows_that_fit(&self.table, &mut writes, rows)?;
         match self.transact(writes).await? {
-            TxOutcome::Committed => Ok(true),
+            TxOutcome::Committed => {
+                self.sync_rows_after(&after.org, &after.summary.id, &left_out).await;
+                Ok(true)
+            }
             outcome if outcome.failed_condition(0) || outcome.conflicted() => Ok(false),
             TxOutcome::Cancelled(_) => Err(StoreError::Contention),
         }
@@ -455,10 +517,11 @@ impl Store {
         writes: &mut Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
         view: &ThreadView,
         after: &ThreadRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Item, SetExpression)>, StoreError> {
         let cond =
             Condition::new("#v = :v").name("#v", items::VERSION).value(":v", items::n(view.thread.version));
         writes.push(tx::put(&self.table, items::thread_item(after)?, cond)?);
+        let mut rows = Vec::new();
         for p in &view.participants {
             let row = after.view_for(p.role);
             if row == view.thread.view_for(p.role) {
@@ -468,8 +531,36 @@ impl Store {
             fields.extend(inbox_keys(&InboxScope::User(after.org.clone(), p.user_id.clone()), &row));
             let key =
                 items::key(keys::thread_pk(&after.org, &after.summary.id), keys::participant_sk(&p.user_id));
-            writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
+            rows.push((key, set_expression(fields)));
         }
-        Ok(())
+        Ok(rows)
     }
+}
+
+/// Adds the row updates that fit in the transaction `writes` (at most [`tx::MAX_ITEMS`]
+/// actions) and returns whose rows were left out, for [`Store::sync_rows_after`].
+fn push_rows_that_fit(
+    table: &str,
+    writes: &mut Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    rows: Vec<(Item, SetExpression)>,
+) -> Result<Vec<UserId>, StoreError> {
+    let room = tx::MAX_ITEMS.saturating_sub(writes.len());
+    let mut left_out = Vec::new();
+    for (i, (key, set)) in rows.into_iter().enumerate() {
+        if i < room {
+            writes.push(tx::update(table, key, set, EXISTS)?);
+        } else {
+            left_out.push(participant_of(&key)?);
+        }
+    }
+    Ok(left_out)
+}
+
+/// The user whose participant item `key` is.
+fn participant_of(key: &Item) -> Result<UserId, StoreError> {
+    key.get(SK)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|sk| sk.strip_prefix(keys::PARTICIPANT_PREFIX))
+        .and_then(|id| UserId::parse(id).ok())
+        .ok_or_else(|| StoreError::unavailable(std::io::Error::other("not a participant key")))
 }

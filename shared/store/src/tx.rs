@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
 use crate::items::{Item, SetExpression};
 use crate::{Store, StoreError};
@@ -59,6 +59,9 @@ impl Store {
     }
 }
 
+/// The most actions one TransactWriteItems may hold.
+pub const MAX_ITEMS: usize = 100;
+
 /// A short, jittered pause before retrying a write that lost a race.
 pub async fn backoff(attempt: u32) {
     let cap_ms = 5u64 << attempt.min(5);
@@ -70,6 +73,7 @@ pub async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(1 + jitter % cap_ms)).await;
 }
 
+#[derive(Clone)]
 pub struct Condition<'a> {
     pub expression: &'a str,
     pub names: Vec<(&'a str, &'a str)>,
@@ -131,4 +135,16 @@ pub fn update(
         .build()
         .map_err(StoreError::unavailable)?;
     Ok(TransactWriteItem::builder().update(update).build())
+}
+
+pub fn check(table: &str, key: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(condition.expression)
+        .set_expression_attribute_names(condition.names_map())
+        .set_expression_attribute_values(condition.values_map())
+        .build()
+        .map_err(StoreError::unavailable)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
 }

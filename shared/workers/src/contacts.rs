@@ -34,9 +34,8 @@ pub async fn run_archives(workers: &Workers, now: DateTime<Utc>) -> Result<usize
         };
         workers.store.write_contact(Some(&before), &after, Some(&entry)).await?;
         // As when an admin archives now: staff, admins and vendors stop signing in.
-        let login = before.login.as_deref().or(before.email.as_deref());
         if let (false, false, Some(directory), Some(login)) =
-            (outstanding, before.role.is_resident(), &workers.directory, login)
+            (outstanding, before.role.is_resident(), &workers.directory, &before.login)
         {
             directory.set_enabled(login, false).await?;
         }

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod channels;
 mod config;
 pub mod contacts;
+pub mod housekeeping;
 pub mod notifier;
 pub mod repair;
 pub mod retention;

@@ -11,6 +11,10 @@ use crate::{WorkError, Workers};
 
 const MAX_ATTEMPTS: u32 = 20;
 
+/// Joins per membership transaction: each is two actions (the participant and its timeline
+/// event), and a transaction holds at most 100.
+const JOINS_PER_TRANSACTION: usize = 40;
+
 /// The actor of what the router does, as shown in timelines.
 pub const ROUTER_ACTOR: &str = "system";
 
@@ -54,9 +58,16 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
             .load_thread(&event.org, &event.thread_id)
             .await?
             .ok_or(WorkError::MissingThread(event.thread_id))?;
-        let joins: Vec<ParticipantRecord> = recipients
-            .iter()
-            .filter(|u| view.participant(&u.id).is_none())
+        let room = domain::policy::MAX_PARTICIPANTS.saturating_sub(view.participants.len());
+        let missing: Vec<&domain::User> =
+            recipients.iter().filter(|u| view.participant(&u.id).is_none()).collect();
+        if missing.len() > room {
+            tracing::warn!(thread_id = %event.thread_id, left_out = missing.len() - room, "routing: the conversation is full");
+        }
+        let last_round = missing.len() <= JOINS_PER_TRANSACTION;
+        let joins: Vec<ParticipantRecord> = missing
+            .into_iter()
+            .take(room.min(JOINS_PER_TRANSACTION))
             .map(|u| ParticipantRecord {
                 user_id: u.id.clone(),
                 name: u.name.clone(),
@@ -84,16 +95,17 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
                 at: now,
             })
             .collect();
-        let change = MembershipChange {
-            joins: &joins,
-            leaves: &[],
-            events: &events,
-            extra: vec![store::complete_item(store.table(), event)?],
-        };
+        // A large team joins over several transactions; the one that adds the last of them
+        // marks the event done, so a redelivery changes nothing (not even re-adding someone
+        // who left since).
+        let extra = if last_round { vec![store::complete_item(store.table(), event)?] } else { vec![] };
+        let change = MembershipChange { joins: &joins, leaves: &[], events: &events, extra };
         match store.change_members(&view, change).await? {
             MembershipOutcome::Done => {
                 tracing::info!(event_id = %event.id, thread_id = %event.thread_id, routed = joins.len(), "thread routed");
-                return Ok(());
+                if last_round {
+                    return Ok(());
+                }
             }
             // Done before: a redelivery.
             MembershipOutcome::ExtraRefused(_) => return Ok(()),

@@ -307,8 +307,70 @@ async fn only_the_newest_invitation_link_works_and_never_for_an_account_that_sig
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(signs_in(&w, &right, "Newest link 2026").await);
 
+    // Addresses differ only in case: one sign-in, so another contact cannot take it.
+    let (_, other) =
+        w.post("admin-1", "/v1/contacts", json!({"kind": "vendor", "name": "Same Person", "email": right.to_uppercase()})).await;
+    let (status, body) = w.contact_action("admin-1", other["id"].as_str().unwrap(), "invite", json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "email_in_use"), "{body}");
+
     // Once the account signs in, no invitation sets its password again.
     let (status, body) = w.contact_action("admin-1", &id, "invite", json!({})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "already_active"));
     assert!(signs_in(&w, &right, "Newest link 2026").await, "the password stands");
+}
+
+#[tokio::test]
+async fn a_team_of_a_hundred_routes_and_its_conversation_takes_posts_and_changes() {
+    let w = World::new().await;
+    let org = domain::OrgId::parse(&w.org).unwrap();
+    let members: Vec<String> = (0..100).map(|i| format!("crew-{i:03}")).collect();
+    let crew: Vec<domain::User> = members
+        .iter()
+        .map(|id| {
+            let mut u = infra::seed::demo_users(&org).remove(2); // maint-1, as a template
+            u.id = domain::UserId::parse(id.as_str()).unwrap();
+            u.name = format!("Crew {id}");
+            u.email = Some(format!("{id}@{}.example.com", w.org));
+            u
+        })
+        .collect();
+    infra::seed::seed_users(&w.store, &crew).await.unwrap();
+    let routing = json!({"routes": {"maintenance": {"team": "crew"}}, "teams": {"crew": {"name": "Crew", "members": members}}});
+    let (status, body) = w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(routing)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let thread = w.start_thread("resident-1", "maintenance", "Flood", "Water in the hall").await;
+    let last = members.last().unwrap().clone();
+    w.routed_to(&thread, &last).await;
+    let everyone = w.participants(&thread).await;
+    assert_eq!(everyone.len(), 101, "the resident and the whole team");
+
+    // 101 rows move with a message (more than one transaction holds)...
+    let reply = say(&w, "crew-000", &thread, "On it").await;
+    let (_, inbox) = w.get(&last, "/v1/threads").await;
+    assert_eq!(inbox["items"][0]["last_message"]["id"], reply.as_str(), "the last member's row moved too: {inbox}");
+    let (_, inbox) = w.get("resident-1", "/v1/threads").await;
+    assert_eq!(inbox["items"][0]["last_message"]["id"], reply.as_str());
+    // ...and with a status change.
+    let (status, body) = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(w.thread_ids(&last, "?folder=resolved").await, vec![thread.clone()]);
+
+    // The conversation is not unbounded: joining a full one is refused.
+    let extra: Vec<domain::User> = (0..49)
+        .map(|i| {
+            let mut u = infra::seed::demo_users(&org).remove(2);
+            u.id = domain::UserId::parse(format!("extra-{i:02}")).unwrap();
+            u
+        })
+        .collect();
+    infra::seed::seed_users(&w.store, &extra).await.unwrap();
+    for u in &extra {
+        let (status, body) =
+            w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": u.id.as_str()})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) =
+        w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "security-1"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "too_many_participants"));
 }

@@ -1,0 +1,49 @@
+//! The `jobs` schedule's run: outbox repair, attachment retention and scheduled contact
+//! archives. Each task runs whatever the others did: one failing (an S3 outage, say) must
+//! not keep the outbox from being repaired.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::repair::RepairReport;
+use crate::retention::RetentionReport;
+use crate::{WorkError, Workers};
+
+/// What each task of one run did, or why it failed.
+#[derive(Debug)]
+pub struct Run {
+    pub repair: Result<RepairReport, WorkError>,
+    pub retention: Result<RetentionReport, WorkError>,
+    pub archived: Result<usize, WorkError>,
+}
+
+pub async fn run(workers: &Workers, repair_after: Duration, now: DateTime<Utc>) -> Run {
+    Run {
+        repair: crate::repair::repair_outbox(workers, repair_after).await,
+        retention: crate::retention::run(workers, now).await,
+        archived: crate::contacts::run_archives(workers, now).await,
+    }
+}
+
+impl Run {
+    pub fn failed(&self) -> bool {
+        self.repair.is_err() || self.retention.is_err() || self.archived.is_err()
+    }
+
+    /// One line per task: its figures, or its error.
+    pub fn report(&self) -> Value {
+        fn outcome<T>(result: &Result<T, WorkError>, figures: impl Fn(&T) -> Value) -> Value {
+            match result {
+                Ok(done) => figures(done),
+                Err(e) => json!({ "error": format!("{e:#}") }),
+            }
+        }
+        json!({
+            "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "parked": r.parked, "failed": r.failed})),
+            "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),
+            "contacts_archived": outcome(&self.archived, |n| json!(n)),
+        })
+    }
+}
