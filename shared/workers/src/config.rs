@@ -93,17 +93,23 @@ pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
 /// The notifier and dispatcher, from the environment: `APP_URL` (links),
 /// `NOTIFY_DIGEST_SECS` (default 60), `EMAIL_FROM` (SES sender; no e-mail without it), and
 /// for each HTTP channel `{SMS,WHATSAPP,PUSH,TELEGRAM}_BASE_URL` with `_ACCOUNT`, `_TOKEN`
-/// (and `SMS_FROM`); a channel without a base URL is off.
+/// (and `SMS_FROM`); a channel without a base URL is off; `NOTIFY_PAID_PER_HOUR` (default
+/// [`crate::paid::DEFAULT_PER_HOUR`]) caps SMS and WhatsApp sends per recipient and hour.
 pub async fn notifier_from_env() -> Result<Notifier, String> {
     let config = Config::from_env()?;
     let aws = aws_from_env().await;
     let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
+    let number = |name: &str, default: u32| match opt(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u32>().map_err(|_| format!("{name} must be a whole number")),
+    };
+    let digest_secs = number("NOTIFY_DIGEST_SECS", 60)?;
+    let paid_per_hour = number("NOTIFY_PAID_PER_HOUR", crate::paid::DEFAULT_PER_HOUR)?;
     Ok(Notifier {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
-        providers: providers_from_env(&aws),
+        providers: providers_from_env(&aws).with_paid_per_hour(paid_per_hour),
         app_url: app_url(),
-        digest_window: Duration::from_secs(digest_secs),
+        digest_window: Duration::from_secs(digest_secs.into()),
     })
 }
 
