@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
     let notifier = workers::notifier_from_env().await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline =
-            tokio::time::Instant::now() + RUN_BUDGET.min(time_left(event.context.deadline) - MARGIN);
+        let budget = RUN_BUDGET.min(time_left(event.context.deadline).saturating_sub(MARGIN));
+        let deadline = tokio::time::Instant::now() + budget;
         let notified =
             workers::dispatch::run(notifier, chrono::Utc::now(), deadline).await.map_err(Error::from)?;
         Ok::<_, Error>(serde_json::json!({ "notified": notified }))

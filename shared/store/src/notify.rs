@@ -423,9 +423,10 @@ impl Store {
         self.settle(bucket, &Settle { settled: sent, outcome, allowance: None, next_due: None }).await
     }
 
-    /// Settles a dispatch in one transaction: each covered notification leaves the pending
-    /// prefix for its sent marker, the outcome is recorded (delivery log or failure), the
-    /// paid allowance is updated, and the bucket goes or falls due at `next_due`.
+    /// Settles a dispatch in one transaction: each covered notification (at most
+    /// [`MAX_SETTLED`]; callers pass no more) leaves the pending prefix for its sent marker,
+    /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
+    /// and the bucket goes or falls due at `next_due`.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
         if let Some(due) = settle.next_due {
             self.postpone_bucket(bucket, due).await?;

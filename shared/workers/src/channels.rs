@@ -235,3 +235,49 @@ async fn send_email(ses: &aws_sdk_sesv2::Client, from: &str, out: &Outgoing<'_>)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "123456:very-secret-bot-token";
+
+    fn telegram(base_url: String) -> HttpProvider {
+        HttpProvider { base_url, account: "acct".into(), token: TOKEN.into(), from: String::new() }
+    }
+
+    #[test]
+    fn the_configuration_never_shows_a_token() {
+        let shown =
+            format!("{:?}", Providers::new(None, None, None, None, Some(telegram("https://t".into()))));
+        assert!(shown.contains("https://t") && shown.contains("[redacted]"), "{shown}");
+        assert!(!shown.contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn a_provider_error_never_carries_the_token_in_its_url() {
+        // A port nothing listens on: the request fails with reqwest's error.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let providers = Providers::new(None, None, None, None, Some(telegram(format!("http://{closed}"))));
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        match providers.send_within(Channel::Telegram, &out, deadline).await {
+            Err(SendError::Transient(e)) => {
+                assert!(e.contains("provider unreachable"), "{e}");
+                assert!(!e.contains(TOKEN), "{e}");
+            }
+            other => panic!("expected a transient failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn no_attempt_starts_once_the_deadline_is_near() {
+        let providers = Providers::new(None, None, None, None, Some(telegram("http://127.0.0.1:9".into())));
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let soon = tokio::time::Instant::now() + Duration::from_millis(100);
+        assert!(matches!(
+            providers.send_within(Channel::Telegram, &out, soon).await,
+            Err(SendError::OutOfTime)
+        ));
+    }
+}

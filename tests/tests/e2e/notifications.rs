@@ -118,8 +118,23 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
     for _ in 0..2 {
         w.sqs.send_message().queue_url(&queue).message_body(&event).send().await.unwrap();
     }
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // A later message through the same queue: once it is delivered, the copies (queued
+    // before it) have been handled.
+    let later = w.reply("bookkeeper-1", &id, "Reference 42").await;
+    w.delivered("resident-1", &later).await;
     assert_eq!(w.outbox("resident-1").await.iter().filter(|d| covers(d, &reply)).count(), 1);
+    // The sent marker is what refuses the copies.
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
+    let copy = domain::notify::PendingNotification {
+        message_id: domain::MessageId::parse(&reply).unwrap(),
+        thread_id: domain::ThreadId::parse(&id).unwrap(),
+        subject: "Refund".into(),
+        author_name: "Bookkeeper".into(),
+        preview: "Sent on Friday".into(),
+        urgent: false,
+        at: chrono::Utc::now(),
+    };
+    assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
 }
 
 #[tokio::test]
@@ -173,7 +188,12 @@ async fn quiet_hours_hold_a_normal_message_and_let_an_urgent_one_through() {
     let through = w.reply("maint-1", &urgent, "On our way").await;
     let delivery = w.delivered("resident-1", &through).await;
     assert_eq!(delivery["channel"], "whatsapp");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
+    eventually(20, "the normal message held until the quiet hours end", || async {
+        let b = w.store.bucket_of(&org, &user).await.unwrap()?;
+        (b.due > now + chrono::Duration::minutes(30)).then_some(())
+    })
+    .await;
     assert!(!w.outbox("resident-1").await.iter().any(|d| covers(d, &held)), "held until the quiet hours end");
 }
 
