@@ -13,6 +13,7 @@ pub mod paid;
 pub mod repair;
 pub mod retention;
 pub mod router;
+pub mod secrets;
 
 pub use config::{
     app_url, aws_from_env, aws_timeouts, from_env, notifier_from_env, providers_from_env, relay_sqs_config,
