@@ -21,6 +21,8 @@ const REPAIR_EVERY: Duration = Duration::from_secs(3);
 
 /// Locally, due notifications are dispatched this often (every minute in AWS).
 const DISPATCH_EVERY: Duration = Duration::from_secs(1);
+/// What a dispatch run may take, as in the dispatch function.
+const DISPATCH_BUDGET: Duration = Duration::from_secs(40);
 
 pub fn spawn(
     workers: Workers,
@@ -31,11 +33,12 @@ pub fn spawn(
 ) {
     let (router, router_sqs) = (workers.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&router_sqs, &routing_url, |event| workers::router::handle(&router, event)).await
+        poll(&router_sqs, &routing_url, |event, _| workers::router::handle(&router, event)).await
     });
     let consumer = notifier.clone();
     tokio::spawn(async move {
-        poll(&sqs, &notification_url, |event| workers::notifier::handle(&consumer, event)).await
+        poll(&sqs, &notification_url, |event, deadline| workers::notifier::handle(&consumer, event, deadline))
+            .await
     });
     tokio::spawn(async move {
         loop {
@@ -49,17 +52,19 @@ pub fn spawn(
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(DISPATCH_EVERY).await;
-            if let Err(e) = workers::notifier::dispatch(&notifier, chrono::Utc::now()).await {
+            let deadline = tokio::time::Instant::now() + DISPATCH_BUDGET;
+            if let Err(e) = workers::dispatch::run(&notifier, chrono::Utc::now(), deadline).await {
                 tracing::warn!(error = ?e, "notification dispatch failed");
             }
         }
     });
 }
 
-/// The SQS event source: receive, hand the batch to `handle`, delete what succeeded.
+/// The SQS event source: receive, hand the batch to `handle` (with the urgent-send
+/// deadline of that invocation), delete what succeeded.
 async fn poll<F, Fut>(sqs: &aws_sdk_sqs::Client, url: &str, handle: F)
 where
-    F: Fn(OutboxEvent) -> Fut,
+    F: Fn(OutboxEvent, tokio::time::Instant) -> Fut,
     Fut: std::future::Future<Output = Result<(), workers::WorkError>>,
 {
     loop {
@@ -96,7 +101,8 @@ where
                 record
             })
             .collect();
-        let failed: HashSet<String> = match workers::batch::process(event, &handle).await {
+        let deadline = workers::notifier::urgent_deadline();
+        let failed: HashSet<String> = match workers::batch::process(event, |e| handle(e, deadline)).await {
             Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
             Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
         };

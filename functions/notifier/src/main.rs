@@ -1,5 +1,6 @@
 //! The `notifier` Lambda function: consumes the notification queue with partial batch
-//! failures, turning each new message into pending notifications.
+//! failures, turning each new message into pending notifications; urgent ones are sent
+//! within a budget that keeps the batch well inside the function's timeout.
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -10,7 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notifier = workers::notifier_from_env().await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        workers::batch::process(event.payload, |e| workers::notifier::handle(notifier, e))
+        let deadline = workers::notifier::urgent_deadline();
+        workers::batch::process(event.payload, |e| workers::notifier::handle(notifier, e, deadline))
             .await
             .map_err(lambda_runtime::Error::from)
     }))

@@ -27,7 +27,9 @@ pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow, InboxScope};
 pub use invites::Invite;
 pub use members::{MembershipChange, MembershipOutcome};
-pub use notify::{Delivery, DueBucket};
+pub use notify::{
+    Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
+};
 pub use outbox::{complete_item, MAX_RELAYS};
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

@@ -2,9 +2,13 @@
 //! bucket that falls due (so several messages become one digest), and the delivery log.
 //!
 //! Items: preferences `ORG#o#USER#u` / `NOTIFY_PREFS`; pending `ORG#o#NOTIFY#u` /
-//! `P#{message}` (one per message and recipient, kept with `sent_at` once sent: the
-//! conditional put is what makes redelivery harmless); bucket `ORG#o#NOTIFY#u` / `BUCKET`, indexed on `gsi1` under
-//! `NOTIFY#DUE` by due time; delivery log `ORG#o#DELIVERY#u` / `{sent_at}#{id}`.
+//! `P#{message}` (one per message and recipient); once sent it becomes the marker
+//! `S#{message}` (kept 90 days: the conditional put checks both keys, which is what makes
+//! redelivery harmless), so the pending prefix holds only what is still to send however
+//! busy the recipient; bucket `ORG#o#NOTIFY#u` / `BUCKET`, indexed on `gsi1` under
+//! `NOTIFY#DUE` by due time; paid-channel allowance `ORG#o#NOTIFY#u` / `PAID`; notifications
+//! that reached nobody `ORG#o#NOTIFY#u` / `F#{at}#{id}`; delivery log
+//! `ORG#o#DELIVERY#u` / `{sent_at}#{id}`.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
@@ -20,6 +24,9 @@ use crate::{Store, StoreError};
 
 const PREFS_SK: &str = "NOTIFY_PREFS";
 const BUCKET_SK: &str = "BUCKET";
+const PAID_SK: &str = "PAID";
+const PENDING_PREFIX: &str = "P#";
+const FAILED_PREFIX: &str = "F#";
 const DUE_PARTITION: &str = "NOTIFY#DUE";
 const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
 
@@ -53,6 +60,18 @@ fn delivery_pk(org: &OrgId, user: &UserId) -> String {
     format!("ORG#{org}#DELIVERY#{user}")
 }
 
+fn pending_sk(message: &MessageId) -> String {
+    format!("{PENDING_PREFIX}{message}")
+}
+
+fn sent_sk(message: &MessageId) -> String {
+    format!("S#{message}")
+}
+
+/// At most this many notifications settle in one transaction (two actions each, under
+/// DynamoDB's 100); a recipient with more waiting gets them over several deliveries.
+pub const MAX_SETTLED: usize = 40;
+
 /// A recipient whose pending notifications are due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueBucket {
@@ -76,6 +95,55 @@ pub struct Delivery {
     pub message_ids: Vec<MessageId>,
     pub body: String,
     pub sent_at: DateTime<Utc>,
+}
+
+/// A notification that no channel could deliver, kept beside the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedNotification {
+    pub user_id: UserId,
+    pub thread_id: Option<ThreadId>,
+    pub message_ids: Vec<MessageId>,
+    /// Each channel tried and why it refused, in the recipient's order; empty when the
+    /// recipient has no channel at all.
+    pub attempts: Vec<Attempt>,
+    pub failed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub channel: Channel,
+    pub to: String,
+    pub reason: String,
+}
+
+/// What is left of a recipient's allowance on paid channels (a token bucket), as of `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PaidAllowance {
+    pub tokens: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// How a dispatch of a bucket ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// A provider accepted it.
+    Delivered(&'a Delivery),
+    /// Every channel refused.
+    Failed(&'a FailedNotification),
+    /// Nobody to send to (the recipient is gone).
+    Dropped,
+}
+
+/// What a dispatch settles: the notifications it covered, how it ended, and when the
+/// bucket falls due again.
+#[derive(Debug, Clone, Copy)]
+pub struct Settle<'a> {
+    pub settled: &'a [PendingNotification],
+    pub outcome: Outcome<'a>,
+    /// The recipient's paid-channel allowance after this delivery, when it used one.
+    pub allowance: Option<PaidAllowance>,
+    /// `None`: the bucket goes, unless more arrived meanwhile (then it stays due).
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -139,7 +207,7 @@ impl Store {
             ("if_not_exists(#due, :due)", "if_not_exists(gsi1sk, :sort)")
         };
         let pk = notify_pk(org, user);
-        let mut item = key(pk.clone(), format!("P#{}", pending.message_id));
+        let mut item = key(pk.clone(), pending_sk(&pending.message_id));
         item.insert(items::DATA.into(), items::av(pending)?);
         let due_text = keys::timestamp(&due);
         let bucket = items::SetExpression {
@@ -166,14 +234,20 @@ impl Store {
             tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?,
             tx::update(
                 &self.table,
-                key(pk, BUCKET_SK),
+                key(pk.clone(), BUCKET_SK),
                 bucket,
                 "attribute_exists(pk) OR attribute_not_exists(pk)",
+            )?,
+            // Already sent (the pending item is gone by then).
+            tx::check(
+                &self.table,
+                key(pk, sent_sk(&pending.message_id)),
+                Condition::new("attribute_not_exists(pk)"),
             )?,
         ];
         Ok(match self.transact(writes).await? {
             TxOutcome::Committed => true,
-            o if o.failed_condition(0) => false,
+            o if o.failed_condition(0) || o.failed_condition(2) => false,
             _ => return Err(StoreError::Contention),
         })
     }
@@ -195,25 +269,73 @@ impl Store {
         out.items().iter().map(|item| bucket(item, now)).collect()
     }
 
-    /// The notifications pending for a recipient, oldest first.
+    /// Up to `limit` of the notifications pending for a recipient, oldest first.
     pub async fn pending_notifications(
         &self,
         org: &OrgId,
         user: &UserId,
+        limit: usize,
     ) -> Result<Vec<PendingNotification>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        // Pages on: items written before sent ones moved to their own key carry `sent_at`
+        // under the pending prefix until they expire, and may fill whole pages.
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .filter_expression("attribute_not_exists(sent_at)")
+                .expression_attribute_values(":pk", s(notify_pk(org, user)))
+                .expression_attribute_values(":p", s(PENDING_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for item in out.items() {
+                found.push(data::<PendingNotification>(item)?);
+                if found.len() == limit {
+                    return Ok(found);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// A recipient's allowance on paid channels, if they used one recently.
+    pub async fn paid_allowance(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<PaidAllowance>, StoreError> {
+        self.get_data(key(notify_pk(org, user), PAID_SK), true).await
+    }
+
+    /// The notifications of a recipient that no channel could deliver, newest first.
+    pub async fn failed_notifications(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        limit: i32,
+    ) -> Result<Vec<FailedNotification>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .filter_expression("attribute_not_exists(sent_at)")
             .expression_attribute_values(":pk", s(notify_pk(org, user)))
-            .expression_attribute_values(":p", s("P#"))
-            .consistent_read(true)
+            .expression_attribute_values(":p", s(FAILED_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit)
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        out.items().iter().map(data::<PendingNotification>).collect()
+        out.items().iter().map(data::<FailedNotification>).collect()
     }
 
     /// Moves a bucket's due time (quiet hours, a provider that is down).
@@ -297,72 +419,69 @@ impl Store {
         sent: &[PendingNotification],
         delivery: Option<&Delivery>,
     ) -> Result<(), StoreError> {
-        self.finish(bucket, sent, delivery, None).await
+        let outcome = delivery.map_or(Outcome::Dropped, Outcome::Delivered);
+        self.settle(bucket, &Settle { settled: sent, outcome, allowance: None, next_due: None }).await
     }
 
-    /// Records what was sent while others stay held until `until` (quiet hours: only the
-    /// urgent ones went out).
-    pub async fn finish_part(
-        &self,
-        bucket: &DueBucket,
-        sent: &[PendingNotification],
-        delivery: Option<&Delivery>,
-        until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.finish(bucket, sent, delivery, Some(until)).await
-    }
-
-    async fn finish(
-        &self,
-        bucket: &DueBucket,
-        sent: &[PendingNotification],
-        delivery: Option<&Delivery>,
-        hold_until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        if let Some(until) = hold_until {
-            self.postpone_bucket(bucket, until).await?;
+    /// Settles a dispatch in one transaction: each covered notification (at most
+    /// [`MAX_SETTLED`]; callers pass no more) leaves the pending prefix for its sent marker,
+    /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
+    /// and the bucket goes or falls due at `next_due`.
+    pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
+        if let Some(due) = settle.next_due {
+            self.postpone_bucket(bucket, due).await?;
         }
         let pk = notify_pk(&bucket.org, &bucket.user);
         let mut writes: Vec<TransactWriteItem> = Vec::new();
-        let bucket_delete = aws_sdk_dynamodb::types::Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk.clone(), BUCKET_SK)))
-            .condition_expression("#count = :count")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":count", n(bucket.count))
-            .build()
-            .map_err(StoreError::unavailable)?;
-        let keeps_bucket = hold_until.is_some();
+        let keeps_bucket = settle.next_due.is_some();
         if !keeps_bucket {
+            let bucket_delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), BUCKET_SK)))
+                .condition_expression("#count = :count")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":count", n(bucket.count))
+                .build()
+                .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().delete(bucket_delete).build());
         }
-        // Sent notifications stay (until TTL) as the record that this message was
-        // notified to this user: a redelivered event then finds them and adds nothing.
+        // The sent marker stays (until TTL) as the record that this message was notified
+        // to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
-        for p in sent {
-            let set = items::SetExpression {
-                expression: "SET sent_at = :now, #exp = :exp".into(),
-                names: [("#exp".to_owned(), items::EXPIRES_AT.to_owned())].into_iter().collect(),
-                values: [
-                    (":now".to_owned(), s(keys::timestamp(&now))),
-                    (":exp".to_owned(), n(now.timestamp() + DELIVERY_RETENTION_SECS)),
-                ]
-                .into_iter()
-                .collect(),
-            };
-            writes.push(tx::update(
-                &self.table,
-                key(pk.clone(), format!("P#{}", p.message_id)),
-                set,
-                "attribute_exists(pk)",
-            )?);
+        for p in settle.settled.iter().take(MAX_SETTLED) {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), pending_sk(&p.message_id))))
+                .build()
+                .map_err(StoreError::unavailable)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+            let mut marker = key(pk.clone(), sent_sk(&p.message_id));
+            marker.insert("sent_at".into(), s(keys::timestamp(&now)));
+            marker.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
+            writes.push(tx::put(&self.table, marker, Condition::always())?);
         }
-        if let Some(d) = delivery {
-            writes.push(tx::put(
+        match settle.outcome {
+            Outcome::Delivered(d) => writes.push(tx::put(
                 &self.table,
                 delivery_item(&bucket.org, d)?,
                 Condition::new("attribute_not_exists(pk)"),
-            )?);
+            )?),
+            Outcome::Failed(f) => {
+                let id = f.message_ids.iter().max().copied().unwrap_or_else(|| MessageId::new_at(0));
+                let mut item =
+                    key(pk.clone(), format!("{FAILED_PREFIX}{}#{id}", keys::timestamp(&f.failed_at)));
+                item.insert(items::DATA.into(), items::av(f)?);
+                item.insert(items::EXPIRES_AT.into(), n(f.failed_at.timestamp() + DELIVERY_RETENTION_SECS));
+                writes.push(tx::put(&self.table, item, Condition::always())?);
+            }
+            Outcome::Dropped => {}
+        }
+        if let Some(allowance) = &settle.allowance {
+            let mut item = key(pk.clone(), PAID_SK);
+            item.insert(items::DATA.into(), items::av(allowance)?);
+            // Refilled after an hour whatever it held: no need to keep it longer.
+            item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + 2 * 3600));
+            writes.push(tx::put(&self.table, item, Condition::always())?);
         }
         if writes.is_empty() {
             return Ok(());
@@ -371,7 +490,7 @@ impl Store {
             TxOutcome::Committed => Ok(()),
             o if !keeps_bucket && o.failed_condition(0) => {
                 // New notifications arrived: keep the bucket (still due, lease released),
-                // clear what was sent.
+                // settle what was covered.
                 writes[0] = tx::update(
                     &self.table,
                     key(pk.clone(), BUCKET_SK),

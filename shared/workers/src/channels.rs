@@ -2,8 +2,10 @@
 //! WhatsApp (Cloud API), push (FCM HTTP v1) and Telegram (Bot API) through their providers'
 //! HTTP APIs. Each base URL and credential comes from configuration, so the local stack
 //! points them at its recording sink. A 5xx, 429 or network error is transient (retried);
-//! any other refusal is permanent (the next channel is tried).
+//! any other refusal is permanent (the next channel is tried). Every attempt ends by the
+//! caller's deadline, so a provider that stalls cannot hold a function past its timeout.
 
+use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -16,6 +18,9 @@ pub enum SendError {
     Transient(String),
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Not tried: too little time was left before the deadline.
+    #[error("no time left to try")]
+    OutOfTime,
 }
 
 /// What one notification says, to whom.
@@ -27,7 +32,7 @@ pub struct Outgoing<'a> {
     pub idempotency_key: &'a str,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpProvider {
     pub base_url: String,
     /// Provider-specific: account id, phone-number id, project id.
@@ -35,6 +40,18 @@ pub struct HttpProvider {
     pub token: String,
     /// The sender (SMS).
     pub from: String,
+}
+
+/// Without the token: configuration gets logged.
+impl fmt::Debug for HttpProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpProvider")
+            .field("base_url", &self.base_url)
+            .field("account", &self.account)
+            .field("token", &"[redacted]")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// Every configured channel. A channel without configuration refuses permanently.
@@ -46,9 +63,15 @@ pub struct Providers {
     whatsapp: Option<HttpProvider>,
     push: Option<HttpProvider>,
     telegram: Option<HttpProvider>,
+    /// Sends per recipient and hour on paid channels (SMS, WhatsApp), see [`crate::paid`].
+    paid_per_hour: u32,
 }
 
 const ATTEMPTS: u32 = 3;
+/// The longest one provider request may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An attempt with less time than this left is not started.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
 
 impl Providers {
     pub fn new(
@@ -63,25 +86,66 @@ impl Providers {
             .connect_timeout(Duration::from_secs(2))
             .build()
             .unwrap_or_default();
-        Self { http, ses, sms, whatsapp, push, telegram }
+        Self { http, ses, sms, whatsapp, push, telegram, paid_per_hour: crate::paid::DEFAULT_PER_HOUR }
     }
 
-    /// Sends, retrying transient failures with backoff.
+    /// The cap on paid sends per recipient and hour (`NOTIFY_PAID_PER_HOUR`).
+    pub fn with_paid_per_hour(mut self, per_hour: u32) -> Self {
+        self.paid_per_hour = per_hour;
+        self
+    }
+
+    pub fn paid_per_hour(&self) -> u32 {
+        self.paid_per_hour
+    }
+
+    /// Sends, retrying transient failures with backoff, with the time one request and its
+    /// retries may take.
     pub async fn send(&self, channel: Channel, out: &Outgoing<'_>) -> Result<(), SendError> {
+        let deadline = tokio::time::Instant::now() + ATTEMPT_TIMEOUT * ATTEMPTS + Duration::from_secs(1);
+        self.send_within(channel, out, deadline).await
+    }
+
+    /// Sends, retrying transient failures with backoff; every attempt ends by `deadline`
+    /// (one cut short is transient: the provider may or may not have it, and the
+    /// idempotency key covers a retry).
+    pub async fn send_within(
+        &self,
+        channel: Channel,
+        out: &Outgoing<'_>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), SendError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(channel, out).await {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left < MIN_ATTEMPT {
+                return Err(SendError::OutOfTime);
+            }
+            let limit = left.min(ATTEMPT_TIMEOUT);
+            let result = tokio::time::timeout(limit, self.send_once(channel, out, limit))
+                .await
+                .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {limit:?}"))));
+            match result {
                 Err(SendError::Transient(e)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
                     tracing::warn!(?channel, attempt, error = %e, "transient provider failure; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    let pause = Duration::from_millis(100 << attempt);
+                    if deadline.saturating_duration_since(tokio::time::Instant::now()) < pause + MIN_ATTEMPT {
+                        return Err(SendError::Transient(e));
+                    }
+                    tokio::time::sleep(pause).await;
                 }
                 other => return other,
             }
         }
     }
 
-    async fn send_once(&self, channel: Channel, out: &Outgoing<'_>) -> Result<(), SendError> {
+    async fn send_once(
+        &self,
+        channel: Channel,
+        out: &Outgoing<'_>,
+        limit: Duration,
+    ) -> Result<(), SendError> {
         let missing = || SendError::Permanent(format!("{channel:?} is not configured"));
         match channel {
             Channel::Email => {
@@ -92,35 +156,47 @@ impl Providers {
                 let p = self.sms.as_ref().ok_or_else(missing)?;
                 let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", p.base_url, p.account);
                 let form = [("To", out.to), ("From", p.from.as_str()), ("Body", out.text)];
-                self.finish(self.http.post(url).basic_auth(&p.account, Some(&p.token)).form(&form), out).await
+                self.finish(
+                    self.http.post(url).basic_auth(&p.account, Some(&p.token)).form(&form),
+                    out,
+                    limit,
+                )
+                .await
             }
             Channel::Whatsapp => {
                 let p = self.whatsapp.as_ref().ok_or_else(missing)?;
                 let url = format!("{}/v21.0/{}/messages", p.base_url, p.account);
                 let body = json!({"messaging_product": "whatsapp", "to": out.to, "type": "text", "text": {"body": out.text}});
-                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out).await
+                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out, limit).await
             }
             Channel::Push => {
                 let p = self.push.as_ref().ok_or_else(missing)?;
                 let url = format!("{}/v1/projects/{}/messages:send", p.base_url, p.account);
                 let body = json!({"message": {"token": out.to, "notification": {"title": out.title, "body": out.text}}});
-                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out).await
+                self.finish(self.http.post(url).bearer_auth(&p.token).json(&body), out, limit).await
             }
             Channel::Telegram => {
                 let p = self.telegram.as_ref().ok_or_else(missing)?;
                 let url = format!("{}/bot{}/sendMessage", p.base_url, p.token);
-                self.finish(self.http.post(url).json(&json!({"chat_id": out.to, "text": out.text})), out)
-                    .await
+                let body = json!({"chat_id": out.to, "text": out.text});
+                self.finish(self.http.post(url).json(&body), out, limit).await
             }
         }
     }
 
-    async fn finish(&self, req: reqwest::RequestBuilder, out: &Outgoing<'_>) -> Result<(), SendError> {
+    async fn finish(
+        &self,
+        req: reqwest::RequestBuilder,
+        out: &Outgoing<'_>,
+        limit: Duration,
+    ) -> Result<(), SendError> {
+        // Without the URL: Telegram's carries the bot token.
         let resp = req
             .header("Idempotency-Key", out.idempotency_key)
+            .timeout(limit)
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("provider unreachable: {e}")))?;
+            .map_err(|e| SendError::Transient(format!("provider unreachable: {}", e.without_url())))?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
@@ -157,5 +233,51 @@ async fn send_email(ses: &aws_sdk_sesv2::Client, from: &str, out: &Outgoing<'_>)
                 _ => Err(SendError::Transient(format!("SES failed: {e:?}"))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "123456:very-secret-bot-token";
+
+    fn telegram(base_url: String) -> HttpProvider {
+        HttpProvider { base_url, account: "acct".into(), token: TOKEN.into(), from: String::new() }
+    }
+
+    #[test]
+    fn the_configuration_never_shows_a_token() {
+        let shown =
+            format!("{:?}", Providers::new(None, None, None, None, Some(telegram("https://t".into()))));
+        assert!(shown.contains("https://t") && shown.contains("[redacted]"), "{shown}");
+        assert!(!shown.contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn a_provider_error_never_carries_the_token_in_its_url() {
+        // A port nothing listens on: the request fails with reqwest's error.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let providers = Providers::new(None, None, None, None, Some(telegram(format!("http://{closed}"))));
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        match providers.send_within(Channel::Telegram, &out, deadline).await {
+            Err(SendError::Transient(e)) => {
+                assert!(e.contains("provider unreachable"), "{e}");
+                assert!(!e.contains(TOKEN), "{e}");
+            }
+            other => panic!("expected a transient failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn no_attempt_starts_once_the_deadline_is_near() {
+        let providers = Providers::new(None, None, None, None, Some(telegram("http://127.0.0.1:9".into())));
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let soon = tokio::time::Instant::now() + Duration::from_millis(100);
+        assert!(matches!(
+            providers.send_within(Channel::Telegram, &out, soon).await,
+            Err(SendError::OutOfTime)
+        ));
     }
 }

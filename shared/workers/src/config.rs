@@ -94,17 +94,28 @@ pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
 /// The notifier and dispatcher, from the environment: `APP_URL` (links),
 /// `NOTIFY_DIGEST_SECS` (default 60), `EMAIL_FROM` (SES sender; no e-mail without it), and
 /// for each HTTP channel `{SMS,WHATSAPP,PUSH,TELEGRAM}_BASE_URL` with `_ACCOUNT`, `_TOKEN`
-/// (and `SMS_FROM`); a channel without a base URL is off.
+/// or else the SecureString under `PROVIDER_SECRETS_PREFIX` (and `SMS_FROM`); a channel
+/// without a base URL is off; `NOTIFY_PAID_PER_HOUR` (default
+/// [`crate::paid::DEFAULT_PER_HOUR`]) caps SMS and WhatsApp sends per recipient and hour.
 pub async fn notifier_from_env() -> Result<Notifier, String> {
     let config = Config::from_env()?;
     let aws = aws_from_env().await;
     let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let digest_secs = opt("NOTIFY_DIGEST_SECS").and_then(|v| v.parse().ok()).unwrap_or(60);
+    let number = |name: &str, default: u32| match opt(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u32>().map_err(|_| format!("{name} must be a whole number")),
+    };
+    let digest_secs = number("NOTIFY_DIGEST_SECS", 60)?;
+    let paid_per_hour = number("NOTIFY_PAID_PER_HOUR", crate::paid::DEFAULT_PER_HOUR)?;
+    let tokens = secret_tokens().await?;
+    let providers = providers_with(&aws, |prefix| {
+        opt(&format!("{prefix}_TOKEN")).or_else(|| tokens.get(prefix).cloned())
+    });
     Ok(Notifier {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
-        providers: providers_from_env(&aws),
+        providers: providers.with_paid_per_hour(paid_per_hour),
         app_url: app_url(),
-        digest_window: Duration::from_secs(digest_secs),
+        digest_window: Duration::from_secs(digest_secs.into()),
     })
 }
 
@@ -116,14 +127,44 @@ pub fn app_url() -> String {
         .unwrap_or_else(|| "https://app.example.com".into())
 }
 
+/// The HTTP channels, by the prefix of their variables.
+const HTTP_CHANNELS: [&str; 4] = ["SMS", "WHATSAPP", "PUSH", "TELEGRAM"];
+
+/// Tokens of the channels that are on but have no `{PREFIX}_TOKEN` variable, read once at
+/// cold start from the SecureString parameters `{PROVIDER_SECRETS_PREFIX}/{channel}-token`
+/// (see [`crate::secrets`]). Without `PROVIDER_SECRETS_PREFIX` (the local stack), none.
+async fn secret_tokens() -> Result<std::collections::HashMap<String, String>, String> {
+    let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut tokens = std::collections::HashMap::new();
+    let Some(path) = opt("PROVIDER_SECRETS_PREFIX") else { return Ok(tokens) };
+    let session = opt("AWS_SESSION_TOKEN").unwrap_or_default();
+    let (http, endpoint) = (reqwest::Client::new(), crate::secrets::extension_endpoint());
+    for prefix in HTTP_CHANNELS {
+        if opt(&format!("{prefix}_BASE_URL")).is_none() || opt(&format!("{prefix}_TOKEN")).is_some() {
+            continue;
+        }
+        let name = format!("{path}/{}-token", prefix.to_lowercase());
+        tokens.insert(
+            prefix.to_owned(),
+            crate::secrets::read_parameter(&http, &endpoint, &session, &name).await?,
+        );
+    }
+    Ok(tokens)
+}
+
 /// The outbound channels configured in the environment.
 pub fn providers_from_env(aws: &aws_config::SdkConfig) -> Providers {
+    providers_with(aws, |prefix| std::env::var(format!("{prefix}_TOKEN")).ok().filter(|v| !v.is_empty()))
+}
+
+/// The outbound channels configured in the environment, with each channel's token from `token`.
+fn providers_with(aws: &aws_config::SdkConfig, token: impl Fn(&str) -> Option<String>) -> Providers {
     let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let provider = |prefix: &str| {
         opt(&format!("{prefix}_BASE_URL")).map(|base_url| HttpProvider {
             base_url,
             account: opt(&format!("{prefix}_ACCOUNT")).unwrap_or_default(),
-            token: opt(&format!("{prefix}_TOKEN")).unwrap_or_default(),
+            token: token(prefix).unwrap_or_default(),
             from: opt(&format!("{prefix}_FROM")).unwrap_or_default(),
         })
     };

@@ -1,15 +1,20 @@
 //! Work that happens off the request path: the router (SQS consumer of the routing queue),
-//! the outbox repair job, and the one helper every SQS consumer uses for its batches.
+//! the notifier and the dispatcher, the outbox repair job, and the one helper every SQS
+//! consumer uses for its batches.
 
 pub mod batch;
 pub mod channels;
 mod config;
 pub mod contacts;
+pub mod dispatch;
+mod fit;
 pub mod housekeeping;
 pub mod notifier;
+pub mod paid;
 pub mod repair;
 pub mod retention;
 pub mod router;
+pub mod secrets;
 
 pub use config::{
     app_url, aws_from_env, aws_timeouts, from_env, notifier_from_env, providers_from_env, relay_sqs_config,

@@ -1,20 +1,21 @@
 //! Notifications. The notifier (SQS consumer of the notification queue) turns a new
 //! message into one pending notification per recipient (everyone in the thread but the
 //! author; staff only for internal notes), each a conditional write, so a redelivered event
-//! adds nothing. The dispatcher (scheduled) sends each recipient's due notifications as one
-//! message, or one digest, on their first channel that works, outside their quiet hours
-//! unless something is urgent.
+//! adds nothing. Urgent ones it hands to the dispatcher at once, within a time budget that
+//! keeps the batch well inside the function's timeout; the dispatcher (scheduled,
+//! [`crate::dispatch`]) sends everything else.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::notify::{render, PendingNotification};
-use domain::{MessageId, Priority};
-use store::{Delivery, DueBucket, Store};
+use domain::notify::PendingNotification;
+use domain::Priority;
+use store::Store;
+use tokio::time::Instant;
 
-use crate::channels::{Outgoing, Providers, SendError};
-use crate::WorkError;
+use crate::channels::Providers;
+use crate::{dispatch, WorkError};
 
 #[derive(Debug, Clone)]
 pub struct Notifier {
@@ -26,12 +27,18 @@ pub struct Notifier {
     pub digest_window: Duration,
 }
 
-/// After a transient provider outage, try the recipient again this much later.
-const RETRY_LATER: Duration = Duration::from_secs(30);
-const BUCKETS_PER_RUN: i32 = 100;
+/// Urgent notifications of one notifier invocation are sent within this time of its start
+/// (the function's timeout is 10 s); what is not sent by then stays due for the dispatcher.
+pub const URGENT_BUDGET: Duration = Duration::from_secs(4);
 
-/// Handles one notification-queue event.
-pub async fn handle(n: &Notifier, event: OutboxEvent) -> Result<(), WorkError> {
+/// The deadline of the urgent sends of an invocation that starts now.
+pub fn urgent_deadline() -> Instant {
+    Instant::now() + URGENT_BUDGET
+}
+
+/// Handles one notification-queue event: records the pending notifications, then sends
+/// the urgent ones by `deadline` (see [`URGENT_BUDGET`]).
+pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
     let message_id = match event.kind {
         OutboxKind::MessagePosted { message_id, .. } => message_id,
         OutboxKind::ThreadCreated { first_message_id, .. } => first_message_id,
@@ -57,110 +64,29 @@ pub async fn handle(n: &Notifier, event: OutboxEvent) -> Result<(), WorkError> {
         urgent,
         at: msg.created_at,
     };
+    let mut recipients = Vec::new();
     for p in &view.participants {
         // Never the author; internal notes only to staff.
         if p.user_id == msg.author_id || (msg.internal && !p.role.is_staff()) {
             continue;
         }
         n.store.enqueue_notification(&event.org, &p.user_id, &pending, due).await?;
-        // Urgent ones go out now, not at the next scheduled dispatch.
-        if urgent {
-            if let Some(bucket) = n.store.bucket_of(&event.org, &p.user_id).await?.filter(|b| b.due <= now) {
-                dispatch_bucket(n, &bucket, now).await?;
+        recipients.push(&p.user_id);
+    }
+    if !urgent {
+        return Ok(());
+    }
+    // Urgent ones go out now, not at the next scheduled dispatch, but never past the
+    // budget: a recipient not reached by then is the dispatcher's (the bucket stays due).
+    for user in recipients {
+        if Instant::now() >= deadline {
+            break;
+        }
+        if let Some(bucket) = n.store.bucket_of(&event.org, user).await?.filter(|b| b.due <= now) {
+            if let Err(e) = dispatch::bucket_now(n, &bucket, now, deadline).await {
+                tracing::warn!(user = %user, error = ?e, "urgent dispatch failed; the dispatcher retries");
             }
         }
     }
     Ok(())
-}
-
-/// Sends every due bucket once. Returns how many notifications went out.
-pub async fn dispatch(n: &Notifier, now: DateTime<Utc>) -> Result<usize, WorkError> {
-    let mut sent = 0;
-    for bucket in n.store.due_buckets(now, BUCKETS_PER_RUN).await? {
-        match dispatch_bucket(n, &bucket, now).await {
-            Ok(true) => sent += 1,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(user = %bucket.user, error = ?e, "dispatch failed; will retry"),
-        }
-    }
-    Ok(sent)
-}
-
-/// How long a dispatcher holds a bucket while it sends.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
-
-async fn dispatch_bucket(n: &Notifier, bucket: &DueBucket, now: DateTime<Utc>) -> Result<bool, WorkError> {
-    if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
-        return Ok(false);
-    }
-    let pending = n.store.pending_notifications(&bucket.org, &bucket.user).await?;
-    if pending.is_empty() {
-        n.store.finish_bucket(bucket, &[], None).await?;
-        return Ok(false);
-    }
-    let Some(user) = n.store.get_user(&bucket.org, &bucket.user).await? else {
-        n.store.finish_bucket(bucket, &pending, None).await?;
-        return Ok(false);
-    };
-    let prefs = match n.store.get_preferences(&bucket.org, &bucket.user).await? {
-        Some(p) => p,
-        None => n.store.get_notification_defaults(&bucket.org).await?.for_user(&user),
-    };
-    // In quiet hours only urgent notifications go out; the rest wait for the end.
-    let hold_until = prefs.quiet_hours.as_ref().filter(|q| q.is_quiet(now)).map(|q| q.end_after(now));
-    let pending: Vec<PendingNotification> = match hold_until {
-        Some(until) => {
-            let urgent: Vec<_> = pending.into_iter().filter(|p| p.urgent).collect();
-            if urgent.is_empty() {
-                n.store.postpone_bucket(bucket, until).await?;
-                return Ok(false);
-            }
-            urgent
-        }
-        None => pending,
-    };
-    let finish = |delivery: Option<Delivery>| {
-        let pending = &pending;
-        async move {
-            match hold_until {
-                Some(until) => n.store.finish_part(bucket, pending, delivery.as_ref(), until).await,
-                None => n.store.finish_bucket(bucket, pending, delivery.as_ref()).await,
-            }
-        }
-    };
-    let rendered = render(&pending, &n.app_url);
-    let newest = pending.iter().map(|p| p.message_id).max().unwrap_or_else(|| MessageId::new_at(0));
-    let key = format!("{}:{}", bucket.user, newest);
-    for ca in &prefs.channels {
-        let out =
-            Outgoing { to: &ca.address, title: &rendered.title, text: &rendered.text, idempotency_key: &key };
-        match n.providers.send(ca.channel, &out).await {
-            Ok(()) => {
-                let delivery = Delivery {
-                    channel: ca.channel,
-                    to: ca.address.clone(),
-                    user_id: bucket.user.clone(),
-                    thread_id: pending.last().map(|p| p.thread_id),
-                    message_id: Some(newest),
-                    message_ids: pending.iter().map(|p| p.message_id).collect(),
-                    body: rendered.text.clone(),
-                    sent_at: Utc::now(),
-                };
-                finish(Some(delivery)).await?;
-                return Ok(true);
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "channel refused; trying the next");
-            }
-            Err(SendError::Transient(e)) => {
-                tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "provider down; retrying later");
-                let later = now + chrono::Duration::from_std(RETRY_LATER).unwrap_or_default();
-                n.store.postpone_bucket(bucket, later).await?;
-                return Ok(false);
-            }
-        }
-    }
-    tracing::error!(user = %bucket.user, "no channel could deliver; notification dropped");
-    finish(None).await?;
-    Ok(false)
 }

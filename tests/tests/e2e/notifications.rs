@@ -118,8 +118,23 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
     for _ in 0..2 {
         w.sqs.send_message().queue_url(&queue).message_body(&event).send().await.unwrap();
     }
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // A later message through the same queue: once it is delivered, the copies (queued
+    // before it) have been handled.
+    let later = w.reply("bookkeeper-1", &id, "Reference 42").await;
+    w.delivered("resident-1", &later).await;
     assert_eq!(w.outbox("resident-1").await.iter().filter(|d| covers(d, &reply)).count(), 1);
+    // The sent marker is what refuses the copies.
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
+    let copy = domain::notify::PendingNotification {
+        message_id: domain::MessageId::parse(&reply).unwrap(),
+        thread_id: domain::ThreadId::parse(&id).unwrap(),
+        subject: "Refund".into(),
+        author_name: "Bookkeeper".into(),
+        preview: "Sent on Friday".into(),
+        urgent: false,
+        at: chrono::Utc::now(),
+    };
+    assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
 }
 
 #[tokio::test]
@@ -174,7 +189,12 @@ async fn quiet_hours_hold_a_normal_message_and_let_an_urgent_one_through() {
     let through = w.reply("maint-1", &urgent, "On our way").await;
     let delivery = w.delivered("resident-1", &through).await;
     assert_eq!(delivery["channel"], "whatsapp");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
+    eventually(20, "the normal message held until the quiet hours end", || async {
+        let b = w.store.bucket_of(&org, &user).await.unwrap()?;
+        (b.due > now + chrono::Duration::minutes(30)).then_some(())
+    })
+    .await;
     assert!(!w.outbox("resident-1").await.iter().any(|d| covers(d, &held)), "held until the quiet hours end");
 }
 
@@ -251,4 +271,206 @@ async fn the_org_default_channel_order_reaches_users_without_preferences_of_thei
         (delivery["channel"].as_str(), delivery["to"].as_str()),
         (Some("whatsapp"), Some(phone.as_str()))
     );
+}
+
+impl World {
+    /// The notifications that reached nobody (GET /dev/outbox's `failed`), newest first.
+    async fn failed(&self, user: &str) -> Vec<Value> {
+        let url = format!("{}/dev/outbox?user_id={user}&org_id={}", self.url, self.org);
+        let page: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        page["failed"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The next `n` answers to `to` take `delay_ms` each (a provider that stalls).
+    async fn provider_stalls(&self, to: &str, n: usize, delay_ms: u64) {
+        let resp = self
+            .http
+            .post(format!("{}/dev/sink/failures", self.url))
+            .json(&json!({"to": to, "statuses": vec![200; n], "delay_ms": delay_ms}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+    }
+
+    /// A thread of `resident` routed to `staff`, made urgent by them.
+    async fn urgent_thread(&self, resident: &str, topic: &str, staff: &str) -> String {
+        let id = self.start_thread(resident, topic, "Burst pipe", "Water in the hall").await;
+        self.routed_to(&id, staff).await;
+        let (status, body) =
+            self.patch(staff, &format!("/v1/threads/{id}"), json!({"priority": "urgent"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id
+    }
+}
+
+#[tokio::test]
+async fn a_recipient_with_thousands_of_sent_notifications_still_hears_of_a_new_message() {
+    use domain::notify::PendingNotification;
+    use domain::{MessageId, OrgId, ThreadId, UserId};
+
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Noise", "Hammering upstairs").await;
+    w.routed_to(&id, "maint-1").await;
+    // 2,000 notifications already sent to resident-1 (older than anything new), written
+    // through the store the way the dispatcher leaves them. Each is about as large as a
+    // long subject and preview make it, so they fill more than one 1 MB Query page.
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let thread = ThreadId::parse(&id).unwrap();
+    let since = u64::try_from((chrono::Utc::now() - chrono::Duration::days(30)).timestamp_millis()).unwrap();
+    // Due far ahead, so the running dispatcher leaves them to this test.
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    for chunk in 0..50u64 {
+        let sent: Vec<PendingNotification> = (0..40u64)
+            .map(|i| PendingNotification {
+                message_id: MessageId::new_at(since + chunk * 40 + i),
+                thread_id: thread,
+                subject: "s".repeat(200),
+                author_name: "Max Mustermann".into(),
+                preview: "p".repeat(400),
+                urgent: false,
+                at: chrono::Utc::now(),
+            })
+            .collect();
+        for p in &sent {
+            assert!(w.store.enqueue_notification(&org, &user, p, later).await.unwrap());
+        }
+        let bucket = w.store.bucket_of(&org, &user).await.unwrap().expect("the bucket those made");
+        w.store.finish_bucket(&bucket, &sent, None).await.unwrap();
+    }
+    assert!(w.store.bucket_of(&org, &user).await.unwrap().is_none(), "all 2,000 recorded as sent");
+
+    let reply = w.reply("maint-1", &id, "Found the noise: a loose pipe").await;
+    let delivery = w.delivered("resident-1", &reply).await;
+    assert_eq!(delivery["message_ids"].as_array().unwrap().len(), 1, "only the new message: {delivery}");
+}
+
+#[tokio::test]
+async fn a_long_sms_digest_is_cut_to_what_sms_carries_with_a_link_to_the_rest() {
+    let w = World::new().await;
+    let phone = w.phone(4);
+    w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}]})).await;
+    let id = w.start_thread("resident-1", "maintenance", "Heating", "Radiators are cold").await;
+    w.routed_to(&id, "maint-1").await;
+    let posts = (0..12).map(|i| {
+        let (w, id) = (&w, id.clone());
+        async move {
+            w.reply("maint-1", &id, &format!("update {i}: {}", "the technician checks the valves ".repeat(6)))
+                .await
+        }
+    });
+    let ids = futures::future::join_all(posts).await;
+    eventually(45, "all twelve notified", || async {
+        let outbox = w.outbox("resident-1").await;
+        ids.iter().all(|m| outbox.iter().any(|d| covers(d, m))).then_some(())
+    })
+    .await;
+    let outbox = w.outbox("resident-1").await;
+    let widest = outbox.iter().max_by_key(|d| d["message_ids"].as_array().unwrap().len()).unwrap();
+    assert!(
+        widest["message_ids"].as_array().unwrap().len() >= 9,
+        "a digest too long for one SMS: {outbox:?}"
+    );
+    for d in &outbox {
+        assert_eq!(d["channel"], "sms");
+        let body = d["body"].as_str().unwrap();
+        assert!(body.encode_utf16().count() <= 1600, "{} characters", body.encode_utf16().count());
+    }
+    let body = widest["body"].as_str().unwrap();
+    assert!(body.contains(&format!("{}/threads/{id}", w.url)), "the rest is a link away: {body}");
+    assert!(w.sink_requests(&phone).await.iter().all(|r| r["status"] == 200), "the provider refused nothing");
+}
+
+#[tokio::test]
+async fn a_notification_no_channel_could_deliver_is_recorded_as_failed_not_sent() {
+    let w = World::new().await;
+    let phone = w.phone(5);
+    w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}]})).await;
+    let id = w.start_thread("resident-1", "billing", "Invoice", "Charged twice").await;
+    w.routed_to(&id, "bookkeeper-1").await;
+    w.provider_answers(&phone, &[400]).await;
+    let reply = w.reply("bookkeeper-1", &id, "Refund issued").await;
+
+    let failed = eventually(45, "the failure recorded", || async {
+        w.failed("resident-1").await.into_iter().find(|f| covers(f, &reply))
+    })
+    .await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"][0]["channel"], "sms");
+    assert_eq!(failed["attempts"][0]["to"], phone.as_str());
+    assert!(!w.outbox("resident-1").await.iter().any(|d| covers(d, &reply)), "not in the sent deliveries");
+    assert_eq!(w.sink_requests(&phone).await.len(), 1, "one refusal, no retry of a permanent one");
+}
+
+#[tokio::test]
+async fn a_stalled_provider_for_one_urgent_recipient_holds_up_nobody_elses_notifications() {
+    let w = World::new().await;
+    let phone = w.phone(6);
+    w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}]})).await;
+    let urgent = w.urgent_thread("resident-1", "maintenance", "maint-1").await;
+    let other = w.start_thread("resident-2", "parking", "Gate", "The gate is stuck").await;
+    w.routed_to(&other, "security-1").await;
+    // Every attempt to reach resident-1 hangs well past the provider timeout.
+    w.provider_stalls(&phone, 3, 30_000).await;
+
+    w.reply("maint-1", &urgent, "On our way").await;
+    eventually(20, "the stalled send attempted", || async {
+        (!w.sink_requests(&phone).await.is_empty()).then_some(())
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let reply = w.reply("security-1", &other, "Fixed").await;
+    w.delivered("resident-2", &reply).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(12), "resident-2 waited {took:?} behind resident-1's provider");
+}
+
+#[tokio::test]
+async fn paid_channels_carry_at_most_the_hourly_cap_and_the_rest_waits_for_one_digest() {
+    use domain::{OrgId, UserId};
+
+    const CAP: usize = 60;
+    let w = World::new().await;
+    let phone = w.phone(7);
+    w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}]})).await;
+    let id = w.urgent_thread("resident-1", "maintenance", "maint-1").await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let held_bucket = || async {
+        let b = w.store.bucket_of(&org, &user).await.unwrap()?;
+        (b.due > chrono::Utc::now() + chrono::Duration::seconds(5)).then_some(b)
+    };
+    // Urgent messages skip the digest window: each would be its own SMS, until the cap.
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let first_held = loop {
+        let m = w.reply("maint-1", &id, &format!("page {sent}")).await;
+        let delivered = eventually(20, &format!("page {sent} sent or held"), || async {
+            if w.outbox("resident-1").await.iter().any(|d| covers(d, &m)) {
+                Some(true)
+            } else {
+                held_bucket().await.map(|_| false)
+            }
+        })
+        .await;
+        if !delivered {
+            break m;
+        }
+        sent += 1;
+        assert!(sent <= CAP + 2, "{sent} sent and none held");
+    };
+    // The bucket refills at CAP an hour, so a slow run may send a little over CAP.
+    let allowed = CAP as f64 * (1.0 + started.elapsed().as_secs_f64() / 3600.0);
+    assert!(sent >= CAP && sent as f64 <= allowed.ceil(), "{sent} sent, {allowed:.2} allowed");
+
+    let second = w.reply("maint-1", &id, "and another").await;
+    let held =
+        eventually(20, "both held for one digest", || async { held_bucket().await.filter(|b| b.count == 2) })
+            .await;
+    assert!(held.due < chrono::Utc::now() + chrono::Duration::minutes(2), "a minute or so at 60 an hour");
+    let outbox = w.outbox("resident-1").await;
+    assert!(
+        !outbox.iter().any(|d| covers(d, &first_held) || covers(d, &second)),
+        "nothing past the cap sent"
+    );
+    assert_eq!(w.sink_requests(&phone).await.len(), sent);
 }

@@ -1,0 +1,171 @@
+//! The dispatcher: sends each recipient's due notifications as one message, or one digest,
+//! on their first channel that works, outside their quiet hours unless something is urgent,
+//! within the paid-channel cap, each channel's text bounded, all by a deadline. A
+//! notification no channel takes is recorded as failed, never as sent.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::notify::{render, PendingNotification};
+use domain::MessageId;
+use futures::stream::{self, StreamExt};
+use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, MAX_SETTLED};
+use tokio::time::Instant;
+
+use crate::channels::{Outgoing, SendError};
+use crate::notifier::Notifier;
+use crate::{fit, paid, WorkError};
+
+/// After a transient provider outage, try the recipient again this much later.
+const RETRY_LATER: Duration = Duration::from_secs(30);
+const BUCKETS_PER_RUN: i32 = 100;
+/// Recipients dispatched at once: one whose provider stalls holds up no one else.
+const CONCURRENCY: usize = 8;
+/// How long a dispatcher holds a bucket while it sends.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Sends every due bucket once, starting none after `deadline`. Returns how many
+/// deliveries went out; buckets not reached stay due for the next run.
+pub async fn run(n: &Notifier, now: DateTime<Utc>, deadline: Instant) -> Result<usize, WorkError> {
+    let due = n.store.due_buckets(now, BUCKETS_PER_RUN).await?;
+    let sent = stream::iter(due)
+        .map(|bucket| async move {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            match bucket_now(n, &bucket, now, deadline).await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    tracing::warn!(user = %bucket.user, error = ?e, "dispatch failed; will retry");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter(|sent| std::future::ready(*sent))
+        .count()
+        .await;
+    Ok(sent)
+}
+
+/// Dispatches one recipient's due bucket unless another dispatcher holds it. `Ok(true)`:
+/// a provider accepted a delivery.
+pub async fn bucket_now(
+    n: &Notifier,
+    bucket: &DueBucket,
+    now: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<bool, WorkError> {
+    if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
+        return Ok(false);
+    }
+    let mut pending = n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED + 1).await?;
+    // More than one delivery settles: this one takes the oldest, the bucket stays due.
+    let more = pending.len() > MAX_SETTLED;
+    pending.truncate(MAX_SETTLED);
+    let again = more.then_some(now);
+    if pending.is_empty() {
+        let settle = Settle { settled: &[], outcome: Outcome::Dropped, allowance: None, next_due: None };
+        n.store.settle(bucket, &settle).await?;
+        return Ok(false);
+    }
+    let Some(user) = n.store.get_user(&bucket.org, &bucket.user).await? else {
+        let settle =
+            Settle { settled: &pending, outcome: Outcome::Dropped, allowance: None, next_due: again };
+        n.store.settle(bucket, &settle).await?;
+        return Ok(false);
+    };
+    let prefs = match n.store.get_preferences(&bucket.org, &bucket.user).await? {
+        Some(p) => p,
+        None => n.store.get_notification_defaults(&bucket.org).await?.for_user(&user),
+    };
+    // In quiet hours only urgent notifications go out; the rest wait for the end.
+    let hold_until = prefs.quiet_hours.as_ref().filter(|q| q.is_quiet(now)).map(|q| q.end_after(now));
+    let (pending, next_due): (Vec<PendingNotification>, _) = match hold_until {
+        Some(until) => {
+            let urgent: Vec<_> = pending.into_iter().filter(|p| p.urgent).collect();
+            if urgent.is_empty() {
+                n.store.postpone_bucket(bucket, until).await?;
+                return Ok(false);
+            }
+            (urgent, Some(if more { now } else { until }))
+        }
+        None => (pending, again),
+    };
+    let rendered = render(&pending, &n.app_url);
+    let more_link = match pending.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|p| p.thread_id == first.thread_id) => {
+            format!("{}/threads/{}", n.app_url, first.thread_id)
+        }
+        _ => format!("{}/threads", n.app_url),
+    };
+    let newest = pending.iter().map(|p| p.message_id).max().unwrap_or_else(|| MessageId::new_at(0));
+    let key = format!("{}:{}", bucket.user, newest);
+    let mut attempts = Vec::new();
+    for ca in &prefs.channels {
+        let allowance = if paid::is_paid(ca.channel) {
+            let left = n.store.paid_allowance(&bucket.org, &bucket.user).await?;
+            match paid::spend(n.providers.paid_per_hour(), left, now) {
+                Ok(after) => Some(after),
+                Err(next) => {
+                    // Over the cap: what waits until then goes out as one digest.
+                    tracing::info!(user = %bucket.user, channel = ?ca.channel, %next, "paid-channel cap reached; holding for a digest");
+                    n.store.postpone_bucket(bucket, next).await?;
+                    return Ok(false);
+                }
+            }
+        } else {
+            None
+        };
+        let text = fit::fit(ca.channel, &rendered.title, &rendered.text, &more_link);
+        let out = Outgoing { to: &ca.address, title: &rendered.title, text: &text, idempotency_key: &key };
+        match n.providers.send_within(ca.channel, &out, deadline).await {
+            Ok(()) => {
+                let delivery = Delivery {
+                    channel: ca.channel,
+                    to: ca.address.clone(),
+                    user_id: bucket.user.clone(),
+                    thread_id: pending.last().map(|p| p.thread_id),
+                    message_id: Some(newest),
+                    message_ids: pending.iter().map(|p| p.message_id).collect(),
+                    body: text,
+                    sent_at: Utc::now(),
+                };
+                let outcome = Outcome::Delivered(&delivery);
+                n.store.settle(bucket, &Settle { settled: &pending, outcome, allowance, next_due }).await?;
+                return Ok(true);
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "channel refused; trying the next");
+                attempts.push(Attempt { channel: ca.channel, to: ca.address.clone(), reason: e });
+            }
+            Err(SendError::OutOfTime) => {
+                // Nothing was tried: leave it due for the next dispatcher.
+                n.store.postpone_bucket(bucket, now).await?;
+                return Ok(false);
+            }
+            Err(SendError::Transient(e)) => {
+                tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "provider down; retrying later");
+                let later = now + chrono::Duration::from_std(RETRY_LATER).unwrap_or_default();
+                n.store.postpone_bucket(bucket, later).await?;
+                return Ok(false);
+            }
+        }
+    }
+    let failed = FailedNotification {
+        user_id: bucket.user.clone(),
+        thread_id: pending.last().map(|p| p.thread_id),
+        message_ids: pending.iter().map(|p| p.message_id).collect(),
+        attempts,
+        failed_at: Utc::now(),
+    };
+    tracing::error!(
+        user = %bucket.user,
+        messages = failed.message_ids.len(),
+        channels_tried = failed.attempts.len(),
+        "no channel could deliver; notification recorded as failed"
+    );
+    let settle = Settle { settled: &pending, outcome: Outcome::Failed(&failed), allowance: None, next_due };
+    n.store.settle(bucket, &settle).await?;
+    Ok(false)
+}
