@@ -87,6 +87,19 @@ pub async fn seed_users(store: &Store, users: &[User]) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Lifts `org`'s write quotas far above the defaults, as operations may for one org: for
+/// the benchmark and the schema fuzzing, which write thousands of times as one user in
+/// minutes (no person does).
+pub async fn lift_quotas(store: &Store, org: &OrgId) -> Result<(), StoreError> {
+    let mut quotas = domain::quota::Quotas::default();
+    for limit in [&mut quotas.thread, &mut quotas.message, &mut quotas.upload, &mut quotas.invitation] {
+        limit.per_user = 1_000_000;
+        limit.per_org = 1_000_000;
+        limit.per_subject = limit.per_subject.map(|_| 1_000_000);
+    }
+    store.put_quotas(org, &quotas).await
+}
+
 /// Seeds `demo` and `demo-b`. Idempotent: users are put, not appended.
 pub async fn seed_demo(store: &Store) -> Result<(), StoreError> {
     let demo = OrgId::parse("demo").expect("valid");

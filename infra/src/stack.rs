@@ -202,6 +202,7 @@ impl Stack {
             providers,
             app_url: url.clone(),
             directory: Some(directory),
+            quotas: api::QuotaCache::default(),
         };
         let mut app =
             gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));

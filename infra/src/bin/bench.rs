@@ -226,6 +226,7 @@ async fn main() -> anyhow::Result<()> {
         ..StackOptions::default()
     })
     .await?;
+    infra::seed::lift_quotas(&stack.store, &domain::OrgId::parse("demo")?).await?;
     // Cold starts first, on the fresh table: moto's queries slow down as the table grows,
     // and the first event of most functions queries it.
     let (cold, cold_rows) = match cold_starts {

@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let stack = Stack::start(StackOptions::default()).await.context("starting the local stack")?;
+    infra::seed::lift_quotas(&stack.store, &domain::OrgId::parse("demo")?).await?;
     println!("stack up at {} in {:.1?}", stack.url, started.elapsed());
 
     // Schemathesis and Hypothesis keep caches in the working directory: not the repository's.

@@ -52,6 +52,7 @@ async fn create(
         other => other?,
     };
     let file_name = sanitize_file_name(&req.file_name)?;
+    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Upload, None).await?;
     let at = now();
     let id = AttachmentId::new_at(millis(at));
     let object_key = Files::object_key(&actor.org, &id);

@@ -18,6 +18,8 @@ pub struct AppState {
     pub app_url: String,
     /// The sign-in directory invitations create users in; `None` where there is none.
     pub directory: Option<Directory>,
+    /// The orgs' write quotas, as last read.
+    pub quotas: crate::QuotaCache,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             providers: workers::providers_from_env(&aws),
             app_url: workers::app_url(),
             directory: Directory::from_env(&aws),
+            quotas: crate::QuotaCache::default(),
         })
     }
 }

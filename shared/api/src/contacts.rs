@@ -76,6 +76,7 @@ async fn invite(
     if contact.state == AccountState::Archived {
         return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
     }
+    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Invitation, Some(&contact.id)).await?;
     let login = Directory::login_for(&email);
     if let Some(directory) = &state.directory {
         if directory.ensure_user(&actor.org, &contact.id, &login).await? == SignIn::Active {

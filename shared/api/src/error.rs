@@ -20,6 +20,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A write quota is spent until the window ends.
+    #[error("quota spent")]
+    RateLimited { kind: domain::quota::QuotaKind, retry_after_secs: u32 },
 }
 
 impl ApiError {
@@ -56,6 +59,11 @@ impl ApiError {
             }
             Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
             Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", (*message).into()),
+            Self::RateLimited { kind, retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many {}s for now; retry in {retry_after_secs} s", kind.as_str()),
+            ),
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -87,6 +95,9 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?anyhow_chain(&self), "request failed");
         }
         let mut response = error_response(status, code, &message);
+        if let Self::RateLimited { retry_after_secs, .. } = &self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+        }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was not read: the connection cannot carry another request.
             response

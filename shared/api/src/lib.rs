@@ -11,6 +11,7 @@ mod extract;
 pub mod me;
 pub mod messages;
 mod participants;
+mod quota;
 mod relay;
 pub mod settings;
 mod system;
@@ -19,6 +20,7 @@ mod views;
 
 pub use actor::{claims_context, Actor, Myself};
 pub use config::AppState;
+pub use quota::QuotaCache;
 pub use error::{error_response, ApiError};
 pub use system::{health_router, OPENAPI_JSON};
 

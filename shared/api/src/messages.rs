@@ -47,6 +47,7 @@ async fn post_message(
     let attachment_ids = parse_attachment_ids(&req.attachment_ids)?;
     let view = load_visible(&state, &actor, &thread_id).await?;
     policy::ensure_can_post(&actor, req.internal)?;
+    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Message, None).await?;
 
     let at = now();
     let message_id = MessageId::new_at(millis(at));

@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::policy::{self, ThreadCounterpart};
+use domain::quota::QuotaKind;
 use domain::{
     DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
     User, UserId,
@@ -94,6 +95,7 @@ async fn create_thread(
         }
     };
 
+    crate::quota::take(&state, &actor, QuotaKind::Thread, None).await?;
     let at = now();
     let id = ThreadId::new_at(millis(at));
     let first = MessageRecord {

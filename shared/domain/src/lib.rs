@@ -9,6 +9,7 @@ pub mod events;
 pub mod ids;
 pub mod notify;
 pub mod policy;
+pub mod quota;
 pub mod routing;
 pub mod text;
 pub mod thread;

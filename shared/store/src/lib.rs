@@ -12,6 +12,7 @@ pub mod keys;
 mod members;
 mod notify;
 pub mod outbox;
+mod quota;
 mod records;
 mod settings;
 mod threads;
@@ -31,6 +32,7 @@ pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };
 pub use outbox::{complete_item, MAX_RELAYS};
+pub use quota::Counter;
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,

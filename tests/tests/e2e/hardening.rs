@@ -374,3 +374,60 @@ async fn a_team_of_a_hundred_routes_and_its_conversation_takes_posts_and_changes
         w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "security-1"})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "too_many_participants"));
 }
+
+/// Posts as `user` and returns the status, the `Retry-After` header and the body.
+async fn post_with_headers(w: &World, user: &str, path: &str, body: Value) -> (StatusCode, Option<u32>, Value) {
+    let resp = w.http.post(format!("{}{path}", w.url)).bearer_auth(w.token(user)).json(&body).send().await.unwrap();
+    let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let (status, body) = read(resp).await;
+    (status, retry, body)
+}
+
+#[tokio::test]
+async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store_nothing() {
+    let w = World::new().await;
+    let org = domain::OrgId::parse(&w.org).unwrap();
+    let mut quotas = domain::quota::Quotas::default();
+    quotas.thread.per_user = 2;
+    quotas.thread.per_org = 3;
+    quotas.message.per_user = 3;
+    quotas.upload.per_user = 1;
+    quotas.invitation.per_subject = Some(2);
+    // What operations do for one org (defaults are far higher).
+    w.store.put_quotas(&org, &quotas).await.unwrap();
+
+    let new_thread = json!({"topic": "general", "subject": "Hello", "body": "Hi"});
+    let first = w.start_thread("resident-1", "general", "One", "1").await;
+    w.start_thread("resident-1", "general", "Two", "2").await;
+    let stored = w.stored_thread_items().await;
+    let (status, retry, body) = post_with_headers(&w, "resident-1", "/v1/threads", new_thread.clone()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    assert!(retry.is_some_and(|s| (1..=3600).contains(&s)), "Retry-After: {retry:?}");
+    assert_eq!(w.stored_thread_items().await, stored, "nothing stored");
+    // Another resident has their own count, until the org's is spent.
+    w.start_thread("resident-2", "general", "Three", "3").await;
+    let (status, _, body) = post_with_headers(&w, "resident-2", "/v1/threads", new_thread).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "the org's 3");
+
+    let post = format!("/v1/threads/{first}/messages");
+    for i in 0..3 {
+        let (status, _, body) = post_with_headers(&w, "resident-1", &post, json!({"body": format!("m{i}")})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, retry, body) = post_with_headers(&w, "resident-1", &post, json!({"body": "one too many"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    assert!(retry.is_some());
+    assert!(!w.messages("admin-1", &first).await.iter().any(|m| m["body"] == "one too many"));
+
+    let upload = json!({"file_name": "a.png", "content_type": "image/png", "size_bytes": 100});
+    assert_eq!(post_with_headers(&w, "resident-1", "/v1/attachments", upload.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(post_with_headers(&w, "resident-1", "/v1/attachments", upload).await.0, StatusCode::TOO_MANY_REQUESTS);
+
+    // One contact is invited at most twice a day, however many invitations the admin has.
+    for _ in 0..2 {
+        assert_eq!(w.contact_action("admin-1", "resident-2", "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    }
+    let (status, body) = w.contact_action("admin-1", "resident-2", "invite", json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    assert_eq!(w.contact_action("admin-1", "resident-1", "invite", json!({})).await.0, StatusCode::ACCEPTED);
+}

@@ -1,0 +1,64 @@
+//! Quotas on writes (see `domain::quota`): every counted write takes one from the caller's
+//! and the organization's window first, all or none, and is refused with 429
+//! `rate_limited` and `Retry-After` when either is spent. An org's limits are read once a
+//! minute per function instance, not on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::quota::{window, Limit, QuotaKind, Quotas};
+use domain::{OrgId, User, UserId};
+use store::Counter;
+
+use crate::{ApiError, AppState};
+
+/// How long an org's limits are kept before they are read again.
+const LIMITS_TTL: Duration = Duration::from_secs(60);
+
+/// The orgs' limits as last read, per function instance.
+#[derive(Clone, Debug, Default)]
+pub struct QuotaCache(Arc<Mutex<HashMap<OrgId, (Instant, Quotas)>>>);
+
+impl QuotaCache {
+    async fn limits(&self, state: &AppState, org: &OrgId) -> Result<Quotas, ApiError> {
+        let cached = self.0.lock().ok().and_then(|m| m.get(org).copied());
+        if let Some((_, quotas)) = cached.filter(|(at, _)| at.elapsed() < LIMITS_TTL) {
+            return Ok(quotas);
+        }
+        let quotas = state.store.get_quotas(org).await?.unwrap_or_default();
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(org.clone(), (Instant::now(), quotas));
+        }
+        Ok(quotas)
+    }
+}
+
+/// Counts one `kind` write by `actor` (and, for invitations, of `subject`); refuses it when
+/// a window is spent.
+pub(crate) async fn take(
+    state: &AppState,
+    actor: &User,
+    kind: QuotaKind,
+    subject: Option<&UserId>,
+) -> Result<(), ApiError> {
+    let limit: Limit = state.quotas.limits(state, &actor.org).await?.limit(kind);
+    let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
+    let counter = |scope: String| Counter {
+        org: &actor.org,
+        scope,
+        kind,
+        window_start: start,
+        window_secs: limit.window_secs,
+    };
+    let mut counters = vec![(counter(format!("user#{}", actor.id)), limit.per_user), (counter("org#".to_owned()), limit.per_org)];
+    if let (Some(id), Some(n)) = (subject, limit.per_subject) {
+        counters.push((counter(format!("subject#{id}")), n));
+    }
+    if state.store.take_quotas(&counters).await? {
+        Ok(())
+    } else {
+        tracing::warn!(org = %actor.org, user = %actor.id, kind = kind.as_str(), "quota spent");
+        Err(ApiError::RateLimited { kind, retry_after_secs: retry_after })
+    }
+}

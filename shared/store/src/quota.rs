@@ -1,0 +1,66 @@
+//! Quota counters: one item per scope, kind and window under the org
+//! (`ORG#{org}#QUOTA#{scope}#{id}` / `{kind}#{window start}`), counted with one conditional
+//! transaction and removed by TTL a day after the window ends. The org's own limits, where
+//! operations set any, are a settings item (`ORG#{org}#SETTINGS` / `QUOTAS`).
+
+use domain::quota::{QuotaKind, Quotas};
+use domain::OrgId;
+
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use crate::items::{self, key, n};
+use crate::tx::TxOutcome;
+use crate::{Store, StoreError};
+
+const QUOTAS_SK: &str = "QUOTAS";
+
+/// A counted scope: `user#{id}`, `org#` or `subject#{id}`.
+pub struct Counter<'a> {
+    pub org: &'a OrgId,
+    pub scope: String,
+    pub kind: QuotaKind,
+    /// Epoch seconds the window starts at, and its length.
+    pub window_start: i64,
+    pub window_secs: u32,
+}
+
+impl Store {
+    /// Counts one more in each counter's window, all or none (one transaction): `false`,
+    /// and nothing counted, when any counter already reached its limit, so a refused
+    /// request never uses up anyone's quota.
+    pub async fn take_quotas(&self, counters: &[(Counter<'_>, u32)]) -> Result<bool, StoreError> {
+        let mut writes = Vec::with_capacity(counters.len());
+        for (counter, limit) in counters {
+            let pk = format!("ORG#{}#QUOTA#{}", counter.org, counter.scope);
+            let sk = format!("{}#{}", counter.kind.as_str(), counter.window_start);
+            let expires = counter.window_start + i64::from(counter.window_secs) + 86_400;
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("ADD #n :one SET #exp = :exp")
+                .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+                .expression_attribute_names("#n", "count")
+                .expression_attribute_names("#exp", items::EXPIRES_AT)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(expires))
+                .expression_attribute_values(":limit", n(limit))
+                .build()
+                .map_err(StoreError::unavailable)?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
+        match self.transact(writes).await? {
+            TxOutcome::Committed => Ok(true),
+            outcome if (0..counters.len()).any(|i| outcome.failed_condition(i)) => Ok(false),
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    /// The org's limits as operations set them; `None`: the defaults.
+    pub async fn get_quotas(&self, org: &OrgId) -> Result<Option<Quotas>, StoreError> {
+        self.get_data(key(format!("ORG#{org}#SETTINGS"), QUOTAS_SK), false).await
+    }
+
+    pub async fn put_quotas(&self, org: &OrgId, quotas: &Quotas) -> Result<(), StoreError> {
+        self.put_data(key(format!("ORG#{org}#SETTINGS"), QUOTAS_SK), quotas).await
+    }
+}
