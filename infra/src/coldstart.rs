@@ -29,8 +29,18 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 10] =
-    ["threads", "messages", "settings", "attachments", "contacts", "invites", "router", "notifier", "jobs", "dispatch"];
+pub const FUNCTIONS: [&str; 10] = [
+    "threads",
+    "messages",
+    "settings",
+    "attachments",
+    "contacts",
+    "invites",
+    "router",
+    "notifier",
+    "jobs",
+    "dispatch",
+];
 
 /// How long one start may take before it counts as failed (template.yaml's Timeout is 10 s).
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -386,7 +396,8 @@ impl Trigger {
                 }
             }
             Trigger::AcceptUnknownInvite => {
-                let body: Value = serde_json::from_str(answer["body"].as_str().unwrap_or("")).unwrap_or_default();
+                let body: Value =
+                    serde_json::from_str(answer["body"].as_str().unwrap_or("")).unwrap_or_default();
                 match (answer["statusCode"].as_u64(), body["error"]["code"].as_str()) {
                     (Some(409), Some("invite_invalid")) => Ok("HTTP 409 invite_invalid".into()),
                     _ => Err(format!("answer: {answer}")),

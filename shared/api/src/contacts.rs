@@ -197,7 +197,11 @@ async fn accept(
 
 /// Sets the first password of the user the invitation created; never that of a user who
 /// already signs in, nor of one that is not this contact's.
-async fn set_up_sign_in(directory: &Directory, contact: &User, password: &Password) -> Result<String, ApiError> {
+async fn set_up_sign_in(
+    directory: &Directory,
+    contact: &User,
+    password: &Password,
+) -> Result<String, ApiError> {
     let login = contact.login.clone().ok_or_else(invite_invalid)?;
     match directory.owned_sign_in(&contact.org, &contact.id, &login).await? {
         Some(SignIn::Invited) => {}
@@ -429,7 +433,9 @@ async fn archive(
 /// Staff, admins and vendors who are archived stop signing in (the API refuses them too);
 /// archived residents keep their sign-in. A contact never invited has no sign-in user.
 async fn set_sign_in(state: &AppState, contact: &User, enabled: bool) -> Result<(), ApiError> {
-    if let (Some(directory), Some(login), false) = (&state.directory, &contact.login, contact.role.is_resident()) {
+    if let (Some(directory), Some(login), false) =
+        (&state.directory, &contact.login, contact.role.is_resident())
+    {
         directory.set_enabled(login, enabled).await?;
     }
     Ok(())

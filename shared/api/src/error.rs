@@ -96,7 +96,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = error_response(status, code, &message);
         if let Self::RateLimited { retry_after_secs, .. } = &self {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
         }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was not read: the connection cannot carry another request.

@@ -51,7 +51,10 @@ pub(crate) async fn take(
         window_start: start,
         window_secs: limit.window_secs,
     };
-    let mut counters = vec![(counter(format!("user#{}", actor.id)), limit.per_user), (counter("org#".to_owned()), limit.per_org)];
+    let mut counters = vec![
+        (counter(format!("user#{}", actor.id)), limit.per_user),
+        (counter("org#".to_owned()), limit.per_org),
+    ];
     if let (Some(id), Some(n)) = (subject, limit.per_subject) {
         counters.push((counter(format!("subject#{id}")), n));
     }

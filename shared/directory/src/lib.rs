@@ -68,7 +68,12 @@ impl Directory {
     /// [`Self::login_for`]), without Cognito's own welcome e-mail (our invitation is the
     /// message), and returns how it stands. Idempotent: an existing user of the same contact
     /// (same org and id) is kept; one that belongs to anyone else is a 409.
-    pub async fn ensure_user(&self, org: &OrgId, user_id: &UserId, login: &str) -> Result<SignIn, DirectoryError> {
+    pub async fn ensure_user(
+        &self,
+        org: &OrgId,
+        user_id: &UserId,
+        login: &str,
+    ) -> Result<SignIn, DirectoryError> {
         let created = self
             .client
             .admin_create_user()
@@ -85,8 +90,11 @@ impl Directory {
             Ok(_) => Ok(SignIn::Invited),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_username_exists_exception()) => {
                 self.owned_sign_in(org, user_id, login).await?.ok_or_else(|| {
-                    DomainError::conflict("email_in_use", "another account already signs in with this e-mail address")
-                        .into()
+                    DomainError::conflict(
+                        "email_in_use",
+                        "another account already signs in with this e-mail address",
+                    )
+                    .into()
                 })
             }
             Err(e) => Err(unavailable(e)),
@@ -104,11 +112,15 @@ impl Directory {
         let out = self.client.admin_get_user().user_pool_id(&self.pool_id).username(login).send().await;
         let user = match out {
             Ok(user) => user,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => {
+                return Ok(None)
+            }
             Err(e) => return Err(unavailable(e)),
         };
-        let claim = |name: &str| user.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
-        let owned = claim(USER_ID_CLAIM) == Some(user_id.as_str()) && claim(ORG_ID_CLAIM) == Some(org.as_str());
+        let claim =
+            |name: &str| user.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+        let owned =
+            claim(USER_ID_CLAIM) == Some(user_id.as_str()) && claim(ORG_ID_CLAIM) == Some(org.as_str());
         Ok(owned.then(|| sign_in(user.user_status())))
     }
 

@@ -201,7 +201,7 @@ impl Store {
                 .map(|k| k.keys().to_vec())
                 .unwrap_or_default();
             if keys.is_empty() {
-                return Ok(sort_batch(&items)?);
+                return sort_batch(&items);
             }
             crate::tx::backoff(attempt).await;
         }

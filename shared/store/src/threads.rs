@@ -235,11 +235,14 @@ impl Store {
         let mut pending: Vec<UserId> = users.to_vec();
         for attempt in 0..MAX_ATTEMPTS {
             let Some(view) = self.load_thread(org, thread).await? else { return Ok(()) };
-            let version = Condition::new("#v = :v").name("#v", items::VERSION).value(":v", items::n(view.thread.version));
+            let version = Condition::new("#v = :v")
+                .name("#v", items::VERSION)
+                .value(":v", items::n(view.thread.version));
             let mut stale = false;
             while !pending.is_empty() && !stale {
                 let chunk: Vec<UserId> = pending.iter().take(tx::MAX_ITEMS - 1).cloned().collect();
-                let mut writes = vec![tx::check(&self.table, items::key(pk.clone(), keys::META_SK), version.clone())?];
+                let mut writes =
+                    vec![tx::check(&self.table, items::key(pk.clone(), keys::META_SK), version.clone())?];
                 for p in chunk.iter().filter_map(|u| view.participant(u)) {
                     let row = view.thread.view_for(p.role);
                     let mut fields = vec![(SUMMARY.to_owned(), items::av(&row)?)];

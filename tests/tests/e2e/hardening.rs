@@ -308,9 +308,15 @@ async fn only_the_newest_invitation_link_works_and_never_for_an_account_that_sig
     assert!(signs_in(&w, &right, "Newest link 2026").await);
 
     // Addresses differ only in case: one sign-in, so another contact cannot take it.
-    let (_, other) =
-        w.post("admin-1", "/v1/contacts", json!({"kind": "vendor", "name": "Same Person", "email": right.to_uppercase()})).await;
-    let (status, body) = w.contact_action("admin-1", other["id"].as_str().unwrap(), "invite", json!({})).await;
+    let (_, other) = w
+        .post(
+            "admin-1",
+            "/v1/contacts",
+            json!({"kind": "vendor", "name": "Same Person", "email": right.to_uppercase()}),
+        )
+        .await;
+    let (status, body) =
+        w.contact_action("admin-1", other["id"].as_str().unwrap(), "invite", json!({})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "email_in_use"), "{body}");
 
     // Once the account signs in, no invitation sets its password again.
@@ -348,11 +354,16 @@ async fn a_team_of_a_hundred_routes_and_its_conversation_takes_posts_and_changes
     // 101 rows move with a message (more than one transaction holds)...
     let reply = say(&w, "crew-000", &thread, "On it").await;
     let (_, inbox) = w.get(&last, "/v1/threads").await;
-    assert_eq!(inbox["items"][0]["last_message"]["id"], reply.as_str(), "the last member's row moved too: {inbox}");
+    assert_eq!(
+        inbox["items"][0]["last_message"]["id"],
+        reply.as_str(),
+        "the last member's row moved too: {inbox}"
+    );
     let (_, inbox) = w.get("resident-1", "/v1/threads").await;
     assert_eq!(inbox["items"][0]["last_message"]["id"], reply.as_str());
     // ...and with a status change.
-    let (status, body) = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
+    let (status, body) =
+        w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(w.thread_ids(&last, "?folder=resolved").await, vec![thread.clone()]);
 
@@ -366,18 +377,26 @@ async fn a_team_of_a_hundred_routes_and_its_conversation_takes_posts_and_changes
         .collect();
     infra::seed::seed_users(&w.store, &extra).await.unwrap();
     for u in &extra {
-        let (status, body) =
-            w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": u.id.as_str()})).await;
+        let (status, body) = w
+            .post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": u.id.as_str()}))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let (status, body) =
-        w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "security-1"})).await;
+    let (status, body) = w
+        .post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "security-1"}))
+        .await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "too_many_participants"));
 }
 
 /// Posts as `user` and returns the status, the `Retry-After` header and the body.
-async fn post_with_headers(w: &World, user: &str, path: &str, body: Value) -> (StatusCode, Option<u32>, Value) {
-    let resp = w.http.post(format!("{}{path}", w.url)).bearer_auth(w.token(user)).json(&body).send().await.unwrap();
+async fn post_with_headers(
+    w: &World,
+    user: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Option<u32>, Value) {
+    let resp =
+        w.http.post(format!("{}{path}", w.url)).bearer_auth(w.token(user)).json(&body).send().await.unwrap();
     let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let (status, body) = read(resp).await;
     (status, retry, body)
@@ -411,21 +430,32 @@ async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store
 
     let post = format!("/v1/threads/{first}/messages");
     for i in 0..3 {
-        let (status, _, body) = post_with_headers(&w, "resident-1", &post, json!({"body": format!("m{i}")})).await;
+        let (status, _, body) =
+            post_with_headers(&w, "resident-1", &post, json!({"body": format!("m{i}")})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let (status, retry, body) = post_with_headers(&w, "resident-1", &post, json!({"body": "one too many"})).await;
+    let (status, retry, body) =
+        post_with_headers(&w, "resident-1", &post, json!({"body": "one too many"})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
     assert!(retry.is_some());
     assert!(!w.messages("admin-1", &first).await.iter().any(|m| m["body"] == "one too many"));
 
     let upload = json!({"file_name": "a.png", "content_type": "image/png", "size_bytes": 100});
-    assert_eq!(post_with_headers(&w, "resident-1", "/v1/attachments", upload.clone()).await.0, StatusCode::CREATED);
-    assert_eq!(post_with_headers(&w, "resident-1", "/v1/attachments", upload).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        post_with_headers(&w, "resident-1", "/v1/attachments", upload.clone()).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post_with_headers(&w, "resident-1", "/v1/attachments", upload).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 
     // One contact is invited at most twice a day, however many invitations the admin has.
     for _ in 0..2 {
-        assert_eq!(w.contact_action("admin-1", "resident-2", "invite", json!({})).await.0, StatusCode::ACCEPTED);
+        assert_eq!(
+            w.contact_action("admin-1", "resident-2", "invite", json!({})).await.0,
+            StatusCode::ACCEPTED
+        );
     }
     let (status, body) = w.contact_action("admin-1", "resident-2", "invite", json!({})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));

@@ -212,6 +212,28 @@ impl World {
     /// The outbox events of this world's org, as the queues receive them (read from the
     /// table; tests only, a Scan).
     pub async fn outbox_events(&self) -> Vec<Value> {
+        self.outbox_items().await.into_iter().map(|(event, _)| event).collect()
+    }
+
+    /// Waits until every outbox event of `thread` is done: its consumer applied it, and
+    /// (since it marks the event done in the same transaction) no copy of it still in a
+    /// queue can change anything any more.
+    pub async fn events_done(&self, thread: &str) {
+        eventually(45, &format!("the events of {thread} done"), || async {
+            let mine: Vec<bool> = self
+                .outbox_items()
+                .await
+                .into_iter()
+                .filter(|(e, _)| e["thread_id"] == thread)
+                .map(|(_, d)| d)
+                .collect();
+            (!mine.is_empty() && mine.iter().all(|done| *done)).then_some(())
+        })
+        .await
+    }
+
+    /// This org's outbox events, each with whether it is done.
+    async fn outbox_items(&self) -> Vec<(Value, bool)> {
         let mut events = Vec::new();
         let mut start = None;
         loop {
@@ -230,11 +252,10 @@ impl World {
                 .send()
                 .await
                 .unwrap();
-            events.extend(
-                out.items()
-                    .iter()
-                    .map(|i| serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap()),
-            );
+            events.extend(out.items().iter().map(|i| {
+                let event = serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap();
+                (event, i.contains_key("done_at"))
+            }));
             match out.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
                 None => return events,
