@@ -4,6 +4,7 @@
 mod attachments;
 mod contacts;
 mod hardening;
+mod housekeeping;
 mod identity;
 mod input;
 mod messages;
@@ -13,3 +14,4 @@ mod routing;
 mod support;
 mod template;
 mod threads;
+mod throttled;
