@@ -460,3 +460,57 @@ async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
     assert_eq!(w.contact_action("admin-1", "resident-1", "invite", json!({})).await.0, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn a_replayed_creation_still_checks_that_the_caller_may_see_the_thread() {
+    let w = World::new().await;
+    let body =
+        json!({"topic": "billing", "subject": "Balance", "body": "See invoice", "resident_id": "resident-1"});
+    let create = || {
+        w.http
+            .post(format!("{}/v1/threads", w.url))
+            .bearer_auth(w.token("bookkeeper-1"))
+            .header("Idempotency-Key", "balance-1")
+            .json(&body)
+            .send()
+    };
+    let (status, first) = read(create().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let id = first["id"].as_str().unwrap();
+    let (status, replay) = read(create().await.unwrap()).await;
+    assert_eq!(
+        (status, replay["id"].as_str()),
+        (StatusCode::CREATED, Some(id)),
+        "a retry answers the same thread"
+    );
+    // Once routed (billing goes to the bookkeeper, in already), the bookkeeper leaves the
+    // thread; the same key no longer shows it to them.
+    w.events_done(id).await;
+    let (status, _) = w
+        .call(
+            "bookkeeper-1",
+            reqwest::Method::DELETE,
+            &format!("/v1/threads/{id}/participants/bookkeeper-1"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, replay) = read(create().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "first {id}: {replay}");
+    assert_eq!(error_code(&replay), "not_found");
+}
+
+#[tokio::test]
+async fn a_locked_resident_reads_but_leaves_no_read_receipt() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "general", "Hello", "Hi").await;
+    let reply = say(&w, "admin-1", &thread, "Hello Rita").await;
+    let (status, _) =
+        w.contact_action("admin-1", "resident-1", "lock", json!({"reason": "collections"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(w.get("resident-1", &format!("/v1/threads/{thread}/messages")).await.0, StatusCode::OK);
+    let (status, body) =
+        w.post("resident-1", &format!("/v1/threads/{thread}/read"), json!({"message_id": reply})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_locked"));
+    assert_ne!(marker(&w, "admin-1", &thread, "resident-1").await, reply.as_str(), "the marker did not move");
+}
