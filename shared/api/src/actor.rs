@@ -80,5 +80,13 @@ async fn caller(parts: &Parts, state: &AppState) -> Result<User, ApiError> {
     let user = state.store.get_user(&org_id, &user_id).await?.ok_or_else(|| {
         DomainError::forbidden("unknown_user", "this account is not set up in the organization")
     })?;
+    // A Cognito token names the address it was issued for: once the contact's e-mail
+    // changed, a sign-in made for the old one no longer opens the account.
+    if let Some(claimed) = claims.get("email") {
+        let current = user.email.as_deref().map(directory::Directory::login_for);
+        if current != Some(directory::Directory::login_for(claimed)) {
+            return Err(ApiError::Unauthorized("this sign-in is for an address the account no longer has"));
+        }
+    }
     Ok(user)
 }

@@ -97,12 +97,8 @@ async fn invite(
     state.store.create_invite(&hash, &record).await?;
     // The contact names this link as its current one before anyone can receive it.
     let audit = entry("invited", &actor, &contact, None);
-    let after = User {
-        invite: Some(hash.clone()),
-        login: Some(email.clone()),
-        rev: contact.rev + 1,
-        ..contact.clone()
-    };
+    let after =
+        User { invite: Some(hash.clone()), login: Some(login), rev: contact.rev + 1, ..contact.clone() };
     state.store.write_contact(Some(&contact), &after, Some(&audit)).await?;
     let link = |token: &str| {
         format!(
@@ -352,6 +348,12 @@ async fn update(
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     let after = patch.apply(before.clone())?;
+    // A new address: whoever signs in with the old one (perhaps the wrong person, who got
+    // a link sent to a mistyped address) loses the account now; the API also refuses their
+    // tokens, whose e-mail is no longer the contact's.
+    if let (Some(directory), Some(login), None) = (&state.directory, &before.login, &after.login) {
+        directory.delete_owned(&before.org, &before.id, login).await?;
+    }
     save(&state, &before, after, None).await
 }
 
@@ -425,9 +427,9 @@ async fn archive(
     }
     let after = User { state: AccountState::Archived, archive_at: None, ..before.clone() };
     let audit = entry("archived", &actor, &before, None);
-    let saved = save(&state, &before, after, Some(audit)).await?;
+    // Sign-in first: if the directory fails, nothing is archived and the admin retries.
     set_sign_in(&state, &before, false).await?;
-    Ok(saved)
+    save(&state, &before, after, Some(audit)).await
 }
 
 /// Staff, admins and vendors who are archived stop signing in (the API refuses them too);
@@ -452,9 +454,8 @@ async fn unarchive(
     }
     let after = User { state: AccountState::Active, archive_at: None, ..before.clone() };
     let audit = entry("unarchived", &actor, &before, None);
-    let saved = save(&state, &before, after, Some(audit)).await?;
     set_sign_in(&state, &before, true).await?;
-    Ok(saved)
+    save(&state, &before, after, Some(audit)).await
 }
 
 #[derive(Serialize)]

@@ -124,6 +124,21 @@ impl Directory {
         Ok(owned.then(|| sign_in(user.user_status())))
     }
 
+    /// Deletes the user `login` if it is contact `user_id`'s of `org` (an e-mail change: the
+    /// old address's sign-in, whoever holds it, ends with its refresh tokens).
+    pub async fn delete_owned(
+        &self,
+        org: &OrgId,
+        user_id: &UserId,
+        login: &str,
+    ) -> Result<(), DirectoryError> {
+        if self.owned_sign_in(org, user_id, login).await?.is_none() {
+            return Ok(());
+        }
+        let out = self.client.admin_delete_user().user_pool_id(&self.pool_id).username(login).send().await;
+        unless_no_user(out.map(drop))
+    }
+
     /// Sets the user's permanent password (the invitation's last step).
     pub async fn set_password(&self, login: &str, password: &Password) -> Result<(), DirectoryError> {
         let out = self

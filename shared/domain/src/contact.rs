@@ -143,8 +143,10 @@ impl ContactPatch {
         }
         if let Some(email) = address(Channel::Email, self.email)? {
             if user.email.as_deref() != Some(email.as_str()) {
-                // A link sent to the old address must not open the account any more.
+                // A link sent to the old address must not open the account any more, nor
+                // the sign-in made for it (the caller deletes it from the directory).
                 user.invite = None;
+                user.login = None;
             }
             user.email = Some(email);
         }

@@ -31,7 +31,7 @@ pub use members::{MembershipChange, MembershipOutcome};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };
-pub use outbox::{complete_item, MAX_RELAYS};
+pub use outbox::{complete_item, not_done_check, MAX_RELAYS};
 pub use quota::Counter;
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

@@ -10,7 +10,7 @@
 //! that reached nobody `ORG#o#NOTIFY#u` / `F#{at}#{id}`; delivery log
 //! `ORG#o#DELIVERY#u` / `{sent_at}#{id}`.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, PendingNotification};
 use domain::{MessageId, OrgId, ThreadId, UserId};
@@ -269,19 +269,21 @@ impl Store {
         out.items().iter().map(|item| bucket(item, now)).collect()
     }
 
-    /// Up to `limit` of the notifications pending for a recipient, oldest first.
+    /// Up to `limit` of the notifications pending for a recipient, oldest first; with
+    /// `urgent_only`, only urgent ones (in quiet hours, behind however many are held).
     pub async fn pending_notifications(
         &self,
         org: &OrgId,
         user: &UserId,
         limit: usize,
+        urgent_only: bool,
     ) -> Result<Vec<PendingNotification>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         // Pages on: items written before sent ones moved to their own key carry `sent_at`
         // under the pending prefix until they expire, and may fill whole pages.
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -290,10 +292,15 @@ impl Store {
                 .expression_attribute_values(":pk", s(notify_pk(org, user)))
                 .expression_attribute_values(":p", s(PENDING_PREFIX))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
+                .set_exclusive_start_key(start);
+            if urgent_only {
+                query = query
+                    .filter_expression("attribute_not_exists(sent_at) AND #d.#urgent = :true")
+                    .expression_attribute_names("#d", items::DATA)
+                    .expression_attribute_names("#urgent", "urgent")
+                    .expression_attribute_values(":true", AttributeValue::Bool(true));
+            }
+            let out = query.send().await.map_err(StoreError::unavailable)?;
             for item in out.items() {
                 found.push(data::<PendingNotification>(item)?);
                 if found.len() == limit {

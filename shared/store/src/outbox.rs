@@ -64,6 +64,17 @@ pub fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteIt
     tx::update(table, key, set, "attribute_exists(pk) AND attribute_not_exists(#done)")
 }
 
+/// Holds only while the event is not done: a change that is one step of applying it (a
+/// large team joins over several transactions) is refused for a redelivered event.
+pub fn not_done_check(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
+    let key = items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK);
+    tx::check(
+        table,
+        key,
+        Condition::new("attribute_exists(pk) AND attribute_not_exists(#done)").name("#done", "done_at"),
+    )
+}
+
 impl Store {
     /// Marks an event done outside any other change (events whose effect is a queue send).
     /// `Ok(false)`: it was done before.

@@ -13,6 +13,8 @@ use crate::tx::TxOutcome;
 use crate::{Store, StoreError};
 
 const QUOTAS_SK: &str = "QUOTAS";
+/// Tries of a count that lost a race with a concurrent one.
+const MAX_ATTEMPTS: u32 = 10;
 
 /// A counted scope: `user#{id}`, `org#` or `subject#{id}`.
 pub struct Counter<'a> {
@@ -48,11 +50,17 @@ impl Store {
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().update(update).build());
         }
-        match self.transact(writes).await? {
-            TxOutcome::Committed => Ok(true),
-            outcome if (0..counters.len()).any(|i| outcome.failed_condition(i)) => Ok(false),
-            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        // Every counted write of an org touches its org counter: concurrent ones cancel
+        // each other (TransactionConflict) and are tried again.
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(writes.clone()).await? {
+                TxOutcome::Committed => return Ok(true),
+                outcome if (0..counters.len()).any(|i| outcome.failed_condition(i)) => return Ok(false),
+                outcome if outcome.conflicted() => crate::tx::backoff(attempt).await,
+                TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
+            }
         }
+        Err(StoreError::Contention)
     }
 
     /// The org's limits as operations set them; `None`: the defaults.

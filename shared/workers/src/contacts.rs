@@ -32,13 +32,17 @@ pub async fn run_archives(workers: &Workers, now: DateTime<Utc>) -> Result<usize
             reason: None,
             at: now,
         };
-        workers.store.write_contact(Some(&before), &after, Some(&entry)).await?;
-        // As when an admin archives now: staff, admins and vendors stop signing in.
+        // As when an admin archives now: staff, admins and vendors stop signing in, first;
+        // if the directory fails, the archive stays due for the next run.
         if let (false, false, Some(directory), Some(login)) =
             (outstanding, before.role.is_resident(), &workers.directory, &before.login)
         {
-            directory.set_enabled(login, false).await?;
+            if let Err(e) = directory.set_enabled(login, false).await {
+                tracing::warn!(user = %before.id, error = %e, "scheduled archive waits: sign-in not disabled");
+                continue;
+            }
         }
+        workers.store.write_contact(Some(&before), &after, Some(&entry)).await?;
         archived += usize::from(!outstanding);
     }
     Ok(archived)

@@ -59,7 +59,8 @@ pub async fn bucket_now(
     if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
         return Ok(false);
     }
-    let mut pending = n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED + 1).await?;
+    let mut pending =
+        n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED + 1, false).await?;
     // More than one delivery settles: this one takes the oldest, the bucket stays due.
     let more = pending.len() > MAX_SETTLED;
     pending.truncate(MAX_SETTLED);
@@ -83,7 +84,11 @@ pub async fn bucket_now(
     let hold_until = prefs.quiet_hours.as_ref().filter(|q| q.is_quiet(now)).map(|q| q.end_after(now));
     let (pending, next_due): (Vec<PendingNotification>, _) = match hold_until {
         Some(until) => {
-            let urgent: Vec<_> = pending.into_iter().filter(|p| p.urgent).collect();
+            let mut urgent: Vec<_> = pending.into_iter().filter(|p| p.urgent).collect();
+            if urgent.is_empty() && more {
+                // Held ones fill the first page; an urgent one may wait behind them.
+                urgent = n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED, true).await?;
+            }
             if urgent.is_empty() {
                 n.store.postpone_bucket(bucket, until).await?;
                 return Ok(false);

@@ -95,10 +95,14 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
                 at: now,
             })
             .collect();
-        // A large team joins over several transactions; the one that adds the last of them
-        // marks the event done, so a redelivery changes nothing (not even re-adding someone
-        // who left since).
-        let extra = if last_round { vec![store::complete_item(store.table(), event)?] } else { vec![] };
+        // A large team joins over several transactions, each only while the event is not
+        // done; the one that adds the last of them marks it done, so a redelivery changes
+        // nothing (not even re-adding someone who left since).
+        let extra = if last_round {
+            vec![store::complete_item(store.table(), event)?]
+        } else {
+            vec![store::not_done_check(store.table(), event)?]
+        };
         let change = MembershipChange { joins: &joins, leaves: &[], events: &events, extra };
         match store.change_members(&view, change).await? {
             MembershipOutcome::Done => {

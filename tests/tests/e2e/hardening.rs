@@ -514,3 +514,63 @@ async fn a_locked_resident_reads_but_leaves_no_read_receipt() {
     assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "account_locked"));
     assert_ne!(marker(&w, "admin-1", &thread, "resident-1").await, reply.as_str(), "the marker did not move");
 }
+
+/// A bearer token with the claims of `login`'s Cognito ID token, as the authorizer hands
+/// them over after verifying it.
+async fn cognito_bearer(w: &World, login: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let (cognito, pool_id, client_id) = crate::contacts::directory(w).await;
+    let auth = cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", login)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .expect("signs in");
+    let id_token = auth.authentication_result().and_then(|r| r.id_token()).unwrap().to_owned();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap();
+    claims["exp"] = json!(chrono::Utc::now().timestamp() + 300);
+    infra::token::sign(infra::token::DEFAULT_SECRET, &claims)
+}
+
+#[tokio::test]
+async fn correcting_an_address_ends_the_sign_in_made_with_the_old_one() {
+    let w = World::new().await;
+    let wrong = format!("Typo-{}@Example.com", w.org);
+    let right = format!("nora-{}@example.com", w.org);
+    let (_, contact) = w
+        .post("admin-1", "/v1/contacts", json!({"kind": "resident", "name": "Nora New", "email": wrong, "property_id": "prop-1", "unit": "105"}))
+        .await;
+    let id = contact["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.contact_action("admin-1", &id, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    // Whoever reads the mistyped mailbox accepts first; the user name is the address in lower case.
+    let (status, accepted) = accept(&w, &invite_token(&wrong).await, "Not Nora 2026").await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let old_login = wrong.to_lowercase();
+    assert_eq!(accepted["login"], old_login.as_str());
+    let stranger = cognito_bearer(&w, &old_login, "Not Nora 2026").await;
+    let mine = format!("{}/v1/contacts/{id}", w.url);
+    assert_eq!(w.http.get(&mine).bearer_auth(&stranger).send().await.unwrap().status(), StatusCode::OK);
+
+    let (status, _) = w.patch("admin-1", &format!("/v1/contacts/{id}"), json!({"email": right})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = read(w.http.get(&mine).bearer_auth(&stranger).send().await.unwrap()).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNAUTHORIZED, "unauthorized"),
+        "their token no longer opens it"
+    );
+    assert!(!signs_in(&w, &old_login, "Not Nora 2026").await, "their sign-in is gone");
+
+    assert_eq!(w.contact_action("admin-1", &id, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    let (status, _) = accept(&w, &invite_token(&right).await, "Really Nora 2026").await;
+    assert_eq!(status, StatusCode::OK);
+    let nora = cognito_bearer(&w, &right, "Really Nora 2026").await;
+    assert_eq!(w.http.get(&mine).bearer_auth(&nora).send().await.unwrap().status(), StatusCode::OK);
+}

@@ -474,3 +474,42 @@ async fn paid_channels_carry_at_most_the_hourly_cap_and_the_rest_waits_for_one_d
     );
     assert_eq!(w.sink_requests(&phone).await.len(), sent);
 }
+
+#[tokio::test]
+async fn an_urgent_message_goes_out_in_quiet_hours_behind_dozens_held_for_the_morning() {
+    let w = World::new().await;
+    let now = chrono::Utc::now();
+    let quiet = json!({
+        "start": (now - chrono::Duration::hours(1)).format("%H:%M").to_string(),
+        "end": (now + chrono::Duration::hours(1)).format("%H:%M").to_string(),
+        "time_zone": "UTC"
+    });
+    let phone = w.phone(7);
+    w.set_preferences(
+        "resident-1",
+        json!({"channels": [{"channel": "whatsapp", "address": phone}], "quiet_hours": quiet}),
+    )
+    .await;
+    let thread = w.start_thread("resident-1", "general", "Hello", "Question").await;
+    w.routed_to(&thread, "admin-1").await;
+    for i in 0..45 {
+        w.reply("admin-1", &thread, &format!("update {i}")).await;
+    }
+    // All 45 are held (more than one delivery's page) before the urgent one arrives.
+    let (org, resident) =
+        (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
+    eventually(45, "45 notifications held", || async {
+        let held = w.store.pending_notifications(&org, &resident, 100, false).await.unwrap();
+        (held.len() >= 45).then_some(())
+    })
+    .await;
+    let (status, urgent) = w
+        .post("maint-1", "/v1/threads", json!({"topic": "maintenance", "subject": "Flood", "body": "Water in your unit", "priority": "urgent", "resident_id": "resident-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{urgent}");
+    let first = urgent["last_message"]["id"].as_str().unwrap().to_owned();
+    let delivery = w.delivered("resident-1", &first).await;
+    assert_eq!(delivery["channel"], "whatsapp");
+    let held = w.store.pending_notifications(&org, &resident, 100, false).await.unwrap();
+    assert!(held.len() >= 45, "the normal ones still wait for the morning: {}", held.len());
+}
