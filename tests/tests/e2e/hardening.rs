@@ -134,6 +134,14 @@ async fn say(w: &World, user: &str, thread: &str, body: &str) -> String {
     msg["id"].as_str().unwrap().to_owned()
 }
 
+/// Posts an internal note as `user` and returns its id.
+async fn internal_note(w: &World, user: &str, thread: &str, body: &str) -> String {
+    let path = format!("/v1/threads/{thread}/messages");
+    let (status, note) = w.post(user, &path, json!({"body": body, "internal": true})).await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    note["id"].as_str().unwrap().to_owned()
+}
+
 /// A participant's read marker as `reader` sees it in the thread.
 async fn marker(w: &World, reader: &str, thread: &str, of: &str) -> Value {
     let (status, t) = w.get(reader, &format!("/v1/threads/{thread}")).await;
@@ -148,14 +156,7 @@ async fn residents_never_see_a_read_marker_that_points_at_an_internal_note() {
     let thread = w.start_thread("resident-1", "maintenance", "Leak", "Water").await;
     w.routed_to(&thread, "maint-1").await;
     let reply = say(&w, "maint-1", &thread, "On our way").await;
-    let (_, note) = w
-        .post(
-            "maint-1",
-            &format!("/v1/threads/{thread}/messages"),
-            json!({"body": "2nd leak", "internal": true}),
-        )
-        .await;
-    let note = note["id"].as_str().unwrap().to_owned();
+    let note = internal_note(&w, "maint-1", &thread, "2nd leak").await;
     assert_eq!(marker(&w, "admin-1", &thread, "maint-1").await, note.as_str(), "staff see the marker");
     assert_eq!(
         marker(&w, "resident-1", &thread, "maint-1").await,
@@ -166,14 +167,7 @@ async fn residents_never_see_a_read_marker_that_points_at_an_internal_note() {
     // A newer public message, then the staff member marks the older note read: residents
     // see the public message before the note, found by reading the timeline backwards.
     let later = say(&w, "resident-1", &thread, "Thanks").await;
-    let (_, second) = w
-        .post(
-            "admin-1",
-            &format!("/v1/threads/{thread}/messages"),
-            json!({"body": "noted", "internal": true}),
-        )
-        .await;
-    let second = second["id"].as_str().unwrap().to_owned();
+    let second = internal_note(&w, "admin-1", &thread, "noted").await;
     let (status, _) =
         w.post("bookkeeper-1", &format!("/v1/threads/{thread}/read"), json!({"message_id": note})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not a participant");
@@ -192,10 +186,10 @@ async fn residents_never_see_a_read_marker_that_points_at_an_internal_note() {
     assert_eq!(marker(&w, "resident-1", &thread, "security-1").await, later.as_str());
 }
 
-/// Signs `login` in with `password` through the emulator's user pool: whether it worked.
-async fn signs_in(w: &World, login: &str, password: &str) -> bool {
+/// Signs `login` in with `password` through the emulator's user pool: its ID token.
+async fn id_token(w: &World, login: &str, password: &str) -> Option<String> {
     let (cognito, pool_id, client_id) = crate::contacts::directory(w).await;
-    cognito
+    let auth = cognito
         .admin_initiate_auth()
         .user_pool_id(&pool_id)
         .client_id(&client_id)
@@ -204,7 +198,12 @@ async fn signs_in(w: &World, login: &str, password: &str) -> bool {
         .auth_parameters("PASSWORD", password)
         .send()
         .await
-        .is_ok()
+        .ok()?;
+    auth.authentication_result().and_then(|r| r.id_token()).map(str::to_owned)
+}
+
+async fn signs_in(w: &World, login: &str, password: &str) -> bool {
+    id_token(w, login, password).await.is_some()
 }
 
 async fn accept(w: &World, token: &str, password: &str) -> (StatusCode, Value) {
@@ -519,18 +518,7 @@ async fn a_locked_resident_reads_but_leaves_no_read_receipt() {
 /// them over after verifying it.
 async fn cognito_bearer(w: &World, login: &str, password: &str) -> String {
     use base64::Engine as _;
-    let (cognito, pool_id, client_id) = crate::contacts::directory(w).await;
-    let auth = cognito
-        .admin_initiate_auth()
-        .user_pool_id(&pool_id)
-        .client_id(&client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", login)
-        .auth_parameters("PASSWORD", password)
-        .send()
-        .await
-        .expect("signs in");
-    let id_token = auth.authentication_result().and_then(|r| r.id_token()).unwrap().to_owned();
+    let id_token = id_token(w, login, password).await.expect("signs in");
     let payload = id_token.split('.').nth(1).unwrap();
     let mut claims: Value =
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())

@@ -12,6 +12,22 @@ impl World {
         format!("+1{n}55{digits}")
     }
 
+    /// `user` is notified on WhatsApp at `phone`, in quiet hours from an hour ago to an hour
+    /// from now.
+    async fn whatsapp_in_quiet_hours(&self, user: &str, phone: &str) {
+        let now = chrono::Utc::now();
+        let quiet = json!({
+            "start": (now - chrono::Duration::hours(1)).format("%H:%M").to_string(),
+            "end": (now + chrono::Duration::hours(1)).format("%H:%M").to_string(),
+            "time_zone": "UTC"
+        });
+        self.set_preferences(
+            user,
+            json!({"channels": [{"channel": "whatsapp", "address": phone}], "quiet_hours": quiet}),
+        )
+        .await;
+    }
+
     async fn set_preferences(&self, user: &str, prefs: Value) {
         let (status, body) =
             self.call(user, reqwest::Method::PUT, "/v1/me/notification-preferences", Some(prefs)).await;
@@ -165,17 +181,8 @@ async fn a_provider_500_is_retried_and_a_400_falls_back_to_the_next_channel() {
 async fn quiet_hours_hold_a_normal_message_and_let_an_urgent_one_through() {
     let w = World::new().await;
     let now = chrono::Utc::now();
-    let quiet = json!({
-        "start": (now - chrono::Duration::hours(1)).format("%H:%M").to_string(),
-        "end": (now + chrono::Duration::hours(1)).format("%H:%M").to_string(),
-        "time_zone": "UTC"
-    });
     let phone = w.phone(3);
-    w.set_preferences(
-        "resident-1",
-        json!({"channels": [{"channel": "whatsapp", "address": phone}], "quiet_hours": quiet}),
-    )
-    .await;
+    w.whatsapp_in_quiet_hours("resident-1", &phone).await;
     let normal = w.start_thread("resident-1", "general", "Hello", "Question").await;
     // Priority is staff work: maintenance raises it.
     let (_, urgent) = w
@@ -478,18 +485,8 @@ async fn paid_channels_carry_at_most_the_hourly_cap_and_the_rest_waits_for_one_d
 #[tokio::test]
 async fn an_urgent_message_goes_out_in_quiet_hours_behind_dozens_held_for_the_morning() {
     let w = World::new().await;
-    let now = chrono::Utc::now();
-    let quiet = json!({
-        "start": (now - chrono::Duration::hours(1)).format("%H:%M").to_string(),
-        "end": (now + chrono::Duration::hours(1)).format("%H:%M").to_string(),
-        "time_zone": "UTC"
-    });
     let phone = w.phone(7);
-    w.set_preferences(
-        "resident-1",
-        json!({"channels": [{"channel": "whatsapp", "address": phone}], "quiet_hours": quiet}),
-    )
-    .await;
+    w.whatsapp_in_quiet_hours("resident-1", &phone).await;
     let thread = w.start_thread("resident-1", "general", "Hello", "Question").await;
     w.routed_to(&thread, "admin-1").await;
     for i in 0..45 {

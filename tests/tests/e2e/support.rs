@@ -234,39 +234,28 @@ impl World {
 
     /// This org's outbox events, each with whether it is done.
     async fn outbox_items(&self) -> Vec<(Value, bool)> {
-        let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            // moto pages a Scan at 1 MB of the whole table, which every test fills.
-            let out = self
-                .store
-                .client()
-                .scan()
-                .table_name(self.store.table())
-                .filter_expression("begins_with(pk, :p)")
-                .expression_attribute_values(
-                    ":p",
-                    aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#OUTBOX#", self.org)),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            events.extend(out.items().iter().map(|i| {
+        let items = self.scan_prefix(&format!("ORG#{}#OUTBOX#", self.org)).await;
+        items
+            .iter()
+            .map(|i| {
                 let event = serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap();
                 (event, i.contains_key("done_at"))
-            }));
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return events,
-            }
-        }
+            })
+            .collect()
     }
 
-    /// How many items of any kind the table holds for this world's main org.
+    /// How many items of any kind the table holds for this world's main org's threads.
     pub async fn stored_thread_items(&self) -> usize {
-        // Tests only: a Scan is fine on the emulator's small table.
-        let mut count = 0;
+        self.scan_prefix(&format!("ORG#{}#THREAD#", self.org)).await.len()
+    }
+
+    /// Every item whose `pk` starts with `prefix`, through every page (tests only: moto
+    /// pages a Scan at 1 MB of the whole table, which every test fills).
+    async fn scan_prefix(
+        &self,
+        prefix: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let out = self
@@ -277,16 +266,16 @@ impl World {
                 .filter_expression("begins_with(pk, :p)")
                 .expression_attribute_values(
                     ":p",
-                    aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}#THREAD#", self.org)),
+                    aws_sdk_dynamodb::types::AttributeValue::S(prefix.to_owned()),
                 )
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .unwrap();
-            count += out.items().len();
+            items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
-                None => return count,
+                None => return items,
             }
         }
     }
