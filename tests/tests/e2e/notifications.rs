@@ -86,6 +86,10 @@ async fn a_staff_reply_notifies_the_resident_once_on_their_first_channel_and_nev
     w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}, {"channel": "email", "address": "rita@example.com"}]})).await;
     let id = w.start_thread("resident-1", "maintenance", "Leak", "Water under the sink").await;
     w.routed_to(&id, "maint-1").await;
+    // A colleague in the thread, so the note has someone to reach.
+    let (status, _) =
+        w.post("admin-1", &format!("/v1/threads/{id}/participants"), json!({"user_id": "admin-1"})).await;
+    assert_eq!(status, StatusCode::CREATED);
     let note = w
         .post(
             "maint-1",
@@ -101,7 +105,9 @@ async fn a_staff_reply_notifies_the_resident_once_on_their_first_channel_and_nev
     assert_eq!(delivery["to"], phone.as_str());
     assert!(delivery["body"].as_str().unwrap().contains("Plumber at 9"));
     assert!(delivery["body"].as_str().unwrap().contains(&format!("/threads/{id}")), "links to the thread");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The positive signal that the note was handled: it reached the colleague.
+    w.delivered("admin-1", note["id"].as_str().unwrap()).await;
+    w.delivered("admin-1", &reply).await;
     let all = w.outbox("resident-1").await;
     assert_eq!(all.iter().filter(|d| covers(d, &reply)).count(), 1, "notified once");
     assert!(
