@@ -147,6 +147,19 @@ impl IdempotencyKey {
         hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The message a request made with `key` stored before, if the key was used for exactly
+    /// this request (a client retrying after a lost answer): what it is answered again.
+    pub async fn first_answer(
+        state: &crate::AppState,
+        actor: &domain::User,
+        key: Option<&str>,
+        request_hash: &str,
+    ) -> Result<Option<store::MessageRecord>, ApiError> {
+        let Some(key) = key else { return Ok(None) };
+        let first = state.store.replay(&actor.org, &actor.id, key).await?;
+        Ok(first.filter(|f| f.request_hash == request_hash).map(|f| f.message))
+    }
+
     /// The answer to a key used before for a different request.
     pub fn reused() -> ApiError {
         DomainError::invalid(

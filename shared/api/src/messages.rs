@@ -47,24 +47,25 @@ async fn post_message(
     let attachment_ids = parse_attachment_ids(&req.attachment_ids)?;
     let view = load_visible(&state, &actor, &thread_id).await?;
     policy::ensure_can_post(&actor, req.internal)?;
-    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Message, None).await?;
+    let request_hash = IdempotencyKey::request_hash(&thread_id.to_string(), &req);
+    let first_answer = |e: ApiError| async {
+        match IdempotencyKey::first_answer(&state, &actor, key.as_deref(), &request_hash).await? {
+            Some(first) => Ok((StatusCode::CREATED, Json(TimelineItem::Message(first)))),
+            None => Err(e),
+        }
+    };
+    // A retry of a post counted and stored before answers the first answer, not a 429.
+    if let Err(e) = crate::quota::take(&state, &actor, domain::quota::QuotaKind::Message, None).await {
+        return first_answer(e).await;
+    }
 
     let at = now();
     let message_id = MessageId::new_at(millis(at));
-    let request_hash = IdempotencyKey::request_hash(&thread_id.to_string(), &req);
     let target = Target { thread_id, message_id, internal: req.internal, at };
     let taken = match take_attachments(&state, &actor, &attachment_ids, &target).await {
         Ok(taken) => taken,
         // A replay of a post whose attachments it took itself answers the first answer.
-        Err(e) => match key.as_deref() {
-            Some(key) => match state.store.replay(&actor.org, &actor.id, key).await? {
-                Some(first) if first.request_hash == request_hash => {
-                    return Ok((StatusCode::CREATED, Json(TimelineItem::Message(first.message))))
-                }
-                _ => return Err(e),
-            },
-            None => return Err(e),
-        },
+        Err(e) => return first_answer(e).await,
     };
     let msg = MessageRecord {
         id: message_id,

@@ -95,7 +95,16 @@ async fn create_thread(
         }
     };
 
-    crate::quota::take(&state, &actor, QuotaKind::Thread, None).await?;
+    if let Err(e) = crate::quota::take(&state, &actor, QuotaKind::Thread, None).await {
+        // A retry of a creation counted and stored before answers the thread it made.
+        return match IdempotencyKey::first_answer(&state, &actor, key.as_deref(), &request_hash).await? {
+            Some(first) => {
+                let view = load_visible(&state, &actor, &first.thread_id).await?;
+                Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+            }
+            None => Err(e),
+        };
+    }
     let at = now();
     let id = ThreadId::new_at(millis(at));
     let first = MessageRecord {

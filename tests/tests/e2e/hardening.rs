@@ -427,11 +427,23 @@ async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "the org's 3");
 
     let post = format!("/v1/threads/{first}/messages");
+    let keyed = |i: u32| {
+        w.http
+            .post(format!("{}{post}", w.url))
+            .bearer_auth(w.token("resident-1"))
+            .header("Idempotency-Key", format!("m{i}"))
+            .json(&json!({"body": format!("m{i}")}))
+            .send()
+    };
+    let mut ids = Vec::new();
     for i in 0..3 {
-        let (status, _, body) =
-            post_with_headers(&w, "resident-1", &post, json!({"body": format!("m{i}")})).await;
+        let (status, body) = read(keyed(i).await.unwrap()).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["id"].clone());
     }
+    // A client retrying after a lost answer gets its first answer, not a 429.
+    let (status, again) = read(keyed(2).await.unwrap()).await;
+    assert_eq!((status, &again["id"]), (StatusCode::CREATED, &ids[2]), "{again}");
     let (status, retry, body) =
         post_with_headers(&w, "resident-1", &post, json!({"body": "one too many"})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
