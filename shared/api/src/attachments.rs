@@ -52,37 +52,41 @@ async fn create(
         other => other?,
     };
     let file_name = sanitize_file_name(&req.file_name)?;
-    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Upload, None).await?;
-    let at = now();
-    let id = AttachmentId::new_at(millis(at));
-    let object_key = Files::object_key(&actor.org, &id);
-    let record = AttachmentRecord {
-        id,
-        org: actor.org.clone(),
-        uploader: actor.id.clone(),
-        file_name,
-        content_type,
-        size_bytes,
-        object_key: object_key.clone(),
-        status: AttachmentStatus::Pending,
-        thread_id: None,
-        message_id: None,
-        created_at: at,
-        archive_at: None,
-        internal: false,
-        version_id: None,
-    };
-    let presigned =
-        state.files.presign_upload(&object_key, content_type, size_bytes).await.map_err(unavailable)?;
-    state.store.create_attachment(&record).await?;
-    let expires_at = at + chrono::Duration::from_std(files::URL_TTL).unwrap_or_default();
-    let upload = Upload {
-        id,
-        upload_url: presigned.url,
-        upload_headers: presigned.headers.into_iter().collect(),
-        expires_at,
-    };
-    Ok((StatusCode::CREATED, Json(upload)))
+    let taken = crate::quota::take(&state, &actor, domain::quota::QuotaKind::Upload, None).await?;
+    let upload = async {
+        let at = now();
+        let id = AttachmentId::new_at(millis(at));
+        let object_key = Files::object_key(&actor.org, &id);
+        let record = AttachmentRecord {
+            id,
+            org: actor.org.clone(),
+            uploader: actor.id.clone(),
+            file_name,
+            content_type,
+            size_bytes,
+            object_key: object_key.clone(),
+            status: AttachmentStatus::Pending,
+            thread_id: None,
+            message_id: None,
+            created_at: at,
+            archive_at: None,
+            internal: false,
+            version_id: None,
+        };
+        let presigned =
+            state.files.presign_upload(&object_key, content_type, size_bytes).await.map_err(unavailable)?;
+        state.store.create_attachment(&record).await?;
+        let expires_at = at + chrono::Duration::from_std(files::URL_TTL).unwrap_or_default();
+        let upload = Upload {
+            id,
+            upload_url: presigned.url,
+            upload_headers: presigned.headers.into_iter().collect(),
+            expires_at,
+        };
+        Ok(upload)
+    }
+    .await;
+    taken.settle(&state, upload, |_| true).await.map(|upload| (StatusCode::CREATED, Json(upload)))
 }
 
 pub(crate) fn unavailable(e: files::FilesError) -> ApiError {

@@ -76,7 +76,20 @@ async fn invite(
     if contact.state == AccountState::Archived {
         return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
     }
-    crate::quota::take(&state, &actor, domain::quota::QuotaKind::Invitation, Some(&contact.id)).await?;
+    let taken =
+        crate::quota::take(&state, &actor, domain::quota::QuotaKind::Invitation, Some(&contact.id)).await?;
+    let sent = send_invitation(&state, &actor, contact, email).await;
+    taken.settle(&state, sent, |_| true).await.map(|invited| (StatusCode::ACCEPTED, Json(invited)))
+}
+
+/// Makes the contact's sign-in user if it has none, records a new link as its only one and
+/// mails it.
+async fn send_invitation(
+    state: &AppState,
+    actor: &User,
+    contact: User,
+    email: String,
+) -> Result<Invited, ApiError> {
     let login = Directory::login_for(&email);
     if let Some(directory) = &state.directory {
         if directory.ensure_user(&actor.org, &contact.id, &login).await? == SignIn::Active {
@@ -123,7 +136,7 @@ async fn invite(
         sent_at: at,
     };
     state.store.record_delivery(&actor.org, &delivery).await?;
-    Ok((StatusCode::ACCEPTED, Json(Invited { user_id: contact.id, expires_at })))
+    Ok(Invited { user_id: contact.id, expires_at })
 }
 
 fn already_active() -> ApiError {

@@ -30,6 +30,11 @@ impl ApiError {
         Self::BadRequest { code, message: message.into() }
     }
 
+    /// A refusal of the request as made (4xx), not a failure of ours.
+    pub fn is_refusal(&self) -> bool {
+        self.parts().0.is_client_error()
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         use DomainError as D;
         match self {

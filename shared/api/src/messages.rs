@@ -50,61 +50,80 @@ async fn post_message(
     let request_hash = IdempotencyKey::request_hash(&thread_id.to_string(), &req);
     let first_answer = |e: ApiError| async {
         match IdempotencyKey::first_answer(&state, &actor, key.as_deref(), &request_hash).await? {
-            Some(first) => Ok((StatusCode::CREATED, Json(TimelineItem::Message(first)))),
+            Some(first) => Ok(Posted::Replayed(first)),
             None => Err(e),
         }
     };
     // A retry of a post counted and stored before answers the first answer, not a 429.
-    if let Err(e) = crate::quota::take(&state, &actor, domain::quota::QuotaKind::Message, None).await {
-        return first_answer(e).await;
-    }
-
-    let at = now();
-    let message_id = MessageId::new_at(millis(at));
-    let target = Target { thread_id, message_id, internal: req.internal, at };
-    let taken = match take_attachments(&state, &actor, &attachment_ids, &target).await {
+    let taken = match crate::quota::take(&state, &actor, domain::quota::QuotaKind::Message, None).await {
         Ok(taken) => taken,
-        // A replay of a post whose attachments it took itself answers the first answer.
-        Err(e) => return first_answer(e).await,
+        Err(e) => return first_answer(e).await.map(Posted::answer),
     };
-    let msg = MessageRecord {
-        id: message_id,
-        thread_id,
-        author_id: actor.id.clone(),
-        author_name: actor.name.clone(),
-        body,
-        attachments: taken.iter().map(AttachmentRef::from).collect(),
-        internal: req.internal,
-        created_at: at,
-    };
-    let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
-    let event = OutboxEvent {
-        id: MessageId::new_at(millis(at)),
-        org: actor.org.clone(),
-        thread_id,
-        at,
-        kind: OutboxKind::MessagePosted {
-            message_id: msg.id,
+    let posted = async {
+        let at = now();
+        let message_id = MessageId::new_at(millis(at));
+        let target = Target { thread_id, message_id, internal: req.internal, at };
+        let attached = match take_attachments(&state, &actor, &attachment_ids, &target).await {
+            Ok(attached) => attached,
+            // A replay of a post whose attachments it took itself answers the first answer.
+            Err(e) => return first_answer(e).await,
+        };
+        let msg = MessageRecord {
+            id: message_id,
+            thread_id,
             author_id: actor.id.clone(),
-            internal: msg.internal,
-        },
-    };
-    let posted = match state.store.post_message(view, &msg, actor.role, idempotency, &event, &taken).await? {
-        PostOutcome::Posted => {
-            relay(&state, &event).await;
-            msg
-        }
-        PostOutcome::Replayed(first) if first.request_hash == request_hash => first.message,
-        PostOutcome::AttachmentTaken => {
-            return Err(DomainError::invalid(
+            author_name: actor.name.clone(),
+            body,
+            attachments: attached.iter().map(AttachmentRef::from).collect(),
+            internal: req.internal,
+            created_at: at,
+        };
+        let idempotency =
+            key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
+        let event = OutboxEvent {
+            id: MessageId::new_at(millis(at)),
+            org: actor.org.clone(),
+            thread_id,
+            at,
+            kind: OutboxKind::MessagePosted {
+                message_id: msg.id,
+                author_id: actor.id.clone(),
+                internal: msg.internal,
+            },
+        };
+        match state.store.post_message(view, &msg, actor.role, idempotency, &event, &attached).await? {
+            PostOutcome::Posted => {
+                relay(&state, &event).await;
+                Ok(Posted::New(msg))
+            }
+            PostOutcome::Replayed(first) if first.request_hash == request_hash => {
+                Ok(Posted::Replayed(first.message))
+            }
+            PostOutcome::AttachmentTaken => Err(DomainError::invalid(
                 "attachment_unavailable",
                 "an attachment is already used by another message",
             )
-            .into())
+            .into()),
+            PostOutcome::Replayed(_) => Err(IdempotencyKey::reused()),
         }
-        PostOutcome::Replayed(_) => return Err(IdempotencyKey::reused()),
-    };
-    Ok((StatusCode::CREATED, Json(TimelineItem::Message(posted))))
+    }
+    .await;
+    let is_new = |posted: &Posted| matches!(posted, Posted::New(_));
+    taken.settle(&state, posted, is_new).await.map(Posted::answer)
+}
+
+/// A post's outcome: a new message, or the one an earlier request with the same
+/// Idempotency-Key made.
+enum Posted {
+    New(MessageRecord),
+    Replayed(MessageRecord),
+}
+
+impl Posted {
+    fn answer(self) -> (StatusCode, Json<TimelineItem>) {
+        let (Self::New(message) | Self::Replayed(message)) = self;
+        (StatusCode::CREATED, Json(TimelineItem::Message(message)))
+    }
 }
 
 async fn list_messages(

@@ -34,6 +34,34 @@ impl QuotaCache {
     }
 }
 
+/// The counts one write took, to give back if the write is refused after all.
+#[must_use = "settle the counts with the write's result"]
+pub(crate) struct Taken(Vec<Counter>);
+
+impl Taken {
+    /// Passes `result` through, keeping the counts only for a write that `is_new` says was
+    /// made now. A refusal (any 4xx: bad input, a conflict, another request's key) or an
+    /// answer replayed from an earlier request gives them back, so neither uses quota. A
+    /// failure of ours (5xx) keeps them: the write may have happened.
+    pub(crate) async fn settle<T>(
+        self,
+        state: &AppState,
+        result: Result<T, ApiError>,
+        is_new: impl FnOnce(&T) -> bool,
+    ) -> Result<T, ApiError> {
+        let give_back = match &result {
+            Ok(done) => !is_new(done),
+            Err(e) => e.is_refusal(),
+        };
+        if give_back {
+            if let Err(e) = state.store.give_back_quotas(&self.0).await {
+                tracing::warn!(error = %e, "quota count not given back");
+            }
+        }
+        result
+    }
+}
+
 /// Counts one `kind` write by `actor` (and, for invitations, of `subject`); refuses it when
 /// a window is spent.
 pub(crate) async fn take(
@@ -41,11 +69,11 @@ pub(crate) async fn take(
     actor: &User,
     kind: QuotaKind,
     subject: Option<&UserId>,
-) -> Result<(), ApiError> {
+) -> Result<Taken, ApiError> {
     let limit: Limit = state.quotas.limits(state, &actor.org).await?.limit(kind);
     let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
     let counter = |scope: String| Counter {
-        org: &actor.org,
+        org: actor.org.clone(),
         scope,
         kind,
         window_start: start,
@@ -59,7 +87,7 @@ pub(crate) async fn take(
         counters.push((counter(format!("subject#{id}")), n));
     }
     if state.store.take_quotas(&counters).await? {
-        Ok(())
+        Ok(Taken(counters.into_iter().map(|(counter, _)| counter).collect()))
     } else {
         tracing::warn!(org = %actor.org, user = %actor.id, kind = kind.as_str(), "quota spent");
         Err(ApiError::RateLimited { kind, retry_after_secs: retry_after })

@@ -95,16 +95,19 @@ async fn create_thread(
         }
     };
 
-    if let Err(e) = crate::quota::take(&state, &actor, QuotaKind::Thread, None).await {
+    let taken = match crate::quota::take(&state, &actor, QuotaKind::Thread, None).await {
+        Ok(taken) => taken,
         // A retry of a creation counted and stored before answers the thread it made.
-        return match IdempotencyKey::first_answer(&state, &actor, key.as_deref(), &request_hash).await? {
-            Some(first) => {
-                let view = load_visible(&state, &actor, &first.thread_id).await?;
-                Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+        Err(e) => {
+            return match IdempotencyKey::first_answer(&state, &actor, key.as_deref(), &request_hash).await? {
+                Some(first) => {
+                    let view = load_visible(&state, &actor, &first.thread_id).await?;
+                    Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+                }
+                None => Err(e),
             }
-            None => Err(e),
-        };
-    }
+        }
+    };
     let at = now();
     let id = ThreadId::new_at(millis(at));
     let first = MessageRecord {
@@ -158,17 +161,22 @@ async fn create_thread(
         kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
     };
     let idempotency = key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
-    let view = match state.store.create_thread(&thread, &participants, &first, idempotency, &event).await? {
+    let created = state.store.create_thread(&thread, &participants, &first, idempotency, &event).await;
+    let is_new = |outcome: &CreateOutcome| matches!(outcome, CreateOutcome::Created);
+    let view = match taken.settle(&state, created.map_err(ApiError::from), is_new).await? {
         CreateOutcome::Created => {
             relay(&state, &event).await;
             ThreadView { thread, participants }
         }
-        // The same request again (a client retrying after a lost answer): the thread it made.
-        // The caller must still be allowed to see it (they may have left it since).
-        CreateOutcome::Replayed(first) if first.request_hash == request_hash => {
+        // The same request again (a client retrying after a lost answer): the thread it made,
+        // counted when it was made. The caller must still be allowed to see it (they may have
+        // left it since).
+        CreateOutcome::Replayed(first) => {
+            if first.request_hash != request_hash {
+                return Err(IdempotencyKey::reused());
+            }
             load_visible(&state, &actor, &first.message.thread_id).await?
         }
-        CreateOutcome::Replayed(_) => return Err(IdempotencyKey::reused()),
     };
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
 }

@@ -17,8 +17,9 @@ const QUOTAS_SK: &str = "QUOTAS";
 const MAX_ATTEMPTS: u32 = 10;
 
 /// A counted scope: `user#{id}`, `org#` or `subject#{id}`.
-pub struct Counter<'a> {
-    pub org: &'a OrgId,
+#[derive(Clone, Debug)]
+pub struct Counter {
+    pub org: OrgId,
     pub scope: String,
     pub kind: QuotaKind,
     /// Epoch seconds the window starts at, and its length.
@@ -30,20 +31,15 @@ impl Store {
     /// Counts one more in each counter's window, all or none (one transaction): `false`,
     /// and nothing counted, when any counter already reached its limit, so a refused
     /// request never uses up anyone's quota.
-    pub async fn take_quotas(&self, counters: &[(Counter<'_>, u32)]) -> Result<bool, StoreError> {
+    pub async fn take_quotas(&self, counters: &[(Counter, u32)]) -> Result<bool, StoreError> {
         let mut writes = Vec::with_capacity(counters.len());
         for (counter, limit) in counters {
-            let pk = format!("ORG#{}#QUOTA#{}", counter.org, counter.scope);
-            let sk = format!("{}#{}", counter.kind.as_str(), counter.window_start);
             let expires = counter.window_start + i64::from(counter.window_secs) + 86_400;
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk, sk)))
+            let update = self
+                .count(counter, 1)
                 .update_expression("ADD #n :one SET #exp = :exp")
                 .condition_expression("attribute_not_exists(#n) OR #n < :limit")
-                .expression_attribute_names("#n", "count")
                 .expression_attribute_names("#exp", items::EXPIRES_AT)
-                .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":exp", n(expires))
                 .expression_attribute_values(":limit", n(limit))
                 .build()
@@ -61,6 +57,41 @@ impl Store {
             }
         }
         Err(StoreError::Contention)
+    }
+
+    /// Gives back what `take_quotas` counted, for a write that was then refused: all or
+    /// none, never below zero (a window that ended meanwhile keeps its count).
+    pub async fn give_back_quotas(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let mut writes = Vec::with_capacity(counters.len());
+        for counter in counters {
+            let update = self
+                .count(counter, -1)
+                .update_expression("ADD #n :one")
+                .condition_expression("#n > :zero")
+                .expression_attribute_values(":zero", n(0))
+                .build()
+                .map_err(StoreError::unavailable)?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(writes.clone()).await? {
+                TxOutcome::Committed => return Ok(()),
+                outcome if outcome.conflicted() => crate::tx::backoff(attempt).await,
+                TxOutcome::Cancelled(_) => return Ok(()),
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// An update of `counter`'s item adding `by` (`:one`) to its count (`#n`).
+    fn count(&self, counter: &Counter, by: i64) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        let pk = format!("ORG#{}#QUOTA#{}", counter.org, counter.scope);
+        let sk = format!("{}#{}", counter.kind.as_str(), counter.window_start);
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .expression_attribute_names("#n", "count")
+            .expression_attribute_values(":one", n(by))
     }
 
     /// The org's limits as operations set them; `None`: the defaults.

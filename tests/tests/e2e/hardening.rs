@@ -473,6 +473,71 @@ async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store
 }
 
 #[tokio::test]
+async fn refused_writes_and_replayed_answers_use_no_quota() {
+    let w = World::new().await;
+    let org = domain::OrgId::parse(&w.org).unwrap();
+    let mut quotas = domain::quota::Quotas::default();
+    quotas.thread.per_user = 2;
+    quotas.message.per_user = 2;
+    quotas.invitation.per_subject = Some(1);
+    w.store.put_quotas(&org, &quotas).await.unwrap();
+
+    // A thread created once and replayed thrice counts once: a second thread still fits.
+    let create = |key: &'static str| {
+        w.http
+            .post(format!("{}/v1/threads", w.url))
+            .bearer_auth(w.token("resident-1"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"topic": "general", "subject": key, "body": "Hi"}))
+            .send()
+    };
+    let (status, first) = read(create("t1").await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    for _ in 0..3 {
+        let (status, again) = read(create("t1").await.unwrap()).await;
+        assert_eq!((status, &again["id"]), (StatusCode::CREATED, &first["id"]), "{again}");
+    }
+    assert_eq!(read(create("t2").await.unwrap()).await.0, StatusCode::CREATED);
+    let (status, body) = read(create("t3").await.unwrap()).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "counting goes on"
+    );
+
+    // Posts refused for their attachment (after they were counted) give the count back.
+    let thread = first["id"].as_str().unwrap();
+    let post = format!("/v1/threads/{thread}/messages");
+    let theirs = w.upload("resident-2", "theirs.png", "image/png", PNG).await;
+    for _ in 0..3 {
+        let (status, body) = w.attach("resident-1", thread, &[&theirs]).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_attachment"));
+    }
+    for i in 0..2 {
+        let (status, body) = w.post("resident-1", &post, json!({"body": format!("ok {i}")})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = w.post("resident-1", &post, json!({"body": "third"})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+
+    // An invitation refused because the address signs in for someone else is not counted
+    // against the contact: refused again as email_in_use, never 429.
+    let email = format!("quota-{}@example.com", w.org);
+    let contact = |name: &'static str| {
+        w.post("admin-1", "/v1/contacts", json!({"kind": "vendor", "name": name, "email": email}))
+    };
+    let (_, holder) = contact("Holder").await;
+    let holder = holder["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.contact_action("admin-1", &holder, "invite", json!({})).await.0, StatusCode::ACCEPTED);
+    let (_, other) = contact("Other").await;
+    let other = other["id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let (status, body) = w.contact_action("admin-1", &other, "invite", json!({})).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "email_in_use"), "{body}");
+    }
+}
+
+#[tokio::test]
 async fn a_replayed_creation_still_checks_that_the_caller_may_see_the_thread() {
     let w = World::new().await;
     let body =
