@@ -109,7 +109,7 @@ async fn send_invitation(
     };
     state.store.create_invite(&hash, &record).await?;
     // The contact names this link as its current one before anyone can receive it.
-    let audit = entry("invited", &actor, &contact, None);
+    let audit = entry("invited", actor, &contact, None);
     let after =
         User { invite: Some(hash.clone()), login: Some(login), rev: contact.rev + 1, ..contact.clone() };
     state.store.write_contact(Some(&contact), &after, Some(&audit)).await?;
