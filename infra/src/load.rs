@@ -20,7 +20,7 @@ use domain::notify::{Channel, NotificationDefaults};
 use domain::{OrgId, Role, User, UserId};
 use reqwest::Method;
 use serde_json::{json, Value};
-use store::{EventKind, Store, TimelineItem};
+use store::{keys, EventKind, Store, TimelineItem};
 
 use crate::emulator::Emulator;
 use crate::proxy::{CutProxy, Mode};
@@ -1186,7 +1186,7 @@ async fn verify_notified(
     let (mut deliveries, mut digests, mut pending, mut logged) = (0usize, 0usize, 0usize, HashMap::new());
     for u in users {
         let user = u.id.to_string();
-        let log = partition(&stack.store, format!("ORG#{org}#DELIVERY#{user}"), None).await?;
+        let log = partition(&stack.store, keys::delivery_pk(org, &u.id), None).await?;
         logged.insert(u.phone.clone().unwrap_or_default(), log.len());
         for item in &log {
             deliveries += 1;
@@ -1204,7 +1204,8 @@ async fn verify_notified(
                 *delivered.entry((id, user.clone())).or_default() += 1;
             }
         }
-        let records = partition(&stack.store, format!("ORG#{org}#NOTIFY#{user}"), Some("P#")).await?;
+        let records =
+            partition(&stack.store, keys::notify_pk(org, &u.id), Some(keys::PENDING_PREFIX)).await?;
         pending += records.iter().filter(|r| !r.contains_key("sent_at")).count();
     }
     let (mut once_ok, mut lost, mut dup, mut unexpected, mut may_sent, mut may_not) = (0, 0, 0, 0, 0, 0);
@@ -1275,7 +1276,7 @@ async fn verify_outbox_done(stack: &Stack, org: &OrgId, findings: &mut Findings)
             .scan()
             .table_name(store.table())
             .filter_expression("begins_with(pk, :p)")
-            .expression_attribute_values(":p", AttributeValue::S(format!("ORG#{org}#OUTBOX#")))
+            .expression_attribute_values(":p", AttributeValue::S(keys::outbox_prefix(org)))
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()

@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde_json::Value;
+use store::keys::Index;
 
 /// One AWS call as the client saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,11 +202,10 @@ fn units(size: usize, block: usize) -> f64 {
 }
 
 /// The item's own write plus one per global secondary index it is projected into
-/// (`gsi<N>pk` present; every index projects ALL).
+/// (its partition key attribute present; every index projects ALL).
 fn put_units(item: &Value) -> f64 {
-    let indexes = item
-        .as_object()
-        .map_or(0, |m| m.keys().filter(|k| k.starts_with("gsi") && k.ends_with("pk")).count());
+    let indexes =
+        item.as_object().map_or(0, |m| Index::ALL.iter().filter(|index| m.contains_key(index.pk())).count());
     units(item_size(item), 1024) * (1 + indexes) as f64
 }
 
@@ -273,9 +273,10 @@ mod tests {
 
     #[test]
     fn capacity_follows_item_sizes_indexes_and_transactions() {
-        let small = json!({"pk": {"S": "ORG#o#T#1"}, "sk": {"S": "M#1"}, "n": {"N": "12"}});
+        let small = json!({"pk": {"S": "a-thread"}, "sk": {"S": "M#1"}, "n": {"N": "12"}});
         assert_eq!(write_units("PutItem", &json!({"Item": small})), 1.0);
-        let big = json!({"pk": {"S": "x"}, "body": {"S": "b".repeat(2100)}, "gsi1pk": {"S": "g"}});
+        let mut big = json!({"pk": {"S": "x"}, "body": {"S": "b".repeat(2100)}});
+        big[Index::Gsi1.pk()] = json!({"S": "g"});
         assert_eq!(write_units("PutItem", &json!({"Item": big})), 6.0, "3 KiB, written twice");
         let tx = json!({"TransactItems": [{"Put": {"Item": small}}, {"Update": {"ExpressionAttributeValues": {":v": {"N": "1"}}}}]});
         assert_eq!(write_units("TransactWriteItems", &tx), 4.0);

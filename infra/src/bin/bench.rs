@@ -100,15 +100,16 @@ struct Raw {
 
 impl Raw {
     async fn measure(&mut self, samples: usize, round: usize) -> anyhow::Result<HashMap<String, Duration>> {
+        let bench_org = domain::OrgId::parse("bench")?;
         let key = |pk: &str, sk: &str| {
             HashMap::from([
-                ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
-                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+                (store::keys::PK.to_owned(), AttributeValue::S(pk.to_owned())),
+                (store::keys::SK.to_owned(), AttributeValue::S(sk.to_owned())),
             ])
         };
         let t = &self.table;
         for i in 0..samples {
-            let pk = format!("ORG#bench#RAW#{round}#{i}");
+            let pk = format!("{}RAW#{round}#{i}", store::keys::org_prefix(&bench_org));
             self.ddb.put_item().table_name(t).set_item(Some(key(&pk, "A"))).send().await?;
             self.ddb.get_item().table_name(t).set_key(Some(key(&pk, "A"))).send().await?;
             self.ddb

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use domain::quota::{window, Limit, QuotaKind, Quotas};
 use domain::{OrgId, User, UserId};
+use store::keys::QuotaScope;
 use store::Counter;
 
 use crate::{ApiError, AppState};
@@ -72,7 +73,7 @@ pub(crate) async fn take(
 ) -> Result<Taken, ApiError> {
     let limit: Limit = state.quotas.limits(state, &actor.org).await?.limit(kind);
     let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
-    let counter = |scope: String| Counter {
+    let counter = |scope: QuotaScope| Counter {
         org: actor.org.clone(),
         scope,
         kind,
@@ -80,11 +81,11 @@ pub(crate) async fn take(
         window_secs: limit.window_secs,
     };
     let mut counters = vec![
-        (counter(format!("user#{}", actor.id)), limit.per_user),
-        (counter("org#".to_owned()), limit.per_org),
+        (counter(QuotaScope::User(actor.id.clone())), limit.per_user),
+        (counter(QuotaScope::Org), limit.per_org),
     ];
     if let (Some(id), Some(n)) = (subject, limit.per_subject) {
-        counters.push((counter(format!("subject#{id}")), n));
+        counters.push((counter(QuotaScope::Subject(id.clone())), n));
     }
     if state.store.take_quotas(&counters).await? {
         Ok(Taken(counters.into_iter().map(|(counter, _)| counter).collect()))

@@ -1,7 +1,7 @@
-//! Attachment records (`ORG#o#ATT#{id}` / `ATT`), indexed on `gsi1` by what happens next
-//! to them: an upload never attached expires (`ATTACH#UNATTACHED`, by creation time), an
-//! attached file is archived after the org's retention window (`ATTACH#ARCHIVE`, by due
-//! time). Also the org's retention setting.
+//! Attachment records (`keys::attachment_pk` / `ATTACHMENT_SK`), on a schedule partition
+//! by what happens next to them: an upload never attached expires (`Due::Unattached`, by
+//! creation time), an attached file is archived after the org's retention window
+//! (`Due::AttachmentArchive`, by due time). Also the org's retention setting.
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -10,14 +10,10 @@ use domain::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys;
+use crate::keys::{self, Due, Index, ATTACHMENT_SK, RETENTION_SETTINGS_SK};
 use crate::tx::{self, Condition};
 use crate::{Store, StoreError};
 
-const ATT_SK: &str = "ATT";
-const RETENTION_SK: &str = "RETENTION";
-const UNATTACHED: &str = "ATTACH#UNATTACHED";
-const ARCHIVE: &str = "ATTACH#ARCHIVE";
 /// 18 months.
 pub const DEFAULT_RETENTION_DAYS: u32 = 548;
 
@@ -96,12 +92,8 @@ impl Default for RetentionSettings {
     }
 }
 
-fn att_pk(org: &OrgId, id: &AttachmentId) -> String {
-    format!("ORG#{org}#ATT#{id}")
-}
-
 fn settings_key(org: &OrgId) -> Item {
-    key(format!("ORG#{org}#SETTINGS"), RETENTION_SK)
+    key(keys::settings_pk(org), RETENTION_SETTINGS_SK)
 }
 
 /// BatchGetItem rounds before unprocessed keys count as a failure.
@@ -113,7 +105,7 @@ fn sort_batch(items: &[Item]) -> Result<(Vec<AttachmentRecord>, RetentionSetting
     let mut retention = RetentionSettings::default();
     for item in items {
         match item.get(crate::keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-            Some(RETENTION_SK) => retention = data(item)?,
+            Some(RETENTION_SETTINGS_SK) => retention = data(item)?,
             _ => found.push(data::<AttachmentRecord>(item)?),
         }
     }
@@ -122,17 +114,17 @@ fn sort_batch(items: &[Item]) -> Result<(Vec<AttachmentRecord>, RetentionSetting
 
 /// The full item of a record in its current status, with the index entry that status needs.
 fn attachment_item(a: &AttachmentRecord) -> Result<Item, StoreError> {
-    let mut item = key(att_pk(&a.org, &a.id), ATT_SK);
+    let mut item = key(keys::attachment_pk(&a.org, &a.id), ATTACHMENT_SK);
     item.insert(items::DATA.into(), items::av(a)?);
     item.insert("status".into(), s(a.status.as_str()));
     let index = match (a.status, a.archive_at) {
-        (AttachmentStatus::Pending, _) => Some((UNATTACHED, a.created_at)),
-        (AttachmentStatus::Attached, Some(at)) => Some((ARCHIVE, at)),
+        (AttachmentStatus::Pending, _) => Some((Due::Unattached, a.created_at)),
+        (AttachmentStatus::Attached, Some(at)) => Some((Due::AttachmentArchive, at)),
         _ => None,
     };
-    if let Some((partition, at)) = index {
-        item.insert("gsi1pk".into(), s(partition));
-        item.insert("gsi1sk".into(), s(format!("{}#{}#{}", keys::timestamp(&at), a.org, a.id)));
+    if let Some((due, at)) = index {
+        item.insert(Index::Gsi1.pk().into(), s(due.partition()));
+        item.insert(Index::Gsi1.sk().into(), s(keys::due_sk(&at, &a.org, &a.id)));
     }
     Ok(item)
 }
@@ -168,7 +160,7 @@ impl Store {
         org: &OrgId,
         id: &AttachmentId,
     ) -> Result<Option<AttachmentRecord>, StoreError> {
-        self.get_data(key(att_pk(org, id), ATT_SK), true).await
+        self.get_data(key(keys::attachment_pk(org, id), ATTACHMENT_SK), true).await
     }
 
     /// Attachments by id and the org's retention setting, in one BatchGetItem (again for
@@ -178,7 +170,8 @@ impl Store {
         org: &OrgId,
         ids: &[AttachmentId],
     ) -> Result<(Vec<AttachmentRecord>, RetentionSettings), StoreError> {
-        let mut keys: Vec<Item> = ids.iter().map(|id| key(att_pk(org, id), ATT_SK)).collect();
+        let mut keys: Vec<Item> =
+            ids.iter().map(|id| key(keys::attachment_pk(org, id), ATTACHMENT_SK)).collect();
         keys.push(settings_key(org));
         let mut items = Vec::new();
         for attempt in 0..MAX_BATCH_ATTEMPTS {
@@ -225,19 +218,9 @@ impl Store {
         now: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p AND gsi1sk < :now")
-            .expression_attribute_values(":p", s(if archive { ARCHIVE } else { UNATTACHED }))
-            .expression_attribute_values(":now", s(keys::timestamp(&now)))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items().iter().map(data::<AttachmentRecord>).collect()
+        let due = if archive { Due::AttachmentArchive } else { Due::Unattached };
+        let items = self.query_due(due, keys::timestamp(&now), limit).await?;
+        items.iter().map(data::<AttachmentRecord>).collect()
     }
 
     /// Records that an attached file was archived (it leaves the archive index).
@@ -257,7 +240,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(att_pk(&a.org, &a.id), ATT_SK)))
+            .set_key(Some(key(keys::attachment_pk(&a.org, &a.id), ATTACHMENT_SK)))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s("pending"))

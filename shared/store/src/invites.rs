@@ -22,7 +22,7 @@ pub struct Invite {
 }
 
 fn invite_key(token_hash: &str) -> crate::items::Item {
-    key(format!("INVITE#{token_hash}"), "INVITE")
+    key(keys::invite_pk(token_hash), keys::INVITE_SK)
 }
 
 impl Store {

@@ -7,8 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{OrgId, ThreadId, ThreadStatus, Topic};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::inbox::InboxScope;
-use crate::keys::{self, PK, SK};
+use crate::keys::{self, InboxScope, Index, PK, SK};
 use crate::records::{ParticipantRecord, Summary, ThreadRecord, TimelineItem};
 use crate::StoreError;
 
@@ -57,25 +56,18 @@ pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, Attribu
     keys
 }
 
-/// The partition keys of the four inbox indexes (`gsi1pk`…`gsi4pk`).
+/// The partition keys of the four inbox indexes.
 pub fn index_partitions(
     scope: &InboxScope,
     status: ThreadStatus,
     topic: &Topic,
 ) -> Vec<(String, AttributeValue)> {
-    let prefix = scope.prefix();
-    let (status, topic) = (status.as_str(), topic.as_str());
-    vec![
-        ("gsi1pk".into(), s(format!("{prefix}#S#{status}"))),
-        ("gsi2pk".into(), s(prefix.clone())),
-        ("gsi3pk".into(), s(format!("{prefix}#S#{status}#T#{topic}"))),
-        ("gsi4pk".into(), s(format!("{prefix}#T#{topic}"))),
-    ]
+    scope.partitions(status, topic).into_iter().map(|(index, p)| (index.pk().to_owned(), s(p))).collect()
 }
 
-/// The sort keys of the four inbox indexes (`gsi1sk`…`gsi4sk`): the same activity key.
+/// The sort keys of the four inbox indexes: the same activity key.
 pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
-    (1..=4).map(|n| (format!("gsi{n}sk"), s(sort))).collect()
+    Index::ALL.iter().map(|index| (index.sk().to_owned(), s(sort))).collect()
 }
 
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {

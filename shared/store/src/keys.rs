@@ -1,24 +1,162 @@
-//! Key construction. Every key starts with `ORG#{org}#`, so no query built from one org's
-//! token can reach another org's items.
+//! Every key format of the table and every index name: the one place they are written
+//! (`docs/table-design.md` lists the items and access patterns they serve). Every table
+//! partition starts with `ORG#{org}#`, so no query built from one org's token can reach
+//! another org's items; the exceptions are the invitation (found by the hash of a secret
+//! the accept link carries, with no org) and the schedule partitions of `gsi1`, which only
+//! the scheduled jobs query.
 
 use chrono::{DateTime, Utc};
-use domain::{MessageId, OrgId, ThreadId, UserId};
+use domain::quota::QuotaKind;
+use domain::{AttachmentId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-pub const META_SK: &str = "#META";
-pub const PARTICIPANT_PREFIX: &str = "#PART#";
-pub const TIMELINE_PREFIX: &str = "TL#";
-pub const PROFILE_SK: &str = "PROFILE";
-pub const IDEMPOTENCY_SK: &str = "IDEM";
+
+/// The table's four general-purpose indexes (all `ALL` projection). Each item kind puts
+/// its own partitions on them; the functions below name which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    Gsi1,
+    Gsi2,
+    Gsi3,
+    Gsi4,
+}
+
+impl Index {
+    pub const ALL: [Self; 4] = [Self::Gsi1, Self::Gsi2, Self::Gsi3, Self::Gsi4];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1",
+            Self::Gsi2 => "gsi2",
+            Self::Gsi3 => "gsi3",
+            Self::Gsi4 => "gsi4",
+        }
+    }
+
+    /// The attribute holding an item's partition key on this index.
+    pub fn pk(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1pk",
+            Self::Gsi2 => "gsi2pk",
+            Self::Gsi3 => "gsi3pk",
+            Self::Gsi4 => "gsi4pk",
+        }
+    }
+
+    /// The attribute holding an item's sort key on this index.
+    pub fn sk(self) -> &'static str {
+        match self {
+            Self::Gsi1 => "gsi1sk",
+            Self::Gsi2 => "gsi2sk",
+            Self::Gsi3 => "gsi3sk",
+            Self::Gsi4 => "gsi4sk",
+        }
+    }
+}
+
+// ---- Table partitions -------------------------------------------------------------------
 
 pub fn org_prefix(org: &OrgId) -> String {
     format!("ORG#{org}#")
 }
 
+/// A thread: its head item, participants and timeline.
 pub fn thread_pk(org: &OrgId, id: &ThreadId) -> String {
-    format!("ORG#{org}#THREAD#{id}")
+    format!("{}{id}", thread_prefix(org))
 }
+
+/// The start of every thread partition of an org (harnesses count them).
+pub fn thread_prefix(org: &OrgId) -> String {
+    format!("ORG#{org}#THREAD#")
+}
+
+/// A user: profile, name words, notification preferences.
+pub fn user_pk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#USER#{user}")
+}
+
+pub fn idempotency_pk(org: &OrgId, user: &UserId, key: &str) -> String {
+    format!("ORG#{org}#IDEM#{user}#{key}")
+}
+
+pub fn attachment_pk(org: &OrgId, id: &AttachmentId) -> String {
+    format!("ORG#{org}#ATT#{id}")
+}
+
+/// The org's settings, one item per kind (`*_SETTINGS_SK`).
+pub fn settings_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#SETTINGS")
+}
+
+/// A recipient's notification state: pending, sent markers, bucket, paid allowance, failures.
+pub fn notify_pk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#NOTIFY#{user}")
+}
+
+/// A recipient's delivery log.
+pub fn delivery_pk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#DELIVERY#{user}")
+}
+
+pub fn outbox_pk(org: &OrgId, id: &MessageId) -> String {
+    format!("{}{id}", outbox_prefix(org))
+}
+
+/// The start of every outbox partition of an org (harnesses read them all).
+pub fn outbox_prefix(org: &OrgId) -> String {
+    format!("ORG#{org}#OUTBOX#")
+}
+
+/// A contact's audit trail.
+pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
+    format!("ORG#{org}#AUDIT#{subject}")
+}
+
+/// Whose write a quota counter counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuotaScope {
+    User(UserId),
+    Org,
+    /// The contact a write is about (invitations).
+    Subject(UserId),
+}
+
+pub fn quota_pk(org: &OrgId, scope: &QuotaScope) -> String {
+    match scope {
+        QuotaScope::User(id) => format!("ORG#{org}#QUOTA#user#{id}"),
+        QuotaScope::Org => format!("ORG#{org}#QUOTA#org#"),
+        QuotaScope::Subject(id) => format!("ORG#{org}#QUOTA#subject#{id}"),
+    }
+}
+
+/// An invitation, keyed by the SHA-256 of its token: the one partition without an org.
+pub fn invite_pk(token_hash: &str) -> String {
+    format!("INVITE#{token_hash}")
+}
+
+// ---- Sort keys ----------------------------------------------------------------------------
+
+/// A thread's head item; with the participants, everything under `THREAD_HEAD_PREFIX`.
+pub const META_SK: &str = "#META";
+pub const PARTICIPANT_PREFIX: &str = "#PART#";
+/// What the thread item and participant items share, so one Query reads them together.
+pub const THREAD_HEAD_PREFIX: &str = "#";
+pub const TIMELINE_PREFIX: &str = "TL#";
+pub const PROFILE_SK: &str = "PROFILE";
+pub const NOTIFY_PREFS_SK: &str = "NOTIFY_PREFS";
+pub const IDEMPOTENCY_SK: &str = "IDEM";
+pub const ATTACHMENT_SK: &str = "ATT";
+pub const OUTBOX_SK: &str = "OUTBOX";
+pub const INVITE_SK: &str = "INVITE";
+pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
+pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
+pub const QUOTAS_SETTINGS_SK: &str = "QUOTAS";
+pub const NOTIFICATIONS_SETTINGS_SK: &str = "NOTIFICATIONS";
+pub const BUCKET_SK: &str = "BUCKET";
+pub const PAID_SK: &str = "PAID";
+pub const PENDING_PREFIX: &str = "P#";
+pub const FAILED_PREFIX: &str = "F#";
 
 pub fn participant_sk(user: &UserId) -> String {
     format!("{PARTICIPANT_PREFIX}{user}")
@@ -28,17 +166,158 @@ pub fn timeline_sk(id: &MessageId) -> String {
     format!("{TIMELINE_PREFIX}{id}")
 }
 
-pub fn user_pk(org: &OrgId, user: &UserId) -> String {
-    format!("ORG#{org}#USER#{user}")
+/// One word of a user's name (the item carries the user, for prefix search).
+pub fn name_word_sk(word: &str) -> String {
+    format!("NAME#{word}")
 }
 
-pub fn idempotency_pk(org: &OrgId, user: &UserId, key: &str) -> String {
-    format!("ORG#{org}#IDEM#{user}#{key}")
+pub fn pending_sk(message: &MessageId) -> String {
+    format!("{PENDING_PREFIX}{message}")
+}
+
+/// Left where a pending notification was once sent (90 days), so a redelivery sends nothing.
+pub fn sent_sk(message: &MessageId) -> String {
+    format!("S#{message}")
+}
+
+pub fn failed_sk(at: &DateTime<Utc>, id: &MessageId) -> String {
+    format!("{FAILED_PREFIX}{}#{id}", timestamp(at))
+}
+
+/// Delivery log and audit entries: in time order.
+pub fn log_sk(at: &DateTime<Utc>, id: &MessageId) -> String {
+    format!("{}#{id}", timestamp(at))
+}
+
+pub fn quota_sk(kind: QuotaKind, window_start: i64) -> String {
+    format!("{}#{window_start}", kind.as_str())
+}
+
+// ---- Index partitions ---------------------------------------------------------------------
+
+/// Whose inbox: the whole org's (facility admins, on thread items) or one participant's (on
+/// their participant items).
+#[derive(Debug, Clone)]
+pub enum InboxScope {
+    Org(OrgId),
+    User(OrgId, UserId),
+}
+
+impl InboxScope {
+    pub fn org(&self) -> &OrgId {
+        match self {
+            Self::Org(org) | Self::User(org, _) => org,
+        }
+    }
+
+    fn prefix(&self) -> String {
+        match self {
+            Self::Org(org) => format!("ORG#{org}#INBOX_ALL"),
+            Self::User(org, user) => format!("ORG#{org}#INBOX_USER#{user}"),
+        }
+    }
+
+    /// The index and partition of an inbox list: by status (`gsi1`), all (`gsi2`), by status
+    /// and topic (`gsi3`), by topic (`gsi4`); each sorted by `activity_sk`.
+    pub fn partition(&self, status: Option<ThreadStatus>, topic: Option<&Topic>) -> (Index, String) {
+        let prefix = self.prefix();
+        match (status, topic) {
+            (Some(st), None) => (Index::Gsi1, format!("{prefix}#S#{}", st.as_str())),
+            (None, None) => (Index::Gsi2, prefix),
+            (Some(st), Some(t)) => (Index::Gsi3, format!("{prefix}#S#{}#T#{}", st.as_str(), t.as_str())),
+            (None, Some(t)) => (Index::Gsi4, format!("{prefix}#T#{}", t.as_str())),
+        }
+    }
+
+    /// The four partitions a row with this status and topic sits in, one per index.
+    pub fn partitions(&self, status: ThreadStatus, topic: &Topic) -> [(Index, String); 4] {
+        [
+            self.partition(Some(status), None),
+            self.partition(None, None),
+            self.partition(Some(status), Some(topic)),
+            self.partition(None, Some(topic)),
+        ]
+    }
 }
 
 /// Sort key of inbox indexes: newest activity sorts last, so lists query backwards.
 pub fn activity_sk(at: &DateTime<Utc>, thread: &ThreadId) -> String {
     format!("{}#{thread}", timestamp(at))
+}
+
+/// How contacts are listed: the index and partition on user items (name words for `Name`).
+#[derive(Debug, Clone, Copy)]
+pub enum ContactList<'a> {
+    /// Name words, sorted by `{word}#{id}` (`name_word_index_sk`).
+    Name,
+    Unit {
+        property: &'a str,
+        unit: &'a str,
+    },
+    Property(&'a str),
+    All,
+}
+
+impl ContactList<'_> {
+    pub fn partition(self, org: &OrgId) -> (Index, String) {
+        match self {
+            Self::Name => (Index::Gsi1, format!("ORG#{org}#CONTACTS#NAME")),
+            Self::Unit { property, unit } => {
+                (Index::Gsi3, format!("ORG#{org}#CONTACTS#UNIT#{property}#{unit}"))
+            }
+            Self::Property(property) => (Index::Gsi2, format!("ORG#{org}#CONTACTS#PROP#{property}")),
+            Self::All => (Index::Gsi4, format!("ORG#{org}#CONTACTS")),
+        }
+    }
+}
+
+/// Sort key of a user item on the unit, property and whole-org lists.
+pub fn contact_sk(folded_name: &str, user: &UserId) -> String {
+    format!("{folded_name}#{user}")
+}
+
+/// Sort key of a name word on the name list.
+pub fn name_word_index_sk(word: &str, user: &UserId) -> String {
+    format!("{word}#{user}")
+}
+
+/// The schedule partitions on `gsi1`, each read by one job, oldest due first (sort key
+/// `due_sk`; outbox events by `log_sk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Users whose scheduled archive is due.
+    Archive,
+    /// Notification buckets to deliver.
+    Notify,
+    /// Uploads never attached, deleted after a while.
+    Unattached,
+    /// Attachments past their retention.
+    AttachmentArchive,
+    /// Outbox events not yet done, over `shard`s.
+    Outbox { shard: u32 },
+}
+
+impl Due {
+    pub fn partition(self) -> String {
+        match self {
+            Self::Archive => "CONTACTS#ARCHIVE_DUE".to_owned(),
+            Self::Notify => "NOTIFY#DUE".to_owned(),
+            Self::Unattached => "ATTACH#UNATTACHED".to_owned(),
+            Self::AttachmentArchive => "ATTACH#ARCHIVE".to_owned(),
+            Self::Outbox { shard } => format!("OUTBOX#PENDING#{shard}"),
+        }
+    }
+}
+
+/// Sort key on a schedule partition: when, then whose (the org names itself, since these
+/// partitions mix orgs).
+pub fn due_sk(at: &DateTime<Utc>, org: &OrgId, id: &impl std::fmt::Display) -> String {
+    format!("{}#{org}#{id}", timestamp(at))
+}
+
+/// The bound of a schedule query that takes everything due at `now` (`~` sorts after `#`).
+pub fn due_by(now: &DateTime<Utc>) -> String {
+    format!("{}~", timestamp(now))
 }
 
 /// Fixed-width UTC timestamp with milliseconds: sorts as text in time order.

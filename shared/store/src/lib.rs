@@ -4,6 +4,7 @@
 
 mod attachments;
 mod cursor;
+mod due;
 mod error;
 mod inbox;
 mod invites;
@@ -25,8 +26,9 @@ pub use attachments::{
 };
 pub use cursor::Cursor;
 pub use error::StoreError;
-pub use inbox::{InboxQuery, InboxRow, InboxScope};
+pub use inbox::{InboxQuery, InboxRow};
 pub use invites::Invite;
+pub use keys::InboxScope;
 pub use members::{MembershipChange, MembershipOutcome};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,

@@ -1,14 +1,14 @@
 //! Notification state: preferences, per-recipient pending notifications gathered into a
 //! bucket that falls due (so several messages become one digest), and the delivery log.
 //!
-//! Items: preferences `ORG#o#USER#u` / `NOTIFY_PREFS`; pending `ORG#o#NOTIFY#u` /
-//! `P#{message}` (one per message and recipient); once sent it becomes the marker
-//! `S#{message}` (kept 90 days: the conditional put checks both keys, which is what makes
-//! redelivery harmless), so the pending prefix holds only what is still to send however
-//! busy the recipient; bucket `ORG#o#NOTIFY#u` / `BUCKET`, indexed on `gsi1` under
-//! `NOTIFY#DUE` by due time; paid-channel allowance `ORG#o#NOTIFY#u` / `PAID`; notifications
-//! that reached nobody `ORG#o#NOTIFY#u` / `F#{at}#{id}`; delivery log
-//! `ORG#o#DELIVERY#u` / `{sent_at}#{id}`.
+//! Items (keys in `keys`): preferences on the user (`NOTIFY_keys::NOTIFY_PREFS_SK`); under the
+//! recipient's `notify_pk`, pending notifications (`pending_sk`, one per message and
+//! recipient), each becoming the marker `sent_sk` once sent (kept 90 days: the conditional
+//! put checks both keys, which is what makes redelivery harmless), so the pending prefix
+//! holds only what is still to send however busy the recipient; the bucket (`BUCKET_SK`),
+//! on the schedule partition `Due::Notify` by due time; the paid-channel allowance
+//! (`PAID_SK`); notifications that reached nobody (`failed_sk`); the delivery log under
+//! `delivery_pk` by `log_sk`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -17,25 +17,15 @@ use domain::{MessageId, OrgId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, n, s, Item};
-use crate::keys;
+use crate::keys::{self, Due, Index, BUCKET_SK, PAID_SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::tx::{self, Condition, TxOutcome};
 use crate::{Store, StoreError};
 
-const PREFS_SK: &str = "NOTIFY_PREFS";
-const BUCKET_SK: &str = "BUCKET";
-const PAID_SK: &str = "PAID";
-const PENDING_PREFIX: &str = "P#";
-const FAILED_PREFIX: &str = "F#";
-const DUE_PARTITION: &str = "NOTIFY#DUE";
 const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
 
-fn notify_pk(org: &OrgId, user: &UserId) -> String {
-    format!("ORG#{org}#NOTIFY#{user}")
-}
-
 fn defaults_key(org: &OrgId) -> Item {
-    key(format!("ORG#{org}#SETTINGS"), "NOTIFICATIONS")
+    key(keys::settings_pk(org), keys::NOTIFICATIONS_SETTINGS_SK)
 }
 
 fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
@@ -50,22 +40,10 @@ fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
     let id = d.message_id.unwrap_or_else(|| {
         MessageId::new_at(u64::try_from(d.sent_at.timestamp_millis()).unwrap_or_default())
     });
-    let mut item = key(delivery_pk(org, &d.user_id), format!("{}#{id}", keys::timestamp(&d.sent_at)));
+    let mut item = key(keys::delivery_pk(org, &d.user_id), keys::log_sk(&d.sent_at, &id));
     item.insert(items::DATA.into(), items::av(d)?);
     item.insert(items::EXPIRES_AT.into(), n(d.sent_at.timestamp() + DELIVERY_RETENTION_SECS));
     Ok(item)
-}
-
-fn delivery_pk(org: &OrgId, user: &UserId) -> String {
-    format!("ORG#{org}#DELIVERY#{user}")
-}
-
-fn pending_sk(message: &MessageId) -> String {
-    format!("{PENDING_PREFIX}{message}")
-}
-
-fn sent_sk(message: &MessageId) -> String {
-    format!("S#{message}")
 }
 
 /// At most this many notifications settle in one transaction (two actions each, under
@@ -158,7 +136,7 @@ impl Store {
         org: &OrgId,
         user: &UserId,
     ) -> Result<Option<NotificationPreferences>, StoreError> {
-        self.get_data(key(keys::user_pk(org, user), PREFS_SK), false).await
+        self.get_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), false).await
     }
 
     pub async fn put_preferences(
@@ -167,7 +145,7 @@ impl Store {
         user: &UserId,
         prefs: &NotificationPreferences,
     ) -> Result<(), StoreError> {
-        self.put_data(key(keys::user_pk(org, user), PREFS_SK), prefs).await
+        self.put_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), prefs).await
     }
 
     /// One message of a thread's timeline.
@@ -204,27 +182,32 @@ impl Store {
         let (due_expr, sort_expr) = if pending.urgent {
             (":due", ":sort")
         } else {
-            ("if_not_exists(#due, :due)", "if_not_exists(gsi1sk, :sort)")
+            ("if_not_exists(#due, :due)", "if_not_exists(#gsk, :sort)")
         };
-        let pk = notify_pk(org, user);
-        let mut item = key(pk.clone(), pending_sk(&pending.message_id));
+        let pk = keys::notify_pk(org, user);
+        let mut item = key(pk.clone(), keys::pending_sk(&pending.message_id));
         item.insert(items::DATA.into(), items::av(pending)?);
-        let due_text = keys::timestamp(&due);
         let bucket = items::SetExpression {
             // The first notification of a bucket sets its due time; later ones join it.
             expression: format!(
-                "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, gsi1pk = :part, gsi1sk = {sort_expr} \
+                "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, #gpk = :part, #gsk = {sort_expr} \
                  ADD #count :one"
             ),
-            names: [("#d", items::DATA), ("#due", "due"), ("#count", "count")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            names: [
+                ("#d", items::DATA),
+                ("#due", "due"),
+                ("#count", "count"),
+                ("#gpk", Index::Gsi1.pk()),
+                ("#gsk", Index::Gsi1.sk()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
             values: [
                 (":bucket".to_owned(), items::av(&BucketRecord { org: org.clone(), user: user.clone() })?),
-                (":due".to_owned(), s(due_text.clone())),
-                (":part".to_owned(), s(DUE_PARTITION)),
-                (":sort".to_owned(), s(format!("{due_text}#{org}#{user}"))),
+                (":due".to_owned(), s(keys::timestamp(&due))),
+                (":part".to_owned(), s(Due::Notify.partition())),
+                (":sort".to_owned(), s(keys::due_sk(&due, org, user))),
                 (":one".to_owned(), n(1)),
             ]
             .into_iter()
@@ -241,7 +224,7 @@ impl Store {
             // Already sent (the pending item is gone by then).
             tx::check(
                 &self.table,
-                key(pk, sent_sk(&pending.message_id)),
+                key(pk, keys::sent_sk(&pending.message_id)),
                 Condition::new("attribute_not_exists(pk)"),
             )?,
         ];
@@ -254,19 +237,8 @@ impl Store {
 
     /// Buckets due by `now`, oldest first.
     pub async fn due_buckets(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<DueBucket>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p AND gsi1sk <= :now")
-            .expression_attribute_values(":p", s(DUE_PARTITION))
-            .expression_attribute_values(":now", s(format!("{}~", keys::timestamp(&now))))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items().iter().map(|item| bucket(item, now)).collect()
+        let due = self.query_due(Due::Notify, keys::due_by(&now), limit).await?;
+        due.iter().map(|item| bucket(item, now)).collect()
     }
 
     /// Up to `limit` of the notifications pending for a recipient, oldest first; with
@@ -289,8 +261,8 @@ impl Store {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
                 .filter_expression("attribute_not_exists(sent_at)")
-                .expression_attribute_values(":pk", s(notify_pk(org, user)))
-                .expression_attribute_values(":p", s(PENDING_PREFIX))
+                .expression_attribute_values(":pk", s(keys::notify_pk(org, user)))
+                .expression_attribute_values(":p", s(keys::PENDING_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start);
             if urgent_only {
@@ -320,7 +292,7 @@ impl Store {
         org: &OrgId,
         user: &UserId,
     ) -> Result<Option<PaidAllowance>, StoreError> {
-        self.get_data(key(notify_pk(org, user), PAID_SK), true).await
+        self.get_data(key(keys::notify_pk(org, user), PAID_SK), true).await
     }
 
     /// The notifications of a recipient that no channel could deliver, newest first.
@@ -335,8 +307,8 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(notify_pk(org, user)))
-            .expression_attribute_values(":p", s(FAILED_PREFIX))
+            .expression_attribute_values(":pk", s(keys::notify_pk(org, user)))
+            .expression_attribute_values(":p", s(keys::FAILED_PREFIX))
             .scan_index_forward(false)
             .limit(limit)
             .send()
@@ -347,15 +319,15 @@ impl Store {
 
     /// Moves a bucket's due time (quiet hours, a provider that is down).
     pub async fn postpone_bucket(&self, bucket: &DueBucket, due: DateTime<Utc>) -> Result<(), StoreError> {
-        let due_text = keys::timestamp(&due);
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
-            .update_expression("SET #due = :due, gsi1sk = :sort REMOVE lease_until")
+            .set_key(Some(key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
+            .update_expression("SET #due = :due, #gsk = :sort REMOVE lease_until")
             .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":due", s(due_text.clone()))
-            .expression_attribute_values(":sort", s(format!("{due_text}#{}#{}", bucket.org, bucket.user)))
+            .expression_attribute_names("#gsk", Index::Gsi1.sk())
+            .expression_attribute_values(":due", s(keys::timestamp(&due)))
+            .expression_attribute_values(":sort", s(keys::due_sk(&due, &bucket.org, &bucket.user)))
             .send()
             .await
             .map_err(StoreError::unavailable)?;
@@ -374,7 +346,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
+            .set_key(Some(key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
             .update_expression("SET lease_until = :until")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
@@ -398,7 +370,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(notify_pk(org, user), BUCKET_SK)))
+            .set_key(Some(key(keys::notify_pk(org, user), BUCKET_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -438,7 +410,7 @@ impl Store {
         if let Some(due) = settle.next_due {
             self.postpone_bucket(bucket, due).await?;
         }
-        let pk = notify_pk(&bucket.org, &bucket.user);
+        let pk = keys::notify_pk(&bucket.org, &bucket.user);
         let mut writes: Vec<TransactWriteItem> = Vec::new();
         let keeps_bucket = settle.next_due.is_some();
         if !keeps_bucket {
@@ -458,11 +430,11 @@ impl Store {
         for p in settle.settled.iter().take(MAX_SETTLED) {
             let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(pk.clone(), pending_sk(&p.message_id))))
+                .set_key(Some(key(pk.clone(), keys::pending_sk(&p.message_id))))
                 .build()
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().delete(delete).build());
-            let mut marker = key(pk.clone(), sent_sk(&p.message_id));
+            let mut marker = key(pk.clone(), keys::sent_sk(&p.message_id));
             marker.insert("sent_at".into(), s(keys::timestamp(&now)));
             marker.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
             writes.push(tx::put(&self.table, marker, Condition::always())?);
@@ -475,8 +447,7 @@ impl Store {
             )?),
             Outcome::Failed(f) => {
                 let id = f.message_ids.iter().max().copied().unwrap_or_else(|| MessageId::new_at(0));
-                let mut item =
-                    key(pk.clone(), format!("{FAILED_PREFIX}{}#{id}", keys::timestamp(&f.failed_at)));
+                let mut item = key(pk.clone(), keys::failed_sk(&f.failed_at, &id));
                 item.insert(items::DATA.into(), items::av(f)?);
                 item.insert(items::EXPIRES_AT.into(), n(f.failed_at.timestamp() + DELIVERY_RETENTION_SECS));
                 writes.push(tx::put(&self.table, item, Condition::always())?);
@@ -542,7 +513,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(delivery_pk(org, user)))
+            .expression_attribute_values(":pk", s(keys::delivery_pk(org, user)))
             .scan_index_forward(false)
             .limit(limit)
             .send()

@@ -7,10 +7,10 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::events::OutboxEvent;
-use domain::{MessageId, OrgId};
+use domain::MessageId;
 
 use crate::items::{self, data, n, s};
-use crate::keys;
+use crate::keys::{self, Due, Index, OUTBOX_SK};
 use crate::tx::{self, Condition};
 use crate::{Store, StoreError};
 
@@ -21,25 +21,16 @@ const SHARDS: u32 = 8;
 pub const MAX_RELAYS: u32 = 5;
 const DONE_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
-fn outbox_pk(org: &OrgId, id: &MessageId) -> String {
-    format!("ORG#{org}#OUTBOX#{id}")
-}
-const OUTBOX_SK: &str = "OUTBOX";
-
 fn shard_of(id: &MessageId) -> u32 {
     id.to_string().bytes().map(u32::from).sum::<u32>() % SHARDS
 }
 
-fn pending_partition(shard: u32) -> String {
-    format!("OUTBOX#PENDING#{shard}")
-}
-
 /// The outbox item, written in the transaction of the change it announces.
 pub(crate) fn put_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
-    let mut item = items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK);
+    let mut item = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
     item.insert(items::DATA.into(), items::av(event)?);
-    item.insert("gsi1pk".into(), s(pending_partition(shard_of(&event.id))));
-    item.insert("gsi1sk".into(), s(format!("{}#{}", keys::timestamp(&event.at), event.id)));
+    item.insert(Index::Gsi1.pk().into(), s(Due::Outbox { shard: shard_of(&event.id) }.partition()));
+    item.insert(Index::Gsi1.sk().into(), s(keys::log_sk(&event.at, &event.id)));
     item.insert("relays".into(), n(0));
     tx::put(table, item, Condition::new("attribute_not_exists(pk)"))
 }
@@ -48,11 +39,16 @@ pub(crate) fn put_item(table: &str, event: &OutboxEvent) -> Result<TransactWrite
 pub fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
     let now = Utc::now();
     let set = items::SetExpression {
-        expression: "SET #done = :now, #exp = :exp REMOVE gsi1pk, gsi1sk".into(),
-        names: [("#done", "done_at"), ("#exp", items::EXPIRES_AT)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
+        expression: "SET #done = :now, #exp = :exp REMOVE #gpk, #gsk".into(),
+        names: [
+            ("#done", "done_at"),
+            ("#exp", items::EXPIRES_AT),
+            ("#gpk", Index::Gsi1.pk()),
+            ("#gsk", Index::Gsi1.sk()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
         values: [
             (":now".to_owned(), s(keys::timestamp(&now))),
             (":exp".to_owned(), n(now.timestamp() + DONE_RETENTION_SECS)),
@@ -60,14 +56,14 @@ pub fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteIt
         .into_iter()
         .collect(),
     };
-    let key = items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK);
+    let key = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
     tx::update(table, key, set, "attribute_exists(pk) AND attribute_not_exists(#done)")
 }
 
 /// Holds only while the event is not done: a change that is one step of applying it (a
 /// large team joins over several transactions) is refused for a redelivered event.
 pub fn not_done_check(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
-    let key = items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK);
+    let key = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
     tx::check(
         table,
         key,
@@ -89,7 +85,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK)))
+            .set_key(Some(items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -106,19 +102,8 @@ impl Store {
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         let mut events = Vec::new();
         for shard in 0..SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :p AND gsi1sk < :cut")
-                .expression_attribute_values(":p", s(pending_partition(shard)))
-                .expression_attribute_values(":cut", s(keys::timestamp(&cutoff)))
-                .limit(limit)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for item in out.items() {
+            let due = self.query_due(Due::Outbox { shard }, keys::timestamp(&cutoff), limit).await?;
+            for item in &due {
                 events.push(data::<OutboxEvent>(item)?);
             }
         }
@@ -129,14 +114,15 @@ impl Store {
     /// Counts a relay of a pending event; parks it (out of the pending index) after
     /// [`MAX_RELAYS`]. Returns whether it is parked now.
     pub async fn note_relay(&self, event: &OutboxEvent) -> Result<bool, StoreError> {
-        let key = items::key(outbox_pk(&event.org, &event.id), OUTBOX_SK);
+        let key = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key.clone()))
             .update_expression("ADD relays :one")
-            .condition_expression("attribute_exists(gsi1pk)")
+            .condition_expression("attribute_exists(#gpk)")
+            .expression_attribute_names("#gpk", Index::Gsi1.pk())
             .expression_attribute_values(":one", n(1))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
@@ -161,7 +147,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key))
-            .update_expression("SET parked = :t REMOVE gsi1pk, gsi1sk")
+            .update_expression("SET parked = :t REMOVE #gpk, #gsk")
+            .expression_attribute_names("#gpk", Index::Gsi1.pk())
+            .expression_attribute_names("#gsk", Index::Gsi1.sk())
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await

@@ -1,7 +1,7 @@
-//! Quota counters: one item per scope, kind and window under the org
-//! (`ORG#{org}#QUOTA#{scope}#{id}` / `{kind}#{window start}`), counted with one conditional
-//! transaction and removed by TTL a day after the window ends. The org's own limits, where
-//! operations set any, are a settings item (`ORG#{org}#SETTINGS` / `QUOTAS`).
+//! Quota counters: one item per scope, kind and window under the org (`keys::quota_pk` /
+//! `keys::quota_sk`), counted with one conditional transaction and removed by TTL a day
+//! after the window ends. The org's own limits, where operations set any, are a settings
+//! item (`QUOTAS_SETTINGS_SK`).
 
 use domain::quota::{QuotaKind, Quotas};
 use domain::OrgId;
@@ -9,18 +9,18 @@ use domain::OrgId;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::items::{self, key, n};
+use crate::keys::{self, QuotaScope};
 use crate::tx::TxOutcome;
 use crate::{Store, StoreError};
 
-const QUOTAS_SK: &str = "QUOTAS";
 /// Tries of a count that lost a race with a concurrent one.
 const MAX_ATTEMPTS: u32 = 10;
 
-/// A counted scope: `user#{id}`, `org#` or `subject#{id}`.
+/// One window of one scope's count.
 #[derive(Clone, Debug)]
 pub struct Counter {
     pub org: OrgId,
-    pub scope: String,
+    pub scope: QuotaScope,
     pub kind: QuotaKind,
     /// Epoch seconds the window starts at, and its length.
     pub window_start: i64,
@@ -85,8 +85,8 @@ impl Store {
 
     /// An update of `counter`'s item adding `by` (`:one`) to its count (`#n`).
     fn count(&self, counter: &Counter, by: i64) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-        let pk = format!("ORG#{}#QUOTA#{}", counter.org, counter.scope);
-        let sk = format!("{}#{}", counter.kind.as_str(), counter.window_start);
+        let pk = keys::quota_pk(&counter.org, &counter.scope);
+        let sk = keys::quota_sk(counter.kind, counter.window_start);
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -96,10 +96,10 @@ impl Store {
 
     /// The org's limits as operations set them; `None`: the defaults.
     pub async fn get_quotas(&self, org: &OrgId) -> Result<Option<Quotas>, StoreError> {
-        self.get_data(key(format!("ORG#{org}#SETTINGS"), QUOTAS_SK), false).await
+        self.get_data(key(keys::settings_pk(org), keys::QUOTAS_SETTINGS_SK), false).await
     }
 
     pub async fn put_quotas(&self, org: &OrgId, quotas: &Quotas) -> Result<(), StoreError> {
-        self.put_data(key(format!("ORG#{org}#SETTINGS"), QUOTAS_SK), quotas).await
+        self.put_data(key(keys::settings_pk(org), keys::QUOTAS_SETTINGS_SK), quotas).await
     }
 }

@@ -9,8 +9,8 @@ use chrono::Utc;
 use domain::events::OutboxEvent;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
-use crate::inbox::InboxScope;
 use crate::items::{self, data, inbox_keys, s, set_expression, Item, SetExpression, LAST_READ, SUMMARY};
+use crate::keys::InboxScope;
 use crate::keys::{self, PK, SK};
 use crate::outbox;
 use crate::records::{
@@ -67,7 +67,7 @@ impl Store {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
-            .expression_attribute_values(":meta", s("#"))
+            .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX))
             .consistent_read(true)
             .send()
             .await

@@ -2,25 +2,23 @@
 //! every request, so a lock applies at once), indexed by property, by unit and in one list,
 //! plus one small item per word of the name, so a name prefix is one Query.
 //!
-//! Indexes on the user item (sort key: folded name, then id): `gsi2` by property, `gsi3`
-//! by property and unit, `gsi4` the whole org; `gsi1` holds users due for a scheduled
-//! archive. Name words: `{user pk}` / `NAME#{word}`, on `gsi1` under
-//! `ORG#{org}#CONTACTS#NAME` by `{word}#{id}`, each carrying the user.
+//! Indexes on the user item (`keys::ContactList`, sorted by folded name, then id): by
+//! property, by property and unit, the whole org; users due for a scheduled archive sit on
+//! `keys::Due::Archive`. Name words (`keys::name_word_sk`) sit on the name list by
+//! `{word}#{id}`, each carrying the user.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::contact::{fold, name_words, ContactKind};
-use domain::{AccountState, OrgId, User, UserId};
+use domain::{AccountState, OrgId, ThreadStatus, User, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys::{self, PK, SK};
+use crate::keys::{self, ContactList, Due, InboxScope, Index, PK, SK};
 use crate::tx::{self, Condition, TxOutcome};
-use crate::{Cursor, InboxScope, Page, Store, StoreError};
-
-const ARCHIVE_DUE: &str = "CONTACTS#ARCHIVE_DUE";
+use crate::{Cursor, Page, Store, StoreError};
 
 fn state_name(state: AccountState) -> &'static str {
     match state {
@@ -31,7 +29,14 @@ fn state_name(state: AccountState) -> &'static str {
 }
 
 fn list_sort(u: &User) -> String {
-    format!("{}#{}", fold(&u.name), u.id)
+    keys::contact_sk(&fold(&u.name), &u.id)
+}
+
+/// Puts `item` on `list` at `sort`.
+fn index_on(item: &mut Item, list: ContactList<'_>, org: &OrgId, sort: &str) {
+    let (index, partition) = list.partition(org);
+    item.insert(index.pk().into(), s(partition));
+    item.insert(index.sk().into(), s(sort));
 }
 
 fn filter_attrs(item: &mut Item, u: &User) -> Result<(), StoreError> {
@@ -49,28 +54,24 @@ fn user_item(u: &User) -> Result<Item, StoreError> {
     filter_attrs(&mut item, u)?;
     item.insert("rev".into(), items::n(u.rev));
     let sort = list_sort(u);
-    item.insert("gsi4pk".into(), s(format!("ORG#{org}#CONTACTS")));
-    item.insert("gsi4sk".into(), s(sort.clone()));
+    index_on(&mut item, ContactList::All, org, &sort);
     if let Some(property) = &u.property_id {
-        item.insert("gsi2pk".into(), s(format!("ORG#{org}#CONTACTS#PROP#{property}")));
-        item.insert("gsi2sk".into(), s(sort.clone()));
+        index_on(&mut item, ContactList::Property(property), org, &sort);
         if let Some(unit) = &u.unit {
-            item.insert("gsi3pk".into(), s(format!("ORG#{org}#CONTACTS#UNIT#{property}#{unit}")));
-            item.insert("gsi3sk".into(), s(sort));
+            index_on(&mut item, ContactList::Unit { property, unit }, org, &sort);
         }
     }
     if let (Some(at), AccountState::Active | AccountState::Locked) = (u.archive_at, u.state) {
-        item.insert("gsi1pk".into(), s(ARCHIVE_DUE));
-        item.insert("gsi1sk".into(), s(format!("{}#{org}#{}", keys::timestamp(&at), u.id)));
+        item.insert(Index::Gsi1.pk().into(), s(Due::Archive.partition()));
+        item.insert(Index::Gsi1.sk().into(), s(keys::due_sk(&at, org, &u.id)));
     }
     Ok(item)
 }
 
 fn word_item(u: &User, word: &str) -> Result<Item, StoreError> {
-    let mut item = key(keys::user_pk(&u.org, &u.id), format!("NAME#{word}"));
+    let mut item = key(keys::user_pk(&u.org, &u.id), keys::name_word_sk(word));
     filter_attrs(&mut item, u)?;
-    item.insert("gsi1pk".into(), s(format!("ORG#{}#CONTACTS#NAME", u.org)));
-    item.insert("gsi1sk".into(), s(format!("{word}#{}", u.id)));
+    index_on(&mut item, ContactList::Name, &u.org, &keys::name_word_index_sk(word, &u.id));
     Ok(item)
 }
 
@@ -133,7 +134,7 @@ impl Store {
         {
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::user_pk(&after.org, &after.id), format!("NAME#{old}"))))
+                .set_key(Some(key(keys::user_pk(&after.org, &after.id), keys::name_word_sk(old))))
                 .build()
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().delete(delete).build());
@@ -141,10 +142,7 @@ impl Store {
         if let Some(entry) = audit {
             let id =
                 domain::MessageId::new_at(u64::try_from(entry.at.timestamp_millis()).unwrap_or_default());
-            let mut item = key(
-                format!("ORG#{}#AUDIT#{}", after.org, entry.subject_id),
-                format!("{}#{id}", keys::timestamp(&entry.at)),
-            );
+            let mut item = key(keys::audit_pk(&after.org, &entry.subject_id), keys::log_sk(&entry.at, &id));
             item.insert(items::DATA.into(), items::av(entry)?);
             writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
         }
@@ -170,17 +168,18 @@ impl Store {
 
     /// One page of contacts, each once, by name.
     pub async fn search_contacts(&self, org: &OrgId, q: &ContactQuery) -> Result<Page<User>, StoreError> {
-        let (index, partition, prefix) = match (&q.name_prefix, &q.property_id, &q.unit) {
-            (Some(name), _, _) => ("gsi1", format!("ORG#{org}#CONTACTS#NAME"), Some(fold(name.trim()))),
-            (None, Some(p), Some(u)) => ("gsi3", format!("ORG#{org}#CONTACTS#UNIT#{p}#{u}"), None),
-            (None, Some(p), None) => ("gsi2", format!("ORG#{org}#CONTACTS#PROP#{p}"), None),
-            (None, None, _) => ("gsi4", format!("ORG#{org}#CONTACTS"), None),
+        let (list, prefix) = match (&q.name_prefix, &q.property_id, &q.unit) {
+            (Some(name), _, _) => (ContactList::Name, Some(fold(name.trim()))),
+            (None, Some(property), Some(unit)) => (ContactList::Unit { property, unit }, None),
+            (None, Some(property), None) => (ContactList::Property(property), None),
+            (None, None, _) => (ContactList::All, None),
         };
-        let (gpk, gsk) = (format!("{index}pk"), format!("{index}sk"));
+        let (index, partition) = list.partition(org);
+        let (gpk, gsk) = (index.pk(), index.sk());
         let start = q
             .cursor
             .as_ref()
-            .map(|c| c.decode(&[PK, SK, &gpk, &gsk], (&gpk, &partition), &keys::org_prefix(org)))
+            .map(|c| c.decode(&[PK, SK, gpk, gsk], (gpk, &partition), &keys::org_prefix(org)))
             .transpose()?;
         let mut filters = Vec::new();
         let mut values: HashMap<String, AttributeValue> =
@@ -198,9 +197,9 @@ impl Store {
             filters.push("#kind = :kind");
             values.insert(":kind".into(), items::av(&kind)?);
         }
-        let mut names = HashMap::from([("#pk".to_owned(), gpk.clone())]);
+        let mut names = HashMap::from([("#pk".to_owned(), gpk.to_owned())]);
         if prefix.is_some() {
-            names.insert("#sk".into(), gsk.clone());
+            names.insert("#sk".into(), gsk.to_owned());
         }
         if !q.include_archived {
             names.insert("#state".into(), "state".into());
@@ -212,7 +211,7 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
+            .index_name(index.name())
             .key_condition_expression(condition)
             .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
             .set_expression_attribute_names(Some(names))
@@ -235,15 +234,17 @@ impl Store {
 
     /// Whether a user still has conversations waiting for an answer or not resolved.
     pub async fn has_open_threads(&self, org: &OrgId, user: &UserId) -> Result<bool, StoreError> {
-        let prefix = InboxScope::User(org.clone(), user.clone()).prefix();
-        for status in ["unread", "open"] {
+        let inbox = InboxScope::User(org.clone(), user.clone());
+        for status in [ThreadStatus::Unread, ThreadStatus::Open] {
+            let (index, partition) = inbox.partition(Some(status), None);
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(format!("{prefix}#S#{status}")))
+                .index_name(index.name())
+                .key_condition_expression("#pk = :p")
+                .expression_attribute_names("#pk", index.pk())
+                .expression_attribute_values(":p", s(partition))
                 .limit(1)
                 .send()
                 .await
@@ -257,19 +258,8 @@ impl Store {
 
     /// Users whose scheduled archive date has come (maintenance: one index Query).
     pub async fn archives_due(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<User>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p AND gsi1sk < :now")
-            .expression_attribute_values(":p", s(ARCHIVE_DUE))
-            .expression_attribute_values(":now", s(format!("{}~", keys::timestamp(&now))))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items().iter().map(data::<User>).collect()
+        let due = self.query_due(Due::Archive, keys::due_by(&now), limit).await?;
+        due.iter().map(data::<User>).collect()
     }
 
     /// A contact's audit trail, oldest first.
@@ -279,7 +269,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(format!("ORG#{org}#AUDIT#{subject}")))
+            .expression_attribute_values(":p", s(keys::audit_pk(org, subject)))
             .send()
             .await
             .map_err(StoreError::unavailable)?;

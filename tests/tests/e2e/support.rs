@@ -7,7 +7,7 @@ use domain::OrgId;
 use infra::{seed, token, Stack, StackOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use store::Store;
+use store::{keys, Store};
 
 pub struct StackInfo {
     pub url: String,
@@ -234,7 +234,7 @@ impl World {
 
     /// This org's outbox events, each with whether it is done.
     async fn outbox_items(&self) -> Vec<(Value, bool)> {
-        let items = self.scan_prefix(&format!("ORG#{}#OUTBOX#", self.org)).await;
+        let items = self.scan_prefix(&keys::outbox_prefix(&OrgId::parse(self.org.as_str()).unwrap())).await;
         items
             .iter()
             .map(|i| {
@@ -246,7 +246,7 @@ impl World {
 
     /// How many items of any kind the table holds for this world's main org's threads.
     pub async fn stored_thread_items(&self) -> usize {
-        self.scan_prefix(&format!("ORG#{}#THREAD#", self.org)).await.len()
+        self.scan_prefix(&keys::thread_prefix(&OrgId::parse(self.org.as_str()).unwrap())).await.len()
     }
 
     /// Every item whose `pk` starts with `prefix`, through every page (tests only: moto

@@ -23,7 +23,7 @@ fn template_declares_the_table_with_the_indexes_the_store_queries() {
         .iter()
         .map(|g| g["IndexName"].as_str().unwrap())
         .collect();
-    assert_eq!(indexes, ["gsi1", "gsi2", "gsi3", "gsi4"]);
+    assert_eq!(indexes, store::keys::Index::ALL.map(store::keys::Index::name));
     assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires_at"));
 }
 
