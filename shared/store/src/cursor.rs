@@ -194,10 +194,9 @@ mod properties {
             .prop_map(move |v| v.into_iter().map(pick).collect())
     }
 
-    /// Up to half an id's 64 characters, so that one id followed by another is an id too.
     fn external_id() -> impl Strategy<Value = String> {
         const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-        prop::collection::vec(any::<u8>(), 1..=32)
+        prop::collection::vec(any::<u8>(), 1..=64)
             .prop_map(|v| v.into_iter().map(|b| char::from(CHARSET[b as usize % CHARSET.len()])).collect())
     }
 
@@ -228,7 +227,9 @@ mod properties {
                 let mut b = a.clone();
                 match change {
                     0 => b.org = id,
-                    1 => b.org = format!("{}{id}", a.org),
+                    // Only as long as an id may be.
+                    1 if a.org.len() + id.len() <= 64 => b.org = format!("{}{id}", a.org),
+                    1 => return None,
                     2 => b.thread = thread,
                     3 => b.user = id,
                     _ => b.inbox = !a.inbox,
@@ -361,6 +362,7 @@ mod properties {
             // another org (possibly one whose id starts with this one's).
             let here = Place { inbox: true, ..here };
             let org = if extend { format!("{}{other}", here.org) } else { other };
+            prop_assume!(org.len() <= 64);
             prop_assume!(org != here.org);
             let mut k = here.key(&position);
             k.insert(PK.into(), AttributeValue::S(Place { org, ..here.clone() }.thread_pk()));

@@ -1,7 +1,7 @@
 //! Notification state: preferences, per-recipient pending notifications gathered into a
 //! bucket that falls due (so several messages become one digest), and the delivery log.
 //!
-//! Items (keys in `keys`): preferences on the user (`NOTIFY_keys::NOTIFY_PREFS_SK`); under the
+//! Items (keys in `keys`): preferences on the user (`NOTIFY_PREFS_SK`); under the
 //! recipient's `notify_pk`, pending notifications (`pending_sk`, one per message and
 //! recipient), each becoming the marker `sent_sk` once sent (kept 90 days: the conditional
 //! put checks both keys, which is what makes redelivery harmless), so the pending prefix

@@ -1,4 +1,5 @@
 use infra::provision::Template;
+use store::keys::Index;
 
 #[test]
 fn template_declares_exactly_the_routes_the_api_serves() {
@@ -17,13 +18,21 @@ fn template_declares_the_table_with_the_indexes_the_store_queries() {
     let tables = template.resources("AWS::DynamoDB::Table");
     assert_eq!(tables.len(), 1);
     let props = &tables[0].1["Properties"];
-    let indexes: Vec<&str> = props["GlobalSecondaryIndexes"]
+    // Each index with the key attributes the store writes, in the store's order.
+    let indexes: Vec<[&str; 3]> = props["GlobalSecondaryIndexes"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|g| g["IndexName"].as_str().unwrap())
+        .map(|g| {
+            let key = |kind: &str| {
+                let schema = g["KeySchema"].as_sequence().unwrap().iter();
+                schema.filter(|k| k["KeyType"] == kind).map(|k| k["AttributeName"].as_str().unwrap()).next().unwrap()
+            };
+            [g["IndexName"].as_str().unwrap(), key("HASH"), key("RANGE")]
+        })
         .collect();
-    assert_eq!(indexes, store::keys::Index::ALL.map(store::keys::Index::name));
+    let store_indexes = Index::ALL.map(|index| [index.name(), index.pk(), index.sk()]);
+    assert_eq!(indexes, store_indexes);
     assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires_at"));
 }
 
