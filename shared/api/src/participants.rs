@@ -7,14 +7,13 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use domain::{policy, DomainError, MessageId, ThreadId, UserId};
 use serde::Deserialize;
+use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ThreadView};
 
 use crate::extract::{JsonBody, PathText, ThreadPath};
 use crate::threads::{load_visible, millis, now, participant};
 use crate::views::ThreadBody;
 use crate::{Actor, ApiError, AppState};
-
-const MAX_ATTEMPTS: u32 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,7 +53,8 @@ async fn add(
         DomainError::invalid("unknown_user", "user_id does not name a user of this organization")
     })?;
     policy::ensure_can_add_participant(&actor, &added, &view.thread.summary.resident.id)?;
-    for _ in 0..MAX_ATTEMPTS {
+    let mut tries = Tries::new();
+    while tries.another().await {
         if view.participant(&added.id).is_some() {
             return Err(DomainError::conflict(
                 "already_participant",
@@ -89,7 +89,8 @@ async fn remove(
     let user_id = UserId::parse(raw_user).map_err(|_| DomainError::NotFound("participant"))?;
     let mut view: ThreadView = load_visible(&state, &actor, &id).await?;
     policy::ensure_can_remove_participant(&actor, &user_id, &view.thread.summary.resident.id)?;
-    for _ in 0..MAX_ATTEMPTS {
+    let mut tries = Tries::new();
+    while tries.another().await {
         if view.participant(&user_id).is_none() {
             return Err(DomainError::NotFound("participant").into());
         }

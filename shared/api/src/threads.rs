@@ -13,6 +13,7 @@ use domain::{
     User, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
+use store::retry::Tries;
 use store::{
     CreateOutcome, EventKind, EventRecord, InboxQuery, InboxScope, LastMessage, MessageRecord,
     NewIdempotency, ParticipantRecord, ResidentRef, Summary, ThreadRecord, ThreadView,
@@ -22,9 +23,6 @@ use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::relay::relay;
 use crate::views::{PageBody, SummaryBody, ThreadBody};
 use crate::{Actor, ApiError, AppState};
-
-/// How often a change is retried on a fresh read after losing a race.
-const MAX_ATTEMPTS: u32 = 20;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -278,7 +276,8 @@ async fn patch_thread(
     let mut view = load_visible(&state, &actor, &id).await?;
     policy::ensure_staff(&actor)?;
     policy::ensure_can_write(&actor)?;
-    for _ in 0..MAX_ATTEMPTS {
+    let mut tries = Tries::new();
+    while tries.another().await {
         let at = now();
         let mut after = view.thread.clone();
         let mut events = Vec::new();

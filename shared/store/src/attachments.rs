@@ -196,7 +196,7 @@ impl Store {
             if keys.is_empty() {
                 return sort_batch(&items);
             }
-            crate::tx::backoff(attempt).await;
+            crate::retry::backoff(attempt).await;
         }
         // Still throttled after every attempt: a missing record must not read as "not yours".
         Err(StoreError::unavailable(std::io::Error::other("BatchGetItem left keys unprocessed")))

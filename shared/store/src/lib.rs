@@ -15,6 +15,7 @@ mod notify;
 pub mod outbox;
 mod quota;
 mod records;
+pub mod retry;
 mod settings;
 mod threads;
 mod timeline;

@@ -10,11 +10,9 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::items::{self, key, n};
 use crate::keys::{self, QuotaScope};
+use crate::retry::Tries;
 use crate::tx::TxOutcome;
 use crate::{Store, StoreError};
-
-/// Tries of a count that lost a race with a concurrent one.
-const MAX_ATTEMPTS: u32 = 10;
 
 /// One window of one scope's count.
 #[derive(Clone, Debug)]
@@ -48,11 +46,12 @@ impl Store {
         }
         // Every counted write of an org touches its org counter: concurrent ones cancel
         // each other (TransactionConflict) and are tried again.
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut tries = Tries::new();
+        while tries.another().await {
             match self.transact(writes.clone()).await? {
                 TxOutcome::Committed => return Ok(true),
                 outcome if (0..counters.len()).any(|i| outcome.failed_condition(i)) => return Ok(false),
-                outcome if outcome.conflicted() => crate::tx::backoff(attempt).await,
+                outcome if outcome.conflicted() => continue,
                 TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
             }
         }
@@ -73,10 +72,11 @@ impl Store {
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().update(update).build());
         }
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut tries = Tries::new();
+        while tries.another().await {
             match self.transact(writes.clone()).await? {
                 TxOutcome::Committed => return Ok(()),
-                outcome if outcome.conflicted() => crate::tx::backoff(attempt).await,
+                outcome if outcome.conflicted() => continue,
                 TxOutcome::Cancelled(_) => return Ok(()),
             }
         }

@@ -17,11 +17,9 @@ use crate::records::{
     EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ThreadRecord, ThreadView,
     TimelineItem,
 };
-use crate::tx::{self, backoff, Condition, TxOutcome};
+use crate::retry::Tries;
+use crate::tx::{self, Condition, TxOutcome};
 use crate::{Store, StoreError};
-
-/// Retries of a write that lost a race before giving up with [`StoreError::Contention`].
-const MAX_ATTEMPTS: u32 = 40;
 
 pub enum PostOutcome {
     Posted,
@@ -163,7 +161,8 @@ impl Store {
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
         let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut tries = Tries::new();
+        while tries.another().await {
             let entry = TimelineItem::Message(msg.clone());
             let mut writes = vec![tx::put(
                 &self.table,
@@ -210,7 +209,6 @@ impl Store {
             if !outcome.conflicted() {
                 return Err(StoreError::Contention);
             }
-            backoff(attempt).await;
         }
         Err(StoreError::Contention)
     }
@@ -233,7 +231,8 @@ impl Store {
     async fn sync_rows(&self, org: &OrgId, thread: &ThreadId, users: &[UserId]) -> Result<(), StoreError> {
         let pk = keys::thread_pk(org, thread);
         let mut pending: Vec<UserId> = users.to_vec();
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut tries = Tries::new();
+        while tries.another().await {
             let Some(view) = self.load_thread(org, thread).await? else { return Ok(()) };
             let version = Condition::new("#v = :v")
                 .name("#v", items::VERSION)
@@ -260,7 +259,6 @@ impl Store {
             if pending.is_empty() {
                 return Ok(());
             }
-            backoff(attempt).await;
         }
         Err(StoreError::Contention)
     }

@@ -1,7 +1,6 @@
 //! TransactWriteItems with per-item outcomes, and builders for its items.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
@@ -61,17 +60,6 @@ impl Store {
 
 /// The most actions one TransactWriteItems may hold.
 pub const MAX_ITEMS: usize = 100;
-
-/// A short, jittered pause before retrying a write that lost a race.
-pub async fn backoff(attempt: u32) {
-    let cap_ms = 5u64 << attempt.min(5);
-    let jitter = u64::from(std::process::id())
-        ^ (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(0));
-    tokio::time::sleep(Duration::from_millis(1 + jitter % cap_ms)).await;
-}
 
 #[derive(Clone)]
 pub struct Condition<'a> {

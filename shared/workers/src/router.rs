@@ -5,11 +5,10 @@
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{MessageId, Topic, UserId};
+use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ParticipantRecord};
 
 use crate::{WorkError, Workers};
-
-const MAX_ATTEMPTS: u32 = 20;
 
 /// Joins per membership transaction: each is two actions (the participant and its timeline
 /// event), and a transaction holds at most 100.
@@ -53,7 +52,8 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
         }
     }
     let actor = UserId::parse(ROUTER_ACTOR).expect("valid id");
-    for _ in 0..MAX_ATTEMPTS {
+    let mut tries = Tries::new();
+    while tries.another().await {
         let view = store
             .load_thread(&event.org, &event.thread_id)
             .await?

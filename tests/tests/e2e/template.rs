@@ -26,7 +26,11 @@ fn template_declares_the_table_with_the_indexes_the_store_queries() {
         .map(|g| {
             let key = |kind: &str| {
                 let schema = g["KeySchema"].as_sequence().unwrap().iter();
-                schema.filter(|k| k["KeyType"] == kind).map(|k| k["AttributeName"].as_str().unwrap()).next().unwrap()
+                schema
+                    .filter(|k| k["KeyType"] == kind)
+                    .map(|k| k["AttributeName"].as_str().unwrap())
+                    .next()
+                    .unwrap()
             };
             [g["IndexName"].as_str().unwrap(), key("HASH"), key("RANGE")]
         })
