@@ -2,6 +2,7 @@
 //! It verifies HS256 tokens (expiry required), hands the handlers the same request context
 //! the JWT authorizer builds, and leaves `/health` and `/openapi.json` open.
 
+use domain::ErrorCode;
 use std::sync::Arc;
 
 use api::AppState;
@@ -25,11 +26,13 @@ pub fn app(state: AppState, secret: String) -> Router {
     api::health_router()
         .merge(api::contacts::public_router(state_public))
         .merge(secured)
-        .fallback(|| async { api::error_response(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async {
+            api::error_response(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
+        })
         .method_not_allowed_fallback(|| async {
             api::error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "method not allowed on this route",
             )
         })
@@ -47,8 +50,10 @@ async fn authenticate(State(secret): State<Arc<String>>, mut req: Request, next:
             req.extensions_mut().insert(api::claims_context(claims));
             next.run(req).await
         }
-        None => {
-            api::error_response(StatusCode::UNAUTHORIZED, "unauthorized", "missing, expired or invalid token")
-        }
+        None => api::error_response(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "missing, expired or invalid token",
+        ),
     }
 }

@@ -3,6 +3,7 @@
 //! record, so role, scope and account state are always current. [`Actor`] may act on the
 //! organization's data; [`Myself`] may only read their own profile (a locked staff member).
 
+use domain::ErrorCode;
 use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
@@ -78,7 +79,7 @@ async fn caller(parts: &Parts, state: &AppState) -> Result<User, ApiError> {
         return Err(ApiError::Unauthorized("token lacks a user id (custom:user_id or sub) or custom:org_id"));
     };
     let user = state.store.get_user(&org_id, &user_id).await?.ok_or_else(|| {
-        DomainError::forbidden("unknown_user", "this account is not set up in the organization")
+        DomainError::forbidden(ErrorCode::UnknownUser, "this account is not set up in the organization")
     })?;
     // A Cognito token names the address it was issued for: once the contact's e-mail
     // changed, a sign-in made for the old one no longer opens the account.

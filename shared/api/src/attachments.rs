@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::attachment::{check_size, sanitize_file_name, ContentType};
+use domain::ErrorCode;
 use domain::{AttachmentId, DomainError, User};
 use files::Files;
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,7 @@ async fn create(
     domain::policy::ensure_can_write(&actor)?;
     let content_type = ContentType::parse(&req.content_type)?;
     let size_bytes = match check_size(req.size_bytes, state.files.max_bytes) {
-        Err(DomainError::Invalid { code: "too_large", .. }) => return Err(ApiError::PayloadTooLarge),
+        Err(DomainError::Invalid { code: ErrorCode::TooLarge, .. }) => return Err(ApiError::PayloadTooLarge),
         other => other?,
     };
     let file_name = sanitize_file_name(&req.file_name)?;

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::contact::{lock_reason, ContactKind, ContactPatch, Lock, NewContact};
 use domain::notify::Channel;
+use domain::ErrorCode;
 use domain::{policy, AccountState, DomainError, MessageId, Role, User, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -69,12 +70,13 @@ async fn invite(
     PathText(id): PathText<String>,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
     let contact = load_for_admin(&state, &actor, &id).await?;
-    let email = contact
-        .email
-        .clone()
-        .ok_or_else(|| DomainError::invalid("email_required", "this contact has no e-mail address"))?;
+    let email = contact.email.clone().ok_or_else(|| {
+        DomainError::invalid(ErrorCode::EmailRequired, "this contact has no e-mail address")
+    })?;
     if contact.state == AccountState::Archived {
-        return Err(DomainError::conflict("contact_archived", "archived contacts are not invited").into());
+        return Err(
+            DomainError::conflict(ErrorCode::ContactArchived, "archived contacts are not invited").into()
+        );
     }
     let taken =
         crate::quota::take(&state, &actor, domain::quota::QuotaKind::Invitation, Some(&contact.id)).await?;
@@ -140,7 +142,8 @@ async fn send_invitation(
 }
 
 fn already_active() -> ApiError {
-    DomainError::conflict("already_active", "this account already signs in; it needs no invitation").into()
+    DomainError::conflict(ErrorCode::AlreadyActive, "this account already signs in; it needs no invitation")
+        .into()
 }
 
 #[derive(Deserialize)]
@@ -161,7 +164,7 @@ struct Accepted {
 
 fn invite_invalid() -> ApiError {
     DomainError::conflict(
-        "invite_invalid",
+        ErrorCode::InviteInvalid,
         "this invitation link was used, has expired, was replaced or does not exist",
     )
     .into()
@@ -193,7 +196,10 @@ async fn accept(
         Some(directory) => match set_up_sign_in(directory, &contact, &password).await {
             Ok(login) => Some(login),
             Err(e) => {
-                if !matches!(&e, ApiError::Domain(DomainError::Conflict { code: "already_active", .. })) {
+                if !matches!(
+                    &e,
+                    ApiError::Domain(DomainError::Conflict { code: ErrorCode::AlreadyActive, .. })
+                ) {
                     state.store.release_invite(&hash, at).await?;
                 }
                 return Err(e);
@@ -293,10 +299,12 @@ async fn list(
     let kind = text("kind")
         .map(|k| serde_json::from_value::<ContactKind>(serde_json::Value::String(k)))
         .transpose()
-        .map_err(|_| DomainError::invalid("invalid_kind", "kind is resident, owner, staff or vendor"))?;
+        .map_err(|_| {
+            DomainError::invalid(ErrorCode::InvalidKind, "kind is resident, owner, staff or vendor")
+        })?;
     let name_prefix = text("q");
     if name_prefix.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(DomainError::invalid("invalid_query", "q is at most 100 characters").into());
+        return Err(DomainError::invalid(ErrorCode::InvalidQuery, "q is at most 100 characters").into());
     }
     let query = ContactQuery {
         name_prefix,
@@ -308,7 +316,9 @@ async fn list(
         limit: params.limit,
     };
     if query.unit.is_some() && query.property_id.is_none() {
-        return Err(DomainError::invalid("property_required", "searching by unit needs property_id").into());
+        return Err(
+            DomainError::invalid(ErrorCode::PropertyRequired, "searching by unit needs property_id").into()
+        );
     }
     let page = state.store.search_contacts(&actor.org, &query).await?;
     Ok(Json(PageBody::from_page(page, ContactBody::from)))
@@ -385,7 +395,9 @@ async fn lock(
     let before = load_for_admin(&state, &actor, &id).await?;
     let reason = lock_reason(req.reason.as_deref())?;
     if before.id == actor.id {
-        return Err(DomainError::conflict("cannot_lock_self", "admins cannot lock their own account").into());
+        return Err(
+            DomainError::conflict(ErrorCode::CannotLockSelf, "admins cannot lock their own account").into()
+        );
     }
     let after = User {
         state: AccountState::Locked,
@@ -403,7 +415,7 @@ async fn unlock(
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Locked {
-        return Err(DomainError::conflict("not_locked", "this account is not locked").into());
+        return Err(DomainError::conflict(ErrorCode::NotLocked, "this account is not locked").into());
     }
     let after = User { state: AccountState::Active, lock: None, ..before.clone() };
     let audit = entry("unlocked", &actor, &before, None);
@@ -424,7 +436,7 @@ async fn archive(
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     if before.state == AccountState::Archived {
-        return Err(DomainError::conflict("already_archived", "this contact is archived").into());
+        return Err(DomainError::conflict(ErrorCode::AlreadyArchived, "this contact is archived").into());
     }
     if let Some(at) = req.at.filter(|at| *at > now()) {
         let after = User { archive_at: Some(at), ..before.clone() };
@@ -433,7 +445,7 @@ async fn archive(
     }
     if state.store.has_open_threads(&actor.org, &before.id).await? {
         return Err(DomainError::conflict(
-            "outstanding_items",
+            ErrorCode::OutstandingItems,
             "this contact still has conversations that are not resolved",
         )
         .into());
@@ -463,7 +475,7 @@ async fn unarchive(
 ) -> Result<Json<ContactBody>, ApiError> {
     let before = load_for_admin(&state, &actor, &id).await?;
     if before.state != AccountState::Archived && before.archive_at.is_none() {
-        return Err(DomainError::conflict("not_archived", "this contact is not archived").into());
+        return Err(DomainError::conflict(ErrorCode::NotArchived, "this contact is not archived").into());
     }
     let after = User { state: AccountState::Active, archive_at: None, ..before.clone() };
     let audit = entry("unarchived", &actor, &before, None);

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::DomainError;
+use domain::{DomainError, ErrorCode};
 use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,7 @@ pub enum ApiError {
     Store(#[from] StoreError),
     /// Malformed request: bad JSON, a bad query parameter or header.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("request body too large")]
@@ -26,7 +26,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::BadRequest { code, message: message.into() }
     }
 
@@ -35,43 +35,48 @@ impl ApiError {
         self.parts().0.is_client_error()
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    /// The status, the code and the message of the answer.
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
         use DomainError as D;
         match self {
             Self::Domain(D::Invalid { code, message }) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+                (StatusCode::UNPROCESSABLE_ENTITY, *code, message.clone())
             }
             Self::Domain(D::NotFound(what)) => {
-                (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+                (StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} not found"))
             }
-            Self::Domain(D::Forbidden { code, message }) => (StatusCode::FORBIDDEN, code, message.clone()),
-            Self::Domain(D::Conflict { code, message }) => (StatusCode::CONFLICT, code, message.clone()),
-            Self::Store(StoreError::BadCursor) => {
-                (StatusCode::BAD_REQUEST, "invalid_cursor", "cursor is not valid for this list".into())
-            }
+            Self::Domain(D::Forbidden { code, message }) => (StatusCode::FORBIDDEN, *code, message.clone()),
+            Self::Domain(D::Conflict { code, message }) => (StatusCode::CONFLICT, *code, message.clone()),
+            Self::Store(StoreError::BadCursor) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCursor,
+                "cursor is not valid for this list".into(),
+            ),
             Self::Store(StoreError::Contention) => (
                 StatusCode::CONFLICT,
-                "concurrent_update",
+                ErrorCode::ConcurrentUpdate,
                 "too many simultaneous changes to this thread; retry".into(),
             ),
             Self::Store(StoreError::Unavailable(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ErrorCode::Unavailable,
                 "the service is briefly unavailable; retry shortly".into(),
             ),
             Self::Store(StoreError::Corrupt(_)) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error".into())
             }
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
-            Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "unauthorized", (*message).into()),
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
+            Self::Unauthorized(message) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, (*message).into())
+            }
             Self::RateLimited { kind, retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("too many {}s for now; retry in {retry_after_secs} s", kind.as_str()),
             ),
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("request body is larger than {} bytes", crate::extract::MAX_BODY_BYTES),
             ),
         }
@@ -88,8 +93,8 @@ impl From<directory::DirectoryError> for ApiError {
 }
 
 /// Renders the error body; also used for errors raised outside handlers (the gateway).
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code.as_str(), "message": message } });
     (status, Json(body)).into_response()
 }
 

@@ -1,6 +1,7 @@
 //! Request parsing at the edge: bounded JSON bodies, list parameters, path ids and the
 //! Idempotency-Key header, each refused with a clear error before any handler runs.
 
+use domain::ErrorCode;
 use std::collections::HashMap;
 
 use axum::body::Body;
@@ -36,9 +37,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Data => ApiError::Domain(DomainError::invalid("invalid_request", e.to_string())),
+            Category::Data => {
+                ApiError::Domain(DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()))
+            }
             Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", "request body is not valid JSON")
+                ApiError::bad_request(ErrorCode::MalformedJson, "request body is not valid JSON")
             }
         }
     })
@@ -56,18 +59,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let Query(mut rest) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-            .map_err(|_| ApiError::bad_request("invalid_query", "query string is malformed"))?;
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidQuery, "query string is malformed"))?;
         let cursor =
             rest.remove("cursor").filter(|c| !c.is_empty()).map(|c| Cursor::parse(&c)).transpose()?;
         let limit = match rest.remove("limit") {
             None => DEFAULT_LIMIT,
             Some(raw) => {
-                let n: i32 = raw
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("invalid_limit", "limit must be a whole number"))?;
+                let n: i32 = raw.parse().map_err(|_| {
+                    ApiError::bad_request(ErrorCode::InvalidLimit, "limit must be a whole number")
+                })?;
                 if !(1..=MAX_LIMIT).contains(&n) {
                     return Err(DomainError::invalid(
-                        "invalid_limit",
+                        ErrorCode::InvalidLimit,
                         format!("limit must be between 1 and {MAX_LIMIT}"),
                     )
                     .into());
@@ -127,7 +130,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_idempotency_key",
+                    ErrorCode::InvalidIdempotencyKey,
                     "Idempotency-Key is 1 to 128 visible ASCII characters",
                 )
             })?;
@@ -163,7 +166,7 @@ impl IdempotencyKey {
     /// The answer to a key used before for a different request.
     pub fn reused() -> ApiError {
         DomainError::invalid(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used for a different request",
         )
         .into()

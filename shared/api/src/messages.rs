@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::attachment::{ContentType, MAX_PER_MESSAGE};
 use domain::events::{OutboxEvent, OutboxKind};
+use domain::ErrorCode;
 use domain::{policy, AttachmentId, DomainError, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use store::{
@@ -100,7 +101,7 @@ async fn post_message(
                 Ok(Posted::Replayed(first.message))
             }
             PostOutcome::AttachmentTaken => Err(DomainError::invalid(
-                "attachment_unavailable",
+                ErrorCode::AttachmentUnavailable,
                 "an attachment is already used by another message",
             )
             .into()),
@@ -154,7 +155,7 @@ async fn mark_read(
     JsonBody(req): JsonBody<MarkRead>,
 ) -> Result<StatusCode, ApiError> {
     let message_id = MessageId::parse(&req.message_id)
-        .map_err(|_| DomainError::invalid("invalid_message_id", "message_id is not a message id"))?;
+        .map_err(|_| DomainError::invalid(ErrorCode::InvalidMessageId, "message_id is not a message id"))?;
     let view = load_visible(&state, &actor, &thread_id).await?;
     policy::ensure_can_write(&actor)?;
     // Read receipts are per participant; an admin browsing a thread leaves none.
@@ -171,15 +172,18 @@ async fn mark_read(
 fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {
     if raw.len() > MAX_PER_MESSAGE {
         let message = format!("at most {MAX_PER_MESSAGE} attachments per message");
-        return Err(DomainError::invalid("too_many_attachments", message).into());
+        return Err(DomainError::invalid(ErrorCode::TooManyAttachments, message).into());
     }
-    let unknown =
-        || DomainError::invalid("unknown_attachment", "attachment_ids name no attachment you uploaded");
+    let unknown = || {
+        DomainError::invalid(ErrorCode::UnknownAttachment, "attachment_ids name no attachment you uploaded")
+    };
     let ids: Vec<AttachmentId> =
         raw.iter().map(|r| AttachmentId::parse(r).map_err(|_| unknown())).collect::<Result<_, _>>()?;
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
     if distinct.len() != ids.len() {
-        return Err(DomainError::invalid("duplicate_attachment", "an attachment appears twice").into());
+        return Err(
+            DomainError::invalid(ErrorCode::DuplicateAttachment, "an attachment appears twice").into()
+        );
     }
     Ok(ids)
 }
@@ -207,16 +211,20 @@ async fn take_attachments(
         return Ok(vec![]);
     }
     let (found, retention) = state.store.attachments_with_retention(&actor.org, ids).await?;
-    let rejected = |why: &str| ApiError::from(DomainError::invalid("attachment_rejected", why.to_owned()));
+    let rejected =
+        |why: &str| ApiError::from(DomainError::invalid(ErrorCode::AttachmentRejected, why.to_owned()));
     let mut taken = Vec::with_capacity(ids.len());
     for id in ids {
         // Someone else's upload is indistinguishable from no upload.
         let a = found.iter().find(|a| &a.id == id && a.uploader == actor.id).ok_or_else(|| {
-            DomainError::invalid("unknown_attachment", "attachment_ids name no attachment you uploaded")
+            DomainError::invalid(
+                ErrorCode::UnknownAttachment,
+                "attachment_ids name no attachment you uploaded",
+            )
         })?;
         if a.status != AttachmentStatus::Pending {
             return Err(DomainError::invalid(
-                "attachment_unavailable",
+                ErrorCode::AttachmentUnavailable,
                 "an attachment is already used by another message",
             )
             .into());
@@ -224,7 +232,7 @@ async fn take_attachments(
         let stored = state.files.inspect(&a.object_key).await.map_err(crate::attachments::unavailable)?;
         let Some(stored) = stored else {
             return Err(DomainError::invalid(
-                "attachment_not_uploaded",
+                ErrorCode::AttachmentNotUploaded,
                 "an attachment was not uploaded yet",
             )
             .into());

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
+use domain::ErrorCode;
 use domain::{policy, DomainError, MessageId, ThreadId, UserId};
 use serde::Deserialize;
 use store::retry::Tries;
@@ -50,14 +51,14 @@ async fn add(
     let user_id = UserId::parse(req.user_id)?;
     let mut view = load_visible(&state, &actor, &id).await?;
     let added = state.store.get_user(&actor.org, &user_id).await?.ok_or_else(|| {
-        DomainError::invalid("unknown_user", "user_id does not name a user of this organization")
+        DomainError::invalid(ErrorCode::UnknownUser, "user_id does not name a user of this organization")
     })?;
     policy::ensure_can_add_participant(&actor, &added, &view.thread.summary.resident.id)?;
     let mut tries = Tries::new();
     while tries.another().await {
         if view.participant(&added.id).is_some() {
             return Err(DomainError::conflict(
-                "already_participant",
+                ErrorCode::AlreadyParticipant,
                 "this user is already in the conversation",
             )
             .into());

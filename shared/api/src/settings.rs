@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::notify::NotificationDefaults;
+use domain::ErrorCode;
 use domain::{policy, DomainError, RoutingSettings};
 use store::RetentionSettings;
 
@@ -36,7 +37,7 @@ async fn put_routing(
         let user = state.store.get_user(&actor.org, &user_id).await?;
         if !user.is_some_and(|u| u.role.is_staff()) {
             return Err(DomainError::invalid(
-                "unknown_staff",
+                ErrorCode::UnknownStaff,
                 format!("'{user_id}' is not a staff member of this organization"),
             )
             .into());
@@ -64,9 +65,11 @@ async fn put_retention(
 ) -> Result<Json<RetentionSettings>, ApiError> {
     policy::ensure_org_admin(&actor)?;
     if settings.attachment_retention_days > MAX_RETENTION_DAYS {
-        return Err(
-            DomainError::invalid("invalid_retention", format!("at most {MAX_RETENTION_DAYS} days")).into()
-        );
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRetention,
+            format!("at most {MAX_RETENTION_DAYS} days"),
+        )
+        .into());
     }
     state.store.put_retention(&actor.org, &settings).await?;
     Ok(Json(settings))

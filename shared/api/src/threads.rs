@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
+use domain::ErrorCode;
 use domain::{
     DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
     User, UserId,
@@ -84,7 +85,7 @@ async fn create_thread(
         ThreadCounterpart::Resident(id) => {
             let resident = state.store.get_user(&actor.org, &id).await?.ok_or_else(|| {
                 DomainError::invalid(
-                    "unknown_resident",
+                    ErrorCode::UnknownResident,
                     "resident_id does not name a resident of this organization",
                 )
             })?;
@@ -213,7 +214,10 @@ async fn list_threads(
     let status = match params.rest.get("folder").map(String::as_str) {
         None | Some("") => None,
         Some(f) => Some(ThreadStatus::parse(f).ok_or_else(|| {
-            DomainError::invalid("invalid_folder", "folder is one of unread, open, resolved, archived")
+            DomainError::invalid(
+                ErrorCode::InvalidFolder,
+                "folder is one of unread, open, resolved, archived",
+            )
         })?),
     };
     let topic = params.rest.get("topic").filter(|t| !t.is_empty()).map(|t| Topic::parse(t)).transpose()?;
@@ -262,13 +266,13 @@ async fn patch_thread(
         .as_deref()
         .map(|s| {
             ThreadStatus::parse(s).ok_or_else(|| {
-                DomainError::invalid("invalid_status", "status is one of open, resolved, archived")
+                DomainError::invalid(ErrorCode::InvalidStatus, "status is one of open, resolved, archived")
             })
         })
         .transpose()?;
     if status.is_none() && req.priority.is_none() && req.linked_record.is_none() {
         return Err(DomainError::invalid(
-            "empty_patch",
+            ErrorCode::EmptyPatch,
             "give at least one of status, priority, linked_record",
         )
         .into());

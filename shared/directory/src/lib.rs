@@ -7,6 +7,7 @@
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType, UserStatusType};
 use aws_sdk_cognitoidentityprovider::Client;
+use domain::ErrorCode;
 use domain::{DomainError, OrgId, UserId};
 
 /// The claim that carries our user id in Cognito's ID tokens.
@@ -91,7 +92,7 @@ impl Directory {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_username_exists_exception()) => {
                 self.owned_sign_in(org, user_id, login).await?.ok_or_else(|| {
                     DomainError::conflict(
-                        "email_in_use",
+                        ErrorCode::EmailInUse,
                         "another account already signs in with this e-mail address",
                     )
                     .into()
@@ -206,7 +207,7 @@ impl Password {
 
     fn weak() -> DomainError {
         DomainError::invalid(
-            "weak_password",
+            ErrorCode::WeakPassword,
             format!(
                 "the password needs {}–{} characters with a lower-case letter, an upper-case letter and a digit",
                 Self::MIN_CHARS,

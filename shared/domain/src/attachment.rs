@@ -1,6 +1,7 @@
 //! Attachments: the file types we accept, how a type is recognised from a file's first
 //! bytes (never trusting the name or the declared type alone), and safe file names.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
@@ -34,7 +35,7 @@ impl ContentType {
             "application/pdf" => Self::Pdf,
             _ => {
                 return Err(DomainError::invalid(
-                    "unsupported_type",
+                    ErrorCode::UnsupportedType,
                     "attachments are JPEG, PNG, HEIC or WebP photos, or PDF documents",
                 ))
             }
@@ -76,11 +77,12 @@ impl ContentType {
 pub fn check_size(size_bytes: i64, max_bytes: u64) -> Result<u64, DomainError> {
     match u64::try_from(size_bytes) {
         Ok(0) | Err(_) => {
-            Err(DomainError::invalid("invalid_size", "size_bytes must be a positive number of bytes"))
+            Err(DomainError::invalid(ErrorCode::InvalidSize, "size_bytes must be a positive number of bytes"))
         }
-        Ok(n) if n > max_bytes => {
-            Err(DomainError::invalid("too_large", format!("attachments are at most {max_bytes} bytes")))
-        }
+        Ok(n) if n > max_bytes => Err(DomainError::invalid(
+            ErrorCode::TooLarge,
+            format!("attachments are at most {max_bytes} bytes"),
+        )),
         Ok(n) => Ok(n),
     }
 }
@@ -101,7 +103,7 @@ pub fn sanitize_file_name(raw: &str) -> Result<String, DomainError> {
         .take(120)
         .collect();
     if cleaned.is_empty() {
-        return Err(DomainError::invalid("invalid_file_name", "file_name must contain a usable name"));
+        return Err(DomainError::invalid(ErrorCode::InvalidFileName, "file_name must contain a usable name"));
     }
     Ok(cleaned)
 }
@@ -131,7 +133,7 @@ mod tests {
     #[test]
     fn sizes_must_be_positive_and_within_the_limit() {
         assert_eq!(check_size(10, 100).unwrap(), 10);
-        assert!(matches!(check_size(101, 100), Err(DomainError::Invalid { code: "too_large", .. })));
+        assert!(matches!(check_size(101, 100), Err(DomainError::Invalid { code: ErrorCode::TooLarge, .. })));
         assert!(check_size(0, 100).is_err());
         assert!(check_size(-5, 100).is_err());
     }
@@ -151,7 +153,7 @@ mod tests {
             assert!(
                 matches!(
                     sanitize_file_name(bad),
-                    Err(DomainError::Invalid { code: "invalid_characters", .. })
+                    Err(DomainError::Invalid { code: ErrorCode::InvalidCharacters, .. })
                 ),
                 "{bad:?} was accepted"
             );

@@ -1,6 +1,7 @@
 //! Contacts: residents, owners, staff and vendors of an organization, as admins create and
 //! search them; locking with a documented reason; names normalised for search.
 
+use crate::ErrorCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -31,7 +32,7 @@ pub fn lock_reason(raw: Option<&str>) -> Result<String, DomainError> {
     let reason = raw.map(str::trim).unwrap_or("");
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(DomainError::invalid(
-            "reason_required",
+            ErrorCode::ReasonRequired,
             "a lock needs a documented reason of 1 to 500 characters",
         ));
     }
@@ -63,7 +64,10 @@ fn short(field: &str, value: Option<String>, max: usize) -> Result<Option<String
 fn key_part(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
     let value = short(field, value, max)?;
     if value.as_deref().is_some_and(|v| v.contains('#')) {
-        return Err(DomainError::invalid("invalid_characters", format!("{field} must not contain '#'")));
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidCharacters,
+            format!("{field} must not contain '#'"),
+        ));
     }
     Ok(value)
 }
@@ -75,7 +79,7 @@ fn address(channel: Channel, value: Option<String>) -> Result<Option<String>, Do
         .map(|address| {
             let raw = serde_json::json!({"channel": channel, "address": address});
             serde_json::from_value::<ChannelAddress>(raw).map(|c| c.address).map_err(|_| {
-                DomainError::invalid("invalid_address", format!("{channel:?} address is malformed"))
+                DomainError::invalid(ErrorCode::InvalidAddress, format!("{channel:?} address is malformed"))
             })
         })
         .transpose()
@@ -94,14 +98,14 @@ impl NewContact {
             (ContactKind::Vendor, None) => Role::Vendor,
             _ => {
                 return Err(DomainError::invalid(
-                    "invalid_role",
+                    ErrorCode::InvalidRole,
                     "role is staff or facility_admin, for staff only",
                 ))
             }
         };
         if role == Role::Resident && (property_id.is_none() || unit.is_none()) {
             return Err(DomainError::invalid(
-                "unit_required",
+                ErrorCode::UnitRequired,
                 "residents and owners need a property_id and a unit",
             ));
         }

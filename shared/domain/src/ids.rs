@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::{DomainError, ErrorCode};
 
 /// Characters allowed in external ids (org and user ids come from the identity provider).
 fn is_external_id(s: &str) -> bool {
@@ -13,7 +13,7 @@ fn is_external_id(s: &str) -> bool {
 }
 
 macro_rules! external_id {
-    ($name:ident, $what:literal) => {
+    ($name:ident, $what:literal, $code:ident) => {
         #[doc = concat!("The id of a ", $what, ": 1 to 64 characters of `[A-Za-z0-9._-]`.")]
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -26,7 +26,7 @@ macro_rules! external_id {
                     Ok(Self(s))
                 } else {
                     Err(DomainError::invalid(
-                        concat!("invalid_", $what, "_id"),
+                        ErrorCode::$code,
                         concat!("a ", $what, " id is 1 to 64 characters of letters, digits, '.', '-' or '_'"),
                     ))
                 }
@@ -54,8 +54,8 @@ macro_rules! external_id {
     };
 }
 
-external_id!(OrgId, "org");
-external_id!(UserId, "user");
+external_id!(OrgId, "org", InvalidOrgId);
+external_id!(UserId, "user", InvalidUserId);
 
 macro_rules! ulid_id {
     ($name:ident, $what:literal) => {

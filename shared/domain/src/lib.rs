@@ -15,7 +15,7 @@ pub mod text;
 pub mod thread;
 pub mod user;
 
-pub use error::DomainError;
+pub use error::{DomainError, ErrorCode};
 pub use ids::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};

@@ -2,6 +2,7 @@
 //! their validated addresses, quiet hours in the user's time zone, and the rendering of
 //! one message or a digest of several.
 
+use crate::ErrorCode;
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +74,7 @@ impl TryFrom<RawAddress> for ChannelAddress {
                 Channel::Push => "a push token",
             };
             return Err(DomainError::invalid(
-                "invalid_address",
+                ErrorCode::InvalidAddress,
                 format!("{:?} needs {expected}", raw.channel),
             ));
         }
@@ -152,13 +153,13 @@ impl TryFrom<RawPreferences> for NotificationPreferences {
     fn try_from(raw: RawPreferences) -> Result<Self, DomainError> {
         if raw.channels.len() > MAX_CHANNELS {
             return Err(DomainError::invalid(
-                "too_many_channels",
+                ErrorCode::TooManyChannels,
                 format!("at most {MAX_CHANNELS} channels"),
             ));
         }
         let mut seen = std::collections::HashSet::new();
         if !raw.channels.iter().all(|c| seen.insert(c.channel)) {
-            return Err(DomainError::invalid("duplicate_channel", "each channel may appear once"));
+            return Err(DomainError::invalid(ErrorCode::DuplicateChannel, "each channel may appear once"));
         }
         Ok(Self { channels: raw.channels, quiet_hours: raw.quiet_hours })
     }
@@ -184,7 +185,7 @@ impl TryFrom<RawDefaults> for NotificationDefaults {
         let mut seen = std::collections::HashSet::new();
         if raw.default_channels.is_empty() || !raw.default_channels.iter().all(|c| seen.insert(*c)) {
             return Err(DomainError::invalid(
-                "invalid_channels",
+                ErrorCode::InvalidChannels,
                 "give each channel at most once, at least one",
             ));
         }

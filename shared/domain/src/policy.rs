@@ -1,6 +1,7 @@
 //! The authorization policy: who may see, post and change what. Organization isolation is
 //! structural (every storage key starts with the caller's org); these rules decide within it.
 
+use crate::ErrorCode;
 use crate::{AccountState, DomainError, Role, User, UserId};
 
 /// May `user` see a thread? Facility admins see every thread of their org; everyone else
@@ -19,7 +20,7 @@ pub fn can_see_message(user: &User, internal: bool) -> bool {
 /// to staff.
 pub fn ensure_can_sign_in(user: &User) -> Result<(), DomainError> {
     if user.state == AccountState::Archived && !user.role.is_resident() {
-        return Err(DomainError::forbidden("account_archived", "this account was archived"));
+        return Err(DomainError::forbidden(ErrorCode::AccountArchived, "this account was archived"));
     }
     Ok(())
 }
@@ -35,7 +36,7 @@ pub fn ensure_can_act(user: &User) -> Result<(), DomainError> {
 }
 
 fn locked() -> DomainError {
-    DomainError::forbidden("account_locked", "this account is locked; contact your property manager")
+    DomainError::forbidden(ErrorCode::AccountLocked, "this account is locked; contact your property manager")
 }
 
 /// Every write goes through this: a locked account reads but never writes.
@@ -51,7 +52,7 @@ pub fn ensure_staff(user: &User) -> Result<(), DomainError> {
     if user.role.is_staff() {
         Ok(())
     } else {
-        Err(DomainError::forbidden("staff_only", "only staff can do this"))
+        Err(DomainError::forbidden(ErrorCode::StaffOnly, "only staff can do this"))
     }
 }
 
@@ -60,7 +61,7 @@ pub fn ensure_staff(user: &User) -> Result<(), DomainError> {
 pub fn ensure_can_set_thread_fields(user: &User, setting_any: bool) -> Result<(), DomainError> {
     if setting_any && !user.role.is_staff() {
         return Err(DomainError::forbidden(
-            "staff_only",
+            ErrorCode::StaffOnly,
             "only staff set a thread's priority or linked record",
         ));
     }
@@ -89,17 +90,20 @@ pub fn thread_counterpart(
 ) -> Result<ThreadCounterpart, DomainError> {
     ensure_can_write(starter)?;
     if starter.role == Role::Vendor {
-        return Err(DomainError::forbidden("not_allowed", "vendors join conversations staff add them to"));
+        return Err(DomainError::forbidden(
+            ErrorCode::NotAllowed,
+            "vendors join conversations staff add them to",
+        ));
     }
     match (starter.role.is_staff(), resident_id) {
         (false, None) => Ok(ThreadCounterpart::Myself),
         (false, Some(id)) if id == starter.id => Ok(ThreadCounterpart::Myself),
         (false, Some(_)) => Err(DomainError::forbidden(
-            "staff_only",
+            ErrorCode::StaffOnly,
             "only staff can start a conversation with another resident",
         )),
         (true, None) => Err(DomainError::invalid(
-            "resident_required",
+            ErrorCode::ResidentRequired,
             "staff start a conversation with a resident: give resident_id",
         )),
         (true, Some(id)) => Ok(ThreadCounterpart::Resident(id)),
@@ -109,11 +113,11 @@ pub fn thread_counterpart(
 /// Staff may start a conversation only with an active resident of their org.
 pub fn ensure_startable_with(resident: &User) -> Result<(), DomainError> {
     if resident.role != Role::Resident {
-        return Err(DomainError::invalid("not_a_resident", "resident_id must name a resident"));
+        return Err(DomainError::invalid(ErrorCode::NotAResident, "resident_id must name a resident"));
     }
     if resident.state == AccountState::Archived {
         return Err(DomainError::conflict(
-            "resident_archived",
+            ErrorCode::ResidentArchived,
             "this resident is archived: read their history, but new conversations cannot be started with them",
         ));
     }
@@ -126,7 +130,7 @@ pub fn ensure_org_admin(user: &User) -> Result<(), DomainError> {
     if user.role == Role::FacilityAdmin {
         Ok(())
     } else {
-        Err(DomainError::forbidden("admin_only", "only facility admins can do this"))
+        Err(DomainError::forbidden(ErrorCode::AdminOnly, "only facility admins can do this"))
     }
 }
 
@@ -138,7 +142,7 @@ pub const MAX_PARTICIPANTS: usize = 150;
 pub fn ensure_room_for(participants: usize, joining: usize) -> Result<(), DomainError> {
     if participants + joining > MAX_PARTICIPANTS {
         return Err(DomainError::conflict(
-            "too_many_participants",
+            ErrorCode::TooManyParticipants,
             format!("a conversation has at most {MAX_PARTICIPANTS} participants"),
         ));
     }
@@ -157,7 +161,7 @@ pub fn ensure_can_add_participant(
         Ok(())
     } else {
         Err(DomainError::invalid(
-            "not_addable",
+            ErrorCode::NotAddable,
             "only staff of the organization or the thread's resident can be added",
         ))
     }
@@ -173,14 +177,14 @@ pub fn ensure_can_remove_participant(
     ensure_staff(actor)?;
     if removed == thread_resident {
         return Err(DomainError::forbidden(
-            "cannot_remove_resident",
+            ErrorCode::CannotRemoveResident,
             "the resident always stays in their conversation",
         ));
     }
     if removed == &actor.id || actor.role == Role::FacilityAdmin {
         Ok(())
     } else {
-        Err(DomainError::forbidden("not_allowed", "staff can remove only themselves"))
+        Err(DomainError::forbidden(ErrorCode::NotAllowed, "staff can remove only themselves"))
     }
 }
 
@@ -229,7 +233,7 @@ mod tests {
         let locked = user("r", Role::Resident, AccountState::Locked);
         assert!(matches!(
             ensure_can_post(&locked, false),
-            Err(DomainError::Forbidden { code: "account_locked", .. })
+            Err(DomainError::Forbidden { code: ErrorCode::AccountLocked, .. })
         ));
         assert!(thread_counterpart(&locked, None).is_err());
     }
@@ -240,13 +244,13 @@ mod tests {
             let archived = user("s", role, AccountState::Archived);
             assert!(matches!(
                 ensure_can_sign_in(&archived),
-                Err(DomainError::Forbidden { code: "account_archived", .. })
+                Err(DomainError::Forbidden { code: ErrorCode::AccountArchived, .. })
             ));
             let locked = user("s", role, AccountState::Locked);
             assert!(ensure_can_sign_in(&locked).is_ok(), "{role:?}: a locked account reads its own profile");
             assert!(matches!(
                 ensure_can_act(&locked),
-                Err(DomainError::Forbidden { code: "account_locked", .. })
+                Err(DomainError::Forbidden { code: ErrorCode::AccountLocked, .. })
             ));
         }
         for state in [AccountState::Archived, AccountState::Locked] {
@@ -262,7 +266,7 @@ mod tests {
         let resident = user("r", Role::Resident, AccountState::Active);
         assert!(matches!(
             ensure_can_set_thread_fields(&resident, true),
-            Err(DomainError::Forbidden { code: "staff_only", .. })
+            Err(DomainError::Forbidden { code: ErrorCode::StaffOnly, .. })
         ));
         assert!(ensure_can_set_thread_fields(&resident, false).is_ok());
         assert!(ensure_can_set_thread_fields(&user("s", Role::Staff, AccountState::Active), true).is_ok());
@@ -277,7 +281,7 @@ mod tests {
     fn residents_cannot_post_internal_notes() {
         assert!(matches!(
             ensure_can_post(&user("r", Role::Resident, AccountState::Active), true),
-            Err(DomainError::Forbidden { code: "staff_only", .. })
+            Err(DomainError::Forbidden { code: ErrorCode::StaffOnly, .. })
         ));
     }
 
@@ -314,7 +318,7 @@ mod tests {
         assert!(ensure_can_add_participant(&staff, &other_resident, &resident.id).is_err());
         assert!(matches!(
             ensure_can_add_participant(&resident, &staff, &resident.id),
-            Err(DomainError::Forbidden { code: "staff_only", .. })
+            Err(DomainError::Forbidden { code: ErrorCode::StaffOnly, .. })
         ));
     }
 
@@ -329,7 +333,7 @@ mod tests {
         assert!(ensure_can_remove_participant(&admin, &other, &resident).is_ok());
         assert!(matches!(
             ensure_can_remove_participant(&admin, &resident, &resident),
-            Err(DomainError::Forbidden { code: "cannot_remove_resident", .. })
+            Err(DomainError::Forbidden { code: ErrorCode::CannotRemoveResident, .. })
         ));
     }
 

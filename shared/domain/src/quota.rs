@@ -4,6 +4,7 @@
 //! above what an honest user does (a staff member answering all day posts a few hundred
 //! messages); operations can set other limits for one organization.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
@@ -92,7 +93,7 @@ impl Quotas {
             let counts_ok = l.per_user >= 1 && l.per_org >= 1 && l.per_subject.is_none_or(|n| n >= 1);
             if !counts_ok || !(60..=7 * DAY).contains(&l.window_secs) {
                 return Err(DomainError::invalid(
-                    "invalid_quotas",
+                    ErrorCode::InvalidQuotas,
                     format!("{}: limits are at least 1, windows 60 s to 7 days", kind.as_str()),
                 ));
             }

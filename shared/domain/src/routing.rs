@@ -2,6 +2,7 @@
 //! or a team, so residents never need to know who handles what. Topics beyond the built-in
 //! ones exist by being routed.
 
+use crate::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,7 @@ impl RoutingSettings {
     /// Checks the settings hold together; returns every staff user they name, for the
     /// caller to check against the organization's users.
     pub fn validate(&self) -> Result<BTreeSet<UserId>, DomainError> {
-        let invalid = |m: String| DomainError::invalid("invalid_routing", m);
+        let invalid = |m: String| DomainError::invalid(ErrorCode::InvalidRouting, m);
         if self.routes.len() > MAX_ROUTES {
             return Err(invalid(format!("at most {MAX_ROUTES} routed topics")));
         }

@@ -1,5 +1,6 @@
 //! Bounded text values: subjects, message bodies, topics and linked records.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
@@ -35,17 +36,20 @@ pub fn ensure_one_line(text: &str, field: &str) -> Result<(), DomainError> {
 fn trimmed_within<'a>(raw: &'a str, max: usize, field: &str) -> Result<&'a str, DomainError> {
     let text = raw.trim();
     if text.is_empty() {
-        return Err(DomainError::invalid("empty_field", format!("{field} must not be empty")));
+        return Err(DomainError::invalid(ErrorCode::EmptyField, format!("{field} must not be empty")));
     }
     if text.chars().count() > max {
-        return Err(DomainError::invalid("too_long", format!("{field} must be at most {max} characters")));
+        return Err(DomainError::invalid(
+            ErrorCode::TooLong,
+            format!("{field} must be at most {max} characters"),
+        ));
     }
     Ok(text)
 }
 
 fn invalid_characters(field: &str) -> DomainError {
     DomainError::invalid(
-        "invalid_characters",
+        ErrorCode::InvalidCharacters,
         format!("{field} must not contain control characters or line breaks"),
     )
 }
@@ -116,7 +120,7 @@ impl Topic {
             Ok(Self(slug))
         } else {
             Err(DomainError::invalid(
-                "invalid_topic",
+                ErrorCode::InvalidTopic,
                 "a topic is 1 to 32 characters of letters, digits or '_', starting with a letter",
             ))
         }
@@ -133,7 +137,7 @@ impl Topic {
         if offered {
             Ok(topic)
         } else {
-            Err(DomainError::invalid("unknown_topic", format!("unknown topic '{}'", topic.0)))
+            Err(DomainError::invalid(ErrorCode::UnknownTopic, format!("unknown topic '{}'", topic.0)))
         }
     }
 
@@ -179,7 +183,7 @@ impl TryFrom<RawLinkedRecord> for LinkedRecord {
             && raw.kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         if !kind_ok {
             return Err(DomainError::invalid(
-                "invalid_linked_record",
+                ErrorCode::InvalidLinkedRecord,
                 "linked_record.kind is a lower-case word such as invoice, work_order or lease",
             ));
         }
@@ -199,12 +203,12 @@ mod tests {
         assert_eq!(Subject::parse("  Leak  ").unwrap().as_str(), "Leak");
         assert_eq!(
             Subject::parse("   ").unwrap_err(),
-            DomainError::invalid("empty_field", "subject must not be empty")
+            DomainError::invalid(ErrorCode::EmptyField, "subject must not be empty")
         );
         assert!(Subject::parse(&"x".repeat(200)).is_ok());
         assert!(matches!(
             Subject::parse(&"x".repeat(201)),
-            Err(DomainError::Invalid { code: "too_long", .. })
+            Err(DomainError::Invalid { code: ErrorCode::TooLong, .. })
         ));
     }
 
@@ -220,7 +224,10 @@ mod tests {
             "ls\u{2028}x",
         ] {
             assert!(
-                matches!(Subject::parse(bad), Err(DomainError::Invalid { code: "invalid_characters", .. })),
+                matches!(
+                    Subject::parse(bad),
+                    Err(DomainError::Invalid { code: ErrorCode::InvalidCharacters, .. })
+                ),
                 "{bad:?} was accepted"
             );
             let record = serde_json::json!({"kind": "invoice", "id": "INV-1", "label": bad});
@@ -249,7 +256,7 @@ mod tests {
         assert_eq!(Topic::parse_offered("Maintenance", []).unwrap().as_str(), "maintenance");
         assert!(matches!(
             Topic::parse_offered("pool", []),
-            Err(DomainError::Invalid { code: "unknown_topic", .. })
+            Err(DomainError::Invalid { code: ErrorCode::UnknownTopic, .. })
         ));
         assert_eq!(Topic::parse_offered("pool", ["pool"]).unwrap().as_str(), "pool");
         assert!(Topic::parse("9lives").is_err());

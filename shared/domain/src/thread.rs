@@ -4,6 +4,7 @@
 //! archived (after the org's archive period, or by staff). A resident's message re-opens
 //! any thread as unread; internal notes never change the status.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use crate::{DomainError, Role};
@@ -56,7 +57,7 @@ impl ThreadStatus {
     pub fn change_to(self, to: ThreadStatus) -> Result<Option<StatusChange>, DomainError> {
         if to == Self::Unread {
             return Err(DomainError::invalid(
-                "invalid_status",
+                ErrorCode::InvalidStatus,
                 "status can be set to open, resolved or archived; unread comes from resident messages",
             ));
         }
@@ -65,7 +66,7 @@ impl ThreadStatus {
         }
         match (self, to) {
             (Self::Archived, Self::Resolved) => Err(DomainError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "an archived thread can be re-opened, not resolved",
             )),
             _ => Ok(Some(StatusChange { from: self, to })),
@@ -127,7 +128,10 @@ mod tests {
 
     #[test]
     fn unread_cannot_be_set_and_archived_cannot_be_resolved() {
-        assert!(matches!(Open.change_to(Unread), Err(DomainError::Invalid { code: "invalid_status", .. })));
+        assert!(matches!(
+            Open.change_to(Unread),
+            Err(DomainError::Invalid { code: ErrorCode::InvalidStatus, .. })
+        ));
         assert!(matches!(Archived.change_to(Resolved), Err(DomainError::Conflict { .. })));
     }
 

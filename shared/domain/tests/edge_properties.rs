@@ -9,6 +9,7 @@
 use domain::attachment::{check_size, sanitize_file_name, ContentType};
 use domain::contact::{fold, lock_reason, name_words, ContactPatch, NewContact};
 use domain::notify::{Channel, ChannelAddress};
+use domain::ErrorCode;
 use domain::{
     AccountState, AttachmentId, DomainError, LinkedRecord, MessageBody, MessageId, OrgId, Role,
     RoutingSettings, Subject, ThreadId, Topic, User, UserId,
@@ -47,7 +48,7 @@ fn around(limit: usize) -> impl Strategy<Value = String> {
 
 fn code(e: &DomainError) -> &'static str {
     match e {
-        DomainError::Invalid { code, .. } => code,
+        DomainError::Invalid { code, .. } => code.as_str(),
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
@@ -458,7 +459,7 @@ fn e164_numbers_from_the_standard_are_accepted_and_malformed_ones_refused() {
     ] {
         let patch: ContactPatch = serde_json::from_value(json!({"phone": bad})).unwrap();
         assert!(
-            matches!(patch.apply(user()), Err(DomainError::Invalid { code: "invalid_address", .. })),
+            matches!(patch.apply(user()), Err(DomainError::Invalid { code: ErrorCode::InvalidAddress, .. })),
             "{bad} was accepted"
         );
     }
@@ -492,7 +493,7 @@ fn addresses_from_rfc_5322_examples_are_accepted_and_broken_ones_refused() {
     ] {
         let patch: ContactPatch = serde_json::from_value(json!({"email": bad})).unwrap();
         assert!(
-            matches!(patch.apply(user()), Err(DomainError::Invalid { code: "invalid_address", .. })),
+            matches!(patch.apply(user()), Err(DomainError::Invalid { code: ErrorCode::InvalidAddress, .. })),
             "{bad} was accepted"
         );
     }
@@ -523,7 +524,7 @@ fn ids_from_the_contract_and_known_bad_ones() {
     }
     for bad in ["", &"x".repeat(65), "a b", "a#b", "a/b", "josé", "a\n", "ORG#x", "../etc"] {
         assert!(
-            matches!(UserId::parse(bad), Err(DomainError::Invalid { code: "invalid_user_id", .. })),
+            matches!(UserId::parse(bad), Err(DomainError::Invalid { code: ErrorCode::InvalidUserId, .. })),
             "{bad:?}"
         );
         assert!(OrgId::parse(bad).is_err(), "{bad:?}");
@@ -562,7 +563,10 @@ fn one_line_texts_from_the_contract() {
         let got = Subject::parse(raw).map(|s| s.as_str().to_owned()).map_err(|e| code(&e));
         assert_eq!(got, want.map(str::to_owned), "{raw:?}");
     }
-    assert!(matches!(Subject::parse(&"s".repeat(201)), Err(DomainError::Invalid { code: "too_long", .. })));
+    assert!(matches!(
+        Subject::parse(&"s".repeat(201)),
+        Err(DomainError::Invalid { code: ErrorCode::TooLong, .. })
+    ));
     assert!(Subject::parse(&"é".repeat(200)).is_ok(), "characters, not bytes");
     // Bodies keep their lines.
     assert_eq!(
