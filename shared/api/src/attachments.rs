@@ -13,8 +13,8 @@ use files::Files;
 use serde::{Deserialize, Serialize};
 use store::{AttachmentRecord, AttachmentStatus};
 
+use crate::conversation::{load_visible, millis, now};
 use crate::extract::{JsonBody, PathText};
-use crate::threads::{load_visible, millis, now};
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
@@ -49,7 +49,9 @@ async fn create(
     domain::policy::ensure_can_write(&actor)?;
     let content_type = ContentType::parse(&req.content_type)?;
     let size_bytes = match check_size(req.size_bytes, state.files.max_bytes) {
-        Err(DomainError::Invalid { code: ErrorCode::TooLarge, .. }) => return Err(ApiError::PayloadTooLarge),
+        Err(DomainError::Invalid { code: ErrorCode::TooLarge, .. }) => {
+            return Err(ApiError::PayloadTooLarge { what: "the file", limit_bytes: state.files.max_bytes })
+        }
         other => other?,
     };
     let file_name = sanitize_file_name(&req.file_name)?;

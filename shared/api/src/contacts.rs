@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use store::{AuditEntry, ContactQuery};
 use workers::channels::Outgoing;
 
+use crate::conversation::{millis, now};
 use crate::extract::{JsonBody, ListParams, PathText};
-use crate::threads::{millis, now};
 use crate::views::PageBody;
 use crate::{Actor, ApiError, AppState, Myself};
 use directory::{Directory, Password, SignIn};

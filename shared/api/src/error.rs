@@ -18,8 +18,9 @@ pub enum ApiError {
     BadRequest { code: ErrorCode, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
-    #[error("request body too large")]
-    PayloadTooLarge,
+    /// A request body, or a file an upload declares, over its limit.
+    #[error("{what} too large")]
+    PayloadTooLarge { what: &'static str, limit_bytes: u64 },
     /// A write quota is spent until the window ends.
     #[error("quota spent")]
     RateLimited { kind: domain::quota::QuotaKind, retry_after_secs: u32 },
@@ -74,10 +75,10 @@ impl ApiError {
                 ErrorCode::RateLimited,
                 format!("too many {}s for now; retry in {retry_after_secs} s", kind.as_str()),
             ),
-            Self::PayloadTooLarge => (
+            Self::PayloadTooLarge { what, limit_bytes } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
-                format!("request body is larger than {} bytes", crate::extract::MAX_BODY_BYTES),
+                format!("{what} is larger than {limit_bytes} bytes"),
             ),
         }
     }

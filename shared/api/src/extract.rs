@@ -26,9 +26,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES).await.map_err(|_| {
+            ApiError::PayloadTooLarge { what: "request body", limit_bytes: MAX_BODY_BYTES as u64 }
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -6,6 +6,7 @@ mod actor;
 pub mod attachments;
 mod config;
 pub mod contacts;
+mod conversation;
 mod error;
 mod extract;
 pub mod me;

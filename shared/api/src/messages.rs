@@ -14,9 +14,9 @@ use store::{
     ReadOutcome, TimelineItem,
 };
 
+use crate::conversation::{load_visible, millis, now};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::relay::relay;
-use crate::threads::{load_visible, millis, now};
 use crate::views::PageBody;
 use crate::{Actor, ApiError, AppState};
 

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ThreadView};
 
+use crate::conversation::{load_visible, millis, now, participant};
 use crate::extract::{JsonBody, PathText, ThreadPath};
-use crate::threads::{load_visible, millis, now, participant};
 use crate::views::ThreadBody;
 use crate::{Actor, ApiError, AppState};
 

@@ -4,22 +4,22 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
 use domain::ErrorCode;
 use domain::{
     DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
-    User, UserId,
+    UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use store::retry::Tries;
 use store::{
     CreateOutcome, EventKind, EventRecord, InboxQuery, InboxScope, LastMessage, MessageRecord,
-    NewIdempotency, ParticipantRecord, ResidentRef, Summary, ThreadRecord, ThreadView,
+    NewIdempotency, ResidentRef, Summary, ThreadRecord, ThreadView,
 };
 
+use crate::conversation::{load_visible, millis, now, participant};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::relay::relay;
 use crate::views::{PageBody, SummaryBody, ThreadBody};
@@ -31,29 +31,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/threads/{id}", get(get_thread).patch(patch_thread))
         .merge(crate::participants::router())
         .with_state(state)
-}
-
-/// The current time at millisecond precision, the precision every id and key uses.
-pub(crate) fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default()
-}
-
-pub(crate) fn millis(at: DateTime<Utc>) -> u64 {
-    u64::try_from(at.timestamp_millis()).unwrap_or_default()
-}
-
-/// Loads a thread the caller may see; anything else is 404, whether absent or not theirs.
-pub(crate) async fn load_visible(
-    state: &AppState,
-    actor: &User,
-    id: &ThreadId,
-) -> Result<ThreadView, ApiError> {
-    let view = state.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
-    if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
-        Ok(view)
-    } else {
-        Err(DomainError::NotFound("thread").into())
-    }
 }
 
 #[derive(Deserialize, Serialize)]
@@ -188,22 +165,6 @@ async fn offered_topic(state: &AppState, org: &domain::OrgId, raw: &str) -> Resu
     }
     let settings = state.store.get_routing(org).await?.unwrap_or_default();
     Ok(Topic::parse_offered(raw, settings.custom_topics())?)
-}
-
-pub(crate) fn participant(
-    user: &User,
-    at: DateTime<Utc>,
-    last_read_id: Option<MessageId>,
-) -> ParticipantRecord {
-    ParticipantRecord {
-        user_id: user.id.clone(),
-        name: user.name.clone(),
-        role: user.role,
-        joined_at: at,
-        last_read_id,
-        // Callers mark only public messages read here (a new thread's first message).
-        public_read_id: last_read_id,
-    }
 }
 
 async fn list_threads(
