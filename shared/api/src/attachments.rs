@@ -76,8 +76,7 @@ async fn create(
             internal: false,
             version_id: None,
         };
-        let presigned =
-            state.files.presign_upload(&object_key, content_type, size_bytes).await.map_err(unavailable)?;
+        let presigned = state.files.presign_upload(&object_key, content_type, size_bytes).await?;
         state.store.create_attachment(&record).await?;
         let expires_at = at + chrono::Duration::from_std(files::URL_TTL).unwrap_or_default();
         let upload = Upload {
@@ -90,10 +89,6 @@ async fn create(
     }
     .await;
     taken.settle(&state, upload, |_| true).await.map(|upload| (StatusCode::CREATED, Json(upload)))
-}
-
-pub(crate) fn unavailable(e: files::FilesError) -> ApiError {
-    ApiError::Store(store::StoreError::Unavailable(Box::new(e)))
 }
 
 #[derive(Serialize)]
@@ -137,13 +132,7 @@ async fn show(
     }
     let download_url = match a.status {
         AttachmentStatus::Archived => None,
-        _ => Some(
-            state
-                .files
-                .presign_download(&a.object_key, a.version_id.as_deref(), &a.file_name)
-                .await
-                .map_err(unavailable)?,
-        ),
+        _ => Some(state.files.presign_download(&a.object_key, a.version_id.as_deref(), &a.file_name).await?),
     };
     Ok(Json(AttachmentBody {
         id: a.id,

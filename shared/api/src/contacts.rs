@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::contact::{lock_reason, ContactKind, ContactPatch, Lock, NewContact};
 use domain::notify::Channel;
 use domain::ErrorCode;
-use domain::{policy, AccountState, DomainError, MessageId, Role, User, UserId};
+use domain::{policy, AccountState, DomainError, Role, User, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{AuditEntry, ContactQuery};
@@ -56,9 +56,7 @@ struct Invited {
 /// A fresh invitation token: 256 bits from the operating system's generator, as hex.
 fn new_token() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        ApiError::Store(store::StoreError::Unavailable(Box::new(std::io::Error::other(e.to_string()))))
-    })?;
+    getrandom::fill(&mut bytes).map_err(ApiError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -124,7 +122,7 @@ async fn send_invitation(
     let out = Outgoing { to: &email, title: "Your invitation", text: &link(&token), idempotency_key: &hash };
     state.providers.send(Channel::Email, &out).await.map_err(|e| {
         tracing::warn!(error = %e, "invitation e-mail not sent");
-        ApiError::Store(store::StoreError::Unavailable(Box::new(e)))
+        ApiError::Mail(e)
     })?;
     // The log shows what was sent, but not the token: it opens the account.
     let delivery = store::Delivery {
@@ -281,7 +279,7 @@ async fn create(
     JsonBody(req): JsonBody<NewContact>,
 ) -> Result<(StatusCode, Json<ContactBody>), ApiError> {
     policy::ensure_org_admin(&actor)?;
-    let id = UserId::parse(format!("c-{}", MessageId::new_at(millis(now())).to_string().to_lowercase()))?;
+    let id = UserId::new_contact(millis(now()));
     let user = req.into_user(id, actor.org.clone())?;
     if !state.store.create_contact(&user).await? {
         return Err(store::StoreError::Contention.into());

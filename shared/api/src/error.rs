@@ -13,6 +13,18 @@ pub enum ApiError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// S3 failed (presigning, reading what an upload stored).
+    #[error("file storage unavailable")]
+    Files(#[from] files::FilesError),
+    /// Cognito failed.
+    #[error("sign-in directory unavailable")]
+    Directory(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The e-mail provider did not take a message.
+    #[error("e-mail unavailable")]
+    Mail(#[source] workers::channels::SendError),
+    /// The operating system's random generator failed.
+    #[error("random generator unavailable")]
+    Random(#[source] getrandom::Error),
     /// Malformed request: bad JSON, a bad query parameter or header.
     #[error("{message}")]
     BadRequest { code: ErrorCode, message: String },
@@ -58,7 +70,11 @@ impl ApiError {
                 ErrorCode::ConcurrentUpdate,
                 "too many simultaneous changes to this thread; retry".into(),
             ),
-            Self::Store(StoreError::Unavailable(_)) => (
+            Self::Store(StoreError::Unavailable(_))
+            | Self::Files(_)
+            | Self::Directory(_)
+            | Self::Mail(_)
+            | Self::Random(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
                 "the service is briefly unavailable; retry shortly".into(),
@@ -88,7 +104,7 @@ impl From<directory::DirectoryError> for ApiError {
     fn from(e: directory::DirectoryError) -> Self {
         match e {
             directory::DirectoryError::Domain(e) => Self::Domain(e),
-            directory::DirectoryError::Unavailable(e) => Self::Store(StoreError::Unavailable(e)),
+            directory::DirectoryError::Unavailable(e) => Self::Directory(e),
         }
     }
 }

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use domain::attachment::{ContentType, MAX_PER_MESSAGE};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::ErrorCode;
-use domain::{policy, AttachmentId, DomainError, MessageBody, MessageId};
+use domain::{policy, AttachmentId, DomainError, EventId, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use store::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, MessageRecord, NewIdempotency, PostOutcome,
@@ -82,7 +82,7 @@ async fn post_message(
         let idempotency =
             key.as_deref().map(|key| NewIdempotency { key, request_hash: request_hash.clone() });
         let event = OutboxEvent {
-            id: MessageId::new_at(millis(at)),
+            id: EventId::new_at(millis(at)),
             org: actor.org.clone(),
             thread_id,
             at,
@@ -229,7 +229,7 @@ async fn take_attachments(
             )
             .into());
         }
-        let stored = state.files.inspect(&a.object_key).await.map_err(crate::attachments::unavailable)?;
+        let stored = state.files.inspect(&a.object_key).await?;
         let Some(stored) = stored else {
             return Err(DomainError::invalid(
                 ErrorCode::AttachmentNotUploaded,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use domain::ErrorCode;
-use domain::{policy, DomainError, MessageId, ThreadId, UserId};
+use domain::{policy, DomainError, EventId, ThreadId, UserId};
 use serde::Deserialize;
 use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ThreadView};
@@ -31,7 +31,7 @@ struct AddParticipant {
 fn event(thread_id: ThreadId, kind: EventKind, actor: &UserId, subject: &UserId) -> EventRecord {
     let at = now();
     EventRecord {
-        id: MessageId::new_at(millis(at)),
+        id: EventId::new_at(millis(at)),
         thread_id,
         event: kind,
         actor_id: actor.clone(),

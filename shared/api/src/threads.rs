@@ -9,8 +9,8 @@ use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
 use domain::ErrorCode;
 use domain::{
-    DomainError, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus, Topic,
-    UserId,
+    DomainError, EventId, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus,
+    Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use store::retry::Tries;
@@ -130,7 +130,7 @@ async fn create_thread(
         participants[0].public_read_id = Some(first.id);
     }
     let event = OutboxEvent {
-        id: MessageId::new_at(millis(at)),
+        id: EventId::new_at(millis(at)),
         org: actor.org.clone(),
         thread_id: id,
         at,
@@ -247,7 +247,7 @@ async fn patch_thread(
         let mut after = view.thread.clone();
         let mut events = Vec::new();
         let event = |kind| EventRecord {
-            id: MessageId::new_at(millis(at)),
+            id: EventId::new_at(millis(at)),
             thread_id: id,
             event: kind,
             actor_id: actor.id.clone(),

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{MessageId, OrgId, ThreadId, Topic, UserId};
+use crate::{EventId, MessageId, OrgId, ThreadId, Topic, UserId};
 
 /// An event for the routing queue. Its JSON is the queue message body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEvent {
-    pub id: MessageId,
+    pub id: EventId,
     pub org: OrgId,
     pub thread_id: ThreadId,
     pub at: DateTime<Utc>,

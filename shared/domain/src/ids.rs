@@ -99,6 +99,29 @@ macro_rules! ulid_id {
 ulid_id!(ThreadId, "thread");
 ulid_id!(MessageId, "message");
 ulid_id!(AttachmentId, "attachment");
+ulid_id!(EventId, "event");
+ulid_id!(LogId, "log entry");
+ulid_id!(EntryId, "timeline entry");
+
+// A thread's timeline holds messages and events on one time line: an entry is either.
+impl From<MessageId> for EntryId {
+    fn from(id: MessageId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl From<EventId> for EntryId {
+    fn from(id: EventId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl UserId {
+    /// A new contact's id: `c-` and a lower-case ULID of its creation time.
+    pub fn new_contact(at_ms: u64) -> Self {
+        Self(format!("c-{}", ulid::Ulid::from_parts(at_ms, rand_bits()).to_string().to_lowercase()))
+    }
+}
 
 fn rand_bits() -> u128 {
     // ulid's generator is seeded from the OS; we only need its random part.

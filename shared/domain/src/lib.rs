@@ -16,7 +16,7 @@ pub mod thread;
 pub mod user;
 
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
+pub use ids::{AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, ThreadId, UserId};
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};
 pub use thread::{Priority, StatusChange, ThreadStatus};

@@ -99,7 +99,7 @@ pub fn participant_item(
 }
 
 pub fn timeline_item(org: &OrgId, thread: &ThreadId, entry: &TimelineItem) -> Result<Item, StoreError> {
-    let mut item = key(keys::thread_pk(org, thread), keys::timeline_sk(&entry.id()));
+    let mut item = key(keys::thread_pk(org, thread), keys::timeline_sk(entry.id()));
     item.insert(DATA.into(), av(entry)?);
     item.insert(INTERNAL.into(), AttributeValue::Bool(entry.internal()));
     Ok(item)

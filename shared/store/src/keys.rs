@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
-use domain::{AttachmentId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
+use domain::{AttachmentId, EntryId, EventId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -99,7 +99,7 @@ pub fn delivery_pk(org: &OrgId, user: &UserId) -> String {
     format!("ORG#{org}#DELIVERY#{user}")
 }
 
-pub fn outbox_pk(org: &OrgId, id: &MessageId) -> String {
+pub fn outbox_pk(org: &OrgId, id: &EventId) -> String {
     format!("{}{id}", outbox_prefix(org))
 }
 
@@ -162,8 +162,9 @@ pub fn participant_sk(user: &UserId) -> String {
     format!("{PARTICIPANT_PREFIX}{user}")
 }
 
-pub fn timeline_sk(id: &MessageId) -> String {
-    format!("{TIMELINE_PREFIX}{id}")
+/// A message's or an event's place in its thread's timeline.
+pub fn timeline_sk(id: impl Into<EntryId>) -> String {
+    format!("{TIMELINE_PREFIX}{}", id.into())
 }
 
 /// One word of a user's name (the item carries the user, for prefix search).
@@ -184,8 +185,9 @@ pub fn failed_sk(at: &DateTime<Utc>, id: &MessageId) -> String {
     format!("{FAILED_PREFIX}{}#{id}", timestamp(at))
 }
 
-/// Delivery log and audit entries: in time order.
-pub fn log_sk(at: &DateTime<Utc>, id: &MessageId) -> String {
+/// Delivery log and audit entries, outbox events on their schedule partition: in time order
+/// (`id`, a ULID, keeps entries of the same millisecond apart).
+pub fn log_sk(at: &DateTime<Utc>, id: &impl std::fmt::Display) -> String {
     format!("{}#{id}", timestamp(at))
 }
 

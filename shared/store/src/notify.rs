@@ -13,7 +13,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, PendingNotification};
-use domain::{MessageId, OrgId, ThreadId, UserId};
+use domain::{LogId, MessageId, OrgId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, n, s, Item};
@@ -37,10 +37,15 @@ fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
 }
 
 fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
-    let id = d.message_id.unwrap_or_else(|| {
-        MessageId::new_at(u64::try_from(d.sent_at.timestamp_millis()).unwrap_or_default())
-    });
-    let mut item = key(keys::delivery_pk(org, &d.user_id), keys::log_sk(&d.sent_at, &id));
+    let sk = match d.message_id {
+        Some(message) => keys::log_sk(&d.sent_at, &message),
+        // Not about a message (an invitation): an id of its own.
+        None => keys::log_sk(
+            &d.sent_at,
+            &LogId::new_at(u64::try_from(d.sent_at.timestamp_millis()).unwrap_or_default()),
+        ),
+    };
+    let mut item = key(keys::delivery_pk(org, &d.user_id), sk);
     item.insert(items::DATA.into(), items::av(d)?);
     item.insert(items::EXPIRES_AT.into(), n(d.sent_at.timestamp() + DELIVERY_RETENTION_SECS));
     Ok(item)
@@ -159,7 +164,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::thread_pk(org, thread), keys::timeline_sk(id))))
+            .set_key(Some(key(keys::thread_pk(org, thread), keys::timeline_sk(*id))))
             .send()
             .await
             .map_err(StoreError::unavailable)?;

@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::events::OutboxEvent;
-use domain::MessageId;
+use domain::EventId;
 
 use crate::items::{self, data, n, s};
 use crate::keys::{self, Due, Index, OUTBOX_SK};
@@ -21,7 +21,7 @@ const SHARDS: u32 = 8;
 pub const MAX_RELAYS: u32 = 5;
 const DONE_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
-fn shard_of(id: &MessageId) -> u32 {
+fn shard_of(id: &EventId) -> u32 {
     id.to_string().bytes().map(u32::from).sum::<u32>() % SHARDS
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic,
-    UserId,
+    EntryId, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId,
+    ThreadStatus, Topic, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +145,7 @@ pub enum EventKind {
 /// Something that happened to a thread, shown in its timeline between messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
-    pub id: MessageId,
+    pub id: EventId,
     pub thread_id: ThreadId,
     pub event: EventKind,
     pub actor_id: UserId,
@@ -167,10 +167,10 @@ pub enum TimelineItem {
 }
 
 impl TimelineItem {
-    pub fn id(&self) -> MessageId {
+    pub fn id(&self) -> EntryId {
         match self {
-            Self::Message(m) => m.id,
-            Self::Event(e) => e.id,
+            Self::Message(m) => m.id.into(),
+            Self::Event(e) => e.id.into(),
         }
     }
     pub fn internal(&self) -> bool {

@@ -430,7 +430,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(pk.to_owned(), keys::timeline_sk(id))))
+            .set_key(Some(items::key(pk.to_owned(), keys::timeline_sk(*id))))
             .projection_expression("#internal")
             .expression_attribute_names("#internal", items::INTERNAL)
             .consistent_read(true)
@@ -467,7 +467,7 @@ impl Store {
                 .expression_attribute_names("#type", "type")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":from", s(keys::TIMELINE_PREFIX))
-                .expression_attribute_values(":to", s(keys::timeline_sk(id)))
+                .expression_attribute_values(":to", s(keys::timeline_sk(*id)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":message", s("message"))
                 .projection_expression("#sk")

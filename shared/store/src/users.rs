@@ -140,8 +140,7 @@ impl Store {
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
         if let Some(entry) = audit {
-            let id =
-                domain::MessageId::new_at(u64::try_from(entry.at.timestamp_millis()).unwrap_or_default());
+            let id = domain::LogId::new_at(u64::try_from(entry.at.timestamp_millis()).unwrap_or_default());
             let mut item = key(keys::audit_pk(&after.org, &entry.subject_id), keys::log_sk(&entry.at, &id));
             item.insert(items::DATA.into(), items::av(entry)?);
             writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);

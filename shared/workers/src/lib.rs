@@ -43,6 +43,9 @@ pub enum WorkError {
     Files(#[from] files::FilesError),
     #[error(transparent)]
     Directory(#[from] directory::DirectoryError),
-    #[error("thread {0} of a routing event does not exist")]
+    #[error("thread {0} of an event does not exist")]
     MissingThread(domain::ThreadId),
+    /// Not found by an eventually consistent read yet: the redelivery finds it.
+    #[error("message {0} of an event is not readable yet")]
+    MissingMessage(domain::MessageId),
 }

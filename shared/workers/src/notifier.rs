@@ -49,7 +49,7 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         .await?
         .ok_or(WorkError::MissingThread(event.thread_id))?;
     let Some(msg) = n.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
-        return Err(WorkError::MissingThread(event.thread_id));
+        return Err(WorkError::MissingMessage(message_id));
     };
     let urgent = view.thread.summary.priority == Priority::Urgent;
     let now = Utc::now();

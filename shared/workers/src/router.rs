@@ -4,7 +4,7 @@
 //! it, so a redelivered event changes nothing.
 
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::{MessageId, Topic, UserId};
+use domain::{EventId, Topic, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ParticipantRecord};
 
@@ -85,7 +85,7 @@ async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> 
         let events: Vec<EventRecord> = joins
             .iter()
             .map(|j| EventRecord {
-                id: MessageId::new_at(u64::try_from(now.timestamp_millis()).unwrap_or_default()),
+                id: EventId::new_at(u64::try_from(now.timestamp_millis()).unwrap_or_default()),
                 thread_id: event.thread_id,
                 event: EventKind::ParticipantJoined,
                 actor_id: actor.clone(),
