@@ -2,7 +2,6 @@
 //! It verifies HS256 tokens (expiry required), hands the handlers the same request context
 //! the JWT authorizer builds, and leaves `/health` and `/openapi.json` open.
 
-use domain::ErrorCode;
 use std::sync::Arc;
 
 use api::AppState;
@@ -11,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
+use domain::ErrorCode;
 
 use crate::token;
 

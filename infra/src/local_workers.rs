@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::events::OutboxEvent;
-use workers::notifier::Notifier;
+use workers::dispatch::Notifier;
 use workers::Workers;
 
 /// Local visibility timeout: a failed record is retried after this, so poison messages

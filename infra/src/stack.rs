@@ -13,7 +13,7 @@ use files::Files;
 use queue::Queues;
 use store::Store;
 use workers::channels::{HttpProvider, Providers};
-use workers::notifier::Notifier;
+use workers::dispatch::Notifier;
 use workers::Workers;
 
 use crate::cpu::CpuMeter;

@@ -3,12 +3,11 @@
 //! record, so role, scope and account state are always current. [`Actor`] may act on the
 //! organization's data; [`Myself`] may only read their own profile (a locked staff member).
 
-use domain::ErrorCode;
 use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use domain::{policy, DomainError, OrgId, User, UserId};
+use domain::{policy, DomainError, ErrorCode, OrgId, User, UserId};
 use lambda_http::request::RequestContext;
 
 use crate::{ApiError, AppState};

@@ -1,5 +1,12 @@
-//! The state every handler shares, built once per cold start.
+//! The state every handler shares, built once per cold start, and what it caches per
+//! function instance (the orgs' write quotas).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::quota::Quotas;
+use domain::OrgId;
 use files::Files;
 use queue::Queues;
 use store::Store;
@@ -19,7 +26,7 @@ pub struct AppState {
     /// The sign-in directory invitations create users in; `None` where there is none.
     pub directory: Option<Directory>,
     /// The orgs' write quotas, as last read.
-    pub quotas: crate::QuotaCache,
+    pub quotas: QuotaCache,
 }
 
 impl AppState {
@@ -34,7 +41,28 @@ impl AppState {
             providers: workers::providers_from_env(&aws),
             app_url: workers::app_url(),
             directory: Directory::from_env(&aws),
-            quotas: crate::QuotaCache::default(),
+            quotas: QuotaCache::default(),
         })
+    }
+}
+
+/// How long an org's limits are kept before they are read again.
+const LIMITS_TTL: Duration = Duration::from_secs(60);
+
+/// The orgs' limits as last read, per function instance.
+#[derive(Clone, Debug, Default)]
+pub struct QuotaCache(Arc<Mutex<HashMap<OrgId, (Instant, Quotas)>>>);
+
+impl QuotaCache {
+    pub(crate) async fn limits(&self, store: &Store, org: &OrgId) -> Result<Quotas, store::StoreError> {
+        let cached = self.0.lock().ok().and_then(|m| m.get(org).copied());
+        if let Some((_, quotas)) = cached.filter(|(at, _)| at.elapsed() < LIMITS_TTL) {
+            return Ok(quotas);
+        }
+        let quotas = store.get_quotas(org).await?.unwrap_or_default();
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(org.clone(), (Instant::now(), quotas));
+        }
+        Ok(quotas)
     }
 }

@@ -1,13 +1,12 @@
 //! Request parsing at the edge: bounded JSON bodies, list parameters, path ids and the
 //! Idempotency-Key header, each refused with a clear error before any handler runs.
 
-use domain::ErrorCode;
 use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use domain::{DomainError, ThreadId};
+use domain::{DomainError, ErrorCode, ThreadId};
 use serde::de::DeserializeOwned;
 use store::Cursor;
 

@@ -20,9 +20,8 @@ pub mod threads;
 mod views;
 
 pub use actor::{claims_context, Actor, Myself};
-pub use config::AppState;
+pub use config::{AppState, QuotaCache};
 pub use error::{error_response, ApiError};
-pub use quota::QuotaCache;
 pub use system::{health_router, OPENAPI_JSON};
 
 /// Every route of the API as `(method, path)`, in the path syntax of template.yaml.

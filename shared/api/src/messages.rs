@@ -6,8 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::attachment::{ContentType, MAX_PER_MESSAGE};
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::ErrorCode;
-use domain::{policy, AttachmentId, DomainError, EventId, MessageBody, MessageId};
+use domain::{policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use store::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, MessageRecord, NewIdempotency, PostOutcome,

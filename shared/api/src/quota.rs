@@ -3,37 +3,12 @@
 //! `rate_limited` and `Retry-After` when either is spent. An org's limits are read once a
 //! minute per function instance, not on every request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use domain::quota::{window, Limit, QuotaKind, Quotas};
-use domain::{OrgId, User, UserId};
+use domain::quota::{window, Limit, QuotaKind};
+use domain::{User, UserId};
 use store::keys::QuotaScope;
 use store::Counter;
 
 use crate::{ApiError, AppState};
-
-/// How long an org's limits are kept before they are read again.
-const LIMITS_TTL: Duration = Duration::from_secs(60);
-
-/// The orgs' limits as last read, per function instance.
-#[derive(Clone, Debug, Default)]
-pub struct QuotaCache(Arc<Mutex<HashMap<OrgId, (Instant, Quotas)>>>);
-
-impl QuotaCache {
-    async fn limits(&self, state: &AppState, org: &OrgId) -> Result<Quotas, ApiError> {
-        let cached = self.0.lock().ok().and_then(|m| m.get(org).copied());
-        if let Some((_, quotas)) = cached.filter(|(at, _)| at.elapsed() < LIMITS_TTL) {
-            return Ok(quotas);
-        }
-        let quotas = state.store.get_quotas(org).await?.unwrap_or_default();
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(org.clone(), (Instant::now(), quotas));
-        }
-        Ok(quotas)
-    }
-}
 
 /// The counts one write took, to give back if the write is refused after all.
 #[must_use = "settle the counts with the write's result"]
@@ -71,7 +46,7 @@ pub(crate) async fn take(
     kind: QuotaKind,
     subject: Option<&UserId>,
 ) -> Result<Taken, ApiError> {
-    let limit: Limit = state.quotas.limits(state, &actor.org).await?.limit(kind);
+    let limit: Limit = state.quotas.limits(&state.store, &actor.org).await?.limit(kind);
     let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
     let counter = |scope: QuotaScope| Counter {
         org: actor.org.clone(),

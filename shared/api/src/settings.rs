@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::notify::NotificationDefaults;
-use domain::ErrorCode;
-use domain::{policy, DomainError, RoutingSettings};
+use domain::{policy, DomainError, ErrorCode, RoutingSettings};
 use store::RetentionSettings;
 
 use crate::extract::JsonBody;

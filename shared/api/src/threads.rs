@@ -7,10 +7,9 @@ use axum::{Json, Router};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
-use domain::ErrorCode;
 use domain::{
-    DomainError, EventId, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId, ThreadStatus,
-    Topic, UserId,
+    DomainError, ErrorCode, EventId, LinkedRecord, MessageBody, MessageId, Priority, Subject, ThreadId,
+    ThreadStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use store::retry::Tries;

@@ -7,8 +7,7 @@
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType, UserStatusType};
 use aws_sdk_cognitoidentityprovider::Client;
-use domain::ErrorCode;
-use domain::{DomainError, OrgId, UserId};
+use domain::{DomainError, ErrorCode, OrgId, UserId};
 
 /// The claim that carries our user id in Cognito's ID tokens.
 pub const USER_ID_CLAIM: &str = "custom:user_id";

@@ -1,10 +1,9 @@
 //! Attachments: the file types we accept, how a type is recognised from a file's first
 //! bytes (never trusting the name or the declared type alone), and safe file names.
 
-use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::{DomainError, ErrorCode};
 
 /// At most this many attachments on one message.
 pub const MAX_PER_MESSAGE: usize = 3;

@@ -1,31 +1,13 @@
 //! Contacts: residents, owners, staff and vendors of an organization, as admins create and
 //! search them; locking with a documented reason; names normalised for search.
 
-use crate::ErrorCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::notify::{Channel, ChannelAddress};
 use crate::text::single_line;
-use crate::{AccountState, DomainError, OrgId, Role, User, UserId};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactKind {
-    Resident,
-    Owner,
-    Staff,
-    Vendor,
-}
-
-/// Why an account was locked, by whom and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lock {
-    pub reason: String,
-    pub by: UserId,
-    pub at: DateTime<Utc>,
-}
+pub use crate::user::{ContactKind, Lock};
+use crate::{AccountState, DomainError, ErrorCode, OrgId, Role, User, UserId};
 
 /// A lock reason: required, 1 to 500 characters.
 pub fn lock_reason(raw: Option<&str>) -> Result<String, DomainError> {

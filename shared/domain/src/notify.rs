@@ -2,11 +2,10 @@
 //! their validated addresses, quiet hours in the user's time zone, and the rendering of
 //! one message or a digest of several.
 
-use crate::ErrorCode;
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, MessageId, ThreadId};
+use crate::{DomainError, ErrorCode, MessageId, ThreadId};
 
 pub const MAX_CHANNELS: usize = 5;
 

@@ -1,8 +1,7 @@
 //! The authorization policy: who may see, post and change what. Organization isolation is
 //! structural (every storage key starts with the caller's org); these rules decide within it.
 
-use crate::ErrorCode;
-use crate::{AccountState, DomainError, Role, User, UserId};
+use crate::{AccountState, DomainError, ErrorCode, Role, User, UserId};
 
 /// May `user` see a thread? Facility admins see every thread of their org; everyone else
 /// only the threads they take part in. Callers answer 404 when this is false.

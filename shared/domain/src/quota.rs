@@ -4,10 +4,9 @@
 //! above what an honest user does (a staff member answering all day posts a few hundred
 //! messages); operations can set other limits for one organization.
 
-use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::{DomainError, ErrorCode};
 
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

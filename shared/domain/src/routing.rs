@@ -2,12 +2,11 @@
 //! or a team, so residents never need to know who handles what. Topics beyond the built-in
 //! ones exist by being routed.
 
-use crate::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, Topic, UserId};
+use crate::{DomainError, ErrorCode, Topic, UserId};
 
 pub const MAX_ROUTES: usize = 50;
 pub const MAX_TEAMS: usize = 20;

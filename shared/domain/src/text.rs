@@ -1,9 +1,8 @@
 //! Bounded text values: subjects, message bodies, topics and linked records.
 
-use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::{DomainError, ErrorCode};
 
 /// Trims and bounds a user-supplied text: non-empty, at most `max` characters, no control
 /// characters other than newlines and tabs.

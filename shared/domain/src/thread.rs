@@ -4,10 +4,9 @@
 //! archived (after the org's archive period, or by staff). A resident's message re-opens
 //! any thread as unread; internal notes never change the status.
 
-use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, Role};
+use crate::{DomainError, ErrorCode, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

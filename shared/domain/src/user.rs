@@ -1,8 +1,26 @@
 //! Users: residents and the staff of a management organization, and their account state.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{OrgId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Resident,
+    Owner,
+    Staff,
+    Vendor,
+}
+
+/// Why an account was locked, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub reason: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,10 +78,10 @@ pub struct User {
     pub phone: Option<String>,
     /// What kind of contact this user is; `None` for users seeded before contacts existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::contact::ContactKind>,
+    pub kind: Option<ContactKind>,
     /// Why, by whom and when the account was locked (while `state` is locked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lock: Option<crate::contact::Lock>,
+    pub lock: Option<Lock>,
     /// A future archive date set by staff; the scheduled job archives on the day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_at: Option<chrono::DateTime<chrono::Utc>>,

@@ -9,9 +9,8 @@
 use domain::attachment::{check_size, sanitize_file_name, ContentType};
 use domain::contact::{fold, lock_reason, name_words, ContactPatch, NewContact};
 use domain::notify::{Channel, ChannelAddress};
-use domain::ErrorCode;
 use domain::{
-    AccountState, AttachmentId, DomainError, LinkedRecord, MessageBody, MessageId, OrgId, Role,
+    AccountState, AttachmentId, DomainError, ErrorCode, LinkedRecord, MessageBody, MessageId, OrgId, Role,
     RoutingSettings, Subject, ThreadId, Topic, User, UserId,
 };
 use proptest::prelude::*;

@@ -8,7 +8,7 @@ use queue::Queues;
 use store::Store;
 
 use crate::channels::{HttpProvider, Providers};
-use crate::notifier::Notifier;
+use crate::dispatch::Notifier;
 use crate::Workers;
 
 /// Typed configuration from the environment; a missing variable is named in the error.

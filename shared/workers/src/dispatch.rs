@@ -9,12 +9,22 @@ use chrono::{DateTime, Utc};
 use domain::notify::{render, PendingNotification};
 use domain::MessageId;
 use futures::stream::{self, StreamExt};
-use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, MAX_SETTLED};
+use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, Store, MAX_SETTLED};
 use tokio::time::Instant;
 
-use crate::channels::{Outgoing, SendError};
-use crate::notifier::Notifier;
+use crate::channels::{Outgoing, Providers, SendError};
 use crate::{fit, paid, WorkError};
+
+/// What sending notifications needs: the notifier and the dispatcher share it.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    pub store: Store,
+    pub providers: Providers,
+    /// Links in notifications point here (`{app_url}/threads/{id}`).
+    pub app_url: String,
+    /// Notifications to one recipient within this window go out together, as a digest.
+    pub digest_window: Duration,
+}
 
 /// After a transient provider outage, try the recipient again this much later.
 const RETRY_LATER: Duration = Duration::from_secs(30);

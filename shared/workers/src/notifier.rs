@@ -11,21 +11,10 @@ use chrono::Utc;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::notify::PendingNotification;
 use domain::Priority;
-use store::Store;
 use tokio::time::Instant;
 
-use crate::channels::Providers;
-use crate::{dispatch, WorkError};
-
-#[derive(Debug, Clone)]
-pub struct Notifier {
-    pub store: Store,
-    pub providers: Providers,
-    /// Links in notifications point here (`{app_url}/threads/{id}`).
-    pub app_url: String,
-    /// Notifications to one recipient within this window go out together, as a digest.
-    pub digest_window: Duration,
-}
+use crate::dispatch::{self, Notifier};
+use crate::WorkError;
 
 /// Urgent notifications of one notifier invocation are sent within this time of its start
 /// (the function's timeout is 10 s); what is not sent by then stays due for the dispatcher.
