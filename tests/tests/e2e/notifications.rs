@@ -435,7 +435,8 @@ async fn a_stalled_provider_for_one_urgent_recipient_holds_up_nobody_elses_notif
     let reply = w.reply("security-1", &other, "Fixed").await;
     w.delivered("resident-2", &reply).await;
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(12), "resident-2 waited {took:?} behind resident-1's provider");
+    // Held up, it would wait out a 30 s stall; the margin is for two busy cores.
+    assert!(took < Duration::from_secs(20), "resident-2 waited {took:?} behind resident-1's provider");
 }
 
 #[tokio::test]
