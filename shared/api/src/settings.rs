@@ -1,10 +1,12 @@
 //! Organization settings routes (facility admins): topic routing and teams.
 
+use std::collections::HashSet;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::notify::NotificationDefaults;
-use domain::{policy, DomainError, ErrorCode, RoutingSettings};
+use domain::{policy, DomainError, ErrorCode, RoutingSettings, UserId};
 use store::RetentionSettings;
 
 use crate::extract::JsonBody;
@@ -32,15 +34,21 @@ async fn put_routing(
     JsonBody(settings): JsonBody<RoutingSettings>,
 ) -> Result<Json<RoutingSettings>, ApiError> {
     policy::ensure_org_admin(&actor)?;
-    for user_id in settings.validate()? {
-        let user = state.store.get_user(&actor.org, &user_id).await?;
-        if !user.is_some_and(|u| u.role.is_staff()) {
-            return Err(DomainError::invalid(
-                ErrorCode::UnknownStaff,
-                format!("'{user_id}' is not a staff member of this organization"),
-            )
-            .into());
-        }
+    let named: Vec<UserId> = settings.validate()?.into_iter().collect();
+    let staff: HashSet<UserId> = state
+        .store
+        .get_users(&actor.org, &named)
+        .await?
+        .into_iter()
+        .filter(|u| u.role.is_staff())
+        .map(|u| u.id)
+        .collect();
+    if let Some(user_id) = named.iter().find(|id| !staff.contains(id)) {
+        return Err(DomainError::invalid(
+            ErrorCode::UnknownStaff,
+            format!("'{user_id}' is not a staff member of this organization"),
+        )
+        .into());
     }
     state.store.put_routing(&actor.org, &settings).await?;
     Ok(Json(settings))

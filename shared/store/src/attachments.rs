@@ -3,7 +3,7 @@
 //! creation time), an attached file is archived after the org's retention window
 //! (`Due::AttachmentArchive`, by due time). Also the org's retention setting.
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::{AttachmentId, MessageId, OrgId, ThreadId, UserId};
@@ -96,9 +96,6 @@ fn settings_key(org: &OrgId) -> Item {
     key(keys::settings_pk(org), RETENTION_SETTINGS_SK)
 }
 
-/// BatchGetItem rounds before unprocessed keys count as a failure.
-const MAX_BATCH_ATTEMPTS: u32 = 5;
-
 /// The attachments and the retention setting among the items of a batch read.
 fn sort_batch(items: &[Item]) -> Result<(Vec<AttachmentRecord>, RetentionSettings), StoreError> {
     let mut found = Vec::new();
@@ -173,33 +170,7 @@ impl Store {
         let mut keys: Vec<Item> =
             ids.iter().map(|id| key(keys::attachment_pk(org, id), ATTACHMENT_SK)).collect();
         keys.push(settings_key(org));
-        let mut items = Vec::new();
-        for attempt in 0..MAX_BATCH_ATTEMPTS {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut keys)))
-                .consistent_read(true)
-                .build()
-                .map_err(StoreError::unavailable)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            items.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
-            keys = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .map(|k| k.keys().to_vec())
-                .unwrap_or_default();
-            if keys.is_empty() {
-                return sort_batch(&items);
-            }
-            crate::retry::backoff(attempt).await;
-        }
-        // Still throttled after every attempt: a missing record must not read as "not yours".
-        Err(StoreError::unavailable(std::io::Error::other("BatchGetItem left keys unprocessed")))
+        sort_batch(&self.batch_get(keys, true).await?)
     }
 
     pub async fn get_retention(&self, org: &OrgId) -> Result<RetentionSettings, StoreError> {
@@ -226,11 +197,9 @@ impl Store {
     /// Records that an attached file was archived (it leaves the archive index).
     pub async fn mark_archived(&self, a: &AttachmentRecord) -> Result<(), StoreError> {
         let after = AttachmentRecord { status: AttachmentStatus::Archived, ..a.clone() };
-        let outcome =
-            self.transact(vec![transition(&self.table, &after, AttachmentStatus::Attached)?]).await?;
-        match outcome {
-            crate::tx::TxOutcome::Committed => Ok(()),
-            crate::tx::TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        match self.write_one(transition(&self.table, &after, AttachmentStatus::Attached)?).await? {
+            true => Ok(()),
+            false => Err(StoreError::Contention),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::{OrgId, ThreadId, ThreadStatus, Topic};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -150,6 +150,47 @@ impl crate::Store {
             .await
             .map_err(StoreError::unavailable)?;
         out.item().map(data::<T>).transpose()
+    }
+
+    /// The items at `keys` that exist, in any order: BatchGetItem, 100 keys a request (no
+    /// key twice), again for any keys DynamoDB leaves unprocessed, as it may under load.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        /// Rounds of unprocessed keys before they count as a failure.
+        const MAX_BATCH_ATTEMPTS: u32 = 5;
+        let mut items = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut keys = chunk.to_vec();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                if attempt == MAX_BATCH_ATTEMPTS {
+                    // Still throttled: a missing record must not read as "not there".
+                    return Err(StoreError::unavailable(std::io::Error::other(
+                        "BatchGetItem left keys unprocessed",
+                    )));
+                }
+                if attempt > 0 {
+                    crate::retry::backoff(attempt - 1).await;
+                }
+                attempt += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(consistent)
+                    .build()
+                    .map_err(StoreError::unavailable)?;
+                let out = (self.client.batch_get_item())
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                items.extend(out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten().cloned());
+                keys = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+        }
+        Ok(items)
     }
 
     /// Writes `value` under `data` in the item at `key`, replacing it.

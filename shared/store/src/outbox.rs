@@ -75,8 +75,7 @@ impl Store {
     /// Marks an event done outside any other change (events whose effect is a queue send).
     /// `Ok(false)`: it was done before.
     pub async fn complete_event(&self, event: &OutboxEvent) -> Result<bool, StoreError> {
-        let outcome = self.transact(vec![complete_item(&self.table, event)?]).await?;
-        Ok(matches!(outcome, crate::tx::TxOutcome::Committed))
+        self.write_one(complete_item(&self.table, event)?).await
     }
 
     /// Whether an event is already done (a redelivery of a processed message).

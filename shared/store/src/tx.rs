@@ -1,7 +1,9 @@
-//! TransactWriteItems with per-item outcomes, and builders for its items.
+//! TransactWriteItems with per-item outcomes, builders for its items, and one such item
+//! written on its own.
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
@@ -54,6 +56,59 @@ impl Store {
                 }
                 _ => Err(StoreError::unavailable(err)),
             },
+        }
+    }
+}
+
+impl Store {
+    /// One conditional write on its own, as the plain PutItem, UpdateItem or DeleteItem it
+    /// is: half the write capacity of a transaction of one. `Ok(false)`: its condition
+    /// failed.
+    pub(crate) async fn write_one(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
+        fn held<E: std::error::Error + Send + Sync + 'static, R>(
+            out: Result<R, SdkError<E>>,
+            failed_condition: impl Fn(&E) -> bool,
+        ) -> Result<bool, StoreError> {
+            match out {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(&failed_condition) => Ok(false),
+                Err(e) => Err(StoreError::unavailable(e)),
+            }
+        }
+        if let Some(put) = item.put {
+            let out = (self.client.put_item())
+                .table_name(put.table_name)
+                .set_item(Some(put.item))
+                .set_condition_expression(put.condition_expression)
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values)
+                .send()
+                .await;
+            held(out, |e| e.is_conditional_check_failed_exception())
+        } else if let Some(update) = item.update {
+            let out = (self.client.update_item())
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .send()
+                .await;
+            held(out, |e| e.is_conditional_check_failed_exception())
+        } else if let Some(delete) = item.delete {
+            let out = (self.client.delete_item())
+                .table_name(delete.table_name)
+                .set_key(Some(delete.key))
+                .set_condition_expression(delete.condition_expression)
+                .set_expression_attribute_names(delete.expression_attribute_names)
+                .set_expression_attribute_values(delete.expression_attribute_values)
+                .send()
+                .await;
+            held(out, |e| e.is_conditional_check_failed_exception())
+        } else {
+            // A condition check alone writes nothing: a transaction of one is its only form.
+            Ok(matches!(self.transact(vec![item]).await?, TxOutcome::Committed))
         }
     }
 }

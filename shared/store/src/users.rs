@@ -104,6 +104,13 @@ impl Store {
         self.get_data(key(keys::user_pk(org, id), keys::PROFILE_SK), false).await
     }
 
+    /// The users of `ids` that exist (each once, in any order): one BatchGetItem per 100.
+    pub async fn get_users(&self, org: &OrgId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let unique: std::collections::BTreeSet<&UserId> = ids.iter().collect();
+        let keys = unique.into_iter().map(|id| key(keys::user_pk(org, id), keys::PROFILE_SK)).collect();
+        self.batch_get(keys, false).await?.iter().map(data::<User>).collect()
+    }
+
     /// Creates or replaces a user (seeding, tests), with its contact index entries.
     pub async fn put_user(&self, user: &User) -> Result<(), StoreError> {
         self.write_contact(None, user, None).await

@@ -42,15 +42,9 @@ pub async fn handle(workers: &Workers, event: OutboxEvent) -> Result<(), WorkErr
 async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> Result<(), WorkError> {
     let store = &workers.store;
     let settings = store.get_routing(&event.org).await?.unwrap_or_default();
-    let mut recipients = Vec::new();
-    for id in settings.recipients(topic) {
-        // Routing names staff; anyone no longer staff of the org is skipped.
-        if let Some(user) = store.get_user(&event.org, &id).await? {
-            if user.role.is_staff() {
-                recipients.push(user);
-            }
-        }
-    }
+    // Routing names staff; anyone no longer staff of the org is skipped.
+    let mut recipients = store.get_users(&event.org, &settings.recipients(topic)).await?;
+    recipients.retain(|user| user.role.is_staff());
     let actor = UserId::parse(ROUTER_ACTOR).expect("valid id");
     let mut tries = Tries::new();
     while tries.another().await {
