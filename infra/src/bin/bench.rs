@@ -402,7 +402,6 @@ async fn main() -> anyhow::Result<()> {
         let p50 = percentile(&r.latencies, 0.5);
         let own_calls = percentile(&r.wires, 0.5);
         figures.push(RouteFigures {
-            over_floor: p50.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE),
             over_own_calls: p50.as_secs_f64() / own_calls.as_secs_f64().max(f64::MIN_POSITIVE),
             own_cpu_p50: percentile(&r.cpu, 0.5),
             own_cpu_p99: percentile(&r.cpu, 0.99),
@@ -485,7 +484,10 @@ async fn main() -> anyhow::Result<()> {
         out.push_str(&format!("| {component} | {:.5} |\n", dollars * 1000.0));
     }
     out.push_str(&format!("| **total** | **{:.5}** |\n", per_message.total() * 1000.0));
-    out.push_str(&targets::markdown(&figures, cold_rows.as_deref()));
+    let consumer_calls = (busy.len() as f64 - idle.len() as f64 * idle_scale).max(0.0) / messages as f64;
+    let per_message_figures =
+        targets::PerMessage { consumer_calls, dollars_per_1000: per_message.total() * 1000.0 };
+    out.push_str(&targets::markdown(&figures, cold_rows.as_deref(), &per_message_figures));
     println!("{out}");
     std::fs::write("BENCHMARKS.md", &out)?;
     Ok(())
