@@ -326,10 +326,12 @@ async fn show(
     Myself(actor): Myself,
     PathText(id): PathText<String>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    if id != actor.id.as_str() {
-        // Anyone reads their own profile; anything else needs an account that may act.
-        policy::ensure_can_act(&actor)?;
+    if id == actor.id.as_str() {
+        // Anyone reads their own profile: the caller's record, just read, is it.
+        return Ok(Json(actor.into()));
     }
+    // Anything else needs an account that may act.
+    policy::ensure_can_act(&actor)?;
     let contact = load(&state, &actor, &id).await?;
     // Staff read every contact; anyone reads their own.
     if !actor.role.is_staff() && contact.id != actor.id {

@@ -268,17 +268,28 @@ impl Store {
         due.iter().map(data::<User>).collect()
     }
 
-    /// A contact's audit trail, oldest first.
+    /// A contact's audit trail, oldest first, every page of it.
     pub async fn audit_trail(&self, org: &OrgId, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(keys::audit_pk(org, subject)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items().iter().map(data::<AuditEntry>).collect()
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", s(keys::audit_pk(org, subject)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for item in out.items() {
+                entries.push(data::<AuditEntry>(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(entries),
+            }
+        }
     }
 }
