@@ -443,7 +443,7 @@ fn function_env(
         ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID".into(), "test".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-        // The one local difference (see shared/workers/src/config.rs).
+        // The one local difference (see shared/app/src/config.rs).
         ("AWS_ENDPOINT_URL".into(), stack.emulator.endpoint.clone()),
         // template.yaml's Globals.
         ("TABLE_NAME".into(), stack.store.table().to_owned()),

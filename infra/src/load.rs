@@ -5,7 +5,7 @@
 //! Chaos runs the same load against a second API on the same emulator whose AWS clients go
 //! through loopback proxies ([`CutProxy`]); the first stack keeps the consumers and jobs on
 //! the emulator directly, and that API's AWS calls carry the deployed timeouts
-//! (`workers::aws_timeouts`). During the load the proxies are cut twice: once everything the
+//! (`app::aws_timeouts`). During the load the proxies are cut twice: once everything the
 //! API reaches (DynamoDB, S3, SQS), once only its SQS sends; refusing connections, or with
 //! `CHAOS_MODE=stall` holding them unanswered.
 
@@ -573,7 +573,7 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
             emulator_endpoint: Some(aws.endpoint()),
             relay_endpoint: Some(sqs.endpoint()),
             // Bounded as the deployed functions are, so a stalled call ends in a 503.
-            aws_timeouts: Some(workers::aws_timeouts()),
+            aws_timeouts: Some(app::aws_timeouts()),
             ..StackOptions::default()
         })
         .await

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use app::dispatch::Notifier;
+use app::App;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::events::OutboxEvent;
-use workers::dispatch::Notifier;
-use workers::Workers;
 
 /// Local visibility timeout: a failed record is retried after this, so poison messages
 /// reach the dead-letter queue in seconds rather than minutes.
@@ -25,25 +25,25 @@ const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 const DISPATCH_BUDGET: Duration = Duration::from_secs(40);
 
 pub fn spawn(
-    workers: Workers,
+    app: App,
     notifier: Notifier,
     sqs: aws_sdk_sqs::Client,
     routing_url: String,
     notification_url: String,
 ) {
-    let (router, router_sqs) = (workers.clone(), sqs.clone());
+    let (router, router_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&router_sqs, &routing_url, |event, _| workers::router::handle(&router, event)).await
+        poll(&router_sqs, &routing_url, |event, _| app::router::handle(&router, event)).await
     });
     let consumer = notifier.clone();
     tokio::spawn(async move {
-        poll(&sqs, &notification_url, |event, deadline| workers::notifier::handle(&consumer, event, deadline))
+        poll(&sqs, &notification_url, |event, deadline| app::notifier::handle(&consumer, event, deadline))
             .await
     });
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REPAIR_EVERY).await;
-            let run = workers::housekeeping::run(&workers, REPAIR_AFTER, chrono::Utc::now()).await;
+            let run = app::housekeeping::run(&app, REPAIR_AFTER, chrono::Utc::now()).await;
             if run.failed() {
                 tracing::warn!(report = %run.report(), "a scheduled task failed");
             }
@@ -53,7 +53,7 @@ pub fn spawn(
         loop {
             tokio::time::sleep(DISPATCH_EVERY).await;
             let deadline = tokio::time::Instant::now() + DISPATCH_BUDGET;
-            if let Err(e) = workers::dispatch::run(&notifier, chrono::Utc::now(), deadline).await {
+            if let Err(e) = app::dispatch::run(&notifier, chrono::Utc::now(), deadline).await {
                 tracing::warn!(error = ?e, "notification dispatch failed");
             }
         }
@@ -65,7 +65,7 @@ pub fn spawn(
 async fn poll<F, Fut>(sqs: &aws_sdk_sqs::Client, url: &str, handle: F)
 where
     F: Fn(OutboxEvent, tokio::time::Instant) -> Fut,
-    Fut: std::future::Future<Output = Result<(), workers::WorkError>>,
+    Fut: std::future::Future<Output = Result<(), app::WorkError>>,
 {
     loop {
         // Short polls: the emulator serves one request at a time, so a long poll would
@@ -101,8 +101,8 @@ where
                 record
             })
             .collect();
-        let deadline = workers::notifier::urgent_deadline();
-        let failed: HashSet<String> = match workers::batch::process(event, |e| handle(e, deadline)).await {
+        let deadline = app::notifier::urgent_deadline();
+        let failed: HashSet<String> = match queue::batch::process(event, |e| handle(e, deadline)).await {
             Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
             Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
         };

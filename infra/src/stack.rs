@@ -5,16 +5,15 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use api::AppState;
+use app::dispatch::Notifier;
+use app::App;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use channels::{HttpProvider, Providers};
 use directory::Directory;
 use files::Files;
 use queue::Queues;
 use store::Store;
-use workers::channels::{HttpProvider, Providers};
-use workers::dispatch::Notifier;
-use workers::Workers;
 
 use crate::cpu::CpuMeter;
 use crate::emulator::Emulator;
@@ -53,7 +52,7 @@ pub struct StackOptions {
     pub workers: bool,
     /// Use this running emulator instead of starting one (a second API on the same data).
     pub emulator_endpoint: Option<String>,
-    /// Bounds on this stack's AWS calls (`workers::aws_timeouts()`, as deployed); `None`:
+    /// Bounds on this stack's AWS calls (`app::aws_timeouts()`, as deployed); `None`:
     /// unbounded, since the emulator serves one request at a time and is slow under bursts.
     pub aws_timeouts: Option<aws_config::timeout::TimeoutConfig>,
 }
@@ -87,7 +86,7 @@ pub struct Stack {
 
 /// The consumers and schedules of a stack started without them.
 struct IdleWorkers {
-    workers: Workers,
+    app: App,
     notifier: Notifier,
     sqs: aws_sdk_sqs::Client,
     routing_url: String,
@@ -170,7 +169,7 @@ impl Stack {
             Some(endpoint) => sdk_config(endpoint).await,
             None => sdk.clone(),
         };
-        let mut relay_config = workers::relay_sqs_config(&relay_sdk).to_builder();
+        let mut relay_config = app::relay_sqs_config(&relay_sdk).to_builder();
         if let Some(meter) = &meter {
             relay_config = relay_config.interceptor(meter.clone());
         }
@@ -182,35 +181,29 @@ impl Stack {
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
         let url = format!("http://{}", listener.local_addr()?);
         let providers = local_providers(&sdk, &url, meter.as_ref()).await?;
-        let workers = Workers {
-            store: store.clone(),
-            queues: queues.clone(),
-            files: files.clone(),
-            directory: Some(directory.clone()),
-        };
         let notifier = Notifier {
             store: store.clone(),
             providers: providers.clone(),
             app_url: url.clone(),
             digest_window: LOCAL_DIGEST_WINDOW,
         };
-        let idle_workers = IdleWorkers { workers, notifier, sqs, routing_url, notification_url };
-        let state = AppState {
+        let app = App {
             store: store.clone(),
             queues,
             files,
             providers,
             app_url: url.clone(),
             directory: Some(directory),
-            quotas: api::QuotaCache::default(),
+            quotas: app::QuotaCache::default(),
         };
-        let mut app =
-            gateway::app(state, token::secret()).merge(sink::router(Sink::default(), store.clone()));
+        let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, routing_url, notification_url };
+        let mut routes =
+            gateway::app(app, token::secret()).merge(sink::router(Sink::default(), store.clone()));
         if let Some(cpu) = opts.cpu_meter {
-            app = app.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
+            routes = routes.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
         }
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, routes).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
@@ -225,7 +218,7 @@ impl Stack {
     /// Starts the queue consumers and schedules (once; later calls do nothing).
     pub fn start_workers(&mut self) {
         if let Some(w) = self.idle_workers.take() {
-            local_workers::spawn(w.workers, w.notifier, w.sqs, w.routing_url, w.notification_url);
+            local_workers::spawn(w.app, w.notifier, w.sqs, w.routing_url, w.notification_url);
         }
     }
 }

@@ -17,13 +17,13 @@ const MARGIN: Duration = Duration::from_secs(15);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let notifier = workers::notifier_from_env().await?;
+    let notifier = app::notifier_from_env().await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let budget = RUN_BUDGET.min(time_left(event.context.deadline).saturating_sub(MARGIN));
         let deadline = tokio::time::Instant::now() + budget;
         let notified =
-            workers::dispatch::run(notifier, chrono::Utc::now(), deadline).await.map_err(Error::from)?;
+            app::dispatch::run(notifier, chrono::Utc::now(), deadline).await.map_err(Error::from)?;
         Ok::<_, Error>(serde_json::json!({ "notified": notified }))
     }))
     .await

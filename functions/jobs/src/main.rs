@@ -13,10 +13,10 @@ const REPAIR_AFTER: Duration = Duration::from_secs(60);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let workers = workers::from_env().await?;
-    let workers = &workers;
+    let app = app::App::from_env().await?;
+    let app = &app;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let run = workers::housekeeping::run(workers, REPAIR_AFTER, chrono::Utc::now()).await;
+        let run = app::housekeeping::run(app, REPAIR_AFTER, chrono::Utc::now()).await;
         // Every task ran; the invocation fails (and is retried) if any of them did.
         if run.failed() {
             return Err(Error::from(run.report().to_string()));

@@ -8,11 +8,11 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let notifier = workers::notifier_from_env().await?;
+    let notifier = app::notifier_from_env().await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = workers::notifier::urgent_deadline();
-        workers::batch::process(event.payload, |e| workers::notifier::handle(notifier, e, deadline))
+        let deadline = app::notifier::urgent_deadline();
+        queue::batch::process(event.payload, |e| app::notifier::handle(notifier, e, deadline))
             .await
             .map_err(lambda_runtime::Error::from)
     }))

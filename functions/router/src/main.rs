@@ -6,10 +6,10 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let workers = workers::from_env().await?;
-    let workers = &workers;
+    let app = app::App::from_env().await?;
+    let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        workers::batch::process(event.payload, |e| workers::router::handle(workers, e))
+        queue::batch::process(event.payload, |e| app::router::handle(app, e))
             .await
             .map_err(lambda_runtime::Error::from)
     }))

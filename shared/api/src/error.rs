@@ -9,33 +9,14 @@ use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// What a use case refused or failed with.
     #[error(transparent)]
-    Domain(#[from] DomainError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// S3 failed (presigning, reading what an upload stored).
-    #[error("file storage unavailable")]
-    Files(#[from] files::FilesError),
-    /// Cognito failed.
-    #[error("sign-in directory unavailable")]
-    Directory(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The e-mail provider did not take a message.
-    #[error("e-mail unavailable")]
-    Mail(#[source] workers::channels::SendError),
-    /// The operating system's random generator failed.
-    #[error("random generator unavailable")]
-    Random(#[source] getrandom::Error),
+    App(#[from] app::Error),
     /// Malformed request: bad JSON, a bad query parameter or header.
     #[error("{message}")]
     BadRequest { code: ErrorCode, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
-    /// A request body, or a file an upload declares, over its limit.
-    #[error("{what} too large")]
-    PayloadTooLarge { what: &'static str, limit_bytes: u64 },
-    /// A write quota is spent until the window ends.
-    #[error("quota spent")]
-    RateLimited { kind: domain::quota::QuotaKind, retry_after_secs: u32 },
 }
 
 impl ApiError {
@@ -43,55 +24,55 @@ impl ApiError {
         Self::BadRequest { code, message: message.into() }
     }
 
-    /// A refusal of the request as made (4xx), not a failure of ours.
-    pub fn is_refusal(&self) -> bool {
-        self.parts().0.is_client_error()
-    }
-
     /// The status, the code and the message of the answer.
     fn parts(&self) -> (StatusCode, ErrorCode, String) {
+        use app::Error as A;
         use DomainError as D;
         match self {
-            Self::Domain(D::Invalid { code, message }) => {
+            Self::App(A::Domain(D::Invalid { code, message })) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, *code, message.clone())
             }
-            Self::Domain(D::NotFound(what)) => {
+            Self::App(A::Domain(D::NotFound(what))) => {
                 (StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} not found"))
             }
-            Self::Domain(D::Forbidden { code, message }) => (StatusCode::FORBIDDEN, *code, message.clone()),
-            Self::Domain(D::Conflict { code, message }) => (StatusCode::CONFLICT, *code, message.clone()),
-            Self::Store(StoreError::BadCursor) => (
+            Self::App(A::Domain(D::Forbidden { code, message })) => {
+                (StatusCode::FORBIDDEN, *code, message.clone())
+            }
+            Self::App(A::Domain(D::Conflict { code, message })) => {
+                (StatusCode::CONFLICT, *code, message.clone())
+            }
+            Self::App(A::Store(StoreError::BadCursor)) => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidCursor,
                 "cursor is not valid for this list".into(),
             ),
-            Self::Store(StoreError::Contention) => (
+            Self::App(A::Store(StoreError::Contention)) => (
                 StatusCode::CONFLICT,
                 ErrorCode::ConcurrentUpdate,
                 "too many simultaneous changes to this thread; retry".into(),
             ),
-            Self::Store(StoreError::Unavailable(_))
-            | Self::Files(_)
-            | Self::Directory(_)
-            | Self::Mail(_)
-            | Self::Random(_) => (
+            Self::App(A::Store(StoreError::Unavailable(_)))
+            | Self::App(A::Files(_))
+            | Self::App(A::Directory(_))
+            | Self::App(A::Mail(_))
+            | Self::App(A::Random(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
                 "the service is briefly unavailable; retry shortly".into(),
             ),
-            Self::Store(StoreError::Corrupt(_)) => {
+            Self::App(A::Store(StoreError::Corrupt(_))) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error".into())
             }
             Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
             Self::Unauthorized(message) => {
                 (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, (*message).into())
             }
-            Self::RateLimited { kind, retry_after_secs } => (
+            Self::App(A::RateLimited { kind, retry_after_secs }) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
                 format!("too many {}s for now; retry in {retry_after_secs} s", kind.as_str()),
             ),
-            Self::PayloadTooLarge { what, limit_bytes } => (
+            Self::App(A::PayloadTooLarge { what, limit_bytes }) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
                 format!("{what} is larger than {limit_bytes} bytes"),
@@ -100,14 +81,17 @@ impl ApiError {
     }
 }
 
-impl From<directory::DirectoryError> for ApiError {
-    fn from(e: directory::DirectoryError) -> Self {
-        match e {
-            directory::DirectoryError::Domain(e) => Self::Domain(e),
-            directory::DirectoryError::Unavailable(e) => Self::Directory(e),
+/// What `?` turns into an answer, through the use cases' error.
+macro_rules! through_app_error {
+    ($($from:ty),*) => {$(
+        impl From<$from> for ApiError {
+            fn from(e: $from) -> Self {
+                Self::App(e.into())
+            }
         }
-    }
+    )*};
 }
+through_app_error!(DomainError, StoreError, files::FilesError, directory::DirectoryError);
 
 /// Renders the error body; also used for errors raised outside handlers (the gateway).
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
@@ -117,12 +101,13 @@ pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Res
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        use app::Error as A;
         let (status, code, message) = self.parts();
         if status.is_server_error() {
             tracing::error!(error = ?anyhow_chain(&self), "request failed");
         }
         let mut response = error_response(status, code, &message);
-        if let Self::RateLimited { retry_after_secs, .. } = &self {
+        if let Self::App(A::RateLimited { retry_after_secs, .. }) = &self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));

@@ -26,7 +26,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES).await.map_err(|_| {
-            ApiError::PayloadTooLarge { what: "request body", limit_bytes: MAX_BODY_BYTES as u64 }
+            ApiError::App(app::Error::PayloadTooLarge {
+                what: "request body",
+                limit_bytes: MAX_BODY_BYTES as u64,
+            })
         })?;
         parse_json(&bytes).map(JsonBody)
     }
@@ -36,9 +39,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Data => {
-                ApiError::Domain(DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()))
-            }
+            Category::Data => ApiError::from(DomainError::invalid(ErrorCode::InvalidRequest, e.to_string())),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::bad_request(ErrorCode::MalformedJson, "request body is not valid JSON")
             }
@@ -91,7 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ThreadPath {
         let axum::extract::Path(params) =
             axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::Domain(DomainError::NotFound("thread")))?;
+                .map_err(|_| ApiError::from(DomainError::NotFound("thread")))?;
         let id = params.get("id").ok_or(DomainError::NotFound("thread"))?;
         Ok(Self(ThreadId::parse(id)?))
     }
@@ -109,7 +110,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathTex
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Self(value))
-            .map_err(|_| ApiError::Domain(DomainError::NotFound("resource")))
+            .map_err(|_| ApiError::from(DomainError::NotFound("resource")))
     }
 }
 
@@ -134,40 +135,5 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                 )
             })?;
         Ok(Self(Some(key.to_owned())))
-    }
-}
-
-impl IdempotencyKey {
-    /// Identifies what was asked (`scope`: where, e.g. the thread), so a replay can be
-    /// told from a reuse of the key for something else.
-    pub fn request_hash(scope: &str, request: &impl serde::Serialize) -> String {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        hasher.update(scope.as_bytes());
-        hasher.update(b"\n");
-        hasher.update(serde_json::to_vec(request).unwrap_or_default());
-        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// The message a request made with `key` stored before, if the key was used for exactly
-    /// this request (a client retrying after a lost answer): what it is answered again.
-    pub async fn first_answer(
-        state: &crate::AppState,
-        actor: &domain::User,
-        key: Option<&str>,
-        request_hash: &str,
-    ) -> Result<Option<store::MessageRecord>, ApiError> {
-        let Some(key) = key else { return Ok(None) };
-        let first = state.store.replay(&actor.org, &actor.id, key).await?;
-        Ok(first.filter(|f| f.request_hash == request_hash).map(|f| f.message))
-    }
-
-    /// The answer to a key used before for a different request.
-    pub fn reused() -> ApiError {
-        DomainError::invalid(
-            ErrorCode::IdempotencyKeyReused,
-            "this Idempotency-Key was already used for a different request",
-        )
-        .into()
     }
 }

@@ -4,23 +4,22 @@
 
 mod actor;
 pub mod attachments;
-mod config;
 pub mod contacts;
-mod conversation;
 mod error;
 mod extract;
 pub mod me;
 pub mod messages;
 mod participants;
-mod quota;
-mod relay;
 pub mod settings;
 mod system;
 pub mod threads;
 mod views;
 
 pub use actor::{claims_context, Actor, Myself};
-pub use config::{AppState, QuotaCache};
+pub use app::QuotaCache;
+
+/// What every handler is given: the use cases' adapters.
+pub type AppState = app::App;
 pub use error::{error_response, ApiError};
 pub use system::{health_router, OPENAPI_JSON};
 

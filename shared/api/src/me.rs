@@ -1,10 +1,10 @@
 //! The caller's own settings: notification preferences.
 
+use app::settings;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::notify::NotificationPreferences;
-use domain::policy;
 
 use crate::extract::JsonBody;
 use crate::{Actor, ApiError, AppState, Myself};
@@ -15,24 +15,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The caller's preferences, or the defaults they are notified with until they set some.
+/// Read by anyone signed in, locked or not; changed only by those who may write.
 async fn get_preferences(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Myself(actor): Myself,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    let prefs = state.store.get_preferences(&actor.org, &actor.id).await?;
-    Ok(Json(match prefs {
-        Some(p) => p,
-        None => state.store.get_notification_defaults(&actor.org).await?.for_user(&actor),
-    }))
+    Ok(Json(settings::preferences(&app, &actor).await?))
 }
 
 async fn put_preferences(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Actor(actor): Actor,
     JsonBody(prefs): JsonBody<NotificationPreferences>,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
-    policy::ensure_can_write(&actor)?;
-    state.store.put_preferences(&actor.org, &actor.id, &prefs).await?;
-    Ok(Json(prefs))
+    Ok(Json(settings::set_preferences(&app, &actor, prefs).await?))
 }

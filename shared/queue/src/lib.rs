@@ -1,6 +1,8 @@
 //! SQS adapter: puts outbox events on the routing and notification queues. Sends are
 //! at-least-once; every consumer is idempotent on the event id.
 
+pub mod batch;
+
 use aws_sdk_sqs::Client;
 use domain::events::OutboxEvent;
 

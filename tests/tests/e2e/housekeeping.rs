@@ -68,7 +68,7 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
     let unreachable_s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let sqs = w.sqs.clone();
-    let workers = workers::Workers {
+    let app = app::App {
         store: store.clone(),
         queues: queue::Queues::new(
             sqs,
@@ -76,9 +76,12 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
             w.queue_url("NotificationQueue").await,
         ),
         files: files::Files::new(unreachable_s3, "attachmentsbucket", "key", 10),
+        providers: channels::Providers::new(None, None, None, None, None),
+        app_url: w.url.clone(),
         directory: None,
+        quotas: app::QuotaCache::default(),
     };
-    let run = workers::housekeeping::run(&workers, std::time::Duration::from_secs(60), now).await;
+    let run = app::housekeeping::run(&app, std::time::Duration::from_secs(60), now).await;
     assert!(run.retention.is_err(), "S3 is unreachable: {run:?}");
     assert!(run.repair.is_ok(), "{run:?}");
     assert_eq!(run.archived.as_ref().ok(), Some(&1), "the archives ran after the failure: {run:?}");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::{WorkError, Workers};
+use crate::{App, WorkError};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RepairReport {
@@ -17,16 +17,16 @@ pub struct RepairReport {
 /// Events handled per run, per index shard.
 const BATCH: i32 = 100;
 
-pub async fn repair_outbox(workers: &Workers, min_age: Duration) -> Result<RepairReport, WorkError> {
+pub async fn repair_outbox(app: &App, min_age: Duration) -> Result<RepairReport, WorkError> {
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(min_age).unwrap_or_default();
     let mut report = RepairReport::default();
-    for event in workers.store.pending_events(cutoff, BATCH).await? {
-        match workers.queues.send_routing(&event).await {
+    for event in app.store.pending_events(cutoff, BATCH).await? {
+        match app.queues.send_routing(&event).await {
             Ok(()) => {
                 report.resent += 1;
                 // Only sends that went through count towards parking: an outage never
                 // parks anything.
-                if workers.store.note_relay(&event).await? {
+                if app.store.note_relay(&event).await? {
                     tracing::error!(event_id = %event.id, "event parked after repeated relays; see the dead-letter queue");
                     report.parked += 1;
                 }

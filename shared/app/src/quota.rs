@@ -3,34 +3,59 @@
 //! `rate_limited` and `Retry-After` when either is spent. An org's limits are read once a
 //! minute per function instance, not on every request.
 
-use domain::quota::{window, Limit, QuotaKind};
-use domain::{User, UserId};
-use store::keys::QuotaScope;
-use store::Counter;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::{ApiError, AppState};
+use domain::quota::{window, Limit, QuotaKind, Quotas};
+use domain::{OrgId, User, UserId};
+use store::keys::QuotaScope;
+use store::{Counter, Store};
+
+use crate::{App, Error};
+
+/// How long an org's limits are kept before they are read again.
+const LIMITS_TTL: Duration = Duration::from_secs(60);
+
+/// The orgs' limits as last read, per function instance.
+#[derive(Clone, Debug, Default)]
+pub struct QuotaCache(Arc<Mutex<HashMap<OrgId, (Instant, Quotas)>>>);
+
+impl QuotaCache {
+    async fn limits(&self, store: &Store, org: &OrgId) -> Result<Quotas, store::StoreError> {
+        let cached = self.0.lock().ok().and_then(|m| m.get(org).copied());
+        if let Some((_, quotas)) = cached.filter(|(at, _)| at.elapsed() < LIMITS_TTL) {
+            return Ok(quotas);
+        }
+        let quotas = store.get_quotas(org).await?.unwrap_or_default();
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(org.clone(), (Instant::now(), quotas));
+        }
+        Ok(quotas)
+    }
+}
 
 /// The counts one write took, to give back if the write is refused after all.
 #[must_use = "settle the counts with the write's result"]
-pub(crate) struct Taken(Vec<Counter>);
+pub struct Taken(Vec<Counter>);
 
 impl Taken {
     /// Passes `result` through, keeping the counts only for a write that `is_new` says was
     /// made now. A refusal (any 4xx: bad input, a conflict, another request's key) or an
     /// answer replayed from an earlier request gives them back, so neither uses quota. A
     /// failure of ours (5xx) keeps them: the write may have happened.
-    pub(crate) async fn settle<T>(
+    pub async fn settle<T>(
         self,
-        state: &AppState,
-        result: Result<T, ApiError>,
+        app: &App,
+        result: Result<T, Error>,
         is_new: impl FnOnce(&T) -> bool,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Error> {
         let give_back = match &result {
             Ok(done) => !is_new(done),
             Err(e) => e.is_refusal(),
         };
         if give_back {
-            if let Err(e) = state.store.give_back_quotas(&self.0).await {
+            if let Err(e) = app.store.give_back_quotas(&self.0).await {
                 tracing::warn!(error = %e, "quota count not given back");
             }
         }
@@ -40,13 +65,13 @@ impl Taken {
 
 /// Counts one `kind` write by `actor` (and, for invitations, of `subject`); refuses it when
 /// a window is spent.
-pub(crate) async fn take(
-    state: &AppState,
+pub async fn take(
+    app: &App,
     actor: &User,
     kind: QuotaKind,
     subject: Option<&UserId>,
-) -> Result<Taken, ApiError> {
-    let limit: Limit = state.quotas.limits(&state.store, &actor.org).await?.limit(kind);
+) -> Result<Taken, Error> {
+    let limit: Limit = app.quotas.limits(&app.store, &actor.org).await?.limit(kind);
     let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
     let counter = |scope: QuotaScope| Counter {
         org: actor.org.clone(),
@@ -62,10 +87,10 @@ pub(crate) async fn take(
     if let (Some(id), Some(n)) = (subject, limit.per_subject) {
         counters.push((counter(QuotaScope::Subject(id.clone())), n));
     }
-    if state.store.take_quotas(&counters).await? {
+    if app.store.take_quotas(&counters).await? {
         Ok(Taken(counters.into_iter().map(|(counter, _)| counter).collect()))
     } else {
         tracing::warn!(org = %actor.org, user = %actor.id, kind = kind.as_str(), "quota spent");
-        Err(ApiError::RateLimited { kind, retry_after_secs: retry_after })
+        Err(Error::RateLimited { kind, retry_after_secs: retry_after })
     }
 }

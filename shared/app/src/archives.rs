@@ -6,15 +6,15 @@ use chrono::{DateTime, Utc};
 use domain::{AccountState, User, UserId};
 use store::AuditEntry;
 
-use crate::{WorkError, Workers};
+use crate::{App, WorkError};
 
 const BATCH: i32 = 100;
 
-pub async fn run_archives(workers: &Workers, now: DateTime<Utc>) -> Result<usize, WorkError> {
+pub async fn run_archives(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
     let system = UserId::parse("system").expect("valid id");
     let mut archived = 0;
-    for before in workers.store.archives_due(now, BATCH).await? {
-        let outstanding = workers.store.has_open_threads(&before.org, &before.id).await?;
+    for before in app.store.archives_due(now, BATCH).await? {
+        let outstanding = app.store.has_open_threads(&before.org, &before.id).await?;
         let (after, action) = if outstanding {
             tracing::warn!(user = %before.id, "scheduled archive postponed: unresolved conversations");
             (
@@ -35,14 +35,14 @@ pub async fn run_archives(workers: &Workers, now: DateTime<Utc>) -> Result<usize
         // As when an admin archives now: staff, admins and vendors stop signing in, first;
         // if the directory fails, the archive stays due for the next run.
         if let (false, false, Some(directory), Some(login)) =
-            (outstanding, before.role.is_resident(), &workers.directory, &before.login)
+            (outstanding, before.role.is_resident(), &app.directory, &before.login)
         {
             if let Err(e) = directory.set_enabled(login, false).await {
                 tracing::warn!(user = %before.id, error = %e, "scheduled archive waits: sign-in not disabled");
                 continue;
             }
         }
-        workers.store.write_contact(Some(&before), &after, Some(&entry)).await?;
+        app.store.write_contact(Some(&before), &after, Some(&entry)).await?;
         archived += usize::from(!outstanding);
     }
     Ok(archived)

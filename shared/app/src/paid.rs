@@ -7,11 +7,6 @@ use chrono::{DateTime, Utc};
 use domain::notify::Channel;
 use store::PaidAllowance;
 
-/// No honest recipient gets this many paid notifications an hour: the digest window
-/// (60 s) keeps even a busy one to about one a minute. (Lower caps hold the busiest staff
-/// of `make load`, whose 2 s window sends them dozens of digests in its 30 s.)
-pub const DEFAULT_PER_HOUR: u32 = 60;
-
 pub fn is_paid(channel: Channel) -> bool {
     matches!(channel, Channel::Sms | Channel::Whatsapp)
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{WorkError, Workers};
+use crate::{App, WorkError};
 
 /// Uploads never attached are removed this long after their URL was issued.
 pub const UNATTACHED_TTL: chrono::Duration = chrono::Duration::days(1);
@@ -16,17 +16,17 @@ pub struct RetentionReport {
     pub expired: usize,
 }
 
-pub async fn run(workers: &Workers, now: DateTime<Utc>) -> Result<RetentionReport, WorkError> {
+pub async fn run(app: &App, now: DateTime<Utc>) -> Result<RetentionReport, WorkError> {
     let mut report = RetentionReport::default();
-    for a in workers.store.attachments_due(true, now, BATCH).await? {
-        workers.files.tag_archived(&a.object_key, a.version_id.as_deref()).await?;
-        workers.store.mark_archived(&a).await?;
+    for a in app.store.attachments_due(true, now, BATCH).await? {
+        app.files.tag_archived(&a.object_key, a.version_id.as_deref()).await?;
+        app.store.mark_archived(&a).await?;
         report.archived += 1;
     }
-    for a in workers.store.attachments_due(false, now - UNATTACHED_TTL, BATCH).await? {
+    for a in app.store.attachments_due(false, now - UNATTACHED_TTL, BATCH).await? {
         // The record goes first: a message cannot take an upload whose record is gone.
-        if workers.store.delete_pending_attachment(&a).await? {
-            workers.files.delete(&a.object_key).await?;
+        if app.store.delete_pending_attachment(&a).await? {
+            app.files.delete(&a.object_key).await?;
             report.expired += 1;
         }
     }

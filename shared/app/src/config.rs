@@ -7,9 +7,9 @@ use aws_config::timeout::TimeoutConfig;
 use queue::Queues;
 use store::Store;
 
-use crate::channels::{HttpProvider, Providers};
 use crate::dispatch::Notifier;
-use crate::Workers;
+use crate::{App, QuotaCache};
+use channels::{HttpProvider, Providers};
 
 /// Typed configuration from the environment; a missing variable is named in the error.
 #[derive(Debug, Clone)]
@@ -57,24 +57,29 @@ pub async fn aws_from_env() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(aws_timeouts()).load().await
 }
 
-/// The store, queues and files, from the standard AWS environment.
-pub async fn from_env() -> Result<Workers, String> {
-    let config = Config::from_env()?;
-    let aws = aws_from_env().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let sqs = aws_sdk_sqs::Client::from_conf(relay_sqs_config(&aws));
-    let s3 = aws_sdk_s3::Client::new(&aws);
-    Ok(Workers {
-        store: Store::new(dynamodb, config.table_name),
-        queues: Queues::new(sqs, config.routing_queue_url, config.notification_queue_url),
-        files: files::Files::new(
-            s3,
-            config.attachments_bucket,
-            config.attachments_key_id,
-            config.max_attachment_bytes,
-        ),
-        directory: directory::Directory::from_env(&aws),
-    })
+impl App {
+    /// Builds the SDK clients once, from the standard AWS environment.
+    pub async fn from_env() -> Result<Self, String> {
+        let config = Config::from_env()?;
+        let aws = aws_from_env().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let sqs = aws_sdk_sqs::Client::from_conf(relay_sqs_config(&aws));
+        let s3 = aws_sdk_s3::Client::new(&aws);
+        Ok(Self {
+            store: Store::new(dynamodb, config.table_name),
+            queues: Queues::new(sqs, config.routing_queue_url, config.notification_queue_url),
+            files: files::Files::new(
+                s3,
+                config.attachments_bucket,
+                config.attachments_key_id,
+                config.max_attachment_bytes,
+            ),
+            providers: providers_from_env(&aws),
+            app_url: app_url(),
+            directory: directory::Directory::from_env(&aws),
+            quotas: QuotaCache::default(),
+        })
+    }
 }
 
 /// The SQS client for sends: an event that cannot be sent quickly stays in the outbox for
@@ -96,7 +101,7 @@ pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
 /// for each HTTP channel `{SMS,WHATSAPP,PUSH,TELEGRAM}_BASE_URL` with `_ACCOUNT`, `_TOKEN`
 /// or else the SecureString under `PROVIDER_SECRETS_PREFIX` (and `SMS_FROM`); a channel
 /// without a base URL is off; `NOTIFY_PAID_PER_HOUR` (default
-/// [`crate::paid::DEFAULT_PER_HOUR`]) caps SMS and WhatsApp sends per recipient and hour.
+/// [`channels::DEFAULT_PAID_PER_HOUR`]) caps SMS and WhatsApp sends per recipient and hour.
 pub async fn notifier_from_env() -> Result<Notifier, String> {
     let config = Config::from_env()?;
     let aws = aws_from_env().await;
@@ -106,7 +111,7 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
         Some(v) => v.parse::<u32>().map_err(|_| format!("{name} must be a whole number")),
     };
     let digest_secs = number("NOTIFY_DIGEST_SECS", 60)?;
-    let paid_per_hour = number("NOTIFY_PAID_PER_HOUR", crate::paid::DEFAULT_PER_HOUR)?;
+    let paid_per_hour = number("NOTIFY_PAID_PER_HOUR", channels::DEFAULT_PAID_PER_HOUR)?;
     let tokens = secret_tokens().await?;
     let providers = providers_with(&aws, |prefix| {
         opt(&format!("{prefix}_TOKEN")).or_else(|| tokens.get(prefix).cloned())
@@ -153,7 +158,7 @@ async fn secret_tokens() -> Result<std::collections::HashMap<String, String>, St
 }
 
 /// The outbound channels configured in the environment.
-pub fn providers_from_env(aws: &aws_config::SdkConfig) -> Providers {
+fn providers_from_env(aws: &aws_config::SdkConfig) -> Providers {
     providers_with(aws, |prefix| std::env::var(format!("{prefix}_TOKEN")).ok().filter(|v| !v.is_empty()))
 }
 

@@ -12,8 +12,8 @@ use futures::stream::{self, StreamExt};
 use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, Store, MAX_SETTLED};
 use tokio::time::Instant;
 
-use crate::channels::{Outgoing, Providers, SendError};
-use crate::{fit, paid, WorkError};
+use crate::{paid, WorkError};
+use channels::{fit, Outgoing, Providers, SendError};
 
 /// What sending notifications needs: the notifier and the dispatcher share it.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::repair::RepairReport;
 use crate::retention::RetentionReport;
-use crate::{WorkError, Workers};
+use crate::{App, WorkError};
 
 /// What each task of one run did, or why it failed.
 #[derive(Debug)]
@@ -19,11 +19,11 @@ pub struct Run {
     pub archived: Result<usize, WorkError>,
 }
 
-pub async fn run(workers: &Workers, repair_after: Duration, now: DateTime<Utc>) -> Run {
+pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
     Run {
-        repair: crate::repair::repair_outbox(workers, repair_after).await,
-        retention: crate::retention::run(workers, now).await,
-        archived: crate::contacts::run_archives(workers, now).await,
+        repair: crate::repair::repair_outbox(app, repair_after).await,
+        retention: crate::retention::run(app, now).await,
+        archived: crate::archives::run_archives(app, now).await,
     }
 }
 

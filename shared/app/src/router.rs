@@ -8,7 +8,7 @@ use domain::{EventId, Topic, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ParticipantRecord};
 
-use crate::{WorkError, Workers};
+use crate::{App, WorkError};
 
 /// Joins per membership transaction: each is two actions (the participant and its timeline
 /// event), and a transaction holds at most 100.
@@ -17,30 +17,30 @@ const JOINS_PER_TRANSACTION: usize = 40;
 /// The actor of what the router does, as shown in timelines.
 pub const ROUTER_ACTOR: &str = "system";
 
-pub async fn handle(workers: &Workers, event: OutboxEvent) -> Result<(), WorkError> {
+pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
         OutboxKind::ThreadCreated { topic, .. } => {
-            route_thread(workers, &event, topic).await?;
+            route_thread(app, &event, topic).await?;
             // The first message reaches the people the thread was just routed to. Sent on
             // every delivery: the notifier adds nothing it already has.
-            workers.queues.send_notification(&event).await?;
+            app.queues.send_notification(&event).await?;
             Ok(())
         }
         OutboxKind::MessagePosted { .. } => {
-            if workers.store.event_done(&event).await? {
+            if app.store.event_done(&event).await? {
                 return Ok(());
             }
             // Send first, then mark done: a crash between the two sends again, and the
             // notifier is idempotent per message and recipient.
-            workers.queues.send_notification(&event).await?;
-            workers.store.complete_event(&event).await?;
+            app.queues.send_notification(&event).await?;
+            app.store.complete_event(&event).await?;
             Ok(())
         }
     }
 }
 
-async fn route_thread(workers: &Workers, event: &OutboxEvent, topic: &Topic) -> Result<(), WorkError> {
-    let store = &workers.store;
+async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(), WorkError> {
+    let store = &app.store;
     let settings = store.get_routing(&event.org).await?.unwrap_or_default();
     // Routing names staff; anyone no longer staff of the org is skipped.
     let mut recipients = store.get_users(&event.org, &settings.recipients(topic)).await?;

@@ -5,24 +5,20 @@ use chrono::{DateTime, Utc};
 use domain::{policy, DomainError, MessageId, ThreadId, User};
 use store::{ParticipantRecord, ThreadView};
 
-use crate::{ApiError, AppState};
+use crate::{App, Error};
 
 /// The current time at millisecond precision, the precision every id and key uses.
-pub(crate) fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default()
 }
 
-pub(crate) fn millis(at: DateTime<Utc>) -> u64 {
+pub fn millis(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or_default()
 }
 
 /// Loads a thread the caller may see; anything else is 404, whether absent or not theirs.
-pub(crate) async fn load_visible(
-    state: &AppState,
-    actor: &User,
-    id: &ThreadId,
-) -> Result<ThreadView, ApiError> {
-    let view = state.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
+pub async fn load_visible(app: &App, actor: &User, id: &ThreadId) -> Result<ThreadView, Error> {
+    let view = app.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
     if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
         Ok(view)
     } else {
@@ -30,11 +26,7 @@ pub(crate) async fn load_visible(
     }
 }
 
-pub(crate) fn participant(
-    user: &User,
-    at: DateTime<Utc>,
-    last_read_id: Option<MessageId>,
-) -> ParticipantRecord {
+pub fn participant(user: &User, at: DateTime<Utc>, last_read_id: Option<MessageId>) -> ParticipantRecord {
     ParticipantRecord {
         user_id: user.id.clone(),
         name: user.name.clone(),

@@ -4,10 +4,10 @@
 
 use domain::events::OutboxEvent;
 
-use crate::AppState;
+use crate::App;
 
-pub async fn relay(state: &AppState, event: &OutboxEvent) {
-    if let Err(e) = state.queues.send_routing(event).await {
+pub async fn relay(app: &App, event: &OutboxEvent) {
+    if let Err(e) = app.queues.send_routing(event).await {
         tracing::warn!(event_id = %event.id, error = ?e, "event left in the outbox for the repair job");
     }
 }

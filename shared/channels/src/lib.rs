@@ -5,12 +5,19 @@
 //! any other refusal is permanent (the next channel is tried). Every attempt ends by the
 //! caller's deadline, so a provider that stalls cannot hold a function past its timeout.
 
+pub mod fit;
+
 use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use domain::notify::Channel;
 use serde_json::json;
+
+/// No honest recipient gets this many paid notifications an hour: the digest window
+/// (60 s) keeps even a busy one to about one a minute. (Lower caps hold the busiest staff
+/// of `make load`, whose 2 s window sends them dozens of digests in its 30 s.)
+pub const DEFAULT_PAID_PER_HOUR: u32 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -63,7 +70,7 @@ pub struct Providers {
     whatsapp: Option<HttpProvider>,
     push: Option<HttpProvider>,
     telegram: Option<HttpProvider>,
-    /// Sends per recipient and hour on paid channels (SMS, WhatsApp), see [`crate::paid`].
+    /// Sends per recipient and hour on paid channels (SMS, WhatsApp), see the notifier's `paid` module.
     paid_per_hour: u32,
 }
 
@@ -86,7 +93,7 @@ impl Providers {
             .connect_timeout(Duration::from_secs(2))
             .build()
             .unwrap_or_default();
-        Self { http, ses, sms, whatsapp, push, telegram, paid_per_hour: crate::paid::DEFAULT_PER_HOUR }
+        Self { http, ses, sms, whatsapp, push, telegram, paid_per_hour: DEFAULT_PAID_PER_HOUR }
     }
 
     /// The cap on paid sends per recipient and hour (`NOTIFY_PAID_PER_HOUR`).

@@ -1,0 +1,78 @@
+//! What a use case can fail with. `Error` is what a caller's request gets (the API renders
+//! it); `WorkError` is what a consumer's or job's step gets (its record is retried).
+
+use domain::{DomainError, ErrorCode};
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// S3 failed (presigning, reading what an upload stored).
+    #[error("file storage unavailable")]
+    Files(#[from] files::FilesError),
+    /// Cognito failed.
+    #[error("sign-in directory unavailable")]
+    Directory(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The e-mail provider did not take a message.
+    #[error("e-mail unavailable")]
+    Mail(#[source] channels::SendError),
+    /// The operating system's random generator failed.
+    #[error("random generator unavailable")]
+    Random(#[source] getrandom::Error),
+    /// A request body, or a file an upload declares, over its limit.
+    #[error("{what} too large")]
+    PayloadTooLarge { what: &'static str, limit_bytes: u64 },
+    /// A write quota is spent until the window ends.
+    #[error("quota spent")]
+    RateLimited { kind: domain::quota::QuotaKind, retry_after_secs: u32 },
+}
+
+impl Error {
+    /// A refusal of the request as made, not a failure of ours: nothing was written, so a
+    /// quota count taken for it is given back.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::Domain(_) | Self::PayloadTooLarge { .. } | Self::RateLimited { .. } => true,
+            Self::Store(e) => matches!(e, StoreError::BadCursor | StoreError::Contention),
+            Self::Files(_) | Self::Directory(_) | Self::Mail(_) | Self::Random(_) => false,
+        }
+    }
+
+    /// The answer to a request that reuses an Idempotency-Key for a different request.
+    pub fn key_reused() -> Self {
+        DomainError::invalid(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was already used for a different request",
+        )
+        .into()
+    }
+}
+
+impl From<directory::DirectoryError> for Error {
+    fn from(e: directory::DirectoryError) -> Self {
+        match e {
+            directory::DirectoryError::Domain(e) => Self::Domain(e),
+            directory::DirectoryError::Unavailable(e) => Self::Directory(e),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] queue::QueueError),
+    #[error(transparent)]
+    Files(#[from] files::FilesError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
+    #[error("thread {0} of an event does not exist")]
+    MissingThread(domain::ThreadId),
+    /// Not found by an eventually consistent read yet: the redelivery finds it.
+    #[error("message {0} of an event is not readable yet")]
+    MissingMessage(domain::MessageId),
+}

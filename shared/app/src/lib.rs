@@ -1,0 +1,55 @@
+//! The use cases: what happens when someone starts a thread, posts, changes a thread or
+//! its participants, marks read; what the router, the notifier and the dispatcher do with
+//! an event; what the scheduled jobs do. Each takes typed inputs and the actor, applies the
+//! domain policy and talks to the adapters (`store`, `queue`, `files`, `directory`,
+//! `channels`). HTTP handlers, queue consumers and schedules are thin callers of these.
+
+mod archives;
+pub mod attachments;
+mod config;
+pub mod contacts;
+pub mod conversation;
+pub mod dispatch;
+mod error;
+pub mod housekeeping;
+mod idempotency;
+pub mod invitations;
+pub mod messages;
+pub mod notifier;
+mod paid;
+pub mod participants;
+pub mod quota;
+pub mod relay;
+pub mod repair;
+pub mod retention;
+pub mod router;
+mod secrets;
+pub mod settings;
+pub mod threads;
+
+pub use config::{app_url, aws_from_env, aws_timeouts, notifier_from_env, relay_sqs_config, Config};
+pub use error::{Error, WorkError};
+pub use idempotency::Idempotency;
+pub use quota::QuotaCache;
+
+use channels::Providers;
+use directory::Directory;
+use files::Files;
+use queue::Queues;
+use store::Store;
+
+/// The adapters every use case works with; built once per cold start.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub queues: Queues,
+    pub files: Files,
+    /// Outbound channels, for what is sent outside the notifier (invitations).
+    pub providers: Providers,
+    /// Where links point (`{app_url}/invite?token=…`).
+    pub app_url: String,
+    /// The sign-in directory (`USER_POOL_ID`); `None` where there is none.
+    pub directory: Option<Directory>,
+    /// The orgs' write quotas, as last read.
+    pub quotas: QuotaCache,
+}

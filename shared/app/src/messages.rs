@@ -1,0 +1,214 @@
+//! Messages: posting (with Idempotency-Key and attachments), a thread's timeline, read
+//! receipts.
+
+use chrono::{DateTime, Utc};
+use domain::attachment::ContentType;
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::quota::QuotaKind;
+use domain::{policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, ThreadId, User};
+use store::{
+    AttachmentRecord, AttachmentRef, AttachmentStatus, Cursor, MessageRecord, Page, PostOutcome, ReadOutcome,
+    TimelineItem,
+};
+
+use crate::conversation::{load_visible, millis, now};
+use crate::relay::relay;
+use crate::{quota, App, Error, Idempotency};
+
+/// A message as asked: attachments the poster uploaded, distinct, at most a message's worth.
+pub struct NewMessage {
+    pub body: MessageBody,
+    pub attachment_ids: Vec<AttachmentId>,
+    pub internal: bool,
+}
+
+/// A post's outcome: a new message, or the one an earlier request with the same
+/// Idempotency-Key made.
+pub enum Posted {
+    New(MessageRecord),
+    Replayed(MessageRecord),
+}
+
+impl Posted {
+    pub fn message(self) -> MessageRecord {
+        let (Self::New(message) | Self::Replayed(message)) = self;
+        message
+    }
+}
+
+/// Posts a message to a thread the actor may see and post to.
+pub async fn post(
+    app: &App,
+    actor: &User,
+    thread_id: ThreadId,
+    new: NewMessage,
+    request: Idempotency,
+) -> Result<Posted, Error> {
+    let view = load_visible(app, actor, &thread_id).await?;
+    policy::ensure_can_post(actor, new.internal)?;
+    let first_answer = |e: Error| async {
+        match request.first_answer(app, actor).await? {
+            Some(first) => Ok(Posted::Replayed(first)),
+            None => Err(e),
+        }
+    };
+    // A retry of a post counted and stored before answers the first answer, not a 429.
+    let taken = match quota::take(app, actor, QuotaKind::Message, None).await {
+        Ok(taken) => taken,
+        Err(e) => return first_answer(e).await,
+    };
+    let posted = async {
+        let at = now();
+        let message_id = MessageId::new_at(millis(at));
+        let target = Target { thread_id, message_id, internal: new.internal, at };
+        let attached = match take_attachments(app, actor, &new.attachment_ids, &target).await {
+            Ok(attached) => attached,
+            // A replay of a post whose attachments it took itself answers the first answer.
+            Err(e) => return first_answer(e).await,
+        };
+        let msg = MessageRecord {
+            id: message_id,
+            thread_id,
+            author_id: actor.id.clone(),
+            author_name: actor.name.clone(),
+            body: new.body,
+            attachments: attached.iter().map(AttachmentRef::from).collect(),
+            internal: new.internal,
+            created_at: at,
+        };
+        let event = OutboxEvent {
+            id: EventId::new_at(millis(at)),
+            org: actor.org.clone(),
+            thread_id,
+            at,
+            kind: OutboxKind::MessagePosted {
+                message_id: msg.id,
+                author_id: actor.id.clone(),
+                internal: msg.internal,
+            },
+        };
+        match app.store.post_message(view, &msg, actor.role, request.record(), &event, &attached).await? {
+            PostOutcome::Posted => {
+                relay(app, &event).await;
+                Ok(Posted::New(msg))
+            }
+            PostOutcome::Replayed(first) if request.is_replay_of(&first.request_hash) => {
+                Ok(Posted::Replayed(first.message))
+            }
+            PostOutcome::AttachmentTaken => Err(DomainError::invalid(
+                ErrorCode::AttachmentUnavailable,
+                "an attachment is already used by another message",
+            )
+            .into()),
+            PostOutcome::Replayed(_) => Err(Error::key_reused()),
+        }
+    }
+    .await;
+    let is_new = |posted: &Posted| matches!(posted, Posted::New(_));
+    taken.settle(app, posted, is_new).await
+}
+
+/// One page of a thread's timeline; internal notes and events only for staff.
+pub async fn timeline(
+    app: &App,
+    actor: &User,
+    thread_id: ThreadId,
+    cursor: Option<&Cursor>,
+    limit: i32,
+) -> Result<Page<TimelineItem>, Error> {
+    load_visible(app, actor, &thread_id).await?;
+    let include_internal = actor.role.is_staff();
+    Ok(app.store.list_timeline(&actor.org, &thread_id, include_internal, cursor, limit).await?)
+}
+
+/// Moves the actor's read marker to `message_id` (never backwards). Read receipts are per
+/// participant: an admin browsing a thread leaves none.
+pub async fn mark_read(
+    app: &App,
+    actor: &User,
+    thread_id: ThreadId,
+    message_id: MessageId,
+) -> Result<(), Error> {
+    let view = load_visible(app, actor, &thread_id).await?;
+    policy::ensure_can_write(actor)?;
+    if view.participant(&actor.id).is_none() {
+        return Ok(());
+    }
+    let include_internal = actor.role.is_staff();
+    match app.store.mark_read(&view, &actor.id, &message_id, include_internal).await? {
+        ReadOutcome::Marked | ReadOutcome::AlreadyRead => Ok(()),
+        ReadOutcome::NoSuchMessage => Err(DomainError::NotFound("message").into()),
+    }
+}
+
+/// The message attachments are about to go on.
+struct Target {
+    thread_id: ThreadId,
+    message_id: MessageId,
+    internal: bool,
+    at: DateTime<Utc>,
+}
+
+/// Checks each attachment may go on this message (the poster's own upload, not used yet,
+/// its stored bytes of the declared size and type, encrypted) and returns the records as
+/// they will be once attached. The post's transaction takes them, conditioned on being
+/// still unused.
+async fn take_attachments(
+    app: &App,
+    actor: &User,
+    ids: &[AttachmentId],
+    target: &Target,
+) -> Result<Vec<AttachmentRecord>, Error> {
+    let Target { thread_id, message_id, internal, at } = *target;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let (found, retention) = app.store.attachments_with_retention(&actor.org, ids).await?;
+    let rejected =
+        |why: &str| Error::from(DomainError::invalid(ErrorCode::AttachmentRejected, why.to_owned()));
+    let mut taken = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Someone else's upload is indistinguishable from no upload.
+        let a = found.iter().find(|a| &a.id == id && a.uploader == actor.id).ok_or_else(|| {
+            DomainError::invalid(
+                ErrorCode::UnknownAttachment,
+                "attachment_ids name no attachment you uploaded",
+            )
+        })?;
+        if a.status != AttachmentStatus::Pending {
+            return Err(DomainError::invalid(
+                ErrorCode::AttachmentUnavailable,
+                "an attachment is already used by another message",
+            )
+            .into());
+        }
+        let stored = app.files.inspect(&a.object_key).await?;
+        let Some(stored) = stored else {
+            return Err(DomainError::invalid(
+                ErrorCode::AttachmentNotUploaded,
+                "an attachment was not uploaded yet",
+            )
+            .into());
+        };
+        if stored.size_bytes != a.size_bytes || stored.size_bytes > app.files.max_bytes {
+            return Err(rejected("the uploaded file's size differs from the declared size"));
+        }
+        if ContentType::sniff(&stored.head) != Some(a.content_type) {
+            return Err(rejected("the uploaded file's content is not the declared type"));
+        }
+        if !stored.kms_encrypted {
+            return Err(rejected("the uploaded file is not encrypted with the attachments key"));
+        }
+        let archive_at = at + chrono::Duration::days(i64::from(retention.attachment_retention_days));
+        taken.push(AttachmentRecord {
+            status: AttachmentStatus::Attached,
+            thread_id: Some(thread_id),
+            message_id: Some(message_id),
+            archive_at: Some(archive_at),
+            internal,
+            version_id: stored.version_id,
+            ..a.clone()
+        });
+    }
+    Ok(taken)
+}

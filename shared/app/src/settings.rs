@@ -1,0 +1,100 @@
+//! Settings: the organization's topic routing, retention and notification defaults (staff
+//! read, facility admins write), and each user's own notification preferences.
+
+use std::collections::HashSet;
+
+use domain::notify::{NotificationDefaults, NotificationPreferences};
+use domain::{policy, DomainError, ErrorCode, RoutingSettings, User, UserId};
+use store::RetentionSettings;
+
+use crate::{App, Error};
+
+pub async fn routing(app: &App, actor: &User) -> Result<RoutingSettings, Error> {
+    policy::ensure_staff(actor)?;
+    Ok(app.store.get_routing(&actor.org).await?.unwrap_or_default())
+}
+
+/// Replaces the routing; everyone it names must be staff of the org.
+pub async fn set_routing(
+    app: &App,
+    actor: &User,
+    settings: RoutingSettings,
+) -> Result<RoutingSettings, Error> {
+    policy::ensure_org_admin(actor)?;
+    let named: Vec<UserId> = settings.validate()?.into_iter().collect();
+    let staff: HashSet<UserId> = app
+        .store
+        .get_users(&actor.org, &named)
+        .await?
+        .into_iter()
+        .filter(|u| u.role.is_staff())
+        .map(|u| u.id)
+        .collect();
+    if let Some(user_id) = named.iter().find(|id| !staff.contains(id)) {
+        return Err(DomainError::invalid(
+            ErrorCode::UnknownStaff,
+            format!("'{user_id}' is not a staff member of this organization"),
+        )
+        .into());
+    }
+    app.store.put_routing(&actor.org, &settings).await?;
+    Ok(settings)
+}
+
+pub async fn retention(app: &App, actor: &User) -> Result<RetentionSettings, Error> {
+    policy::ensure_staff(actor)?;
+    Ok(app.store.get_retention(&actor.org).await?)
+}
+
+/// At most ten years; zero archives attachments at the next retention run.
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+pub async fn set_retention(
+    app: &App,
+    actor: &User,
+    settings: RetentionSettings,
+) -> Result<RetentionSettings, Error> {
+    policy::ensure_org_admin(actor)?;
+    if settings.attachment_retention_days > MAX_RETENTION_DAYS {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRetention,
+            format!("at most {MAX_RETENTION_DAYS} days"),
+        )
+        .into());
+    }
+    app.store.put_retention(&actor.org, &settings).await?;
+    Ok(settings)
+}
+
+pub async fn notification_defaults(app: &App, actor: &User) -> Result<NotificationDefaults, Error> {
+    policy::ensure_staff(actor)?;
+    Ok(app.store.get_notification_defaults(&actor.org).await?)
+}
+
+pub async fn set_notification_defaults(
+    app: &App,
+    actor: &User,
+    defaults: NotificationDefaults,
+) -> Result<NotificationDefaults, Error> {
+    policy::ensure_org_admin(actor)?;
+    app.store.put_notification_defaults(&actor.org, &defaults).await?;
+    Ok(defaults)
+}
+
+/// The actor's preferences, or the defaults they are notified with until they set some.
+pub async fn preferences(app: &App, actor: &User) -> Result<NotificationPreferences, Error> {
+    match app.store.get_preferences(&actor.org, &actor.id).await? {
+        Some(p) => Ok(p),
+        None => Ok(app.store.get_notification_defaults(&actor.org).await?.for_user(actor)),
+    }
+}
+
+pub async fn set_preferences(
+    app: &App,
+    actor: &User,
+    prefs: NotificationPreferences,
+) -> Result<NotificationPreferences, Error> {
+    policy::ensure_can_write(actor)?;
+    app.store.put_preferences(&actor.org, &actor.id, &prefs).await?;
+    Ok(prefs)
+}

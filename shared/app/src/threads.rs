@@ -1,0 +1,234 @@
+//! Threads: start a conversation (a resident, or staff on a resident's behalf), list an
+//! inbox, change a thread's status, priority or linked record.
+
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::policy::{self, ThreadCounterpart};
+use domain::quota::QuotaKind;
+use domain::{
+    DomainError, ErrorCode, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject,
+    ThreadId, ThreadStatus, Topic, User, UserId,
+};
+use store::retry::Tries;
+use store::{
+    CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope, LastMessage,
+    MessageRecord, Page, ResidentRef, Summary, ThreadRecord, ThreadView,
+};
+
+use crate::conversation::{load_visible, millis, now, participant};
+use crate::relay::relay;
+use crate::{quota, App, Error, Idempotency};
+
+/// A new conversation as asked: the topic as given (built in, or one the org routes).
+pub struct NewThread {
+    pub topic: Topic,
+    pub subject: Subject,
+    pub body: MessageBody,
+    /// Staff only, as `linked_record`: a resident who sets either is refused.
+    pub priority: Option<Priority>,
+    pub linked_record: Option<LinkedRecord>,
+    /// Whom staff start it with; a resident starts their own.
+    pub resident_id: Option<UserId>,
+}
+
+/// Starts a thread with its first message, or answers the thread an earlier request with
+/// the same Idempotency-Key made.
+pub async fn start(
+    app: &App,
+    actor: &User,
+    new: NewThread,
+    request: Idempotency,
+) -> Result<ThreadView, Error> {
+    let topic = offered_topic(app, &actor.org, new.topic).await?;
+    policy::ensure_can_set_thread_fields(actor, new.priority.is_some() || new.linked_record.is_some())?;
+    let resident = match policy::thread_counterpart(actor, new.resident_id)? {
+        ThreadCounterpart::Myself => actor.clone(),
+        ThreadCounterpart::Resident(id) => {
+            let resident = app.store.get_user(&actor.org, &id).await?.ok_or_else(|| {
+                DomainError::invalid(
+                    ErrorCode::UnknownResident,
+                    "resident_id does not name a resident of this organization",
+                )
+            })?;
+            policy::ensure_startable_with(&resident)?;
+            resident
+        }
+    };
+
+    let taken = match quota::take(app, actor, QuotaKind::Thread, None).await {
+        Ok(taken) => taken,
+        // A retry of a creation counted and stored before answers the thread it made.
+        Err(e) => {
+            return match request.first_answer(app, actor).await? {
+                Some(first) => load_visible(app, actor, &first.thread_id).await,
+                None => Err(e),
+            }
+        }
+    };
+    let at = now();
+    let id = ThreadId::new_at(millis(at));
+    let first = MessageRecord {
+        id: MessageId::new_at(millis(at)),
+        thread_id: id,
+        author_id: actor.id.clone(),
+        author_name: actor.name.clone(),
+        body: new.body,
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+    };
+    let last =
+        LastMessage { id: first.id, body_preview: first.body.preview(), author_id: actor.id.clone(), at };
+    let thread = ThreadRecord {
+        org: actor.org.clone(),
+        summary: Summary {
+            id,
+            topic,
+            subject: new.subject,
+            status: ThreadStatus::initial(actor.role),
+            priority: new.priority.unwrap_or_default(),
+            resident: ResidentRef {
+                id: resident.id.clone(),
+                name: resident.name.clone(),
+                unit: resident.unit.clone(),
+            },
+            last_message: Some(last.clone()),
+            updated_at: at,
+        },
+        public_last: Some(last),
+        public_at: at,
+        linked_record: new.linked_record,
+        created_by: actor.id.clone(),
+        created_at: at,
+        version: 1,
+        members_version: 1,
+    };
+    let mut participants = vec![participant(&resident, at, None)];
+    if actor.role.is_staff() {
+        participants.push(participant(actor, at, Some(first.id)));
+    } else {
+        participants[0].last_read_id = Some(first.id);
+        participants[0].public_read_id = Some(first.id);
+    }
+    let event = OutboxEvent {
+        id: EventId::new_at(millis(at)),
+        org: actor.org.clone(),
+        thread_id: id,
+        at,
+        kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
+    };
+    let created = app.store.create_thread(&thread, &participants, &first, request.record(), &event).await;
+    let is_new = |outcome: &CreateOutcome| matches!(outcome, CreateOutcome::Created);
+    match taken.settle(app, created.map_err(Error::from), is_new).await? {
+        CreateOutcome::Created => {
+            relay(app, &event).await;
+            Ok(ThreadView { thread, participants })
+        }
+        // The same request again (a client retrying after a lost answer): the thread it made,
+        // counted when it was made. The caller must still be allowed to see it (they may have
+        // left it since).
+        CreateOutcome::Replayed(first) => {
+            if !request.is_replay_of(&first.request_hash) {
+                return Err(Error::key_reused());
+            }
+            load_visible(app, actor, &first.message.thread_id).await
+        }
+    }
+}
+
+/// A built-in topic, or one the organization added by routing it (read only then).
+async fn offered_topic(app: &App, org: &OrgId, topic: Topic) -> Result<Topic, Error> {
+    if Topic::BUILT_IN.contains(&topic.as_str()) {
+        return Ok(topic);
+    }
+    let settings = app.store.get_routing(org).await?.unwrap_or_default();
+    Ok(Topic::parse_offered(topic.as_str(), settings.custom_topics())?)
+}
+
+/// Which inbox to list, and one page of it.
+pub struct InboxFilter {
+    pub status: Option<ThreadStatus>,
+    pub topic: Option<Topic>,
+    pub cursor: Option<Cursor>,
+    pub limit: i32,
+}
+
+/// One page of an inbox: an admin's is the organization's, anyone else's their own.
+pub struct Inbox {
+    pub page: Page<InboxRow>,
+    /// Rows of threads the reader is not in (an admin's view of the org).
+    pub org_wide: bool,
+}
+
+pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox, Error> {
+    let org_wide = actor.role == Role::FacilityAdmin;
+    let scope = if org_wide {
+        InboxScope::Org(actor.org.clone())
+    } else {
+        InboxScope::User(actor.org.clone(), actor.id.clone())
+    };
+    let InboxFilter { status, topic, cursor, limit } = filter;
+    let page = app.store.list_inbox(&InboxQuery { scope, status, topic, cursor, limit }).await?;
+    Ok(Inbox { page, org_wide })
+}
+
+/// What staff change on a thread; `None` leaves a field as it is.
+pub struct ThreadChange {
+    pub status: Option<ThreadStatus>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` unlinks.
+    pub linked_record: Option<Option<LinkedRecord>>,
+}
+
+/// Applies a change, each field that differs leaving its timeline event; retried on a
+/// concurrent change so none is overwritten.
+pub async fn change(
+    app: &App,
+    actor: &User,
+    id: ThreadId,
+    change: ThreadChange,
+) -> Result<ThreadView, Error> {
+    let mut view = load_visible(app, actor, &id).await?;
+    policy::ensure_staff(actor)?;
+    policy::ensure_can_write(actor)?;
+    let mut tries = Tries::new();
+    while tries.another().await {
+        let at = now();
+        let mut after = view.thread.clone();
+        let mut events = Vec::new();
+        let event = |kind| EventRecord {
+            id: EventId::new_at(millis(at)),
+            thread_id: id,
+            event: kind,
+            actor_id: actor.id.clone(),
+            subject_id: None,
+            status: None,
+            priority: None,
+            at,
+        };
+        if let Some(to) = change.status {
+            if let Some(change) = after.summary.status.change_to(to)? {
+                after.summary.status = change.to;
+                after.summary.updated_at = at;
+                events.push(EventRecord { status: Some(change.to), ..event(EventKind::StatusChanged) });
+            }
+        }
+        if let Some(p) = change.priority.filter(|p| *p != after.summary.priority) {
+            after.summary.priority = p;
+            events.push(EventRecord { priority: Some(p), ..event(EventKind::PriorityChanged) });
+        }
+        if let Some(link) = change.linked_record.clone().filter(|l| *l != after.linked_record) {
+            after.linked_record = link;
+            events.push(event(EventKind::LinkedRecordChanged));
+        }
+        if events.is_empty() {
+            return Ok(view);
+        }
+        after.version += 1;
+        if app.store.update_thread(&view, &after, &events).await? {
+            view.thread = after;
+            return Ok(view);
+        }
+        view = load_visible(app, actor, &id).await?;
+    }
+    Err(store::StoreError::Contention.into())
+}
