@@ -45,7 +45,7 @@ pub async fn add(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> Resu
             joins: std::slice::from_ref(&joined),
             leaves: &[],
             events: &events,
-            extra: vec![],
+            event: None,
         };
         if let MembershipOutcome::Done = app.store.change_members(&view, change).await? {
             view.participants.push(joined);
@@ -70,7 +70,7 @@ pub async fn remove(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> R
             joins: &[],
             leaves: std::slice::from_ref(&user_id),
             events: &events,
-            extra: vec![],
+            event: None,
         };
         if let MembershipOutcome::Done = app.store.change_members(&view, change).await? {
             return Ok(());

@@ -6,7 +6,7 @@
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{EventId, Topic, UserId};
 use store::retry::Tries;
-use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ParticipantRecord};
+use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ParticipantRecord};
 
 use crate::{App, WorkError};
 
@@ -92,12 +92,8 @@ async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(
         // A large team joins over several transactions, each only while the event is not
         // done; the one that adds the last of them marks it done, so a redelivery changes
         // nothing (not even re-adding someone who left since).
-        let extra = if last_round {
-            vec![store::complete_item(store.table(), event)?]
-        } else {
-            vec![store::not_done_check(store.table(), event)?]
-        };
-        let change = MembershipChange { joins: &joins, leaves: &[], events: &events, extra };
+        let step = if last_round { EventStep::Completes(event) } else { EventStep::WhileNotDone(event) };
+        let change = MembershipChange { joins: &joins, leaves: &[], events: &events, event: Some(step) };
         match store.change_members(&view, change).await? {
             MembershipOutcome::Done => {
                 tracing::info!(event_id = %event.id, thread_id = %event.thread_id, routed = joins.len(), "thread routed");
@@ -106,7 +102,7 @@ async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(
                 }
             }
             // Done before: a redelivery.
-            MembershipOutcome::ExtraRefused(_) => return Ok(()),
+            MembershipOutcome::EventDone => return Ok(()),
             MembershipOutcome::Stale => continue,
         }
     }

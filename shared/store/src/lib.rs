@@ -12,7 +12,7 @@ mod items;
 pub mod keys;
 mod members;
 mod notify;
-pub mod outbox;
+mod outbox;
 mod quota;
 mod records;
 pub mod retry;
@@ -30,11 +30,11 @@ pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow};
 pub use invites::Invite;
 pub use keys::InboxScope;
-pub use members::{MembershipChange, MembershipOutcome};
+pub use members::{EventStep, MembershipChange, MembershipOutcome};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };
-pub use outbox::{complete_item, not_done_check, MAX_RELAYS};
+pub use outbox::MAX_RELAYS;
 pub use quota::Counter;
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

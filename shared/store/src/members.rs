@@ -3,10 +3,12 @@
 //! change nor let a concurrent post miss a participant's row.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use domain::events::OutboxEvent;
 use domain::UserId;
 
 use crate::items;
 use crate::keys;
+use crate::outbox;
 use crate::records::{EventRecord, ParticipantRecord, ThreadView, TimelineItem};
 use crate::tx::{self, Condition, TxOutcome};
 use crate::{Store, StoreError};
@@ -16,9 +18,18 @@ pub struct MembershipChange<'a> {
     pub joins: &'a [ParticipantRecord],
     pub leaves: &'a [UserId],
     pub events: &'a [EventRecord],
-    /// Writes that must commit with the change (e.g. marking a routing event done). They
-    /// come first, so their condition failures are reported at indexes 0..extra.len().
-    pub extra: Vec<TransactWriteItem>,
+    /// The outbox event the change applies, if any (the router's routing of a new thread).
+    pub event: Option<EventStep<'a>>,
+}
+
+/// What a membership change does to the outbox event it applies.
+pub enum EventStep<'a> {
+    /// The change finishes the event: it is marked done with it, so a redelivery changes
+    /// nothing.
+    Completes(&'a OutboxEvent),
+    /// The change is one of several the event makes: it commits only while the event is
+    /// not done.
+    WhileNotDone(&'a OutboxEvent),
 }
 
 /// How a membership change ended.
@@ -26,8 +37,8 @@ pub enum MembershipOutcome {
     Done,
     /// The thread changed since it was read: read it again and retry.
     Stale,
-    /// One of the extra writes' conditions failed (index into `extra`).
-    ExtraRefused(usize),
+    /// The event was done before (a redelivery): nothing was changed.
+    EventDone,
 }
 
 impl Store {
@@ -38,8 +49,13 @@ impl Store {
     ) -> Result<MembershipOutcome, StoreError> {
         let thread = &view.thread;
         let pk = keys::thread_pk(&thread.org, &thread.summary.id);
-        let extra_count = change.extra.len();
-        let mut writes = change.extra;
+        // The event's write comes first, so its condition failure is reported at index 0.
+        let mut writes = match change.event {
+            None => vec![],
+            Some(EventStep::Completes(event)) => vec![outbox::complete_item(&self.table, event)?],
+            Some(EventStep::WhileNotDone(event)) => vec![outbox::not_done_check(&self.table, event)?],
+        };
+        let event_writes = writes.len();
         let set = items::SetExpression {
             expression: "SET #v = #v + :one, #mv = #mv + :one".into(),
             names: [("#v", items::VERSION), ("#mv", items::MEMBERS_VERSION)]
@@ -73,8 +89,8 @@ impl Store {
         if let TxOutcome::Committed = outcome {
             return Ok(MembershipOutcome::Done);
         }
-        if let Some(i) = (0..extra_count).find(|i| outcome.failed_condition(*i)) {
-            return Ok(MembershipOutcome::ExtraRefused(i));
+        if event_writes > 0 && outcome.failed_condition(0) {
+            return Ok(MembershipOutcome::EventDone);
         }
         // The version moved, the service conflicted, or someone joined or left meanwhile
         // (a join of someone already in, a leave of someone gone): the view was stale.

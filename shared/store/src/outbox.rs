@@ -36,7 +36,7 @@ pub(crate) fn put_item(table: &str, event: &OutboxEvent) -> Result<TransactWrite
 }
 
 /// Marks the event done; fails its condition if it was done before (a redelivery).
-pub fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
     let now = Utc::now();
     let set = items::SetExpression {
         expression: "SET #done = :now, #exp = :exp REMOVE #gpk, #gsk".into(),
@@ -62,7 +62,7 @@ pub fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteIt
 
 /// Holds only while the event is not done: a change that is one step of applying it (a
 /// large team joins over several transactions) is refused for a redelivered event.
-pub fn not_done_check(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn not_done_check(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
     let key = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
     tx::check(
         table,
