@@ -421,8 +421,8 @@ fn function_env(
     runtime_api: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let name = logical_id(binary);
-    let queue = |logical: &str| {
-        stack.queue_urls.get(logical).cloned().with_context(|| format!("the stack has no {logical}"))
+    let topic = |logical: &str| {
+        stack.topic_arns.get(logical).cloned().with_context(|| format!("the stack has no {logical}"))
     };
     let mut env: Vec<(String, String)> = vec![
         // Lambda's (what lambda_runtime and the SDK read).
@@ -447,8 +447,7 @@ fn function_env(
         ("AWS_ENDPOINT_URL".into(), stack.emulator.endpoint.clone()),
         // template.yaml's Globals.
         ("TABLE_NAME".into(), stack.store.table().to_owned()),
-        ("ROUTING_QUEUE_URL".into(), queue(stack::ROUTING_QUEUE)?),
-        ("NOTIFICATION_QUEUE_URL".into(), queue(stack::NOTIFICATION_QUEUE)?),
+        ("EVENTS_TOPIC_ARN".into(), topic(stack::EVENTS_TOPIC)?),
         ("APP_URL".into(), stack.url.clone()),
         ("NOTIFY_DIGEST_SECS".into(), "60".into()),
         ("ATTACHMENTS_BUCKET".into(), resources.bucket.clone()),

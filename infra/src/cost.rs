@@ -19,6 +19,7 @@ pub struct Prices {
     pub dynamodb_per_million_write_units: f64,
     pub dynamodb_per_million_read_units: f64,
     pub sqs_per_million_requests: f64,
+    pub sns_per_million_publishes: f64,
     pub ses_per_thousand_emails: f64,
     pub s3_per_thousand_put: f64,
     pub s3_per_thousand_get: f64,
@@ -47,13 +48,14 @@ pub struct Bill {
     pub lambda: f64,
     pub dynamodb: f64,
     pub sqs: f64,
+    pub sns: f64,
     pub ses: f64,
     pub s3: f64,
 }
 
 impl Bill {
     pub fn total(&self) -> f64 {
-        self.api_gateway + self.lambda + self.dynamodb + self.sqs + self.ses + self.s3
+        self.api_gateway + self.lambda + self.dynamodb + self.sqs + self.sns + self.ses + self.s3
     }
 
     pub fn scaled(&self, factor: f64) -> Self {
@@ -62,6 +64,7 @@ impl Bill {
             lambda: self.lambda * factor,
             dynamodb: self.dynamodb * factor,
             sqs: self.sqs * factor,
+            sns: self.sns * factor,
             ses: self.ses * factor,
             s3: self.s3 * factor,
         }
@@ -73,17 +76,19 @@ impl Bill {
             lambda: self.lambda + other.lambda,
             dynamodb: self.dynamodb + other.dynamodb,
             sqs: self.sqs + other.sqs,
+            sns: self.sns + other.sns,
             ses: self.ses + other.ses,
             s3: self.s3 + other.s3,
         }
     }
 
-    pub fn rows(&self) -> [(&'static str, f64); 6] {
+    pub fn rows(&self) -> [(&'static str, f64); 7] {
         [
             ("API Gateway (HTTP API)", self.api_gateway),
             ("Lambda (arm64)", self.lambda),
             ("DynamoDB (on-demand)", self.dynamodb),
             ("SQS", self.sqs),
+            ("SNS", self.sns),
             ("SES", self.ses),
             ("S3", self.s3),
         ]
@@ -114,6 +119,11 @@ pub fn bill(
                     + call.write_units * prices.dynamodb_per_million_write_units / 1e6;
             }
             "sqs" => b.sqs += prices.sqs_per_million_requests / 1e6,
+            // The publish, and its delivery to the subscribed queue (an SQS request).
+            "sns" => {
+                b.sns += prices.sns_per_million_publishes / 1e6;
+                b.sqs += prices.sqs_per_million_requests / 1e6;
+            }
             "sesv2" | "ses" => b.ses += prices.ses_per_thousand_emails / 1e3,
             "s3" if call.operation.starts_with("Put") => b.s3 += prices.s3_per_thousand_put / 1e3,
             "s3" => b.s3 += prices.s3_per_thousand_get / 1e3,
@@ -146,12 +156,14 @@ mod tests {
             call("dynamodb", "GetItem", 0.5, 0.0),
             call("dynamodb", "PutItem", 0.0, 2.0),
             call("sqs", "SendMessage", 0.0, 0.0),
+            call("sns", "Publish", 0.0, 0.0),
         ];
         let b = bill(&prices, &calls, Duration::from_millis(1), 1.0, 1.0, 0.25);
         let ddb = 0.5 * prices.dynamodb_per_million_read_units / 1e6
             + 2.0 * prices.dynamodb_per_million_write_units / 1e6;
         assert!((b.dynamodb - ddb).abs() < 1e-15);
-        assert!((b.sqs - prices.sqs_per_million_requests / 1e6).abs() < 1e-15);
+        assert!((b.sqs - 2.0 * prices.sqs_per_million_requests / 1e6).abs() < 1e-15);
+        assert!((b.sns - prices.sns_per_million_publishes / 1e6).abs() < 1e-15);
         assert!(b.lambda > 0.0 && b.total() > b.lambda);
     }
 }

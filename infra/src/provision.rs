@@ -184,6 +184,56 @@ pub async fn create_queues(
     Ok(urls)
 }
 
+/// Creates every SNS topic of the template and each of its subscriptions of an SQS queue
+/// (filter policy, its scope and raw delivery as declared); returns each topic's ARN by
+/// logical id. The queues are made first ([`create_queues`]).
+pub async fn create_topics(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    template: &Template,
+    queue_urls: &std::collections::HashMap<String, String>,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut topics = std::collections::HashMap::new();
+    for (name, _) in template.resources("AWS::SNS::Topic") {
+        let out =
+            sns.create_topic().name(&name).send().await.with_context(|| format!("creating topic {name}"))?;
+        topics.insert(name, out.topic_arn().unwrap_or_default().to_owned());
+    }
+    for (name, subscription) in template.resources("AWS::SNS::Subscription") {
+        let props = &subscription["Properties"];
+        anyhow::ensure!(
+            props["Protocol"].as_str() == Some("sqs"),
+            "{name}: only sqs subscriptions are made locally"
+        );
+        let topic = reference(&props["TopicArn"])
+            .and_then(|t| topics.get(t))
+            .with_context(|| format!("{name}: TopicArn must be !Ref <Topic>"))?;
+        let queue = get_att_arn(&props["Endpoint"])
+            .and_then(|q| queue_urls.get(&q))
+            .with_context(|| format!("{name}: Endpoint must be !GetAtt <Queue>.Arn"))?;
+        let attrs = sqs.get_queue_attributes().queue_url(queue).attribute_names(A::QueueArn).send().await?;
+        let queue_arn =
+            attrs.attributes().and_then(|a| a.get(&A::QueueArn)).context("a queue without ARN")?;
+        let mut req = sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(queue_arn);
+        if let Some(raw) = props.get("RawMessageDelivery").and_then(scalar_or_bool) {
+            req = req.attributes("RawMessageDelivery", raw);
+        }
+        if let Some(policy) = props.get("FilterPolicy") {
+            req = req.attributes("FilterPolicy", serde_json::to_string(policy)?);
+        }
+        if let Some(scope) = props.get("FilterPolicyScope").and_then(scalar) {
+            req = req.attributes("FilterPolicyScope", scope);
+        }
+        req.send().await.with_context(|| format!("subscribing {name}"))?;
+    }
+    Ok(topics)
+}
+
+fn scalar_or_bool(v: &Value) -> Option<String> {
+    v.as_bool().map(|b| b.to_string()).or_else(|| scalar(v))
+}
+
 /// A number or string scalar as text.
 fn scalar(v: &Value) -> Option<String> {
     match v {

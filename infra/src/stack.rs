@@ -12,14 +12,15 @@ use aws_sdk_dynamodb::config::Credentials;
 use channels::{HttpProvider, Providers};
 use directory::Directory;
 use files::Files;
-use queue::Queues;
+use queue::Events;
 use store::Store;
 
 use crate::cpu::CpuMeter;
 use crate::emulator::Emulator;
 use crate::meter::CallMeter;
 use crate::provision::{
-    create_buckets_and_keys, create_queues, create_tables, create_user_pools, Template, UserPool,
+    create_buckets_and_keys, create_queues, create_tables, create_topics, create_user_pools, Template,
+    UserPool,
 };
 use crate::sink::{self, Sink};
 use crate::{gateway, local_workers, seed, template_path, token};
@@ -30,6 +31,7 @@ pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const USER_POOL: &str = "UserPool";
+pub const EVENTS_TOPIC: &str = "EventsTopic";
 /// As template.yaml's MAX_ATTACHMENT_BYTES.
 pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -39,13 +41,13 @@ pub struct StackOptions {
     /// Port for the emulator when we start it (0: any free port).
     pub emulator_port: u16,
     pub seed: bool,
-    /// Records every AWS call (DynamoDB, S3, SQS, SES) the API and the workers make
+    /// Records every AWS call (DynamoDB, S3, SQS, SNS, SES) the API and the workers make
     /// (benchmarks).
     pub meter: Option<CallMeter>,
     /// Records the CPU time of every HTTP request (benchmarks).
     pub cpu_meter: Option<CpuMeter>,
-    /// Where the API sends its queue events; `None`: the emulator. Tests point it at a
-    /// closed port to play an SQS outage.
+    /// Where events are published; `None`: the emulator. Tests point it at a closed port
+    /// to play an outage of the events topic.
     pub relay_endpoint: Option<String>,
     /// Run the queue consumers and scheduled jobs in this process from the start
     /// (otherwise `Stack::start_workers` does, when asked).
@@ -78,6 +80,8 @@ pub struct Stack {
     pub sdk: SdkConfig,
     pub store: Store,
     pub queue_urls: HashMap<String, String>,
+    /// Each SNS topic's ARN by logical id.
+    pub topic_arns: HashMap<String, String>,
     /// The emulator's Cognito user pool (invitations create users in it).
     pub user_pool: UserPool,
     pub emulator: Emulator,
@@ -143,6 +147,10 @@ impl Stack {
         let tables = create_tables(&dynamodb, &template).await?;
         let table = tables.first().context("template.yaml declares no DynamoDB table")?.clone();
         let queue_urls = create_queues(&sqs, &template).await?;
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arns = create_topics(&sns, &sqs, &template, &queue_urls).await?;
+        let events_topic =
+            topic_arns.get(EVENTS_TOPIC).cloned().context("template.yaml declares no EventsTopic")?;
         let url_of = |name: &str| {
             queue_urls.get(name).cloned().with_context(|| format!("template.yaml declares no {name}"))
         };
@@ -169,12 +177,11 @@ impl Stack {
             Some(endpoint) => sdk_config(endpoint).await,
             None => sdk.clone(),
         };
-        let mut relay_config = app::relay_sqs_config(&relay_sdk).to_builder();
+        let mut relay_config = app::relay_sns_config(&relay_sdk).to_builder();
         if let Some(meter) = &meter {
             relay_config = relay_config.interceptor(meter.clone());
         }
-        let relay = aws_sdk_sqs::Client::from_conf(relay_config.build());
-        let queues = Queues::new(relay, routing_url.clone(), notification_url.clone());
+        let events = Events::new(aws_sdk_sns::Client::from_conf(relay_config.build()), events_topic);
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
@@ -189,7 +196,7 @@ impl Stack {
         };
         let app = App {
             store: store.clone(),
-            queues,
+            events,
             files,
             providers,
             app_url: url.clone(),
@@ -207,8 +214,16 @@ impl Stack {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        let mut stack =
-            Self { url, sdk, store, queue_urls, user_pool, emulator, idle_workers: Some(idle_workers) };
+        let mut stack = Self {
+            url,
+            sdk,
+            store,
+            queue_urls,
+            topic_arns,
+            user_pool,
+            emulator,
+            idle_workers: Some(idle_workers),
+        };
         if opts.workers {
             stack.start_workers();
         }

@@ -358,6 +358,7 @@ async fn main() -> anyhow::Result<()> {
         lambda: (workers_bill.lambda - idle_bill.lambda).max(0.0),
         dynamodb: (workers_bill.dynamodb - idle_bill.dynamodb).max(0.0),
         sqs: (workers_bill.sqs - idle_bill.sqs).max(0.0),
+        sns: (workers_bill.sns - idle_bill.sns).max(0.0),
         ses: (workers_bill.ses - idle_bill.ses).max(0.0),
         s3: (workers_bill.s3 - idle_bill.s3).max(0.0),
     }
@@ -381,7 +382,7 @@ async fn main() -> anyhow::Result<()> {
         if cfg!(debug_assertions) { "debug" } else { "release" },
     ));
     out.push_str(
-        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SQS calls | RRU / WRU | own CPU µs p50 (p99) | CPU with SDK calls µs p50 | process CPU µs p50 | raw floor ms | p50 ÷ floor | p50 ÷ own calls | own overhead ms |\n\
+        "| route | p50 ms | p95 ms | p99 ms | DynamoDB / S3 / SNS calls | RRU / WRU | own CPU µs p50 (p99) | CPU with SDK calls µs p50 | process CPU µs p50 | raw floor ms | p50 ÷ floor | p50 ÷ own calls | own overhead ms |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut api_bills = HashMap::new();
@@ -414,7 +415,7 @@ async fn main() -> anyhow::Result<()> {
             ms(percentile(&r.latencies, 0.99)),
             per("dynamodb"),
             per("s3"),
-            per("sqs"),
+            per("sns"),
             rru / count,
             wru / count,
             percentile(&r.cpu, 0.5).as_secs_f64() * 1e6,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
-use queue::Queues;
+use queue::Events;
 use store::Store;
 
 use crate::dispatch::Notifier;
@@ -15,8 +15,7 @@ use channels::{HttpProvider, Providers};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
-    pub routing_queue_url: String,
-    pub notification_queue_url: String,
+    pub events_topic_arn: String,
     pub attachments_bucket: String,
     pub attachments_key_id: String,
     pub max_attachment_bytes: u64,
@@ -28,8 +27,7 @@ impl Config {
             |name: &str| std::env::var(name).map_err(|_| format!("missing environment variable {name}"));
         Ok(Self {
             table_name: var("TABLE_NAME")?,
-            routing_queue_url: var("ROUTING_QUEUE_URL")?,
-            notification_queue_url: var("NOTIFICATION_QUEUE_URL")?,
+            events_topic_arn: var("EVENTS_TOPIC_ARN")?,
             attachments_bucket: var("ATTACHMENTS_BUCKET")?,
             attachments_key_id: var("ATTACHMENTS_KEY_ID")?,
             max_attachment_bytes: var("MAX_ATTACHMENT_BYTES")?
@@ -63,11 +61,11 @@ impl App {
         let config = Config::from_env()?;
         let aws = aws_from_env().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        let sqs = aws_sdk_sqs::Client::from_conf(relay_sqs_config(&aws));
+        let sns = aws_sdk_sns::Client::from_conf(relay_sns_config(&aws));
         let s3 = aws_sdk_s3::Client::new(&aws);
         Ok(Self {
             store: Store::new(dynamodb, config.table_name),
-            queues: Queues::new(sqs, config.routing_queue_url, config.notification_queue_url),
+            events: Events::new(sns, config.events_topic_arn),
             files: files::Files::new(
                 s3,
                 config.attachments_bucket,
@@ -82,10 +80,10 @@ impl App {
     }
 }
 
-/// The SQS client for sends: an event that cannot be sent quickly stays in the outbox for
-/// the repair job, so a queue outage costs a request little time.
-pub fn relay_sqs_config(aws: &aws_config::SdkConfig) -> aws_sdk_sqs::Config {
-    aws_sdk_sqs::config::Builder::from(aws)
+/// The SNS client for publishing events: an event that cannot be published quickly stays
+/// in the outbox for the repair job, so an outage costs a request little time.
+pub fn relay_sns_config(aws: &aws_config::SdkConfig) -> aws_sdk_sns::Config {
+    aws_sdk_sns::config::Builder::from(aws)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(500))

@@ -41,7 +41,7 @@ impl Run {
             }
         }
         json!({
-            "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "parked": r.parked, "failed": r.failed})),
+            "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "failed": r.failed})),
             "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),
             "contacts_archived": outcome(&self.archived, |n| json!(n)),
         })

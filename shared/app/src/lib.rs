@@ -27,7 +27,7 @@ mod secrets;
 pub mod settings;
 pub mod threads;
 
-pub use config::{app_url, aws_from_env, aws_timeouts, notifier_from_env, relay_sqs_config, Config};
+pub use config::{app_url, aws_from_env, aws_timeouts, notifier_from_env, relay_sns_config, Config};
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;
 pub use quota::QuotaCache;
@@ -35,14 +35,15 @@ pub use quota::QuotaCache;
 use channels::Providers;
 use directory::Directory;
 use files::Files;
-use queue::Queues;
+use queue::Events;
 use store::Store;
 
 /// The adapters every use case works with; built once per cold start.
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
-    pub queues: Queues,
+    /// Where events are published for their consumers.
+    pub events: Events,
     pub files: Files,
     /// Outbound channels, for what is sent outside the notifier (invitations).
     pub providers: Providers,

@@ -1,5 +1,5 @@
-//! Notifications. The notifier (SQS consumer of the notification queue) turns a new
-//! message into one pending notification per recipient (everyone in the thread but the
+//! Notifications. The notifier (consumer of `message_posted` and `thread_routed` events)
+//! turns a new message into one pending notification per recipient (everyone in the thread but the
 //! author; staff only for internal notes), each a conditional write, so a redelivered event
 //! adds nothing. Urgent ones it hands to the dispatcher at once, within a time budget that
 //! keeps the batch well inside the function's timeout; the dispatcher (scheduled,
@@ -30,7 +30,9 @@ pub fn urgent_deadline() -> Instant {
 pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
     let message_id = match event.kind {
         OutboxKind::MessagePosted { message_id, .. } => message_id,
-        OutboxKind::ThreadCreated { first_message_id, .. } => first_message_id,
+        OutboxKind::ThreadRouted { first_message_id } => first_message_id,
+        // Not subscribed to: the thread's recipients are known once it is routed.
+        OutboxKind::ThreadCreated { .. } => return Ok(()),
     };
     let view = n
         .store

@@ -1,7 +1,6 @@
-//! Outbox repair (scheduled): re-sends every event still pending after `min_age`, so a
-//! queue outage delays routing and notifications but loses nothing. An event relayed
-//! [`store::MAX_RELAYS`] times without being processed is parked and logged: it is poison,
-//! and its copies are in the dead-letter queue.
+//! Outbox repair (scheduled): publishes every event still pending after `min_age` (its
+//! publish after the commit failed, or the function stopped before it), so an outage of
+//! the events topic delays routing and notifications but loses nothing.
 
 use std::time::Duration;
 
@@ -10,7 +9,6 @@ use crate::{App, WorkError};
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RepairReport {
     pub resent: usize,
-    pub parked: usize,
     pub failed: usize,
 }
 
@@ -21,18 +19,13 @@ pub async fn repair_outbox(app: &App, min_age: Duration) -> Result<RepairReport,
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(min_age).unwrap_or_default();
     let mut report = RepairReport::default();
     for event in app.store.pending_events(cutoff, BATCH).await? {
-        match app.queues.send_routing(&event).await {
+        match app.events.publish(&event).await {
             Ok(()) => {
                 report.resent += 1;
-                // Only sends that went through count towards parking: an outage never
-                // parks anything.
-                if app.store.note_relay(&event).await? {
-                    tracing::error!(event_id = %event.id, "event parked after repeated relays; see the dead-letter queue");
-                    report.parked += 1;
-                }
+                app.store.complete_event(&event).await?;
             }
             Err(e) => {
-                tracing::warn!(event_id = %event.id, error = ?e, "queue still unavailable; will retry");
+                tracing::warn!(event_id = %event.id, error = ?e, "events topic still unavailable; will retry");
                 report.failed += 1;
             }
         }

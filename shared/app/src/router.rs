@@ -1,13 +1,15 @@
-//! The router: consumes routing events. A new thread gets the topic's recipients (from the
-//! org's routing settings) as participants; a new message is handed to the notifier.
-//! Idempotent: the event's outbox item is marked done in the same transaction that applies
-//! it, so a redelivered event changes nothing.
+//! The router: consumes `thread_created` events. A new thread gets the topic's recipients
+//! (from the org's routing settings) as participants, and then a `thread_routed` event
+//! announces it (the notifier tells them of the first message). Idempotent: the router's
+//! mark on the event is written in the same transaction that applies it, so a redelivered
+//! event changes nothing.
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{EventId, Topic, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ParticipantRecord};
 
+use crate::relay::relay;
 use crate::{App, WorkError};
 
 /// Joins per membership transaction: each is two actions (the participant and its timeline
@@ -19,27 +21,31 @@ pub const ROUTER_ACTOR: &str = "system";
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::ThreadCreated { topic, .. } => {
-            route_thread(app, &event, topic).await?;
-            // The first message reaches the people the thread was just routed to. Sent on
-            // every delivery: the notifier adds nothing it already has.
-            app.queues.send_notification(&event).await?;
-            Ok(())
-        }
-        OutboxKind::MessagePosted { .. } => {
-            if app.store.event_done(&event).await? {
-                return Ok(());
+        OutboxKind::ThreadCreated { topic, first_message_id } => {
+            let routed = OutboxEvent {
+                id: EventId::new_at(u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default()),
+                org: event.org.clone(),
+                thread_id: event.thread_id,
+                at: chrono::Utc::now(),
+                kind: OutboxKind::ThreadRouted { first_message_id: *first_message_id },
+            };
+            if route_thread(app, &event, topic, &routed).await? {
+                relay(app, &routed).await;
             }
-            // Send first, then mark done: a crash between the two sends again, and the
-            // notifier is idempotent per message and recipient.
-            app.queues.send_notification(&event).await?;
-            app.store.complete_event(&event).await?;
             Ok(())
         }
+        // Not subscribed to: nothing to do.
+        OutboxKind::MessagePosted { .. } | OutboxKind::ThreadRouted { .. } => Ok(()),
     }
 }
 
-async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(), WorkError> {
+/// Adds the topic's recipients; `Ok(false)` if the event was routed before.
+async fn route_thread(
+    app: &App,
+    event: &OutboxEvent,
+    topic: &Topic,
+    routed: &OutboxEvent,
+) -> Result<bool, WorkError> {
     let store = &app.store;
     let settings = store.get_routing(&event.org).await?.unwrap_or_default();
     // Routing names staff; anyone no longer staff of the org is skipped.
@@ -72,8 +78,7 @@ async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(
             })
             .collect();
         if joins.is_empty() {
-            store.complete_event(event).await?;
-            return Ok(());
+            return Ok(store.finish_routing(EventStep::Completes { event, next: routed }).await?);
         }
         let now = chrono::Utc::now();
         let events: Vec<EventRecord> = joins
@@ -92,17 +97,21 @@ async fn route_thread(app: &App, event: &OutboxEvent, topic: &Topic) -> Result<(
         // A large team joins over several transactions, each only while the event is not
         // done; the one that adds the last of them marks it done, so a redelivery changes
         // nothing (not even re-adding someone who left since).
-        let step = if last_round { EventStep::Completes(event) } else { EventStep::WhileNotDone(event) };
+        let step = if last_round {
+            EventStep::Completes { event, next: routed }
+        } else {
+            EventStep::WhileNotDone(event)
+        };
         let change = MembershipChange { joins: &joins, leaves: &[], events: &events, event: Some(step) };
         match store.change_members(&view, change).await? {
             MembershipOutcome::Done => {
                 tracing::info!(event_id = %event.id, thread_id = %event.thread_id, routed = joins.len(), "thread routed");
                 if last_round {
-                    return Ok(());
+                    return Ok(true);
                 }
             }
             // Done before: a redelivery.
-            MembershipOutcome::EventDone => return Ok(()),
+            MembershipOutcome::EventDone => return Ok(false),
             MembershipOutcome::Stale => continue,
         }
     }

@@ -1,44 +1,43 @@
-//! SQS adapter: puts outbox events on the routing and notification queues. Sends are
-//! at-least-once; every consumer is idempotent on the event id.
+//! The events adapter: publishes each outbox event to the events topic (SNS), with its kind
+//! as the `kind` message attribute; each consumer's SQS queue subscribes with a filter on
+//! the kinds it handles (template.yaml). Publishing is at-least-once; every consumer is
+//! idempotent on the event id. [`batch`] takes the SQS batches the consumers receive.
 
 pub mod batch;
 
-use aws_sdk_sqs::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::Client;
 use domain::events::OutboxEvent;
 
 #[derive(Debug, thiserror::Error)]
-#[error("queue unavailable")]
+#[error("events topic unavailable")]
 pub struct QueueError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
-/// The queues a function sends to, by URL (from template.yaml's outputs or the local stack).
+/// The topic events are published to (`EVENTS_TOPIC_ARN`).
 #[derive(Debug, Clone)]
-pub struct Queues {
+pub struct Events {
     client: Client,
-    routing_url: String,
-    notification_url: String,
+    topic_arn: String,
 }
 
-impl Queues {
-    pub fn new(client: Client, routing_url: impl Into<String>, notification_url: impl Into<String>) -> Self {
-        Self { client, routing_url: routing_url.into(), notification_url: notification_url.into() }
+impl Events {
+    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+        Self { client, topic_arn: topic_arn.into() }
     }
 
-    /// Hands an event to the router.
-    pub async fn send_routing(&self, event: &OutboxEvent) -> Result<(), QueueError> {
-        self.send(&self.routing_url, event).await
-    }
-
-    /// Hands a new-message event to the notifier.
-    pub async fn send_notification(&self, event: &OutboxEvent) -> Result<(), QueueError> {
-        self.send(&self.notification_url, event).await
-    }
-
-    async fn send(&self, url: &str, event: &OutboxEvent) -> Result<(), QueueError> {
+    /// Publishes an event to every queue subscribed to its kind.
+    pub async fn publish(&self, event: &OutboxEvent) -> Result<(), QueueError> {
         let body = serde_json::to_string(event).map_err(|e| QueueError(Box::new(e)))?;
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(event.kind.name())
+            .build()
+            .map_err(|e| QueueError(Box::new(e)))?;
         self.client
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(body)
+            .message_attributes("kind", kind)
             .send()
             .await
             .map_err(|e| QueueError(Box::new(e)))?;

@@ -148,6 +148,8 @@ pub const NOTIFY_PREFS_SK: &str = "NOTIFY_PREFS";
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 pub const ATTACHMENT_SK: &str = "ATT";
 pub const OUTBOX_SK: &str = "OUTBOX";
+/// The router applied the event of this partition.
+pub const ROUTED_SK: &str = "ROUTED";
 pub const INVITE_SK: &str = "INVITE";
 pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";

@@ -34,7 +34,6 @@ pub use members::{EventStep, MembershipChange, MembershipOutcome};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };
-pub use outbox::MAX_RELAYS;
 pub use quota::Counter;
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

@@ -18,18 +18,29 @@ pub struct MembershipChange<'a> {
     pub joins: &'a [ParticipantRecord],
     pub leaves: &'a [UserId],
     pub events: &'a [EventRecord],
-    /// The outbox event the change applies, if any (the router's routing of a new thread).
+    /// The routing event the change applies, if any (the router's routing of a new thread).
     pub event: Option<EventStep<'a>>,
 }
 
-/// What a membership change does to the outbox event it applies.
+/// What a membership change does to the routing event it applies.
 pub enum EventStep<'a> {
-    /// The change finishes the event: it is marked done with it, so a redelivery changes
-    /// nothing.
-    Completes(&'a OutboxEvent),
+    /// The change finishes routing `event`: the router's mark is written with it, so a
+    /// redelivery changes nothing, and so is `next`, the event that announces it.
+    Completes { event: &'a OutboxEvent, next: &'a OutboxEvent },
     /// The change is one of several the event makes: it commits only while the event is
-    /// not done.
+    /// not routed yet.
     WhileNotDone(&'a OutboxEvent),
+}
+
+impl EventStep<'_> {
+    fn writes(&self, table: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(match self {
+            Self::Completes { event, next } => {
+                vec![outbox::routed_item(table, event)?, outbox::put_item(table, next)?]
+            }
+            Self::WhileNotDone(event) => vec![outbox::not_routed_check(table, event)?],
+        })
+    }
 }
 
 /// How a membership change ended.
@@ -37,7 +48,7 @@ pub enum MembershipOutcome {
     Done,
     /// The thread changed since it was read: read it again and retry.
     Stale,
-    /// The event was done before (a redelivery): nothing was changed.
+    /// The event was routed before (a redelivery): nothing was changed.
     EventDone,
 }
 
@@ -50,10 +61,9 @@ impl Store {
         let thread = &view.thread;
         let pk = keys::thread_pk(&thread.org, &thread.summary.id);
         // The event's write comes first, so its condition failure is reported at index 0.
-        let mut writes = match change.event {
+        let mut writes = match &change.event {
             None => vec![],
-            Some(EventStep::Completes(event)) => vec![outbox::complete_item(&self.table, event)?],
-            Some(EventStep::WhileNotDone(event)) => vec![outbox::not_done_check(&self.table, event)?],
+            Some(step) => step.writes(&self.table)?,
         };
         let event_writes = writes.len();
         let set = items::SetExpression {
@@ -95,5 +105,15 @@ impl Store {
         // The version moved, the service conflicted, or someone joined or left meanwhile
         // (a join of someone already in, a leave of someone gone): the view was stale.
         Ok(MembershipOutcome::Stale)
+    }
+
+    /// Finishes routing an event that needed no membership change. `Ok(false)`: it was
+    /// routed before (a redelivery).
+    pub async fn finish_routing(&self, step: EventStep<'_>) -> Result<bool, StoreError> {
+        match self.transact(step.writes(&self.table)?).await? {
+            TxOutcome::Committed => Ok(true),
+            o if o.failed_condition(0) => Ok(false),
+            _ => Err(StoreError::Contention),
+        }
     }
 }

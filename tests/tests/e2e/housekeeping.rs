@@ -67,13 +67,12 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
     let sdk = infra::stack::sdk_config(&format!("http://127.0.0.1:{closed}")).await;
     let unreachable_s3 =
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    let sqs = w.sqs.clone();
     let app = app::App {
         store: store.clone(),
-        queues: queue::Queues::new(
-            sqs,
-            w.queue_url("RoutingQueue").await,
-            w.queue_url("NotificationQueue").await,
+        // The fresh table has no pending events: repair publishes nothing.
+        events: queue::Events::new(
+            aws_sdk_sns::Client::new(&sdk),
+            "arn:aws:sns:us-east-1:000000000000:unused",
         ),
         files: files::Files::new(unreachable_s3, "attachmentsbucket", "key", 10),
         providers: channels::Providers::new(None, None, None, None, None),

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{api_without_sqs, error_code, eventually, read, World};
+use crate::support::{api_without_events, error_code, eventually, read, World};
 
 #[tokio::test]
 async fn each_default_topic_reaches_its_owner_within_seconds() {
@@ -69,9 +69,10 @@ async fn joins(w: &World, thread: &str, user: &str) -> usize {
 }
 
 #[tokio::test]
-async fn threads_created_while_sqs_is_unreachable_answer_201_and_are_routed_once_when_it_is_back() {
+async fn threads_created_while_the_events_topic_is_unreachable_answer_201_and_are_routed_once_when_it_is_back(
+) {
     let w = World::new().await;
-    let outage = api_without_sqs();
+    let outage = api_without_events();
     let mut ids = Vec::new();
     for i in 0..5 {
         let started = Instant::now();
@@ -85,15 +86,18 @@ async fn threads_created_while_sqs_is_unreachable_answer_201_and_are_routed_once
             .unwrap();
         let (status, thread) = read(resp).await;
         assert_eq!(status, StatusCode::CREATED, "{thread}");
-        assert!(started.elapsed() < Duration::from_secs(5), "a queue outage must not stall the request");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "an outage of the events topic must not stall the request"
+        );
         ids.push(thread["id"].as_str().unwrap().to_owned());
     }
-    // The repair job re-sends what the API could not, once SQS is reachable (it is, for
+    // The repair job publishes what the API could not, once the topic is reachable (it is, for
     // the main stack's scheduled job).
     for id in &ids {
         w.routed_to(id, "maint-1").await;
-        // Done in the transaction that routed it: copies the repair job sent meanwhile
-        // can change nothing after this.
+        // Marked routed in the transaction that routed it: copies the repair job published
+        // meanwhile can change nothing after this.
         w.events_done(id).await;
     }
     for id in &ids {
@@ -105,11 +109,11 @@ async fn threads_created_while_sqs_is_unreachable_answer_201_and_are_routed_once
 #[tokio::test]
 async fn the_same_queue_message_delivered_twice_routes_once_and_poison_goes_to_the_dlq_without_blocking() {
     let w = World::new().await;
-    // Created while the API cannot reach SQS, so only our sends below (and the repair job)
+    // Created while the API cannot reach the events topic, so only our sends below (and the repair job)
     // deliver its event.
     let resp = w
         .http
-        .post(format!("{}/v1/threads", api_without_sqs().url))
+        .post(format!("{}/v1/threads", api_without_events().url))
         .bearer_auth(w.token("resident-1"))
         .json(&json!({"topic": "parking", "subject": "Spot 12", "body": "Someone parks in my spot"}))
         .send()

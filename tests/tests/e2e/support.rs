@@ -28,9 +28,10 @@ pub fn stack() -> &'static StackInfo {
     })
 }
 
-/// A second API on the same emulator whose queue sends all fail (its SQS endpoint is a
-/// closed port), with no consumers of its own: an SQS outage, as the API sees it.
-pub fn api_without_sqs() -> &'static StackInfo {
+/// A second API on the same emulator whose publishes all fail (its SNS endpoint is a
+/// closed port), with no consumers of its own: an outage of the events topic, as the API
+/// sees it.
+pub fn api_without_events() -> &'static StackInfo {
     static STACK: OnceLock<StackInfo> = OnceLock::new();
     STACK.get_or_init(|| {
         let closed = infra::emulator::free_port().expect("a free port");
@@ -215,9 +216,9 @@ impl World {
         self.outbox_items().await.into_iter().map(|(event, _)| event).collect()
     }
 
-    /// Waits until every outbox event of `thread` is done: its consumer applied it, and
-    /// (since it marks the event done in the same transaction) no copy of it still in a
-    /// queue can change anything any more.
+    /// Waits until every outbox event of `thread` is settled: published, and, for a new
+    /// thread, routed (the router's mark is written in the transaction that routes it, so
+    /// no copy of the event still in a queue can change anything any more).
     pub async fn events_done(&self, thread: &str) {
         eventually(45, &format!("the events of {thread} done"), || async {
             let mine: Vec<bool> = self
@@ -225,21 +226,31 @@ impl World {
                 .await
                 .into_iter()
                 .filter(|(e, _)| e["thread_id"] == thread)
-                .map(|(_, d)| d)
+                .map(|(_, settled)| settled)
                 .collect();
-            (!mine.is_empty() && mine.iter().all(|done| *done)).then_some(())
+            (!mine.is_empty() && mine.iter().all(|settled| *settled)).then_some(())
         })
         .await
     }
 
-    /// This org's outbox events, each with whether it is done.
+    /// This org's outbox events, each with whether it is settled (see [`Self::events_done`]).
     async fn outbox_items(&self) -> Vec<(Value, bool)> {
         let items = self.scan_prefix(&keys::outbox_prefix(&OrgId::parse(self.org.as_str()).unwrap())).await;
+        let sk = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+            i["sk"].as_s().unwrap().clone()
+        };
+        let routed: std::collections::HashSet<String> = items
+            .iter()
+            .filter(|i| sk(i) == keys::ROUTED_SK)
+            .map(|i| i["pk"].as_s().unwrap().clone())
+            .collect();
         items
             .iter()
+            .filter(|i| sk(i) == keys::OUTBOX_SK)
             .map(|i| {
                 let event = serde_dynamo::from_attribute_value::<_, Value>(i["data"].clone()).unwrap();
-                (event, i.contains_key("done_at"))
+                let applied = event["kind"] != "thread_created" || routed.contains(i["pk"].as_s().unwrap());
+                (event, i.contains_key("done_at") && applied)
             })
             .collect()
     }

@@ -96,3 +96,74 @@ fn sign_in_identities_cannot_be_changed_and_user_names_ignore_case() {
         .collect();
     assert!(!writable.iter().any(|a| a.starts_with("custom:")), "{writable:?}");
 }
+
+/// The logical id a `!GetAtt X.Arn`, `!GetAtt X.QueueName` or `!Ref X` names.
+fn names(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::Tagged(t) => {
+            let text = t.value.as_str()?;
+            Some(text.split('.').next().unwrap_or(text).to_owned())
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alarm() {
+    use domain::events::OutboxKind;
+    let template = Template::load(&infra::template_path()).unwrap();
+    let id = domain::MessageId::new_at(1);
+    let kinds = [
+        OutboxKind::ThreadCreated { topic: domain::Topic::parse("general").unwrap(), first_message_id: id },
+        OutboxKind::MessagePosted {
+            message_id: id,
+            author_id: domain::UserId::parse("u").unwrap(),
+            internal: false,
+        },
+        OutboxKind::ThreadRouted { first_message_id: id },
+    ]
+    .map(|k| k.name().to_owned());
+    let subscriptions = template.resources("AWS::SNS::Subscription");
+    let mut subscribed: Vec<String> = Vec::new();
+    for (name, sub) in &subscriptions {
+        let props = &sub["Properties"];
+        assert_eq!(names(&props["TopicArn"]).as_deref(), Some("EventsTopic"), "{name}");
+        assert_eq!(props["RawMessageDelivery"].as_bool(), Some(true), "{name}: the body is the event");
+        let filter: Vec<String> = props["FilterPolicy"]["kind"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name} filters on kind"))
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            filter.iter().all(|k| kinds.contains(k)),
+            "{name} filters on a kind no one publishes: {filter:?}"
+        );
+        subscribed.extend(filter);
+
+        // Its queue: a dead-letter queue, an alarm on it, and a function consuming it.
+        let queue = names(&props["Endpoint"]).unwrap();
+        let queues = template.resources("AWS::SQS::Queue");
+        let (_, q) = queues.iter().find(|(n, _)| *n == queue).unwrap_or_else(|| panic!("{name}: no {queue}"));
+        let dlq = names(&q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+            .unwrap_or_else(|| panic!("{queue} has no dead-letter queue"));
+        let alarmed = template.resources("AWS::CloudWatch::Alarm").iter().any(|(_, a)| {
+            a["Properties"]["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|d| names(&d["Value"]).as_deref() == Some(dlq.as_str()))
+        });
+        assert!(alarmed, "no alarm watches {dlq}");
+        let consumed = template.resources("AWS::Serverless::Function").iter().any(|(_, f)| {
+            f["Properties"]["Events"].as_mapping().into_iter().flatten().any(|(_, e)| {
+                e["Type"] == "SQS" && names(&e["Properties"]["Queue"]).as_deref() == Some(queue.as_str())
+            })
+        });
+        assert!(consumed, "no function consumes {queue}");
+    }
+    subscribed.sort();
+    let mut published = kinds.to_vec();
+    published.sort();
+    assert_eq!(subscribed, published, "each event kind has exactly one consumer today");
+}
