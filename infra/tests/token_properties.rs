@@ -35,8 +35,7 @@ fn gateway() -> &'static Gateway {
         // Set once, before any client reads the environment.
         for (name, value) in [
             ("TABLE_NAME", "table"),
-            ("ROUTING_QUEUE_URL", &format!("{endpoint}/routing")),
-            ("NOTIFICATION_QUEUE_URL", &format!("{endpoint}/notification")),
+            ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:EventsTopic"),
             ("ATTACHMENTS_BUCKET", "bucket"),
             ("ATTACHMENTS_KEY_ID", "key"),
             ("MAX_ATTACHMENT_BYTES", "1000"),
