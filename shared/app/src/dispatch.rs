@@ -80,15 +80,11 @@ pub async fn bucket_now(
         n.store.settle(bucket, &settle).await?;
         return Ok(false);
     }
-    let Some(user) = n.store.get_user(&bucket.org, &bucket.user).await? else {
+    let Some(prefs) = n.store.recipient_preferences(&bucket.org, &bucket.user).await? else {
         let settle =
             Settle { settled: &pending, outcome: Outcome::Dropped, allowance: None, next_due: again };
         n.store.settle(bucket, &settle).await?;
         return Ok(false);
-    };
-    let prefs = match n.store.get_preferences(&bucket.org, &bucket.user).await? {
-        Some(p) => p,
-        None => n.store.get_notification_defaults(&bucket.org).await?.for_user(&user),
     };
     // In quiet hours only urgent notifications go out; the rest wait for the end.
     let hold_until = prefs.quiet_hours.as_ref().filter(|q| q.is_quiet(now)).map(|q| q.end_after(now));

@@ -144,6 +144,30 @@ impl Store {
         self.get_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), false).await
     }
 
+    /// The preferences a recipient is notified with (their own, or the org's defaults for
+    /// them), their profile and both read in one BatchGetItem. `None`: no such user.
+    pub async fn recipient_preferences(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<NotificationPreferences>, StoreError> {
+        let pk = keys::user_pk(org, user);
+        let wanted =
+            vec![key(pk.clone(), keys::PROFILE_SK), key(pk, keys::NOTIFY_PREFS_SK), defaults_key(org)];
+        let found = self.batch_get(wanted, false).await?;
+        let with_sk = |sk: &str| {
+            found.iter().find(|i| i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk))
+        };
+        let Some(profile) = with_sk(keys::PROFILE_SK) else { return Ok(None) };
+        let user: domain::User = data(profile)?;
+        let prefs = match (with_sk(keys::NOTIFY_PREFS_SK), with_sk(keys::NOTIFICATIONS_SETTINGS_SK)) {
+            (Some(own), _) => data(own)?,
+            (None, Some(defaults)) => data::<NotificationDefaults>(defaults)?.for_user(&user),
+            (None, None) => NotificationDefaults::default().for_user(&user),
+        };
+        Ok(Some(prefs))
+    }
+
     pub async fn put_preferences(
         &self,
         org: &OrgId,
