@@ -147,6 +147,8 @@ mod tests {
         let call = |service: &str, operation: &str, r: f64, w: f64| Call {
             service: service.into(),
             operation: operation.into(),
+            function: None,
+            transaction_actions: vec![],
             items: 1,
             wire: Duration::ZERO,
             read_units: r,

@@ -1,11 +1,15 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
 //! sources of the router and the notifier (poll, hand the batch to the same handler the
-//! Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch).
+//! Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
+//! runs as its function (template.yaml's logical id), so the call meter knows whose calls
+//! they are.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use app::dispatch::Notifier;
+
+use crate::meter::as_function;
 use app::App;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
@@ -33,17 +37,24 @@ pub fn spawn(
 ) {
     let (router, router_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&router_sqs, &routing_url, |event, _| app::router::handle(&router, event)).await
+        poll(&router_sqs, &routing_url, |event, _| {
+            as_function("RouterFunction", app::router::handle(&router, event))
+        })
+        .await
     });
     let consumer = notifier.clone();
     tokio::spawn(async move {
-        poll(&sqs, &notification_url, |event, deadline| app::notifier::handle(&consumer, event, deadline))
-            .await
+        poll(&sqs, &notification_url, |event, deadline| {
+            as_function("NotifierFunction", app::notifier::handle(&consumer, event, deadline))
+        })
+        .await
     });
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REPAIR_EVERY).await;
-            let run = app::housekeeping::run(&app, REPAIR_AFTER, chrono::Utc::now()).await;
+            let run =
+                as_function("JobsFunction", app::housekeeping::run(&app, REPAIR_AFTER, chrono::Utc::now()))
+                    .await;
             if run.failed() {
                 tracing::warn!(report = %run.report(), "a scheduled task failed");
             }
@@ -53,7 +64,9 @@ pub fn spawn(
         loop {
             tokio::time::sleep(DISPATCH_EVERY).await;
             let deadline = tokio::time::Instant::now() + DISPATCH_BUDGET;
-            if let Err(e) = app::dispatch::run(&notifier, chrono::Utc::now(), deadline).await {
+            let run =
+                as_function("DispatchFunction", app::dispatch::run(&notifier, chrono::Utc::now(), deadline));
+            if let Err(e) = run.await {
                 tracing::warn!(error = ?e, "notification dispatch failed");
             }
         }

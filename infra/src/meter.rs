@@ -19,12 +19,29 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde_json::Value;
 use store::keys::Index;
 
+tokio::task_local! {
+    /// The function (template.yaml's logical id) whose code runs in this task.
+    static FUNCTION: &'static str;
+}
+
+/// Runs `work` as `function`'s code: the calls it makes are recorded as that function's.
+/// The dev gateway tags each request with the function template.yaml routes it to, the
+/// local consumers and schedules tag themselves.
+pub async fn as_function<F: std::future::Future>(function: &'static str, work: F) -> F::Output {
+    FUNCTION.scope(function, work).await
+}
+
 /// One AWS call as the client saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     /// `dynamodb`, `s3`, `sqs`, `sesv2`…
     pub service: String,
     pub operation: String,
+    /// The function that made it (see [`as_function`]); `None` for the harness's own.
+    pub function: Option<&'static str>,
+    /// For DynamoDB: the actions inside a transaction (`Put`, `Update`, `Delete`,
+    /// `ConditionCheck`), which IAM checks one by one.
+    pub transaction_actions: Vec<String>,
     /// Items in a transaction or batch (1 otherwise): moto's cost grows with it.
     pub items: usize,
     /// From the request leaving to the response's headers arriving.
@@ -37,9 +54,18 @@ pub struct Call {
 #[derive(Debug, Clone, Default)]
 pub struct CallMeter {
     recorded: Arc<Mutex<Vec<Recorded>>>,
+    /// Keeps only what says which actions a call needs (a transaction's request), not
+    /// the bodies capacity estimates need: cheap enough to run under a whole test suite.
+    actions_only: bool,
 }
 
 impl CallMeter {
+    /// A meter that records which calls each function makes, for checking them against
+    /// its IAM policy (capacity units and items then read as 0).
+    pub fn actions_only() -> Self {
+        Self { actions_only: true, ..Self::default() }
+    }
+
     /// The calls recorded since the last `take`. The bodies are parsed here, outside the
     /// metered requests, so the meter adds no JSON work to the handlers' CPU time.
     pub fn take(&self) -> Vec<Call> {
@@ -53,6 +79,7 @@ impl CallMeter {
 struct Recorded {
     service: String,
     operation: String,
+    function: Option<&'static str>,
     wire: Duration,
     request: Option<Vec<u8>>,
     response: Option<Vec<u8>>,
@@ -71,8 +98,18 @@ impl Recorded {
                 .map_or(1, |t| t.values().map(|r| r["Keys"].as_array().map_or(0, Vec::len)).sum()),
             _ => 1,
         });
+        let transaction_actions = request
+            .as_ref()
+            .filter(|_| op == "TransactWriteItems")
+            .and_then(|b| b["TransactItems"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object().and_then(|m| m.keys().next().cloned()))
+            .collect();
         Call {
             items,
+            function: self.function,
+            transaction_actions,
             wire: self.wire,
             read_units: response.as_ref().map(|b| read_units(op, b, consistent)).unwrap_or_default(),
             write_units: request.as_ref().map(|b| write_units(op, b)).unwrap_or_default(),
@@ -142,7 +179,8 @@ impl Intercept for CallMeter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let request = dynamodb_body(cfg, ctx.request().body().bytes());
+        let keep = !self.actions_only || operation(cfg).1 == "TransactWriteItems";
+        let request = dynamodb_body(cfg, ctx.request().body().bytes()).filter(|_| keep);
         cfg.interceptor_state().store_put(InFlight { sent: Instant::now(), request });
         Ok(())
     }
@@ -170,9 +208,10 @@ impl Intercept for CallMeter {
         let recorded = Recorded {
             service,
             operation,
+            function: FUNCTION.try_with(|f| *f).ok(),
             wire: cfg.load::<Wire>().map_or_else(|| flight.sent.elapsed(), |w| w.0),
             request: flight.request.clone(),
-            response: dynamodb_body(cfg, ctx.response().body().bytes()),
+            response: dynamodb_body(cfg, ctx.response().body().bytes()).filter(|_| !self.actions_only),
         };
         self.recorded.lock().unwrap_or_else(|e| e.into_inner()).push(recorded);
         Ok(())

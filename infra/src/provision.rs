@@ -31,8 +31,13 @@ impl Template {
 
     /// Every `(METHOD, path)` of the HttpApi events of every function.
     pub fn http_routes(&self) -> Vec<(String, String)> {
+        self.http_routes_by_function().into_iter().map(|(method, path, _)| (method, path)).collect()
+    }
+
+    /// Every HTTP API route as `(method, path, function)`, the function by logical id.
+    pub fn http_routes_by_function(&self) -> Vec<(String, String, String)> {
         let mut routes = Vec::new();
-        for (_, function) in self.resources("AWS::Serverless::Function") {
+        for (name, function) in self.resources("AWS::Serverless::Function") {
             let Some(events) =
                 function.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping)
             else {
@@ -46,7 +51,7 @@ impl Template {
                 let method = props.and_then(|p| p.get("Method")).and_then(Value::as_str);
                 let path = props.and_then(|p| p.get("Path")).and_then(Value::as_str);
                 if let (Some(m), Some(p)) = (method, path) {
-                    routes.push((m.to_uppercase(), p.to_owned()));
+                    routes.push((m.to_uppercase(), p.to_owned(), name.clone()));
                 }
             }
         }

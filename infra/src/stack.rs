@@ -164,7 +164,11 @@ impl Stack {
             buckets.get(ATTACHMENTS_BUCKET).context("template.yaml declares no AttachmentsBucket")?;
         let key = keys.get(ATTACHMENTS_KEY).context("template.yaml declares no AttachmentsKey")?;
         let files = Files::new(s3, bucket, key, MAX_ATTACHMENT_BYTES);
-        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+        let mut cognito_config = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
+        if let Some(meter) = &meter {
+            cognito_config = cognito_config.interceptor(meter.clone());
+        }
+        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(cognito_config.build());
         let user_pool = create_user_pools(&cognito, &template)
             .await?
             .remove(USER_POOL)
@@ -204,8 +208,8 @@ impl Stack {
             quotas: app::QuotaCache::default(),
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, routing_url, notification_url };
-        let mut routes =
-            gateway::app(app, token::secret()).merge(sink::router(Sink::default(), store.clone()));
+        let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
+            .merge(sink::router(Sink::default(), store.clone()));
         if let Some(cpu) = opts.cpu_meter {
             routes = routes.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
         }

@@ -5,6 +5,7 @@ mod attachments;
 mod contacts;
 mod hardening;
 mod housekeeping;
+mod iam;
 mod identity;
 mod input;
 mod messages;

@@ -59,7 +59,7 @@ impl World {
         assert!(resp.status().is_success());
     }
 
-    async fn reply(&self, user: &str, thread: &str, body: &str) -> String {
+    pub(crate) async fn reply(&self, user: &str, thread: &str, body: &str) -> String {
         let (status, msg) =
             self.post(user, &format!("/v1/threads/{thread}/messages"), json!({"body": body})).await;
         assert_eq!(status, StatusCode::CREATED, "{msg}");
@@ -67,7 +67,7 @@ impl World {
     }
 
     /// Waits for a delivery to `user` covering `message`.
-    async fn delivered(&self, user: &str, message: &str) -> Value {
+    pub(crate) async fn delivered(&self, user: &str, message: &str) -> Value {
         eventually(45, &format!("{message} notified to {user}"), || async {
             self.outbox(user).await.into_iter().find(|d| covers(d, message))
         })

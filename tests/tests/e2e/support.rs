@@ -24,8 +24,15 @@ pub fn stack() -> &'static StackInfo {
         if let (Ok(url), Ok(endpoint)) = (std::env::var("STACK_URL"), std::env::var("AWS_ENDPOINT_URL")) {
             return StackInfo { url, endpoint, table: "AppTable".into() };
         }
-        spawn_stack(StackOptions::default())
+        spawn_stack(StackOptions { meter: Some(calls().clone()), ..StackOptions::default() })
     })
+}
+
+/// Every AWS call the main stack's functions make, with the function that made it
+/// (`iam` checks them against template.yaml's policies).
+pub fn calls() -> &'static infra::meter::CallMeter {
+    static CALLS: OnceLock<infra::meter::CallMeter> = OnceLock::new();
+    CALLS.get_or_init(infra::meter::CallMeter::actions_only)
 }
 
 /// A second API on the same emulator whose publishes all fail (its SNS endpoint is a
