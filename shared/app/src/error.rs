@@ -65,8 +65,6 @@ pub enum WorkError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Queue(#[from] queue::QueueError),
-    #[error(transparent)]
     Files(#[from] files::FilesError),
     #[error(transparent)]
     Directory(#[from] directory::DirectoryError),
