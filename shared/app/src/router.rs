@@ -9,6 +9,7 @@ use domain::{EventId, Topic, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ParticipantRecord};
 
+use crate::conversation::{millis, now};
 use crate::relay::relay;
 use crate::{App, WorkError};
 
@@ -22,11 +23,12 @@ pub const ROUTER_ACTOR: &str = "system";
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
         OutboxKind::ThreadCreated { topic, first_message_id } => {
+            let at = now();
             let routed = OutboxEvent {
-                id: EventId::new_at(u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default()),
+                id: EventId::new_at(millis(at)),
                 org: event.org.clone(),
                 thread_id: event.thread_id,
-                at: chrono::Utc::now(),
+                at,
                 kind: OutboxKind::ThreadRouted { first_message_id: *first_message_id },
             };
             if route_thread(app, &event, topic, &routed).await? {
