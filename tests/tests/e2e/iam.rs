@@ -56,7 +56,9 @@ fn needed(call: &Call) -> Vec<Vec<String>> {
             vec![vec![format!("s3:{base}"), format!("s3:{versioned}")]]
         }
         "sesv2" | "ses" => vec![one(format!("ses:{op}"))],
-        "cognito identity provider" | "cognitoidentityprovider" | "cognito-idp" => vec![one(format!("cognito-idp:{op}"))],
+        "cognito identity provider" | "cognitoidentityprovider" | "cognito-idp" => {
+            vec![one(format!("cognito-idp:{op}"))]
+        }
         service => vec![one(format!("{service}:{op}"))],
     }
 }
