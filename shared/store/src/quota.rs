@@ -1,5 +1,5 @@
 //! Quota counters: one item per scope, kind and window under the org (`keys::quota_pk` /
-//! `keys::quota_sk`), counted with one conditional transaction and removed by TTL a day
+//! `keys::quota_sk`), counted with conditional updates and removed by TTL a day
 //! after the window ends. The org's own limits, where operations set any, are a settings
 //! item (`QUOTAS_SETTINGS_SK`).
 
@@ -10,8 +10,6 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::items::{self, key, n};
 use crate::keys::{self, QuotaScope};
-use crate::retry::Tries;
-use crate::tx::TxOutcome;
 use crate::{Store, StoreError};
 
 /// One window of one scope's count.
@@ -26,12 +24,13 @@ pub struct Counter {
 }
 
 impl Store {
-    /// Counts one more in each counter's window, all or none (one transaction): `false`,
-    /// and nothing counted, when any counter already reached its limit, so a refused
-    /// request never uses up anyone's quota.
+    /// Counts one more in each counter's window, all or none: `false`, and nothing left
+    /// counted, when any counter already reached its limit, so a refused request never uses
+    /// up anyone's quota. One conditional UpdateItem per counter, in order, giving back what
+    /// it took when a later one refuses: half the write units of a transaction, and no
+    /// transaction conflicts on the org's counter, which every write of the org touches.
     pub async fn take_quotas(&self, counters: &[(Counter, u32)]) -> Result<bool, StoreError> {
-        let mut writes = Vec::with_capacity(counters.len());
-        for (counter, limit) in counters {
+        for (taken, (counter, limit)) in counters.iter().enumerate() {
             let expires = counter.window_start + i64::from(counter.window_secs) + 86_400;
             let update = self
                 .count(counter, 1)
@@ -42,26 +41,18 @@ impl Store {
                 .expression_attribute_values(":limit", n(limit))
                 .build()
                 .map_err(StoreError::unavailable)?;
-            writes.push(TransactWriteItem::builder().update(update).build());
-        }
-        // Every counted write of an org touches its org counter: concurrent ones cancel
-        // each other (TransactionConflict) and are tried again.
-        let mut tries = Tries::new();
-        while tries.another().await {
-            match self.transact(writes.clone()).await? {
-                TxOutcome::Committed => return Ok(true),
-                outcome if (0..counters.len()).any(|i| outcome.failed_condition(i)) => return Ok(false),
-                outcome if outcome.conflicted() => continue,
-                TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
+            if !self.write_one(TransactWriteItem::builder().update(update).build()).await? {
+                let before: Vec<Counter> = counters[..taken].iter().map(|(c, _)| c.clone()).collect();
+                self.give_back_quotas(&before).await?;
+                return Ok(false);
             }
         }
-        Err(StoreError::Contention)
+        Ok(true)
     }
 
-    /// Gives back what `take_quotas` counted, for a write that was then refused: all or
-    /// none, never below zero (a window that ended meanwhile keeps its count).
+    /// Gives back what `take_quotas` counted, for a write that was then refused; never
+    /// below zero (a window that ended meanwhile keeps its count).
     pub async fn give_back_quotas(&self, counters: &[Counter]) -> Result<(), StoreError> {
-        let mut writes = Vec::with_capacity(counters.len());
         for counter in counters {
             let update = self
                 .count(counter, -1)
@@ -70,17 +61,10 @@ impl Store {
                 .expression_attribute_values(":zero", n(0))
                 .build()
                 .map_err(StoreError::unavailable)?;
-            writes.push(TransactWriteItem::builder().update(update).build());
+            // A refused condition: nothing to give back.
+            self.write_one(TransactWriteItem::builder().update(update).build()).await?;
         }
-        let mut tries = Tries::new();
-        while tries.another().await {
-            match self.transact(writes.clone()).await? {
-                TxOutcome::Committed => return Ok(()),
-                outcome if outcome.conflicted() => continue,
-                TxOutcome::Cancelled(_) => return Ok(()),
-            }
-        }
-        Err(StoreError::Contention)
+        Ok(())
     }
 
     /// An update of `counter`'s item adding `by` (`:one`) to its count (`#n`).

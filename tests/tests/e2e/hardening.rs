@@ -2,6 +2,7 @@
 //! not do something gets, and that nothing was stored or shown.
 
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -425,6 +426,22 @@ async fn write_quotas_answer_429_with_retry_after_per_user_and_per_org_and_store
     w.start_thread("resident-2", "general", "Three", "3").await;
     let (status, _, body) = post_with_headers(&w, "resident-2", "/v1/threads", new_thread).await;
     assert_eq!((status, error_code(&body)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "the org's 3");
+    // Refused by the org's counter, after resident-2's was counted: that count is given back.
+    let (window, _) = domain::quota::window(chrono::Utc::now().timestamp(), quotas.thread.window_secs);
+    let user = store::keys::QuotaScope::User(domain::UserId::parse("resident-2").unwrap());
+    let counter = w
+        .store
+        .client()
+        .get_item()
+        .table_name(w.store.table())
+        .key("pk", AttributeValue::S(store::keys::quota_pk(&org, &user)))
+        .key("sk", AttributeValue::S(store::keys::quota_sk(domain::quota::QuotaKind::Thread, window)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let count = counter.item().and_then(|i| i.get("count")).and_then(|n| n.as_n().ok()).cloned();
+    assert_eq!(count.as_deref(), Some("1"), "resident-2 started one thread");
 
     let post = format!("/v1/threads/{first}/messages");
     let keyed = |i: u32| {
