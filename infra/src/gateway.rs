@@ -1,6 +1,6 @@
 //! The dev gateway: what API Gateway's HTTP API does in front of the functions, locally.
 //! It verifies HS256 tokens (expiry required), hands the handlers the same request context
-//! the JWT authorizer builds, and leaves `/health` and `/openapi.json` open.
+//! the JWT authorizer builds, and leaves open the routes the API description marks public.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,17 +18,8 @@ use crate::provision::Template;
 use crate::token;
 
 pub fn app(state: AppState, secret: String) -> Router {
-    let state_public = state.clone();
-    let secured = api::threads::router(state.clone())
-        .merge(api::messages::router(state.clone()))
-        .merge(api::settings::router(state.clone()))
-        .merge(api::me::router(state.clone()))
-        .merge(api::attachments::router(state.clone()))
-        .merge(api::contacts::router(state))
-        .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate));
-    api::health_router()
-        .merge(api::contacts::public_router(state_public))
-        .merge(secured)
+    api::router(state)
+        .route_layer(middleware::from_fn_with_state(Arc::new(secret), authenticate))
         .fallback(|| async {
             api::error_response(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
         })
@@ -41,7 +32,12 @@ pub fn app(state: AppState, secret: String) -> Router {
         })
 }
 
+/// Routes the API description marks public pass as they are; the rest need a valid token.
 async fn authenticate(State(secret): State<Arc<String>>, mut req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    if api::is_public(req.method().as_str(), &path) {
+        return next.run(req).await;
+    }
     let claims = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -34,29 +34,42 @@ impl Template {
         self.http_routes_by_function().into_iter().map(|(method, path, _)| (method, path)).collect()
     }
 
+    /// The HTTP API routes that need no token (`Auth: Authorizer: NONE`), as `(method, path)`.
+    pub fn public_http_routes(&self) -> Vec<(String, String)> {
+        self.http_events()
+            .filter(|(_, props)| {
+                props.get("Auth").and_then(|a| a.get("Authorizer")).and_then(Value::as_str) == Some("NONE")
+            })
+            .filter_map(|(_, props)| route(&props))
+            .collect()
+    }
+
     /// Every HTTP API route as `(method, path, function)`, the function by logical id.
     pub fn http_routes_by_function(&self) -> Vec<(String, String, String)> {
-        let mut routes = Vec::new();
-        for (name, function) in self.resources("AWS::Serverless::Function") {
-            let Some(events) =
-                function.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping)
-            else {
-                continue;
-            };
-            for event in events.values() {
-                if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
-                    continue;
-                }
-                let props = event.get("Properties");
-                let method = props.and_then(|p| p.get("Method")).and_then(Value::as_str);
-                let path = props.and_then(|p| p.get("Path")).and_then(Value::as_str);
-                if let (Some(m), Some(p)) = (method, path) {
-                    routes.push((m.to_uppercase(), p.to_owned(), name.clone()));
-                }
-            }
-        }
-        routes
+        self.http_events()
+            .filter_map(|(function, props)| route(&props).map(|(m, p)| (m, p, function)))
+            .collect()
     }
+
+    /// Each `HttpApi` event of a function, as `(function, event properties)`.
+    fn http_events(&self) -> impl Iterator<Item = (String, Value)> + '_ {
+        self.resources("AWS::Serverless::Function").into_iter().flat_map(|(name, function)| {
+            let events = function.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+            let http = events
+                .into_iter()
+                .flat_map(|e| e.values())
+                .filter(|e| e.get("Type").and_then(Value::as_str) == Some("HttpApi"))
+                .filter_map(|e| e.get("Properties").cloned());
+            http.map(move |props| (name.clone(), props)).collect::<Vec<_>>()
+        })
+    }
+}
+
+/// An event's `(METHOD, path)`.
+fn route(props: &Value) -> Option<(String, String)> {
+    let method = props.get("Method").and_then(Value::as_str)?;
+    let path = props.get("Path").and_then(Value::as_str)?;
+    Some((method.to_uppercase(), path.to_owned()))
 }
 
 /// Creates every DynamoDB table of the template that does not exist yet.

@@ -4,41 +4,64 @@
 use app::attachments::{self, NewUpload};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::{AttachmentId, DomainError};
 use serde::{Deserialize, Serialize};
 use store::AttachmentStatus;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::{NotFound, RateLimited};
 use crate::extract::{JsonBody, PathText};
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/attachments", post(create))
-        .route("/v1/attachments/{id}", get(show))
-        .with_state(state)
+    crate::doc::serve(routes(), state)
 }
 
-#[derive(Deserialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create)).routes(routes!(show))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAttachment {
+    /// Sanitized: no path, no quoting characters, at most 120 characters; a control
+    /// character or line break is refused (422 invalid_characters).
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$")]
     file_name: String,
+    /// image/jpeg, image/png, image/heic, image/webp or application/pdf (else 422
+    /// unsupported_type).
     content_type: String,
+    /// At most MAX_ATTACHMENT_BYTES (10 MB by default; else 413).
+    #[schema(minimum = 1)]
     size_bytes: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Upload {
     id: AttachmentId,
+    /// Presigned S3 PUT, valid 5 minutes; content type, length and SSE-KMS are signed.
     upload_url: String,
     /// Send exactly these headers with the PUT: S3 checks them against the signature.
     upload_headers: std::collections::BTreeMap<String, String>,
     expires_at: DateTime<Utc>,
 }
 
+/// Get a presigned upload URL for a photo or PDF
+///
+/// The upload is checked when a message references it: the poster's own, unused, its
+/// stored bytes of the declared size, type sniffed from its first bytes (422
+/// attachment_rejected), encrypted with the attachments key. Uploads never attached are
+/// deleted after a day.
+#[utoipa::path(post, path = "/v1/attachments", tag = "attachments", operation_id = "createAttachment",
+    request_body = CreateAttachment,
+    responses(
+        (status = 201, description = "Upload URL.", body = Upload),
+        (status = 429, response = RateLimited),
+    ))]
 async fn create(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -59,16 +82,27 @@ async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Attachment)]
 struct AttachmentBody {
     id: AttachmentId,
     file_name: String,
     content_type: ContentType,
     size_bytes: u64,
     status: AttachmentStatus,
-    /// Absent once archived.
+    /// Presigned S3 GET, valid 5 minutes; null once archived.
     download_url: Option<String>,
 }
+
+/// Attachment metadata and a short-lived download URL
+///
+/// For the participants of the thread whose message carries it (or its uploader before it
+/// is attached); 404 for everyone else. The attachment of an internal note is 404 for
+/// anyone who is not staff. The download URL names the object version whose bytes were
+/// checked when it was attached.
+#[utoipa::path(get, path = "/v1/attachments/{id}", tag = "attachments", operation_id = "getAttachment",
+    params(("id" = AttachmentId, Path, description = "Attachment id.")),
+    responses((status = 200, description = "The attachment.", body = AttachmentBody), (status = 404, response = NotFound)))]
 
 async fn show(
     State(app): State<AppState>,

@@ -5,7 +5,6 @@ use app::contacts;
 use app::invitations::{self, Accepted, Invited};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use directory::Password;
@@ -13,27 +12,37 @@ use domain::contact::{ContactKind, ContactPatch, Lock, NewContact};
 use domain::{AccountState, DomainError, ErrorCode, Role, User, UserId};
 use serde::{Deserialize, Serialize};
 use store::{AuditEntry, ContactQuery};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::{Conflict, NotFound, RateLimited, Unavailable, UnprocessableEntity};
 use crate::extract::{JsonBody, ListParams, PathText};
-use crate::views::PageBody;
+use crate::views::ContactPage;
 use crate::{Actor, ApiError, AppState, Myself};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/contacts", get(list).post(create))
-        .route("/v1/contacts/{id}", get(show).patch(update))
-        .route("/v1/contacts/{id}/lock", post(lock))
-        .route("/v1/contacts/{id}/unlock", post(unlock))
-        .route("/v1/contacts/{id}/archive", post(archive))
-        .route("/v1/contacts/{id}/unarchive", post(unarchive))
-        .route("/v1/contacts/{id}/audit", get(audit))
-        .route("/v1/contacts/{id}/invite", post(invite))
-        .with_state(state)
+    crate::doc::serve(routes(), state)
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(lock))
+        .routes(routes!(unlock))
+        .routes(routes!(archive))
+        .routes(routes!(unarchive))
+        .routes(routes!(audit))
+        .routes(routes!(invite))
 }
 
 /// Routes that need no token: accepting an invitation (its token is the credential).
 pub fn public_router(state: AppState) -> Router {
-    Router::new().route("/v1/invites/accept", post(accept)).with_state(state)
+    crate::doc::serve(public_routes(), state)
+}
+
+pub(crate) fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(accept))
 }
 
 /// The `{id}` of a contact route. An id that cannot exist names no contact.
@@ -41,6 +50,21 @@ fn contact_id(raw: String) -> Result<UserId, ApiError> {
     Ok(UserId::parse(raw).map_err(|_| DomainError::NotFound("contact"))?)
 }
 
+/// E-mail an invitation
+///
+/// Facility admins only. Sends (SES) a single-use link valid 7 days with a 256-bit token;
+/// only its SHA-256 is stored and the delivery log keeps the text without it. The newest
+/// link is the only valid one: inviting again or changing the contact's e-mail revokes
+/// every older link. 422 email_required, 409 contact_archived, 409 already_active (the
+/// account signs in already), 409 email_in_use. Recorded in the audit trail.
+#[utoipa::path(post, path = "/v1/contacts/{id}/invite", tag = "contacts", operation_id = "inviteContact", params(("id" = UserId, Path, description = "Contact id.")),
+    responses(
+        (status = 202, description = "Sent.", body = Invited),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = RateLimited),
+    ))]
 async fn invite(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -50,13 +74,32 @@ async fn invite(
     Ok((StatusCode::ACCEPTED, Json(invited)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Accept {
+    /// The token of the invitation link.
     token: String,
-    /// The password the invited person will sign in with.
+    /// The password the invited person will sign in with: 12 to 256 characters with a
+    /// lower-case letter, an upper-case letter, a digit and a symbol (422 weak_password).
+    #[schema(min_length = 12, max_length = 256)]
     password: String,
 }
+
+/// Use an invitation link
+///
+/// No token needed: the invitation token is the credential. Sets the password of the
+/// sign-in (Cognito) user the invitation created; the user name is the invited e-mail
+/// address. Works once, within 7 days, and only while it is the contact's newest link sent
+/// to its current e-mail (409 invite_invalid otherwise); never for an account that already
+/// signs in (409 already_active). A refused password (422 weak_password) does not use the
+/// link up.
+#[utoipa::path(post, path = "/v1/invites/accept", tag = "contacts", operation_id = "acceptInvite",
+    request_body = Accept,
+    responses(
+        (status = 200, description = "Accepted.", body = Accepted),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    ))]
 
 async fn accept(
     State(app): State<AppState>,
@@ -66,7 +109,8 @@ async fn accept(
     Ok(Json(invitations::accept(&app, &req.token, password).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactBody {
     id: UserId,
     kind: Option<ContactKind>,
@@ -99,6 +143,14 @@ impl From<User> for ContactBody {
     }
 }
 
+/// Create a contact
+///
+/// Facility admins only. Residents and owners need property_id and unit (422
+/// unit_required); role is for staff only (422 invalid_role); email and phone are checked
+/// (422 invalid_address).
+#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", operation_id = "createContact",
+    request_body = NewContact,
+    responses((status = 201, description = "The contact.", body = ContactBody)))]
 async fn create(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -108,11 +160,26 @@ async fn create(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+/// Find contacts
+///
+/// Staff only. One Query on an index: by name prefix (any word, case- and
+/// accent-insensitive), by unit (with property_id), by property, or all; archived contacts
+/// only with include_archived=true.
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts", operation_id = "listContacts",
+    params(
+        ("q" = Option<String>, Query, description = "Name prefix."),
+        ("property_id" = Option<String>, Query, description = "Only contacts of this property."),
+        ("unit" = Option<String>, Query, description = "Only contacts of this unit; needs property_id."),
+        ("kind" = Option<String>, Query, description = "resident, owner, staff or vendor (422 invalid_kind otherwise)."),
+        ("include_archived" = Option<String>, Query, description = "true to include archived contacts."),
+        ListParams,
+    ),
+    responses((status = 200, description = "A page of contacts.", body = ContactPage)))]
 async fn list(
     State(app): State<AppState>,
     Actor(actor): Actor,
     params: ListParams,
-) -> Result<Json<PageBody<ContactBody>>, ApiError> {
+) -> Result<Json<ContactPage>, ApiError> {
     domain::policy::ensure_staff(&actor)?;
     let text = |name: &str| params.rest.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let kind = text("kind")
@@ -131,9 +198,14 @@ async fn list(
         limit: params.limit,
     };
     let page = contacts::search(&app, &actor, query).await?;
-    Ok(Json(PageBody::from_page(page, ContactBody::from)))
+    Ok(Json(ContactPage::from_page(page, ContactBody::from)))
 }
 
+/// A contact
+///
+/// Staff, or the contact themself.
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "getContact", params(("id" = UserId, Path, description = "Contact id.")),
+    responses((status = 200, description = "The contact.", body = ContactBody), (status = 404, response = NotFound)))]
 async fn show(
     State(app): State<AppState>,
     Myself(actor): Myself,
@@ -143,6 +215,16 @@ async fn show(
     Ok(Json(contacts::show(&app, &actor, &id).await?.into()))
 }
 
+/// Change a contact
+///
+/// Facility admins only.
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "updateContact", params(("id" = UserId, Path, description = "Contact id.")),
+    request_body = ContactPatch,
+    responses(
+        (status = 200, description = "The contact.", body = ContactBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn update(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -152,11 +234,26 @@ async fn update(
     Ok(Json(contacts::update(&app, &actor, &contact_id(id)?, patch).await?.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LockRequest {
+    /// The documented reason, 1 to 500 characters once trimmed (422 reason_required).
+    #[schema(required, min_length = 1, max_length = 500)]
     reason: Option<String>,
 }
+
+/// Lock an account
+///
+/// Facility admins only. Recorded in the audit trail. A documented reason is required (422
+/// reason_required). Writes by the locked user answer 403 account_locked from the next
+/// request; reads still work.
+#[utoipa::path(post, path = "/v1/contacts/{id}/lock", tag = "contacts", operation_id = "lockContact", params(("id" = UserId, Path, description = "Contact id.")),
+    request_body = LockRequest,
+    responses(
+        (status = 200, description = "The contact.", body = ContactBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 
 async fn lock(
     State(app): State<AppState>,
@@ -167,6 +264,15 @@ async fn lock(
     Ok(Json(contacts::lock(&app, &actor, &contact_id(id)?, req.reason.as_deref()).await?.into()))
 }
 
+/// Unlock an account
+///
+/// Facility admins only. Recorded in the audit trail. Takes no body (one sent is ignored).
+#[utoipa::path(post, path = "/v1/contacts/{id}/unlock", tag = "contacts", operation_id = "unlockContact", params(("id" = UserId, Path, description = "Contact id.")),
+    responses(
+        (status = 200, description = "The contact.", body = ContactBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn unlock(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -175,11 +281,25 @@ async fn unlock(
     Ok(Json(contacts::unlock(&app, &actor, &contact_id(id)?).await?.into()))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ArchiveRequest {
+    /// When to archive; absent, null or not in the future: now.
     at: Option<DateTime<Utc>>,
 }
+
+/// Archive now or on a date
+///
+/// Facility admins only. Recorded in the audit trail. Body {} archives now (409
+/// outstanding_items while the contact has unresolved conversations); {at} in the future
+/// schedules it.
+#[utoipa::path(post, path = "/v1/contacts/{id}/archive", tag = "contacts", operation_id = "archiveContact", params(("id" = UserId, Path, description = "Contact id.")),
+    request_body = ArchiveRequest,
+    responses(
+        (status = 200, description = "The contact.", body = ContactBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 
 async fn archive(
     State(app): State<AppState>,
@@ -190,6 +310,16 @@ async fn archive(
     Ok(Json(contacts::archive(&app, &actor, &contact_id(id)?, req.at).await?.into()))
 }
 
+/// Unarchive
+///
+/// Facility admins only. Recorded in the audit trail. Also cancels a scheduled archive.
+/// Takes no body (one sent is ignored).
+#[utoipa::path(post, path = "/v1/contacts/{id}/unarchive", tag = "contacts", operation_id = "unarchiveContact", params(("id" = UserId, Path, description = "Contact id.")),
+    responses(
+        (status = 200, description = "The contact.", body = ContactBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn unarchive(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -198,10 +328,19 @@ async fn unarchive(
     Ok(Json(contacts::unarchive(&app, &actor, &contact_id(id)?).await?.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditTrail)]
 struct AuditBody {
+    /// Oldest first.
     items: Vec<AuditEntry>,
 }
+
+/// A contact's audit trail
+///
+/// Facility admins only: locks, unlocks, archives, unarchives and invitations, with actor
+/// and time.
+#[utoipa::path(get, path = "/v1/contacts/{id}/audit", tag = "contacts", operation_id = "contactAudit", params(("id" = UserId, Path, description = "Contact id.")),
+    responses((status = 200, description = "Entries, oldest first.", body = AuditBody), (status = 404, response = NotFound)))]
 
 async fn audit(
     State(app): State<AppState>,

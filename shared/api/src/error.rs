@@ -7,6 +7,8 @@ use axum::Json;
 use domain::{DomainError, ErrorCode};
 use store::StoreError;
 
+use crate::doc::{ErrorBody, ErrorDetail};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// What a use case refused or failed with.
@@ -95,7 +97,7 @@ through_app_error!(DomainError, StoreError, files::FilesError, directory::Direct
 
 /// Renders the error body; also used for errors raised outside handlers (the gateway).
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code.as_str(), "message": message } });
+    let body = ErrorBody { error: ErrorDetail { code: code.as_str(), message: message.to_owned() } };
     (status, Json(body)).into_response()
 }
 

@@ -16,6 +16,7 @@ use crate::ApiError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_LIMIT: i32 = 25;
 pub const MAX_LIMIT: i32 = 100;
+const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// A JSON body: at most [`MAX_BODY_BYTES`]; malformed JSON → 400; well-formed JSON with
 /// wrong fields or types → 422.
@@ -127,7 +128,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         let key = value
             .to_str()
             .ok()
-            .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .filter(|k| {
+                (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+            })
             .ok_or_else(|| {
                 ApiError::bad_request(
                     ErrorCode::InvalidIdempotencyKey,
@@ -135,5 +138,70 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                 )
             })?;
         Ok(Self(Some(key.to_owned())))
+    }
+}
+
+/// How the extractors' parameters appear in the API description.
+mod described {
+    use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Ref, Required, Type};
+    use utoipa::{IntoParams, ToSchema};
+
+    use super::{IdempotencyKey, ListParams, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT};
+
+    fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {
+        let required = if place == ParameterIn::Path { Required::True } else { Required::False };
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(place)
+            .required(required)
+            .description(Some(description))
+    }
+
+    impl IntoParams for ThreadPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Thread id: a ULID in canonical upper-case form. An id that is malformed, \
+                               absent or not visible to the caller is answered with 404.";
+            let schema = Ref::from_schema_name(domain::ThreadId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for ListParams {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let cursor = parameter(
+                "cursor",
+                ParameterIn::Query,
+                "Opaque next_cursor of the previous page of the same list (400 invalid_cursor \
+                 otherwise). Empty means the first page.",
+            )
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(4096))));
+            let limit = parameter(
+                "limit",
+                ParameterIn::Query,
+                "Page size. Not a whole number: 400 invalid_limit; out of range: 422 invalid_limit.",
+            )
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT))
+                    .default(Some(DEFAULT_LIMIT.into())),
+            ));
+            vec![cursor.build(), limit.build()]
+        }
+    }
+
+    impl IntoParams for IdempotencyKey {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_IDEMPOTENCY_KEY))
+                .pattern(Some("^[!-~]+$"));
+            let description = "Makes retries safe: 1 to 128 visible ASCII characters, scoped to the \
+                               author (400 invalid_idempotency_key otherwise).";
+            vec![parameter("Idempotency-Key", ParameterIn::Header, description).schema(Some(schema)).build()]
+        }
     }
 }

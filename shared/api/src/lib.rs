@@ -5,6 +5,7 @@
 mod actor;
 pub mod attachments;
 pub mod contacts;
+mod doc;
 mod error;
 mod extract;
 pub mod me;
@@ -20,54 +21,11 @@ pub use app::QuotaCache;
 
 /// What every handler is given: the use cases' adapters.
 pub type AppState = app::App;
+pub use doc::{document, is_public, route_list};
 pub use error::{error_response, ApiError};
-pub use system::{health_router, OPENAPI_JSON};
-
-/// Every route of the API as `(method, path)`, in the path syntax of template.yaml.
-/// A test checks template.yaml declares exactly these, so cloud and local cannot drift.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/openapi.json"),
-    ("POST", "/v1/threads"),
-    ("GET", "/v1/threads"),
-    ("GET", "/v1/threads/{id}"),
-    ("PATCH", "/v1/threads/{id}"),
-    ("GET", "/v1/threads/{id}/messages"),
-    ("POST", "/v1/threads/{id}/messages"),
-    ("POST", "/v1/threads/{id}/read"),
-    ("POST", "/v1/threads/{id}/participants"),
-    ("DELETE", "/v1/threads/{id}/participants/{user_id}"),
-    ("GET", "/v1/settings/routing"),
-    ("PUT", "/v1/settings/routing"),
-    ("GET", "/v1/me/notification-preferences"),
-    ("PUT", "/v1/me/notification-preferences"),
-    ("POST", "/v1/attachments"),
-    ("GET", "/v1/attachments/{id}"),
-    ("GET", "/v1/settings/retention"),
-    ("PUT", "/v1/settings/retention"),
-    ("GET", "/v1/settings/notifications"),
-    ("PUT", "/v1/settings/notifications"),
-    ("POST", "/v1/contacts"),
-    ("GET", "/v1/contacts"),
-    ("GET", "/v1/contacts/{id}"),
-    ("PATCH", "/v1/contacts/{id}"),
-    ("POST", "/v1/contacts/{id}/lock"),
-    ("POST", "/v1/contacts/{id}/unlock"),
-    ("POST", "/v1/contacts/{id}/archive"),
-    ("POST", "/v1/contacts/{id}/unarchive"),
-    ("GET", "/v1/contacts/{id}/audit"),
-    ("POST", "/v1/contacts/{id}/invite"),
-    ("POST", "/v1/invites/accept"),
-];
+pub use system::health_router;
 
 /// The whole API on one router, as the dev gateway serves it.
 pub fn router(state: AppState) -> axum::Router {
-    health_router()
-        .merge(threads::router(state.clone()))
-        .merge(messages::router(state.clone()))
-        .merge(settings::router(state.clone()))
-        .merge(me::router(state.clone()))
-        .merge(attachments::router(state.clone()))
-        .merge(contacts::router(state.clone()))
-        .merge(contacts::public_router(state))
+    doc::serve(doc::routes(), state)
 }

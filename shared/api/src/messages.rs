@@ -3,33 +3,57 @@
 use app::messages::{self, NewMessage};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::attachment::MAX_PER_MESSAGE;
 use domain::{AttachmentId, DomainError, ErrorCode, MessageBody, MessageId};
 use serde::{Deserialize, Serialize};
 use store::TimelineItem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::{Conflict, NotFound, RateLimited};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
-use crate::views::PageBody;
+use crate::views::TimelinePage;
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/threads/{id}/messages", get(list_messages).post(post_message))
-        .route("/v1/threads/{id}/read", post(mark_read))
-        .with_state(state)
+    crate::doc::serve(routes(), state)
 }
 
-#[derive(Deserialize, Serialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_messages, post_message)).routes(routes!(mark_read))
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
+    #[schema(value_type = MessageBody)]
     body: String,
+    /// Ids of attachments the caller uploaded and that no message carries yet (422
+    /// too_many_attachments, duplicate_attachment, unknown_attachment, attachment_rejected).
     #[serde(default)]
+    #[schema(max_items = 3)]
     attachment_ids: Vec<String>,
+    /// An internal note for staff; staff only.
     #[serde(default)]
     internal: bool,
 }
+
+/// Post a message
+///
+/// Adds a message to the thread. A resident's message makes the thread `unread`, a staff
+/// message makes it `open`; internal notes (staff only, 403 staff_only) change no status.
+/// With an Idempotency-Key, repeating the same request by the same author answers the first
+/// message again with 201; the same key with a different request is 422
+/// idempotency_key_reused.
+#[utoipa::path(post, path = "/v1/threads/{id}/messages", tag = "messages", operation_id = "postMessage",
+    params(ThreadPath, IdempotencyKey), request_body = PostMessage,
+    responses(
+        (status = 201, description = "The message as posted (or as first posted, on a replay).", body = TimelineItem),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ))]
 
 async fn post_message(
     State(app): State<AppState>,
@@ -48,21 +72,46 @@ async fn post_message(
     Ok((StatusCode::CREATED, Json(TimelineItem::Message(posted.message()))))
 }
 
+/// List a thread's timeline
+///
+/// Messages and events, oldest first. Internal notes are omitted for residents, so a page
+/// may hold fewer than `limit` items (even none); keep paging while next_cursor is not null.
+#[utoipa::path(get, path = "/v1/threads/{id}/messages", tag = "messages", operation_id = "listMessages",
+    params(ThreadPath, ListParams),
+    responses(
+        (status = 200, description = "A page of the timeline.", body = TimelinePage),
+        (status = 404, response = NotFound),
+    ))]
 async fn list_messages(
     State(app): State<AppState>,
     Actor(actor): Actor,
     ThreadPath(thread_id): ThreadPath,
     params: ListParams,
-) -> Result<Json<PageBody<TimelineItem>>, ApiError> {
+) -> Result<Json<TimelinePage>, ApiError> {
     let page = messages::timeline(&app, &actor, thread_id, params.cursor.as_ref(), params.limit).await?;
-    Ok(Json(PageBody::from_page(page, |item| item)))
+    Ok(Json(TimelinePage::from_page(page, |item| item)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MarkRead {
+    /// The newest message the caller has read (422 invalid_message_id if malformed).
+    #[schema(value_type = MessageId)]
     message_id: String,
 }
+
+/// Mark a thread read up to a message
+///
+/// Moves the caller's read marker to message_id; the marker never moves backwards. A message
+/// id that is not in the thread or not visible to the caller is 404. A facility admin who is
+/// not a participant leaves no marker (still 204).
+#[utoipa::path(post, path = "/v1/threads/{id}/read", tag = "messages", operation_id = "markRead",
+    params(ThreadPath), request_body = MarkRead,
+    responses(
+        (status = 204, description = "Marked (or already read that far)."),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 
 async fn mark_read(
     State(app): State<AppState>,

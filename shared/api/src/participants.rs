@@ -4,26 +4,40 @@
 use app::participants;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::{DomainError, ThreadId, UserId};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::{Conflict, NotFound};
 use crate::extract::{JsonBody, PathText, ThreadPath};
 use crate::views::ThreadBody;
 use crate::{Actor, ApiError, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/threads/{id}/participants", post(add))
-        .route("/v1/threads/{id}/participants/{user_id}", delete(remove))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(add)).routes(routes!(remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddParticipant {
+    #[schema(value_type = UserId)]
     user_id: String,
 }
+
+/// Add someone to the conversation
+///
+/// Staff only. The added person must be staff of the organization (403 staff_only for
+/// residents; 422 not_addable otherwise) or the thread's resident; they read the whole
+/// history and can reply. 409 already_participant. Recorded as a participant_joined event.
+#[utoipa::path(post, path = "/v1/threads/{id}/participants", tag = "participants", operation_id = "addParticipant",
+    params(ThreadPath), request_body = AddParticipant,
+    responses(
+        (status = 201, description = "The thread with its new participant.", body = ThreadBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 
 async fn add(
     State(app): State<AppState>,
@@ -36,6 +50,18 @@ async fn add(
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
 }
 
+/// Leave, or remove someone from, the conversation
+///
+/// Staff may remove themselves; a facility admin may remove anyone but the resident (403
+/// cannot_remove_resident, 403 not_allowed). Recorded as a participant_left event.
+#[utoipa::path(delete, path = "/v1/threads/{id}/participants/{user_id}", tag = "participants",
+    operation_id = "removeParticipant",
+    params(ThreadPath, ("user_id" = UserId, Path, description = "The participant to remove.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn remove(
     State(app): State<AppState>,
     Actor(actor): Actor,

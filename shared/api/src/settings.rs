@@ -3,23 +3,32 @@
 
 use app::settings;
 use axum::extract::State;
-use axum::routing::get;
 use axum::{Json, Router};
 use domain::notify::NotificationDefaults;
 use domain::RoutingSettings;
 use store::RetentionSettings;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::extract::JsonBody;
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/settings/routing", get(get_routing).put(put_routing))
-        .route("/v1/settings/retention", get(get_retention).put(put_retention))
-        .route("/v1/settings/notifications", get(get_notifications).put(put_notifications))
-        .with_state(state)
+    crate::doc::serve(routes(), state)
 }
 
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_routing, put_routing))
+        .routes(routes!(get_retention, put_retention))
+        .routes(routes!(get_notifications, put_notifications))
+}
+
+/// Topic routing of the organization
+///
+/// Staff only.
+#[utoipa::path(get, path = "/v1/settings/routing", tag = "settings", operation_id = "getRouting",
+    responses((status = 200, description = "The routing settings.", body = RoutingSettings)))]
 async fn get_routing(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -27,6 +36,15 @@ async fn get_routing(
     Ok(Json(settings::routing(&app, &actor).await?))
 }
 
+/// Replace the topic routing
+///
+/// Facility admins only (403 admin_only). Every user named must be staff of the
+/// organization (422 unknown_staff); teams referenced must exist, topics and team ids are
+/// lower-case slugs, a team has 1 to 100 distinct members (422 invalid_routing). Topics
+/// routed beyond the built-in ones become available to residents.
+#[utoipa::path(put, path = "/v1/settings/routing", tag = "settings", operation_id = "putRouting",
+    request_body = RoutingSettings,
+    responses((status = 200, description = "The saved settings.", body = RoutingSettings)))]
 async fn put_routing(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -35,6 +53,11 @@ async fn put_routing(
     Ok(Json(settings::set_routing(&app, &actor, new).await?))
 }
 
+/// Attachment retention
+///
+/// Staff only.
+#[utoipa::path(get, path = "/v1/settings/retention", tag = "settings", operation_id = "getRetention",
+    responses((status = 200, description = "The retention settings.", body = RetentionSettings)))]
 async fn get_retention(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -42,6 +65,12 @@ async fn get_retention(
     Ok(Json(settings::retention(&app, &actor).await?))
 }
 
+/// Change attachment retention
+///
+/// Facility admins only. Applies to attachments attached from now on.
+#[utoipa::path(put, path = "/v1/settings/retention", tag = "settings", operation_id = "putRetention",
+    request_body = RetentionSettings,
+    responses((status = 200, description = "The retention settings.", body = RetentionSettings)))]
 async fn put_retention(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -50,6 +79,11 @@ async fn put_retention(
     Ok(Json(settings::set_retention(&app, &actor, new).await?))
 }
 
+/// The org's default notification channels
+///
+/// Staff only.
+#[utoipa::path(get, path = "/v1/settings/notifications", tag = "settings", operation_id = "getNotificationDefaults",
+    responses((status = 200, description = "The defaults.", body = NotificationDefaults)))]
 async fn get_notifications(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -57,6 +91,12 @@ async fn get_notifications(
     Ok(Json(settings::notification_defaults(&app, &actor).await?))
 }
 
+/// Change the org's default notification channels
+///
+/// Facility admins only. Each channel once, at least one (422 invalid_defaults).
+#[utoipa::path(put, path = "/v1/settings/notifications", tag = "settings", operation_id = "putNotificationDefaults",
+    request_body = NotificationDefaults,
+    responses((status = 200, description = "The defaults.", body = NotificationDefaults)))]
 async fn put_notifications(
     State(app): State<AppState>,
     Actor(actor): Actor,

@@ -4,35 +4,71 @@ use app::conversation::load_visible;
 use app::threads::{self, InboxFilter, NewThread, ThreadChange};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::{Json, Router};
 use domain::{
     DomainError, ErrorCode, LinkedRecord, MessageBody, Priority, Subject, ThreadStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::doc::{Conflict, NotFound, RateLimited};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
-use crate::views::{PageBody, SummaryBody, ThreadBody};
+use crate::views::{SummaryBody, ThreadBody, ThreadPage};
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/threads", get(list_threads).post(create_thread))
-        .route("/v1/threads/{id}", get(get_thread).patch(patch_thread))
-        .merge(crate::participants::router())
-        .with_state(state)
+    crate::doc::serve(routes(), state)
 }
 
-#[derive(Deserialize, Serialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_threads, create_thread))
+        .routes(routes!(get_thread, patch_thread))
+        .merge(crate::participants::routes())
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateThread {
+    /// One of the built-in topics billing, maintenance, parking, general, or one the
+    /// organization routes; case-insensitive (422 unknown_topic, invalid_topic).
+    #[schema(examples("maintenance"))]
     topic: String,
+    #[schema(value_type = Subject)]
     subject: String,
+    #[schema(value_type = MessageBody)]
     body: String,
+    /// Staff only: a resident who gives it (any value but null) is refused with 403
+    /// staff_only. null is the same as leaving it out.
     priority: Option<Priority>,
+    /// Staff only: a resident who gives one is refused with 403 staff_only. null is the same
+    /// as leaving it out.
     linked_record: Option<LinkedRecord>,
+    /// The resident the thread is with. Required for staff; a resident may omit it or give
+    /// their own id (422 invalid_user_id if malformed). null is the same as leaving it out.
+    #[schema(value_type = Option<UserId>)]
     resident_id: Option<String>,
 }
+
+/// Start a thread
+///
+/// Starts a thread with its first message. A resident starts a thread for themself (omit
+/// resident_id or give their own id; another id is 403 staff_only); its status is `unread`.
+/// Staff and facility admins must name an active resident of the organization in
+/// resident_id (422 resident_required, unknown_resident, not_a_resident; 409
+/// resident_archived); its status is `open`. priority and linked_record are staff work: a
+/// resident giving either is refused with 403 staff_only and nothing is stored. With an
+/// Idempotency-Key, repeating the same request by the same user answers the thread it
+/// created with 201 (nothing new is stored); the same key with a different request is 422
+/// idempotency_key_reused.
+#[utoipa::path(post, path = "/v1/threads", tag = "threads", operation_id = "createThread",
+    params(IdempotencyKey), request_body = CreateThread,
+    responses(
+        (status = 201, description = "The thread as started.", body = ThreadBody),
+        (status = 409, response = Conflict),
+        (status = 429, response = RateLimited),
+    ))]
 
 async fn create_thread(
     State(app): State<AppState>,
@@ -53,11 +89,24 @@ async fn create_thread(
     Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
 }
 
+/// List the caller's inbox
+///
+/// Threads by newest activity first. Facility admins list every thread of the organization
+/// (`unread` then means the thread waits for staff); everyone else lists the threads they
+/// take part in. A page may hold fewer than `limit` items; keep paging while next_cursor is
+/// not null.
+#[utoipa::path(get, path = "/v1/threads", tag = "threads", operation_id = "listThreads",
+    params(
+        ("folder" = Option<ThreadStatus>, Query, description = "Only threads with this status (422 invalid_folder otherwise)."),
+        ("topic" = Option<String>, Query, description = "Only threads with this topic, matched case-insensitively (422 invalid_topic if not a topic name)."),
+        ListParams,
+    ),
+    responses((status = 200, description = "A page of inbox rows.", body = ThreadPage)))]
 async fn list_threads(
     State(app): State<AppState>,
     Actor(actor): Actor,
     params: ListParams,
-) -> Result<Json<PageBody<SummaryBody>>, ApiError> {
+) -> Result<Json<ThreadPage>, ApiError> {
     let status = match params.rest.get("folder").map(String::as_str) {
         None | Some("") => None,
         Some(f) => Some(ThreadStatus::parse(f).ok_or_else(|| {
@@ -70,9 +119,15 @@ async fn list_threads(
     let topic = params.rest.get("topic").filter(|t| !t.is_empty()).map(|t| Topic::parse(t)).transpose()?;
     let filter = InboxFilter { status, topic, cursor: params.cursor, limit: params.limit };
     let inbox = threads::inbox(&app, &actor, filter).await?;
-    Ok(Json(PageBody::from_page(inbox.page, |row| SummaryBody::new(row, &actor, inbox.org_wide))))
+    Ok(Json(ThreadPage::from_page(inbox.page, |row| SummaryBody::new(row, &actor, inbox.org_wide))))
 }
 
+/// Get a thread
+///
+/// The thread as the caller may see it: for a resident, last_message and updated_at ignore
+/// internal notes.
+#[utoipa::path(get, path = "/v1/threads/{id}", tag = "threads", operation_id = "getThread", params(ThreadPath),
+    responses((status = 200, description = "The thread.", body = ThreadBody), (status = 404, response = NotFound)))]
 async fn get_thread(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -82,13 +137,18 @@ async fn get_thread(
     Ok(Json(ThreadBody::new(&view, &actor)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateThread, min_properties = 1)]
 struct PatchThread {
+    /// open, resolved or archived; null: unchanged.
+    #[schema(pattern = "^(open|resolved|archived)$")]
     status: Option<String>,
+    /// null: unchanged.
     priority: Option<Priority>,
     /// Absent: unchanged; `null`: unlinked; a record: linked.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<LinkedRecord>)]
     linked_record: Option<Option<LinkedRecord>>,
 }
 
@@ -96,6 +156,20 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
+/// Change a thread's status, priority or linked record
+///
+/// Staff only (403 staff_only). Give at least one field (422 empty_patch). Each actual
+/// change is recorded as a timeline event; setting a value the thread already has changes
+/// nothing. `unread` cannot be set (422 invalid_status), and an archived thread can be
+/// re-opened but not resolved (409 invalid_transition). 409 concurrent_update means the
+/// change kept losing races with other writers; retry it.
+#[utoipa::path(patch, path = "/v1/threads/{id}", tag = "threads", operation_id = "updateThread",
+    params(ThreadPath), request_body = PatchThread,
+    responses(
+        (status = 200, description = "The thread after the change.", body = ThreadBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn patch_thread(
     State(app): State<AppState>,
     Actor(actor): Actor,

@@ -1,29 +1,34 @@
 //! What the API returns: the thread as its reader may see it, inbox rows and pages.
 
 use chrono::{DateTime, Utc};
-use domain::{LinkedRecord, MessageId, Priority, Role, ThreadId, ThreadStatus, Topic, User, UserId};
+use domain::{LinkedRecord, MessageId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId};
 use serde::Serialize;
 use store::{InboxRow, LastMessage, Page, ResidentRef, Summary, ThreadView};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Participant)]
 pub struct ParticipantView {
     pub user_id: UserId,
     pub name: String,
     pub role: Role,
-    /// How far this participant has read ("seen by …").
+    /// How far this participant has read ("seen by …"). Residents are shown, for staff, the
+    /// newest message they may see up to the marker (never an internal note), or null.
     pub last_read_message_id: Option<MessageId>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Thread)]
 pub struct ThreadBody {
     pub id: ThreadId,
     pub topic: Topic,
+    #[schema(value_type = Subject)]
     pub subject: String,
     pub status: ThreadStatus,
     pub priority: Priority,
     pub linked_record: Option<LinkedRecord>,
     pub resident: ResidentRef,
     pub participants: Vec<ParticipantView>,
+    /// The newest message the caller may see.
     pub last_message: Option<LastMessage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,7 +63,8 @@ impl ThreadBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ThreadSummary)]
 pub struct SummaryBody {
     #[serde(flatten)]
     pub summary: Summary,
@@ -81,17 +87,28 @@ impl SummaryBody {
     }
 }
 
-#[derive(Serialize)]
-pub struct PageBody<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
+/// A page of a list: `$page` with items of `$item`.
+macro_rules! page_of {
+    ($page:ident, $item:ty) => {
+        #[derive(Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $page {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` for the next page; null on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl $page {
+            pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> $item) -> Self {
+                Self {
+                    items: page.items.into_iter().map(f).collect(),
+                    next_cursor: page.next.map(|c| c.as_str().to_owned()),
+                }
+            }
+        }
+    };
 }
 
-impl<T> PageBody<T> {
-    pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
-        Self {
-            items: page.items.into_iter().map(f).collect(),
-            next_cursor: page.next.map(|c| c.as_str().to_owned()),
-        }
-    }
-}
+page_of!(ThreadPage, SummaryBody);
+page_of!(TimelinePage, store::TimelineItem);
+page_of!(ContactPage, crate::contacts::ContactBody);

@@ -127,6 +127,11 @@ pub async fn unlock(app: &App, actor: &User, id: &UserId) -> Result<User, Error>
 /// when that is in the future (the housekeeping job does it then).
 pub async fn archive(app: &App, actor: &User, id: &UserId, at: Option<DateTime<Utc>>) -> Result<User, Error> {
     let before = load_for_admin(app, actor, id).await?;
+    if before.id == actor.id {
+        // An archived admin can do nothing, not even unarchive themself.
+        let message = "admins cannot archive their own account";
+        return Err(DomainError::conflict(ErrorCode::CannotArchiveSelf, message).into());
+    }
     if before.state == AccountState::Archived {
         return Err(DomainError::conflict(ErrorCode::AlreadyArchived, "this contact is archived").into());
     }

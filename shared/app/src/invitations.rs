@@ -21,7 +21,8 @@ fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[derive(Serialize)]
+/// An invitation sent: to whom, and until when its link works.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Invited {
     pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
@@ -108,7 +109,8 @@ fn already_active() -> Error {
         .into()
 }
 
-#[derive(Serialize)]
+/// An invitation used: the account that now signs in.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     pub user_id: UserId,
     pub org_id: OrgId,

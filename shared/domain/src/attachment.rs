@@ -10,7 +10,8 @@ pub const MAX_PER_MESSAGE: usize = 3;
 /// Bytes to read from the start of a file to recognise its type.
 pub const SNIFF_BYTES: usize = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AttachmentType)]
 pub enum ContentType {
     #[serde(rename = "image/jpeg")]
     Jpeg,

@@ -21,17 +21,24 @@ pub fn lock_reason(raw: Option<&str>) -> Result<String, DomainError> {
     Ok(reason.to_owned())
 }
 
-/// A new contact, as an admin describes it.
-#[derive(Debug, Clone, Deserialize)]
+/// A new contact, as an admin describes it. Optional fields may be null, the same as
+/// leaving them out. name, property_id and unit are one line each (422
+/// invalid_characters); property_id and unit may not contain '#'.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContact {
     pub kind: ContactKind,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$")]
     pub name: String,
     pub email: Option<String>,
+    /// E.164.
     pub phone: Option<String>,
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
     pub property_id: Option<String>,
+    #[schema(max_length = 20, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
     pub unit: Option<String>,
-    /// For staff: `staff` (default) or `facility_admin`.
+    /// Staff only: `staff` (default) or `facility_admin`.
+    #[schema(pattern = "^(staff|facility_admin)$")]
     pub role: Option<String>,
 }
 
@@ -111,14 +118,18 @@ impl NewContact {
     }
 }
 
-/// Changes to a contact; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Changes to a contact; absent or null fields stay as they are. name, property_id and
+/// unit are one line each (422 invalid_characters); property_id and unit may not contain '#'.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$")]
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
     pub property_id: Option<String>,
+    #[schema(max_length = 20, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
     pub unit: Option<String>,
 }
 

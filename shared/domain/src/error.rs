@@ -32,6 +32,7 @@ error_codes! {
     AttachmentNotUploaded => "attachment_not_uploaded",
     AttachmentRejected => "attachment_rejected",
     AttachmentUnavailable => "attachment_unavailable",
+    CannotArchiveSelf => "cannot_archive_self",
     CannotLockSelf => "cannot_lock_self",
     CannotRemoveResident => "cannot_remove_resident",
     ConcurrentUpdate => "concurrent_update",

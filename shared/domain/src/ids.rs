@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::schema::named_schema;
 use crate::{DomainError, ErrorCode};
 
 /// Characters allowed in external ids (org and user ids come from the identity provider).
@@ -56,6 +57,8 @@ macro_rules! external_id {
 
 external_id!(OrgId, "org", InvalidOrgId);
 external_id!(UserId, "user", InvalidUserId);
+named_schema!(UserId, "UserId", crate::schema::external_id("user"));
+named_schema!(OrgId, "OrgId", crate::schema::external_id("org"));
 
 macro_rules! ulid_id {
     ($name:ident, $what:literal) => {
@@ -102,6 +105,10 @@ ulid_id!(AttachmentId, "attachment");
 ulid_id!(EventId, "event");
 ulid_id!(LogId, "log entry");
 ulid_id!(EntryId, "timeline entry");
+named_schema!(ThreadId, "Ulid", crate::schema::ulid());
+named_schema!(MessageId, "Ulid", crate::schema::ulid());
+named_schema!(AttachmentId, "Ulid", crate::schema::ulid());
+named_schema!(EventId, "Ulid", crate::schema::ulid());
 
 // A thread's timeline holds messages and events on one time line: an entry is either.
 impl From<MessageId> for EntryId {

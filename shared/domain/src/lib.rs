@@ -11,6 +11,7 @@ pub mod notify;
 pub mod policy;
 pub mod quota;
 pub mod routing;
+pub mod schema;
 pub mod text;
 pub mod thread;
 pub mod user;

@@ -9,7 +9,7 @@ use crate::{DomainError, ErrorCode, MessageId, ThreadId};
 
 pub const MAX_CHANNELS: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -20,10 +20,12 @@ pub enum Channel {
 }
 
 /// A channel and where to reach the user on it, checked for the channel's format.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawAddress")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "RawAddress", deny_unknown_fields)]
 pub struct ChannelAddress {
     pub channel: Channel,
+    /// E-mail address (email), E.164 phone (sms, whatsapp), push token (push), numeric chat
+    /// id (telegram).
     pub address: String,
 }
 
@@ -82,13 +84,17 @@ impl TryFrom<RawAddress> for ChannelAddress {
 }
 
 /// Hours during which only urgent notifications go out, in the user's time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     #[serde(with = "hhmm")]
+    #[schema(value_type = String, pattern = "^[0-2][0-9]:[0-5][0-9]$", examples("22:00"))]
     pub start: NaiveTime,
     #[serde(with = "hhmm")]
+    #[schema(value_type = String, pattern = "^[0-2][0-9]:[0-5][0-9]$", examples("07:00"))]
     pub end: NaiveTime,
+    /// IANA time zone.
+    #[schema(value_type = String, examples("America/Toronto"))]
     pub time_zone: chrono_tz::Tz,
 }
 
@@ -132,10 +138,15 @@ impl QuietHours {
 }
 
 /// A user's notification preferences.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawPreferences")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "RawPreferences", deny_unknown_fields)]
 pub struct NotificationPreferences {
+    /// In priority order; each channel once. The first that works is used; a permanent
+    /// refusal falls back to the next.
+    #[schema(max_items = 5)]
     pub channels: Vec<ChannelAddress>,
+    /// Only urgent threads notify during these hours; the rest waits for their end.
+    #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
 }
 
@@ -166,9 +177,12 @@ impl TryFrom<RawPreferences> for NotificationPreferences {
 
 /// The organization's default channel order for users without preferences of their own
 /// ("WhatsApp first" is common); each channel reaches the user at their contact address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawDefaults")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "RawDefaults", deny_unknown_fields)]
 pub struct NotificationDefaults {
+    /// Channel order for users without preferences of their own, at their contact addresses
+    /// (phone for SMS and WhatsApp). Default: email, sms.
+    #[schema(min_items = 1, max_items = 5)]
     pub default_channels: Vec<Channel>,
 }
 

@@ -12,27 +12,31 @@ pub const MAX_ROUTES: usize = 50;
 pub const MAX_TEAMS: usize = 20;
 pub const MAX_TEAM_MEMBERS: usize = 100;
 
-/// Who a topic goes to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Who a topic goes to: a staff user or a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Recipient {
     UserId(UserId),
     Team(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$")]
     pub name: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub members: Vec<UserId>,
 }
 
 /// An organization's routing settings, as stored and as `GET/PUT /v1/settings/routing`
 /// shows them: `{"routes": {"billing": {"user_id": "…"}}, "teams": {"id": {name, members}}}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingSettings {
+    /// Topic (lower-case slug) → default recipient; at most 50.
     pub routes: BTreeMap<String, Recipient>,
+    /// Team id (lower-case slug) → team; at most 20.
     #[serde(default)]
     pub teams: BTreeMap<String, Team>,
 }

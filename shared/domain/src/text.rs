@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::schema::named_schema;
 use crate::{DomainError, ErrorCode};
 
 /// Trims and bounds a user-supplied text: non-empty, at most `max` characters, no control
@@ -85,6 +86,9 @@ macro_rules! bounded {
 
 bounded!(Subject, 200, "subject", single_line);
 bounded!(MessageBody, 5000, "body", bounded_text);
+named_schema!(Subject, "Subject", crate::schema::subject(Subject::MAX_CHARS));
+named_schema!(MessageBody, "MessageBody", crate::schema::message_body(MessageBody::MAX_CHARS));
+named_schema!(Topic, "Topic", crate::schema::topic());
 
 impl MessageBody {
     /// The first characters of the body, on one line, for inbox rows and notifications.
@@ -158,12 +162,26 @@ impl From<Topic> for String {
 }
 
 /// A record of another system shown inline in a thread: an invoice, a work order, a lease…
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawLinkedRecord")]
+/// (422 invalid_linked_record for a bad kind). id and label are one line each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "RawLinkedRecord", deny_unknown_fields)]
 pub struct LinkedRecord {
+    #[schema(pattern = "^[a-z_]{1,32}$", examples("invoice"))]
     pub kind: String,
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$",
+        examples("INV-42")
+    )]
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$",
+        examples("March rent")
+    )]
     pub label: Option<String>,
 }
 

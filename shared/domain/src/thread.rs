@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DomainError, ErrorCode, Role};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// unread: a resident wrote last; open: staff answered; resolved: staff closed it; archived:
+/// put away (can be re-opened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThreadStatus {
     Unread,
@@ -80,7 +82,7 @@ pub struct StatusChange {
     pub to: ThreadStatus,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     #[default]

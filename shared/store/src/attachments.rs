@@ -17,7 +17,7 @@ use crate::{Store, StoreError};
 /// 18 months.
 pub const DEFAULT_RETENTION_DAYS: u32 = 548;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentStatus {
     /// Upload URL issued; not referenced by a message yet.
@@ -60,11 +60,12 @@ pub struct AttachmentRecord {
 }
 
 /// What a message shows of each of its attachments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttachmentRef {
     pub id: AttachmentId,
     pub file_name: String,
     pub content_type: ContentType,
+    #[schema(minimum = 1)]
     pub size_bytes: u64,
 }
 
@@ -79,10 +80,12 @@ impl From<&AttachmentRecord> for AttachmentRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSettings {
-    /// Attachments are archived this many days after they were attached.
+    /// Attachments are archived this many days after they were attached (default 548,
+    /// about 18 months).
+    #[schema(maximum = 3650)]
     pub attachment_retention_days: u32,
 }
 

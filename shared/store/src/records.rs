@@ -9,16 +9,18 @@ use domain::{
 use serde::{Deserialize, Serialize};
 
 /// The resident a thread is with, as shown on both sides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResidentRef {
     pub id: UserId,
     pub name: String,
     pub unit: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LastMessage {
     pub id: MessageId,
+    /// The start of the body on one line.
+    #[schema(max_length = 140)]
     pub body_preview: String,
     pub author_id: UserId,
     pub at: DateTime<Utc>,
@@ -26,7 +28,7 @@ pub struct LastMessage {
 
 /// An inbox row's content. The thread item holds the staff view; each participant item
 /// holds the view for that participant (residents never see internal notes in it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
     pub id: ThreadId,
     pub topic: Topic,
@@ -120,19 +122,22 @@ impl ThreadView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageRecord {
     pub id: MessageId,
     pub thread_id: ThreadId,
     pub author_id: UserId,
     pub author_name: String,
     pub body: MessageBody,
+    #[schema(max_items = 3)]
     pub attachments: Vec<crate::AttachmentRef>,
+    /// An internal note, visible to staff only.
     pub internal: bool,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     StatusChanged,
@@ -143,7 +148,10 @@ pub enum EventKind {
 }
 
 /// Something that happened to a thread, shown in its timeline between messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// subject_id is the user a participant event is about; status and priority are the new
+/// values of status_changed and priority_changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct EventRecord {
     pub id: EventId,
     pub thread_id: ThreadId,
@@ -159,7 +167,7 @@ pub struct EventRecord {
 }
 
 /// One entry of a thread's timeline, tagged by `type` on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineItem {
     Message(MessageRecord),

@@ -89,7 +89,7 @@ pub struct ContactQuery {
 }
 
 /// One entry of a contact's audit trail: locks, unlocks, archives, unarchives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub action: String,
     pub actor_id: UserId,

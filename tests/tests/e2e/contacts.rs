@@ -140,6 +140,30 @@ async fn archived_contacts_leave_the_list_keep_their_history_and_cannot_be_messa
     assert!(w.contact_names("admin-1", "").await.contains(&"Reza Resident".to_owned()));
 }
 
+/// An archived admin can do nothing, not even undo it: an admin's own account is never
+/// archived by themself, now or on a date, and they keep working.
+#[tokio::test]
+async fn admins_cannot_archive_or_lock_their_own_account() {
+    let w = World::new().await;
+    for body in [json!({}), json!({"at": "2099-01-01T00:00:00Z"})] {
+        let (status, refused) = w.contact_action("admin-1", "admin-1", "archive", body).await;
+        assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "cannot_archive_self"));
+    }
+    let (status, refused) = w.contact_action("admin-1", "admin-1", "lock", json!({"reason": "test"})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "cannot_lock_self"));
+    let (status, me) = w.get("admin-1", "/v1/contacts/admin-1").await;
+    assert_eq!(
+        (status, me["state"].as_str(), &me["archive_at"]),
+        (StatusCode::OK, Some("active"), &Value::Null)
+    );
+    let (status, trail) = w.get("admin-1", "/v1/contacts/admin-1/audit").await;
+    assert_eq!(
+        (status, trail["items"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "nothing recorded"
+    );
+}
+
 #[tokio::test]
 async fn a_future_dated_archive_happens_when_due() {
     let w = World::new().await;
