@@ -243,9 +243,19 @@ fn units(size: usize, block: usize) -> f64 {
 /// The item's own write plus one per global secondary index it is projected into
 /// (its partition key attribute present; every index projects ALL).
 fn put_units(item: &Value) -> f64 {
-    let indexes =
-        item.as_object().map_or(0, |m| Index::ALL.iter().filter(|index| m.contains_key(index.pk())).count());
-    units(item_size(item), 1024) * (1 + indexes) as f64
+    units(item_size(item), 1024) * (1 + indexes_of(item)) as f64
+}
+
+/// A transaction writes each item twice (prepare, commit); the global secondary indexes
+/// are updated after it commits, as standard writes ("Changes made with transactions are
+/// propagated to global secondary indexes … after the transaction completes", DynamoDB
+/// developer guide, Amazon DynamoDB Transactions: How it works).
+fn transactional_put_units(item: &Value) -> f64 {
+    units(item_size(item), 1024) * (2 + indexes_of(item)) as f64
+}
+
+fn indexes_of(item: &Value) -> usize {
+    item.as_object().map_or(0, |m| Index::ALL.iter().filter(|index| m.contains_key(index.pk())).count())
 }
 
 fn write_units(operation: &str, body: &Value) -> f64 {
@@ -266,12 +276,12 @@ fn write_units(operation: &str, body: &Value) -> f64 {
             .into_iter()
             .flatten()
             .map(|t| {
-                2.0 * if t["Put"].is_object() {
-                    put_units(&t["Put"]["Item"])
+                if t["Put"].is_object() {
+                    transactional_put_units(&t["Put"]["Item"])
                 } else if t["Update"].is_object() {
-                    units(item_size(&t["Update"]["ExpressionAttributeValues"]), 1024)
+                    2.0 * units(item_size(&t["Update"]["ExpressionAttributeValues"]), 1024)
                 } else {
-                    1.0
+                    2.0
                 }
             })
             .sum(),
@@ -319,6 +329,8 @@ mod tests {
         assert_eq!(write_units("PutItem", &json!({"Item": big})), 6.0, "3 KiB, written twice");
         let tx = json!({"TransactItems": [{"Put": {"Item": small}}, {"Update": {"ExpressionAttributeValues": {":v": {"N": "1"}}}}]});
         assert_eq!(write_units("TransactWriteItems", &tx), 4.0);
+        let tx = json!({"TransactItems": [{"Put": {"Item": big}}]});
+        assert_eq!(write_units("TransactWriteItems", &tx), 9.0, "3 KiB prepared and committed, one index write");
         let items: Vec<Value> = (0..30).map(|_| json!({"body": {"S": "y".repeat(300)}})).collect();
         assert_eq!(read_units("Query", &json!({"Items": items}), false), 1.5, "9 KiB eventually consistent");
         assert_eq!(read_units("GetItem", &json!({}), true), 1.0, "a miss still costs a unit");

@@ -485,6 +485,7 @@ async fn main() -> anyhow::Result<()> {
         out.push_str(&format!("| {component} | {:.5} |\n", dollars * 1000.0));
     }
     out.push_str(&format!("| **total** | **{:.5}** |\n", per_message.total() * 1000.0));
+    out.push_str(&consumer_breakdown(&busy, messages));
     let consumer_calls = (busy.len() as f64 - idle.len() as f64 * idle_scale).max(0.0) / messages as f64;
     let per_message_figures =
         targets::PerMessage { consumer_calls, dollars_per_1000: per_message.total() * 1000.0 };
@@ -492,4 +493,34 @@ async fn main() -> anyhow::Result<()> {
     println!("{out}");
     std::fs::write("BENCHMARKS.md", &out)?;
     Ok(())
+}
+
+/// The consumers' calls per message by function and call, with their capacity units:
+/// where a cheaper design would save.
+fn consumer_breakdown(busy: &[Call], messages: usize) -> String {
+    let mut rows: std::collections::BTreeMap<(String, String), (f64, f64, f64)> = Default::default();
+    for c in busy {
+        let call = match c.transaction_actions.len() {
+            0 => c.operation.clone(),
+            n => format!("{}×{n}", c.operation),
+        };
+        let row = rows.entry((c.function.unwrap_or("harness").to_owned(), call)).or_default();
+        row.0 += 1.0;
+        row.1 += c.read_units;
+        row.2 += c.write_units;
+    }
+    let per = messages as f64;
+    let mut out = String::from(
+        "\nThe consumers' calls per message (schedules included, idle time not subtracted):\n\n\
+         | function | call | calls | RRU | WRU |\n|---|---|---|---|---|\n",
+    );
+    for ((function, call), (calls, rru, wru)) in rows {
+        out.push_str(&format!(
+            "| {function} | {call} | {:.2} | {:.2} | {:.2} |\n",
+            calls / per,
+            rru / per,
+            wru / per
+        ));
+    }
+    out
 }
