@@ -1,8 +1,10 @@
 //! Counts and times every AWS call a client makes (an SDK interceptor, attached to the
 //! DynamoDB, S3, SQS and SES clients), so the benchmark reports measured round trips, not
-//! assumed ones, and marks each call's start and end for the CPU meter (`crate::cpu`). For DynamoDB it also estimates the capacity units each call consumes from
-//! the item sizes on the wire: moto's `ReturnConsumedCapacity` answers are constants (and
-//! empty for transactions), so they cannot feed a cost model.
+//! assumed ones, and marks each call's start and end for the CPU meter (`crate::cpu`). For
+//! DynamoDB it also estimates the capacity units each call consumes from the item sizes on
+//! the wire and, for updates and deletes, from the stored items it has seen (see
+//! [`SeenItems`]): moto's `ReturnConsumedCapacity` answers are constants (and empty for
+//! transactions), so they cannot feed a cost model.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,6 +56,7 @@ pub struct Call {
 #[derive(Debug, Clone, Default)]
 pub struct CallMeter {
     recorded: Arc<Mutex<Vec<Recorded>>>,
+    seen: Arc<Mutex<SeenItems>>,
     /// Keeps only what says which actions a call needs (a transaction's request), not
     /// the bodies capacity estimates need: cheap enough to run under a whole test suite.
     actions_only: bool,
@@ -70,7 +73,8 @@ impl CallMeter {
     /// metered requests, so the meter adds no JSON work to the handlers' CPU time.
     pub fn take(&self) -> Vec<Call> {
         let recorded = std::mem::take(&mut *self.recorded.lock().unwrap_or_else(|e| e.into_inner()));
-        recorded.into_iter().map(Recorded::into_call).collect()
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        recorded.into_iter().map(|r| r.into_call(&mut seen)).collect()
     }
 }
 
@@ -86,7 +90,7 @@ struct Recorded {
 }
 
 impl Recorded {
-    fn into_call(self) -> Call {
+    fn into_call(self, seen: &mut SeenItems) -> Call {
         let parse = |b: Option<Vec<u8>>| b.and_then(|b| serde_json::from_slice::<Value>(&b).ok());
         let (request, response) = (parse(self.request), parse(self.response));
         let op = self.operation.as_str();
@@ -106,13 +110,20 @@ impl Recorded {
             .flatten()
             .filter_map(|item| item.as_object().and_then(|m| m.keys().next().cloned()))
             .collect();
+        let write_units = request.as_ref().map(|b| write_units(op, b, seen)).unwrap_or_default();
+        if let Some(body) = &request {
+            seen.written(op, body);
+        }
+        if let Some(body) = &response {
+            seen.read(op, body);
+        }
         Call {
             items,
             function: self.function,
             transaction_actions,
             wire: self.wire,
             read_units: response.as_ref().map(|b| read_units(op, b, consistent)).unwrap_or_default(),
-            write_units: request.as_ref().map(|b| write_units(op, b)).unwrap_or_default(),
+            write_units,
             service: self.service,
             operation: self.operation,
         }
@@ -258,11 +269,11 @@ fn indexes_of(item: &Value) -> usize {
     item.as_object().map_or(0, |m| Index::ALL.iter().filter(|index| m.contains_key(index.pk())).count())
 }
 
-fn write_units(operation: &str, body: &Value) -> f64 {
+fn write_units(operation: &str, body: &Value, seen: &SeenItems) -> f64 {
     match operation {
         "PutItem" => put_units(&body["Item"]),
-        // The stored item's size is not on the wire; what changes is.
-        "UpdateItem" | "DeleteItem" => units(item_size(&body["ExpressionAttributeValues"]), 1024),
+        "UpdateItem" => seen.update_units(&body["Key"], &body["ExpressionAttributeValues"], 1),
+        "DeleteItem" => seen.update_units(&body["Key"], &Value::Null, 1),
         "BatchWriteItem" => body["RequestItems"]
             .as_object()
             .into_iter()
@@ -279,13 +290,70 @@ fn write_units(operation: &str, body: &Value) -> f64 {
                 if t["Put"].is_object() {
                     transactional_put_units(&t["Put"]["Item"])
                 } else if t["Update"].is_object() {
-                    2.0 * units(item_size(&t["Update"]["ExpressionAttributeValues"]), 1024)
+                    seen.update_units(&t["Update"]["Key"], &t["Update"]["ExpressionAttributeValues"], 2)
+                } else if t["Delete"].is_object() {
+                    seen.update_units(&t["Delete"]["Key"], &Value::Null, 2)
                 } else {
                     2.0
                 }
             })
             .sum(),
         _ => 0.0,
+    }
+}
+
+/// The items the meter has seen written or read, by key: an update or a delete is billed on
+/// the whole stored item (the larger of its sizes before and after), which the request does
+/// not carry, and writes it again to each index the item is in. The size last seen stands
+/// for the stored one; an item never seen counts as big as the values the update sets.
+/// An update that moves an item within an index costs a delete and a put there; counted
+/// as one write, so the figure is a floor.
+#[derive(Debug, Default)]
+struct SeenItems(std::collections::HashMap<String, (usize, usize)>);
+
+impl SeenItems {
+    fn key(item: &Value) -> Option<String> {
+        let part = |name: &str| item[name]["S"].as_str();
+        Some(format!("{}\u{0}{}", part(store::keys::PK)?, part(store::keys::SK)?))
+    }
+
+    fn see(&mut self, item: &Value) {
+        if let Some(key) = Self::key(item) {
+            self.0.insert(key, (item_size(item), indexes_of(item)));
+        }
+    }
+
+    /// Units of an update or delete of `key` that sets `values`, written `passes` times
+    /// (two in a transaction) plus once per index.
+    fn update_units(&self, key: &Value, values: &Value, passes: usize) -> f64 {
+        let (stored, indexes) = Self::key(key).and_then(|k| self.0.get(&k).copied()).unwrap_or((0, 0));
+        units(stored.max(item_size(values)), 1024) * (passes + indexes) as f64
+    }
+
+    fn written(&mut self, operation: &str, body: &Value) {
+        match operation {
+            "PutItem" => self.see(&body["Item"]),
+            "TransactWriteItems" => {
+                for t in body["TransactItems"].as_array().into_iter().flatten() {
+                    self.see(&t["Put"]["Item"]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn read(&mut self, operation: &str, body: &Value) {
+        match operation {
+            "GetItem" => self.see(&body["Item"]),
+            "Query" | "Scan" => body["Items"].as_array().into_iter().flatten().for_each(|i| self.see(i)),
+            "BatchGetItem" => body["Responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|t| t.values())
+                .flat_map(|items| items.as_array().cloned().unwrap_or_default())
+                .for_each(|i| self.see(&i)),
+            _ => {}
+        }
     }
 }
 
@@ -323,14 +391,31 @@ mod tests {
     #[test]
     fn capacity_follows_item_sizes_indexes_and_transactions() {
         let small = json!({"pk": {"S": "a-thread"}, "sk": {"S": "M#1"}, "n": {"N": "12"}});
-        assert_eq!(write_units("PutItem", &json!({"Item": small})), 1.0);
+        let none = SeenItems::default();
+        assert_eq!(write_units("PutItem", &json!({"Item": small}), &none), 1.0);
         let mut big = json!({"pk": {"S": "x"}, "body": {"S": "b".repeat(2100)}});
         big[Index::Gsi1.pk()] = json!({"S": "g"});
-        assert_eq!(write_units("PutItem", &json!({"Item": big})), 6.0, "3 KiB, written twice");
+        assert_eq!(write_units("PutItem", &json!({"Item": big}), &none), 6.0, "3 KiB, written twice");
         let tx = json!({"TransactItems": [{"Put": {"Item": small}}, {"Update": {"ExpressionAttributeValues": {":v": {"N": "1"}}}}]});
-        assert_eq!(write_units("TransactWriteItems", &tx), 4.0);
+        assert_eq!(write_units("TransactWriteItems", &tx, &none), 4.0);
         let tx = json!({"TransactItems": [{"Put": {"Item": big}}]});
-        assert_eq!(write_units("TransactWriteItems", &tx), 9.0, "3 KiB prepared and committed, one index write");
+        assert_eq!(
+            write_units("TransactWriteItems", &tx, &none),
+            9.0,
+            "3 KiB prepared and committed, one index write"
+        );
+        // An update is billed on the stored item, seen when it was written.
+        let mut seen = SeenItems::default();
+        big["sk"] = json!({"S": "META"});
+        seen.written("TransactWriteItems", &tx);
+        let key = json!({"pk": {"S": "x"}, "sk": {"S": "META"}});
+        let update = json!({"Key": key, "ExpressionAttributeValues": {":v": {"N": "1"}}});
+        assert_eq!(write_units("UpdateItem", &update, &none), 1.0, "an item never seen: what is set");
+        assert_eq!(write_units("UpdateItem", &update, &seen), 1.0, "not that key");
+        seen.written("PutItem", &json!({"Item": big}));
+        assert_eq!(write_units("UpdateItem", &update, &seen), 6.0, "3 KiB and its index write");
+        let tx = json!({"TransactItems": [{"Update": update}]});
+        assert_eq!(write_units("TransactWriteItems", &tx, &seen), 9.0);
         let items: Vec<Value> = (0..30).map(|_| json!({"body": {"S": "y".repeat(300)}})).collect();
         assert_eq!(read_units("Query", &json!({"Items": items}), false), 1.5, "9 KiB eventually consistent");
         assert_eq!(read_units("GetItem", &json!({}), true), 1.0, "a miss still costs a unit");
