@@ -103,7 +103,6 @@ struct AttachmentBody {
 #[utoipa::path(get, path = "/v1/attachments/{id}", tag = "attachments", operation_id = "getAttachment",
     params(("id" = AttachmentId, Path, description = "Attachment id.")),
     responses((status = 200, description = "The attachment.", body = AttachmentBody), (status = 404, response = NotFound)))]
-
 async fn show(
     State(app): State<AppState>,
     Actor(actor): Actor,

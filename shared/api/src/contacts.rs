@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::doc::{Conflict, NotFound, RateLimited, Unavailable, UnprocessableEntity};
-use crate::extract::{JsonBody, ListParams, PathText};
+use crate::extract::{ContactPath, JsonBody, ListParams};
 use crate::views::ContactPage;
 use crate::{Actor, ApiError, AppState, Myself};
 
@@ -45,11 +45,6 @@ pub(crate) fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(accept))
 }
 
-/// The `{id}` of a contact route. An id that cannot exist names no contact.
-fn contact_id(raw: String) -> Result<UserId, ApiError> {
-    Ok(UserId::parse(raw).map_err(|_| DomainError::NotFound("contact"))?)
-}
-
 /// E-mail an invitation
 ///
 /// Facility admins only. Sends (SES) a single-use link valid 7 days with a 256-bit token;
@@ -57,7 +52,7 @@ fn contact_id(raw: String) -> Result<UserId, ApiError> {
 /// link is the only valid one: inviting again or changing the contact's e-mail revokes
 /// every older link. 422 email_required, 409 contact_archived, 409 already_active (the
 /// account signs in already), 409 email_in_use. Recorded in the audit trail.
-#[utoipa::path(post, path = "/v1/contacts/{id}/invite", tag = "contacts", operation_id = "inviteContact", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(post, path = "/v1/contacts/{id}/invite", tag = "contacts", operation_id = "inviteContact", params(ContactPath),
     responses(
         (status = 202, description = "Sent.", body = Invited),
         (status = 404, response = NotFound),
@@ -68,9 +63,9 @@ fn contact_id(raw: String) -> Result<UserId, ApiError> {
 async fn invite(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
-    let invited = invitations::invite(&app, &actor, &contact_id(id)?).await?;
+    let invited = invitations::invite(&app, &actor, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(invited)))
 }
 
@@ -100,13 +95,32 @@ struct Accept {
         (status = 409, response = Conflict),
         (status = 503, response = Unavailable),
     ))]
-
 async fn accept(
     State(app): State<AppState>,
     JsonBody(req): JsonBody<Accept>,
 ) -> Result<Json<Accepted>, ApiError> {
     let password = Password::parse(req.password)?;
     Ok(Json(invitations::accept(&app, &req.token, password).await?))
+}
+
+/// What a change to a contact answers: the contact as changed, or why not.
+struct ContactChanged;
+
+impl utoipa::IntoResponses for ContactChanged {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::{ToResponse, ToSchema};
+        let body = ContentBuilder::new().schema(Some(Ref::from_schema_name(ContactBody::name()))).build();
+        let changed = ResponseBuilder::new().description("The contact.").content("application/json", body);
+        [
+            ("200", changed.build().into()),
+            ("404", Ref::from_response_name(<NotFound as ToResponse>::response().0).into()),
+            ("409", Ref::from_response_name(<Conflict as ToResponse>::response().0).into()),
+        ]
+        .into_iter()
+        .map(|(status, answer)| (status.to_owned(), answer))
+        .collect()
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -204,34 +218,29 @@ async fn list(
 /// A contact
 ///
 /// Staff, or the contact themself.
-#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "getContact", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "getContact", params(ContactPath),
     responses((status = 200, description = "The contact.", body = ContactBody), (status = 404, response = NotFound)))]
 async fn show(
     State(app): State<AppState>,
     Myself(actor): Myself,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
 ) -> Result<Json<ContactBody>, ApiError> {
-    let id = contact_id(id)?;
     Ok(Json(contacts::show(&app, &actor, &id).await?.into()))
 }
 
 /// Change a contact
 ///
 /// Facility admins only.
-#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "updateContact", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "updateContact", params(ContactPath),
     request_body = ContactPatch,
-    responses(
-        (status = 200, description = "The contact.", body = ContactBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
+    responses(ContactChanged))]
 async fn update(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
     JsonBody(patch): JsonBody<ContactPatch>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    Ok(Json(contacts::update(&app, &actor, &contact_id(id)?, patch).await?.into()))
+    Ok(Json(contacts::update(&app, &actor, &id, patch).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -247,38 +256,35 @@ struct LockRequest {
 /// Facility admins only. Recorded in the audit trail. A documented reason is required (422
 /// reason_required). Writes by the locked user answer 403 account_locked from the next
 /// request; reads still work.
-#[utoipa::path(post, path = "/v1/contacts/{id}/lock", tag = "contacts", operation_id = "lockContact", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(post, path = "/v1/contacts/{id}/lock", tag = "contacts", operation_id = "lockContact", params(ContactPath),
     request_body = LockRequest,
-    responses(
-        (status = 200, description = "The contact.", body = ContactBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
-
+    responses(ContactChanged))]
 async fn lock(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
     JsonBody(req): JsonBody<LockRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    Ok(Json(contacts::lock(&app, &actor, &contact_id(id)?, req.reason.as_deref()).await?.into()))
+    Ok(Json(contacts::lock(&app, &actor, &id, req.reason.as_deref()).await?.into()))
 }
 
 /// Unlock an account
 ///
 /// Facility admins only. Recorded in the audit trail. Takes no body (one sent is ignored).
-#[utoipa::path(post, path = "/v1/contacts/{id}/unlock", tag = "contacts", operation_id = "unlockContact", params(("id" = UserId, Path, description = "Contact id.")),
-    responses(
-        (status = 200, description = "The contact.", body = ContactBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/{id}/unlock",
+    tag = "contacts",
+    operation_id = "unlockContact",
+    params(ContactPath),
+    responses(ContactChanged)
+)]
 async fn unlock(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
 ) -> Result<Json<ContactBody>, ApiError> {
-    Ok(Json(contacts::unlock(&app, &actor, &contact_id(id)?).await?.into()))
+    Ok(Json(contacts::unlock(&app, &actor, &id).await?.into()))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -293,39 +299,36 @@ struct ArchiveRequest {
 /// Facility admins only. Recorded in the audit trail. Body {} archives now (409
 /// outstanding_items while the contact has unresolved conversations); {at} in the future
 /// schedules it.
-#[utoipa::path(post, path = "/v1/contacts/{id}/archive", tag = "contacts", operation_id = "archiveContact", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(post, path = "/v1/contacts/{id}/archive", tag = "contacts", operation_id = "archiveContact", params(ContactPath),
     request_body = ArchiveRequest,
-    responses(
-        (status = 200, description = "The contact.", body = ContactBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
-
+    responses(ContactChanged))]
 async fn archive(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
     JsonBody(req): JsonBody<ArchiveRequest>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    Ok(Json(contacts::archive(&app, &actor, &contact_id(id)?, req.at).await?.into()))
+    Ok(Json(contacts::archive(&app, &actor, &id, req.at).await?.into()))
 }
 
 /// Unarchive
 ///
 /// Facility admins only. Recorded in the audit trail. Also cancels a scheduled archive.
 /// Takes no body (one sent is ignored).
-#[utoipa::path(post, path = "/v1/contacts/{id}/unarchive", tag = "contacts", operation_id = "unarchiveContact", params(("id" = UserId, Path, description = "Contact id.")),
-    responses(
-        (status = 200, description = "The contact.", body = ContactBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/{id}/unarchive",
+    tag = "contacts",
+    operation_id = "unarchiveContact",
+    params(ContactPath),
+    responses(ContactChanged)
+)]
 async fn unarchive(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
 ) -> Result<Json<ContactBody>, ApiError> {
-    Ok(Json(contacts::unarchive(&app, &actor, &contact_id(id)?).await?.into()))
+    Ok(Json(contacts::unarchive(&app, &actor, &id).await?.into()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -339,13 +342,12 @@ struct AuditBody {
 ///
 /// Facility admins only: locks, unlocks, archives, unarchives and invitations, with actor
 /// and time.
-#[utoipa::path(get, path = "/v1/contacts/{id}/audit", tag = "contacts", operation_id = "contactAudit", params(("id" = UserId, Path, description = "Contact id.")),
+#[utoipa::path(get, path = "/v1/contacts/{id}/audit", tag = "contacts", operation_id = "contactAudit", params(ContactPath),
     responses((status = 200, description = "Entries, oldest first.", body = AuditBody), (status = 404, response = NotFound)))]
-
 async fn audit(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    PathText(id): PathText<String>,
+    ContactPath(id): ContactPath,
 ) -> Result<Json<AuditBody>, ApiError> {
-    Ok(Json(AuditBody { items: contacts::audit(&app, &actor, &contact_id(id)?).await? }))
+    Ok(Json(AuditBody { items: contacts::audit(&app, &actor, &id).await? }))
 }

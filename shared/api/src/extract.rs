@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use domain::{DomainError, ErrorCode, ThreadId};
+use domain::{DomainError, ErrorCode, ThreadId, UserId};
 use serde::de::DeserializeOwned;
 use store::Cursor;
 
@@ -90,13 +90,33 @@ impl<S: Send + Sync> FromRequestParts<S> for ThreadPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(params) =
-            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::from(DomainError::NotFound("thread")))?;
-        let id = params.get("id").ok_or(DomainError::NotFound("thread"))?;
-        Ok(Self(ThreadId::parse(id)?))
+        Ok(Self(ThreadId::parse(&path_id(parts, state, "thread").await?)?))
     }
+}
+
+/// The `{id}` of a contact route. An id that cannot exist names no contact.
+pub struct ContactPath(pub UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContactPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "contact").await?;
+        Ok(Self(UserId::parse(raw).map_err(|_| DomainError::NotFound("contact"))?))
+    }
+}
+
+/// The `{id}` path parameter of a route about a `what`; not found when it cannot be read.
+async fn path_id<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    what: &'static str,
+) -> Result<String, ApiError> {
+    let axum::extract::Path(mut params) =
+        axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::from(DomainError::NotFound(what)))?;
+    Ok(params.remove("id").ok_or(DomainError::NotFound(what))?)
 }
 
 /// Path parameters as text: a `String`, or a tuple of them. A parameter that is not UTF-8
@@ -147,7 +167,9 @@ mod described {
     use utoipa::openapi::{ObjectBuilder, Ref, Required, Type};
     use utoipa::{IntoParams, ToSchema};
 
-    use super::{IdempotencyKey, ListParams, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT};
+    use super::{
+        ContactPath, IdempotencyKey, ListParams, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+    };
 
     fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {
         let required = if place == ParameterIn::Path { Required::True } else { Required::False };
@@ -163,6 +185,15 @@ mod described {
             let description = "Thread id: a ULID in canonical upper-case form. An id that is malformed, \
                                absent or not visible to the caller is answered with 404.";
             let schema = Ref::from_schema_name(domain::ThreadId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for ContactPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Contact (user) id. An id that is malformed, absent or not visible to the \
+                               caller is answered with 404.";
+            let schema = Ref::from_schema_name(domain::UserId::name());
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
         }
     }

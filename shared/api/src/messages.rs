@@ -54,7 +54,6 @@ struct PostMessage {
         (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
     ))]
-
 async fn post_message(
     State(app): State<AppState>,
     Actor(actor): Actor,
@@ -112,7 +111,6 @@ struct MarkRead {
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ))]
-
 async fn mark_read(
     State(app): State<AppState>,
     Actor(actor): Actor,

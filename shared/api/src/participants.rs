@@ -38,7 +38,6 @@ struct AddParticipant {
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ))]
-
 async fn add(
     State(app): State<AppState>,
     Actor(actor): Actor,

@@ -69,7 +69,6 @@ struct CreateThread {
         (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
     ))]
-
 async fn create_thread(
     State(app): State<AppState>,
     Actor(actor): Actor,
