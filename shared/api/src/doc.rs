@@ -39,6 +39,7 @@ use crate::AppState;
         (name = "participants", description = "Who is in a conversation."),
         (name = "settings", description = "Organization settings: routing, retention, notification defaults."),
         (name = "me", description = "The caller's own settings."),
+        (name = "templates", description = "Saved replies with placeholders (staff)."),
         (name = "attachments", description = "Photos and PDFs on messages."),
         (name = "contacts", description = "Residents, owners, staff and vendors; invitations."),
     )
@@ -237,6 +238,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::messages::routes())
         .merge(crate::settings::routes())
         .merge(crate::me::routes())
+        .merge(crate::templates::routes())
         .merge(crate::attachments::routes())
         .merge(crate::contacts::routes())
         .merge(public(crate::contacts::public_routes()))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use domain::{DomainError, ErrorCode, ThreadId, UserId};
+use domain::{DomainError, ErrorCode, TemplateId, ThreadId, UserId};
 use serde::de::DeserializeOwned;
 use store::Cursor;
 
@@ -106,6 +106,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactPath {
     }
 }
 
+/// The `{id}` of a template route. An id that cannot exist names no template.
+pub struct TemplatePath(pub TemplateId);
+
+impl<S: Send + Sync> FromRequestParts<S> for TemplatePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "template").await?;
+        Ok(Self(TemplateId::parse(&raw).map_err(|_| DomainError::NotFound("template"))?))
+    }
+}
+
 /// The `{id}` path parameter of a route about a `what`; not found when it cannot be read.
 async fn path_id<S: Send + Sync>(
     parts: &mut Parts,
@@ -168,7 +180,8 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        ContactPath, IdempotencyKey, ListParams, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+        ContactPath, IdempotencyKey, ListParams, TemplatePath, ThreadPath, DEFAULT_LIMIT,
+        MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
     fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {
@@ -194,6 +207,15 @@ mod described {
             let description = "Contact (user) id. An id that is malformed, absent or not visible to the \
                                caller is answered with 404.";
             let schema = Ref::from_schema_name(domain::UserId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for TemplatePath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Template id. An id that is malformed, absent or not the caller's to use \
+                               is answered with 404.";
+            let schema = Ref::from_schema_name(domain::TemplateId::name());
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
         }
     }

@@ -13,6 +13,7 @@ pub mod messages;
 mod participants;
 pub mod settings;
 mod system;
+pub mod templates;
 pub mod threads;
 mod views;
 

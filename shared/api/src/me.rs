@@ -1,9 +1,10 @@
-//! The caller's own settings: notification preferences.
+//! The caller's own settings: notification preferences, and staff's signature.
 
 use app::settings;
 use axum::extract::State;
 use axum::{Json, Router};
 use domain::notify::NotificationPreferences;
+use domain::template::Signature;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +16,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_preferences, put_preferences))
+    OpenApiRouter::new()
+        .routes(routes!(get_preferences, put_preferences))
+        .routes(routes!(get_signature, put_signature))
 }
 
 /// My notification preferences
@@ -44,4 +47,32 @@ async fn put_preferences(
     JsonBody(prefs): JsonBody<NotificationPreferences>,
 ) -> Result<Json<NotificationPreferences>, ApiError> {
     Ok(Json(settings::set_preferences(&app, &actor, prefs).await?))
+}
+
+/// My signature
+///
+/// Staff only (403 staff_only). Off until set.
+#[utoipa::path(get, path = "/v1/me/signature", tag = "me", operation_id = "getSignature",
+    responses((status = 200, description = "The signature.", body = Signature)))]
+async fn get_signature(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<Signature>, ApiError> {
+    Ok(Json(app::templates::signature(&app, &actor).await?))
+}
+
+/// Replace my signature
+///
+/// Staff only. When enabled and not empty, it is added after a blank line to every message
+/// the staff member posts but internal notes; a message it would make longer than 5000
+/// characters is refused (422 too_long).
+#[utoipa::path(put, path = "/v1/me/signature", tag = "me", operation_id = "putSignature",
+    request_body = Signature,
+    responses((status = 200, description = "The signature as saved (trimmed).", body = Signature)))]
+async fn put_signature(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(signature): JsonBody<Signature>,
+) -> Result<Json<Signature>, ApiError> {
+    Ok(Json(app::templates::set_signature(&app, &actor, signature).await?))
 }

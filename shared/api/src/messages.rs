@@ -1,11 +1,11 @@
 //! Message routes: a thread's timeline, posting (with Idempotency-Key), read receipts.
 
-use app::messages::{self, NewMessage};
+use app::messages::{self, Body, NewMessage};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use domain::attachment::MAX_PER_MESSAGE;
-use domain::{AttachmentId, DomainError, ErrorCode, MessageBody, MessageId};
+use domain::{AttachmentId, DomainError, ErrorCode, MessageBody, MessageId, TemplateId};
 use serde::{Deserialize, Serialize};
 use store::TimelineItem;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,11 +24,19 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_messages, post_message)).routes(routes!(mark_read))
 }
 
+/// A message: its `body`, or (staff) the `template_id` of a saved reply rendered from the
+/// thread; exactly one of the two (422 body_or_template).
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
-    #[schema(value_type = MessageBody)]
-    body: String,
+    #[serde(default)]
+    #[schema(value_type = Option<MessageBody>)]
+    body: Option<String>,
+    /// A template the poster may use (422 unknown_template otherwise; residents 403
+    /// staff_only).
+    #[serde(default)]
+    #[schema(value_type = Option<TemplateId>)]
+    template_id: Option<String>,
     /// Ids of attachments the caller uploaded and that no message carries yet (422
     /// too_many_attachments, duplicate_attachment, unknown_attachment, attachment_rejected).
     #[serde(default)]
@@ -62,7 +70,7 @@ async fn post_message(
     JsonBody(req): JsonBody<PostMessage>,
 ) -> Result<(StatusCode, Json<TimelineItem>), ApiError> {
     let new = NewMessage {
-        body: MessageBody::parse(&req.body)?,
+        body: message_body(&req)?,
         attachment_ids: parse_attachment_ids(&req.attachment_ids)?,
         internal: req.internal,
     };
@@ -121,6 +129,21 @@ async fn mark_read(
         .map_err(|_| DomainError::invalid(ErrorCode::InvalidMessageId, "message_id is not a message id"))?;
     messages::mark_read(&app, &actor, thread_id, message_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn message_body(req: &PostMessage) -> Result<Body, ApiError> {
+    match (&req.body, &req.template_id) {
+        (Some(text), None) => Ok(Body::Text(MessageBody::parse(text)?)),
+        (None, Some(id)) => {
+            let unknown =
+                |_| DomainError::invalid(ErrorCode::UnknownTemplate, "template_id names no template");
+            Ok(Body::Template(TemplateId::parse(id).map_err(unknown)?))
+        }
+        _ => {
+            Err(DomainError::invalid(ErrorCode::BodyOrTemplate, "give a body or a template_id, not both")
+                .into())
+        }
+    }
 }
 
 fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {

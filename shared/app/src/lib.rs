@@ -25,6 +25,7 @@ pub mod retention;
 pub mod router;
 mod secrets;
 pub mod settings;
+pub mod templates;
 pub mod threads;
 
 pub use config::{app_url, aws_from_env, aws_timeouts, notifier_from_env, relay_sns_config, Config};

@@ -5,19 +5,28 @@ use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::quota::QuotaKind;
-use domain::{policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, ThreadId, User};
+use domain::{
+    policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, TemplateId, ThreadId, User,
+};
 use store::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, Cursor, MessageRecord, Page, PostOutcome, ReadOutcome,
-    TimelineItem,
+    ThreadView, TimelineItem,
 };
 
 use crate::conversation::{load_visible, millis, now};
 use crate::relay::relay;
+use crate::templates;
 use crate::{quota, App, Error, Idempotency};
+
+/// What a message says: its text, or a saved reply to render from the thread (staff).
+pub enum Body {
+    Text(MessageBody),
+    Template(TemplateId),
+}
 
 /// A message as asked: attachments the poster uploaded, distinct, at most a message's worth.
 pub struct NewMessage {
-    pub body: MessageBody,
+    pub body: Body,
     pub attachment_ids: Vec<AttachmentId>,
     pub internal: bool,
 }
@@ -46,6 +55,7 @@ pub async fn post(
 ) -> Result<Posted, Error> {
     let view = load_visible(app, actor, &thread_id).await?;
     policy::ensure_can_post(actor, new.internal)?;
+    let body = written(app, actor, &view, new.body, new.internal).await?;
     let first_answer = |e: Error| async {
         match request.first_answer(app, actor).await? {
             Some(first) => Ok(Posted::Replayed(first)),
@@ -71,7 +81,7 @@ pub async fn post(
             thread_id,
             author_id: actor.id.clone(),
             author_name: actor.name.clone(),
-            body: new.body,
+            body,
             attachments: attached.iter().map(AttachmentRef::from).collect(),
             internal: new.internal,
             created_at: at,
@@ -106,6 +116,27 @@ pub async fn post(
     .await;
     let is_new = |posted: &Posted| matches!(posted, Posted::New(_));
     taken.settle(app, posted, is_new).await
+}
+
+/// The text a post stores: its own or its template's, signed by staff writing to residents.
+async fn written(
+    app: &App,
+    actor: &User,
+    view: &ThreadView,
+    body: Body,
+    internal: bool,
+) -> Result<MessageBody, Error> {
+    let body = match body {
+        Body::Text(text) => text,
+        Body::Template(id) => templates::render(app, actor, view, &id).await?,
+    };
+    if !actor.role.is_staff() || internal {
+        return Ok(body);
+    }
+    match app.store.get_signature(&actor.org, &actor.id).await? {
+        Some(signature) => Ok(signature.sign(body)?),
+        None => Ok(body),
+    }
 }
 
 /// One page of a thread's timeline; internal notes and events only for staff.

@@ -12,12 +12,13 @@ pub mod policy;
 pub mod quota;
 pub mod routing;
 pub mod schema;
+pub mod template;
 pub mod text;
 pub mod thread;
 pub mod user;
 
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, ThreadId, UserId};
+pub use ids::{AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, TemplateId, ThreadId, UserId};
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};
 pub use thread::{Priority, StatusChange, ThreadStatus};

@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
-use domain::{AttachmentId, EntryId, EventId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
+use domain::{
+    AttachmentId, EntryId, EventId, MessageId, OrgId, TemplateId, ThreadId, ThreadStatus, Topic, UserId,
+};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -74,6 +76,16 @@ pub fn thread_prefix(org: &OrgId) -> String {
 /// A user: profile, name words, notification preferences.
 pub fn user_pk(org: &OrgId, user: &UserId) -> String {
     format!("ORG#{org}#USER#{user}")
+}
+
+/// The org-wide saved replies; a personal one lives in its author's partition.
+pub fn org_templates_pk(org: &OrgId) -> String {
+    format!("{}TEMPLATES", org_prefix(org))
+}
+
+/// A saved reply, in the org's template partition or in its author's user partition.
+pub fn template_sk(id: &TemplateId) -> String {
+    format!("{TEMPLATE_PREFIX}{id}")
 }
 
 pub fn idempotency_pk(org: &OrgId, user: &UserId, key: &str) -> String {
@@ -145,6 +157,8 @@ pub const THREAD_HEAD_PREFIX: &str = "#";
 pub const TIMELINE_PREFIX: &str = "TL#";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const NOTIFY_PREFS_SK: &str = "NOTIFY_PREFS";
+pub const SIGNATURE_SK: &str = "SIGNATURE";
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 pub const ATTACHMENT_SK: &str = "ATT";
 pub const OUTBOX_SK: &str = "OUTBOX";

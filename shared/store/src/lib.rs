@@ -17,6 +17,7 @@ mod quota;
 mod records;
 pub mod retry;
 mod settings;
+mod templates;
 mod threads;
 mod timeline;
 mod tx;
@@ -39,6 +40,7 @@ pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
+pub use templates::TemplateRecord;
 pub use threads::{CreateOutcome, NewIdempotency, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use crate::items::{Item, SetExpression};
 use crate::{Store, StoreError};
@@ -178,6 +178,18 @@ pub fn update(
         .build()
         .map_err(StoreError::unavailable)?;
     Ok(TransactWriteItem::builder().update(update).build())
+}
+
+pub fn delete(table: &str, key: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .set_condition_expression((!condition.expression.is_empty()).then(|| condition.expression.to_owned()))
+        .set_expression_attribute_names(condition.names_map())
+        .set_expression_attribute_values(condition.values_map())
+        .build()
+        .map_err(StoreError::unavailable)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
 pub fn check(table: &str, key: Item, condition: Condition<'_>) -> Result<TransactWriteItem, StoreError> {

@@ -14,5 +14,6 @@ mod participants;
 mod routing;
 mod support;
 mod template;
+mod templates;
 mod threads;
 mod throttled;
