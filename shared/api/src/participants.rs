@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::doc::{Conflict, NotFound};
 use crate::extract::{JsonBody, PathText, ThreadPath};
-use crate::views::ThreadBody;
+use crate::views::{thread_body, ThreadBody};
 use crate::{Actor, ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -45,8 +45,8 @@ async fn add(
     JsonBody(req): JsonBody<AddParticipant>,
 ) -> Result<(StatusCode, Json<ThreadBody>), ApiError> {
     let user_id = UserId::parse(req.user_id)?;
-    let view = participants::add(&app, &actor, id, user_id).await?;
-    Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+    let body = thread_body(&app, &actor, participants::add(&app, &actor, id, user_id)).await?;
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// Leave, or remove someone from, the conversation

@@ -4,6 +4,7 @@
 use app::settings;
 use axum::extract::State;
 use axum::{Json, Router};
+use domain::messaging::MessagingSettings;
 use domain::notify::NotificationDefaults;
 use domain::RoutingSettings;
 use store::RetentionSettings;
@@ -21,6 +22,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_routing, put_routing))
         .routes(routes!(get_retention, put_retention))
+        .routes(routes!(get_messaging, put_messaging))
         .routes(routes!(get_notifications, put_notifications))
 }
 
@@ -103,4 +105,33 @@ async fn put_notifications(
     JsonBody(new): JsonBody<NotificationDefaults>,
 ) -> Result<Json<NotificationDefaults>, ApiError> {
     Ok(Json(settings::set_notification_defaults(&app, &actor, new).await?))
+}
+
+/// Messaging settings
+///
+/// Staff only. Until set: read receipts for everyone, residents may start conversations.
+#[utoipa::path(get, path = "/v1/settings/messaging", tag = "settings", operation_id = "getMessagingSettings",
+    responses((status = 200, description = "The messaging settings.", body = MessagingSettings)))]
+async fn get_messaging(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<MessagingSettings>, ApiError> {
+    Ok(Json(settings::messaging(&app, &actor).await?))
+}
+
+/// Change the messaging settings
+///
+/// Facility admins only. `read_receipts`: `everyone`; `staff` (residents see no one's read
+/// marker but their own); `off` (each sees only their own). `residents_can_start: false`:
+/// a resident starting a conversation is refused with 403 conversations_closed; replies
+/// still work. Applies from the next request.
+#[utoipa::path(put, path = "/v1/settings/messaging", tag = "settings", operation_id = "putMessagingSettings",
+    request_body = MessagingSettings,
+    responses((status = 200, description = "The messaging settings.", body = MessagingSettings)))]
+async fn put_messaging(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(new): JsonBody<MessagingSettings>,
+) -> Result<Json<MessagingSettings>, ApiError> {
+    Ok(Json(settings::set_messaging(&app, &actor, new).await?))
 }

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::doc::{Conflict, NotFound, RateLimited};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
-use crate::views::{SummaryBody, ThreadBody, ThreadPage};
+use crate::views::{thread_body, SummaryBody, ThreadBody, ThreadPage};
 use crate::{Actor, ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
@@ -84,8 +84,8 @@ async fn create_thread(
         linked_record: req.linked_record,
         resident_id: req.resident_id.map(UserId::parse).transpose()?,
     };
-    let view = threads::start(&app, &actor, new, request).await?;
-    Ok((StatusCode::CREATED, Json(ThreadBody::new(&view, &actor))))
+    let body = thread_body(&app, &actor, threads::start(&app, &actor, new, request)).await?;
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// List the caller's inbox
@@ -132,8 +132,7 @@ async fn get_thread(
     Actor(actor): Actor,
     ThreadPath(id): ThreadPath,
 ) -> Result<Json<ThreadBody>, ApiError> {
-    let view = load_visible(&app, &actor, &id).await?;
-    Ok(Json(ThreadBody::new(&view, &actor)))
+    Ok(Json(thread_body(&app, &actor, load_visible(&app, &actor, &id)).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -192,6 +191,5 @@ async fn patch_thread(
         .into());
     }
     let change = ThreadChange { status, priority: req.priority, linked_record: req.linked_record };
-    let view = threads::change(&app, &actor, id, change).await?;
-    Ok(Json(ThreadBody::new(&view, &actor)))
+    Ok(Json(thread_body(&app, &actor, threads::change(&app, &actor, id, change)).await?))
 }

@@ -1,9 +1,12 @@
 //! What the API returns: the thread as its reader may see it, inbox rows and pages.
 
 use chrono::{DateTime, Utc};
+use domain::messaging::ReadReceipts;
 use domain::{LinkedRecord, MessageId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId};
 use serde::Serialize;
 use store::{InboxRow, LastMessage, Page, ResidentRef, Summary, ThreadView};
+
+use crate::ApiError;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Participant)]
@@ -12,7 +15,8 @@ pub struct ParticipantView {
     pub name: String,
     pub role: Role,
     /// How far this participant has read ("seen by …"). Residents are shown, for staff, the
-    /// newest message they may see up to the marker (never an internal note), or null.
+    /// newest message they may see up to the marker (never an internal note), or null. The
+    /// org's read_receipts setting may hide others' markers (null).
     pub last_read_message_id: Option<MessageId>,
 }
 
@@ -34,8 +38,19 @@ pub struct ThreadBody {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The thread a use case returns, as `reader` may see it: read markers as the org's
+/// messaging settings show them, read alongside.
+pub async fn thread_body(
+    app: &app::App,
+    reader: &User,
+    view: impl std::future::Future<Output = Result<ThreadView, app::Error>>,
+) -> Result<ThreadBody, ApiError> {
+    let (view, receipts) = tokio::try_join!(view, app::settings::read_receipts(app, reader))?;
+    Ok(ThreadBody::new(&view, reader, receipts))
+}
+
 impl ThreadBody {
-    pub fn new(view: &ThreadView, reader: &User) -> Self {
+    pub fn new(view: &ThreadView, reader: &User, receipts: ReadReceipts) -> Self {
         let t = &view.thread;
         let row = t.view_for(reader.role);
         Self {
@@ -53,7 +68,10 @@ impl ThreadBody {
                     user_id: p.user_id.clone(),
                     name: p.name.clone(),
                     role: p.role,
-                    last_read_message_id: p.read_marker_for(reader.role),
+                    last_read_message_id: receipts
+                        .shows(reader, &p.user_id)
+                        .then(|| p.read_marker_for(reader.role))
+                        .flatten(),
                 })
                 .collect(),
             last_message: row.last_message,

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use domain::messaging::{MessagingSettings, ReadReceipts};
 use domain::notify::{NotificationDefaults, NotificationPreferences};
 use domain::{policy, DomainError, ErrorCode, RoutingSettings, User, UserId};
 use store::RetentionSettings;
@@ -38,6 +39,26 @@ pub async fn set_routing(
         .into());
     }
     app.store.put_routing(&actor.org, &settings).await?;
+    Ok(settings)
+}
+
+/// Whose read markers the actor's org shows (everyone reads this with each thread).
+pub async fn read_receipts(app: &App, actor: &User) -> Result<ReadReceipts, Error> {
+    Ok(app.store.get_messaging(&actor.org).await?.read_receipts)
+}
+
+pub async fn messaging(app: &App, actor: &User) -> Result<MessagingSettings, Error> {
+    policy::ensure_staff(actor)?;
+    Ok(app.store.get_messaging(&actor.org).await?)
+}
+
+pub async fn set_messaging(
+    app: &App,
+    actor: &User,
+    settings: MessagingSettings,
+) -> Result<MessagingSettings, Error> {
+    policy::ensure_org_admin(actor)?;
+    app.store.put_messaging(&actor.org, &settings).await?;
     Ok(settings)
 }
 

@@ -38,6 +38,10 @@ pub async fn start(
     new: NewThread,
     request: Idempotency,
 ) -> Result<ThreadView, Error> {
+    if actor.role.is_resident() && !app.store.get_messaging(&actor.org).await?.residents_can_start {
+        let message = "your property manager does not take new conversations here; reply in an existing one";
+        return Err(DomainError::forbidden(ErrorCode::ConversationsClosed, message).into());
+    }
     let topic = offered_topic(app, &actor.org, new.topic).await?;
     policy::ensure_can_set_thread_fields(actor, new.priority.is_some() || new.linked_record.is_some())?;
     let resident = match policy::thread_counterpart(actor, new.resident_id)? {

@@ -37,6 +37,7 @@ error_codes! {
     CannotLockSelf => "cannot_lock_self",
     CannotRemoveResident => "cannot_remove_resident",
     ConcurrentUpdate => "concurrent_update",
+    ConversationsClosed => "conversations_closed",
     ContactArchived => "contact_archived",
     DuplicateAttachment => "duplicate_attachment",
     DuplicateChannel => "duplicate_channel",

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod messaging;
 pub mod notify;
 pub mod policy;
 pub mod quota;

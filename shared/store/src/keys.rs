@@ -167,6 +167,7 @@ pub const ROUTED_SK: &str = "ROUTED";
 pub const INVITE_SK: &str = "INVITE";
 pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
+pub const MESSAGING_SETTINGS_SK: &str = "MESSAGING";
 pub const QUOTAS_SETTINGS_SK: &str = "QUOTAS";
 pub const NOTIFICATIONS_SETTINGS_SK: &str = "NOTIFICATIONS";
 pub const BUCKET_SK: &str = "BUCKET";

@@ -9,6 +9,7 @@ mod iam;
 mod identity;
 mod input;
 mod messages;
+mod messaging;
 mod notifications;
 mod participants;
 mod routing;
