@@ -49,33 +49,11 @@ impl Default for MessagingSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OrgId;
-
-    fn user(id: &str, role: Role) -> User {
-        let org = OrgId::parse("o").unwrap();
-        User {
-            id: UserId::parse(id).unwrap(),
-            org,
-            role,
-            name: id.into(),
-            unit: None,
-            property_id: None,
-            state: Default::default(),
-            email: None,
-            phone: None,
-            kind: None,
-            lock: None,
-            archive_at: None,
-            login: None,
-            invite: None,
-            rev: 0,
-        }
-    }
 
     #[test]
     fn each_setting_shows_whose_markers_to_whom() {
-        let resident = user("resident-1", Role::Resident);
-        let staff = user("maint-1", Role::Staff);
+        let resident = User::sample("resident-1", Role::Resident);
+        let staff = User::sample("maint-1", Role::Staff);
         let cases = [
             (ReadReceipts::Everyone, [true, true, true, true]),
             (ReadReceipts::Staff, [true, false, true, true]),

@@ -320,21 +320,9 @@ mod tests {
     #[test]
     fn the_org_default_order_uses_the_users_contact_addresses() {
         let user = crate::User {
-            id: crate::UserId::parse("r").unwrap(),
-            org: crate::OrgId::parse("o").unwrap(),
-            role: crate::Role::Resident,
-            name: "R".into(),
-            unit: None,
-            property_id: None,
-            state: crate::AccountState::Active,
             email: Some("r@example.com".into()),
             phone: Some("+15145550123".into()),
-            kind: None,
-            lock: None,
-            archive_at: None,
-            login: None,
-            invite: None,
-            rev: 0,
+            ..crate::User::sample("r", crate::Role::Resident)
         };
         let d: NotificationDefaults =
             serde_json::from_str(r#"{"default_channels":["whatsapp","push","email"]}"#).unwrap();

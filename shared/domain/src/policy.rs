@@ -190,26 +190,9 @@ pub fn ensure_can_remove_participant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OrgId;
 
     fn user(id: &str, role: Role, state: AccountState) -> User {
-        User {
-            id: UserId::parse(id).unwrap(),
-            org: OrgId::parse("demo").unwrap(),
-            role,
-            name: id.into(),
-            unit: None,
-            property_id: None,
-            state,
-            email: None,
-            phone: None,
-            kind: None,
-            lock: None,
-            archive_at: None,
-            login: None,
-            invite: None,
-            rev: 0,
-        }
+        User { state, ..User::sample(id, role) }
     }
 
     #[test]

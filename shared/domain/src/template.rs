@@ -63,22 +63,17 @@ pub fn template_name(raw: &str) -> Result<String, DomainError> {
     crate::text::single_line(raw, MAX_NAME_CHARS, "name")
 }
 
-/// A template's text: a message body whose placeholders are all known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TemplateBody(String);
+/// A template's text, as a message body (trimmed, 1 to 5000 characters) whose placeholders
+/// are all known.
+fn template_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
+    let text = crate::text::bounded_text(raw, max, field)?;
+    pieces(&text)?;
+    Ok(text)
+}
+
+crate::text::bounded!(TemplateBody, 5000, "body", template_text);
 
 impl TemplateBody {
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let body = MessageBody::parse(raw)?;
-        pieces(body.as_str())?;
-        Ok(Self(body.into()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The text with each placeholder replaced by its value in `context`, or by its
     /// fallback (empty without one) when the thread has no such value.
     pub fn render(&self, context: &Context) -> Result<MessageBody, DomainError> {
@@ -95,19 +90,6 @@ impl TemplateBody {
             })
             .collect();
         MessageBody::parse(&text)
-    }
-}
-
-impl TryFrom<String> for TemplateBody {
-    type Error = DomainError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<TemplateBody> for String {
-    fn from(b: TemplateBody) -> String {
-        b.0
     }
 }
 

@@ -7,7 +7,7 @@ use crate::{DomainError, ErrorCode};
 
 /// Trims and bounds a user-supplied text: non-empty, at most `max` characters, no control
 /// characters other than newlines and tabs.
-fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
+pub(crate) fn bounded_text(raw: &str, max: usize, field: &'static str) -> Result<String, DomainError> {
     let text = trimmed_within(raw, max, field)?;
     if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(invalid_characters(field));
@@ -83,6 +83,8 @@ macro_rules! bounded {
         }
     };
 }
+
+pub(crate) use bounded;
 
 bounded!(Subject, 200, "subject", single_line);
 bounded!(MessageBody, 5000, "body", bounded_text);

@@ -96,3 +96,27 @@ pub struct User {
     #[serde(default)]
     pub rev: u64,
 }
+
+#[cfg(test)]
+impl User {
+    /// An active user of org `demo` named after its id, for tests.
+    pub(crate) fn sample(id: &str, role: Role) -> Self {
+        Self {
+            id: UserId::parse(id).unwrap(),
+            org: OrgId::parse("demo").unwrap(),
+            role,
+            name: id.into(),
+            unit: None,
+            property_id: None,
+            state: AccountState::Active,
+            email: None,
+            phone: None,
+            kind: None,
+            lock: None,
+            archive_at: None,
+            login: None,
+            invite: None,
+            rev: 0,
+        }
+    }
+}
