@@ -74,7 +74,7 @@ const ERROR_ANSWERS: [(&str, &str); 9] = [
     (
         "Conflict",
         "The current state does not allow it. Codes: concurrent_update (too many simultaneous \
-         changes; retry), and those the operation names.",
+         changes; retry), thread_moved_on (with `newer`), and those the operation names.",
     ),
     ("PayloadTooLarge", "Request body larger than 65536 bytes. Code: payload_too_large."),
     (
@@ -158,6 +158,9 @@ pub struct ErrorDetail {
     /// Human-readable explanation.
     #[schema(examples("thread not found"))]
     pub message: String,
+    /// thread_moved_on only: the first messages the poster had not seen, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newer: Option<Vec<store::MessageRecord>>,
 }
 
 fn error_codes() -> utoipa::openapi::Object {

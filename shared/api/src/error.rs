@@ -74,6 +74,11 @@ impl ApiError {
                 ErrorCode::RateLimited,
                 format!("too many {}s for now; retry in {retry_after_secs} s", kind.as_str()),
             ),
+            Self::App(A::MovedOn { .. }) => (
+                StatusCode::CONFLICT,
+                ErrorCode::ThreadMovedOn,
+                "someone wrote in this thread since the message you saw; read what is new first".into(),
+            ),
             Self::App(A::PayloadTooLarge { what, limit_bytes }) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
@@ -97,7 +102,16 @@ through_app_error!(DomainError, StoreError, files::FilesError, directory::Direct
 
 /// Renders the error body; also used for errors raised outside handlers (the gateway).
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: code.as_str(), message: message.to_owned() } };
+    answer(status, code, message, None)
+}
+
+fn answer(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    newer: Option<Vec<store::MessageRecord>>,
+) -> Response {
+    let body = ErrorBody { error: ErrorDetail { code: code.as_str(), message: message.to_owned(), newer } };
     (status, Json(body)).into_response()
 }
 
@@ -108,7 +122,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?anyhow_chain(&self), "request failed");
         }
-        let mut response = error_response(status, code, &message);
+        let newer = match &self {
+            Self::App(A::MovedOn { newer }) => Some(newer.clone()),
+            _ => None,
+        };
+        let mut response = answer(status, code, &message, newer);
         if let Self::App(A::RateLimited { retry_after_secs, .. }) = &self {
             response
                 .headers_mut()

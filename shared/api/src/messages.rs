@@ -45,6 +45,12 @@ struct PostMessage {
     /// An internal note for staff; staff only.
     #[serde(default)]
     internal: bool,
+    /// Staff: the newest message the poster has seen. When the thread has a newer one, the
+    /// post is refused with 409 thread_moved_on (the error's `newer` lists the first
+    /// messages missed) and nothing is stored. Malformed: 422 invalid_message_id.
+    #[serde(default)]
+    #[schema(value_type = Option<MessageId>)]
+    expected_last_message_id: Option<String>,
 }
 
 /// Post a message
@@ -73,6 +79,7 @@ async fn post_message(
         body: message_body(&req)?,
         attachment_ids: parse_attachment_ids(&req.attachment_ids)?,
         internal: req.internal,
+        expected_last: req.expected_last_message_id.as_deref().map(message_id).transpose()?,
     };
     let request = app::Idempotency::new(key, &thread_id.to_string(), &req);
     let posted = messages::post(&app, &actor, thread_id, new, request).await?;
@@ -125,10 +132,15 @@ async fn mark_read(
     ThreadPath(thread_id): ThreadPath,
     JsonBody(req): JsonBody<MarkRead>,
 ) -> Result<StatusCode, ApiError> {
-    let message_id = MessageId::parse(&req.message_id)
-        .map_err(|_| DomainError::invalid(ErrorCode::InvalidMessageId, "message_id is not a message id"))?;
+    let message_id = message_id(&req.message_id)?;
     messages::mark_read(&app, &actor, thread_id, message_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn message_id(raw: &str) -> Result<MessageId, DomainError> {
+    MessageId::parse(raw).map_err(|_| {
+        DomainError::invalid(ErrorCode::InvalidMessageId, format!("{raw:?} is not a message id"))
+    })
 }
 
 fn message_body(req: &PostMessage) -> Result<Body, ApiError> {

@@ -28,6 +28,10 @@ pub enum Error {
     /// A write quota is spent until the window ends.
     #[error("quota spent")]
     RateLimited { kind: domain::quota::QuotaKind, retry_after_secs: u32 },
+    /// A post meant as an answer to the thread as the poster last saw it, and someone wrote
+    /// since: these are the (first) messages they missed.
+    #[error("the thread has newer messages")]
+    MovedOn { newer: Vec<store::MessageRecord> },
 }
 
 impl Error {
@@ -35,7 +39,10 @@ impl Error {
     /// quota count taken for it is given back.
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::Domain(_) | Self::PayloadTooLarge { .. } | Self::RateLimited { .. } => true,
+            Self::Domain(_)
+            | Self::PayloadTooLarge { .. }
+            | Self::RateLimited { .. }
+            | Self::MovedOn { .. } => true,
             Self::Store(e) => matches!(e, StoreError::BadCursor | StoreError::Contention),
             Self::Files(_) | Self::Directory(_) | Self::Mail(_) | Self::Random(_) => false,
         }

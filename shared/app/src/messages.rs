@@ -9,8 +9,8 @@ use domain::{
     policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, TemplateId, ThreadId, User,
 };
 use store::{
-    AttachmentRecord, AttachmentRef, AttachmentStatus, Cursor, MessageRecord, Page, PostOutcome, ReadOutcome,
-    ThreadView, TimelineItem,
+    AttachmentRecord, AttachmentRef, AttachmentStatus, Cursor, MessageRecord, NewPost, Page, PostOutcome,
+    ReadOutcome, ThreadView, TimelineItem,
 };
 
 use crate::conversation::{load_visible, millis, now};
@@ -29,6 +29,8 @@ pub struct NewMessage {
     pub body: Body,
     pub attachment_ids: Vec<AttachmentId>,
     pub internal: bool,
+    /// Staff: the newest message the poster saw; a newer one refuses the post.
+    pub expected_last: Option<MessageId>,
 }
 
 /// A post's outcome: a new message, or the one an earlier request with the same
@@ -45,6 +47,9 @@ impl Posted {
     }
 }
 
+/// At most this many of the messages a refused poster missed come with the refusal.
+const MOVED_ON_SHOWN: usize = 10;
+
 /// Posts a message to a thread the actor may see and post to.
 pub async fn post(
     app: &App,
@@ -55,6 +60,9 @@ pub async fn post(
 ) -> Result<Posted, Error> {
     let view = load_visible(app, actor, &thread_id).await?;
     policy::ensure_can_post(actor, new.internal)?;
+    if new.expected_last.is_some() {
+        policy::ensure_staff(actor)?;
+    }
     let body = written(app, actor, &view, new.body, new.internal).await?;
     let first_answer = |e: Error| async {
         match request.first_answer(app, actor).await? {
@@ -97,7 +105,16 @@ pub async fn post(
                 internal: msg.internal,
             },
         };
-        match app.store.post_message(view, &msg, actor.role, request.record(), &event, &attached).await? {
+        let post = NewPost {
+            message: &msg,
+            author_role: actor.role,
+            event: &event,
+            attachments: &attached,
+            idempotency: request.record(),
+            expected_last: new.expected_last,
+        };
+        let outcome = app.store.post_message(view, post).await?;
+        match outcome {
             PostOutcome::Posted => {
                 relay(app, &event).await;
                 Ok(Posted::New(msg))
@@ -111,6 +128,12 @@ pub async fn post(
             )
             .into()),
             PostOutcome::Replayed(_) => Err(Error::key_reused()),
+            PostOutcome::MovedOn => {
+                let seen = new.expected_last.unwrap_or(msg.id);
+                let newer =
+                    app.store.messages_after(&actor.org, &thread_id, &seen, true, MOVED_ON_SHOWN).await?;
+                Err(Error::MovedOn { newer })
+            }
         }
     }
     .await;

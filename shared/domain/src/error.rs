@@ -89,6 +89,7 @@ error_codes! {
     ScopeFixed => "scope_fixed",
     StaffOnly => "staff_only",
     TooLarge => "too_large",
+    ThreadMovedOn => "thread_moved_on",
     TooLong => "too_long",
     TooManyTemplates => "too_many_templates",
     TooManyAttachments => "too_many_attachments",

@@ -41,7 +41,7 @@ pub use records::{
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
 pub use templates::TemplateRecord;
-pub use threads::{CreateOutcome, NewIdempotency, PostOutcome, ReadOutcome};
+pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};
 
 use aws_sdk_dynamodb::Client;

@@ -27,6 +27,20 @@ pub enum PostOutcome {
     Replayed(IdempotencyRecord),
     /// An attachment was taken by another message meanwhile.
     AttachmentTaken,
+    /// The thread has a message newer than the one the poster said they had seen.
+    MovedOn,
+}
+
+/// What a post writes, and what it is conditioned on.
+pub struct NewPost<'a> {
+    pub message: &'a MessageRecord,
+    pub author_role: Role,
+    pub event: &'a OutboxEvent,
+    /// Uploads the message takes (each must still be pending).
+    pub attachments: &'a [crate::AttachmentRecord],
+    pub idempotency: Option<NewIdempotency<'a>>,
+    /// The newest message the poster saw: a newer one refuses the post.
+    pub expected_last: Option<MessageId>,
 }
 
 pub enum CreateOutcome {
@@ -152,17 +166,17 @@ impl Store {
     pub async fn post_message(
         &self,
         mut view: ThreadView,
-        msg: &MessageRecord,
-        author_role: Role,
-        idempotency: Option<NewIdempotency<'_>>,
-        event: &OutboxEvent,
-        attachments: &[crate::AttachmentRecord],
+        post: NewPost<'_>,
     ) -> Result<PostOutcome, StoreError> {
+        let NewPost { message: msg, author_role, event, attachments, idempotency, expected_last } = post;
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
         let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
         let mut tries = Tries::new();
         while tries.another().await {
+            if expected_last.is_some_and(|seen| view.thread.last_id().is_some_and(|last| last > seen)) {
+                return Ok(PostOutcome::MovedOn);
+            }
             let entry = TimelineItem::Message(msg.clone());
             let mut writes = vec![tx::put(
                 &self.table,
@@ -184,7 +198,7 @@ impl Store {
             let meta_index = writes.len();
             let mut left_out = Vec::new();
             if newest {
-                let rows = self.push_message_moves(&mut writes, &view, msg, author_role)?;
+                let rows = self.push_message_moves(&mut writes, &view, msg, author_role, expected_last)?;
                 left_out = push_rows_that_fit(&self.table, &mut writes, rows)?;
             }
             let outcome = self.transact(writes).await?;
@@ -274,6 +288,7 @@ impl Store {
         view: &ThreadView,
         msg: &MessageRecord,
         author_role: Role,
+        expected_last: Option<MessageId>,
     ) -> Result<Vec<(Item, SetExpression)>, StoreError> {
         let thread = &view.thread;
         let org = &thread.org;
@@ -319,8 +334,13 @@ impl Store {
             (":mv".to_owned(), items::n(thread.members_version)),
         ]);
         let meta = items::key(keys::thread_pk(org, &msg.thread_id), keys::META_SK);
-        let cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv";
-        writes.push(tx::update(&self.table, meta, set, cond)?);
+        let mut cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv".to_owned();
+        if let Some(seen) = expected_last {
+            // A message posted after the read the poster saw fails this, and the retry reads it.
+            cond.push_str(" AND #last <= :seen");
+            set.values.insert(":seen".to_owned(), s(seen.to_string()));
+        }
+        writes.push(tx::update(&self.table, meta, set, &cond)?);
 
         let mut rows = Vec::new();
         for p in &view.participants {

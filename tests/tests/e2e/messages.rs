@@ -117,3 +117,44 @@ async fn read_receipts_show_who_has_seen_what_and_clear_unread() {
         w.post("resident-1", &format!("/v1/threads/{id}/read"), json!({"message_id": "nope"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+/// Help Scout's "traffic cop": a staff reply written against the thread as it was is
+/// refused when someone wrote since, with what they missed, and nothing is stored.
+#[tokio::test]
+async fn a_reply_to_a_thread_that_moved_on_is_refused_with_what_was_missed() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Door", "The lock is stuck").await;
+    w.routed_to(&thread, "maint-1").await;
+    let path = format!("/v1/threads/{thread}/messages");
+    let seen = w.messages("maint-1", &thread).await[0]["id"].as_str().unwrap().to_owned();
+    let (status, colleague) = w.post("admin-1", &path, json!({"body": "Locksmith booked for 3pm"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let late = json!({"body": "I will come and look", "expected_last_message_id": seen});
+    let (status, refused) = w.post("maint-1", &path, late).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "thread_moved_on"));
+    let missed: Vec<&str> =
+        refused["error"]["newer"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(missed, ["Locksmith booked for 3pm"]);
+    assert_eq!(w.messages("admin-1", &thread).await.len(), 2, "nothing stored");
+
+    // Against the thread as it is now, the reply goes through.
+    let current = json!({"body": "Thanks, I will meet them", "expected_last_message_id": colleague["id"]});
+    let (status, mine) = w.post("maint-1", &path, current).await;
+    assert_eq!(status, StatusCode::CREATED, "{mine}");
+    // Staff see internal notes, so a note counts as moving on for them.
+    let (status, _) = w.post("admin-1", &path, json!({"body": "Bill the owner", "internal": true})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, refused) =
+        w.post("maint-1", &path, json!({"body": "Done", "expected_last_message_id": mine["id"]})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "thread_moved_on"));
+    assert_eq!(refused["error"]["newer"][0]["body"], "Bill the owner");
+
+    let (status, refused) =
+        w.post("resident-1", &path, json!({"body": "Hello?", "expected_last_message_id": mine["id"]})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "staff_only"));
+    let (status, refused) =
+        w.post("maint-1", &path, json!({"body": "Done", "expected_last_message_id": "nope"})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_message_id"));
+    assert_eq!(w.messages("admin-1", &thread).await.len(), 4, "nothing more stored");
+}
