@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::template::TemplateBody;
-use domain::{DomainError, ErrorCode, MessageBody, TemplateId, UserId};
+use domain::{MessageBody, TemplateId, UserId};
 use serde::{Deserialize, Serialize};
 use store::TemplateRecord;
 use utoipa_axum::router::OpenApiRouter;
@@ -144,13 +144,11 @@ async fn replace(
     TemplatePath(id): TemplatePath,
     JsonBody(req): JsonBody<WriteTemplate>,
 ) -> Result<Json<TemplateView>, ApiError> {
-    let change = TemplateChange { name: Some(req.name), body: Some(TemplateBody::parse(&req.body)?) };
-    let before = templates::show(&app, &actor, &id).await?;
-    let scope = if before.owner.is_some() { Scope::Personal } else { Scope::Org };
-    if req.scope.is_some_and(|s| s != scope) {
-        let message = "a template's scope is set when it is created";
-        return Err(DomainError::invalid(ErrorCode::ScopeFixed, message).into());
-    }
+    let change = TemplateChange {
+        name: Some(req.name),
+        body: Some(TemplateBody::parse(&req.body)?),
+        org_wide: req.scope.map(|s| s == Scope::Org),
+    };
     Ok(Json(templates::update(&app, &actor, &id, change).await?.into()))
 }
 

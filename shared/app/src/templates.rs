@@ -22,6 +22,8 @@ pub struct NewTemplate {
 pub struct TemplateChange {
     pub name: Option<String>,
     pub body: Option<TemplateBody>,
+    /// The scope the caller thinks it has: it is fixed at creation, so another is refused.
+    pub org_wide: Option<bool>,
 }
 
 pub async fn create(app: &App, actor: &User, new: NewTemplate) -> Result<TemplateRecord, Error> {
@@ -73,6 +75,10 @@ pub async fn update(
     change: TemplateChange,
 ) -> Result<TemplateRecord, Error> {
     let before = editable(app, actor, id).await?;
+    if change.org_wide.is_some_and(|org_wide| org_wide != before.owner.is_none()) {
+        let message = "a template's scope is set when it is created";
+        return Err(DomainError::invalid(ErrorCode::ScopeFixed, message).into());
+    }
     let after = TemplateRecord {
         name: change.name.as_deref().map(template_name).transpose()?.unwrap_or(before.name),
         body: change.body.unwrap_or(before.body),
@@ -114,11 +120,15 @@ pub async fn render(
     policy::ensure_staff(actor)?;
     let unknown =
         || DomainError::invalid(ErrorCode::UnknownTemplate, "template_id names no template you can use");
-    let template = app.store.find_template(&actor.org, &actor.id, id).await?.ok_or_else(unknown)?;
     let thread = &view.thread;
     let resident = &thread.summary.resident;
-    // The property is on the resident's contact, not on the thread.
-    let property = app.store.get_user(&actor.org, &resident.id).await?.and_then(|u| u.property_id);
+    // The property is on the resident's contact, not on the thread: both read at once.
+    let (template, contact) = tokio::try_join!(
+        app.store.find_template(&actor.org, &actor.id, id),
+        app.store.get_user(&actor.org, &resident.id),
+    )?;
+    let template = template.ok_or_else(unknown)?;
+    let property = contact.and_then(|u| u.property_id);
     let context = Context {
         resident_name: Some(resident.name.clone()),
         unit: resident.unit.clone(),

@@ -1,6 +1,8 @@
 //! Saved replies (org-wide in the org's template partition, personal in their author's user
 //! partition) and staff signatures (in the user partition).
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
 use domain::template::{Signature, TemplateBody};
 use domain::{OrgId, TemplateId, UserId};
@@ -77,15 +79,17 @@ impl Store {
         Ok(all)
     }
 
-    /// How many templates `owner` (or, with `None`, the org) has.
+    /// How many templates `owner` (or, with `None`, the org) has: counted by the Query,
+    /// the templates themselves are not sent.
     pub async fn count_templates(&self, org: &OrgId, owner: Option<&UserId>) -> Result<usize, StoreError> {
         let pk = owner.map_or_else(|| keys::org_templates_pk(org), |user| keys::user_pk(org, user));
-        Ok(self.templates_in(pk).await?.len())
+        let pages = self.templates_query(pk).select(Select::Count).into_paginator().send();
+        let counts: Vec<_> = pages.collect::<Result<_, _>>().await.map_err(StoreError::unavailable)?;
+        Ok(counts.iter().map(|page| page.count() as usize).sum())
     }
 
-    async fn templates_in(&self, pk: String) -> Result<Vec<TemplateRecord>, StoreError> {
-        let pages = self
-            .client
+    fn templates_query(&self, pk: String) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
@@ -93,9 +97,10 @@ impl Store {
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":prefix", s(keys::TEMPLATE_PREFIX))
-            .into_paginator()
-            .items()
-            .send();
+    }
+
+    async fn templates_in(&self, pk: String) -> Result<Vec<TemplateRecord>, StoreError> {
+        let pages = self.templates_query(pk).into_paginator().items().send();
         let items: Vec<Item> = pages.collect::<Result<_, _>>().await.map_err(StoreError::unavailable)?;
         items.iter().map(data::<TemplateRecord>).collect()
     }
