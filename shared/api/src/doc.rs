@@ -40,6 +40,7 @@ use crate::AppState;
         (name = "settings", description = "Organization settings: routing, retention, notification defaults."),
         (name = "me", description = "The caller's own settings."),
         (name = "templates", description = "Saved replies with placeholders (staff)."),
+        (name = "scheduled", description = "Messages and conversations waiting for their send time (staff)."),
         (name = "attachments", description = "Photos and PDFs on messages."),
         (name = "contacts", description = "Residents, owners, staff and vendors; invitations."),
     )

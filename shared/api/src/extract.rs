@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use domain::{DomainError, ErrorCode, TemplateId, ThreadId, UserId};
+use domain::{DomainError, ErrorCode, ScheduledId, TemplateId, ThreadId, UserId};
 use serde::de::DeserializeOwned;
 use store::Cursor;
 
@@ -118,6 +118,17 @@ impl<S: Send + Sync> FromRequestParts<S> for TemplatePath {
     }
 }
 
+pub struct ScheduledPath(pub ScheduledId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ScheduledPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "scheduled message").await?;
+        Ok(Self(ScheduledId::parse(&raw)?))
+    }
+}
+
 /// The `{id}` path parameter of a route about a `what`; not found when it cannot be read.
 async fn path_id<S: Send + Sync>(
     parts: &mut Parts,
@@ -180,7 +191,7 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        ContactPath, IdempotencyKey, ListParams, TemplatePath, ThreadPath, DEFAULT_LIMIT,
+        ContactPath, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath, DEFAULT_LIMIT,
         MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
@@ -216,6 +227,15 @@ mod described {
             let description = "Template id. An id that is malformed, absent or not the caller's to use \
                                is answered with 404.";
             let schema = Ref::from_schema_name(domain::TemplateId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for ScheduledPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Scheduled message id. An id that is malformed, absent or neither the \
+                               caller's nor (for a facility admin) the organization's is answered with 404.";
+            let schema = Ref::from_schema_name(domain::ScheduledId::name());
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
         }
     }

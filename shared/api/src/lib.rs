@@ -11,6 +11,7 @@ mod extract;
 pub mod me;
 pub mod messages;
 mod participants;
+pub mod scheduled;
 pub mod settings;
 mod system;
 pub mod templates;

@@ -1,13 +1,15 @@
 //! Message routes: a thread's timeline, posting (with Idempotency-Key), read receipts.
 
 use app::messages::{self, Body, NewMessage};
+use app::scheduled::{self, ScheduledReply};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use domain::attachment::MAX_PER_MESSAGE;
 use domain::{AttachmentId, DomainError, ErrorCode, MessageBody, MessageId, TemplateId};
 use serde::{Deserialize, Serialize};
-use store::TimelineItem;
+use store::{ScheduledRecord, TimelineItem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,7 +23,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_messages, post_message)).routes(routes!(mark_read))
+    OpenApiRouter::new()
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(mark_read))
+        .merge(crate::scheduled::routes())
 }
 
 /// A message: its `body`, or (staff) the `template_id` of a saved reply rendered from the
@@ -51,6 +56,15 @@ struct PostMessage {
     #[serde(default)]
     #[schema(value_type = Option<MessageId>)]
     expected_last_message_id: Option<String>,
+    /// Staff: post it at this time instead of now, through the same path (signature,
+    /// status, notifications): RFC 3339 with its offset, in the future and within 365 days
+    /// (422 invalid_send_at). Answered 202 with the scheduled message; nobody else sees it
+    /// before then. No attachments, no expected_last_message_id (422 invalid_request).
+    #[schema(format = DateTime)]
+    send_at: Option<String>,
+    /// With send_at: not sent if the resident writes first (422 invalid_request without
+    /// send_at).
+    cancel_on_reply: Option<bool>,
 }
 
 /// Post a message
@@ -59,11 +73,13 @@ struct PostMessage {
 /// message makes it `open`; internal notes (staff only, 403 staff_only) change no status.
 /// With an Idempotency-Key, repeating the same request by the same author answers the first
 /// message again with 201; the same key with a different request is 422
-/// idempotency_key_reused.
+/// idempotency_key_reused. With send_at (staff), the message is scheduled instead: 202 with
+/// the scheduled message, posted once at that time (see /v1/scheduled).
 #[utoipa::path(post, path = "/v1/threads/{id}/messages", tag = "messages", operation_id = "postMessage",
     params(ThreadPath, IdempotencyKey), request_body = PostMessage,
     responses(
         (status = 201, description = "The message as posted (or as first posted, on a replay).", body = TimelineItem),
+        (status = 202, description = "Scheduled for send_at.", body = ScheduledRecord),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
@@ -74,16 +90,29 @@ async fn post_message(
     ThreadPath(thread_id): ThreadPath,
     IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<PostMessage>,
-) -> Result<(StatusCode, Json<TimelineItem>), ApiError> {
+) -> Result<Response, ApiError> {
     let new = NewMessage {
         body: message_body(&req)?,
         attachment_ids: parse_attachment_ids(&req.attachment_ids)?,
         internal: req.internal,
         expected_last: req.expected_last_message_id.as_deref().map(message_id).transpose()?,
     };
+    if let Some(send_at) = req.send_at.as_deref() {
+        let later = ScheduledReply {
+            message: new,
+            send_at: scheduled::send_at(send_at)?,
+            cancel_on_reply: req.cancel_on_reply.unwrap_or(false),
+        };
+        let record = scheduled::reply(&app, &actor, thread_id, later).await?;
+        return Ok((StatusCode::ACCEPTED, Json(record)).into_response());
+    }
+    if req.cancel_on_reply.is_some() {
+        let message = "cancel_on_reply applies to a message scheduled with send_at";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+    }
     let request = app::Idempotency::new(key, &thread_id.to_string(), &req);
     let posted = messages::post(&app, &actor, thread_id, new, request).await?;
-    Ok((StatusCode::CREATED, Json(TimelineItem::Message(posted.message()))))
+    Ok((StatusCode::CREATED, Json(TimelineItem::Message(posted.message()))).into_response())
 }
 
 /// List a thread's timeline

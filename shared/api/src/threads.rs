@@ -1,14 +1,17 @@
 //! Thread routes: start a conversation, list an inbox, open a thread, change it.
 
 use app::conversation::load_visible;
+use app::scheduled;
 use app::threads::{self, InboxFilter, NewThread, ThreadChange};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use domain::{
     DomainError, ErrorCode, LinkedRecord, MessageBody, Priority, Subject, ThreadStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
+use store::ScheduledRecord;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -49,6 +52,10 @@ struct CreateThread {
     /// their own id (422 invalid_user_id if malformed). null is the same as leaving it out.
     #[schema(value_type = Option<UserId>)]
     resident_id: Option<String>,
+    /// Staff: start it at this time instead of now (RFC 3339 with its offset, in the future
+    /// and within 365 days, else 422 invalid_send_at): 202 with the scheduled message.
+    #[schema(format = DateTime)]
+    send_at: Option<String>,
 }
 
 /// Start a thread
@@ -61,11 +68,13 @@ struct CreateThread {
 /// resident giving either is refused with 403 staff_only and nothing is stored. With an
 /// Idempotency-Key, repeating the same request by the same user answers the thread it
 /// created with 201 (nothing new is stored); the same key with a different request is 422
-/// idempotency_key_reused.
+/// idempotency_key_reused. With send_at (staff; residents 403 staff_only), the conversation
+/// is scheduled instead: 202 with the scheduled message, started once at that time.
 #[utoipa::path(post, path = "/v1/threads", tag = "threads", operation_id = "createThread",
     params(IdempotencyKey), request_body = CreateThread,
     responses(
         (status = 201, description = "The thread as started.", body = ThreadBody),
+        (status = 202, description = "Scheduled for send_at.", body = ScheduledRecord),
         (status = 409, response = Conflict),
         (status = 429, response = RateLimited),
     ))]
@@ -74,7 +83,7 @@ async fn create_thread(
     Actor(actor): Actor,
     IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<CreateThread>,
-) -> Result<(StatusCode, Json<ThreadBody>), ApiError> {
+) -> Result<Response, ApiError> {
     let request = app::Idempotency::new(key, "new thread", &req);
     let new = NewThread {
         topic: Topic::parse(&req.topic)?,
@@ -84,8 +93,12 @@ async fn create_thread(
         linked_record: req.linked_record,
         resident_id: req.resident_id.map(UserId::parse).transpose()?,
     };
+    if let Some(send_at) = req.send_at.as_deref() {
+        let record = scheduled::thread(&app, &actor, new, scheduled::send_at(send_at)?).await?;
+        return Ok((StatusCode::ACCEPTED, Json(record)).into_response());
+    }
     let body = thread_body(&app, &actor, threads::start(&app, &actor, new, request)).await?;
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// List the caller's inbox

@@ -130,3 +130,4 @@ macro_rules! page_of {
 page_of!(ThreadPage, SummaryBody);
 page_of!(TimelinePage, store::TimelineItem);
 page_of!(ContactPage, crate::contacts::ContactBody);
+page_of!(ScheduledPage, store::ScheduledRecord);

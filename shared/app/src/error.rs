@@ -80,4 +80,7 @@ pub enum WorkError {
     /// Not found by an eventually consistent read yet: the redelivery finds it.
     #[error("message {0} of an event is not readable yet")]
     MissingMessage(domain::MessageId),
+    /// A use case a job ran failed for a reason of ours (storage, quota): retried.
+    #[error(transparent)]
+    UseCase(Box<Error>),
 }

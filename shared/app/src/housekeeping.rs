@@ -1,5 +1,5 @@
-//! The `jobs` schedule's run: outbox repair, attachment retention and scheduled contact
-//! archives. Each task runs whatever the others did: one failing (an S3 outage, say) must
+//! The `jobs` schedule's run: scheduled sends, outbox repair, attachment retention and
+//! scheduled contact archives. Each task runs whatever the others did: one failing (an S3 outage, say) must
 //! not keep the outbox from being repaired.
 
 use std::time::Duration;
@@ -9,11 +9,13 @@ use serde_json::{json, Value};
 
 use crate::repair::RepairReport;
 use crate::retention::RetentionReport;
+use crate::scheduled::SendReport;
 use crate::{App, WorkError};
 
 /// What each task of one run did, or why it failed.
 #[derive(Debug)]
 pub struct Run {
+    pub scheduled: Result<SendReport, WorkError>,
     pub repair: Result<RepairReport, WorkError>,
     pub retention: Result<RetentionReport, WorkError>,
     pub archived: Result<usize, WorkError>,
@@ -21,6 +23,8 @@ pub struct Run {
 
 pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
     Run {
+        // First: people wait for these to the minute.
+        scheduled: crate::scheduled::run_due(app, now).await,
         repair: crate::repair::repair_outbox(app, repair_after).await,
         retention: crate::retention::run(app, now).await,
         archived: crate::archives::run_archives(app, now).await,
@@ -29,7 +33,7 @@ pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
 
 impl Run {
     pub fn failed(&self) -> bool {
-        self.repair.is_err() || self.retention.is_err() || self.archived.is_err()
+        self.scheduled.is_err() || self.repair.is_err() || self.retention.is_err() || self.archived.is_err()
     }
 
     /// One line per task: its figures, or its error.
@@ -41,6 +45,7 @@ impl Run {
             }
         }
         json!({
+            "scheduled": outcome(&self.scheduled, |r| json!({"sent": r.sent, "dropped": r.dropped})),
             "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "failed": r.failed})),
             "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),
             "contacts_archived": outcome(&self.archived, |n| json!(n)),

@@ -23,6 +23,7 @@ pub mod relay;
 pub mod repair;
 pub mod retention;
 pub mod router;
+pub mod scheduled;
 mod secrets;
 pub mod settings;
 pub mod templates;

@@ -149,10 +149,32 @@ async fn written(
     body: Body,
     internal: bool,
 ) -> Result<MessageBody, Error> {
-    let body = match body {
-        Body::Text(text) => text,
-        Body::Template(id) => templates::render(app, actor, view, &id).await?,
-    };
+    let body = unsigned(app, actor, view, body).await?;
+    signed(app, actor, body, internal).await
+}
+
+/// The text a message says before any signature: its own, or its template's rendered from
+/// the thread.
+pub(crate) async fn unsigned(
+    app: &App,
+    actor: &User,
+    view: &ThreadView,
+    body: Body,
+) -> Result<MessageBody, Error> {
+    match body {
+        Body::Text(text) => Ok(text),
+        Body::Template(id) => templates::render(app, actor, view, &id).await,
+    }
+}
+
+/// `body` with the actor's signature, if they are staff writing to residents (not an
+/// internal note) and have one.
+pub(crate) async fn signed(
+    app: &App,
+    actor: &User,
+    body: MessageBody,
+    internal: bool,
+) -> Result<MessageBody, Error> {
     if !actor.role.is_staff() || internal {
         return Ok(body);
     }

@@ -38,25 +38,8 @@ pub async fn start(
     new: NewThread,
     request: Idempotency,
 ) -> Result<ThreadView, Error> {
-    if actor.role.is_resident() && !app.store.get_messaging(&actor.org).await?.residents_can_start {
-        let message = "your property manager does not take new conversations here; reply in an existing one";
-        return Err(DomainError::forbidden(ErrorCode::ConversationsClosed, message).into());
-    }
-    let topic = offered_topic(app, &actor.org, new.topic).await?;
-    policy::ensure_can_set_thread_fields(actor, new.priority.is_some() || new.linked_record.is_some())?;
-    let resident = match policy::thread_counterpart(actor, new.resident_id)? {
-        ThreadCounterpart::Myself => actor.clone(),
-        ThreadCounterpart::Resident(id) => {
-            let resident = app.store.get_user(&actor.org, &id).await?.ok_or_else(|| {
-                DomainError::invalid(
-                    ErrorCode::UnknownResident,
-                    "resident_id does not name a resident of this organization",
-                )
-            })?;
-            policy::ensure_startable_with(&resident)?;
-            resident
-        }
-    };
+    let Admitted { topic, resident } = admit(app, actor, &new).await?;
+    let body = crate::messages::signed(app, actor, new.body, false).await?;
 
     let taken = match quota::take(app, actor, QuotaKind::Thread, None).await {
         Ok(taken) => taken,
@@ -75,7 +58,7 @@ pub async fn start(
         thread_id: id,
         author_id: actor.id.clone(),
         author_name: actor.name.clone(),
-        body: new.body,
+        body,
         attachments: vec![],
         internal: false,
         created_at: at,
@@ -137,6 +120,36 @@ pub async fn start(
             load_visible(app, actor, &first.message.thread_id).await
         }
     }
+}
+
+/// A new conversation the actor may start: its topic as offered, and its resident.
+pub(crate) struct Admitted {
+    pub topic: Topic,
+    pub resident: User,
+}
+
+/// Whether the actor may start `new`, now or on a schedule.
+pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Admitted, Error> {
+    if actor.role.is_resident() && !app.store.get_messaging(&actor.org).await?.residents_can_start {
+        let message = "your property manager does not take new conversations here; reply in an existing one";
+        return Err(DomainError::forbidden(ErrorCode::ConversationsClosed, message).into());
+    }
+    let topic = offered_topic(app, &actor.org, new.topic.clone()).await?;
+    policy::ensure_can_set_thread_fields(actor, new.priority.is_some() || new.linked_record.is_some())?;
+    let resident = match policy::thread_counterpart(actor, new.resident_id.clone())? {
+        ThreadCounterpart::Myself => actor.clone(),
+        ThreadCounterpart::Resident(id) => {
+            let resident = app.store.get_user(&actor.org, &id).await?.ok_or_else(|| {
+                DomainError::invalid(
+                    ErrorCode::UnknownResident,
+                    "resident_id does not name a resident of this organization",
+                )
+            })?;
+            policy::ensure_startable_with(&resident)?;
+            resident
+        }
+    };
+    Ok(Admitted { topic, resident })
 }
 
 /// A built-in topic, or one the organization added by routing it (read only then).

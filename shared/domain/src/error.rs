@@ -29,6 +29,7 @@ error_codes! {
     AlreadyActive => "already_active",
     AlreadyArchived => "already_archived",
     AlreadyParticipant => "already_participant",
+    AlreadySent => "already_sent",
     AttachmentNotUploaded => "attachment_not_uploaded",
     AttachmentRejected => "attachment_rejected",
     AttachmentUnavailable => "attachment_unavailable",
@@ -65,6 +66,7 @@ error_codes! {
     InvalidRetention => "invalid_retention",
     InvalidRole => "invalid_role",
     InvalidRouting => "invalid_routing",
+    InvalidSendAt => "invalid_send_at",
     InvalidSize => "invalid_size",
     InvalidStatus => "invalid_status",
     InvalidTopic => "invalid_topic",
@@ -79,6 +81,7 @@ error_codes! {
     NotArchived => "not_archived",
     NotFound => "not_found",
     NotLocked => "not_locked",
+    NotScheduled => "not_scheduled",
     OutstandingItems => "outstanding_items",
     PayloadTooLarge => "payload_too_large",
     PropertyRequired => "property_required",
@@ -92,6 +95,7 @@ error_codes! {
     ThreadMovedOn => "thread_moved_on",
     TooLong => "too_long",
     TooManyTemplates => "too_many_templates",
+    TooManyScheduled => "too_many_scheduled",
     TooManyAttachments => "too_many_attachments",
     TooManyChannels => "too_many_channels",
     TooManyParticipants => "too_many_participants",
@@ -141,6 +145,13 @@ impl DomainError {
     }
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Invalid { code, .. } | Self::Forbidden { code, .. } | Self::Conflict { code, .. } => *code,
+        }
     }
 }
 

@@ -106,11 +106,13 @@ ulid_id!(EventId, "event");
 ulid_id!(LogId, "log entry");
 ulid_id!(EntryId, "timeline entry");
 ulid_id!(TemplateId, "template");
+ulid_id!(ScheduledId, "scheduled message");
 named_schema!(ThreadId, "Ulid", crate::schema::ulid());
 named_schema!(MessageId, "Ulid", crate::schema::ulid());
 named_schema!(AttachmentId, "Ulid", crate::schema::ulid());
 named_schema!(EventId, "Ulid", crate::schema::ulid());
 named_schema!(TemplateId, "Ulid", crate::schema::ulid());
+named_schema!(ScheduledId, "Ulid", crate::schema::ulid());
 
 // A thread's timeline holds messages and events on one time line: an entry is either.
 impl From<MessageId> for EntryId {

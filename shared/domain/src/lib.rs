@@ -12,6 +12,7 @@ pub mod notify;
 pub mod policy;
 pub mod quota;
 pub mod routing;
+pub mod scheduled;
 pub mod schema;
 pub mod template;
 pub mod text;
@@ -19,7 +20,9 @@ pub mod thread;
 pub mod user;
 
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, TemplateId, ThreadId, UserId};
+pub use ids::{
+    AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, UserId,
+};
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};
 pub use thread::{Priority, StatusChange, ThreadStatus};

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
 use domain::{
-    AttachmentId, EntryId, EventId, MessageId, OrgId, TemplateId, ThreadId, ThreadStatus, Topic, UserId,
+    AttachmentId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, ThreadStatus, Topic,
+    UserId,
 };
 
 pub const PK: &str = "pk";
@@ -120,6 +121,11 @@ pub fn outbox_prefix(org: &OrgId) -> String {
     format!("ORG#{org}#OUTBOX#")
 }
 
+/// A scheduled message or conversation.
+pub fn scheduled_pk(org: &OrgId, id: &ScheduledId) -> String {
+    format!("ORG#{org}#SCHEDULED#{id}")
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")
@@ -165,6 +171,7 @@ pub const OUTBOX_SK: &str = "OUTBOX";
 /// The router applied the event of this partition.
 pub const ROUTED_SK: &str = "ROUTED";
 pub const INVITE_SK: &str = "INVITE";
+pub const SCHEDULED_SK: &str = "SCHEDULED";
 pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
 pub const MESSAGING_SETTINGS_SK: &str = "MESSAGING";
@@ -300,6 +307,28 @@ pub fn name_word_index_sk(word: &str, user: &UserId) -> String {
     format!("{word}#{user}")
 }
 
+/// The lists of pending scheduled messages: an author's (`gsi2`) and the org's (`gsi3`),
+/// each sorted by `scheduled_sk`, soonest first.
+#[derive(Debug, Clone, Copy)]
+pub enum ScheduledList<'a> {
+    Author(&'a UserId),
+    Org,
+}
+
+impl ScheduledList<'_> {
+    pub fn partition(self, org: &OrgId) -> (Index, String) {
+        match self {
+            Self::Author(user) => (Index::Gsi2, format!("ORG#{org}#SCHEDULED_BY#{user}")),
+            Self::Org => (Index::Gsi3, format!("ORG#{org}#SCHEDULED_ALL")),
+        }
+    }
+}
+
+/// Sort key of the scheduled lists: when it goes, then which.
+pub fn scheduled_sk(send_at: &DateTime<Utc>, id: &ScheduledId) -> String {
+    format!("{}#{id}", timestamp(send_at))
+}
+
 /// The schedule partitions on `gsi1`, each read by one job, oldest due first (sort key
 /// `due_sk`; outbox events by `log_sk`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +343,8 @@ pub enum Due {
     AttachmentArchive,
     /// Outbox events not yet done, over `shard`s.
     Outbox { shard: u32 },
+    /// Scheduled messages to post.
+    Scheduled,
 }
 
 impl Due {
@@ -324,6 +355,7 @@ impl Due {
             Self::Unattached => "ATTACH#UNATTACHED".to_owned(),
             Self::AttachmentArchive => "ATTACH#ARCHIVE".to_owned(),
             Self::Outbox { shard } => format!("OUTBOX#PENDING#{shard}"),
+            Self::Scheduled => "SCHEDULED#DUE".to_owned(),
         }
     }
 }

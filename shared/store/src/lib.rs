@@ -16,6 +16,7 @@ mod outbox;
 mod quota;
 mod records;
 pub mod retry;
+mod scheduled;
 mod settings;
 mod templates;
 mod threads;
@@ -30,7 +31,7 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use inbox::{InboxQuery, InboxRow};
 pub use invites::Invite;
-pub use keys::InboxScope;
+pub use keys::{InboxScope, ScheduledList};
 pub use members::{EventStep, MembershipChange, MembershipOutcome};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
@@ -40,6 +41,7 @@ pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
+pub use scheduled::{ScheduledPost, ScheduledRecord};
 pub use templates::TemplateRecord;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};

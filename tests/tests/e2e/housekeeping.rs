@@ -63,23 +63,8 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
     leaving.archive_at = Some(now - Duration::hours(1));
     store.put_user(&leaving).await.unwrap();
 
-    let closed = infra::emulator::free_port().unwrap();
-    let sdk = infra::stack::sdk_config(&format!("http://127.0.0.1:{closed}")).await;
-    let unreachable_s3 =
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    let app = app::App {
-        store: store.clone(),
-        // The fresh table has no pending events: repair publishes nothing.
-        events: queue::Events::new(
-            aws_sdk_sns::Client::new(&sdk),
-            "arn:aws:sns:us-east-1:000000000000:unused",
-        ),
-        files: files::Files::new(unreachable_s3, "attachmentsbucket", "key", 10),
-        providers: channels::Providers::new(None, None, None, None, None),
-        app_url: w.url.clone(),
-        directory: None,
-        quotas: app::QuotaCache::default(),
-    };
+    // The fresh table has no pending events: repair publishes nothing.
+    let app = app_on(&store, &w.url).await;
     let run = app::housekeeping::run(&app, std::time::Duration::from_secs(60), now).await;
     assert!(run.retention.is_err(), "S3 is unreachable: {run:?}");
     assert!(run.repair.is_ok(), "{run:?}");
@@ -88,4 +73,25 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
     assert!(run.report()["retention"]["error"].is_string(), "{}", run.report());
     let archived = store.get_user(&org, &leaving.id).await.unwrap().unwrap();
     assert_eq!(archived.state, AccountState::Archived);
+}
+
+/// The jobs' use cases on `store`, with S3 and the events topic out of reach (a closed
+/// port): what is published waits in the outbox for the stack's repair.
+pub async fn app_on(store: &Store, url: &str) -> app::App {
+    let closed = infra::emulator::free_port().unwrap();
+    let sdk = infra::stack::sdk_config(&format!("http://127.0.0.1:{closed}")).await;
+    let unreachable_s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    app::App {
+        store: store.clone(),
+        events: queue::Events::new(
+            aws_sdk_sns::Client::new(&sdk),
+            "arn:aws:sns:us-east-1:000000000000:unused",
+        ),
+        files: files::Files::new(unreachable_s3, "attachmentsbucket", "key", 10),
+        providers: channels::Providers::new(None, None, None, None, None),
+        app_url: url.to_owned(),
+        directory: None,
+        quotas: app::QuotaCache::default(),
+    }
 }

@@ -13,6 +13,7 @@ mod messaging;
 mod notifications;
 mod participants;
 mod routing;
+mod scheduled;
 mod support;
 mod template;
 mod templates;

@@ -1,0 +1,336 @@
+//! Scheduled sends: staff schedule a reply or a new conversation for `send_at`; the `jobs`
+//! schedule posts it then through the same use cases as a live post (signature, status,
+//! notifications), exactly once.
+//!
+//! Exactly once across crashes: the schedule first claims a due message (`sending`, which
+//! also ends editing), then posts it with an Idempotency-Key of its own (`scheduled {id}`,
+//! which no client can send: client keys have no spaces), then records it `sent`. A run that
+//! dies after the post leaves it `sending` on the due index; the next run posts again, gets
+//! the first post's answer back, and records that.
+
+use chrono::{DateTime, Utc};
+use domain::scheduled::{self, ScheduledStatus};
+use domain::{policy, DomainError, ErrorCode, MessageBody, Role, ScheduledId, ThreadId, User};
+use store::{Cursor, Page, ScheduledList, ScheduledPost, ScheduledRecord, StoreError};
+
+use crate::conversation::{load_visible, millis, now};
+use crate::messages::{self, Body, NewMessage};
+use crate::threads::{self, NewThread};
+use crate::{App, Error, Idempotency, WorkError};
+
+/// Pending scheduled messages a staff member may have at once.
+pub const MAX_PENDING: usize = 100;
+/// Due messages one run takes; the rest wait for the next run.
+const BATCH: i32 = 25;
+
+/// A reply to schedule: the message as for a live post, and when.
+pub struct ScheduledReply {
+    pub message: NewMessage,
+    pub send_at: DateTime<Utc>,
+    pub cancel_on_reply: bool,
+}
+
+/// Schedules a message in a thread the actor may post to (staff only).
+pub async fn reply(
+    app: &App,
+    actor: &User,
+    thread_id: ThreadId,
+    new: ScheduledReply,
+) -> Result<ScheduledRecord, Error> {
+    let view = load_visible(app, actor, &thread_id).await?;
+    policy::ensure_staff(actor)?;
+    policy::ensure_can_post(actor, new.message.internal)?;
+    if !new.message.attachment_ids.is_empty() {
+        let message = "a scheduled message carries no attachments: send them now, or link them in the text";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+    }
+    if new.message.expected_last.is_some() {
+        let message = "expected_last_message_id guards a message sent now, not a scheduled one";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+    }
+    // A template is rendered now, so the author sees and may edit what will be sent; the
+    // signature is added when it is sent, as for any post.
+    let body = messages::unsigned(app, actor, &view, new.message.body).await?;
+    let post =
+        ScheduledPost::Reply { thread_id, internal: new.message.internal, seen_last: view.thread.last_id() };
+    create(app, actor, post, body, new.send_at, new.cancel_on_reply).await
+}
+
+/// Schedules a new conversation with a resident (staff only).
+pub async fn thread(
+    app: &App,
+    actor: &User,
+    new: NewThread,
+    send_at: DateTime<Utc>,
+) -> Result<ScheduledRecord, Error> {
+    policy::ensure_staff(actor)?;
+    let admitted = threads::admit(app, actor, &new).await?;
+    let post = ScheduledPost::Thread {
+        topic: admitted.topic,
+        subject: new.subject,
+        resident_id: admitted.resident.id,
+        priority: new.priority,
+        linked_record: new.linked_record,
+    };
+    create(app, actor, post, new.body, send_at, false).await
+}
+
+async fn create(
+    app: &App,
+    actor: &User,
+    post: ScheduledPost,
+    body: MessageBody,
+    send_at: DateTime<Utc>,
+    cancel_on_reply: bool,
+) -> Result<ScheduledRecord, Error> {
+    if app.store.count_scheduled(&actor.org, &actor.id).await? >= MAX_PENDING {
+        let message = format!("at most {MAX_PENDING} messages may wait to be sent; cancel one first");
+        return Err(DomainError::conflict(ErrorCode::TooManyScheduled, message).into());
+    }
+    let at = now();
+    let record = ScheduledRecord {
+        id: ScheduledId::new_at(millis(at)),
+        org: actor.org.clone(),
+        author_id: actor.id.clone(),
+        status: ScheduledStatus::Scheduled,
+        send_at,
+        post,
+        body,
+        cancel_on_reply,
+        sent_thread_id: None,
+        message_id: None,
+        reason: None,
+        created_at: at,
+        updated_at: at,
+        rev: 1,
+    };
+    app.store.put_scheduled(&record).await?;
+    Ok(record)
+}
+
+/// The pending scheduled messages the actor may see, soonest first: an admin's are the
+/// org's, anyone else's their own.
+pub async fn list(
+    app: &App,
+    actor: &User,
+    cursor: Option<&Cursor>,
+    limit: i32,
+) -> Result<Page<ScheduledRecord>, Error> {
+    policy::ensure_staff(actor)?;
+    let list =
+        if actor.role == Role::FacilityAdmin { ScheduledList::Org } else { ScheduledList::Author(&actor.id) };
+    Ok(app.store.list_scheduled(&actor.org, list, cursor, limit).await?)
+}
+
+/// A scheduled message the actor may see (its author's, or any for an admin), in any state.
+pub async fn show(app: &App, actor: &User, id: &ScheduledId) -> Result<ScheduledRecord, Error> {
+    policy::ensure_staff(actor)?;
+    let found = app.store.get_scheduled(&actor.org, id).await?;
+    found
+        .filter(|s| s.author_id == actor.id || actor.role == Role::FacilityAdmin)
+        .ok_or_else(|| DomainError::NotFound("scheduled message").into())
+}
+
+/// What an edit changes; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct Change {
+    pub body: Option<MessageBody>,
+    pub send_at: Option<DateTime<Utc>>,
+    pub cancel_on_reply: Option<bool>,
+}
+
+/// Edits a message still scheduled (409 already_sent once it is being sent).
+pub async fn edit(
+    app: &App,
+    actor: &User,
+    id: &ScheduledId,
+    change: Change,
+) -> Result<ScheduledRecord, Error> {
+    let before = editable(app, actor, id).await?;
+    let is_reply = matches!(before.post, ScheduledPost::Reply { .. });
+    if change.cancel_on_reply == Some(true) && !is_reply {
+        let message = "cancel_on_reply applies to a reply in an existing conversation";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+    }
+    let after = ScheduledRecord {
+        body: change.body.unwrap_or_else(|| before.body.clone()),
+        send_at: change.send_at.unwrap_or(before.send_at),
+        cancel_on_reply: change.cancel_on_reply.unwrap_or(before.cancel_on_reply),
+        updated_at: now(),
+        rev: before.rev + 1,
+        ..before
+    };
+    if app.store.replace_scheduled(&after).await? {
+        return Ok(after);
+    }
+    // Claimed by the schedule, edited or cancelled meanwhile: say which.
+    editable(app, actor, id).await?;
+    Err(StoreError::Contention.into())
+}
+
+/// Cancels a message still scheduled; one that ended unsent (cancelled, failed) is removed.
+pub async fn cancel(app: &App, actor: &User, id: &ScheduledId) -> Result<(), Error> {
+    let record = show(app, actor, id).await?;
+    policy::ensure_can_write(actor)?;
+    if matches!(record.status, ScheduledStatus::Sending | ScheduledStatus::Sent) {
+        record.status.ensure_editable()?;
+    }
+    if app.store.delete_scheduled(&record).await? {
+        return Ok(());
+    }
+    editable(app, actor, id).await?;
+    Err(StoreError::Contention.into())
+}
+
+async fn editable(app: &App, actor: &User, id: &ScheduledId) -> Result<ScheduledRecord, Error> {
+    let record = show(app, actor, id).await?;
+    policy::ensure_can_write(actor)?;
+    record.status.ensure_editable()?;
+    Ok(record)
+}
+
+/// What one run of the schedule did.
+#[derive(Debug, Default)]
+pub struct SendReport {
+    pub sent: usize,
+    /// Not sent: cancelled by a resident's reply, or refused when due.
+    pub dropped: usize,
+}
+
+/// Posts every scheduled message due at `now`. A message whose post fails for a reason of
+/// ours (storage, quota) stays due for the next run; the others go on.
+pub async fn run_due(app: &App, at: DateTime<Utc>) -> Result<SendReport, WorkError> {
+    let mut report = SendReport::default();
+    let mut first_error = None;
+    for due in app.store.scheduled_due(at, BATCH).await? {
+        match send(app, due).await {
+            Ok(Some(ScheduledStatus::Sent)) => report.sent += 1,
+            Ok(Some(_)) => report.dropped += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a scheduled message waits for the next run");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if report.sent + report.dropped == 0 => Err(e),
+        _ => Ok(report),
+    }
+}
+
+/// Claims, posts and settles one due message; `None` when someone else changed it first.
+async fn send(app: &App, due: ScheduledRecord) -> Result<Option<ScheduledStatus>, WorkError> {
+    let claimed = match due.status {
+        ScheduledStatus::Scheduled => {
+            let claimed = ScheduledRecord {
+                status: ScheduledStatus::Sending,
+                updated_at: now(),
+                rev: due.rev + 1,
+                ..due
+            };
+            if !app.store.replace_scheduled(&claimed).await? {
+                return Ok(None);
+            }
+            claimed
+        }
+        // A run that stopped between the claim and the record of the post.
+        ScheduledStatus::Sending => due,
+        _ => return Ok(None),
+    };
+    let outcome = post(app, &claimed).await?;
+    let settled = ScheduledRecord { updated_at: now(), rev: claimed.rev + 1, ..claimed };
+    let settled = match outcome {
+        Outcome::Sent { thread_id, message_id } => ScheduledRecord {
+            status: ScheduledStatus::Sent,
+            sent_thread_id: Some(thread_id),
+            message_id,
+            ..settled
+        },
+        Outcome::Dropped { status, reason } => {
+            tracing::info!(id = %settled.id, reason, "a scheduled message was not sent");
+            ScheduledRecord { status, reason: Some(reason.to_owned()), ..settled }
+        }
+    };
+    let status = settled.status;
+    if !app.store.replace_scheduled(&settled).await? {
+        // Another run settled it first.
+        return Ok(None);
+    }
+    Ok(Some(status))
+}
+
+enum Outcome {
+    Sent { thread_id: ThreadId, message_id: Option<domain::MessageId> },
+    Dropped { status: ScheduledStatus, reason: &'static str },
+}
+
+/// Posts a claimed message as its author, now.
+async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkError> {
+    let failed =
+        |code: ErrorCode| Outcome::Dropped { status: ScheduledStatus::Failed, reason: code.as_str() };
+    let Some(author) = app.store.get_user(&scheduled.org, &scheduled.author_id).await? else {
+        return Ok(failed(ErrorCode::UnknownUser));
+    };
+    let request = Idempotency::new(Some(format!("scheduled {}", scheduled.id)), "scheduled", &scheduled.id);
+    let posted = match &scheduled.post {
+        ScheduledPost::Reply { thread_id, internal, seen_last } => {
+            if scheduled.cancel_on_reply && resident_replied(app, scheduled, thread_id, *seen_last).await? {
+                return Ok(Outcome::Dropped {
+                    status: ScheduledStatus::Cancelled,
+                    reason: "resident_replied",
+                });
+            }
+            let new = NewMessage {
+                body: Body::Text(scheduled.body.clone()),
+                attachment_ids: vec![],
+                internal: *internal,
+                expected_last: None,
+            };
+            messages::post(app, &author, *thread_id, new, request)
+                .await
+                .map(|posted| Outcome::Sent { thread_id: *thread_id, message_id: Some(posted.message().id) })
+        }
+        ScheduledPost::Thread { topic, subject, resident_id, priority, linked_record } => {
+            let new = NewThread {
+                topic: topic.clone(),
+                subject: subject.clone(),
+                body: scheduled.body.clone(),
+                priority: *priority,
+                linked_record: linked_record.clone(),
+                resident_id: Some(resident_id.clone()),
+            };
+            threads::start(app, &author, new, request).await.map(|view| Outcome::Sent {
+                thread_id: view.thread.summary.id,
+                message_id: view.thread.public_last.map(|m| m.id),
+            })
+        }
+    };
+    match posted {
+        Ok(sent) => Ok(sent),
+        // Refused as its author now stands (archived, left the thread, resident gone…).
+        Err(Error::Domain(refused)) => Ok(failed(refused.code())),
+        Err(e) => Err(WorkError::UseCase(Box::new(e))),
+    }
+}
+
+/// Whether the thread's resident wrote after the author scheduled the reply.
+async fn resident_replied(
+    app: &App,
+    scheduled: &ScheduledRecord,
+    thread_id: &ThreadId,
+    seen_last: Option<domain::MessageId>,
+) -> Result<bool, WorkError> {
+    /// Messages read to find one; a thread busier than that since counts as answered.
+    const LOOK_AT: usize = 100;
+    let Some(seen) = seen_last else { return Ok(false) };
+    let Some(view) = app.store.load_thread(&scheduled.org, thread_id).await? else { return Ok(false) };
+    let resident = view.thread.summary.resident.id;
+    let newer = app.store.messages_after(&scheduled.org, thread_id, &seen, false, LOOK_AT).await?;
+    Ok(newer.len() >= LOOK_AT || newer.iter().any(|m| m.author_id == resident))
+}
+
+/// `send_at` as a request gives it, checked against the clock.
+pub fn send_at(raw: &str) -> Result<DateTime<Utc>, DomainError> {
+    scheduled::send_at(raw, now())
+}
