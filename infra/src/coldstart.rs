@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 10] = [
+pub const FUNCTIONS: [&str; 11] = [
     "threads",
     "messages",
     "settings",
@@ -37,6 +37,7 @@ pub const FUNCTIONS: [&str; 10] = [
     "contacts",
     "invites",
     "router",
+    "automation",
     "notifier",
     "jobs",
     "dispatch",
@@ -585,6 +586,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ),
         ("invites", Trigger::AcceptUnknownInvite),
         ("router", Trigger::Sqs),
+        ("automation", Trigger::Sqs),
         ("notifier", Trigger::Sqs),
         ("jobs", Trigger::Schedule),
         ("dispatch", Trigger::Schedule),

@@ -1,5 +1,5 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! sources of the router and the notifier (poll, hand the batch to the same handler the
+//! sources of the router, the automation and the notifier (poll, hand the batch to the same handler the
 //! Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
 //! runs as its function (template.yaml's logical id), so the call meter knows whose calls
 //! they are.
@@ -28,23 +28,31 @@ const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 /// What a dispatch run may take, as in the dispatch function.
 const DISPATCH_BUDGET: Duration = Duration::from_secs(40);
 
-pub fn spawn(
-    app: App,
-    notifier: Notifier,
-    sqs: aws_sdk_sqs::Client,
-    routing_url: String,
-    notification_url: String,
-) {
+/// The consumers' queues, by URL.
+pub struct Queues {
+    pub routing: String,
+    pub automation: String,
+    pub notification: String,
+}
+
+pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Queues) {
     let (router, router_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&router_sqs, &routing_url, |event, _| {
+        poll(&router_sqs, &queues.routing, |event, _| {
             as_function("RouterFunction", app::router::handle(&router, event))
+        })
+        .await
+    });
+    let (automation, automation_sqs) = (app.clone(), sqs.clone());
+    tokio::spawn(async move {
+        poll(&automation_sqs, &queues.automation, |event, _| {
+            as_function("AutomationFunction", app::automation::handle(&automation, event))
         })
         .await
     });
     let consumer = notifier.clone();
     tokio::spawn(async move {
-        poll(&sqs, &notification_url, |event, deadline| {
+        poll(&sqs, &queues.notification, |event, deadline| {
             as_function("NotifierFunction", app::notifier::handle(&consumer, event, deadline))
         })
         .await

@@ -28,6 +28,7 @@ use crate::{gateway, local_workers, seed, template_path, token};
 pub const ROUTING_QUEUE: &str = "RoutingQueue";
 pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
 pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
+pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const USER_POOL: &str = "UserPool";
@@ -93,8 +94,7 @@ struct IdleWorkers {
     app: App,
     notifier: Notifier,
     sqs: aws_sdk_sqs::Client,
-    routing_url: String,
-    notification_url: String,
+    queues: local_workers::Queues,
 }
 
 /// SDK configuration pointing at the emulator, with the emulator's dummy credentials.
@@ -154,7 +154,11 @@ impl Stack {
         let url_of = |name: &str| {
             queue_urls.get(name).cloned().with_context(|| format!("template.yaml declares no {name}"))
         };
-        let (routing_url, notification_url) = (url_of(ROUTING_QUEUE)?, url_of(NOTIFICATION_QUEUE)?);
+        let queues = local_workers::Queues {
+            routing: url_of(ROUTING_QUEUE)?,
+            automation: url_of(AUTOMATION_QUEUE)?,
+            notification: url_of(NOTIFICATION_QUEUE)?,
+        };
 
         let store = Store::new(dynamodb, table);
         let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
@@ -207,7 +211,7 @@ impl Stack {
             directory: Some(directory),
             quotas: app::QuotaCache::default(),
         };
-        let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, routing_url, notification_url };
+        let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
             .merge(sink::router(Sink::default(), store.clone()));
         if let Some(cpu) = opts.cpu_meter {
@@ -237,7 +241,7 @@ impl Stack {
     /// Starts the queue consumers and schedules (once; later calls do nothing).
     pub fn start_workers(&mut self) {
         if let Some(w) = self.idle_workers.take() {
-            local_workers::spawn(w.app, w.notifier, w.sqs, w.routing_url, w.notification_url);
+            local_workers::spawn(w.app, w.notifier, w.sqs, w.queues);
         }
     }
 }

@@ -4,6 +4,7 @@
 use app::settings;
 use axum::extract::State;
 use axum::{Json, Router};
+use domain::hours::BusinessHours;
 use domain::messaging::MessagingSettings;
 use domain::notify::NotificationDefaults;
 use domain::RoutingSettings;
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_routing, put_routing))
         .routes(routes!(get_retention, put_retention))
         .routes(routes!(get_messaging, put_messaging))
+        .routes(routes!(get_business_hours, put_business_hours))
         .routes(routes!(get_notifications, put_notifications))
 }
 
@@ -134,4 +136,36 @@ async fn put_messaging(
     JsonBody(new): JsonBody<MessagingSettings>,
 ) -> Result<Json<MessagingSettings>, ApiError> {
     Ok(Json(settings::set_messaging(&app, &actor, new).await?))
+}
+
+/// Business hours
+///
+/// Staff only. Until set: weekdays 09:00 to 17:00 in America/Toronto, no closed dates, the
+/// automatic reply off.
+#[utoipa::path(get, path = "/v1/settings/business-hours", tag = "settings", operation_id = "getBusinessHours",
+    responses((status = 200, description = "The business hours.", body = BusinessHours)))]
+async fn get_business_hours(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<BusinessHours>, ApiError> {
+    Ok(Json(settings::business_hours(&app, &actor).await?))
+}
+
+/// Change the business hours
+///
+/// Facility admins only. Each day's spans in order, not touching or overlapping, `end` after
+/// `start` (`24:00` allowed), at most six a day; closed dates are whole local days; else 422
+/// invalid_business_hours (or invalid_request for a malformed time, date or zone). With
+/// `auto_reply.enabled`, a resident who writes outside the hours gets `auto_reply.body` in
+/// the thread (`automated: true`, `automated_kind: auto_reply`), once per thread until the
+/// hours open again; it leaves the thread unread for staff. Applies to messages from now on.
+#[utoipa::path(put, path = "/v1/settings/business-hours", tag = "settings", operation_id = "putBusinessHours",
+    request_body = BusinessHours,
+    responses((status = 200, description = "The business hours.", body = BusinessHours)))]
+async fn put_business_hours(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(new): JsonBody<BusinessHours>,
+) -> Result<Json<BusinessHours>, ApiError> {
+    Ok(Json(settings::set_business_hours(&app, &actor, new).await?))
 }

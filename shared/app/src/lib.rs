@@ -6,6 +6,7 @@
 
 mod archives;
 pub mod attachments;
+pub mod automation;
 mod config;
 pub mod contacts;
 pub mod conversation;

@@ -93,6 +93,8 @@ pub async fn post(
             attachments: attached.iter().map(AttachmentRef::from).collect(),
             internal: new.internal,
             created_at: at,
+            automated: false,
+            automated_kind: None,
         };
         let event = OutboxEvent {
             id: EventId::new_at(millis(at)),
@@ -112,6 +114,7 @@ pub async fn post(
             attachments: &attached,
             idempotency: request.record(),
             expected_last: new.expected_last,
+            auto_reply_for: None,
         };
         let outcome = app.store.post_message(view, post).await?;
         match outcome {
@@ -128,6 +131,8 @@ pub async fn post(
             )
             .into()),
             PostOutcome::Replayed(_) => Err(Error::key_reused()),
+            // Only an automatic reply is ever not needed.
+            PostOutcome::NotNeeded => Err(store::StoreError::Contention.into()),
             PostOutcome::MovedOn => {
                 let seen = new.expected_last.unwrap_or(msg.id);
                 let newer =

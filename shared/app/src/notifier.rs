@@ -57,8 +57,12 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
     };
     let mut recipients = Vec::new();
     for p in &view.participants {
-        // Never the author; internal notes only to staff.
-        if p.user_id == msg.author_id || (msg.internal && !p.role.is_staff()) {
+        // Never the author; internal notes only to staff; what the system answers a
+        // resident only to residents.
+        if p.user_id == msg.author_id
+            || (msg.internal && !p.role.is_staff())
+            || (msg.automated && p.role.is_staff())
+        {
             continue;
         }
         n.store.enqueue_notification(&event.org, &p.user_id, &pending, due).await?;

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use domain::hours::BusinessHours;
 use domain::messaging::{MessagingSettings, ReadReceipts};
 use domain::notify::{NotificationDefaults, NotificationPreferences};
 use domain::{policy, DomainError, ErrorCode, RoutingSettings, User, UserId};
@@ -60,6 +61,23 @@ pub async fn set_messaging(
     policy::ensure_org_admin(actor)?;
     app.store.put_messaging(&actor.org, &settings).await?;
     Ok(settings)
+}
+
+/// The org's business hours (staff read; the defaults, without automatic reply, until set).
+pub async fn business_hours(app: &App, actor: &User) -> Result<BusinessHours, Error> {
+    policy::ensure_staff(actor)?;
+    Ok(app.store.get_business_hours(&actor.org).await?)
+}
+
+pub async fn set_business_hours(
+    app: &App,
+    actor: &User,
+    hours: BusinessHours,
+) -> Result<BusinessHours, Error> {
+    policy::ensure_org_admin(actor)?;
+    let hours = hours.validated()?;
+    app.store.put_business_hours(&actor.org, &hours).await?;
+    Ok(hours)
 }
 
 pub async fn retention(app: &App, actor: &User) -> Result<RetentionSettings, Error> {

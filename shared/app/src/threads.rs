@@ -62,6 +62,8 @@ pub async fn start(
         attachments: vec![],
         internal: false,
         created_at: at,
+        automated: false,
+        automated_kind: None,
     };
     let last =
         LastMessage { id: first.id, body_preview: first.body.preview(), author_id: actor.id.clone(), at };
@@ -86,6 +88,7 @@ pub async fn start(
         linked_record: new.linked_record,
         created_by: actor.id.clone(),
         created_at: at,
+        auto_replied_for: None,
         version: 1,
         members_version: 1,
     };

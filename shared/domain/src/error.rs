@@ -49,6 +49,7 @@ error_codes! {
     IdempotencyKeyReused => "idempotency_key_reused",
     Internal => "internal",
     InvalidAddress => "invalid_address",
+    InvalidBusinessHours => "invalid_business_hours",
     InvalidChannels => "invalid_channels",
     InvalidCharacters => "invalid_characters",
     InvalidCursor => "invalid_cursor",

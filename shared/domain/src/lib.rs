@@ -6,6 +6,7 @@ pub mod attachment;
 pub mod contact;
 pub mod error;
 pub mod events;
+pub mod hours;
 pub mod ids;
 pub mod messaging;
 pub mod notify;

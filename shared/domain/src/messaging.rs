@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Role, User, UserId};
 
+/// What wrote an automated message (`automated: true`): never a person, never a staff
+/// response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomatedKind {
+    /// Outside business hours.
+    AutoReply,
+    /// Triage asks for a missing detail.
+    Question,
+    /// Triage's safety notice on an emergency.
+    SafetyNotice,
+}
+
 /// Whose read markers a reader of a thread is shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -175,6 +175,7 @@ pub const SCHEDULED_SK: &str = "SCHEDULED";
 pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
 pub const MESSAGING_SETTINGS_SK: &str = "MESSAGING";
+pub const BUSINESS_HOURS_SK: &str = "BUSINESS_HOURS";
 pub const QUOTAS_SETTINGS_SK: &str = "QUOTAS";
 pub const NOTIFICATIONS_SETTINGS_SK: &str = "NOTIFICATIONS";
 pub const BUCKET_SK: &str = "BUCKET";

@@ -52,6 +52,10 @@ pub struct ThreadRecord {
     pub linked_record: Option<LinkedRecord>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
+    /// The closed period (by when it began) the thread last got an automatic reply for:
+    /// one per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_replied_for: Option<DateTime<Utc>>,
     /// Bumped by every change; status and field changes are conditioned on it. Stored as
     /// a top-level attribute (messages increment it in place), not in the record.
     #[serde(skip)]
@@ -135,6 +139,12 @@ pub struct MessageRecord {
     /// An internal note, visible to staff only.
     pub internal: bool,
     pub created_at: DateTime<Utc>,
+    /// Written by the system, not a person (`automated_kind` says what): it changes no
+    /// status and is never a staff response.
+    #[serde(default)]
+    pub automated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated_kind: Option<domain::messaging::AutomatedKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

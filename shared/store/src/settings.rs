@@ -1,10 +1,11 @@
 //! Per-organization settings items (`keys::settings_pk` / one sort key per kind).
 
+use domain::hours::BusinessHours;
 use domain::messaging::MessagingSettings;
 use domain::{OrgId, RoutingSettings};
 
 use crate::items::key;
-use crate::keys::{settings_pk, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK};
+use crate::keys::{settings_pk, BUSINESS_HOURS_SK, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -24,5 +25,14 @@ impl Store {
 
     pub async fn put_routing(&self, org: &OrgId, settings: &RoutingSettings) -> Result<(), StoreError> {
         self.put_data(key(settings_pk(org), ROUTING_SETTINGS_SK), settings).await
+    }
+
+    /// The org's business hours; the defaults (no automatic reply) until set.
+    pub async fn get_business_hours(&self, org: &OrgId) -> Result<BusinessHours, StoreError> {
+        Ok(self.get_data(key(settings_pk(org), BUSINESS_HOURS_SK), false).await?.unwrap_or_default())
+    }
+
+    pub async fn put_business_hours(&self, org: &OrgId, hours: &BusinessHours) -> Result<(), StoreError> {
+        self.put_data(key(settings_pk(org), BUSINESS_HOURS_SK), hours).await
     }
 }

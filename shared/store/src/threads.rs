@@ -29,6 +29,9 @@ pub enum PostOutcome {
     AttachmentTaken,
     /// The thread has a message newer than the one the poster said they had seen.
     MovedOn,
+    /// An automatic reply the thread already got for this closed period, or that a newer
+    /// message made pointless.
+    NotNeeded,
 }
 
 /// What a post writes, and what it is conditioned on.
@@ -41,6 +44,9 @@ pub struct NewPost<'a> {
     pub idempotency: Option<NewIdempotency<'a>>,
     /// The newest message the poster saw: a newer one refuses the post.
     pub expected_last: Option<MessageId>,
+    /// An automatic reply for the closed period that began then: posted only if the thread
+    /// has none for it yet, and only as its newest message.
+    pub auto_reply_for: Option<chrono::DateTime<Utc>>,
 }
 
 pub enum CreateOutcome {
@@ -65,6 +71,14 @@ pub struct NewIdempotency<'a> {
 }
 
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// `ThreadRecord::auto_replied_for`, as stored under `data`.
+const AUTO_REPLIED_FOR: &str = "auto_replied_for";
+
+/// What a post's update of the thread item is conditioned on, besides its order.
+struct Guards {
+    expected_last: Option<MessageId>,
+    auto_reply_for: Option<chrono::DateTime<Utc>>,
+}
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 const EXISTS: &str = "attribute_exists(pk)";
 
@@ -168,7 +182,15 @@ impl Store {
         mut view: ThreadView,
         post: NewPost<'_>,
     ) -> Result<PostOutcome, StoreError> {
-        let NewPost { message: msg, author_role, event, attachments, idempotency, expected_last } = post;
+        let NewPost {
+            message: msg,
+            author_role,
+            event,
+            attachments,
+            idempotency,
+            expected_last,
+            auto_reply_for,
+        } = post;
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
         let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
@@ -176,6 +198,11 @@ impl Store {
         while tries.another().await {
             if expected_last.is_some_and(|seen| view.thread.last_id().is_some_and(|last| last > seen)) {
                 return Ok(PostOutcome::MovedOn);
+            }
+            if let Some(period) = auto_reply_for {
+                if !newest || view.thread.auto_replied_for.is_some_and(|done| done >= period) {
+                    return Ok(PostOutcome::NotNeeded);
+                }
             }
             let entry = TimelineItem::Message(msg.clone());
             let mut writes = vec![tx::put(
@@ -198,7 +225,8 @@ impl Store {
             let meta_index = writes.len();
             let mut left_out = Vec::new();
             if newest {
-                let rows = self.push_message_moves(&mut writes, &view, msg, author_role, expected_last)?;
+                let guards = Guards { expected_last, auto_reply_for };
+                let rows = self.push_message_moves(&mut writes, &view, msg, author_role, guards)?;
                 left_out = push_rows_that_fit(&self.table, &mut writes, rows)?;
             }
             let outcome = self.transact(writes).await?;
@@ -288,11 +316,14 @@ impl Store {
         view: &ThreadView,
         msg: &MessageRecord,
         author_role: Role,
-        expected_last: Option<MessageId>,
+        guards: Guards,
     ) -> Result<Vec<(Item, SetExpression)>, StoreError> {
         let thread = &view.thread;
         let org = &thread.org;
-        let status = ThreadStatus::after_message(author_role, msg.internal);
+        // What the system writes leaves the status as it is: a resident's message answered
+        // automatically still waits for staff.
+        let status =
+            if msg.automated { None } else { ThreadStatus::after_message(author_role, msg.internal) };
         let last = items::av(&LastMessage {
             id: msg.id,
             body_preview: msg.body.preview(),
@@ -335,10 +366,22 @@ impl Store {
         ]);
         let meta = items::key(keys::thread_pk(org, &msg.thread_id), keys::META_SK);
         let mut cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv".to_owned();
-        if let Some(seen) = expected_last {
+        if let Some(seen) = guards.expected_last {
             // A message posted after the read the poster saw fails this, and the retry reads it.
             cond.push_str(" AND #last <= :seen");
             set.values.insert(":seen".to_owned(), s(seen.to_string()));
+        }
+        if let Some(period) = guards.auto_reply_for {
+            // One automatic reply per closed period, however many consumers race (the
+            // retry reads the thread and finds the reply done). Whole-minute UTC times in
+            // RFC 3339 compare as text.
+            set.expression.push_str(", #d.#arf = :arf");
+            set.names.extend([
+                ("#d".to_owned(), items::DATA.to_owned()),
+                ("#arf".to_owned(), AUTO_REPLIED_FOR.to_owned()),
+            ]);
+            set.values.insert(":arf".to_owned(), items::av(&period)?);
+            cond.push_str(" AND (attribute_not_exists(#d.#arf) OR #d.#arf < :arf)");
         }
         writes.push(tx::update(&self.table, meta, set, &cond)?);
 

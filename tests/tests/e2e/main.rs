@@ -4,6 +4,7 @@
 mod attachments;
 mod contacts;
 mod hardening;
+mod hours;
 mod housekeeping;
 mod iam;
 mod identity;

@@ -1,0 +1,93 @@
+//! Automation on residents' messages (consumer of `thread_created` and `message_posted`):
+//! the automatic reply outside business hours. One per thread per closed period, only to
+//! the thread's resident, never for staff messages; it leaves the thread's status as it is
+//! (still waiting for staff) and is no staff response. Idempotent: the thread records the
+//! period it answered in the same transaction as the reply, so a redelivered event, or a
+//! second message in the same period, adds nothing.
+
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::messaging::AutomatedKind;
+use domain::{EventId, MessageId, Role, UserId};
+use store::{MessageRecord, NewPost, PostOutcome};
+
+use crate::conversation::{millis, now};
+use crate::relay::relay;
+use crate::{App, WorkError};
+
+/// The author of automated messages, as timelines show it.
+pub const AUTOMATION_ACTOR: &str = "system";
+const AUTOMATION_NAME: &str = "Automatic reply";
+
+pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
+    let author = match &event.kind {
+        OutboxKind::MessagePosted { author_id, internal: false, .. } => Some(author_id.clone()),
+        // The thread's first message: its author is who created the thread.
+        OutboxKind::ThreadCreated { .. } => None,
+        _ => return Ok(()),
+    };
+    auto_reply(app, &event, author).await
+}
+
+async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> Result<(), WorkError> {
+    let hours = app.store.get_business_hours(&event.org).await?;
+    if !hours.auto_reply.enabled {
+        return Ok(());
+    }
+    let Some(period) = hours.closed_since(event.at) else { return Ok(()) };
+    let view = app
+        .store
+        .load_thread(&event.org, &event.thread_id)
+        .await?
+        .ok_or(WorkError::MissingThread(event.thread_id))?;
+    let author = author.unwrap_or_else(|| view.thread.created_by.clone());
+    // Only the resident's own messages are answered (never staff's, nor one staff wrote
+    // for them).
+    if author != view.thread.summary.resident.id
+        || view.thread.auto_replied_for.is_some_and(|done| done >= period)
+    {
+        return Ok(());
+    }
+    let at = now();
+    let msg = MessageRecord {
+        id: MessageId::new_at(millis(at)),
+        thread_id: event.thread_id,
+        author_id: UserId::parse(AUTOMATION_ACTOR).expect("valid id"),
+        author_name: AUTOMATION_NAME.to_owned(),
+        body: hours.auto_reply.body,
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+        automated: true,
+        automated_kind: Some(AutomatedKind::AutoReply),
+    };
+    let posted = OutboxEvent {
+        id: EventId::new_at(millis(at)),
+        org: event.org.clone(),
+        thread_id: event.thread_id,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: msg.id,
+            author_id: msg.author_id.clone(),
+            internal: false,
+        },
+    };
+    let post = NewPost {
+        message: &msg,
+        author_role: Role::Staff,
+        event: &posted,
+        attachments: &[],
+        idempotency: None,
+        expected_last: None,
+        auto_reply_for: Some(period),
+    };
+    match app.store.post_message(view, post).await? {
+        PostOutcome::Posted => {
+            relay(app, &posted).await;
+            Ok(())
+        }
+        PostOutcome::NotNeeded => Ok(()),
+        PostOutcome::Replayed(_) | PostOutcome::AttachmentTaken | PostOutcome::MovedOn => {
+            Err(store::StoreError::Contention.into())
+        }
+    }
+}
