@@ -165,7 +165,8 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
         assert!(consumed, "no function consumes {queue}");
     }
     subscribed.sort();
+    subscribed.dedup();
     let mut published = kinds.to_vec();
     published.sort();
-    assert_eq!(subscribed, published, "each event kind has exactly one consumer today");
+    assert_eq!(subscribed, published, "every event kind has a consumer");
 }
