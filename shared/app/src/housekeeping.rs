@@ -1,5 +1,5 @@
-//! The `jobs` schedule's run: scheduled sends, outbox repair, attachment retention and
-//! scheduled contact archives. Each task runs whatever the others did: one failing (an S3 outage, say) must
+//! The `jobs` schedule's run: scheduled sends, outbox repair, attachment retention,
+//! scheduled contact archives and archiving resolved threads. Each task runs whatever the others did: one failing (an S3 outage, say) must
 //! not keep the outbox from being repaired.
 
 use std::time::Duration;
@@ -19,6 +19,7 @@ pub struct Run {
     pub repair: Result<RepairReport, WorkError>,
     pub retention: Result<RetentionReport, WorkError>,
     pub archived: Result<usize, WorkError>,
+    pub threads_archived: Result<usize, WorkError>,
 }
 
 pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
@@ -28,12 +29,17 @@ pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
         repair: crate::repair::repair_outbox(app, repair_after).await,
         retention: crate::retention::run(app, now).await,
         archived: crate::archives::run_archives(app, now).await,
+        threads_archived: crate::resolved::run(app, now).await,
     }
 }
 
 impl Run {
     pub fn failed(&self) -> bool {
-        self.scheduled.is_err() || self.repair.is_err() || self.retention.is_err() || self.archived.is_err()
+        self.scheduled.is_err()
+            || self.repair.is_err()
+            || self.retention.is_err()
+            || self.archived.is_err()
+            || self.threads_archived.is_err()
     }
 
     /// One line per task: its figures, or its error.
@@ -49,6 +55,7 @@ impl Run {
             "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "failed": r.failed})),
             "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),
             "contacts_archived": outcome(&self.archived, |n| json!(n)),
+            "threads_archived": outcome(&self.threads_archived, |n| json!(n)),
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod participants;
 pub mod quota;
 pub mod relay;
 pub mod repair;
+pub mod resolved;
 pub mod retention;
 pub mod router;
 pub mod scheduled;

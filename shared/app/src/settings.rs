@@ -59,6 +59,7 @@ pub async fn set_messaging(
     settings: MessagingSettings,
 ) -> Result<MessagingSettings, Error> {
     policy::ensure_org_admin(actor)?;
+    let settings = settings.validated()?;
     app.store.put_messaging(&actor.org, &settings).await?;
     Ok(settings)
 }

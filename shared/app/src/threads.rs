@@ -10,8 +10,8 @@ use domain::{
 };
 use store::retry::Tries;
 use store::{
-    CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope, LastMessage,
-    MessageRecord, Page, ResidentRef, Summary, ThreadRecord, ThreadView,
+    ArchiveCheck, CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope,
+    LastMessage, MessageRecord, Page, ResidentRef, Summary, ThreadRecord, ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
@@ -155,6 +155,21 @@ pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Ad
     Ok(Admitted { topic, resident })
 }
 
+/// A resolved thread is looked at for archiving a day after it is resolved, then daily until
+/// its period has passed (`crate::archives`), so a change of the org's period applies
+/// within a day; a thread leaving `resolved` drops its check.
+fn archive_check(
+    before: ThreadStatus,
+    after: ThreadStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ArchiveCheck {
+    match (before == ThreadStatus::Resolved, after == ThreadStatus::Resolved) {
+        (false, true) => ArchiveCheck::At(at + chrono::Duration::days(1)),
+        (true, false) => ArchiveCheck::Drop,
+        _ => ArchiveCheck::Keep,
+    }
+}
+
 /// A built-in topic, or one the organization added by routing it (read only then).
 async fn offered_topic(app: &App, org: &OrgId, topic: Topic) -> Result<Topic, Error> {
     if Topic::BUILT_IN.contains(&topic.as_str()) {
@@ -244,7 +259,8 @@ pub async fn change(
             return Ok(view);
         }
         after.version += 1;
-        if app.store.update_thread(&view, &after, &events).await? {
+        let check = archive_check(view.thread.summary.status, after.summary.status, at);
+        if app.store.update_thread(&view, &after, &events, check).await? {
             view.thread = after;
             return Ok(view);
         }

@@ -49,6 +49,7 @@ error_codes! {
     IdempotencyKeyReused => "idempotency_key_reused",
     Internal => "internal",
     InvalidAddress => "invalid_address",
+    InvalidArchivePeriod => "invalid_archive_period",
     InvalidBusinessHours => "invalid_business_hours",
     InvalidChannels => "invalid_channels",
     InvalidCharacters => "invalid_characters",

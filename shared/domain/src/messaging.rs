@@ -1,9 +1,11 @@
-//! An organization's messaging settings: who sees read receipts, and whether residents may
-//! start conversations.
+//! An organization's messaging settings: when resolved threads are archived, who sees read
+//! receipts, and whether residents may start conversations.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Role, User, UserId};
+use chrono::{DateTime, Utc};
+
+use crate::{DomainError, ErrorCode, Role, User, UserId};
 
 /// What wrote an automated message (`automated: true`): never a person, never a staff
 /// response.
@@ -43,19 +45,53 @@ impl ReadReceipts {
     }
 }
 
+/// The longest archive period of resolved threads (ten years).
+pub const MAX_ARCHIVE_DAYS: u32 = 3650;
+
 /// `GET/PUT /v1/settings/messaging`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessagingSettings {
+    /// Resolved threads untouched for this many days are archived by the schedule (0:
+    /// never; at most 3650). Left out of a PUT: 30.
+    #[serde(default = "default_archive_days")]
+    #[schema(maximum = 3650, default = 30)]
+    pub archive_resolved_after_days: u32,
     pub read_receipts: ReadReceipts,
     /// false: a resident starting a conversation is refused (403 conversations_closed);
     /// their replies still go through.
     pub residents_can_start: bool,
 }
 
+fn default_archive_days() -> u32 {
+    30
+}
+
 impl Default for MessagingSettings {
     fn default() -> Self {
-        Self { read_receipts: ReadReceipts::Everyone, residents_can_start: true }
+        Self {
+            archive_resolved_after_days: default_archive_days(),
+            read_receipts: ReadReceipts::Everyone,
+            residents_can_start: true,
+        }
+    }
+}
+
+impl MessagingSettings {
+    /// Settings as the rules allow them, or 422 invalid_archive_period.
+    pub fn validated(self) -> Result<Self, DomainError> {
+        if self.archive_resolved_after_days > MAX_ARCHIVE_DAYS {
+            let message = format!("archive_resolved_after_days is 0 (never) to {MAX_ARCHIVE_DAYS}");
+            return Err(DomainError::invalid(ErrorCode::InvalidArchivePeriod, message));
+        }
+        Ok(self)
+    }
+
+    /// When a thread resolved and last touched at `touched` is to be archived; `None`:
+    /// never.
+    pub fn archive_at(&self, touched: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (self.archive_resolved_after_days > 0)
+            .then(|| touched + chrono::Duration::days(i64::from(self.archive_resolved_after_days)))
     }
 }
 

@@ -161,6 +161,8 @@ pub const PARTICIPANT_PREFIX: &str = "#PART#";
 /// What the thread item and participant items share, so one Query reads them together.
 pub const THREAD_HEAD_PREFIX: &str = "#";
 pub const TIMELINE_PREFIX: &str = "TL#";
+/// When a resolved thread is next looked at for archiving.
+pub const ARCHIVE_CHECK_SK: &str = "ARCHIVE_CHECK";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const NOTIFY_PREFS_SK: &str = "NOTIFY_PREFS";
 pub const SIGNATURE_SK: &str = "SIGNATURE";
@@ -346,6 +348,8 @@ pub enum Due {
     Outbox { shard: u32 },
     /// Scheduled messages to post.
     Scheduled,
+    /// Resolved threads to look at for archiving.
+    ResolvedThread,
 }
 
 impl Due {
@@ -357,6 +361,7 @@ impl Due {
             Self::AttachmentArchive => "ATTACH#ARCHIVE".to_owned(),
             Self::Outbox { shard } => format!("OUTBOX#PENDING#{shard}"),
             Self::Scheduled => "SCHEDULED#DUE".to_owned(),
+            Self::ResolvedThread => "THREADS#ARCHIVE_CHECK".to_owned(),
         }
     }
 }

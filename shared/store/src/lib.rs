@@ -2,6 +2,7 @@
 //! threads, participants, timelines and idempotency records. Every request-path operation
 //! is one Query, one GetItem or one TransactWriteItems; nothing here ever Scans.
 
+mod archive_checks;
 mod attachments;
 mod cursor;
 mod due;
@@ -24,6 +25,7 @@ mod timeline;
 mod tx;
 mod users;
 
+pub use archive_checks::{ArchiveCheck, DueThread};
 pub use attachments::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
 };

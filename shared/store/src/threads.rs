@@ -420,9 +420,11 @@ impl Store {
         view: &ThreadView,
         after: &ThreadRecord,
         events: &[EventRecord],
+        check: crate::ArchiveCheck,
     ) -> Result<bool, StoreError> {
         let mut writes = Vec::new();
         let rows = self.push_thread_change(&mut writes, view, after)?;
+        writes.extend(crate::archive_checks::write(&self.table, &after.org, &after.summary.id, check)?);
         for event in events {
             let entry = TimelineItem::Event(event.clone());
             let item = items::timeline_item(&after.org, &after.summary.id, &entry)?;

@@ -95,3 +95,88 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         quotas: app::QuotaCache::default(),
     }
 }
+
+#[tokio::test]
+async fn resolved_threads_are_archived_once_untouched_for_the_orgs_period() {
+    use app::threads::{NewThread, ThreadChange};
+    use domain::messaging::MessagingSettings;
+    use domain::{MessageBody, Subject, ThreadStatus, Topic};
+
+    let w = World::new().await;
+    let store = table_like_the_stacks(&w).await;
+    let (org, never) = (OrgId::parse(&w.org).unwrap(), OrgId::parse(&w.other_org).unwrap());
+    infra::seed::seed_demo_org(&store, &org).await.unwrap();
+    infra::seed::seed_users(&store, &infra::seed::other_org_users(&never)).await.unwrap();
+    let app = app_on(&store, &w.url).await;
+    let user = |org: &OrgId, id: &str| {
+        let store = store.clone();
+        let (org, id) = (org.clone(), UserId::parse(id).unwrap());
+        async move { store.get_user(&org, &id).await.unwrap().unwrap() }
+    };
+    // Nothing routes on this table: the facility admin, who sees every thread, resolves.
+    let (resident, staff) = (user(&org, "resident-1").await, user(&org, "admin-1").await);
+    let (resident_b, admin_b) = (user(&never, "resident-b").await, user(&never, "admin-b").await);
+    let never_archive = MessagingSettings { archive_resolved_after_days: 0, ..MessagingSettings::default() };
+    app::settings::set_messaging(&app, &admin_b, never_archive).await.unwrap();
+
+    let start = |resident: &domain::User, subject: &str| {
+        let new = NewThread {
+            topic: Topic::parse("general").unwrap(),
+            subject: Subject::parse(subject).unwrap(),
+            body: MessageBody::parse("Hello").unwrap(),
+            priority: None,
+            linked_record: None,
+            resident_id: None,
+        };
+        let (app, resident) = (app.clone(), resident.clone());
+        async move {
+            let request = app::Idempotency::new(None, "test", &());
+            app::threads::start(&app, &resident, new, request).await.unwrap().thread.summary.id
+        }
+    };
+    let resolve = |actor: &domain::User, id| {
+        let (app, actor) = (app.clone(), actor.clone());
+        async move {
+            let change =
+                ThreadChange { status: Some(ThreadStatus::Resolved), priority: None, linked_record: None };
+            app::threads::change(&app, &actor, id, change).await.unwrap();
+        }
+    };
+    let status = |org: &OrgId, id| {
+        let (store, org) = (store.clone(), org.clone());
+        async move { store.load_thread(&org, &id).await.unwrap().unwrap().thread.summary.status }
+    };
+
+    let archived = start(&resident, "Archived in 30 days").await;
+    resolve(&staff, archived).await;
+    let reopened = start(&resident, "Re-opened").await;
+    resolve(&staff, reopened).await;
+    let post = app::messages::NewMessage {
+        body: app::messages::Body::Text(MessageBody::parse("It leaks again").unwrap()),
+        attachment_ids: vec![],
+        internal: false,
+        expected_last: None,
+    };
+    app::messages::post(&app, &resident, reopened, post, app::Idempotency::new(None, "t", &()))
+        .await
+        .unwrap();
+    let kept = start(&resident_b, "Never archived").await;
+    resolve(&admin_b, kept).await;
+
+    // A day on: nothing is old enough; the checks move on.
+    let now = Utc::now();
+    assert_eq!(app::resolved::run(&app, now + Duration::days(2)).await.unwrap(), 0);
+    assert_eq!(status(&org, archived).await, ThreadStatus::Resolved);
+    // Past the default 30 days: the resolved thread is archived, with its event; the one
+    // the resident re-opened and the one of the org that never archives are not.
+    assert_eq!(app::resolved::run(&app, now + Duration::days(31)).await.unwrap(), 1);
+    assert_eq!(status(&org, archived).await, ThreadStatus::Archived);
+    assert_eq!(status(&org, reopened).await, ThreadStatus::Unread);
+    assert_eq!(status(&never, kept).await, ThreadStatus::Resolved);
+    let timeline = store.list_timeline(&org, &archived, true, None, 50).await.unwrap().items;
+    let last = serde_json::to_value(timeline.last().unwrap()).unwrap();
+    assert_eq!((last["event"].as_str(), last["status"].as_str()), (Some("status_changed"), Some("archived")));
+    assert_eq!(last["actor_id"], "system");
+    // Each check was settled: nothing is due any more, however late.
+    assert!(store.archive_checks_due(now + Duration::days(4000), 10).await.unwrap().is_empty());
+}

@@ -33,7 +33,10 @@ async fn read_receipts_show_everyone_staff_only_or_only_ones_own_as_the_org_choo
     let w = World::new().await;
     let (status, defaults) = w.get("maint-1", "/v1/settings/messaging").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(defaults, json!({"read_receipts": "everyone", "residents_can_start": true}));
+    assert_eq!(
+        defaults,
+        json!({"archive_resolved_after_days": 30, "read_receipts": "everyone", "residents_can_start": true})
+    );
 
     let thread = w.start_thread("resident-1", "maintenance", "Boiler", "It bangs").await;
     w.routed_to(&thread, "maint-1").await;
@@ -46,12 +49,18 @@ async fn read_receipts_show_everyone_staff_only_or_only_ones_own_as_the_org_choo
     let both = vec![("maint-1".to_owned(), true), ("resident-1".to_owned(), true)];
     assert_eq!(w.markers("resident-1", &thread).await, both);
 
-    w.set_messaging(json!({"read_receipts": "staff", "residents_can_start": true})).await;
+    w.set_messaging(
+        json!({"archive_resolved_after_days": 30, "read_receipts": "staff", "residents_can_start": true}),
+    )
+    .await;
     let own_only = vec![("maint-1".to_owned(), false), ("resident-1".to_owned(), true)];
     assert_eq!(w.markers("resident-1", &thread).await, own_only, "the resident sees only their own");
     assert_eq!(w.markers("maint-1", &thread).await, both, "staff see everyone's");
 
-    w.set_messaging(json!({"read_receipts": "off", "residents_can_start": true})).await;
+    w.set_messaging(
+        json!({"archive_resolved_after_days": 30, "read_receipts": "off", "residents_can_start": true}),
+    )
+    .await;
     assert_eq!(w.markers("resident-1", &thread).await, own_only);
     let staff_own = vec![("maint-1".to_owned(), true), ("resident-1".to_owned(), false)];
     assert_eq!(w.markers("maint-1", &thread).await, staff_own, "staff too see only their own");
@@ -61,7 +70,10 @@ async fn read_receipts_show_everyone_staff_only_or_only_ones_own_as_the_org_choo
 async fn closed_conversations_refuse_new_threads_from_residents_but_not_replies_or_staff() {
     let w = World::new().await;
     let thread = w.start_thread("resident-1", "general", "Before", "Hello").await;
-    w.set_messaging(json!({"read_receipts": "everyone", "residents_can_start": false})).await;
+    w.set_messaging(
+        json!({"archive_resolved_after_days": 7, "read_receipts": "everyone", "residents_can_start": false}),
+    )
+    .await;
     let before = w.thread_ids("admin-1", "").await.len();
     let (status, refused) = w
         .post("resident-1", "/v1/threads", json!({"topic": "general", "subject": "New", "body": "Hi"}))
@@ -76,7 +88,8 @@ async fn closed_conversations_refuse_new_threads_from_residents_but_not_replies_
     assert_eq!(w.post("admin-1", "/v1/threads", staff_start).await.0, StatusCode::CREATED);
 
     // Only admins change the settings; residents cannot read them.
-    let open = json!({"read_receipts": "everyone", "residents_can_start": true});
+    let open =
+        json!({"archive_resolved_after_days": 0, "read_receipts": "everyone", "residents_can_start": true});
     let (status, refused) =
         w.call("maint-1", Method::PUT, "/v1/settings/messaging", Some(open.clone())).await;
     assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "admin_only"));
@@ -86,6 +99,24 @@ async fn closed_conversations_refuse_new_threads_from_residents_but_not_replies_
         .call("admin-1", Method::PUT, "/v1/settings/messaging", Some(json!({"read_receipts": "some"})))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let too_long = json!({"archive_resolved_after_days": 3651, "read_receipts": "everyone", "residents_can_start": true});
+    let (status, refused) = w.call("admin-1", Method::PUT, "/v1/settings/messaging", Some(too_long)).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_archive_period"));
+    assert_eq!(
+        w.get("maint-1", "/v1/settings/messaging").await.1["archive_resolved_after_days"],
+        7,
+        "not stored"
+    );
+    // Left out of a PUT, the archive period is the default.
+    let (_, saved) = w
+        .call(
+            "admin-1",
+            Method::PUT,
+            "/v1/settings/messaging",
+            Some(json!({"read_receipts": "off", "residents_can_start": false})),
+        )
+        .await;
+    assert_eq!(saved["archive_resolved_after_days"], 30);
     w.set_messaging(open).await;
     assert_eq!(
         w.post("resident-1", "/v1/threads", json!({"topic": "general", "subject": "New", "body": "Hi"}))

@@ -1,0 +1,76 @@
+//! Resolved threads move to Archived once untouched for the org's period
+//! (`archive_resolved_after_days` of the messaging settings; 0: never), run by the `jobs`
+//! schedule. Each resolved thread has a check on the schedule's due index, written with the
+//! change that resolved it; when due, the thread is archived (a `status_changed` event by
+//! `system`), looked at again a day later (its period is not over, or was lengthened), or
+//! forgotten (no longer resolved, the period set to never).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use domain::messaging::MessagingSettings;
+use domain::{EventId, OrgId, ThreadStatus, UserId};
+use store::{ArchiveCheck, DueThread, EventKind, EventRecord};
+
+use crate::conversation::millis;
+use crate::{App, WorkError};
+
+const BATCH: i32 = 100;
+
+/// Archives the resolved threads whose period is over at `now`; how many.
+pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
+    let mut settings: HashMap<OrgId, MessagingSettings> = HashMap::new();
+    let mut archived = 0;
+    for due in app.store.archive_checks_due(now, BATCH).await? {
+        if !settings.contains_key(&due.org) {
+            settings.insert(due.org.clone(), app.store.get_messaging(&due.org).await?);
+        }
+        archived += usize::from(look_at(app, &due, &settings[&due.org], now).await?);
+    }
+    Ok(archived)
+}
+
+/// Archives one thread if its period is over, else moves or drops its check.
+async fn look_at(
+    app: &App,
+    due: &DueThread,
+    settings: &MessagingSettings,
+    now: DateTime<Utc>,
+) -> Result<bool, WorkError> {
+    let forget = || app.store.set_archive_check(&due.org, &due.thread_id, ArchiveCheck::Drop);
+    let Some(view) = app.store.load_thread(&due.org, &due.thread_id).await? else {
+        forget().await?;
+        return Ok(false);
+    };
+    let thread = &view.thread;
+    if thread.summary.status != ThreadStatus::Resolved {
+        forget().await?;
+        return Ok(false);
+    }
+    let Some(archive_at) = settings.archive_at(thread.summary.updated_at) else {
+        forget().await?;
+        return Ok(false);
+    };
+    if archive_at > now {
+        let next = ArchiveCheck::At(archive_at.min(now + Duration::days(1)));
+        app.store.set_archive_check(&due.org, &due.thread_id, next).await?;
+        return Ok(false);
+    }
+    let Ok(Some(change)) = thread.summary.status.change_to(ThreadStatus::Archived) else { return Ok(false) };
+    let mut after = thread.clone();
+    after.summary.status = change.to;
+    after.summary.updated_at = now;
+    after.version += 1;
+    let event = EventRecord {
+        id: EventId::new_at(millis(now)),
+        thread_id: due.thread_id,
+        event: EventKind::StatusChanged,
+        actor_id: UserId::parse(crate::automation::AUTOMATION_ACTOR).expect("valid id"),
+        subject_id: None,
+        status: Some(change.to),
+        priority: None,
+        at: now,
+    };
+    // Someone changed the thread meanwhile: the check stays due, the next run looks again.
+    Ok(app.store.update_thread(&view, &after, &[event], ArchiveCheck::Drop).await?)
+}
