@@ -2,7 +2,7 @@
 
 use app::conversation::load_visible;
 use app::scheduled;
-use app::threads::{self, InboxFilter, NewThread, ThreadChange};
+use app::threads::{self, Assignee, InboxFilter, NewThread, ThreadChange};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use domain::{
     DomainError, ErrorCode, LinkedRecord, MessageBody, Priority, Subject, ThreadStatus, Topic, UserId,
 };
 use serde::{Deserialize, Deserializer, Serialize};
-use store::ScheduledRecord;
+use store::{RowFilter, ScheduledRecord};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -105,12 +105,17 @@ async fn create_thread(
 ///
 /// Threads by newest activity first. Facility admins list every thread of the organization
 /// (`unread` then means the thread waits for staff); everyone else lists the threads they
-/// take part in. A page may hold fewer than `limit` items; keep paging while next_cursor is
-/// not null.
+/// take part in. With property_id or priority, the server reads on until the page is full
+/// or the list ends, reading at most 1,000 rows of the index per request: past that the
+/// page holds what was found and next_cursor continues; so keep paging while next_cursor
+/// is not null.
 #[utoipa::path(get, path = "/v1/threads", tag = "threads", operation_id = "listThreads",
     params(
         ("folder" = Option<ThreadStatus>, Query, description = "Only threads with this status (422 invalid_folder otherwise)."),
         ("topic" = Option<String>, Query, description = "Only threads with this topic, matched case-insensitively (422 invalid_topic if not a topic name)."),
+        ("property_id" = Option<String>, Query, description = "Only threads of residents of this property (at most 64 characters, 422 invalid_query otherwise)."),
+        ("assignee" = Option<String>, Query, description = "`me`: only the threads the caller takes part in (what a facility admin narrows the org's inbox to); a staff member's id: the threads they take part in (facility admins; others 403 admin_only, except their own id). 422 invalid_user_id if malformed."),
+        ("priority" = Option<Priority>, Query, description = "Only threads of this priority (422 invalid_priority otherwise)."),
         ListParams,
     ),
     responses((status = 200, description = "A page of inbox rows.", body = ThreadPage)))]
@@ -129,7 +134,33 @@ async fn list_threads(
         })?),
     };
     let topic = params.rest.get("topic").filter(|t| !t.is_empty()).map(|t| Topic::parse(t)).transpose()?;
-    let filter = InboxFilter { status, topic, cursor: params.cursor, limit: params.limit };
+    let text = |name: &str| params.rest.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let property_id = text("property_id")
+        .map(|p| {
+            (p.chars().count() <= 64 && !p.chars().any(char::is_control)).then(|| p.to_owned()).ok_or_else(
+                || DomainError::invalid(ErrorCode::InvalidQuery, "property_id is at most 64 characters"),
+            )
+        })
+        .transpose()?;
+    let priority = text("priority")
+        .map(|p| {
+            serde_json::from_value::<Priority>(serde_json::Value::String(p.to_owned()))
+                .map_err(|_| DomainError::invalid(ErrorCode::InvalidPriority, "priority is normal or urgent"))
+        })
+        .transpose()?;
+    let assignee = match text("assignee") {
+        None => None,
+        Some("me") => Some(Assignee::Me),
+        Some(id) => Some(Assignee::Staff(UserId::parse(id)?)),
+    };
+    let filter = InboxFilter {
+        status,
+        topic,
+        assignee,
+        rows: RowFilter { property_id, priority },
+        cursor: params.cursor,
+        limit: params.limit,
+    };
     let inbox = threads::inbox(&app, &actor, filter).await?;
     Ok(Json(ThreadPage::from_page(inbox.page, |row| SummaryBody::new(row, &actor, inbox.org_wide))))
 }

@@ -11,7 +11,7 @@ use domain::{
 use store::retry::Tries;
 use store::{
     ArchiveCheck, CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope,
-    LastMessage, MessageRecord, Page, ResidentRef, Summary, ThreadRecord, ThreadView,
+    LastMessage, MessageRecord, Page, ResidentRef, RowFilter, Summary, ThreadRecord, ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
@@ -79,6 +79,7 @@ pub async fn start(
                 id: resident.id.clone(),
                 name: resident.name.clone(),
                 unit: resident.unit.clone(),
+                property_id: resident.property_id.clone(),
             },
             last_message: Some(last.clone()),
             updated_at: at,
@@ -179,10 +180,20 @@ async fn offered_topic(app: &App, org: &OrgId, topic: Topic) -> Result<Topic, Er
     Ok(Topic::parse_offered(topic.as_str(), settings.custom_topics())?)
 }
 
+/// Whose threads an inbox lists.
+pub enum Assignee {
+    /// The caller's own (for a facility admin: the threads they take part in).
+    Me,
+    /// Another staff member's (facility admins).
+    Staff(UserId),
+}
+
 /// Which inbox to list, and one page of it.
 pub struct InboxFilter {
     pub status: Option<ThreadStatus>,
     pub topic: Option<Topic>,
+    pub assignee: Option<Assignee>,
+    pub rows: RowFilter,
     pub cursor: Option<Cursor>,
     pub limit: i32,
 }
@@ -195,14 +206,19 @@ pub struct Inbox {
 }
 
 pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox, Error> {
-    let org_wide = actor.role == Role::FacilityAdmin;
-    let scope = if org_wide {
-        InboxScope::Org(actor.org.clone())
-    } else {
-        InboxScope::User(actor.org.clone(), actor.id.clone())
+    let own = InboxScope::User(actor.org.clone(), actor.id.clone());
+    let (scope, org_wide) = match filter.assignee {
+        Some(Assignee::Staff(id)) if id != actor.id => {
+            policy::ensure_org_admin(actor)?;
+            (InboxScope::User(actor.org.clone(), id), true)
+        }
+        Some(_) => (own, false),
+        None if actor.role == Role::FacilityAdmin => (InboxScope::Org(actor.org.clone()), true),
+        None => (own, false),
     };
-    let InboxFilter { status, topic, cursor, limit } = filter;
-    let page = app.store.list_inbox(&InboxQuery { scope, status, topic, cursor, limit }).await?;
+    let InboxFilter { status, topic, rows, cursor, limit, .. } = filter;
+    let page =
+        app.store.list_inbox(&InboxQuery { scope, status, topic, filter: rows, cursor, limit }).await?;
     Ok(Inbox { page, org_wide })
 }
 

@@ -62,6 +62,7 @@ error_codes! {
     InvalidLinkedRecord => "invalid_linked_record",
     InvalidMessageId => "invalid_message_id",
     InvalidOrgId => "invalid_org_id",
+    InvalidPriority => "invalid_priority",
     InvalidQuery => "invalid_query",
     InvalidQuotas => "invalid_quotas",
     InvalidRequest => "invalid_request",

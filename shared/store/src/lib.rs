@@ -31,7 +31,7 @@ pub use attachments::{
 };
 pub use cursor::Cursor;
 pub use error::StoreError;
-pub use inbox::{InboxQuery, InboxRow};
+pub use inbox::{InboxQuery, InboxRow, RowFilter, MAX_FILTERED_READS};
 pub use invites::Invite;
 pub use keys::{InboxScope, ScheduledList};
 pub use members::{EventStep, MembershipChange, MembershipOutcome};

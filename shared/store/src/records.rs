@@ -14,6 +14,9 @@ pub struct ResidentRef {
     pub id: UserId,
     pub name: String,
     pub unit: Option<String>,
+    /// The resident's property when the thread started (inbox filter `property_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -8,6 +8,7 @@ mod hours;
 mod housekeeping;
 mod iam;
 mod identity;
+mod inbox;
 mod input;
 mod messages;
 mod messaging;

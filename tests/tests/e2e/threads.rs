@@ -81,7 +81,10 @@ async fn inbox_rows_carry_resident_unit_last_message_and_priority() {
     assert_eq!(changed["linked_record"]["id"], "INV-1042");
     let (_, page) = w.get("admin-1", "/v1/threads").await;
     let row = &page["items"][0];
-    assert_eq!(row["resident"], json!({"id": "resident-1", "name": "Rita Resident", "unit": "101"}));
+    assert_eq!(
+        row["resident"],
+        json!({"id": "resident-1", "name": "Rita Resident", "unit": "101", "property_id": "prop-1"})
+    );
     assert_eq!(row["priority"], "urgent");
     assert_eq!(row["last_message"]["body_preview"], "Charged twice");
     assert_eq!(row["unread"], true);
