@@ -109,11 +109,19 @@ enum Op {
     OpenThread,
     ListMessages,
     MarkRead,
+    ScheduleMessage,
 }
 
 impl Op {
-    const ALL: [Op; 6] =
-        [Op::CreateThread, Op::PostMessage, Op::ListInbox, Op::OpenThread, Op::ListMessages, Op::MarkRead];
+    const ALL: [Op; 7] = [
+        Op::CreateThread,
+        Op::PostMessage,
+        Op::ListInbox,
+        Op::OpenThread,
+        Op::ListMessages,
+        Op::MarkRead,
+        Op::ScheduleMessage,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -123,6 +131,7 @@ impl Op {
             Op::OpenThread => "open thread",
             Op::ListMessages => "list messages",
             Op::MarkRead => "mark read",
+            Op::ScheduleMessage => "schedule message",
         }
     }
 }
@@ -196,6 +205,9 @@ struct Ledger {
     /// Writes acknowledged only when retried after the load with their Idempotency-Key:
     /// (message id, whether the answer was the first attempt's message).
     retried: Vec<(String, bool)>,
+    /// Acknowledged scheduled messages (202): id → (thread, author, body); each must be
+    /// posted exactly once by the end.
+    scheduled: BTreeMap<String, (String, String, String)>,
 }
 
 impl Ledger {
@@ -401,7 +413,12 @@ async fn staff(ctx: Arc<Ctx>, user: String, seed: u64) {
         }
         let (thread, last) = inbox[rng.below(inbox.len())].clone();
         match roll {
-            20..=59 => {
+            20..=25 => {
+                // Due within the load (across the outages), so the schedule posts it then.
+                let text = format!("load {user} #{n} scheduled");
+                schedule(&ctx, &user, &thread, text, 2 + rng.below(6)).await;
+            }
+            26..=59 => {
                 let internal = rng.below(10) == 0;
                 let text = format!("load {user} #{n}");
                 if let Some(id) = post(&ctx, &user, &thread, text, internal).await {
@@ -490,6 +507,60 @@ async fn post(ctx: &Ctx, user: &str, thread: &str, text: String, internal: bool)
             None
         }
     }
+}
+
+/// Schedules a message `secs` ahead (no Idempotency-Key: scheduling takes none).
+async fn schedule(ctx: &Ctx, user: &str, thread: &str, text: String, secs: usize) {
+    let path = format!("/v1/threads/{thread}/messages");
+    let send_at = Utc::now() + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(2));
+    let body = json!({"body": text, "send_at": send_at.to_rfc3339()});
+    let (outcome, scheduled) =
+        ctx.call(Op::ScheduleMessage, user, Method::POST, &path, Some(body.clone()), None).await;
+    let mut ledger = lock(&ctx.ledger);
+    match scheduled["id"].as_str() {
+        Some(id) if outcome.success() => {
+            ledger.scheduled.insert(id.to_owned(), (thread.to_owned(), user.to_owned(), text));
+        }
+        _ => {
+            let (op, thread) = (Op::ScheduleMessage, Some(thread.to_owned()));
+            ledger.unacked.push(Unacked {
+                op,
+                user: user.to_owned(),
+                thread,
+                text,
+                body,
+                key: None,
+                outcome,
+            });
+        }
+    }
+}
+
+/// Every acknowledged scheduled message must have been sent: its message joins the
+/// acknowledged ones (checked stored exactly once, notified exactly once).
+async fn settle_scheduled(ctx: &Ctx, url: &str, findings: &mut Findings) -> anyhow::Result<()> {
+    let scheduled = lock(&ctx.ledger).scheduled.clone();
+    let mut unsent = BTreeMap::<String, usize>::new();
+    for (id, (thread, author, text)) in &scheduled {
+        let s = get(&ctx.http, url, &ctx.tokens[author], &format!("/v1/scheduled/{id}")).await?;
+        match (s["status"].as_str(), s["message_id"].as_str()) {
+            (Some("sent"), Some(message)) => {
+                let entry = (thread.clone(), author.clone(), text.clone());
+                lock(&ctx.ledger).messages.insert(message.to_owned(), entry);
+            }
+            (status, _) => *unsent.entry(format!("{status:?} {}", s["reason"])).or_default() += 1,
+        }
+    }
+    println!(
+        "
+scheduled messages acknowledged: {}; sent: {}",
+        scheduled.len(),
+        scheduled.len() - unsent.values().sum::<usize>()
+    );
+    for (state, n) in unsent {
+        findings.fail(format!("{n} acknowledged scheduled messages not sent: {state}"));
+    }
+    Ok(())
 }
 
 /// A finding that fails the run.
@@ -683,13 +754,16 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
     let drain_start = Instant::now();
     if drain(&stack, Duration::from_secs(config.drain_secs)).await? {
         let secs = drain_start.elapsed().as_secs_f64();
-        println!("\ndrain: queues, outbox and notification buckets empty after {secs:.1} s");
+        println!(
+            "\ndrain: queues, outbox, notification buckets and scheduled messages empty after {secs:.1} s"
+        );
         memory.push(("drained", rss(pid)));
     } else {
         findings.fail(format!("queues, outbox or notifications not drained within {} s", config.drain_secs));
     }
 
     let verify_start = Instant::now();
+    settle_scheduled(&ctx, &stack.url, &mut findings).await?;
     let stored = verify_stored(&ctx, &stack.url, &mut findings).await?;
     verify_notified(&stack, &org, &users, &stored, &mut findings).await?;
     verify_outbox_done(&stack, &org, &mut findings).await?;
@@ -904,6 +978,7 @@ async fn drain(stack: &Stack, timeout: Duration) -> anyhow::Result<bool> {
         let far = Utc::now() + chrono::Duration::days(1);
         busy |= !stack.store.pending_events(far, 1).await?.is_empty();
         busy |= !stack.store.due_buckets(far, 1).await?.is_empty();
+        busy |= !stack.store.scheduled_due(far, 1).await?.is_empty();
         clean = if busy { 0 } else { clean + 1 };
         if clean >= 2 {
             // One more dispatch period, so that a late duplicate would show.
