@@ -210,6 +210,7 @@ impl Stack {
             app_url: url.clone(),
             directory: Some(directory),
             quotas: app::QuotaCache::default(),
+            hours: app::HoursCache::default(),
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)

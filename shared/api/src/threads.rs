@@ -105,7 +105,7 @@ async fn create_thread(
 ///
 /// Threads by newest activity first. Facility admins list every thread of the organization
 /// (`unread` then means the thread waits for staff); everyone else lists the threads they
-/// take part in. With property_id or priority, the server reads on until the page is full
+/// take part in. With topic, property_id or priority, the server reads on until the page is full
 /// or the list ends, reading at most 1,000 rows of the index per request: past that the
 /// page holds what was found and next_cursor continues; so keep paging while next_cursor
 /// is not null.
@@ -155,9 +155,8 @@ async fn list_threads(
     };
     let filter = InboxFilter {
         status,
-        topic,
         assignee,
-        rows: RowFilter { property_id, priority },
+        rows: RowFilter { topic, property_id, priority },
         cursor: params.cursor,
         limit: params.limit,
     };

@@ -3,7 +3,8 @@
 //! the thread's resident, never for staff messages; it leaves the thread's status as it is
 //! (still waiting for staff) and is no staff response. Idempotent: the thread records the
 //! period it answered in the same transaction as the reply, so a redelivered event, or a
-//! second message in the same period, adds nothing.
+//! second message in the same period, adds nothing. The hours are read once a minute per
+//! instance: a change applies within a minute.
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
@@ -13,6 +14,9 @@ use store::{MessageRecord, NewPost, PostOutcome};
 use crate::conversation::{millis, now};
 use crate::relay::relay;
 use crate::{App, WorkError};
+
+/// The orgs' business hours as last read, per function instance.
+pub type HoursCache = crate::org_cache::OrgCache<domain::hours::BusinessHours>;
 
 /// The author of automated messages, as timelines show it.
 pub const AUTOMATION_ACTOR: &str = "system";
@@ -29,7 +33,7 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
 }
 
 async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> Result<(), WorkError> {
-    let hours = app.store.get_business_hours(&event.org).await?;
+    let hours = app.hours.get(&event.org, app.store.get_business_hours(&event.org)).await?;
     if !hours.auto_reply.enabled {
         return Ok(());
     }

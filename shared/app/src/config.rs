@@ -8,7 +8,7 @@ use queue::Events;
 use store::Store;
 
 use crate::dispatch::Notifier;
-use crate::{App, QuotaCache};
+use crate::{App, HoursCache, QuotaCache};
 use channels::{HttpProvider, Providers};
 
 /// Typed configuration from the environment; a missing variable is named in the error.
@@ -76,6 +76,7 @@ impl App {
             app_url: app_url(),
             directory: directory::Directory::from_env(&aws),
             quotas: QuotaCache::default(),
+            hours: HoursCache::default(),
         })
     }
 }

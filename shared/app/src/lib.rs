@@ -17,6 +17,7 @@ mod idempotency;
 pub mod invitations;
 pub mod messages;
 pub mod notifier;
+mod org_cache;
 mod paid;
 pub mod participants;
 pub mod quota;
@@ -31,6 +32,7 @@ pub mod settings;
 pub mod templates;
 pub mod threads;
 
+pub use automation::HoursCache;
 pub use config::{app_url, aws_from_env, aws_timeouts, notifier_from_env, relay_sns_config, Config};
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;
@@ -57,4 +59,6 @@ pub struct App {
     pub directory: Option<Directory>,
     /// The orgs' write quotas, as last read.
     pub quotas: QuotaCache,
+    /// The orgs' business hours, as last read (the automation reads them for every message).
+    pub hours: HoursCache,
 }

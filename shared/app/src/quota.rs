@@ -3,37 +3,15 @@
 //! `rate_limited` and `Retry-After` when either is spent. An org's limits are read once a
 //! minute per function instance, not on every request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use domain::quota::{window, Limit, QuotaKind, Quotas};
-use domain::{OrgId, User, UserId};
+use domain::{User, UserId};
 use store::keys::QuotaScope;
-use store::{Counter, Store};
+use store::Counter;
 
 use crate::{App, Error};
 
-/// How long an org's limits are kept before they are read again.
-const LIMITS_TTL: Duration = Duration::from_secs(60);
-
 /// The orgs' limits as last read, per function instance.
-#[derive(Clone, Debug, Default)]
-pub struct QuotaCache(Arc<Mutex<HashMap<OrgId, (Instant, Quotas)>>>);
-
-impl QuotaCache {
-    async fn limits(&self, store: &Store, org: &OrgId) -> Result<Quotas, store::StoreError> {
-        let cached = self.0.lock().ok().and_then(|m| m.get(org).copied());
-        if let Some((_, quotas)) = cached.filter(|(at, _)| at.elapsed() < LIMITS_TTL) {
-            return Ok(quotas);
-        }
-        let quotas = store.get_quotas(org).await?.unwrap_or_default();
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(org.clone(), (Instant::now(), quotas));
-        }
-        Ok(quotas)
-    }
-}
+pub type QuotaCache = crate::org_cache::OrgCache<Quotas>;
 
 /// The counts one write took, to give back if the write is refused after all.
 #[must_use = "settle the counts with the write's result"]
@@ -71,7 +49,8 @@ pub async fn take(
     kind: QuotaKind,
     subject: Option<&UserId>,
 ) -> Result<Taken, Error> {
-    let limit: Limit = app.quotas.limits(&app.store, &actor.org).await?.limit(kind);
+    let read = async { app.store.get_quotas(&actor.org).await.map(Option::unwrap_or_default) };
+    let limit: Limit = app.quotas.get(&actor.org, read).await?.limit(kind);
     let (start, retry_after) = window(chrono::Utc::now().timestamp(), limit.window_secs);
     let counter = |scope: QuotaScope| Counter {
         org: actor.org.clone(),

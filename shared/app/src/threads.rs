@@ -191,7 +191,6 @@ pub enum Assignee {
 /// Which inbox to list, and one page of it.
 pub struct InboxFilter {
     pub status: Option<ThreadStatus>,
-    pub topic: Option<Topic>,
     pub assignee: Option<Assignee>,
     pub rows: RowFilter,
     pub cursor: Option<Cursor>,
@@ -216,9 +215,8 @@ pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox
         None if actor.role == Role::FacilityAdmin => (InboxScope::Org(actor.org.clone()), true),
         None => (own, false),
     };
-    let InboxFilter { status, topic, rows, cursor, limit, .. } = filter;
-    let page =
-        app.store.list_inbox(&InboxQuery { scope, status, topic, filter: rows, cursor, limit }).await?;
+    let InboxFilter { status, rows: filter, cursor, limit, .. } = filter;
+    let page = app.store.list_inbox(&InboxQuery { scope, status, filter, cursor, limit }).await?;
     Ok(Inbox { page, org_wide })
 }
 

@@ -156,7 +156,7 @@ mod properties {
         fn query(&self) -> Query {
             let prefix = keys::org_prefix(&self.org());
             if self.inbox {
-                let (index, partition) = InboxScope::User(self.org(), self.user()).partition(None, None);
+                let (index, partition) = InboxScope::User(self.org(), self.user()).partition(None);
                 Query {
                     attributes: vec![PK, SK, index.pk(), index.sk()],
                     partition: (index.pk(), partition),
@@ -253,7 +253,7 @@ mod properties {
         ];
         let value = prop_oneof![
             Just(keys::thread_pk(&demo, &thread)),
-            Just(InboxScope::User(demo.clone(), resident.clone()).partition(None, None).1),
+            Just(InboxScope::User(demo.clone(), resident.clone()).partition(None).1),
             Just(keys::thread_pk(&OrgId::parse("demo-b").unwrap(), &thread)),
             Just(keys::user_pk(&demo, &resident)),
             text(40),

@@ -1,6 +1,6 @@
-//! Inbox lists: one of four indexes by folder and topic, newest activity first. Other
-//! filters (property, priority) are filter expressions on that Query, read on until the
-//! page is full (see [`MAX_FILTERED_READS`]).
+//! Inbox lists: one of two indexes by folder, newest activity first. Other filters (topic,
+//! property, priority) are filter expressions on that Query, read on until the page is full
+//! (see [`MAX_FILTERED_READS`]).
 
 use std::collections::HashMap;
 
@@ -21,7 +21,6 @@ const FILTERED_READ_ROWS: i32 = 200;
 pub struct InboxQuery {
     pub scope: InboxScope,
     pub status: Option<ThreadStatus>,
-    pub topic: Option<Topic>,
     pub filter: RowFilter,
     pub cursor: Option<Cursor>,
     pub limit: i32,
@@ -30,13 +29,14 @@ pub struct InboxQuery {
 /// What rows must also match, beyond their index partition.
 #[derive(Debug, Clone, Default)]
 pub struct RowFilter {
+    pub topic: Option<Topic>,
     pub property_id: Option<String>,
     pub priority: Option<Priority>,
 }
 
 impl RowFilter {
     fn is_empty(&self) -> bool {
-        self.property_id.is_none() && self.priority.is_none()
+        self.topic.is_none() && self.property_id.is_none() && self.priority.is_none()
     }
 
     /// The filter expression on rows of `scope` (the summary is `data.summary` on thread
@@ -61,6 +61,9 @@ impl RowFilter {
             f.values.insert(format!(":f{i}"), value);
             f.terms.push(format!("{} = :f{i}", names.join(".")));
         };
+        if let Some(topic) = &self.topic {
+            at(&["topic"], s(topic.as_str()));
+        }
         if let Some(property) = &self.property_id {
             at(&["resident", "property_id"], s(property.clone()));
         }
@@ -87,7 +90,7 @@ pub struct InboxRow {
 
 impl Store {
     pub async fn list_inbox(&self, q: &InboxQuery) -> Result<Page<InboxRow>, StoreError> {
-        let (index, partition) = q.scope.partition(q.status, q.topic.as_ref());
+        let (index, partition) = q.scope.partition(q.status);
         let (gpk, gsk) = (index.pk(), index.sk());
         let key_attributes = [PK, SK, gpk, gsk];
         let mut start = q

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use domain::{OrgId, ThreadId, ThreadStatus, Topic};
+use domain::{OrgId, ThreadId, ThreadStatus};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::keys::{self, InboxScope, Index, PK, SK};
+use crate::keys::{self, InboxScope, PK, SK};
 use crate::records::{ParticipantRecord, Summary, ThreadRecord, TimelineItem};
 use crate::StoreError;
 
@@ -48,26 +48,22 @@ pub fn field<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreErr
     Ok(serde_dynamo::from_attribute_value(value)?)
 }
 
-/// The eight inbox index attributes of a row in `scope`: by status, all, by status and
-/// topic, by topic; each sorted by last activity.
+/// The four inbox index attributes of a row in `scope`: by status and all, each sorted by
+/// last activity.
 pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, AttributeValue)> {
-    let mut keys = index_partitions(scope, summary.status, &summary.topic);
+    let mut keys = index_partitions(scope, summary.status);
     keys.extend(index_sorts(&keys::activity_sk(&summary.updated_at, &summary.id)));
     keys
 }
 
-/// The partition keys of the four inbox indexes.
-pub fn index_partitions(
-    scope: &InboxScope,
-    status: ThreadStatus,
-    topic: &Topic,
-) -> Vec<(String, AttributeValue)> {
-    scope.partitions(status, topic).into_iter().map(|(index, p)| (index.pk().to_owned(), s(p))).collect()
+/// The partition keys of the inbox indexes.
+pub fn index_partitions(scope: &InboxScope, status: ThreadStatus) -> Vec<(String, AttributeValue)> {
+    scope.partitions(status).into_iter().map(|(index, p)| (index.pk().to_owned(), s(p))).collect()
 }
 
-/// The sort keys of the four inbox indexes: the same activity key.
+/// The sort keys of the inbox indexes: the same activity key.
 pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
-    Index::ALL.iter().map(|index| (index.sk().to_owned(), s(sort))).collect()
+    InboxScope::INDEXES.iter().map(|index| (index.sk().to_owned(), s(sort))).collect()
 }
 
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {

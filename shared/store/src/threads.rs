@@ -340,7 +340,7 @@ impl Store {
                 ];
                 if let Some(st) = status {
                     fields.push((format!("{row}.status"), items::av(&st)?));
-                    fields.extend(items::index_partitions(scope, st, &thread.summary.topic));
+                    fields.extend(items::index_partitions(scope, st));
                 }
                 fields.extend(items::index_sorts(&sort));
                 Ok(fields)

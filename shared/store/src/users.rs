@@ -242,7 +242,7 @@ impl Store {
     pub async fn has_open_threads(&self, org: &OrgId, user: &UserId) -> Result<bool, StoreError> {
         let inbox = InboxScope::User(org.clone(), user.clone());
         for status in [ThreadStatus::Unread, ThreadStatus::Open] {
-            let (index, partition) = inbox.partition(Some(status), None);
+            let (index, partition) = inbox.partition(Some(status));
             let out = self
                 .client
                 .query()

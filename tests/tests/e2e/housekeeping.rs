@@ -93,6 +93,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         app_url: url.to_owned(),
         directory: None,
         quotas: app::QuotaCache::default(),
+        hours: app::HoursCache::default(),
     }
 }
 

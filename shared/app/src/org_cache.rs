@@ -1,0 +1,36 @@
+//! Per-organization values read at most once a minute per function instance (an org's
+//! quota limits, its business hours), not on every request or event.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::OrgId;
+
+/// How long a value is kept before it is read again: a change applies within a minute.
+const TTL: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug)]
+pub struct OrgCache<T>(Arc<Mutex<HashMap<OrgId, (Instant, T)>>>);
+
+impl<T> Default for OrgCache<T> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<T: Clone> OrgCache<T> {
+    /// The org's value as last read within the minute, else `read` (and keep it).
+    pub async fn get<E>(&self, org: &OrgId, read: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+        let cached = self.0.lock().ok().and_then(|m| m.get(org).cloned());
+        if let Some((_, value)) = cached.filter(|(at, _)| at.elapsed() < TTL) {
+            return Ok(value);
+        }
+        let value = read.await?;
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(org.clone(), (Instant::now(), value.clone()));
+        }
+        Ok(value)
+    }
+}
