@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = api::AppState::from_env().await?;
     let routes = api::settings::router(state.clone())
         .merge(api::me::router(state.clone()))
-        .merge(api::templates::router(state));
+        .merge(api::templates::router(state.clone()))
+        .merge(api::categories::router(state));
     lambda_http::run(routes).await
 }

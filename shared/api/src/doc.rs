@@ -40,6 +40,7 @@ use crate::AppState;
         (name = "settings", description = "Organization settings: routing, retention, notification defaults."),
         (name = "me", description = "The caller's own settings."),
         (name = "templates", description = "Saved replies with placeholders (staff)."),
+        (name = "categories", description = "Communication categories: consent rules, topics, auditors, dispatchers."),
         (name = "scheduled", description = "Messages and conversations waiting for their send time (staff)."),
         (name = "attachments", description = "Photos and PDFs on messages."),
         (name = "contacts", description = "Residents, owners, staff and vendors; invitations."),
@@ -243,6 +244,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::settings::routes())
         .merge(crate::me::routes())
         .merge(crate::templates::routes())
+        .merge(crate::categories::routes())
         .merge(crate::attachments::routes())
         .merge(crate::contacts::routes())
         .merge(public(crate::contacts::public_routes()))

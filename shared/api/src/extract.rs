@@ -106,6 +106,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactPath {
     }
 }
 
+/// The `{id}` of a category route. An id that cannot exist names no category.
+pub struct CategoryPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CategoryPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "category").await?;
+        // Category ids have the shape of user ids (`service`, `cat-…`).
+        UserId::parse(raw.as_str()).map_err(|_| DomainError::NotFound("category"))?;
+        Ok(Self(raw))
+    }
+}
+
 /// The `{id}` of a template route. An id that cannot exist names no template.
 pub struct TemplatePath(pub TemplateId);
 
@@ -191,8 +205,8 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        ContactPath, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath, DEFAULT_LIMIT,
-        MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+        CategoryPath, ContactPath, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath,
+        DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
     fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {
@@ -227,6 +241,16 @@ mod described {
             let description = "Template id. An id that is malformed, absent or not the caller's to use \
                                is answered with 404.";
             let schema = Ref::from_schema_name(domain::TemplateId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for CategoryPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Category id: `service` (built in) or `cat-…`. An id that is malformed or \
+                               names no category of the caller's organization is answered with 404.";
+            let schema =
+                ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64));
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
         }
     }

@@ -4,6 +4,7 @@
 
 mod actor;
 pub mod attachments;
+pub mod categories;
 pub mod contacts;
 mod doc;
 mod error;

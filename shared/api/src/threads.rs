@@ -52,6 +52,9 @@ struct CreateThread {
     /// their own id (422 invalid_user_id if malformed). null is the same as leaving it out.
     #[schema(value_type = Option<UserId>)]
     resident_id: Option<String>,
+    /// Staff only: its communication category (422 unknown_category if the organization has
+    /// none of that id); else the category claiming the topic, else `service`.
+    category_id: Option<String>,
     /// Staff: start it at this time instead of now (RFC 3339 with its offset, in the future
     /// and within 365 days, else 422 invalid_send_at): 202 with the scheduled message.
     #[schema(format = DateTime)]
@@ -92,6 +95,7 @@ async fn create_thread(
         priority: req.priority,
         linked_record: req.linked_record,
         resident_id: req.resident_id.map(UserId::parse).transpose()?,
+        category_id: req.category_id.clone(),
     };
     if let Some(send_at) = req.send_at.as_deref() {
         let record = scheduled::thread(&app, &actor, new, scheduled::send_at(send_at)?).await?;
@@ -105,7 +109,7 @@ async fn create_thread(
 ///
 /// Threads by newest activity first. Facility admins list every thread of the organization
 /// (`unread` then means the thread waits for staff); everyone else lists the threads they
-/// take part in. With topic, property_id or priority, the server reads on until the page is full
+/// take part in. With topic, category_id, property_id or priority, the server reads on until the page is full
 /// or the list ends, reading at most 1,000 rows of the index per request: past that the
 /// page holds what was found and next_cursor continues; so keep paging while next_cursor
 /// is not null.
@@ -116,6 +120,7 @@ async fn create_thread(
         ("property_id" = Option<String>, Query, description = "Only threads of residents of this property (at most 64 characters, 422 invalid_query otherwise)."),
         ("assignee" = Option<String>, Query, description = "`me`: only the threads the caller takes part in (what a facility admin narrows the org's inbox to); a staff member's id: the threads they take part in (facility admins; others 403 admin_only, except their own id). 422 invalid_user_id if malformed."),
         ("priority" = Option<Priority>, Query, description = "Only threads of this priority (422 invalid_priority otherwise)."),
+        ("category_id" = Option<String>, Query, description = "Only threads of this communication category (`service`: the built-in one; at most 64 characters, 422 invalid_query otherwise)."),
         ListParams,
     ),
     responses((status = 200, description = "A page of inbox rows.", body = ThreadPage)))]
@@ -135,13 +140,22 @@ async fn list_threads(
     };
     let topic = params.rest.get("topic").filter(|t| !t.is_empty()).map(|t| Topic::parse(t)).transpose()?;
     let text = |name: &str| params.rest.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let property_id = text("property_id")
-        .map(|p| {
-            (p.chars().count() <= 64 && !p.chars().any(char::is_control)).then(|| p.to_owned()).ok_or_else(
-                || DomainError::invalid(ErrorCode::InvalidQuery, "property_id is at most 64 characters"),
-            )
-        })
-        .transpose()?;
+    // Ids compared as they are: bounded so that no filter carries a large value.
+    let short = |name: &'static str| {
+        text(name)
+            .map(|v| {
+                (v.chars().count() <= 64 && !v.chars().any(char::is_control))
+                    .then(|| v.to_owned())
+                    .ok_or_else(|| {
+                        DomainError::invalid(
+                            ErrorCode::InvalidQuery,
+                            format!("{name} is at most 64 characters"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let property_id = short("property_id")?;
     let priority = text("priority")
         .map(|p| {
             serde_json::from_value::<Priority>(serde_json::Value::String(p.to_owned()))
@@ -156,7 +170,7 @@ async fn list_threads(
     let filter = InboxFilter {
         status,
         assignee,
-        rows: RowFilter { topic, property_id, priority },
+        rows: RowFilter { topic, category_id: short("category_id")?, property_id, priority },
         cursor: params.cursor,
         limit: params.limit,
     };

@@ -7,6 +7,7 @@
 mod archives;
 pub mod attachments;
 pub mod automation;
+pub mod categories;
 mod config;
 pub mod contacts;
 pub mod conversation;

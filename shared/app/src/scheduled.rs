@@ -71,6 +71,7 @@ pub async fn thread(
         resident_id: admitted.resident.id,
         priority: new.priority,
         linked_record: new.linked_record,
+        category_id: admitted.category_id,
     };
     create(app, actor, post, new.body, send_at, false).await
 }
@@ -291,7 +292,7 @@ async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkErr
                 .await
                 .map(|posted| Outcome::Sent { thread_id: *thread_id, message_id: Some(posted.message().id) })
         }
-        ScheduledPost::Thread { topic, subject, resident_id, priority, linked_record } => {
+        ScheduledPost::Thread { topic, subject, resident_id, priority, linked_record, category_id } => {
             let new = NewThread {
                 topic: topic.clone(),
                 subject: subject.clone(),
@@ -299,6 +300,7 @@ async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkErr
                 priority: *priority,
                 linked_record: linked_record.clone(),
                 resident_id: Some(resident_id.clone()),
+                category_id: Some(category_id.clone()),
             };
             threads::start(app, &author, new, request).await.map(|view| Outcome::Sent {
                 thread_id: view.thread.summary.id,

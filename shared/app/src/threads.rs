@@ -16,7 +16,7 @@ use store::{
 
 use crate::conversation::{load_visible, millis, now, participant};
 use crate::relay::relay;
-use crate::{quota, App, Error, Idempotency};
+use crate::{categories, quota, App, Error, Idempotency};
 
 /// A new conversation as asked: the topic as given (built in, or one the org routes).
 pub struct NewThread {
@@ -28,6 +28,8 @@ pub struct NewThread {
     pub linked_record: Option<LinkedRecord>,
     /// Whom staff start it with; a resident starts their own.
     pub resident_id: Option<UserId>,
+    /// Staff only: its communication category (else the one claiming its topic).
+    pub category_id: Option<String>,
 }
 
 /// Starts a thread with its first message, or answers the thread an earlier request with
@@ -38,7 +40,7 @@ pub async fn start(
     new: NewThread,
     request: Idempotency,
 ) -> Result<ThreadView, Error> {
-    let Admitted { topic, resident } = admit(app, actor, &new).await?;
+    let Admitted { topic, resident, category_id } = admit(app, actor, &new).await?;
     let body = crate::messages::signed(app, actor, new.body, false).await?;
 
     let taken = match quota::take(app, actor, QuotaKind::Thread, None).await {
@@ -75,6 +77,7 @@ pub async fn start(
             subject: new.subject,
             status: ThreadStatus::initial(actor.role),
             priority: new.priority.unwrap_or_default(),
+            category_id,
             resident: ResidentRef {
                 id: resident.id.clone(),
                 name: resident.name.clone(),
@@ -130,6 +133,7 @@ pub async fn start(
 pub(crate) struct Admitted {
     pub topic: Topic,
     pub resident: User,
+    pub category_id: String,
 }
 
 /// Whether the actor may start `new`, now or on a schedule.
@@ -139,7 +143,9 @@ pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Ad
         return Err(DomainError::forbidden(ErrorCode::ConversationsClosed, message).into());
     }
     let topic = offered_topic(app, &actor.org, new.topic.clone()).await?;
-    policy::ensure_can_set_thread_fields(actor, new.priority.is_some() || new.linked_record.is_some())?;
+    let staff_fields = new.priority.is_some() || new.linked_record.is_some() || new.category_id.is_some();
+    policy::ensure_can_set_thread_fields(actor, staff_fields)?;
+    let category_id = categories::of_new_thread(app, actor, &topic, new.category_id.as_deref()).await?;
     let resident = match policy::thread_counterpart(actor, new.resident_id.clone())? {
         ThreadCounterpart::Myself => actor.clone(),
         ThreadCounterpart::Resident(id) => {
@@ -153,7 +159,7 @@ pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Ad
             resident
         }
     };
-    Ok(Admitted { topic, resident })
+    Ok(Admitted { topic, resident, category_id })
 }
 
 /// A resolved thread is looked at for archiving a day after it is resolved, then daily until

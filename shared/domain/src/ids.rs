@@ -134,6 +134,11 @@ impl UserId {
     }
 }
 
+/// A new category's id: `cat-` and a lower-case ULID of its creation time.
+pub fn new_category_id(at_ms: u64) -> String {
+    format!("cat-{}", ulid::Ulid::from_parts(at_ms, rand_bits()).to_string().to_lowercase())
+}
+
 fn rand_bits() -> u128 {
     // ulid's generator is seeded from the OS; we only need its random part.
     ulid::Ulid::new().random()

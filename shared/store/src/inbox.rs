@@ -30,13 +30,17 @@ pub struct InboxQuery {
 #[derive(Debug, Clone, Default)]
 pub struct RowFilter {
     pub topic: Option<Topic>,
+    pub category_id: Option<String>,
     pub property_id: Option<String>,
     pub priority: Option<Priority>,
 }
 
 impl RowFilter {
     fn is_empty(&self) -> bool {
-        self.topic.is_none() && self.property_id.is_none() && self.priority.is_none()
+        self.topic.is_none()
+            && self.category_id.is_none()
+            && self.property_id.is_none()
+            && self.priority.is_none()
     }
 
     /// The filter expression on rows of `scope` (the summary is `data.summary` on thread
@@ -63,6 +67,9 @@ impl RowFilter {
         };
         if let Some(topic) = &self.topic {
             at(&["topic"], s(topic.as_str()));
+        }
+        if let Some(category) = &self.category_id {
+            at(&["category_id"], s(category.clone()));
         }
         if let Some(property) = &self.property_id {
             at(&["resident", "property_id"], s(property.clone()));

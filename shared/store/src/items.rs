@@ -136,6 +136,11 @@ impl crate::Store {
         key: Item,
         consistent: bool,
     ) -> Result<Option<T>, StoreError> {
+        self.get_item(key, consistent).await?.as_ref().map(data::<T>).transpose()
+    }
+
+    /// The item at `key`, if any.
+    pub(crate) async fn get_item(&self, key: Item, consistent: bool) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -145,7 +150,7 @@ impl crate::Store {
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        out.item().map(data::<T>).transpose()
+        Ok(out.item)
     }
 
     /// The items at `keys` that exist, in any order: BatchGetItem, 100 keys a request (no

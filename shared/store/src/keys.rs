@@ -177,6 +177,7 @@ pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
 pub const MESSAGING_SETTINGS_SK: &str = "MESSAGING";
 pub const BUSINESS_HOURS_SK: &str = "BUSINESS_HOURS";
+pub const CATEGORIES_SK: &str = "CATEGORIES";
 pub const QUOTAS_SETTINGS_SK: &str = "QUOTAS";
 pub const NOTIFICATIONS_SETTINGS_SK: &str = "NOTIFICATIONS";
 pub const BUCKET_SK: &str = "BUCKET";

@@ -38,9 +38,17 @@ pub struct Summary {
     pub subject: Subject,
     pub status: ThreadStatus,
     pub priority: Priority,
+    /// Its communication category (`service` unless a category claims its topic or staff
+    /// named one).
+    #[serde(default = "service")]
+    pub category_id: String,
     pub resident: ResidentRef,
     pub last_message: Option<LastMessage>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn service() -> String {
+    domain::category::SERVICE.to_owned()
 }
 
 /// A thread's own item (`#META`).

@@ -43,6 +43,7 @@ pub enum ScheduledPost {
         priority: Option<Priority>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         linked_record: Option<LinkedRecord>,
+        category_id: String,
     },
 }
 

@@ -1,11 +1,15 @@
 //! Per-organization settings items (`keys::settings_pk` / one sort key per kind).
 
+use domain::category::Category;
 use domain::hours::BusinessHours;
 use domain::messaging::MessagingSettings;
 use domain::{OrgId, RoutingSettings};
 
-use crate::items::key;
-use crate::keys::{settings_pk, BUSINESS_HOURS_SK, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK};
+use crate::items::{self, key};
+use crate::keys::{
+    settings_pk, BUSINESS_HOURS_SK, CATEGORIES_SK, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK,
+};
+use crate::tx::{self, Condition};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -35,4 +39,33 @@ impl Store {
     pub async fn put_business_hours(&self, org: &OrgId, hours: &BusinessHours) -> Result<(), StoreError> {
         self.put_data(key(settings_pk(org), BUSINESS_HOURS_SK), hours).await
     }
+
+    /// The org's categories (not the built-in one) and their revision (0: never set).
+    pub async fn get_categories(&self, org: &OrgId) -> Result<(Vec<Category>, u64), StoreError> {
+        let item = self.get_item(key(settings_pk(org), CATEGORIES_SK), true).await?;
+        match item {
+            Some(item) => Ok((items::data(&item)?, items::field(&item, REV)?)),
+            None => Ok((vec![], 0)),
+        }
+    }
+
+    /// Replaces the org's categories if still at revision `rev`. `Ok(false)`: changed since.
+    pub async fn put_categories(
+        &self,
+        org: &OrgId,
+        categories: &[Category],
+        rev: u64,
+    ) -> Result<bool, StoreError> {
+        let mut item = key(settings_pk(org), CATEGORIES_SK);
+        item.insert(items::DATA.into(), items::av(&categories)?);
+        item.insert(REV.into(), items::n(rev + 1));
+        let cond = if rev == 0 {
+            Condition::new("attribute_not_exists(pk)")
+        } else {
+            Condition::new("#rev = :rev").name("#rev", REV).value(":rev", items::n(rev))
+        };
+        self.write_one(tx::put(&self.table, item, cond)?).await
+    }
 }
+
+const REV: &str = "rev";

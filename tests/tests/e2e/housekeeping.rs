@@ -128,6 +128,7 @@ async fn resolved_threads_are_archived_once_untouched_for_the_orgs_period() {
             priority: None,
             linked_record: None,
             resident_id: None,
+            category_id: None,
         };
         let (app, resident) = (app.clone(), resident.clone());
         async move {

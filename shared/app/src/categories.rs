@@ -1,0 +1,153 @@
+//! Communication categories (facility admins write, staff read): the built-in `service`
+//! category and the org's own, all in one settings item so that a topic is never claimed
+//! by two categories, however admins race.
+
+use domain::category::{self, Category, ConsentMode, MAX_CATEGORIES};
+use domain::{policy, DomainError, ErrorCode, Topic, User, UserId};
+use store::retry::Tries;
+
+use crate::conversation::{millis, now};
+use crate::{App, Error};
+
+/// A category as asked: everything but its id.
+pub struct NewCategory {
+    pub name: String,
+    pub consent: ConsentMode,
+    pub topics: Vec<Topic>,
+    pub auditors: Vec<UserId>,
+    pub dispatchers: Vec<UserId>,
+}
+
+/// What an edit changes; `None` leaves a field as it is. The consent mode is set when the
+/// category is created: changing it would change whom its messages may reach.
+#[derive(Default)]
+pub struct CategoryChange {
+    pub name: Option<String>,
+    pub consent: Option<ConsentMode>,
+    pub topics: Option<Vec<Topic>>,
+    pub auditors: Option<Vec<UserId>>,
+    pub dispatchers: Option<Vec<UserId>>,
+}
+
+/// The built-in category first, then the org's by name.
+pub async fn list(app: &App, actor: &User) -> Result<Vec<Category>, Error> {
+    policy::ensure_staff(actor)?;
+    let (mut all, _) = app.store.get_categories(&actor.org).await?;
+    all.sort_by_cached_key(|c| c.name.to_lowercase());
+    all.insert(0, Category::service());
+    Ok(all)
+}
+
+pub async fn show(app: &App, actor: &User, id: &str) -> Result<Category, Error> {
+    let all = list(app, actor).await?;
+    all.into_iter().find(|c| c.id == id).ok_or_else(|| DomainError::NotFound("category").into())
+}
+
+pub async fn create(app: &App, actor: &User, new: NewCategory) -> Result<Category, Error> {
+    policy::ensure_org_admin(actor)?;
+    let category = Category {
+        id: domain::ids::new_category_id(millis(now())),
+        name: new.name,
+        consent: new.consent,
+        topics: new.topics,
+        auditors: new.auditors,
+        dispatchers: new.dispatchers,
+    };
+    save(app, actor, category, |all| {
+        if all.len() >= MAX_CATEGORIES {
+            let message = format!("an organization has at most {MAX_CATEGORIES} categories");
+            return Err(DomainError::conflict(ErrorCode::TooManyCategories, message));
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn update(app: &App, actor: &User, id: &str, change: CategoryChange) -> Result<Category, Error> {
+    policy::ensure_org_admin(actor)?;
+    if id == category::SERVICE {
+        let message = "the built-in service category cannot be changed";
+        return Err(DomainError::conflict(ErrorCode::NotAllowed, message).into());
+    }
+    let before = show(app, actor, id).await?;
+    if change.consent.is_some_and(|c| c != before.consent) {
+        let message = "a category's consent mode is set when it is created";
+        return Err(DomainError::invalid(ErrorCode::ConsentFixed, message).into());
+    }
+    let after = Category {
+        name: change.name.unwrap_or(before.name),
+        topics: change.topics.unwrap_or(before.topics),
+        auditors: change.auditors.unwrap_or(before.auditors),
+        dispatchers: change.dispatchers.unwrap_or(before.dispatchers),
+        ..before
+    };
+    save(app, actor, after, |_| Ok(())).await
+}
+
+/// Validates `category` among the org's others and stores it in their place (new or
+/// replacing the one of its id), conditioned on the revision read: a lost race reads again.
+async fn save(
+    app: &App,
+    actor: &User,
+    category: Category,
+    check: impl Fn(&[Category]) -> Result<(), DomainError>,
+) -> Result<Category, Error> {
+    ensure_staff_ids(app, actor, &category).await?;
+    let mut tries = Tries::new();
+    while tries.another().await {
+        let (mut all, rev) = app.store.get_categories(&actor.org).await?;
+        let exists = all.iter().any(|c| c.id == category.id);
+        if !exists {
+            check(&all)?;
+        }
+        let saved = category.clone().validated(&all)?;
+        match all.iter_mut().find(|c| c.id == saved.id) {
+            Some(slot) => *slot = saved.clone(),
+            None => all.push(saved.clone()),
+        }
+        if app.store.put_categories(&actor.org, &all, rev).await? {
+            return Ok(saved);
+        }
+    }
+    Err(store::StoreError::Contention.into())
+}
+
+/// Auditors and dispatchers must be staff of the org (one BatchGetItem).
+async fn ensure_staff_ids(app: &App, actor: &User, category: &Category) -> Result<(), Error> {
+    let named: Vec<UserId> = category.auditors.iter().chain(&category.dispatchers).cloned().collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let found = app.store.get_users(&actor.org, &named).await?;
+    if let Some(id) = named.iter().find(|id| !found.iter().any(|u| &u.id == *id && u.role.is_staff())) {
+        let message = format!("'{id}' is not a staff member of this organization");
+        return Err(DomainError::invalid(ErrorCode::UnknownStaff, message).into());
+    }
+    Ok(())
+}
+
+/// The category of a new thread: the one staff named (it must exist), else the one
+/// claiming its topic, else `service`.
+pub(crate) async fn of_new_thread(
+    app: &App,
+    actor: &User,
+    topic: &Topic,
+    named: Option<&str>,
+) -> Result<String, Error> {
+    if named == Some(category::SERVICE) {
+        return Ok(category::SERVICE.to_owned());
+    }
+    let (all, _) = app.store.get_categories(&actor.org).await?;
+    match named {
+        Some(id) => all.iter().find(|c| c.id == id).map(|c| c.id.clone()).ok_or_else(|| {
+            DomainError::invalid(
+                ErrorCode::UnknownCategory,
+                "category_id names no category of this organization",
+            )
+            .into()
+        }),
+        None => {
+            Ok(category::of_topic(&all, topic).map_or_else(|| category::SERVICE.to_owned(), |c| c.id.clone()))
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Communication categories: admins set them, staff read them, every new thread belongs to
+//! one (by its topic, by staff's choice, else `service`), and the inbox filters by them.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{error_code, World};
+
+impl World {
+    async fn category_ids(&self, user: &str) -> Vec<String> {
+        let (status, list) = self.get(user, "/v1/categories").await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    async fn create_category(&self, body: Value) -> Value {
+        let (status, category) = self.post("admin-1", "/v1/categories", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{category}");
+        category
+    }
+
+    async fn category_of(&self, thread: &str) -> String {
+        let (_, rows) = self.get("admin-1", "/v1/threads?limit=100").await;
+        let row = rows["items"].as_array().unwrap().iter().find(|r| r["id"] == thread).unwrap().clone();
+        row["category_id"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn admins_set_categories_that_every_new_thread_belongs_to() {
+    let w = World::new().await;
+    assert_eq!(w.category_ids("maint-1").await, ["service"]);
+    let (status, refused) = w.get("resident-1", "/v1/categories").await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "staff_only"));
+    let newsletter = json!({"name": "Newsletter", "consent": "opt_in"});
+    let (status, refused) = w.post("maint-1", "/v1/categories", newsletter.clone()).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "admin_only"));
+
+    let newsletter = w.create_category(newsletter).await;
+    let rules = w
+        .create_category(json!({"name": "Parking rules", "consent": "request", "topics": ["Parking"], "auditors": ["security-1"], "dispatchers": ["security-1", "security-1"]}))
+        .await;
+    assert_eq!(rules["topics"], json!(["parking"]));
+    assert_eq!(rules["dispatchers"], json!(["security-1"]), "once each");
+    let (newsletter_id, rules_id) = (newsletter["id"].as_str().unwrap(), rules["id"].as_str().unwrap());
+    assert!(newsletter_id.starts_with("cat-"));
+
+    // Refused, and nothing stored.
+    for (body, expected, code) in [
+        (
+            json!({"name": "Lots", "consent": "opt_out", "topics": ["parking"]}),
+            StatusCode::CONFLICT,
+            "topic_taken",
+        ),
+        (
+            json!({"name": "Audit", "consent": "transactional", "auditors": ["resident-1"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_staff",
+        ),
+        (json!({"name": "No mode"}), StatusCode::UNPROCESSABLE_ENTITY, "empty_field"),
+        (
+            json!({"name": "Bad\nname", "consent": "opt_in"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_characters",
+        ),
+    ] {
+        let (status, refused) = w.post("admin-1", "/v1/categories", body.clone()).await;
+        assert_eq!((status, error_code(&refused)), (expected, code), "{body}");
+    }
+    let path = format!("/v1/categories/{rules_id}");
+    let (status, refused) = w.patch("admin-1", &path, json!({"consent": "opt_in"})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "consent_fixed"));
+    let (status, refused) = w.patch("admin-1", "/v1/categories/service", json!({"name": "Mine"})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "not_allowed"));
+    assert_eq!(w.get("admin-1", "/v1/categories/cat-nope").await.0, StatusCode::NOT_FOUND);
+    let mut ids = w.category_ids("bookkeeper-1").await;
+    ids.sort();
+    let mut expected = vec!["service".to_owned(), newsletter_id.to_owned(), rules_id.to_owned()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let (status, renamed) = w.patch("admin-1", &path, json!({"name": "Parking"})).await;
+    assert_eq!(
+        (status, renamed["name"].as_str(), renamed["topics"].clone()),
+        (StatusCode::OK, Some("Parking"), json!(["parking"]))
+    );
+    assert_eq!(w.category_ids("admin-b").await, ["service"], "another org's are its own");
+
+    // Every new thread has one: by topic, by staff's choice, else service.
+    let parking = w.start_thread("resident-1", "parking", "Spot 12", "Someone parks in my spot").await;
+    let tap = w.start_thread("resident-1", "maintenance", "Tap", "Drips").await;
+    let (status, news) = w
+        .post(
+            "admin-1",
+            "/v1/threads",
+            json!({"topic": "general", "subject": "Winter news", "body": "Snow removal Monday", "resident_id": "resident-1", "category_id": newsletter_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{news}");
+    let news = news["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.category_of(&parking).await, rules_id);
+    assert_eq!(w.category_of(&tap).await, "service");
+    assert_eq!(w.category_of(&news).await, newsletter_id);
+    let own = json!({"topic": "general", "subject": "Hi", "body": "x", "category_id": newsletter_id});
+    let (status, refused) = w.post("resident-1", "/v1/threads", own).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "staff_only"));
+    let unknown = json!({"topic": "general", "subject": "Hi", "body": "x", "resident_id": "resident-1", "category_id": "cat-nope"});
+    let (status, refused) = w.post("admin-1", "/v1/threads", unknown).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"));
+
+    // The inbox filters by category.
+    assert_eq!(w.thread_ids("admin-1", &format!("?category_id={rules_id}")).await, [parking]);
+    assert_eq!(w.thread_ids("admin-1", "?category_id=service").await, [tap]);
+    assert_eq!(w.thread_ids("resident-1", &format!("?category_id={newsletter_id}")).await, [news]);
+    let (status, refused) =
+        w.call("admin-1", Method::GET, &format!("/v1/threads?category_id={}", "c".repeat(65)), None).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_query"));
+}
