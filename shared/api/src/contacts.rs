@@ -33,6 +33,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(archive))
         .routes(routes!(unarchive))
         .routes(routes!(audit))
+        .routes(routes!(contact_consents, record_consent))
         .routes(routes!(invite))
 }
 
@@ -350,4 +351,66 @@ async fn audit(
     ContactPath(id): ContactPath,
 ) -> Result<Json<AuditBody>, ApiError> {
     Ok(Json(AuditBody { items: contacts::audit(&app, &actor, &id).await? }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ContactConsents {
+    /// Each category that needs consent (not transactional), by name.
+    items: Vec<app::consents::ConsentView>,
+    /// The ledger: every change, oldest first, never changed or deleted.
+    history: Vec<domain::consent::ConsentEntry>,
+}
+
+/// A contact's consents
+///
+/// Staff only: where the contact stands with each category that needs consent, and the
+/// ledger of every change (who, when, basis, source, evidence): what CASL's burden of
+/// proof needs.
+#[utoipa::path(get, path = "/v1/contacts/{id}/consents", tag = "contacts", operation_id = "contactConsents",
+    params(ContactPath),
+    responses((status = 200, description = "Consents and their history.", body = ContactConsents), (status = 404, response = NotFound)))]
+async fn contact_consents(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    ContactPath(id): ContactPath,
+) -> Result<Json<ContactConsents>, ApiError> {
+    let (items, history) = app::consents::of_contact(&app, &actor, &id).await?;
+    Ok(Json(ContactConsents { items, history }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RecordConsent {
+    category_id: String,
+    subscribed: bool,
+    /// What the contact said, when and how (1 to 2000 characters; 422 evidence_required).
+    #[schema(max_length = 2000)]
+    evidence: Option<String>,
+}
+
+/// Record a contact's consent
+///
+/// Facility admins only, with evidence: an entry of the contact's ledger (source `admin`,
+/// basis `express`), effective at once. A transactional category needs none (422
+/// consent_not_needed).
+#[utoipa::path(post, path = "/v1/contacts/{id}/consents", tag = "contacts", operation_id = "recordConsent",
+    params(ContactPath), request_body = RecordConsent,
+    responses((status = 201, description = "The consent as it now stands.", body = app::consents::ConsentView), (status = 404, response = NotFound)))]
+async fn record_consent(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    ContactPath(id): ContactPath,
+    JsonBody(req): JsonBody<RecordConsent>,
+) -> Result<(StatusCode, Json<app::consents::ConsentView>), ApiError> {
+    let recorded = app::consents::record_for(
+        &app,
+        &actor,
+        &id,
+        &req.category_id,
+        req.subscribed,
+        req.evidence.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(recorded)))
 }

@@ -8,7 +8,11 @@ use domain::template::Signature;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::JsonBody;
+use app::consents::{self, ConsentView};
+use serde::{Deserialize, Serialize};
+
+use crate::doc::NotFound;
+use crate::extract::{JsonBody, PathText};
 use crate::{Actor, ApiError, AppState, Myself};
 
 pub fn router(state: AppState) -> Router {
@@ -19,6 +23,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_preferences, put_preferences))
         .routes(routes!(get_signature, put_signature))
+        .routes(routes!(my_consents))
+        .routes(routes!(set_my_consent))
 }
 
 /// My notification preferences
@@ -75,4 +81,47 @@ async fn put_signature(
     JsonBody(signature): JsonBody<Signature>,
 ) -> Result<Json<Signature>, ApiError> {
     Ok(Json(app::templates::set_signature(&app, &actor, signature).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsentList {
+    /// Each category that needs consent (not transactional), by name.
+    pub items: Vec<ConsentView>,
+}
+
+/// My consents
+///
+/// Whether the caller gets each category's messages: their decision, or the category's
+/// default (opt_in: yes until they opt out; request and opt_out: no until they consent).
+#[utoipa::path(get, path = "/v1/me/consents", tag = "me", operation_id = "getMyConsents",
+    responses((status = 200, description = "The caller's consents.", body = ConsentList)))]
+async fn my_consents(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<ConsentList>, ApiError> {
+    Ok(Json(ConsentList { items: consents::mine(&app, &actor).await? }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SetConsent {
+    subscribed: bool,
+}
+
+/// Change my consent to a category
+///
+/// Takes effect at once and is recorded in the caller's consent ledger (source `portal`,
+/// basis `express`). A transactional category needs none (422 consent_not_needed); an
+/// unknown one is 404.
+#[utoipa::path(put, path = "/v1/me/consents/{category_id}", tag = "me", operation_id = "setMyConsent",
+    params(("category_id" = String, Path, description = "The category.")), request_body = SetConsent,
+    responses((status = 200, description = "The consent as it now stands.", body = ConsentView), (status = 404, response = NotFound)))]
+async fn set_my_consent(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    PathText(category_id): PathText<String>,
+    JsonBody(req): JsonBody<SetConsent>,
+) -> Result<Json<ConsentView>, ApiError> {
+    Ok(Json(consents::set_mine(&app, &actor, &category_id, req.subscribed).await?))
 }

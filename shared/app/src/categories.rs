@@ -126,6 +126,15 @@ async fn ensure_staff_ids(app: &App, actor: &User, category: &Category) -> Resul
     Ok(())
 }
 
+/// A category of the org (the built-in one included), or 404.
+pub(crate) async fn find(app: &App, org: &domain::OrgId, id: &str) -> Result<Category, Error> {
+    if id == category::SERVICE {
+        return Ok(Category::service());
+    }
+    let (all, _) = app.store.get_categories(org).await?;
+    all.into_iter().find(|c| c.id == id).ok_or_else(|| DomainError::NotFound("category").into())
+}
+
 /// The category of a new thread: the one staff named (it must exist), else the one
 /// claiming its topic, else `service`.
 pub(crate) async fn of_new_thread(
@@ -133,21 +142,19 @@ pub(crate) async fn of_new_thread(
     actor: &User,
     topic: &Topic,
     named: Option<&str>,
-) -> Result<String, Error> {
+) -> Result<Category, Error> {
     if named == Some(category::SERVICE) {
-        return Ok(category::SERVICE.to_owned());
+        return Ok(Category::service());
     }
     let (all, _) = app.store.get_categories(&actor.org).await?;
     match named {
-        Some(id) => all.iter().find(|c| c.id == id).map(|c| c.id.clone()).ok_or_else(|| {
+        Some(id) => all.into_iter().find(|c| c.id == id).ok_or_else(|| {
             DomainError::invalid(
                 ErrorCode::UnknownCategory,
                 "category_id names no category of this organization",
             )
             .into()
         }),
-        None => {
-            Ok(category::of_topic(&all, topic).map_or_else(|| category::SERVICE.to_owned(), |c| c.id.clone()))
-        }
+        None => Ok(category::of_topic(&all, topic).cloned().unwrap_or_else(Category::service)),
     }
 }

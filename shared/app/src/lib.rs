@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod automation;
 pub mod categories;
 mod config;
+pub mod consents;
 pub mod contacts;
 pub mod conversation;
 pub mod dispatch;

@@ -16,7 +16,7 @@ use store::{
 
 use crate::conversation::{load_visible, millis, now, participant};
 use crate::relay::relay;
-use crate::{categories, quota, App, Error, Idempotency};
+use crate::{categories, consents, quota, App, Error, Idempotency};
 
 /// A new conversation as asked: the topic as given (built in, or one the org routes).
 pub struct NewThread {
@@ -145,7 +145,7 @@ pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Ad
     let topic = offered_topic(app, &actor.org, new.topic.clone()).await?;
     let staff_fields = new.priority.is_some() || new.linked_record.is_some() || new.category_id.is_some();
     policy::ensure_can_set_thread_fields(actor, staff_fields)?;
-    let category_id = categories::of_new_thread(app, actor, &topic, new.category_id.as_deref()).await?;
+    let category = categories::of_new_thread(app, actor, &topic, new.category_id.as_deref()).await?;
     let resident = match policy::thread_counterpart(actor, new.resident_id.clone())? {
         ThreadCounterpart::Myself => actor.clone(),
         ThreadCounterpart::Resident(id) => {
@@ -156,10 +156,12 @@ pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Ad
                 )
             })?;
             policy::ensure_startable_with(&resident)?;
+            // Staff write to a resident only in a category they consent to.
+            consents::ensure_allows(app, &resident, &category).await?;
             resident
         }
     };
-    Ok(Admitted { topic, resident, category_id })
+    Ok(Admitted { topic, resident, category_id: category.id })
 }
 
 /// A resolved thread is looked at for archiving a day after it is resolved, then daily until

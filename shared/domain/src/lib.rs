@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod category;
+pub mod consent;
 pub mod contact;
 pub mod error;
 pub mod events;

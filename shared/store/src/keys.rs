@@ -125,6 +125,11 @@ pub fn scheduled_pk(org: &OrgId, id: &ScheduledId) -> String {
     format!("ORG#{org}#SCHEDULED#{id}")
 }
 
+/// A contact's consent ledger: every change, in time order, never changed.
+pub fn consent_log_pk(org: &OrgId, contact: &UserId) -> String {
+    format!("ORG#{org}#CONSENT_LOG#{contact}")
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")
@@ -165,6 +170,8 @@ pub const ARCHIVE_CHECK_SK: &str = "ARCHIVE_CHECK";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const NOTIFY_PREFS_SK: &str = "NOTIFY_PREFS";
 pub const SIGNATURE_SK: &str = "SIGNATURE";
+/// A contact's latest consent decision per category (in their user partition).
+pub const CONSENTS_SK: &str = "CONSENTS";
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 pub const ATTACHMENT_SK: &str = "ATT";

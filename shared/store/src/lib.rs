@@ -4,6 +4,7 @@
 
 mod archive_checks;
 mod attachments;
+mod consents;
 mod cursor;
 mod due;
 mod error;

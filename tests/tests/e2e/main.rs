@@ -3,6 +3,7 @@
 
 mod attachments;
 mod categories;
+mod consents;
 mod contacts;
 mod hardening;
 mod hours;
