@@ -1,6 +1,6 @@
 //! Thread routes: start a conversation, list an inbox, open a thread, change it.
 
-use app::conversation::load_visible;
+use app::conversation::load_readable;
 use app::scheduled;
 use app::threads::{self, Assignee, InboxFilter, NewThread, ThreadChange};
 use axum::extract::State;
@@ -189,7 +189,7 @@ async fn get_thread(
     Actor(actor): Actor,
     ThreadPath(id): ThreadPath,
 ) -> Result<Json<ThreadBody>, ApiError> {
-    Ok(Json(thread_body(&app, &actor, load_visible(&app, &actor, &id)).await?))
+    Ok(Json(thread_body(&app, &actor, load_readable(&app, &actor, &id)).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

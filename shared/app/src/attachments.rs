@@ -8,7 +8,7 @@ use domain::{policy, AttachmentId, DomainError, ErrorCode, User};
 use files::Files;
 use store::{AttachmentRecord, AttachmentStatus};
 
-use crate::conversation::{load_visible, millis, now};
+use crate::conversation::{load_readable, millis, now};
 use crate::{quota, App, Error};
 
 /// An upload as declared: what the presigned PUT will be held to.
@@ -85,15 +85,15 @@ pub async fn show(
 }
 
 /// The uploader sees their upload before it is attached; after, those who may see its
-/// message: the thread's participants (and facility admins), staff only for an internal
-/// note. Everyone else gets 404.
+/// message: the thread's participants (and facility admins, and its category's auditors),
+/// staff only for an internal note. Everyone else gets 404.
 async fn may_see(app: &App, actor: &User, a: &AttachmentRecord) -> Result<bool, Error> {
     if !policy::can_see_message(actor, a.internal) {
         return Ok(false);
     }
     match a.thread_id {
         None => Ok(a.uploader == actor.id),
-        Some(thread) => match load_visible(app, actor, &thread).await {
+        Some(thread) => match load_readable(app, actor, &thread).await {
             Ok(_) => Ok(true),
             Err(Error::Domain(DomainError::NotFound(_))) => Ok(false),
             Err(e) => Err(e),

@@ -126,6 +126,19 @@ async fn ensure_staff_ids(app: &App, actor: &User, category: &Category) -> Resul
     Ok(())
 }
 
+/// Whether the actor audits category `id` (staff named among its auditors; the built-in
+/// category has none).
+pub(crate) async fn audits(app: &App, actor: &User, id: &str) -> Result<bool, Error> {
+    if !actor.role.is_staff() || id == category::SERVICE {
+        return Ok(false);
+    }
+    match find(app, &actor.org, id).await {
+        Ok(category) => Ok(category.auditors.contains(&actor.id)),
+        Err(Error::Domain(DomainError::NotFound(_))) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A category of the org (the built-in one included), or 404.
 pub(crate) async fn find(app: &App, org: &domain::OrgId, id: &str) -> Result<Category, Error> {
     if id == category::SERVICE {

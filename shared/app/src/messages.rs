@@ -13,7 +13,7 @@ use store::{
     ReadOutcome, ThreadView, TimelineItem,
 };
 
-use crate::conversation::{load_visible, millis, now};
+use crate::conversation::{load_readable, load_visible, millis, now};
 use crate::relay::relay;
 use crate::templates;
 use crate::{quota, App, Error, Idempotency};
@@ -197,7 +197,7 @@ pub async fn timeline(
     cursor: Option<&Cursor>,
     limit: i32,
 ) -> Result<Page<TimelineItem>, Error> {
-    load_visible(app, actor, &thread_id).await?;
+    load_readable(app, actor, &thread_id).await?;
     let include_internal = actor.role.is_staff();
     Ok(app.store.list_timeline(&actor.org, &thread_id, include_internal, cursor, limit).await?)
 }

@@ -214,6 +214,12 @@ pub struct Inbox {
 
 pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox, Error> {
     let own = InboxScope::User(actor.org.clone(), actor.id.clone());
+    let audited = match (&filter.assignee, &filter.rows.category_id) {
+        (None, Some(category)) if actor.role != Role::FacilityAdmin => {
+            categories::audits(app, actor, category).await?
+        }
+        _ => false,
+    };
     let (scope, org_wide) = match filter.assignee {
         Some(Assignee::Staff(id)) if id != actor.id => {
             policy::ensure_org_admin(actor)?;
@@ -221,6 +227,8 @@ pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox
         }
         Some(_) => (own, false),
         None if actor.role == Role::FacilityAdmin => (InboxScope::Org(actor.org.clone()), true),
+        // An auditor lists their category's threads across the org.
+        None if audited => (InboxScope::Org(actor.org.clone()), true),
         None => (own, false),
     };
     let InboxFilter { status, rows: filter, cursor, limit, .. } = filter;

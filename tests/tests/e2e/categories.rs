@@ -115,3 +115,55 @@ async fn admins_set_categories_that_every_new_thread_belongs_to() {
         w.call("admin-1", Method::GET, &format!("/v1/threads?category_id={}", "c".repeat(65)), None).await;
     assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_query"));
 }
+
+#[tokio::test]
+async fn auditors_read_every_thread_of_their_category_and_write_nothing() {
+    let w = World::new().await;
+    let parking = w
+        .create_category(json!({"name": "Parking", "consent": "transactional", "topics": ["parking"], "auditors": ["bookkeeper-1"]}))
+        .await;
+    let parking = parking["id"].as_str().unwrap().to_owned();
+    let thread = w.start_thread("resident-1", "parking", "Spot 12", "Someone parks in my spot").await;
+    let other = w.start_thread("resident-1", "maintenance", "Tap", "Drips").await;
+    w.routed_to(&thread, "security-1").await;
+    let note = json!({"body": "Tow truck called", "internal": true});
+    assert_eq!(
+        w.post("security-1", &format!("/v1/threads/{thread}/messages"), note).await.0,
+        StatusCode::CREATED
+    );
+
+    // The auditor reads it whole, internal notes included, and lists the category's threads.
+    let (status, t) = w.get("bookkeeper-1", &format!("/v1/threads/{thread}")).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let bodies: Vec<String> = w
+        .messages("bookkeeper-1", &thread)
+        .await
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies, ["Someone parks in my spot", "Tow truck called"]);
+    assert_eq!(w.thread_ids("bookkeeper-1", &format!("?category_id={parking}")).await, std::slice::from_ref(&thread));
+    assert!(!w.thread_ids("bookkeeper-1", "").await.contains(&thread), "not in their own inbox");
+
+    // And writes nothing.
+    let path = format!("/v1/threads/{thread}");
+    for (method, route, body) in [
+        (Method::POST, format!("{path}/messages"), json!({"body": "Hello"})),
+        (Method::PATCH, path.clone(), json!({"status": "resolved"})),
+        (Method::POST, format!("{path}/participants"), json!({"user_id": "bookkeeper-1"})),
+        (Method::POST, format!("{path}/read"), json!({"message_id": t["last_message"]["id"]})),
+    ] {
+        let (status, refused) = w.call("bookkeeper-1", method.clone(), &route, Some(body)).await;
+        assert_eq!(
+            (status, error_code(&refused)),
+            (StatusCode::FORBIDDEN, "not_allowed"),
+            "{method} {route}"
+        );
+    }
+    assert_eq!(w.messages("security-1", &thread).await.len(), 2, "nothing stored");
+
+    // Nobody else: another staff member, another category's thread.
+    assert_eq!(w.get("maint-1", &path).await.0, StatusCode::NOT_FOUND);
+    assert!(w.thread_ids("maint-1", &format!("?category_id={parking}")).await.is_empty());
+    assert_eq!(w.get("bookkeeper-1", &format!("/v1/threads/{other}")).await.0, StatusCode::NOT_FOUND);
+}
