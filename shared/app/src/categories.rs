@@ -53,12 +53,13 @@ pub async fn create(app: &App, actor: &User, new: NewCategory) -> Result<Categor
         auditors: new.auditors,
         dispatchers: new.dispatchers,
     };
-    save(app, actor, category, |all| {
+    ensure_staff_ids(app, actor, &category).await?;
+    save(app, actor, |all| {
         if all.len() >= MAX_CATEGORIES {
             let message = format!("an organization has at most {MAX_CATEGORIES} categories");
-            return Err(DomainError::conflict(ErrorCode::TooManyCategories, message));
+            return Err(DomainError::conflict(ErrorCode::TooManyCategories, message).into());
         }
-        Ok(())
+        Ok(category.clone())
     })
     .await
 }
@@ -69,38 +70,40 @@ pub async fn update(app: &App, actor: &User, id: &str, change: CategoryChange) -
         let message = "the built-in service category cannot be changed";
         return Err(DomainError::conflict(ErrorCode::NotAllowed, message).into());
     }
-    let before = show(app, actor, id).await?;
-    if change.consent.is_some_and(|c| c != before.consent) {
-        let message = "a category's consent mode is set when it is created";
-        return Err(DomainError::invalid(ErrorCode::ConsentFixed, message).into());
-    }
-    let after = Category {
-        name: change.name.unwrap_or(before.name),
-        topics: change.topics.unwrap_or(before.topics),
-        auditors: change.auditors.unwrap_or(before.auditors),
-        dispatchers: change.dispatchers.unwrap_or(before.dispatchers),
-        ..before
-    };
-    save(app, actor, after, |_| Ok(())).await
+    let people: Vec<UserId> =
+        change.auditors.iter().chain(change.dispatchers.iter()).flatten().cloned().collect();
+    ensure_staff(app, actor, &people).await?;
+    // Applied to the categories as each try reads them: a concurrent change to another
+    // field is kept, not overwritten.
+    save(app, actor, |all| {
+        let before = all.iter().find(|c| c.id == id).cloned().ok_or(DomainError::NotFound("category"))?;
+        if change.consent.is_some_and(|c| c != before.consent) {
+            let message = "a category's consent mode is set when it is created";
+            return Err(DomainError::invalid(ErrorCode::ConsentFixed, message).into());
+        }
+        Ok(Category {
+            name: change.name.clone().unwrap_or(before.name),
+            topics: change.topics.clone().unwrap_or(before.topics),
+            auditors: change.auditors.clone().unwrap_or(before.auditors),
+            dispatchers: change.dispatchers.clone().unwrap_or(before.dispatchers),
+            ..before
+        })
+    })
+    .await
 }
 
-/// Validates `category` among the org's others and stores it in their place (new or
-/// replacing the one of its id), conditioned on the revision read: a lost race reads again.
+/// Builds the category to store from the org's categories as read (`make`), validates it
+/// among the others and stores it in their place (new, or replacing the one of its id),
+/// conditioned on the revision read: a lost race reads and builds again.
 async fn save(
     app: &App,
     actor: &User,
-    category: Category,
-    check: impl Fn(&[Category]) -> Result<(), DomainError>,
+    make: impl Fn(&[Category]) -> Result<Category, Error>,
 ) -> Result<Category, Error> {
-    ensure_staff_ids(app, actor, &category).await?;
     let mut tries = Tries::new();
     while tries.another().await {
         let (mut all, rev) = app.store.get_categories(&actor.org).await?;
-        let exists = all.iter().any(|c| c.id == category.id);
-        if !exists {
-            check(&all)?;
-        }
-        let saved = category.clone().validated(&all)?;
+        let saved = make(&all)?.validated(&all)?;
         match all.iter_mut().find(|c| c.id == saved.id) {
             Some(slot) => *slot = saved.clone(),
             None => all.push(saved.clone()),
@@ -115,10 +118,14 @@ async fn save(
 /// Auditors and dispatchers must be staff of the org (one BatchGetItem).
 async fn ensure_staff_ids(app: &App, actor: &User, category: &Category) -> Result<(), Error> {
     let named: Vec<UserId> = category.auditors.iter().chain(&category.dispatchers).cloned().collect();
+    ensure_staff(app, actor, &named).await
+}
+
+async fn ensure_staff(app: &App, actor: &User, named: &[UserId]) -> Result<(), Error> {
     if named.is_empty() {
         return Ok(());
     }
-    let found = app.store.get_users(&actor.org, &named).await?;
+    let found = app.store.get_users(&actor.org, named).await?;
     if let Some(id) = named.iter().find(|id| !found.iter().any(|u| &u.id == *id && u.role.is_staff())) {
         let message = format!("'{id}' is not a staff member of this organization");
         return Err(DomainError::invalid(ErrorCode::UnknownStaff, message).into());

@@ -120,6 +120,8 @@ async fn record(
 ) -> Result<ConsentView, Error> {
     let mut tries = Tries::new();
     while tries.another().await {
+        // Timed at each try, so that the ledger's order is the order decisions took effect.
+        let entry = ConsentEntry { at: now(), ..entry.clone() };
         let (mut consents, rev) = app.store.get_consents(&actor.org, contact).await?;
         consents.record(&entry);
         if app.store.record_consent(&actor.org, contact, &consents, rev, &entry).await? {

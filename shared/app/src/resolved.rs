@@ -3,7 +3,9 @@
 //! schedule. Each resolved thread has a check on the schedule's due index, written with the
 //! change that resolved it; when due, the thread is archived (a `status_changed` event by
 //! `system`), looked at again a day later (its period is not over, or was lengthened), or
-//! forgotten (no longer resolved, the period set to never).
+//! forgotten (no longer resolved); with the period set to never, looked at again a week
+//! later. Each move of a check holds only if the check is still the one read, so a thread
+//! resolved again meanwhile keeps its new check.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,9 @@ use crate::conversation::millis;
 use crate::{App, WorkError};
 
 const BATCH: i32 = 100;
+/// How often a resolved thread of an org that never archives is looked at again, so that
+/// a period set later applies to it too.
+const NEVER_RECHECK_DAYS: i64 = 7;
 
 /// Archives the resolved threads whose period is over at `now`; how many.
 pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
@@ -37,23 +42,23 @@ async fn look_at(
     settings: &MessagingSettings,
     now: DateTime<Utc>,
 ) -> Result<bool, WorkError> {
-    let forget = || app.store.set_archive_check(&due.org, &due.thread_id, ArchiveCheck::Drop);
+    let next = |check| app.store.move_archive_check(due, check);
     let Some(view) = app.store.load_thread(&due.org, &due.thread_id).await? else {
-        forget().await?;
+        next(ArchiveCheck::Drop).await?;
         return Ok(false);
     };
     let thread = &view.thread;
     if thread.summary.status != ThreadStatus::Resolved {
-        forget().await?;
+        next(ArchiveCheck::Drop).await?;
         return Ok(false);
     }
     let Some(archive_at) = settings.archive_at(thread.summary.updated_at) else {
-        forget().await?;
+        // Never archived, for now: looked at again in a week, in case a period is set.
+        next(ArchiveCheck::At(now + Duration::days(NEVER_RECHECK_DAYS))).await?;
         return Ok(false);
     };
     if archive_at > now {
-        let next = ArchiveCheck::At(archive_at.min(now + Duration::days(1)));
-        app.store.set_archive_check(&due.org, &due.thread_id, next).await?;
+        next(ArchiveCheck::At(archive_at.min(now + Duration::days(1)))).await?;
         return Ok(false);
     }
     let Ok(Some(change)) = thread.summary.status.change_to(ThreadStatus::Archived) else { return Ok(false) };

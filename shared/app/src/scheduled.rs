@@ -20,8 +20,10 @@ use crate::{App, Error, Idempotency, WorkError};
 
 /// Pending scheduled messages a staff member may have at once.
 pub const MAX_PENDING: usize = 100;
-/// Due messages one run takes; the rest wait for the next run.
+/// Due messages read at once, and how many such batches one run takes (the rest wait for
+/// the next run, a minute later).
 const BATCH: i32 = 25;
+const MAX_BATCHES: usize = 8;
 
 /// A reply to schedule: the message as for a live post, and when.
 pub struct ScheduledReply {
@@ -148,6 +150,11 @@ pub async fn edit(
     change: Change,
 ) -> Result<ScheduledRecord, Error> {
     let before = editable(app, actor, id).await?;
+    if change.body.is_some() && before.author_id != actor.id {
+        // It goes out in its author's name: only they change what it says.
+        let message = "only its author changes what a scheduled message says; you may move or cancel it";
+        return Err(DomainError::forbidden(ErrorCode::NotAllowed, message).into());
+    }
     let is_reply = matches!(before.post, ScheduledPost::Reply { .. });
     if change.cancel_on_reply == Some(true) && !is_reply {
         let message = "cancel_on_reply applies to a reply in an existing conversation";
@@ -198,20 +205,31 @@ pub struct SendReport {
     pub dropped: usize,
 }
 
-/// Posts every scheduled message due at `now`. A message whose post fails for a reason of
-/// ours (storage, quota) stays due for the next run; the others go on.
+/// Posts every scheduled message due at `now`, a batch after another while batches come
+/// full (at most [`MAX_BATCHES`] a run). A message whose post fails for a reason of ours
+/// (storage, quota) stays due for the next run; the others go on.
 pub async fn run_due(app: &App, at: DateTime<Utc>) -> Result<SendReport, WorkError> {
     let mut report = SendReport::default();
     let mut first_error = None;
-    for due in app.store.scheduled_due(at, BATCH).await? {
-        match send(app, due).await {
-            Ok(Some(ScheduledStatus::Sent)) => report.sent += 1,
-            Ok(Some(_)) => report.dropped += 1,
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "a scheduled message waits for the next run");
-                first_error.get_or_insert(e);
+    for _ in 0..MAX_BATCHES {
+        let due = app.store.scheduled_due(at, BATCH).await?;
+        let full = due.len() == usize::try_from(BATCH).unwrap_or_default();
+        let mut progressed = false;
+        for message in due {
+            match send(app, message).await {
+                Ok(Some(ScheduledStatus::Sent)) => report.sent += 1,
+                Ok(Some(_)) => report.dropped += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "a scheduled message waits for the next run");
+                    first_error.get_or_insert(e);
+                    continue;
+                }
             }
+            progressed = true;
+        }
+        if !full || !progressed {
+            break;
         }
     }
     match first_error {
@@ -222,8 +240,14 @@ pub async fn run_due(app: &App, at: DateTime<Utc>) -> Result<SendReport, WorkErr
 
 /// Claims, posts and settles one due message; `None` when someone else changed it first.
 async fn send(app: &App, due: ScheduledRecord) -> Result<Option<ScheduledStatus>, WorkError> {
-    let claimed = match due.status {
+    let outcome = match due.status {
         ScheduledStatus::Scheduled => {
+            // Whether the resident answered first is decided before the claim, once.
+            if due.cancel_on_reply && resident_replied(app, &due).await? {
+                let outcome =
+                    Outcome::Dropped { status: ScheduledStatus::Cancelled, reason: "resident_replied" };
+                return settle(app, due, outcome).await;
+            }
             let claimed = ScheduledRecord {
                 status: ScheduledStatus::Sending,
                 updated_at: now(),
@@ -233,19 +257,32 @@ async fn send(app: &App, due: ScheduledRecord) -> Result<Option<ScheduledStatus>
             if !app.store.replace_scheduled(&claimed).await? {
                 return Ok(None);
             }
-            claimed
+            let outcome = post(app, &claimed).await?;
+            return settle(app, claimed, outcome).await;
         }
-        // A run that stopped between the claim and the record of the post.
-        ScheduledStatus::Sending => due,
+        // A run stopped between the claim and the record of the post: if the post was
+        // made, record it as it was; else post now.
+        ScheduledStatus::Sending => match posted_before(app, &due).await? {
+            Some(outcome) => outcome,
+            None => post(app, &due).await?,
+        },
         _ => return Ok(None),
     };
-    let outcome = post(app, &claimed).await?;
-    let settled = ScheduledRecord { updated_at: now(), rev: claimed.rev + 1, ..claimed };
+    settle(app, due, outcome).await
+}
+
+/// Records how a claimed (or, cancelled, still scheduled) message ended.
+async fn settle(
+    app: &App,
+    before: ScheduledRecord,
+    outcome: Outcome,
+) -> Result<Option<ScheduledStatus>, WorkError> {
+    let settled = ScheduledRecord { updated_at: now(), rev: before.rev + 1, ..before };
     let settled = match outcome {
         Outcome::Sent { thread_id, message_id } => ScheduledRecord {
             status: ScheduledStatus::Sent,
             sent_thread_id: Some(thread_id),
-            message_id,
+            message_id: Some(message_id),
             ..settled
         },
         Outcome::Dropped { status, reason } => {
@@ -254,34 +291,45 @@ async fn send(app: &App, due: ScheduledRecord) -> Result<Option<ScheduledStatus>
         }
     };
     let status = settled.status;
-    if !app.store.replace_scheduled(&settled).await? {
-        // Another run settled it first.
-        return Ok(None);
-    }
-    Ok(Some(status))
+    // Someone else (another run, an edit before the claim) changed it first.
+    Ok(app.store.replace_scheduled(&settled).await?.then_some(status))
 }
 
 enum Outcome {
-    Sent { thread_id: ThreadId, message_id: Option<domain::MessageId> },
+    Sent { thread_id: ThreadId, message_id: domain::MessageId },
     Dropped { status: ScheduledStatus, reason: &'static str },
 }
 
-/// Posts a claimed message as its author, now.
+/// The Idempotency-Key a scheduled message is posted with: no client can send it (client
+/// keys have no spaces).
+pub fn idempotency(id: &ScheduledId) -> Idempotency {
+    Idempotency::new(Some(key(id)), "scheduled", id)
+}
+
+fn key(id: &ScheduledId) -> String {
+    format!("scheduled {id}")
+}
+
+/// The post an earlier run made of a claimed message, if it made one.
+async fn posted_before(app: &App, scheduled: &ScheduledRecord) -> Result<Option<Outcome>, WorkError> {
+    let first = app.store.replay(&scheduled.org, &scheduled.author_id, &key(&scheduled.id)).await?;
+    Ok(first.map(|f| Outcome::Sent { thread_id: f.message.thread_id, message_id: f.message.id }))
+}
+
+/// Posts a claimed message as its author, now, if they may still write.
 async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkError> {
     let failed =
         |code: ErrorCode| Outcome::Dropped { status: ScheduledStatus::Failed, reason: code.as_str() };
     let Some(author) = app.store.get_user(&scheduled.org, &scheduled.author_id).await? else {
         return Ok(failed(ErrorCode::UnknownUser));
     };
-    let request = Idempotency::new(Some(format!("scheduled {}", scheduled.id)), "scheduled", &scheduled.id);
+    // As every request: an archived or locked author has no voice any more.
+    if let Err(refused) = policy::ensure_can_act(&author) {
+        return Ok(failed(refused.code()));
+    }
+    let request = idempotency(&scheduled.id);
     let posted = match &scheduled.post {
-        ScheduledPost::Reply { thread_id, internal, seen_last } => {
-            if scheduled.cancel_on_reply && resident_replied(app, scheduled, thread_id, *seen_last).await? {
-                return Ok(Outcome::Dropped {
-                    status: ScheduledStatus::Cancelled,
-                    reason: "resident_replied",
-                });
-            }
+        ScheduledPost::Reply { thread_id, internal, .. } => {
             let new = NewMessage {
                 body: Body::Text(scheduled.body.clone()),
                 attachment_ids: vec![],
@@ -290,7 +338,7 @@ async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkErr
             };
             messages::post(app, &author, *thread_id, new, request)
                 .await
-                .map(|posted| Outcome::Sent { thread_id: *thread_id, message_id: Some(posted.message().id) })
+                .map(|posted| Outcome::Sent { thread_id: *thread_id, message_id: posted.message().id })
         }
         ScheduledPost::Thread { topic, subject, resident_id, priority, linked_record, category_id } => {
             let new = NewThread {
@@ -302,33 +350,40 @@ async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkErr
                 resident_id: Some(resident_id.clone()),
                 category_id: Some(category_id.clone()),
             };
-            threads::start(app, &author, new, request).await.map(|view| Outcome::Sent {
-                thread_id: view.thread.summary.id,
-                message_id: view.thread.public_last.map(|m| m.id),
-            })
+            match threads::start(app, &author, new, request).await {
+                Ok(view) => {
+                    // The first message: the thread's own, or the replayed one's.
+                    let first = app.store.replay(&scheduled.org, &author.id, &key(&scheduled.id)).await?;
+                    let message_id = first.map(|f| f.message.id).or(view.thread.public_last.map(|m| m.id));
+                    match message_id {
+                        Some(message_id) => {
+                            Ok(Outcome::Sent { thread_id: view.thread.summary.id, message_id })
+                        }
+                        None => Err(Error::from(store::StoreError::Contention)),
+                    }
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     match posted {
         Ok(sent) => Ok(sent),
-        // Refused as its author now stands (archived, left the thread, resident gone…).
+        // Refused as its author now stands (left the thread, resident gone, consent withdrawn…).
         Err(Error::Domain(refused)) => Ok(failed(refused.code())),
         Err(e) => Err(WorkError::UseCase(Box::new(e))),
     }
 }
 
 /// Whether the thread's resident wrote after the author scheduled the reply.
-async fn resident_replied(
-    app: &App,
-    scheduled: &ScheduledRecord,
-    thread_id: &ThreadId,
-    seen_last: Option<domain::MessageId>,
-) -> Result<bool, WorkError> {
+async fn resident_replied(app: &App, scheduled: &ScheduledRecord) -> Result<bool, WorkError> {
     /// Messages read to find one; a thread busier than that since counts as answered.
     const LOOK_AT: usize = 100;
-    let Some(seen) = seen_last else { return Ok(false) };
+    let ScheduledPost::Reply { thread_id, seen_last: Some(seen), .. } = &scheduled.post else {
+        return Ok(false);
+    };
     let Some(view) = app.store.load_thread(&scheduled.org, thread_id).await? else { return Ok(false) };
     let resident = view.thread.summary.resident.id;
-    let newer = app.store.messages_after(&scheduled.org, thread_id, &seen, false, LOOK_AT).await?;
+    let newer = app.store.messages_after(&scheduled.org, thread_id, seen, false, LOOK_AT).await?;
     Ok(newer.len() >= LOOK_AT || newer.iter().any(|m| m.author_id == resident))
 }
 

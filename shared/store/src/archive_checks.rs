@@ -65,16 +65,19 @@ impl Store {
         due.iter().map(data::<DueThread>).collect()
     }
 
-    /// Moves a thread's check to `check` on its own (a thread that changed no more).
-    pub async fn set_archive_check(
-        &self,
-        org: &OrgId,
-        thread: &ThreadId,
-        check: ArchiveCheck,
-    ) -> Result<(), StoreError> {
-        if let Some(write) = write(&self.table, org, thread, check)? {
-            self.write_one(write).await?;
-        }
-        Ok(())
+    /// Moves or drops a thread's check the schedule read as due at `read_due`; a change that
+    /// resolved the thread again meanwhile (a new due time) is kept. `Ok(false)`: it was.
+    pub async fn move_archive_check(&self, due: &DueThread, check: ArchiveCheck) -> Result<bool, StoreError> {
+        let Some(write) = write(&self.table, &due.org, &due.thread_id, check)? else { return Ok(true) };
+        let cond = Condition::new("#d.#due = :due")
+            .name("#d", items::DATA)
+            .name("#due", "due")
+            .value(":due", items::av(&due.due)?);
+        let write = match (write.put, write.delete) {
+            (Some(put), _) => tx::put(&self.table, put.item, cond)?,
+            (_, Some(delete)) => tx::delete(&self.table, delete.key, cond)?,
+            _ => return Ok(true),
+        };
+        self.write_one(write).await
     }
 }

@@ -142,7 +142,10 @@ async fn auditors_read_every_thread_of_their_category_and_write_nothing() {
         .map(|m| m["body"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(bodies, ["Someone parks in my spot", "Tow truck called"]);
-    assert_eq!(w.thread_ids("bookkeeper-1", &format!("?category_id={parking}")).await, std::slice::from_ref(&thread));
+    assert_eq!(
+        w.thread_ids("bookkeeper-1", &format!("?category_id={parking}")).await,
+        std::slice::from_ref(&thread)
+    );
     assert!(!w.thread_ids("bookkeeper-1", "").await.contains(&thread), "not in their own inbox");
 
     // And writes nothing.

@@ -68,6 +68,7 @@ async fn staff_write_to_residents_only_in_categories_they_consent_to() {
     let (status, refused) = w.post("admin-1", "/v1/threads", scheduled).await;
     assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "no_consent"), "scheduling too");
     assert_eq!(w.thread_ids("admin-1", "").await.len(), threads, "nothing stored");
+    assert_eq!(w.get("admin-1", "/v1/scheduled").await.1["items"], json!([]), "nothing scheduled");
 
     // The resident decides from the portal: at once.
     let (status, set) = w

@@ -93,10 +93,12 @@ async fn a_scheduled_reply_is_invisible_until_send_at_then_posted_once_signed() 
     // the resident).
     let sent = w.settled("maint-1", id).await;
     assert_eq!(sent["status"], "sent", "{sent}");
-    assert!(Utc::now() >= chrono::DateTime::parse_from_rfc3339(&send_at).unwrap(), "not before send_at");
     let messages = w.messages("resident-1", &thread).await;
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1]["id"], sent["message_id"]);
+    let posted_at =
+        chrono::DateTime::parse_from_rfc3339(messages[1]["created_at"].as_str().unwrap()).unwrap();
+    assert!(posted_at >= chrono::DateTime::parse_from_rfc3339(&send_at).unwrap(), "not before send_at");
     assert_eq!(messages[1]["body"], "The technician comes at 9.\n\nMax, maintenance");
     assert_eq!(messages[1]["author_id"], "maint-1");
     let (_, t) = w.get("resident-1", &format!("/v1/threads/{thread}")).await;
@@ -166,8 +168,18 @@ async fn a_scheduled_message_is_edited_and_cancelled_until_sent_and_bad_times_ar
         "not theirs"
     );
     let (status, by_admin) = w.patch("admin-1", &path, json!({"body": "Plumber Tuesday"})).await;
-    assert_eq!((status, by_admin["body"].as_str()), (StatusCode::OK, Some("Plumber Tuesday")), "admins may");
-    assert_eq!(w.get("maint-1", &path).await.1["body"], "Plumber Tuesday", "nothing refused was stored");
+    assert_eq!(
+        (status, error_code(&by_admin)),
+        (StatusCode::FORBIDDEN, "not_allowed"),
+        "it speaks for its author"
+    );
+    let (status, moved) = w.patch("admin-1", &path, json!({"send_at": tomorrow})).await;
+    assert_eq!(
+        (status, moved["body"].as_str()),
+        (StatusCode::OK, Some("Plumber Monday")),
+        "admins may move it"
+    );
+    assert_eq!(w.get("maint-1", &path).await.1, moved, "nothing refused was stored");
 
     let (status, _) = w.call("maint-1", Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -292,19 +304,47 @@ async fn a_run_that_died_between_claiming_and_recording_posts_it_once() {
     let id = domain::ScheduledId::parse(s["id"].as_str().unwrap()).unwrap();
     let org = domain::OrgId::parse(&w.org).unwrap();
 
-    // As a run leaves it when it dies after its claim: `sending`, due.
+    // As a run leaves it when it dies after its claim and its post: `sending`, due, and
+    // posted under the message's own key.
     let mut claimed = w.store.get_scheduled(&org, &id).await.unwrap().unwrap();
     claimed.status = domain::scheduled::ScheduledStatus::Sending;
     claimed.send_at = Utc::now() - Duration::seconds(1);
     claimed.rev += 1;
-    assert!(w.store.replace_scheduled(&claimed).await.unwrap());
-    // Three runs at once take it up again: the stack's own and two more.
     let app = crate::housekeeping::app_on(&w.store, &w.url).await;
+    let author = w.store.get_user(&org, &domain::UserId::parse("maint-1").unwrap()).await.unwrap().unwrap();
+    let body = app::messages::Body::Text(domain::MessageBody::parse("Plumber at 2 pm.").unwrap());
+    let new =
+        app::messages::NewMessage { body, attachment_ids: vec![], internal: false, expected_last: None };
+    let thread_id = domain::ThreadId::parse(&thread).unwrap();
+    let first =
+        app::messages::post(&app, &author, thread_id, new, app::scheduled::idempotency(&id)).await.unwrap();
+    let first = first.message().id.to_string();
+    assert!(w.store.replace_scheduled(&claimed).await.unwrap());
+    // Three runs at once take it up again (the stack's own and two more): none posts again,
+    // and the record says which message it became.
     let now = Utc::now();
     let (a, b) = tokio::join!(app::scheduled::run_due(&app, now), app::scheduled::run_due(&app, now));
     assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
-
     let sent = w.settled("maint-1", &id.to_string()).await;
-    assert_eq!(sent["status"], "sent");
+    assert_eq!((sent["status"].as_str(), sent["message_id"].as_str()), (Some("sent"), Some(first.as_str())));
     assert_eq!(w.bodies("resident-1", &thread).await, ["Water under the sink", "Plumber at 2 pm."]);
+}
+
+#[tokio::test]
+async fn a_message_whose_author_left_the_organization_is_not_sent() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Lock", "The lock is stiff").await;
+    w.routed_to(&thread, "maint-1").await;
+    let s = w.schedule("maint-1", &thread, json!({"body": "Locksmith Monday.", "send_at": in_secs(3)})).await;
+    // Archived once their conversations are resolved.
+    let resolved = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
+    assert_eq!(resolved.0, StatusCode::OK);
+    let (status, archived) = w.post("admin-1", "/v1/contacts/maint-1/archive", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{archived}");
+    let failed = w.settled("admin-1", s["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["reason"].as_str()),
+        (Some("failed"), Some("account_archived"))
+    );
+    assert_eq!(w.bodies("resident-1", &thread).await, ["The lock is stiff"]);
 }
