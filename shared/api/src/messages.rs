@@ -74,7 +74,8 @@ struct PostMessage {
 /// With an Idempotency-Key, repeating the same request by the same author answers the first
 /// message again with 201; the same key with a different request is 422
 /// idempotency_key_reused. With send_at (staff), the message is scheduled instead: 202 with
-/// the scheduled message, posted once at that time (see /v1/scheduled).
+/// the scheduled message, posted once at that time (see /v1/scheduled); an Idempotency-Key
+/// then answers a retry with the message the first request scheduled.
 #[utoipa::path(post, path = "/v1/threads/{id}/messages", tag = "messages", operation_id = "postMessage",
     params(ThreadPath, IdempotencyKey), request_body = PostMessage,
     responses(
@@ -103,7 +104,8 @@ async fn post_message(
             send_at: scheduled::send_at(send_at)?,
             cancel_on_reply: req.cancel_on_reply.unwrap_or(false),
         };
-        let record = scheduled::reply(&app, &actor, thread_id, later).await?;
+        let request = app::Idempotency::new(key, &thread_id.to_string(), &req);
+        let record = scheduled::reply(&app, &actor, thread_id, later, request).await?;
         return Ok((StatusCode::ACCEPTED, Json(record)).into_response());
     }
     if req.cancel_on_reply.is_some() {

@@ -98,7 +98,7 @@ async fn create_thread(
         category_id: req.category_id.clone(),
     };
     if let Some(send_at) = req.send_at.as_deref() {
-        let record = scheduled::thread(&app, &actor, new, scheduled::send_at(send_at)?).await?;
+        let record = scheduled::thread(&app, &actor, new, scheduled::send_at(send_at)?, request).await?;
         return Ok((StatusCode::ACCEPTED, Json(record)).into_response());
     }
     let body = thread_body(&app, &actor, threads::start(&app, &actor, new, request)).await?;

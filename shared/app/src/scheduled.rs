@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use domain::scheduled::{self, ScheduledStatus};
 use domain::{policy, DomainError, ErrorCode, MessageBody, Role, ScheduledId, ThreadId, User};
-use store::{Cursor, Page, ScheduledList, ScheduledPost, ScheduledRecord, StoreError};
+use store::{Cursor, Page, ScheduledList, ScheduledPost, ScheduledRecord, Scheduling, StoreError};
 
 use crate::conversation::{load_visible, millis, now};
 use crate::messages::{self, Body, NewMessage};
@@ -38,6 +38,7 @@ pub async fn reply(
     actor: &User,
     thread_id: ThreadId,
     new: ScheduledReply,
+    request: Idempotency,
 ) -> Result<ScheduledRecord, Error> {
     let view = load_visible(app, actor, &thread_id).await?;
     policy::ensure_staff(actor)?;
@@ -55,7 +56,7 @@ pub async fn reply(
     let body = messages::unsigned(app, actor, &view, new.message.body).await?;
     let post =
         ScheduledPost::Reply { thread_id, internal: new.message.internal, seen_last: view.thread.last_id() };
-    create(app, actor, post, body, new.send_at, new.cancel_on_reply).await
+    create(app, actor, post, body, (new.send_at, new.cancel_on_reply), request).await
 }
 
 /// Schedules a new conversation with a resident (staff only).
@@ -64,6 +65,7 @@ pub async fn thread(
     actor: &User,
     new: NewThread,
     send_at: DateTime<Utc>,
+    request: Idempotency,
 ) -> Result<ScheduledRecord, Error> {
     policy::ensure_staff(actor)?;
     let admitted = threads::admit(app, actor, &new).await?;
@@ -75,16 +77,19 @@ pub async fn thread(
         linked_record: new.linked_record,
         category_id: admitted.category_id,
     };
-    create(app, actor, post, new.body, send_at, false).await
+    create(app, actor, post, new.body, (send_at, false), request).await
 }
 
+/// Stores a scheduled message (`when`: its send time, and whether a resident's reply
+/// cancels it); with an Idempotency-Key, a retry of the same request answers the message
+/// the first one scheduled.
 async fn create(
     app: &App,
     actor: &User,
     post: ScheduledPost,
     body: MessageBody,
-    send_at: DateTime<Utc>,
-    cancel_on_reply: bool,
+    (send_at, cancel_on_reply): (DateTime<Utc>, bool),
+    request: Idempotency,
 ) -> Result<ScheduledRecord, Error> {
     if app.store.count_scheduled(&actor.org, &actor.id).await? >= MAX_PENDING {
         let message = format!("at most {MAX_PENDING} messages may wait to be sent; cancel one first");
@@ -107,8 +112,15 @@ async fn create(
         updated_at: at,
         rev: 1,
     };
-    app.store.put_scheduled(&record).await?;
-    Ok(record)
+    match app.store.put_scheduled(&record, request.record()).await? {
+        Scheduling::Stored => Ok(record),
+        Scheduling::Replayed(first) if request.is_replay_of(&first.request_hash) => {
+            let first = app.store.get_scheduled(&actor.org, &first.scheduled_id).await?;
+            // Cancelled since: nothing to answer with.
+            Ok(first.ok_or(DomainError::NotFound("scheduled message"))?)
+        }
+        Scheduling::Replayed(_) => Err(Error::key_reused()),
+    }
 }
 
 /// The pending scheduled messages the actor may see, soonest first: an admin's are the

@@ -174,6 +174,8 @@ pub const SIGNATURE_SK: &str = "SIGNATURE";
 pub const CONSENTS_SK: &str = "CONSENTS";
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 pub const IDEMPOTENCY_SK: &str = "IDEM";
+/// An Idempotency-Key used to schedule a message (beside `IDEM`, which records posts).
+pub const SCHEDULED_IDEMPOTENCY_SK: &str = "IDEM#SCHEDULED";
 pub const ATTACHMENT_SK: &str = "ATT";
 pub const OUTBOX_SK: &str = "OUTBOX";
 /// The router applied the event of this partition.

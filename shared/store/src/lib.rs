@@ -44,7 +44,7 @@ pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
-pub use scheduled::{ScheduledPost, ScheduledRecord};
+pub use scheduled::{ScheduledKey, ScheduledPost, ScheduledRecord, Scheduling};
 pub use templates::TemplateRecord;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};

@@ -100,15 +100,60 @@ fn record(item: &Item) -> Result<ScheduledRecord, StoreError> {
     data::<ScheduledRecord>(item)
 }
 
+/// How long an Idempotency-Key of a scheduling is remembered, as for posts.
+const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+
+/// What an Idempotency-Key used to schedule a message recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledKey {
+    pub request_hash: String,
+    pub scheduled_id: ScheduledId,
+}
+
+/// A scheduling's outcome: stored, or the one an earlier request with the key stored.
+pub enum Scheduling {
+    Stored,
+    Replayed(ScheduledKey),
+}
+
 impl Store {
-    /// Stores a new scheduled message.
-    pub async fn put_scheduled(&self, record: &ScheduledRecord) -> Result<(), StoreError> {
+    /// Stores a new scheduled message, with its Idempotency-Key's record when the client
+    /// sent one (both or neither).
+    pub async fn put_scheduled(
+        &self,
+        record: &ScheduledRecord,
+        idempotency: Option<crate::NewIdempotency<'_>>,
+    ) -> Result<Scheduling, StoreError> {
         let put = tx::put(&self.table, record.item()?, Condition::new("attribute_not_exists(pk)"))?;
-        if self.write_one(put).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Contention)
+        let Some(idem) = idempotency else {
+            return if self.write_one(put).await? {
+                Ok(Scheduling::Stored)
+            } else {
+                Err(StoreError::Contention)
+            };
+        };
+        let key_item = key(
+            keys::idempotency_pk(&record.org, &record.author_id, idem.key),
+            keys::SCHEDULED_IDEMPOTENCY_SK,
+        );
+        let mut marker = key_item.clone();
+        let now = chrono::Utc::now().timestamp();
+        let recorded = ScheduledKey { request_hash: idem.request_hash, scheduled_id: record.id };
+        marker.insert(items::DATA.into(), items::av(&recorded)?);
+        marker.insert(items::EXPIRES_AT.into(), items::n(now + IDEMPOTENCY_TTL_SECS));
+        let fresh = Condition::new("attribute_not_exists(pk) OR #exp < :now")
+            .name("#exp", items::EXPIRES_AT)
+            .value(":now", items::n(now));
+        let outcome = self.transact(vec![put, tx::put(&self.table, marker, fresh)?]).await?;
+        if let crate::tx::TxOutcome::Committed = outcome {
+            return Ok(Scheduling::Stored);
         }
+        if outcome.failed_condition(1) {
+            if let Some(first) = self.get_data::<ScheduledKey>(key_item, true).await? {
+                return Ok(Scheduling::Replayed(first));
+            }
+        }
+        Err(StoreError::Contention)
     }
 
     /// Replaces a scheduled message that is still at the revision `after.rev - 1`.

@@ -348,3 +348,27 @@ async fn a_message_whose_author_left_the_organization_is_not_sent() {
     );
     assert_eq!(w.bodies("resident-1", &thread).await, ["The lock is stiff"]);
 }
+
+#[tokio::test]
+async fn a_retried_scheduling_with_its_idempotency_key_schedules_once() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Fan", "The fan is loud").await;
+    w.routed_to(&thread, "maint-1").await;
+    let send = |body: Value| {
+        let request = w
+            .http
+            .post(format!("{}/v1/threads/{thread}/messages", w.url))
+            .bearer_auth(w.token("maint-1"))
+            .header("Idempotency-Key", "fan-reminder-1")
+            .json(&body);
+        async move { crate::support::read(request.send().await.unwrap()).await }
+    };
+    let body = json!({"body": "Technician Thursday.", "send_at": in_secs(86_400)});
+    let (status, first) = send(body.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (status, again) = send(body).await;
+    assert_eq!((status, &again), (StatusCode::ACCEPTED, &first), "the first answer again");
+    let (status, refused) = send(json!({"body": "Something else", "send_at": in_secs(86_400)})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
+    assert_eq!(w.scheduled_ids("maint-1").await, [first["id"].as_str().unwrap()], "scheduled once");
+}
