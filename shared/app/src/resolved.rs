@@ -18,6 +18,7 @@ use crate::conversation::millis;
 use crate::{App, WorkError};
 
 const BATCH: i32 = 100;
+const MAX_BATCHES: usize = 5;
 /// How often a resolved thread of an org that never archives is looked at again, so that
 /// a period set later applies to it too.
 const NEVER_RECHECK_DAYS: i64 = 7;
@@ -26,11 +27,19 @@ const NEVER_RECHECK_DAYS: i64 = 7;
 pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
     let mut settings: HashMap<OrgId, MessagingSettings> = HashMap::new();
     let mut archived = 0;
-    for due in app.store.archive_checks_due(now, BATCH).await? {
-        if !settings.contains_key(&due.org) {
-            settings.insert(due.org.clone(), app.store.get_messaging(&due.org).await?);
+    // Batch after batch while they come full: every check looked at moves off `now`.
+    for _ in 0..MAX_BATCHES {
+        let due = app.store.archive_checks_due(now, BATCH).await?;
+        let full = due.len() == usize::try_from(BATCH).unwrap_or_default();
+        for check in due {
+            if !settings.contains_key(&check.org) {
+                settings.insert(check.org.clone(), app.store.get_messaging(&check.org).await?);
+            }
+            archived += usize::from(look_at(app, &check, &settings[&check.org], now).await?);
         }
-        archived += usize::from(look_at(app, &due, &settings[&due.org], now).await?);
+        if !full {
+            break;
+        }
     }
     Ok(archived)
 }
