@@ -210,7 +210,8 @@ impl Stack {
             app_url: url.clone(),
             directory: Some(directory),
             quotas: app::QuotaCache::default(),
-            hours: app::HoursCache::default(),
+            // A change of hours shows at once locally (a minute in AWS).
+            hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)

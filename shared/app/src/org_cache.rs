@@ -12,23 +12,31 @@ use domain::OrgId;
 const TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
-pub struct OrgCache<T>(Arc<Mutex<HashMap<OrgId, (Instant, T)>>>);
+pub struct OrgCache<T> {
+    values: Arc<Mutex<HashMap<OrgId, (Instant, T)>>>,
+    ttl: Duration,
+}
 
 impl<T> Default for OrgCache<T> {
     fn default() -> Self {
-        Self(Arc::default())
+        Self::with_ttl(TTL)
     }
 }
 
 impl<T: Clone> OrgCache<T> {
-    /// The org's value as last read within the minute, else `read` (and keep it).
+    /// Values kept `ttl` (the local stack keeps them a second, so a change shows at once).
+    pub fn with_ttl(ttl: Duration) -> Self {
+        Self { values: Arc::default(), ttl }
+    }
+
+    /// The org's value as last read within the TTL, else `read` (and keep it).
     pub async fn get<E>(&self, org: &OrgId, read: impl Future<Output = Result<T, E>>) -> Result<T, E> {
-        let cached = self.0.lock().ok().and_then(|m| m.get(org).cloned());
-        if let Some((_, value)) = cached.filter(|(at, _)| at.elapsed() < TTL) {
+        let cached = self.values.lock().ok().and_then(|m| m.get(org).cloned());
+        if let Some((_, value)) = cached.filter(|(at, _)| at.elapsed() < self.ttl) {
             return Ok(value);
         }
         let value = read.await?;
-        if let Ok(mut m) = self.0.lock() {
+        if let Ok(mut m) = self.values.lock() {
             m.insert(org.clone(), (Instant::now(), value.clone()));
         }
         Ok(value)
