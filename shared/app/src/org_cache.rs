@@ -23,12 +23,14 @@ impl<T> Default for OrgCache<T> {
     }
 }
 
-impl<T: Clone> OrgCache<T> {
+impl<T> OrgCache<T> {
     /// Values kept `ttl` (the local stack keeps them a second, so a change shows at once).
     pub fn with_ttl(ttl: Duration) -> Self {
         Self { values: Arc::default(), ttl }
     }
+}
 
+impl<T: Clone> OrgCache<T> {
     /// The org's value as last read within the TTL, else `read` (and keep it).
     pub async fn get<E>(&self, org: &OrgId, read: impl Future<Output = Result<T, E>>) -> Result<T, E> {
         let cached = self.values.lock().ok().and_then(|m| m.get(org).cloned());
