@@ -12,7 +12,7 @@ use app::dispatch::Notifier;
 use crate::meter::as_function;
 use app::App;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use domain::events::OutboxEvent;
 
 /// Local visibility timeout: a failed record is retried after this, so poison messages
@@ -127,12 +127,33 @@ where
             Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
             Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
         };
-        for m in &messages {
-            let done = m.message_id.as_ref().is_some_and(|id| !failed.contains(id));
-            if let (true, Some(handle)) = (done, &m.receipt_handle) {
-                if let Err(e) = sqs.delete_message().queue_url(url).receipt_handle(handle).send().await {
-                    tracing::warn!(error = ?e, "deleting a processed message failed; it will be redelivered");
-                }
+        // As Lambda's event source: what succeeded is deleted in one batch request.
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.message_id.as_ref().is_some_and(|id| !failed.contains(id)))
+            .filter_map(|(i, m)| {
+                let handle = m.receipt_handle.as_ref()?;
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if done.is_empty() {
+            continue;
+        }
+        match sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await {
+            Ok(out) if !out.failed().is_empty() => {
+                tracing::warn!(
+                    failed = out.failed().len(),
+                    "some processed messages not deleted; they will be redelivered"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = ?e, "deleting processed messages failed; they will be redelivered")
             }
         }
     }
