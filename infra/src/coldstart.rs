@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 11] = [
+pub const FUNCTIONS: [&str; 13] = [
     "threads",
     "messages",
     "settings",
@@ -38,6 +38,8 @@ pub const FUNCTIONS: [&str; 11] = [
     "invites",
     "router",
     "automation",
+    "indexer",
+    "search",
     "notifier",
     "jobs",
     "dispatch",
@@ -454,8 +456,13 @@ fn function_env(
         ("ATTACHMENTS_BUCKET".into(), resources.bucket.clone()),
         ("ATTACHMENTS_KEY_ID".into(), resources.key_arn.clone()),
         ("MAX_ATTACHMENT_BYTES".into(), stack::MAX_ATTACHMENT_BYTES.to_string()),
+        ("SEARCH_BUCKET".into(), stack::SEARCH_BUCKET.to_lowercase()),
         ("RUST_LOG".into(), "info".into()),
     ];
+    if matches!(binary, "indexer" | "search") {
+        let dir = std::env::temp_dir().join(format!("coldstart-search-{}", std::process::id()));
+        env.push(("SEARCH_CACHE_DIR".into(), dir.display().to_string()));
+    }
     // template.yaml's per-function variables; the HTTP providers point at the local sink.
     if matches!(binary, "contacts" | "notifier" | "dispatch") {
         env.push(("EMAIL_FROM".into(), stack::EMAIL_FROM.into()));
@@ -587,6 +594,17 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("invites", Trigger::AcceptUnknownInvite),
         ("router", Trigger::Sqs),
         ("automation", Trigger::Sqs),
+        ("indexer", Trigger::Sqs),
+        (
+            "search",
+            Trigger::Http {
+                method: "GET",
+                route_key: "GET /v1/search",
+                path: "/v1/search".into(),
+                query: "q=leak",
+                user: "resident-1",
+            },
+        ),
         ("notifier", Trigger::Sqs),
         ("jobs", Trigger::Schedule),
         ("dispatch", Trigger::Schedule),

@@ -1,6 +1,6 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! sources of the router, the automation and the notifier (poll, hand the batch to the same handler the
-//! Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
+//! sources of the router, the automation, the search indexer and the notifier (poll, hand
+//! the batch to the same handler the Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
 //! runs as its function (template.yaml's logical id), so the call meter knows whose calls
 //! they are.
 
@@ -11,9 +11,9 @@ use app::dispatch::Notifier;
 
 use crate::meter::as_function;
 use app::App;
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use domain::events::OutboxEvent;
+use queue::batch::MissingMessageId;
 
 /// Local visibility timeout: a failed record is retried after this, so poison messages
 /// reach the dead-letter queue in seconds rather than minutes.
@@ -32,28 +32,49 @@ const DISPATCH_BUDGET: Duration = Duration::from_secs(40);
 pub struct Queues {
     pub routing: String,
     pub automation: String,
+    pub search: String,
     pub notification: String,
 }
 
 pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Queues) {
     let (router, router_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&router_sqs, &queues.routing, |event, _| {
-            as_function("RouterFunction", app::router::handle(&router, event))
+        let router = &router;
+        poll(&router_sqs, &queues.routing, move |batch| {
+            queue::batch::process(batch, move |e| {
+                as_function("RouterFunction", app::router::handle(router, e))
+            })
         })
         .await
     });
     let (automation, automation_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {
-        poll(&automation_sqs, &queues.automation, |event, _| {
-            as_function("AutomationFunction", app::automation::handle(&automation, event))
+        let automation = &automation;
+        poll(&automation_sqs, &queues.automation, move |batch| {
+            queue::batch::process(batch, move |e| {
+                as_function("AutomationFunction", app::automation::handle(automation, e))
+            })
+        })
+        .await
+    });
+    let (indexer, indexer_sqs) = (app.clone(), sqs.clone());
+    tokio::spawn(async move {
+        let indexer = &indexer;
+        poll(&indexer_sqs, &queues.search, move |batch| {
+            queue::batch::process_together(batch, move |events| {
+                as_function("IndexerFunction", app::search::index(indexer, events))
+            })
         })
         .await
     });
     let consumer = notifier.clone();
     tokio::spawn(async move {
-        poll(&sqs, &queues.notification, |event, deadline| {
-            as_function("NotifierFunction", app::notifier::handle(&consumer, event, deadline))
+        let consumer = &consumer;
+        poll(&sqs, &queues.notification, move |batch| {
+            let deadline = app::notifier::urgent_deadline();
+            queue::batch::process(batch, move |e| {
+                as_function("NotifierFunction", app::notifier::handle(consumer, e, deadline))
+            })
         })
         .await
     });
@@ -81,12 +102,12 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
     });
 }
 
-/// The SQS event source: receive, hand the batch to `handle` (with the urgent-send
-/// deadline of that invocation), delete what succeeded.
+/// The SQS event source: receive, hand the batch to `handle` (the function's handler),
+/// delete what succeeded.
 async fn poll<F, Fut>(sqs: &aws_sdk_sqs::Client, url: &str, handle: F)
 where
-    F: Fn(OutboxEvent, tokio::time::Instant) -> Fut,
-    Fut: std::future::Future<Output = Result<(), app::WorkError>>,
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<SqsBatchResponse, MissingMessageId>>,
 {
     loop {
         // Short polls: the emulator serves one request at a time, so a long poll would
@@ -122,8 +143,7 @@ where
                 record
             })
             .collect();
-        let deadline = app::notifier::urgent_deadline();
-        let failed: HashSet<String> = match queue::batch::process(event, |e| handle(e, deadline)).await {
+        let failed: HashSet<String> = match handle(event).await {
             Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
             Err(_) => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
         };

@@ -31,6 +31,8 @@ pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
+pub const SEARCH_BUCKET: &str = "SearchIndexBucket";
+pub const SEARCH_QUEUE: &str = "SearchQueue";
 pub const USER_POOL: &str = "UserPool";
 pub const EVENTS_TOPIC: &str = "EventsTopic";
 /// As template.yaml's MAX_ATTACHMENT_BYTES.
@@ -157,6 +159,7 @@ impl Stack {
         let queues = local_workers::Queues {
             routing: url_of(ROUTING_QUEUE)?,
             automation: url_of(AUTOMATION_QUEUE)?,
+            search: url_of(SEARCH_QUEUE)?,
             notification: url_of(NOTIFICATION_QUEUE)?,
         };
 
@@ -167,6 +170,11 @@ impl Stack {
         let bucket =
             buckets.get(ATTACHMENTS_BUCKET).context("template.yaml declares no AttachmentsBucket")?;
         let key = keys.get(ATTACHMENTS_KEY).context("template.yaml declares no AttachmentsKey")?;
+        let search_bucket =
+            buckets.get(SEARCH_BUCKET).context("template.yaml declares no SearchIndexBucket")?;
+        // Each stack its own local copies (several stacks run at once in the tests).
+        let search_dir = std::env::temp_dir().join(format!("search-{}", ulid::Ulid::new()));
+        let search = search::Engine::new(s3.clone(), search_bucket, search_dir);
         let files = Files::new(s3, bucket, key, MAX_ATTACHMENT_BYTES);
         let mut cognito_config = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
         if let Some(meter) = &meter {
@@ -212,6 +220,7 @@ impl Stack {
             quotas: app::QuotaCache::default(),
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
+            search,
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)

@@ -44,6 +44,7 @@ use crate::AppState;
         (name = "scheduled", description = "Messages and conversations waiting for their send time (staff)."),
         (name = "attachments", description = "Photos and PDFs on messages."),
         (name = "contacts", description = "Residents, owners, staff and vendors; invitations."),
+        (name = "search", description = "Finding messages by words, dates, resident, unit, property and topic."),
     )
 )]
 struct Base;
@@ -247,6 +248,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::categories::routes())
         .merge(crate::attachments::routes())
         .merge(crate::contacts::routes())
+        .merge(crate::search::routes())
         .merge(public(crate::contacts::public_routes()))
 }
 

@@ -57,6 +57,7 @@ impl ApiError {
             | Self::App(A::Files(_))
             | Self::App(A::Directory(_))
             | Self::App(A::Mail(_))
+            | Self::App(A::Search(_))
             | Self::App(A::Random(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,

@@ -13,6 +13,7 @@ pub mod me;
 pub mod messages;
 mod participants;
 pub mod scheduled;
+pub mod search;
 pub mod settings;
 mod system;
 pub mod templates;

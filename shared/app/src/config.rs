@@ -19,6 +19,9 @@ pub struct Config {
     pub attachments_bucket: String,
     pub attachments_key_id: String,
     pub max_attachment_bytes: u64,
+    pub search_bucket: String,
+    /// Where the search indexes are copied on local disk.
+    pub search_cache_dir: String,
 }
 
 impl Config {
@@ -33,6 +36,8 @@ impl Config {
             max_attachment_bytes: var("MAX_ATTACHMENT_BYTES")?
                 .parse()
                 .map_err(|_| "MAX_ATTACHMENT_BYTES must be a number of bytes".to_owned())?,
+            search_bucket: var("SEARCH_BUCKET")?,
+            search_cache_dir: var("SEARCH_CACHE_DIR").unwrap_or_else(|_| "/tmp/search".to_owned()),
         })
     }
 }
@@ -66,6 +71,7 @@ impl App {
         Ok(Self {
             store: Store::new(dynamodb, config.table_name),
             events: Events::new(sns, config.events_topic_arn),
+            search: ::search::Engine::new(s3.clone(), config.search_bucket, config.search_cache_dir),
             files: files::Files::new(
                 s3,
                 config.attachments_bucket,

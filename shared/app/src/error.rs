@@ -22,6 +22,9 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("random generator unavailable")]
     Random(#[source] getrandom::Error),
+    /// The search index could not be read.
+    #[error("search unavailable")]
+    Search(#[from] ::search::SearchError),
     /// A request body, or a file an upload declares, over its limit.
     #[error("{what} too large")]
     PayloadTooLarge { what: &'static str, limit_bytes: u64 },
@@ -44,7 +47,7 @@ impl Error {
             | Self::RateLimited { .. }
             | Self::MovedOn { .. } => true,
             Self::Store(e) => matches!(e, StoreError::BadCursor | StoreError::Contention),
-            Self::Files(_) | Self::Directory(_) | Self::Mail(_) | Self::Random(_) => false,
+            Self::Files(_) | Self::Directory(_) | Self::Mail(_) | Self::Random(_) | Self::Search(_) => false,
         }
     }
 
@@ -80,6 +83,12 @@ pub enum WorkError {
     /// Not found by an eventually consistent read yet: the redelivery finds it.
     #[error("message {0} of an event is not readable yet")]
     MissingMessage(domain::MessageId),
+    /// The search index could not be written; the org's events of the batch are retried.
+    #[error("indexing failed: {0}")]
+    Indexing(String),
+    /// The search index's files could not be written or read.
+    #[error(transparent)]
+    Search(#[from] ::search::SearchError),
     /// A use case a job ran failed for a reason of ours (storage, quota): retried.
     #[error(transparent)]
     UseCase(Box<Error>),

@@ -29,6 +29,7 @@ pub mod resolved;
 pub mod retention;
 pub mod router;
 pub mod scheduled;
+pub mod search;
 mod secrets;
 pub mod settings;
 pub mod templates;
@@ -63,4 +64,6 @@ pub struct App {
     pub quotas: QuotaCache,
     /// The orgs' business hours, as last read (the automation reads them for every message).
     pub hours: HoursCache,
+    /// The orgs' search indexes (their files in S3, a copy on local disk).
+    pub search: ::search::Engine,
 }

@@ -1,12 +1,26 @@
 //! Who is in a conversation: staff add a colleague (or the thread's resident) mid-thread,
 //! staff leave, admins remove. Every join and leave is a timeline event.
 
+use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, DomainError, ErrorCode, EventId, ThreadId, User, UserId};
 use store::retry::Tries;
-use store::{EventKind, EventRecord, MembershipChange, MembershipOutcome, ThreadView};
+use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ThreadView};
 
 use crate::conversation::{load_visible, millis, now, participant};
+use crate::relay::relay;
 use crate::{App, Error};
+
+/// What announces a join or leave to the consumers (search narrows to who takes part).
+fn announcement(actor: &User, thread_id: ThreadId) -> OutboxEvent {
+    let at = now();
+    OutboxEvent {
+        id: EventId::new_at(millis(at)),
+        org: actor.org.clone(),
+        thread_id,
+        at,
+        kind: OutboxKind::ParticipantsChanged,
+    }
+}
 
 fn event(thread_id: ThreadId, kind: EventKind, actor: &UserId, subject: &UserId) -> EventRecord {
     let at = now();
@@ -41,13 +55,15 @@ pub async fn add(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> Resu
         policy::ensure_room_for(view.participants.len(), 1)?;
         let joined = participant(&added, now(), None);
         let events = [event(id, EventKind::ParticipantJoined, &actor.id, &added.id)];
+        let announced = announcement(actor, id);
         let change = MembershipChange {
             joins: std::slice::from_ref(&joined),
             leaves: &[],
             events: &events,
-            event: None,
+            event: Some(EventStep::Announces(&announced)),
         };
         if let MembershipOutcome::Done = app.store.change_members(&view, change).await? {
+            relay(app, &announced).await;
             view.participants.push(joined);
             return Ok(view);
         }
@@ -66,13 +82,15 @@ pub async fn remove(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> R
             return Err(DomainError::NotFound("participant").into());
         }
         let events = [event(id, EventKind::ParticipantLeft, &actor.id, &user_id)];
+        let announced = announcement(actor, id);
         let change = MembershipChange {
             joins: &[],
             leaves: std::slice::from_ref(&user_id),
             events: &events,
-            event: None,
+            event: Some(EventStep::Announces(&announced)),
         };
         if let MembershipOutcome::Done = app.store.change_members(&view, change).await? {
+            relay(app, &announced).await;
             return Ok(());
         }
         // After leaving, a staff member may no longer see the thread: that is a 404 then.

@@ -37,7 +37,9 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
             Ok(())
         }
         // Not subscribed to: nothing to do.
-        OutboxKind::MessagePosted { .. } | OutboxKind::ThreadRouted { .. } => Ok(()),
+        OutboxKind::MessagePosted { .. }
+        | OutboxKind::ThreadRouted { .. }
+        | OutboxKind::ParticipantsChanged => Ok(()),
     }
 }
 

@@ -27,6 +27,8 @@ pub enum OutboxKind {
     MessagePosted { message_id: MessageId, author_id: UserId, internal: bool },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted { first_message_id: MessageId },
+    /// Someone joined or left the thread (search narrows to who takes part).
+    ParticipantsChanged,
 }
 
 impl OutboxKind {
@@ -37,6 +39,7 @@ impl OutboxKind {
             Self::ThreadCreated { .. } => "thread_created",
             Self::MessagePosted { .. } => "message_posted",
             Self::ThreadRouted { .. } => "thread_routed",
+            Self::ParticipantsChanged => "participants_changed",
         }
     }
 }
@@ -56,6 +59,7 @@ mod tests {
                 internal: false,
             },
             OutboxKind::ThreadRouted { first_message_id: id },
+            OutboxKind::ParticipantsChanged,
         ] {
             let json = serde_json::to_value(&kind).unwrap();
             assert_eq!(json["kind"], kind.name());

@@ -17,6 +17,7 @@ pub mod quota;
 pub mod routing;
 pub mod scheduled;
 pub mod schema;
+pub mod search;
 pub mod template;
 pub mod text;
 pub mod thread;

@@ -46,6 +46,48 @@ where
         .filter_map(|failed| async move { failed })
         .collect()
         .await;
+    Ok(response(failures))
+}
+
+/// As [`process`], but hands every well-formed record to `handle` at once (a consumer
+/// that writes one thing per batch, as the search indexer does), which answers each
+/// record's outcome in order.
+pub async fn process_together<T, F, Fut, E>(
+    event: SqsEvent,
+    handle: F,
+) -> Result<SqsBatchResponse, MissingMessageId>
+where
+    T: DeserializeOwned,
+    F: FnOnce(Vec<T>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), E>>>,
+    E: std::fmt::Debug,
+{
+    if event.records.iter().any(|r| r.message_id.as_deref().unwrap_or("").is_empty()) {
+        return Err(MissingMessageId);
+    }
+    let mut failed = Vec::new();
+    let mut parsed = Vec::new();
+    for record in &event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        match parse::<T>(record) {
+            Ok(command) => parsed.push((id, command)),
+            Err(e) => {
+                tracing::error!(message_id = %id, error = %e, "malformed record; it will end in the dead-letter queue");
+                failed.push(id);
+            }
+        }
+    }
+    let (ids, commands): (Vec<String>, Vec<T>) = parsed.into_iter().unzip();
+    for (id, outcome) in ids.into_iter().zip(handle(commands).await) {
+        if let Err(e) = outcome {
+            tracing::warn!(message_id = %id, error = ?e, "record failed; it will be retried");
+            failed.push(id);
+        }
+    }
+    Ok(response(failed))
+}
+
+fn response(failures: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()
@@ -55,7 +97,7 @@ where
             failure
         })
         .collect();
-    Ok(response)
+    response
 }
 
 fn parse<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, serde_json::Error> {
@@ -99,6 +141,20 @@ mod tests {
             response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
         failed.sort();
         assert_eq!(failed, ["bad-json", "refused"]);
+    }
+
+    #[tokio::test]
+    async fn handled_together_the_well_formed_records_come_in_order_and_fail_one_by_one() {
+        let batch =
+            event(vec![record("a", "1"), record("bad-json", "{"), record("b", "7"), record("c", "3")]);
+        let response = process_together(batch, |ns: Vec<u32>| async move {
+            assert_eq!(ns, [1, 7, 3]);
+            ns.into_iter().map(|n| if n == 7 { Err("no") } else { Ok(()) }).collect()
+        })
+        .await
+        .unwrap();
+        let failed: Vec<_> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        assert_eq!(failed, ["bad-json", "b"]);
     }
 
     #[tokio::test]

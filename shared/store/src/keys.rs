@@ -125,6 +125,11 @@ pub fn scheduled_pk(org: &OrgId, id: &ScheduledId) -> String {
     format!("ORG#{org}#SCHEDULED#{id}")
 }
 
+/// An org's search index: the version readers open.
+pub fn search_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#SEARCH")
+}
+
 /// A contact's consent ledger: every change, in time order, never changed.
 pub fn consent_log_pk(org: &OrgId, contact: &UserId) -> String {
     format!("ORG#{org}#CONSENT_LOG#{contact}")
@@ -182,6 +187,7 @@ pub const OUTBOX_SK: &str = "OUTBOX";
 pub const ROUTED_SK: &str = "ROUTED";
 pub const INVITE_SK: &str = "INVITE";
 pub const SCHEDULED_SK: &str = "SCHEDULED";
+pub const SEARCH_INDEX_SK: &str = "INDEX";
 pub const ROUTING_SETTINGS_SK: &str = "ROUTING";
 pub const RETENTION_SETTINGS_SK: &str = "RETENTION";
 pub const MESSAGING_SETTINGS_SK: &str = "MESSAGING";

@@ -19,6 +19,7 @@ mod quota;
 mod records;
 pub mod retry;
 mod scheduled;
+mod search;
 mod settings;
 mod templates;
 mod threads;
@@ -45,6 +46,7 @@ pub use records::{
     Summary, ThreadRecord, ThreadView, TimelineItem,
 };
 pub use scheduled::{ScheduledKey, ScheduledPost, ScheduledRecord, Scheduling};
+pub use search::HitContext;
 pub use templates::TemplateRecord;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};

@@ -30,6 +30,8 @@ pub enum EventStep<'a> {
     /// The change is one of several the event makes: it commits only while the event is
     /// not routed yet.
     WhileNotDone(&'a OutboxEvent),
+    /// A change by a person: `event` announces it.
+    Announces(&'a OutboxEvent),
 }
 
 impl EventStep<'_> {
@@ -39,6 +41,7 @@ impl EventStep<'_> {
                 vec![outbox::routed_item(table, event)?, outbox::put_item(table, next)?]
             }
             Self::WhileNotDone(event) => vec![outbox::not_routed_check(table, event)?],
+            Self::Announces(event) => vec![outbox::put_item(table, event)?],
         })
     }
 }

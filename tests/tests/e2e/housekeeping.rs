@@ -88,6 +88,11 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
             aws_sdk_sns::Client::new(&sdk),
             "arn:aws:sns:us-east-1:000000000000:unused",
         ),
+        search: search::Engine::new(
+            unreachable_s3.clone(),
+            "searchindexbucket",
+            std::env::temp_dir().join("unused"),
+        ),
         files: files::Files::new(unreachable_s3, "attachmentsbucket", "key", 10),
         providers: channels::Providers::new(None, None, None, None, None),
         app_url: url.to_owned(),

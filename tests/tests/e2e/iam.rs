@@ -50,6 +50,7 @@ fn needed(call: &Call) -> Vec<Vec<String>> {
         "s3" => {
             let base = match op {
                 "HeadObject" | "GetObject" => "GetObject",
+                "DeleteObjects" => "DeleteObject",
                 other => other,
             };
             let versioned = base.replace("Object", "ObjectVersion");
@@ -109,6 +110,12 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy() {
     let (status, _) = w.post("admin-1", "/v1/invites/accept", unknown_link).await;
     assert_eq!(status, StatusCode::CONFLICT);
     w.delivered("resident-1", &reply).await;
+    // The reply indexed (indexer) and found (search).
+    eventually(30, "the reply found", || async {
+        let (_, page) = w.get("resident-1", "/v1/search?q=my+way").await;
+        (page["items"][0]["message_id"] == reply.as_str()).then_some(())
+    })
+    .await;
 
     let policies = policies();
     let mut seen: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();

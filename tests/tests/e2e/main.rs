@@ -18,6 +18,7 @@ mod notifications;
 mod participants;
 mod routing;
 mod scheduled;
+mod search;
 mod support;
 mod template;
 mod templates;

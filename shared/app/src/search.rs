@@ -1,0 +1,184 @@
+//! Search. The indexer (consumer of new threads, messages and membership changes) keeps
+//! each org's index in step with the table; a search asks the index, narrowed to what the
+//! caller may see, then confirms every hit against the table before it is answered, so a
+//! stale index can hide a message for a moment but never show one it should not.
+
+use std::collections::BTreeMap;
+
+use ::search::{Access, IndexOp, IndexQuery, SearchDoc};
+use chrono::{DateTime, Utc};
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
+use store::retry::Tries;
+use store::{MessageRecord, ResidentRef, ThreadView, TimelineItem};
+
+use crate::{App, Error, WorkError};
+
+/// Messages read from a timeline at once when a thread is indexed again.
+const TIMELINE_PAGE: i32 = 100;
+
+/// A hit the caller may see, as answered.
+#[derive(Debug, Clone)]
+pub struct SearchItem {
+    pub thread_id: ThreadId,
+    pub message_id: MessageId,
+    pub subject: String,
+    pub snippet: String,
+    pub author_id: UserId,
+    pub at: DateTime<Utc>,
+    pub resident: ResidentRef,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<SearchItem>,
+    /// The last hit looked at: the next page starts after it.
+    pub next: Option<MessageId>,
+}
+
+/// What the caller's search is narrowed to in the index: facility admins every thread of
+/// the org, everyone else the threads they take part in; internal notes for staff only.
+fn access(actor: &User) -> Access {
+    Access {
+        member: (actor.role != Role::FacilityAdmin).then(|| actor.id.clone()),
+        internal: actor.role.is_staff(),
+    }
+}
+
+/// A page of what `actor` may see that matches `q`, newest first.
+pub async fn search(app: &App, actor: &User, q: IndexQuery) -> Result<SearchPage, Error> {
+    let empty = SearchPage { items: vec![], next: None };
+    let Some(snapshot) = app.store.get_search_index(&actor.org, false).await? else { return Ok(empty) };
+    let access = access(actor);
+    // One more than asked: whether there is a next page.
+    let asked = IndexQuery { limit: q.limit + 1, ..q.clone() };
+    let mut hits = app.search.search(&actor.org, &snapshot, &asked, &access).await?;
+    let more = hits.len() > q.limit;
+    hits.truncate(q.limit);
+    let pairs: Vec<(ThreadId, MessageId)> = hits.iter().map(|h| (h.thread_id, h.message_id)).collect();
+    let context = app.store.hit_context(&actor.org, access.member.as_ref(), &pairs).await?;
+    let items = hits
+        .iter()
+        .filter_map(|hit| {
+            let summary = context.threads.get(&hit.thread_id)?;
+            let message = context.messages.get(&hit.message_id)?;
+            policy::can_see_message(actor, message.internal).then(|| SearchItem {
+                thread_id: hit.thread_id,
+                message_id: hit.message_id,
+                subject: summary.subject.as_str().to_owned(),
+                snippet: ::search::snippet(message.body.as_str(), q.text.as_deref()),
+                author_id: message.author_id.clone(),
+                at: message.created_at,
+                resident: summary.resident.clone(),
+            })
+        })
+        .collect();
+    Ok(SearchPage { items, next: more.then(|| hits.last().map(|h| h.message_id)).flatten() })
+}
+
+/// Indexes a batch of events: the ones of each org in one write of its index. The answer
+/// is each event's outcome, in order.
+pub async fn index(app: &App, events: Vec<OutboxEvent>) -> Vec<Result<(), WorkError>> {
+    let mut by_org: BTreeMap<OrgId, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_org.entry(e.org.clone()).or_default().push(i);
+    }
+    let mut outcomes: Vec<Result<(), WorkError>> = events.iter().map(|_| Ok(())).collect();
+    for (org, positions) in by_org {
+        let of_org: Vec<&OutboxEvent> = positions.iter().map(|&i| &events[i]).collect();
+        if let Err(e) = index_org(app, &org, &of_org).await {
+            tracing::warn!(org = %org, error = ?e, "indexing failed; the events will be retried");
+            for &i in &positions {
+                outcomes[i] = Err(WorkError::Indexing(e.to_string()));
+            }
+        }
+    }
+    outcomes
+}
+
+async fn index_org(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<(), WorkError> {
+    let ops = ops(app, org, events).await?;
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut tries = Tries::new();
+    while tries.another().await {
+        let base = app.store.get_search_index(org, true).await?;
+        let next = app.search.write(org, base.as_ref(), ops.clone()).await?;
+        if app.store.put_search_index(org, &next, base.as_ref()).await? {
+            if let Err(e) = app.search.delete_obsolete(org, base.as_ref()).await {
+                tracing::warn!(org = %org, error = %e, "obsolete index files left in S3");
+            }
+            return Ok(());
+        }
+        // Another writer recorded a version meanwhile: start again from it.
+        app.search.forget(org).await;
+    }
+    Err(store::StoreError::Contention.into())
+}
+
+/// What the events change in the index, read from the table as it is now: events may
+/// arrive late or out of order, and the table is the truth.
+async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<IndexOp>, WorkError> {
+    // Per thread: its new messages, or everything when who takes part changed.
+    let mut threads: BTreeMap<ThreadId, (bool, Vec<MessageId>)> = BTreeMap::new();
+    for e in events {
+        let entry = threads.entry(e.thread_id).or_default();
+        match &e.kind {
+            OutboxKind::ThreadCreated { first_message_id, .. } => entry.1.push(*first_message_id),
+            OutboxKind::MessagePosted { message_id, .. } => entry.1.push(*message_id),
+            OutboxKind::ThreadRouted { .. } | OutboxKind::ParticipantsChanged => entry.0 = true,
+        }
+    }
+    let mut ops = Vec::new();
+    for (id, (members_changed, messages)) in threads {
+        let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
+        if members_changed {
+            ops.push(IndexOp::RemoveThread(id));
+            ops.extend(all_messages(app, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))));
+            continue;
+        }
+        for message_id in messages {
+            let message = app
+                .store
+                .get_message(org, &id, &message_id)
+                .await?
+                .ok_or(WorkError::MissingMessage(message_id))?;
+            ops.push(IndexOp::Upsert(doc(&view, &message)));
+        }
+    }
+    Ok(ops)
+}
+
+async fn all_messages(app: &App, org: &OrgId, id: &ThreadId) -> Result<Vec<MessageRecord>, WorkError> {
+    let mut messages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app.store.list_timeline(org, id, true, cursor.as_ref(), TIMELINE_PAGE).await?;
+        messages.extend(page.items.into_iter().filter_map(|entry| match entry {
+            TimelineItem::Message(m) => Some(m),
+            TimelineItem::Event(_) => None,
+        }));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(messages),
+        }
+    }
+}
+
+fn doc(view: &ThreadView, m: &MessageRecord) -> SearchDoc {
+    let summary = &view.thread.summary;
+    SearchDoc {
+        message_id: m.id,
+        thread_id: summary.id,
+        internal: m.internal,
+        subject: summary.subject.as_str().to_owned(),
+        body: m.body.as_str().to_owned(),
+        resident_id: summary.resident.id.clone(),
+        resident_name: summary.resident.name.clone(),
+        unit: summary.resident.unit.clone(),
+        property_id: summary.resident.property_id.clone(),
+        topic: summary.topic.as_str().to_owned(),
+        members: view.participants.iter().map(|p| p.user_id.clone()).collect(),
+    }
+}
