@@ -10,12 +10,15 @@ use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
 use store::retry::Tries;
-use store::{MessageRecord, ResidentRef, ThreadView, TimelineItem};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, ThreadView, TimelineItem};
 
 use crate::{App, Error, WorkError};
 
-/// Messages read from a timeline at once when a thread is indexed again.
+/// Messages (or threads) read at once when a thread (or an org) is indexed again.
 const TIMELINE_PAGE: i32 = 100;
+/// Threads read at once by a rebuild.
+const REBUILD_CONCURRENCY: usize = 16;
 
 /// A hit the caller may see, as answered.
 #[derive(Debug, Clone)]
@@ -101,10 +104,55 @@ async fn index_org(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<()
     if ops.is_empty() {
         return Ok(());
     }
+    record(app, org, ops, false).await
+}
+
+/// Builds the org's index again from the table: every message of every thread, in an empty
+/// index that replaces the current one. The answer is how many messages it holds.
+pub async fn rebuild(app: &App, org: &OrgId) -> Result<usize, WorkError> {
+    let mut threads = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = InboxQuery {
+            scope: InboxScope::Org(org.clone()),
+            status: None,
+            filter: RowFilter::default(),
+            cursor,
+            limit: TIMELINE_PAGE,
+        };
+        let page = app.store.list_inbox(&query).await?;
+        threads.extend(page.items.into_iter().map(|row| row.summary.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let per_thread: Vec<Vec<IndexOp>> = stream::iter(threads)
+        .map(|id| async move {
+            let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
+            let messages = all_messages(app, org, &id).await?;
+            Ok::<_, WorkError>(messages.iter().map(|m| IndexOp::Upsert(doc(&view, m))).collect())
+        })
+        .buffer_unordered(REBUILD_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let ops: Vec<IndexOp> = per_thread.into_iter().flatten().collect();
+    let count = ops.len();
+    record(app, org, ops, true).await?;
+    Ok(count)
+}
+
+/// Writes `ops` (into an empty index with `replace`) and records the new version, again
+/// from the recorded one if another writer recorded meanwhile.
+async fn record(app: &App, org: &OrgId, ops: Vec<IndexOp>, replace: bool) -> Result<(), WorkError> {
     let mut tries = Tries::new();
     while tries.another().await {
         let base = app.store.get_search_index(org, true).await?;
-        let next = app.search.write(org, base.as_ref(), ops.clone()).await?;
+        let next = if replace {
+            app.search.replace(org, base.as_ref(), ops.clone()).await?
+        } else {
+            app.search.write(org, base.as_ref(), ops.clone()).await?
+        };
         if app.store.put_search_index(org, &next, base.as_ref()).await? {
             if let Err(e) = app.search.delete_obsolete(org, base.as_ref()).await {
                 tracing::warn!(org = %org, error = %e, "obsolete index files left in S3");

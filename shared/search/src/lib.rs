@@ -105,11 +105,32 @@ impl Engine {
         base: Option<&IndexSnapshot>,
         ops: Vec<IndexOp>,
     ) -> Result<IndexSnapshot, SearchError> {
+        self.write_from(org, base, false, ops).await
+    }
+
+    /// As [`Engine::write`], but into an empty index that replaces `base` whole (a rebuild
+    /// from the table).
+    pub async fn replace(
+        &self,
+        org: &OrgId,
+        base: Option<&IndexSnapshot>,
+        ops: Vec<IndexOp>,
+    ) -> Result<IndexSnapshot, SearchError> {
+        self.write_from(org, base, true, ops).await
+    }
+
+    async fn write_from(
+        &self,
+        org: &OrgId,
+        base: Option<&IndexSnapshot>,
+        empty: bool,
+        ops: Vec<IndexOp>,
+    ) -> Result<IndexSnapshot, SearchError> {
         let mut writers = self.writers.lock().await;
         let dir = self.dir("writer", org);
         let opened = match writers.remove(org) {
-            Some(o) if Some(o.generation) == base.map(|b| b.generation) => o,
-            _ => self.open(org, &dir, base, false).await?,
+            Some(o) if !empty && Some(o.generation) == base.map(|b| b.generation) => o,
+            _ => self.open(org, &dir, if empty { None } else { base }, false).await?,
         };
         let (index, at) = (opened.index.clone(), dir.clone());
         let written = tokio::task::spawn_blocking(move || apply(&index, &at, ops))

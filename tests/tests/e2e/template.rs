@@ -123,6 +123,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             internal: false,
         },
         OutboxKind::ThreadRouted { first_message_id: id },
+        OutboxKind::ParticipantsChanged,
     ]
     .map(|k| k.name().to_owned());
     let subscriptions = template.resources("AWS::SNS::Subscription");
