@@ -10,13 +10,14 @@ SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token emulator tools lint sam-build fmt clippy unit emulator-check e2e schema schemathesis bench coldstart load chaos
+.PHONY: help dev test token search-rebuild emulator tools lint sam-build fmt clippy unit emulator-check e2e schema schemathesis bench coldstart load chaos
 
 help:
 	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
 	@echo "make test                every check and test: fmt, clippy, template lint, unit, end-to-end, schema"
 	@echo "make schema              schemathesis against GET /openapi.json of a local stack (part of make test)"
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
+	@echo "make search-rebuild ORG=demo  build an org's search index again from the table (of make dev)"
 	@echo "make sam-build           build the arm64 Lambda binaries with sam build (cargo-lambda)"
 	@echo "make bench               per-route latency and DynamoDB round trips; writes BENCHMARKS.md"
 	@echo "make load                concurrent residents and staff for 30 s; checks nothing is lost or duplicated"
@@ -28,6 +29,9 @@ dev: emulator
 
 token:
 	@cargo run -q -p infra --bin devtoken -- $(TOKEN_USER)
+
+search-rebuild:
+	@cargo run -q -p infra --bin searchrebuild -- $(or $(ORG),demo)
 
 # The emulator, pinned, in the repository's venv (the stamp re-installs when the pin changes).
 emulator: $(EMULATOR_STAMP)

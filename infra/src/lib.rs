@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod emulator;
 pub mod gateway;
 pub mod load;
+pub mod portfolio;
 pub mod local_workers;
 pub mod meter;
 pub mod provision;

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use ::search::{Access, IndexOp, IndexQuery, SearchDoc};
+use ::search::{Access, Engine, IndexOp, IndexQuery, SearchDoc};
 use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
 use store::retry::Tries;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, ThreadView, TimelineItem};
+use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, Store, ThreadView, TimelineItem};
 
 use crate::{App, Error, WorkError};
 
@@ -104,12 +104,12 @@ async fn index_org(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<()
     if ops.is_empty() {
         return Ok(());
     }
-    record(app, org, ops, false).await
+    record(&app.store, &app.search, org, ops, false).await
 }
 
 /// Builds the org's index again from the table: every message of every thread, in an empty
 /// index that replaces the current one. The answer is how many messages it holds.
-pub async fn rebuild(app: &App, org: &OrgId) -> Result<usize, WorkError> {
+pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usize, WorkError> {
     let mut threads = Vec::new();
     let mut cursor = None;
     loop {
@@ -120,7 +120,7 @@ pub async fn rebuild(app: &App, org: &OrgId) -> Result<usize, WorkError> {
             cursor,
             limit: TIMELINE_PAGE,
         };
-        let page = app.store.list_inbox(&query).await?;
+        let page = store.list_inbox(&query).await?;
         threads.extend(page.items.into_iter().map(|row| row.summary.id));
         match page.next {
             Some(next) => cursor = Some(next),
@@ -129,8 +129,8 @@ pub async fn rebuild(app: &App, org: &OrgId) -> Result<usize, WorkError> {
     }
     let per_thread: Vec<Vec<IndexOp>> = stream::iter(threads)
         .map(|id| async move {
-            let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
-            let messages = all_messages(app, org, &id).await?;
+            let view = store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
+            let messages = all_messages(store, org, &id).await?;
             Ok::<_, WorkError>(messages.iter().map(|m| IndexOp::Upsert(doc(&view, m))).collect())
         })
         .buffer_unordered(REBUILD_CONCURRENCY)
@@ -138,29 +138,35 @@ pub async fn rebuild(app: &App, org: &OrgId) -> Result<usize, WorkError> {
         .await?;
     let ops: Vec<IndexOp> = per_thread.into_iter().flatten().collect();
     let count = ops.len();
-    record(app, org, ops, true).await?;
+    record(store, engine, org, ops, true).await?;
     Ok(count)
 }
 
 /// Writes `ops` (into an empty index with `replace`) and records the new version, again
 /// from the recorded one if another writer recorded meanwhile.
-async fn record(app: &App, org: &OrgId, ops: Vec<IndexOp>, replace: bool) -> Result<(), WorkError> {
+async fn record(
+    store: &Store,
+    engine: &Engine,
+    org: &OrgId,
+    ops: Vec<IndexOp>,
+    replace: bool,
+) -> Result<(), WorkError> {
     let mut tries = Tries::new();
     while tries.another().await {
-        let base = app.store.get_search_index(org, true).await?;
+        let base = store.get_search_index(org, true).await?;
         let next = if replace {
-            app.search.replace(org, base.as_ref(), ops.clone()).await?
+            engine.replace(org, base.as_ref(), ops.clone()).await?
         } else {
-            app.search.write(org, base.as_ref(), ops.clone()).await?
+            engine.write(org, base.as_ref(), ops.clone()).await?
         };
-        if app.store.put_search_index(org, &next, base.as_ref()).await? {
-            if let Err(e) = app.search.delete_obsolete(org, base.as_ref()).await {
+        if store.put_search_index(org, &next, base.as_ref()).await? {
+            if let Err(e) = engine.delete_obsolete(org, base.as_ref()).await {
                 tracing::warn!(org = %org, error = %e, "obsolete index files left in S3");
             }
             return Ok(());
         }
         // Another writer recorded a version meanwhile: start again from it.
-        app.search.forget(org).await;
+        engine.forget(org).await;
     }
     Err(store::StoreError::Contention.into())
 }
@@ -183,7 +189,7 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
         let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
         if members_changed {
             ops.push(IndexOp::RemoveThread(id));
-            ops.extend(all_messages(app, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))));
+            ops.extend(all_messages(&app.store, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))));
             continue;
         }
         for message_id in messages {
@@ -198,11 +204,11 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
     Ok(ops)
 }
 
-async fn all_messages(app: &App, org: &OrgId, id: &ThreadId) -> Result<Vec<MessageRecord>, WorkError> {
+async fn all_messages(store: &Store, org: &OrgId, id: &ThreadId) -> Result<Vec<MessageRecord>, WorkError> {
     let mut messages = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.store.list_timeline(org, id, true, cursor.as_ref(), TIMELINE_PAGE).await?;
+        let page = store.list_timeline(org, id, true, cursor.as_ref(), TIMELINE_PAGE).await?;
         messages.extend(page.items.into_iter().filter_map(|entry| match entry {
             TimelineItem::Message(m) => Some(m),
             TimelineItem::Event(_) => None,

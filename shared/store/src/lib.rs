@@ -8,6 +8,7 @@ mod consents;
 mod cursor;
 mod due;
 mod error;
+mod import;
 mod inbox;
 mod invites;
 mod items;
@@ -33,6 +34,7 @@ pub use attachments::{
 };
 pub use cursor::Cursor;
 pub use error::StoreError;
+pub use import::Imported;
 pub use inbox::{InboxQuery, InboxRow, RowFilter, MAX_FILTERED_READS};
 pub use invites::Invite;
 pub use keys::{InboxScope, ScheduledList};

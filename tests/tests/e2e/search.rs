@@ -226,14 +226,12 @@ async fn a_search_without_words_or_filters_or_with_bad_ones_is_refused() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-/// The indexer's use cases on this world's table, with the stack's index bucket.
-async fn indexer_app(w: &World) -> app::App {
+/// A writer of the stack's index bucket, as the indexer's.
+async fn engine() -> search::Engine {
     let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let dir = std::env::temp_dir().join(format!("search-test-{}", ulid::Ulid::new()));
-    let mut app = crate::housekeeping::app_on(&w.store, &w.url).await;
-    app.search = search::Engine::new(s3, infra::stack::SEARCH_BUCKET.to_lowercase(), dir);
-    app
+    search::Engine::new(s3, infra::stack::SEARCH_BUCKET.to_lowercase(), dir)
 }
 
 #[tokio::test]
@@ -253,13 +251,13 @@ async fn a_lost_index_is_rebuilt_from_the_table() {
     finds(&w, "admin-1", "q=window", &[&cracked, &note, &asked]).await;
 
     // The index is lost: an empty version is recorded in its place.
-    let app = indexer_app(&w).await;
+    let engine = engine().await;
     let base = w.store.get_search_index(&org, true).await.unwrap().unwrap();
-    let empty = app.search.replace(&org, Some(&base), vec![]).await.unwrap();
+    let empty = engine.replace(&org, Some(&base), vec![]).await.unwrap();
     assert!(w.store.put_search_index(&org, &empty, Some(&base)).await.unwrap());
     assert!(found(&w, "admin-1", "q=window").await.is_empty());
 
-    assert_eq!(app::search::rebuild(&app, &org).await.unwrap(), 3, "every message of the org");
+    assert_eq!(app::search::rebuild(&w.store, &engine, &org).await.unwrap(), 3, "every message of the org");
     assert_eq!(found(&w, "admin-1", "q=window").await, [cracked.clone(), note, asked.clone()]);
     assert_eq!(found(&w, "resident-1", "q=window").await, [asked], "rebuilt with the same rights");
     // What the consumer indexes afterwards goes on top of the rebuilt version.
