@@ -3,8 +3,12 @@
 //! then indexed by a rebuild, as an org migrating its history would be.
 
 use chrono::{Duration, Utc};
-use domain::{MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId};
-use store::{Imported, LastMessage, MessageRecord, ParticipantRecord, ResidentRef, Store, Summary, ThreadRecord};
+use domain::{
+    MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId,
+};
+use store::{
+    Imported, LastMessage, MessageRecord, ParticipantRecord, ResidentRef, Store, Summary, ThreadRecord,
+};
 
 /// Residents of the portfolio, spread over this many properties.
 pub const RESIDENTS: usize = 500;
@@ -18,21 +22,112 @@ pub const RARE_WORD: &str = "zephyrine";
 const THREADS_PER_IMPORT: usize = 20;
 
 const EN: &[&str] = &[
-    "the", "water", "leak", "under", "sink", "kitchen", "heating", "is", "not", "working", "since", "yesterday",
-    "please", "send", "someone", "to", "check", "window", "door", "lock", "broken", "parking", "spot", "invoice",
-    "payment", "rent", "late", "fee", "noise", "neighbour", "elevator", "garbage", "room", "balcony", "light",
-    "bathroom", "ceiling", "mould", "thank", "you", "when", "can", "come", "tomorrow", "morning", "key",
+    "the",
+    "water",
+    "leak",
+    "under",
+    "sink",
+    "kitchen",
+    "heating",
+    "is",
+    "not",
+    "working",
+    "since",
+    "yesterday",
+    "please",
+    "send",
+    "someone",
+    "to",
+    "check",
+    "window",
+    "door",
+    "lock",
+    "broken",
+    "parking",
+    "spot",
+    "invoice",
+    "payment",
+    "rent",
+    "late",
+    "fee",
+    "noise",
+    "neighbour",
+    "elevator",
+    "garbage",
+    "room",
+    "balcony",
+    "light",
+    "bathroom",
+    "ceiling",
+    "mould",
+    "thank",
+    "you",
+    "when",
+    "can",
+    "come",
+    "tomorrow",
+    "morning",
+    "key",
 ];
 const FR: &[&str] = &[
-    "le", "la", "fuite", "d'eau", "sous", "évier", "cuisine", "chauffage", "ne", "fonctionne", "pas", "depuis",
-    "hier", "merci", "d'envoyer", "quelqu'un", "vérifier", "fenêtre", "porte", "serrure", "brisée",
-    "stationnement", "facture", "paiement", "loyer", "retard", "frais", "bruit", "voisin", "ascenseur",
-    "poubelles", "balcon", "lumière", "salle", "bain", "plafond", "moisissure", "quand", "pouvez", "venir",
-    "demain", "matin", "clé", "électricité",
+    "le",
+    "la",
+    "fuite",
+    "d'eau",
+    "sous",
+    "évier",
+    "cuisine",
+    "chauffage",
+    "ne",
+    "fonctionne",
+    "pas",
+    "depuis",
+    "hier",
+    "merci",
+    "d'envoyer",
+    "quelqu'un",
+    "vérifier",
+    "fenêtre",
+    "porte",
+    "serrure",
+    "brisée",
+    "stationnement",
+    "facture",
+    "paiement",
+    "loyer",
+    "retard",
+    "frais",
+    "bruit",
+    "voisin",
+    "ascenseur",
+    "poubelles",
+    "balcon",
+    "lumière",
+    "salle",
+    "bain",
+    "plafond",
+    "moisissure",
+    "quand",
+    "pouvez",
+    "venir",
+    "demain",
+    "matin",
+    "clé",
+    "électricité",
 ];
 const SUBJECTS: &[&str] = &[
-    "Water leak", "Fuite d'eau", "No heat", "Pas de chauffage", "Parking", "Stationnement", "Invoice question",
-    "Question sur la facture", "Noise complaint", "Bruit", "Broken lock", "Serrure brisée",
+    "Water leak",
+    "Fuite d'eau",
+    "No heat",
+    "Pas de chauffage",
+    "Parking",
+    "Stationnement",
+    "Invoice question",
+    "Question sur la facture",
+    "Noise complaint",
+    "Bruit",
+    "Broken lock",
+    "Serrure brisée",
 ];
 const TOPICS: [&str; 4] = ["maintenance", "billing", "parking", "general"];
 
@@ -73,7 +168,8 @@ pub fn property_of(resident: usize) -> String {
 /// The portfolio's residents (the demo org's staff answer them).
 pub async fn seed_residents(store: &Store, org: &OrgId) -> anyhow::Result<()> {
     crate::seed::seed_demo_org(store, org).await?;
-    let template = crate::seed::demo_users(org).into_iter().find(|u| u.role == Role::Resident).expect("a resident");
+    let template =
+        crate::seed::demo_users(org).into_iter().find(|u| u.role == Role::Resident).expect("a resident");
     for i in 0..RESIDENTS {
         let user = User {
             id: resident_id(i),
@@ -108,7 +204,11 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
                     id: MessageId::new_at(at.timestamp_millis() as u64),
                     thread_id: id,
                     author_id: if by_resident { resident.clone() } else { staff.clone() },
-                    author_name: if by_resident { format!("Resident {r:04}") } else { "Max Maintenance".into() },
+                    author_name: if by_resident {
+                        format!("Resident {r:04}")
+                    } else {
+                        "Max Maintenance".into()
+                    },
                     body: MessageBody::parse(&words.sentence(rare)).expect("a sentence is a body"),
                     attachments: vec![],
                     internal: false,
@@ -161,8 +261,10 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             last_read_id: Some(last.id),
             public_read_id: Some(last.id),
         };
-        let participants =
-            vec![member(&resident, &summary.resident.name, Role::Resident), member(&staff, "Max Maintenance", Role::Staff)];
+        let participants = vec![
+            member(&resident, &summary.resident.name, Role::Resident),
+            member(&staff, "Max Maintenance", Role::Staff),
+        ];
         batch.push((thread, participants, messages));
         if batch.len() == THREADS_PER_IMPORT || i + 1 == to {
             let conversations: Vec<Imported> = batch

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("files", 1),
     ("directory", 1),
     ("channels", 1),
+    ("search", 1),
     ("app", 2),
     ("api", 3),
 ];

@@ -29,7 +29,9 @@ async fn main() -> Result<(), Error> {
             }
             Invocation::Rebuild { rebuild } => {
                 let org = domain::OrgId::parse(&rebuild)?;
-                let indexed = app::search::rebuild(&app.store, &app.search, &org).await.map_err(|e| Error::from(e.to_string()))?;
+                let indexed = app::search::rebuild(&app.store, &app.search, &org)
+                    .await
+                    .map_err(|e| Error::from(e.to_string()))?;
                 Ok(json!({ "org": rebuild, "indexed": indexed }))
             }
         }

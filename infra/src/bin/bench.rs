@@ -612,7 +612,10 @@ async fn search_portfolio(
     let org = domain::OrgId::parse("bench")?;
     portfolio::seed_residents(&stack.store, &org).await?;
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).interceptor(meter.clone()).build(),
+        aws_sdk_s3::config::Builder::from(&stack.sdk)
+            .force_path_style(true)
+            .interceptor(meter.clone())
+            .build(),
     );
     let root = std::env::temp_dir().join(format!("bench-search-{}", std::process::id()));
     let engine = search::Engine::new(s3, infra::stack::SEARCH_BUCKET.to_lowercase(), &root);
@@ -651,7 +654,8 @@ async fn search_portfolio(
             let (mut times, mut hits, mut calls, mut rru) = (Vec::new(), 0, 0, 0.0);
             for _ in 0..SEARCHES {
                 let start = Instant::now();
-                let page = client.call(token, reqwest::Method::GET, &format!("/v1/search?{query}"), None).await?;
+                let page =
+                    client.call(token, reqwest::Method::GET, &format!("/v1/search?{query}"), None).await?;
                 times.push(start.elapsed());
                 hits = page["items"].as_array().map_or(0, Vec::len);
                 let mine: Vec<Call> =
@@ -679,10 +683,13 @@ async fn search_portfolio(
     for i in 0..PROBES {
         let word = format!("probe{i}{}", ulid::Ulid::new().to_string().to_lowercase());
         let path = format!("/v1/threads/{demo_thread}/messages");
-        client.call(demo_admin, reqwest::Method::POST, &path, Some(json!({"body": format!("search {word}")}))).await?;
+        client
+            .call(demo_admin, reqwest::Method::POST, &path, Some(json!({"body": format!("search {word}")})))
+            .await?;
         let posted = Instant::now();
         loop {
-            let page = client.call(demo_admin, reqwest::Method::GET, &format!("/v1/search?q={word}"), None).await?;
+            let page =
+                client.call(demo_admin, reqwest::Method::GET, &format!("/v1/search?q={word}"), None).await?;
             if page["items"].as_array().is_some_and(|items| !items.is_empty()) {
                 break;
             }

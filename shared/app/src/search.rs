@@ -9,8 +9,8 @@ use ::search::{Access, Engine, IndexOp, IndexQuery, SearchDoc};
 use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
-use store::retry::Tries;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use store::retry::Tries;
 use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, Store, ThreadView, TimelineItem};
 
 use crate::{App, Error, WorkError};
@@ -184,21 +184,27 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
             OutboxKind::ThreadRouted { .. } | OutboxKind::ParticipantsChanged => entry.0 = true,
         }
     }
+    // The new messages of the batch in one read.
+    let wanted: Vec<(ThreadId, MessageId)> = threads
+        .iter()
+        .filter(|(_, (members_changed, _))| !members_changed)
+        .flat_map(|(id, (_, messages))| messages.iter().map(|m| (*id, *m)))
+        .collect();
+    let found =
+        if wanted.is_empty() { Default::default() } else { app.store.get_messages(org, &wanted).await? };
     let mut ops = Vec::new();
     for (id, (members_changed, messages)) in threads {
         let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
         if members_changed {
             ops.push(IndexOp::RemoveThread(id));
-            ops.extend(all_messages(&app.store, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))));
+            ops.extend(
+                all_messages(&app.store, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))),
+            );
             continue;
         }
         for message_id in messages {
-            let message = app
-                .store
-                .get_message(org, &id, &message_id)
-                .await?
-                .ok_or(WorkError::MissingMessage(message_id))?;
-            ops.push(IndexOp::Upsert(doc(&view, &message)));
+            let message = found.get(&message_id).ok_or(WorkError::MissingMessage(message_id))?;
+            ops.push(IndexOp::Upsert(doc(&view, message)));
         }
     }
     Ok(ops)

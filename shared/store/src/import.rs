@@ -38,13 +38,16 @@ impl Store {
                 .iter()
                 .map(|item| {
                     let put = PutRequest::builder().set_item(Some(item.clone())).build();
-                    put.map(|p| WriteRequest::builder().put_request(p).build()).map_err(StoreError::unavailable)
+                    put.map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(StoreError::unavailable)
                 })
                 .collect::<Result<_, _>>()?;
             let mut attempt = 0;
             while !requests.is_empty() {
                 if attempt == MAX_ATTEMPTS {
-                    return Err(StoreError::unavailable(std::io::Error::other("BatchWriteItem left items unprocessed")));
+                    return Err(StoreError::unavailable(std::io::Error::other(
+                        "BatchWriteItem left items unprocessed",
+                    )));
                 }
                 if attempt > 0 {
                     crate::retry::backoff(attempt - 1).await;
@@ -57,7 +60,8 @@ impl Store {
                     .send()
                     .await
                     .map_err(StoreError::unavailable)?;
-                requests = out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
+                requests =
+                    out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
             }
         }
         Ok(())

@@ -51,6 +51,22 @@ impl Store {
         self.write_one(tx::put(&self.table, item, cond)?).await
     }
 
+    /// The messages named, those that exist: one BatchGetItem per 100.
+    pub async fn get_messages(
+        &self,
+        org: &OrgId,
+        ids: &[(ThreadId, MessageId)],
+    ) -> Result<HashMap<MessageId, MessageRecord>, StoreError> {
+        let wanted = ids.iter().map(|(t, m)| key(keys::thread_pk(org, t), keys::timeline_sk(*m))).collect();
+        let mut found = HashMap::new();
+        for item in self.batch_get(wanted, false).await? {
+            if let TimelineItem::Message(m) = items::data(&item)? {
+                found.insert(m.id, m);
+            }
+        }
+        Ok(found)
+    }
+
     /// One BatchGetItem (per 100 keys): for each thread, the caller's participant item
     /// (`member`), or the thread item for someone who sees every thread (`None`); and each
     /// message's timeline entry. A thread the caller is not in, or a message gone, is

@@ -229,7 +229,8 @@ async fn a_search_without_words_or_filters_or_with_bad_ones_is_refused() {
 /// A writer of the stack's index bucket, as the indexer's.
 async fn engine() -> search::Engine {
     let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let dir = std::env::temp_dir().join(format!("search-test-{}", ulid::Ulid::new()));
     search::Engine::new(s3, infra::stack::SEARCH_BUCKET.to_lowercase(), dir)
 }
@@ -242,7 +243,11 @@ async fn a_lost_index_is_rebuilt_from_the_table() {
     w.routed_to(&first, "maint-1").await;
     let asked = first_message(&w, "resident-1", &first).await;
     let (status, note) = w
-        .post("maint-1", &format!("/v1/threads/{first}/messages"), json!({"body": "window glass on order", "internal": true}))
+        .post(
+            "maint-1",
+            &format!("/v1/threads/{first}/messages"),
+            json!({"body": "window glass on order", "internal": true}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{note}");
     let note = note["id"].as_str().unwrap().to_owned();
