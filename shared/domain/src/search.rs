@@ -9,7 +9,9 @@ pub struct IndexSnapshot {
     pub generation: u64,
     /// The index's `meta.json` (its segments and schema).
     pub meta: String,
-    /// The segment files this version reads, by name.
+    /// The segment files this version reads, each as `{write id}/{file name}`: the object
+    /// `{org}/{entry}` in S3, the file `{file name}` on local disk. Each write puts its new
+    /// files under an id of its own, so no write overwrites a file another recorded.
     pub files: Vec<String>,
     /// Files the previous version read and this one does not: deleted from S3 by the next
     /// write, so a reader still fetching the previous version finds them.

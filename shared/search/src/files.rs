@@ -1,6 +1,6 @@
 //! The index's files in S3 (`{org}/{file}`) and the local copy of one version.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use domain::search::IndexSnapshot;
@@ -29,11 +29,19 @@ impl Files {
         Self { s3, bucket }
     }
 
-    fn key(org: &OrgId, name: &str) -> String {
-        format!("{}/{name}", org.as_str())
+    /// The object of a version's file entry (`{write id}/{file name}`).
+    fn key(org: &OrgId, entry: &str) -> String {
+        format!("{}/{entry}", org.as_str())
     }
 
-    pub async fn upload(&self, org: &OrgId, dir: &Path, names: Vec<String>) -> Result<(), SearchError> {
+    /// Uploads the local files `names` under `{org}/{write_id}/`.
+    pub async fn upload(
+        &self,
+        org: &OrgId,
+        dir: &Path,
+        write_id: &str,
+        names: Vec<String>,
+    ) -> Result<(), SearchError> {
         stream::iter(names)
             .map(|name: String| async move {
                 let body = aws_sdk_s3::primitives::ByteStream::from_path(dir.join(name.as_str()))
@@ -42,7 +50,7 @@ impl Files {
                 self.s3
                     .put_object()
                     .bucket(&self.bucket)
-                    .key(Self::key(org, &name))
+                    .key(Self::key(org, &format!("{write_id}/{name}")))
                     .body(body)
                     .send()
                     .await
@@ -74,12 +82,13 @@ impl Files {
         Ok(())
     }
 
-    async fn download(&self, org: &OrgId, dir: &Path, name: &str) -> Result<(), SearchError> {
+    async fn download(&self, org: &OrgId, dir: &Path, entry: &str) -> Result<(), SearchError> {
+        let name = local_name(entry);
         let object = self
             .s3
             .get_object()
             .bucket(&self.bucket)
-            .key(Self::key(org, name))
+            .key(Self::key(org, entry))
             .send()
             .await
             .map_err(|e| storage(aws_sdk_s3::error::DisplayErrorContext(e)))?;
@@ -95,7 +104,8 @@ impl Files {
     /// removes those the version does not read, writes its `meta.json`.
     pub async fn sync(&self, org: &OrgId, dir: &Path, snapshot: &IndexSnapshot) -> Result<(), SearchError> {
         std::fs::create_dir_all(dir)?;
-        let wanted: HashSet<&str> = snapshot.files.iter().map(String::as_str).collect();
+        let wanted: HashMap<&str, &str> =
+            snapshot.files.iter().map(|e| (local_name(e), e.as_str())).collect();
         let mut present = HashSet::new();
         for entry in std::fs::read_dir(dir)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
@@ -103,16 +113,16 @@ impl Files {
             if name.starts_with('.') || name == META {
                 continue;
             }
-            if wanted.contains(name.as_str()) {
+            if wanted.contains_key(name.as_str()) {
                 present.insert(name);
             } else {
                 std::fs::remove_file(dir.join(&name))?;
             }
         }
         let missing: Vec<String> =
-            wanted.into_iter().filter(|n| !present.contains(*n)).map(str::to_owned).collect();
+            wanted.into_iter().filter(|(n, _)| !present.contains(*n)).map(|(_, e)| e.to_owned()).collect();
         stream::iter(missing)
-            .map(|name: String| async move { self.download(org, dir, &name).await })
+            .map(|entry: String| async move { self.download(org, dir, &entry).await })
             .buffer_unordered(CONCURRENCY)
             .try_collect::<()>()
             .await?;
@@ -121,6 +131,11 @@ impl Files {
         std::fs::rename(part, dir.join(META))?;
         Ok(())
     }
+}
+
+/// The local file name of a version's file entry (`{write id}/{file name}`).
+pub(crate) fn local_name(entry: &str) -> &str {
+    entry.rsplit('/').next().unwrap_or(entry)
 }
 
 /// Removes everything in `dir` (a new index starts there).

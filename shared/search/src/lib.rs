@@ -136,16 +136,33 @@ impl Engine {
         let written = tokio::task::spawn_blocking(move || apply(&index, &at, ops))
             .await
             .map_err(|e| SearchError::Storage(format!("the index writer stopped: {e}")))??;
-        let (meta, names) = (written.meta, written.files);
-        let before: HashSet<&String> = base.map(|b| b.files.iter().collect()).unwrap_or_default();
-        let new: Vec<String> = names.iter().filter(|n| !before.contains(n)).cloned().collect();
-        self.files.upload(org, &dir, new).await?;
-        let kept: HashSet<&String> = names.iter().collect();
+        // The version before, by local file name: what it already has in S3.
+        let before: HashMap<&str, &String> =
+            base.map(|b| b.files.iter().map(|f| (files::local_name(f), f)).collect()).unwrap_or_default();
+        // New files go under a prefix of this write's own: Tantivy names deletion files by
+        // segment and operation number, so two writers racing from one version could name
+        // different files alike, and the loser must not overwrite what the winner recorded.
+        let write_id = ulid::Ulid::new().to_string();
+        let mut entries = Vec::with_capacity(written.files.len());
+        let mut new = Vec::new();
+        for name in written.files {
+            match before.get(name.as_str()) {
+                Some(entry) => entries.push((*entry).clone()),
+                None => {
+                    entries.push(format!("{write_id}/{name}"));
+                    new.push(name);
+                }
+            }
+        }
+        self.files.upload(org, &dir, &write_id, new).await?;
+        let kept: HashSet<&String> = entries.iter().collect();
         let snapshot = IndexSnapshot {
             generation: base.map_or(1, |b| b.generation + 1),
-            meta,
-            obsolete: before.into_iter().filter(|n| !kept.contains(n)).cloned().collect(),
-            files: names,
+            meta: written.meta,
+            obsolete: base
+                .map(|b| b.files.iter().filter(|f| !kept.contains(f)).cloned().collect())
+                .unwrap_or_default(),
+            files: entries,
         };
         writers.insert(org.clone(), Opened { generation: snapshot.generation, ..opened });
         Ok(snapshot)

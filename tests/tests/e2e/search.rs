@@ -269,3 +269,83 @@ async fn a_lost_index_is_rebuilt_from_the_table() {
     let later = w.reply("maint-1", &first, "New window next week").await;
     finds(&w, "admin-1", "q=window+next", &[&later]).await;
 }
+
+#[tokio::test]
+async fn a_message_gone_from_the_table_is_never_answered_even_while_indexed() {
+    let w = World::new().await;
+    let org = OrgId::parse(&w.org).unwrap();
+    let thread = w.start_thread("resident-1", "general", "Mailbox", "My mailbox key is bent").await;
+    w.routed_to(&thread, "admin-1").await;
+    let first = first_message(&w, "resident-1", &thread).await;
+    let erased = w.reply("admin-1", &thread, "A new mailbox key is ready").await;
+    finds(&w, "resident-1", "q=mailbox+key", &[&erased, &first]).await;
+
+    // Erased from the table (as a retention or erasure job would), still in the index.
+    let id = |s: &str| domain::ThreadId::parse(s).unwrap();
+    let key = |sk: String| {
+        [
+            (
+                store::keys::PK.to_owned(),
+                aws_sdk_dynamodb::types::AttributeValue::S(store::keys::thread_pk(&org, &id(&thread))),
+            ),
+            (store::keys::SK.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(sk)),
+        ]
+        .into_iter()
+        .collect()
+    };
+    let message = domain::MessageId::parse(&erased).unwrap();
+    w.store
+        .client()
+        .delete_item()
+        .table_name(w.store.table())
+        .set_key(Some(key(store::keys::timeline_sk(message))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found(&w, "resident-1", "q=mailbox+key").await, [first.clone()]);
+    assert_eq!(found(&w, "admin-1", "q=ready").await, Vec::<String>::new());
+}
+
+fn doc(thread: domain::ThreadId, body: &str) -> search::SearchDoc {
+    search::SearchDoc {
+        message_id: domain::MessageId::new_at(chrono::Utc::now().timestamp_millis() as u64),
+        thread_id: thread,
+        internal: false,
+        subject: "Race".into(),
+        body: body.into(),
+        resident_id: UserId::parse("resident-1").unwrap(),
+        resident_name: "Rita Resident".into(),
+        unit: None,
+        property_id: None,
+        topic: "general".into(),
+        members: vec![],
+    }
+}
+
+#[tokio::test]
+async fn two_writers_racing_from_one_version_leave_the_recorded_one_intact() {
+    let w = World::new().await;
+    let org = OrgId::parse(&w.org).unwrap();
+    let (a, b, reader) = (engine().await, engine().await, engine().await);
+    let thread = domain::ThreadId::new_at(1);
+    let (one, two) = (doc(thread, "first apple"), doc(thread, "second apple"));
+    let v1 = a
+        .write(&org, None, vec![search::IndexOp::Upsert(one.clone()), search::IndexOp::Upsert(two.clone())])
+        .await
+        .unwrap();
+    assert!(w.store.put_search_index(&org, &v1, None).await.unwrap());
+
+    // Both delete from the same segment at the same operation number: Tantivy names their
+    // deletion files alike.
+    let won = a.write(&org, Some(&v1), vec![search::IndexOp::RemoveMessage(one.message_id)]).await.unwrap();
+    let lost = b.write(&org, Some(&v1), vec![search::IndexOp::RemoveMessage(two.message_id)]).await.unwrap();
+    assert!(w.store.put_search_index(&org, &won, Some(&v1)).await.unwrap());
+    assert!(!w.store.put_search_index(&org, &lost, Some(&v1)).await.unwrap(), "the second writer lost");
+
+    let recorded = w.store.get_search_index(&org, true).await.unwrap().unwrap();
+    let everyone = search::Access { member: None, internal: true };
+    let q = search::IndexQuery { text: Some("apple".into()), limit: 10, ..Default::default() };
+    let hits = reader.search(&org, &recorded, &q, &everyone).await.unwrap();
+    let ids: Vec<_> = hits.iter().map(|h| h.message_id).collect();
+    assert_eq!(ids, [two.message_id], "the recorded version, as its writer wrote it");
+}
