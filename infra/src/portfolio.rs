@@ -147,7 +147,7 @@ impl Words {
     }
 
     fn sentence(&mut self, rare: bool) -> String {
-        let lang = if self.next() % 2 == 0 { EN } else { FR };
+        let lang = if self.next().is_multiple_of(2) { EN } else { FR };
         let n = 12 + (self.next() % 14) as usize;
         let mut words: Vec<&str> = (0..n).map(|_| self.pick(lang)).collect();
         if rare {
@@ -158,7 +158,7 @@ impl Words {
 }
 
 pub fn resident_id(i: usize) -> UserId {
-    UserId::parse(&format!("r-{:04}", i % RESIDENTS)).expect("valid id")
+    UserId::parse(format!("r-{:04}", i % RESIDENTS)).expect("valid id")
 }
 
 pub fn property_of(resident: usize) -> String {
@@ -173,7 +173,7 @@ pub async fn seed_residents(store: &Store, org: &OrgId) -> anyhow::Result<()> {
     for i in 0..RESIDENTS {
         let user = User {
             id: resident_id(i),
-            name: format!("Resident {i:04} {}", if i % 2 == 0 { "Tremblay" } else { "Smith" }),
+            name: format!("Resident {i:04} {}", if i.is_multiple_of(2) { "Tremblay" } else { "Smith" }),
             unit: Some(format!("{}", 100 + i / PROPERTIES)),
             property_id: Some(property_of(i)),
             ..template.clone()
@@ -199,7 +199,7 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             .map(|k| {
                 let at = started + Duration::minutes(k as i64 * 30);
                 let by_resident = k % 2 == 0;
-                let rare = (i * MESSAGES_PER_THREAD + k) % RARE_EVERY == 0;
+                let rare = (i * MESSAGES_PER_THREAD + k).is_multiple_of(RARE_EVERY);
                 MessageRecord {
                     id: MessageId::new_at(at.timestamp_millis() as u64),
                     thread_id: id,
@@ -234,7 +234,7 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             category_id: domain::category::SERVICE.to_owned(),
             resident: ResidentRef {
                 id: resident.clone(),
-                name: format!("Resident {r:04} {}", if r % 2 == 0 { "Tremblay" } else { "Smith" }),
+                name: format!("Resident {r:04} {}", if r.is_multiple_of(2) { "Tremblay" } else { "Smith" }),
                 unit: Some(format!("{}", 100 + r / PROPERTIES)),
                 property_id: Some(property_of(r)),
             },

@@ -3,6 +3,10 @@
 //! failures. Invoked directly with `{"rebuild": "<org id>"}`, it builds that org's index
 //! again from the table.
 
+// The handler's future (a batch's index write, or a rebuild) nests deeper than the
+// compiler's default layout limit.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde::Deserialize;

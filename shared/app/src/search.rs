@@ -131,7 +131,7 @@ pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usiz
         .map(|id| async move {
             let view = store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
             let messages = all_messages(store, org, &id).await?;
-            Ok::<_, WorkError>(messages.iter().map(|m| IndexOp::Upsert(doc(&view, m))).collect())
+            Ok::<_, WorkError>(messages.iter().map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))).collect())
         })
         .buffer_unordered(REBUILD_CONCURRENCY)
         .try_collect()
@@ -198,13 +198,16 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
         if members_changed {
             ops.push(IndexOp::RemoveThread(id));
             ops.extend(
-                all_messages(&app.store, org, &id).await?.iter().map(|m| IndexOp::Upsert(doc(&view, m))),
+                all_messages(&app.store, org, &id)
+                    .await?
+                    .iter()
+                    .map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))),
             );
             continue;
         }
         for message_id in messages {
             let message = found.get(&message_id).ok_or(WorkError::MissingMessage(message_id))?;
-            ops.push(IndexOp::Upsert(doc(&view, message)));
+            ops.push(IndexOp::Upsert(Box::new(doc(&view, message))));
         }
     }
     Ok(ops)

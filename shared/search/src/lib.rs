@@ -31,7 +31,7 @@ use schema::Fields;
 #[derive(Debug, Clone)]
 pub enum IndexOp {
     /// Adds the message, or replaces what the index had of it.
-    Upsert(SearchDoc),
+    Upsert(Box<SearchDoc>),
     /// Removes every message of the thread (before its messages are added again).
     RemoveThread(ThreadId),
     /// Removes one message.

@@ -77,7 +77,7 @@ async fn a_word_of_the_body_the_subject_or_the_residents_name_finds_the_message(
         ("cuis", "the last word as a prefix"),
         ("rita CUISINE évi", "name, body and a prefix together"),
     ] {
-        assert_eq!(found(&w, "resident-1", &format!("q={}", enc(q))).await, [msg.clone()], "{why}: {q}");
+        assert_eq!(found(&w, "resident-1", &format!("q={}", enc(q))).await, vec![msg.clone()], "{why}: {q}");
     }
     for (q, why) in [
         ("fuite garage", "every word must match"),
@@ -113,9 +113,9 @@ async fn internal_notes_other_residents_threads_and_other_orgs_never_show() {
     // The thread's staff sees its note, not the thread they are not in.
     finds(&w, "maint-1", "q=plumbing", &[&note, &asked]).await;
     // Residents: their own threads, never internal notes.
-    assert_eq!(found(&w, "resident-1", "q=plumbing").await, [asked.clone()]);
+    assert_eq!(found(&w, "resident-1", "q=plumbing").await, vec![asked.clone()]);
     assert_eq!(found(&w, "resident-1", "q=quote").await, Vec::<String>::new());
-    assert_eq!(found(&w, "resident-2", "q=plumbing").await, [other.clone()]);
+    assert_eq!(found(&w, "resident-2", "q=plumbing").await, vec![other.clone()]);
     // Staff in none of them find nothing.
     assert_eq!(found(&w, "security-1", "q=plumbing").await, Vec::<String>::new());
     // The other org finds its own, only.
@@ -166,10 +166,10 @@ async fn filters_alone_narrow_by_resident_unit_property_topic_and_date_and_pages
     let c = first_message(&w, "resident-9", &c).await;
     finds(&w, "admin-1", "property_id=prop-1", &[&b, &a]).await;
 
-    assert_eq!(found(&w, "admin-1", "property_id=prop-9").await, [c.clone()]);
+    assert_eq!(found(&w, "admin-1", "property_id=prop-9").await, vec![c.clone()]);
     assert_eq!(found(&w, "admin-1", "unit=101").await, [c.clone(), a.clone()]);
-    assert_eq!(found(&w, "admin-1", "unit=101&property_id=prop-1").await, [a.clone()]);
-    assert_eq!(found(&w, "admin-1", "resident_id=resident-2").await, [b.clone()]);
+    assert_eq!(found(&w, "admin-1", "unit=101&property_id=prop-1").await, vec![a.clone()]);
+    assert_eq!(found(&w, "admin-1", "resident_id=resident-2").await, vec![b.clone()]);
     assert_eq!(found(&w, "admin-1", "topic=MAINTENANCE").await, [c.clone(), a.clone()]);
     let today = chrono::Utc::now().date_naive();
     assert_eq!(found(&w, "admin-1", &format!("from={today}")).await, [c.clone(), b.clone(), a.clone()]);
@@ -302,7 +302,7 @@ async fn a_message_gone_from_the_table_is_never_answered_even_while_indexed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(found(&w, "resident-1", "q=mailbox+key").await, [first.clone()]);
+    assert_eq!(found(&w, "resident-1", "q=mailbox+key").await, vec![first.clone()]);
     assert_eq!(found(&w, "admin-1", "q=ready").await, Vec::<String>::new());
 }
 
@@ -330,7 +330,14 @@ async fn two_writers_racing_from_one_version_leave_the_recorded_one_intact() {
     let thread = domain::ThreadId::new_at(1);
     let (one, two) = (doc(thread, "first apple"), doc(thread, "second apple"));
     let v1 = a
-        .write(&org, None, vec![search::IndexOp::Upsert(one.clone()), search::IndexOp::Upsert(two.clone())])
+        .write(
+            &org,
+            None,
+            vec![
+                search::IndexOp::Upsert(Box::new(one.clone())),
+                search::IndexOp::Upsert(Box::new(two.clone())),
+            ],
+        )
         .await
         .unwrap();
     assert!(w.store.put_search_index(&org, &v1, None).await.unwrap());
