@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use ::search::{Access, Engine, IndexOp, IndexQuery, SearchDoc};
 use chrono::{DateTime, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
+use domain::search::IndexSnapshot;
 use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use store::retry::Tries;
@@ -19,6 +20,8 @@ use crate::{App, Error, WorkError};
 const TIMELINE_PAGE: i32 = 100;
 /// Threads read at once by a rebuild.
 const REBUILD_CONCURRENCY: usize = 16;
+/// Rebuilds started over because the indexer recorded a version meanwhile.
+const REBUILD_ATTEMPTS: u32 = 3;
 
 /// A hit the caller may see, as answered.
 #[derive(Debug, Clone)]
@@ -55,7 +58,17 @@ pub async fn search(app: &App, actor: &User, q: IndexQuery) -> Result<SearchPage
     let access = access(actor);
     // One more than asked: whether there is a next page.
     let asked = IndexQuery { limit: q.limit + 1, ..q.clone() };
-    let mut hits = app.search.search(&actor.org, &snapshot, &asked, &access).await?;
+    let mut hits = match app.search.search(&actor.org, &snapshot, &asked, &access).await {
+        Ok(hits) => hits,
+        // The version read may be one whose files the writer has since deleted (a lagging
+        // read, or a slow fetch overtaken by two writes): once more, on the latest.
+        Err(::search::SearchError::Storage(e)) => {
+            tracing::info!(error = %e, "index files gone; reading the latest version");
+            let Some(latest) = app.store.get_search_index(&actor.org, true).await? else { return Ok(empty) };
+            app.search.search(&actor.org, &latest, &asked, &access).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let more = hits.len() > q.limit;
     hits.truncate(q.limit);
     let pairs: Vec<(ThreadId, MessageId)> = hits.iter().map(|h| (h.thread_id, h.message_id)).collect();
@@ -100,17 +113,44 @@ pub async fn index(app: &App, events: Vec<OutboxEvent>) -> Vec<Result<(), WorkEr
 }
 
 async fn index_org(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<(), WorkError> {
-    let ops = ops(app, org, events).await?;
-    if ops.is_empty() {
-        return Ok(());
+    let mut tries = Tries::new();
+    while tries.another().await {
+        // The version first, then the table: whatever another writer records after this
+        // read makes this write's record fail, and the retry reads the table again.
+        let base = app.store.get_search_index(org, true).await?;
+        let ops = ops(app, org, events).await?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let next = app.search.write(org, base.as_ref(), ops).await?;
+        if settle(&app.store, &app.search, org, &next, base.as_ref()).await? {
+            return Ok(());
+        }
     }
-    record(&app.store, &app.search, org, ops, false).await
+    Err(store::StoreError::Contention.into())
 }
 
 /// Builds the org's index again from the table: every message of every thread, in an empty
-/// index that replaces the current one. The answer is how many messages it holds.
+/// index that replaces the current one. The answer is how many messages it holds. If the
+/// indexer records a version while the table is read, the rebuild starts over (it would
+/// otherwise drop what that version added), at most [`REBUILD_ATTEMPTS`] times.
 pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usize, WorkError> {
+    for _ in 0..REBUILD_ATTEMPTS {
+        let base = store.get_search_index(org, true).await?;
+        let ops = every_message(store, org).await?;
+        let count = ops.len();
+        let next = engine.replace(org, base.as_ref(), ops).await?;
+        if settle(store, engine, org, &next, base.as_ref()).await? {
+            return Ok(count);
+        }
+    }
+    Err(WorkError::Indexing("new messages were indexed during every attempt of the rebuild; run it again".into()))
+}
+
+/// The documents of every message of the org, read from the table.
+async fn every_message(store: &Store, org: &OrgId) -> Result<Vec<IndexOp>, WorkError> {
     let mut threads = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut cursor = None;
     loop {
         let query = InboxQuery {
@@ -119,9 +159,10 @@ pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usiz
             filter: RowFilter::default(),
             cursor,
             limit: TIMELINE_PAGE,
+            oldest_first: true,
         };
         let page = store.list_inbox(&query).await?;
-        threads.extend(page.items.into_iter().map(|row| row.summary.id));
+        threads.extend(page.items.into_iter().map(|row| row.summary.id).filter(|id| seen.insert(*id)));
         match page.next {
             Some(next) => cursor = Some(next),
             None => break,
@@ -136,39 +177,29 @@ pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usiz
         .buffer_unordered(REBUILD_CONCURRENCY)
         .try_collect()
         .await?;
-    let ops: Vec<IndexOp> = per_thread.into_iter().flatten().collect();
-    let count = ops.len();
-    record(store, engine, org, ops, true).await?;
-    Ok(count)
+    Ok(per_thread.into_iter().flatten().collect())
 }
 
-/// Writes `ops` (into an empty index with `replace`) and records the new version, again
-/// from the recorded one if another writer recorded meanwhile.
-async fn record(
+/// Records `next`, written from `base`, if `base` is still the recorded version, and then
+/// deletes what the version before `base` no longer read. `Ok(false)`: another writer
+/// recorded first; what this write uploaded is deleted and its local copy forgotten.
+async fn settle(
     store: &Store,
     engine: &Engine,
     org: &OrgId,
-    ops: Vec<IndexOp>,
-    replace: bool,
-) -> Result<(), WorkError> {
-    let mut tries = Tries::new();
-    while tries.another().await {
-        let base = store.get_search_index(org, true).await?;
-        let next = if replace {
-            engine.replace(org, base.as_ref(), ops.clone()).await?
-        } else {
-            engine.write(org, base.as_ref(), ops.clone()).await?
-        };
-        if store.put_search_index(org, &next, base.as_ref()).await? {
-            if let Err(e) = engine.delete_obsolete(org, base.as_ref()).await {
-                tracing::warn!(org = %org, error = %e, "obsolete index files left in S3");
-            }
-            return Ok(());
+    next: &IndexSnapshot,
+    base: Option<&IndexSnapshot>,
+) -> Result<bool, WorkError> {
+    if store.put_search_index(org, next, base).await? {
+        if let Err(e) = engine.delete_obsolete(org, base).await {
+            tracing::warn!(org = %org, error = %e, "obsolete index files left in S3");
         }
-        // Another writer recorded a version meanwhile: start again from it.
-        engine.forget(org).await;
+        return Ok(true);
     }
-    Err(store::StoreError::Contention.into())
+    if let Err(e) = engine.discard(org, next, base).await {
+        tracing::warn!(org = %org, error = %e, "the files of an unrecorded index write left in S3");
+    }
+    Ok(false)
 }
 
 /// What the events change in the index, read from the table as it is now: events may
@@ -196,13 +227,14 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
     for (id, (members_changed, messages)) in threads {
         let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
         if members_changed {
+            let all = all_messages(&app.store, org, &id).await?;
+            // A message the batch names may not show in an eventually consistent read yet:
+            // the batch is retried rather than indexed without it.
+            if let Some(missing) = messages.iter().find(|m| !all.iter().any(|x| x.id == **m)) {
+                return Err(WorkError::MissingMessage(*missing));
+            }
             ops.push(IndexOp::RemoveThread(id));
-            ops.extend(
-                all_messages(&app.store, org, &id)
-                    .await?
-                    .iter()
-                    .map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))),
-            );
+            ops.extend(all.iter().map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))));
             continue;
         }
         for message_id in messages {

@@ -58,6 +58,9 @@ pub enum SearchError {
 /// The index of one org as opened on this instance.
 struct Opened {
     generation: u64,
+    /// The version's `meta.json`: two writers racing from one version both make the next
+    /// generation, with different segments, and only one is recorded.
+    meta: String,
     index: Index,
     reader: Option<IndexReader>,
 }
@@ -129,8 +132,14 @@ impl Engine {
         let mut writers = self.writers.lock().await;
         let dir = self.dir("writer", org);
         let opened = match writers.remove(org) {
-            Some(o) if !empty && Some(o.generation) == base.map(|b| b.generation) => o,
-            _ => self.open(org, &dir, if empty { None } else { base }, false).await?,
+            // The copy this instance last wrote is the recorded version: go on from it.
+            Some(o) if !empty && base.is_some_and(|b| b.generation == o.generation && b.meta == o.meta) => o,
+            _ => {
+                // Anything else on disk may be a write that was never recorded, with files
+                // named as the recorded version's: start from a clean copy.
+                files::empty_dir(&dir)?;
+                self.open(org, &dir, if empty { None } else { base }, false).await?
+            }
         };
         let (index, at) = (opened.index.clone(), dir.clone());
         let written = tokio::task::spawn_blocking(move || apply(&index, &at, ops))
@@ -164,8 +173,28 @@ impl Engine {
                 .unwrap_or_default(),
             files: entries,
         };
-        writers.insert(org.clone(), Opened { generation: snapshot.generation, ..opened });
+        writers.insert(
+            org.clone(),
+            Opened { generation: snapshot.generation, meta: snapshot.meta.clone(), ..opened },
+        );
         Ok(snapshot)
+    }
+
+    /// After a write that was not recorded: deletes the files it uploaded (those of `next`
+    /// that `base` does not read) and forgets this instance's copy.
+    pub async fn discard(
+        &self,
+        org: &OrgId,
+        next: &IndexSnapshot,
+        base: Option<&IndexSnapshot>,
+    ) -> Result<(), SearchError> {
+        self.forget(org).await;
+        let kept: HashSet<&String> = base.map(|b| b.files.iter().collect()).unwrap_or_default();
+        let uploaded: Vec<String> = next.files.iter().filter(|f| !kept.contains(f)).cloned().collect();
+        if uploaded.is_empty() {
+            return Ok(());
+        }
+        self.files.delete(org, &uploaded).await
     }
 
     /// After a recorded write: deletes the files the version before `base` no longer
@@ -197,7 +226,9 @@ impl Engine {
     ) -> Result<Vec<IndexHit>, SearchError> {
         let reader = {
             let mut readers = self.readers.lock().await;
-            let current = readers.get(org).is_some_and(|o| o.generation == snapshot.generation);
+            // A copy as new or newer is kept: an eventually consistent read of the version
+            // may lag what this instance already fetched.
+            let current = readers.get(org).is_some_and(|o| o.generation >= snapshot.generation);
             if !current {
                 let dir = self.dir("reader", org);
                 readers.insert(org.clone(), self.open(org, &dir, Some(snapshot), true).await?);
@@ -232,7 +263,12 @@ impl Engine {
         let reader = with_reader
             .then(|| index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into())
             .transpose()?;
-        Ok(Opened { generation: snapshot.map_or(0, |s| s.generation), index, reader })
+        Ok(Opened {
+            generation: snapshot.map_or(0, |s| s.generation),
+            meta: snapshot.map(|s| s.meta.clone()).unwrap_or_default(),
+            index,
+            reader,
+        })
     }
 }
 

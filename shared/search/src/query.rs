@@ -41,14 +41,15 @@ pub struct IndexQuery {
 /// The words of a query: folded as the index's, duplicates removed, the last one a
 /// prefix (unless the text ends with a space: the word is finished).
 pub fn query_words(text: &str) -> (Vec<String>, Option<String>) {
+    let mut all: Vec<String> = words(text).into_iter().map(|(word, _)| word).collect();
+    let typing = text.chars().last().is_some_and(char::is_alphanumeric);
+    let prefix = if typing { all.pop() } else { None };
     let mut exact: Vec<String> = Vec::new();
-    for (word, _) in words(text) {
+    for word in all {
         if !exact.contains(&word) {
             exact.push(word);
         }
     }
-    let typing = text.chars().last().is_some_and(char::is_alphanumeric);
-    let prefix = if typing { exact.pop() } else { None };
     (exact, prefix)
 }
 
@@ -120,7 +121,8 @@ mod tests {
             (vec!["fuite".into(), "d".into(), "eau".into()], Some("chau".into()))
         );
         assert_eq!(query_words("fuite eau "), (vec!["fuite".into(), "eau".into()], None));
-        assert_eq!(query_words("eau eau"), (vec![], Some("eau".into())));
+        assert_eq!(query_words("eau eau"), (vec!["eau".into()], Some("eau".into())));
+        assert_eq!(query_words("tuyau fuite tuyau"), (vec!["tuyau".into(), "fuite".into()], Some("tuyau".into())));
         assert_eq!(query_words("?!"), (vec![], None));
     }
 }

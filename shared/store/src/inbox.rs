@@ -24,6 +24,9 @@ pub struct InboxQuery {
     pub filter: RowFilter,
     pub cursor: Option<Cursor>,
     pub limit: i32,
+    /// Least recent activity first (a full pass that must see every thread once: one that
+    /// moves meanwhile moves ahead, where the pass will meet it again) instead of most recent.
+    pub oldest_first: bool,
 }
 
 /// What rows must also match, beyond their index partition.
@@ -130,7 +133,7 @@ impl Store {
                         .chain([(":pk".to_owned(), s(partition.clone()))])
                         .collect(),
                 ))
-                .scan_index_forward(false)
+                .scan_index_forward(q.oldest_first)
                 .limit(if filtered { FILTERED_READ_ROWS } else { q.limit })
                 .set_exclusive_start_key(start.take())
                 .send()

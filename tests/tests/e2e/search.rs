@@ -143,6 +143,18 @@ async fn joining_a_thread_makes_it_searchable_and_leaving_hides_it() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     finds(&w, "security-1", "q=railing", &[]).await;
+    // Not only hidden by the check against the table: the index itself no longer lists them.
+    let (org, reader) = (OrgId::parse(&w.org).unwrap(), engine().await);
+    let as_security = search::Access { member: Some(UserId::parse("security-1").unwrap()), internal: true };
+    let q = search::IndexQuery { text: Some("railing".into()), limit: 10, ..Default::default() };
+    eventually(30, "the leave indexed", || async {
+        let version = w.store.get_search_index(&org, true).await.unwrap().unwrap();
+        reader.search(&org, &version, &q, &as_security).await.unwrap().is_empty().then_some(())
+    })
+    .await;
+    let as_maint = search::Access { member: Some(UserId::parse("maint-1").unwrap()), ..as_security };
+    let version = w.store.get_search_index(&org, true).await.unwrap().unwrap();
+    assert_eq!(reader.search(&org, &version, &q, &as_maint).await.unwrap().len(), 1, "the thread is still indexed");
 }
 
 #[tokio::test]
@@ -349,10 +361,17 @@ async fn two_writers_racing_from_one_version_leave_the_recorded_one_intact() {
     assert!(w.store.put_search_index(&org, &won, Some(&v1)).await.unwrap());
     assert!(!w.store.put_search_index(&org, &lost, Some(&v1)).await.unwrap(), "the second writer lost");
 
-    let recorded = w.store.get_search_index(&org, true).await.unwrap().unwrap();
     let everyone = search::Access { member: None, internal: true };
     let q = search::IndexQuery { text: Some("apple".into()), limit: 10, ..Default::default() };
+    let recorded = w.store.get_search_index(&org, true).await.unwrap().unwrap();
     let hits = reader.search(&org, &recorded, &q, &everyone).await.unwrap();
     let ids: Vec<_> = hits.iter().map(|h| h.message_id).collect();
     assert_eq!(ids, [two.message_id], "the recorded version, as its writer wrote it");
+
+    // The loser applies its change again on the recorded version: it takes effect.
+    b.discard(&org, &lost, Some(&v1)).await.unwrap();
+    let again = b.write(&org, Some(&recorded), vec![search::IndexOp::RemoveMessage(two.message_id)]).await.unwrap();
+    assert!(w.store.put_search_index(&org, &again, Some(&recorded)).await.unwrap());
+    let hits = reader.search(&org, &again, &q, &everyone).await.unwrap();
+    assert!(hits.is_empty(), "both removals in the index: {hits:?}");
 }
