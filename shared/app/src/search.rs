@@ -144,7 +144,9 @@ pub async fn rebuild(store: &Store, engine: &Engine, org: &OrgId) -> Result<usiz
             return Ok(count);
         }
     }
-    Err(WorkError::Indexing("new messages were indexed during every attempt of the rebuild; run it again".into()))
+    Err(WorkError::Indexing(
+        "new messages were indexed during every attempt of the rebuild; run it again".into(),
+    ))
 }
 
 /// The documents of every message of the org, read from the table.

@@ -232,7 +232,10 @@ pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox
         None => (own, false),
     };
     let InboxFilter { status, rows: filter, cursor, limit, .. } = filter;
-    let page = app.store.list_inbox(&InboxQuery { scope, status, filter, cursor, limit, oldest_first: false }).await?;
+    let page = app
+        .store
+        .list_inbox(&InboxQuery { scope, status, filter, cursor, limit, oldest_first: false })
+        .await?;
     Ok(Inbox { page, org_wide })
 }
 

@@ -122,7 +122,10 @@ mod tests {
         );
         assert_eq!(query_words("fuite eau "), (vec!["fuite".into(), "eau".into()], None));
         assert_eq!(query_words("eau eau"), (vec!["eau".into()], Some("eau".into())));
-        assert_eq!(query_words("tuyau fuite tuyau"), (vec!["tuyau".into(), "fuite".into()], Some("tuyau".into())));
+        assert_eq!(
+            query_words("tuyau fuite tuyau"),
+            (vec!["tuyau".into(), "fuite".into()], Some("tuyau".into()))
+        );
         assert_eq!(query_words("?!"), (vec![], None));
     }
 }

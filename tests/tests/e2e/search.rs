@@ -154,7 +154,11 @@ async fn joining_a_thread_makes_it_searchable_and_leaving_hides_it() {
     .await;
     let as_maint = search::Access { member: Some(UserId::parse("maint-1").unwrap()), ..as_security };
     let version = w.store.get_search_index(&org, true).await.unwrap().unwrap();
-    assert_eq!(reader.search(&org, &version, &q, &as_maint).await.unwrap().len(), 1, "the thread is still indexed");
+    assert_eq!(
+        reader.search(&org, &version, &q, &as_maint).await.unwrap().len(),
+        1,
+        "the thread is still indexed"
+    );
 }
 
 #[tokio::test]
@@ -370,7 +374,8 @@ async fn two_writers_racing_from_one_version_leave_the_recorded_one_intact() {
 
     // The loser applies its change again on the recorded version: it takes effect.
     b.discard(&org, &lost, Some(&v1)).await.unwrap();
-    let again = b.write(&org, Some(&recorded), vec![search::IndexOp::RemoveMessage(two.message_id)]).await.unwrap();
+    let again =
+        b.write(&org, Some(&recorded), vec![search::IndexOp::RemoveMessage(two.message_id)]).await.unwrap();
     assert!(w.store.put_search_index(&org, &again, Some(&recorded)).await.unwrap());
     let hits = reader.search(&org, &again, &q, &everyone).await.unwrap();
     assert!(hits.is_empty(), "both removals in the index: {hits:?}");
