@@ -183,7 +183,8 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Builds every function binary for the host in release
-/// (`cargo build --release -p threads -p messages …`) and returns the directory holding them
+/// (`cargo build --release --bin threads --bin messages …`: by binary, since a package
+/// may be named otherwise, as `search-route`) and returns the directory holding them
 /// (target/release), as cargo reports it.
 pub fn build_release_binaries() -> anyhow::Result<PathBuf> {
     // Under `cargo run`, CARGO is the cargo that runs us.
@@ -194,7 +195,7 @@ pub fn build_release_binaries() -> anyhow::Result<PathBuf> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
     for f in FUNCTIONS {
-        cmd.args(["-p", f]);
+        cmd.args(["--bin", f]);
     }
     let output = cmd.output().context("running cargo build --release")?;
     if !output.status.success() {

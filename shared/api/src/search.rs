@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::{DomainError, ErrorCode, MessageId, ThreadId, Topic, UserId};
 use serde::Serialize;
 use store::{ResidentRef, StoreError};
@@ -163,17 +163,28 @@ fn short(rest: &HashMap<String, String>, name: &str) -> Result<Option<String>, A
 
 /// A time, or a day: its first millisecond, or with `end_of_day` its last.
 fn time(v: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc));
+    let wrong = || invalid("from and to are RFC 3339 times or YYYY-MM-DD days, from 1970 to 9999");
+    let t = match DateTime::parse_from_rfc3339(v) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let day = NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| wrong())?;
+            let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+            if end_of_day {
+                start + chrono::Duration::days(1) - chrono::Duration::milliseconds(1)
+            } else {
+                start
+            }
+        }
+    };
+    // Times are ranks of the index (milliseconds, shifted): bounded to years that fit.
+    if !(1970..=9999).contains(&t.year()) {
+        return Err(wrong());
     }
-    let day = NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| invalid("from and to are RFC 3339 times or YYYY-MM-DD days"))?;
-    let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-    Ok(if end_of_day { start + chrono::Duration::days(1) - chrono::Duration::milliseconds(1) } else { start })
+    Ok(t)
 }
 
 fn millis(t: DateTime<Utc>) -> u64 {
-    t.timestamp_millis().max(0) as u64
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
 }
 
 fn cursor(raw: &str) -> Result<MessageId, ApiError> {

@@ -12,7 +12,7 @@ use domain::search::IndexSnapshot;
 use domain::{policy, MessageId, OrgId, Role, ThreadId, User, UserId};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use store::retry::Tries;
-use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, Store, ThreadView, TimelineItem};
+use store::{InboxQuery, InboxScope, MessageRecord, ResidentRef, RowFilter, Store, ThreadView};
 
 use crate::{App, Error, WorkError};
 
@@ -172,8 +172,8 @@ async fn every_message(store: &Store, org: &OrgId) -> Result<Vec<IndexOp>, WorkE
     }
     let per_thread: Vec<Vec<IndexOp>> = stream::iter(threads)
         .map(|id| async move {
-            let view = store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
-            let messages = all_messages(store, org, &id).await?;
+            let (view, messages) =
+                store.load_conversation(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
             Ok::<_, WorkError>(messages.iter().map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))).collect())
         })
         .buffer_unordered(REBUILD_CONCURRENCY)
@@ -210,12 +210,17 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
     // Per thread: its new messages, or everything when who takes part changed.
     let mut threads: BTreeMap<ThreadId, (bool, Vec<MessageId>)> = BTreeMap::new();
     for e in events {
+        let (members_changed, message) = match &e.kind {
+            OutboxKind::MessagePosted { message_id, .. } => (false, Some(*message_id)),
+            // A new thread is indexed once routed (its first message with its recipients):
+            // the router announces every thread it routes, recipients or not.
+            OutboxKind::ThreadRouted { first_message_id } => (true, Some(*first_message_id)),
+            OutboxKind::ParticipantsChanged => (true, None),
+            OutboxKind::ThreadCreated { .. } => continue,
+        };
         let entry = threads.entry(e.thread_id).or_default();
-        match &e.kind {
-            OutboxKind::ThreadCreated { first_message_id, .. } => entry.1.push(*first_message_id),
-            OutboxKind::MessagePosted { message_id, .. } => entry.1.push(*message_id),
-            OutboxKind::ThreadRouted { .. } | OutboxKind::ParticipantsChanged => entry.0 = true,
-        }
+        entry.0 |= members_changed;
+        entry.1.extend(message);
     }
     // The new messages of the batch in one read.
     let wanted: Vec<(ThreadId, MessageId)> = threads
@@ -227,11 +232,10 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
         if wanted.is_empty() { Default::default() } else { app.store.get_messages(org, &wanted).await? };
     let mut ops = Vec::new();
     for (id, (members_changed, messages)) in threads {
-        let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
         if members_changed {
-            let all = all_messages(&app.store, org, &id).await?;
-            // A message the batch names may not show in an eventually consistent read yet:
-            // the batch is retried rather than indexed without it.
+            // Strongly consistent: every message the batch names is there.
+            let (view, all) =
+                app.store.load_conversation(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
             if let Some(missing) = messages.iter().find(|m| !all.iter().any(|x| x.id == **m)) {
                 return Err(WorkError::MissingMessage(*missing));
             }
@@ -239,28 +243,13 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
             ops.extend(all.iter().map(|m| IndexOp::Upsert(Box::new(doc(&view, m)))));
             continue;
         }
+        let view = app.store.load_thread(org, &id).await?.ok_or(WorkError::MissingThread(id))?;
         for message_id in messages {
             let message = found.get(&message_id).ok_or(WorkError::MissingMessage(message_id))?;
             ops.push(IndexOp::Upsert(Box::new(doc(&view, message))));
         }
     }
     Ok(ops)
-}
-
-async fn all_messages(store: &Store, org: &OrgId, id: &ThreadId) -> Result<Vec<MessageRecord>, WorkError> {
-    let mut messages = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store.list_timeline(org, id, true, cursor.as_ref(), TIMELINE_PAGE).await?;
-        messages.extend(page.items.into_iter().filter_map(|entry| match entry {
-            TimelineItem::Message(m) => Some(m),
-            TimelineItem::Event(_) => None,
-        }));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(messages),
-        }
-    }
 }
 
 fn doc(view: &ThreadView, m: &MessageRecord) -> SearchDoc {

@@ -85,34 +85,72 @@ const EXISTS: &str = "attribute_exists(pk)";
 impl Store {
     /// The thread and its participants in one strongly consistent Query.
     pub async fn load_thread(&self, org: &OrgId, id: &ThreadId) -> Result<Option<ThreadView>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
-            .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
+        Ok(self.load_partition(org, id, false).await?.map(|(view, _)| view))
+    }
+
+    /// The thread, its participants and every message, oldest first: the whole partition,
+    /// strongly consistent, a Query per MB (what the search indexer reindexes a thread from).
+    pub async fn load_conversation(
+        &self,
+        org: &OrgId,
+        id: &ThreadId,
+    ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
+        self.load_partition(org, id, true).await
+    }
+
+    async fn load_partition(
+        &self,
+        org: &OrgId,
+        id: &ThreadId,
+        with_timeline: bool,
+    ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
         let mut thread = None;
         let mut participants = Vec::new();
-        for item in out.items() {
-            match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some(keys::META_SK) => {
-                    let mut record = data::<ThreadRecord>(item)?;
-                    record.version = items::field(item, items::VERSION)?;
-                    record.members_version = items::field(item, items::MEMBERS_VERSION)?;
-                    thread = Some(record);
+        let mut messages = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            query = if with_timeline {
+                query.key_condition_expression("#pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX))
+            };
+            let out = query.send().await.map_err(StoreError::unavailable)?;
+            for item in out.items() {
+                match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    Some(keys::META_SK) => {
+                        let mut record = data::<ThreadRecord>(item)?;
+                        record.version = items::field(item, items::VERSION)?;
+                        record.members_version = items::field(item, items::MEMBERS_VERSION)?;
+                        thread = Some(record);
+                    }
+                    Some(sk) if sk.starts_with(keys::PARTICIPANT_PREFIX) => {
+                        participants.push(data::<ParticipantRecord>(item)?)
+                    }
+                    Some(sk) if sk.starts_with(keys::TIMELINE_PREFIX) => {
+                        if let TimelineItem::Message(m) = data::<TimelineItem>(item)? {
+                            messages.push(m);
+                        }
+                    }
+                    _ => {}
                 }
-                Some(_) => participants.push(data::<ParticipantRecord>(item)?),
-                None => {}
+            }
+            match out.last_evaluated_key {
+                Some(key) if with_timeline => start = Some(key),
+                _ => break,
             }
         }
-        Ok(thread.map(|thread| ThreadView { thread, participants }))
+        Ok(thread.map(|thread| (ThreadView { thread, participants }, messages)))
     }
 
     /// Creates a thread with its participants and first message, atomically.

@@ -225,6 +225,8 @@ async fn a_search_without_words_or_filters_or_with_bad_ones_is_refused() {
         (&format!("q={}", "a".repeat(201)) as &str, "invalid_query"),
         ("q=a+b+c+d+e+f+g+h+i+j+k", "invalid_query"),
         ("from=yesterday", "invalid_query"),
+        ("to=%2B275760-09-13T00:00:00Z", "invalid_query"),
+        ("from=1969-12-31", "invalid_query"),
         ("from=2026-02-01&to=2026-01-01", "invalid_query"),
         (&format!("unit={}", "u".repeat(65)) as &str, "invalid_query"),
         ("topic=no%20such%20topic", "invalid_topic"),
