@@ -39,6 +39,7 @@ fn gateway() -> &'static Gateway {
             ("ATTACHMENTS_BUCKET", "bucket"),
             ("ATTACHMENTS_KEY_ID", "key"),
             ("MAX_ATTACHMENT_BYTES", "1000"),
+            ("SEARCH_BUCKET", "searchbucket"),
             ("AWS_ENDPOINT_URL", &endpoint),
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "test"),

@@ -701,8 +701,8 @@ async fn search_portfolio(
     waits.sort();
     out.push_str(&format!(
         "\nA new message is found {} ms after its post answered at p50, {} ms at p99 ({PROBES} posts; the local \
-         indexer polls its queue every 100 ms and writes up to 10 events at once; in AWS the event source waits up \
-         to 2 s to gather up to 100). The indexer's calls per message are in the consumers' table above \
+         indexer's event source gathers up to 100 events over 0.5 s, so about 0.5 s of that is waiting; in AWS it \
+         gathers up to 100 over 2 s). The indexer's calls per message are in the consumers' table above \
          (`IndexerFunction`): S3 puts per index write (one segment's files) are shared by the events of a batch.\n",
         ms(percentile(&waits, 0.5)),
         ms(percentile(&waits, 0.99)),
