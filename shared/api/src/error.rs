@@ -63,7 +63,7 @@ impl ApiError {
                 ErrorCode::Unavailable,
                 "the service is briefly unavailable; retry shortly".into(),
             ),
-            Self::App(A::Store(StoreError::Corrupt(_))) => {
+            Self::App(A::Store(StoreError::Corrupt(_))) | Self::App(A::Unconfigured(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error".into())
             }
             Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),

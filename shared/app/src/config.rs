@@ -83,6 +83,7 @@ impl App {
             directory: directory::Directory::from_env(&aws),
             quotas: QuotaCache::default(),
             hours: HoursCache::default(),
+            links: link_key().await?,
         })
     }
 }
@@ -127,6 +128,22 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
         app_url: app_url(),
         digest_window: Duration::from_secs(digest_secs.into()),
     })
+}
+
+/// The key links are signed with: `LINK_KEY`, or (in AWS) the SecureString parameter named
+/// by `LINK_KEY_PARAMETER`, read once at cold start; `None` where neither is set.
+pub async fn link_key() -> Result<Option<crate::links::LinkKey>, String> {
+    let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let secret = match (opt("LINK_KEY"), opt("LINK_KEY_PARAMETER")) {
+        (Some(secret), _) => secret,
+        (None, Some(name)) => {
+            let session = opt("AWS_SESSION_TOKEN").unwrap_or_default();
+            let endpoint = crate::secrets::extension_endpoint();
+            crate::secrets::read_parameter(&reqwest::Client::new(), &endpoint, &session, &name).await?
+        }
+        (None, None) => return Ok(None),
+    };
+    crate::links::LinkKey::new(&secret).map(Some)
 }
 
 /// Where links in notifications and invitations point (`APP_URL`).

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use domain::category::Category;
 use domain::consent::{self, Basis, ConsentEntry, Source};
-use domain::{policy, DomainError, User, UserId};
+use domain::{policy, DomainError, OrgId, User, UserId};
+use crate::links::{LinkClaim, Purpose};
 use serde::Serialize;
 use store::retry::Tries;
 
@@ -38,7 +39,7 @@ pub async fn set_mine(
     policy::ensure_can_write(actor)?;
     let category = consentable(app, actor, category_id).await?;
     let entry = entry(&category, subscribed, Source::Portal, Some(actor.id.clone()), None);
-    record(app, actor, &actor.id, &category, entry).await
+    record(app, &actor.org, &actor.id, &category, entry).await
 }
 
 /// A contact's consents and their whole ledger (staff).
@@ -69,7 +70,7 @@ pub async fn record_for(
     app.store.get_user(&actor.org, contact).await?.ok_or(DomainError::NotFound("contact"))?;
     let category = consentable(app, actor, category_id).await?;
     let entry = entry(&category, subscribed, Source::Admin, Some(actor.id.clone()), Some(evidence));
-    record(app, actor, contact, &category, entry).await
+    record(app, &actor.org, contact, &category, entry).await
 }
 
 /// Refuses a staff-started conversation in a category the resident does not consent to.
@@ -83,6 +84,43 @@ pub(crate) async fn ensure_allows(app: &App, resident: &User, category: &Categor
     } else {
         Err(consent::no_consent().into())
     }
+}
+
+/// The category a consent or unsubscribe link is about, if the token is genuine, current and
+/// for `purpose`, and its contact and category still exist; else 404.
+pub async fn by_link(app: &App, token: &str, purpose: Purpose) -> Result<(LinkClaim, Category), Error> {
+    let claim = app.link_key()?.open(token, purpose, now())?;
+    let gone = || Error::from(DomainError::NotFound("link"));
+    let category = match categories::find(app, &claim.org, &claim.category_id).await {
+        Ok(category) if consent::ensure_consentable(&category).is_ok() => category,
+        Ok(_) | Err(Error::Domain(DomainError::NotFound(_))) => return Err(gone()),
+        Err(e) => return Err(e),
+    };
+    app.store.get_user(&claim.org, &claim.contact).await?.ok_or_else(gone)?;
+    Ok((claim, category))
+}
+
+/// Accepts or declines a consent request through its link: an express decision, with the
+/// request's wording, where it was sent and the link's use as evidence.
+pub async fn decide_by_link(app: &App, token: &str, accept: bool) -> Result<ConsentView, Error> {
+    let (claim, category) = by_link(app, token, Purpose::Consent).await?;
+    let evidence = crate::campaigns::request_evidence(app, &claim, &category, accept).await?;
+    let entry = entry(&category, accept, Source::ConsentRequest, None, Some(evidence));
+    record(app, &claim.org, &claim.contact, &category, entry).await
+}
+
+/// Withdraws consent through a delivery's unsubscribe link, at once. Using it again changes
+/// nothing (and adds nothing to the ledger).
+pub async fn unsubscribe_by_link(app: &App, token: &str) -> Result<ConsentView, Error> {
+    let (claim, category) = by_link(app, token, Purpose::Unsubscribe).await?;
+    let (consents, _) = app.store.get_consents(&claim.org, &claim.contact).await?;
+    if !consents.allows(&category) {
+        return Ok(view(&category, &consents));
+    }
+    let issued = chrono::DateTime::from_timestamp(claim.day * 86_400, 0).unwrap_or_default().date_naive();
+    let evidence = format!("the unsubscribe link of a delivery sent on {issued}");
+    let entry = entry(&category, false, Source::Unsubscribe, None, Some(evidence));
+    record(app, &claim.org, &claim.contact, &category, entry).await
 }
 
 fn entry(
@@ -113,7 +151,7 @@ async fn consentable(app: &App, actor: &User, category_id: &str) -> Result<Categ
 /// again: no decision overwrites another unseen).
 async fn record(
     app: &App,
-    actor: &User,
+    org: &OrgId,
     contact: &UserId,
     category: &Category,
     entry: ConsentEntry,
@@ -122,9 +160,9 @@ async fn record(
     while tries.another().await {
         // Timed at each try, so that the ledger's order is the order decisions took effect.
         let entry = ConsentEntry { at: now(), ..entry.clone() };
-        let (mut consents, rev) = app.store.get_consents(&actor.org, contact).await?;
+        let (mut consents, rev) = app.store.get_consents(org, contact).await?;
         consents.record(&entry);
-        if app.store.record_consent(&actor.org, contact, &consents, rev, &entry).await? {
+        if app.store.record_consent(org, contact, &consents, rev, &entry).await? {
             return Ok(view(category, &consents));
         }
     }

@@ -22,6 +22,9 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("random generator unavailable")]
     Random(#[source] getrandom::Error),
+    /// This function lacks a setting it needs (a deployment fault).
+    #[error("{0} is not configured")]
+    Unconfigured(&'static str),
     /// The search index could not be read.
     #[error("search unavailable")]
     Search(#[from] ::search::SearchError),
@@ -47,7 +50,12 @@ impl Error {
             | Self::RateLimited { .. }
             | Self::MovedOn { .. } => true,
             Self::Store(e) => matches!(e, StoreError::BadCursor | StoreError::Contention),
-            Self::Files(_) | Self::Directory(_) | Self::Mail(_) | Self::Random(_) | Self::Search(_) => false,
+            Self::Files(_)
+            | Self::Directory(_)
+            | Self::Mail(_)
+            | Self::Random(_)
+            | Self::Search(_)
+            | Self::Unconfigured(_) => false,
         }
     }
 

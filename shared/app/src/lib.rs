@@ -7,6 +7,7 @@
 mod archives;
 pub mod attachments;
 pub mod automation;
+pub mod campaigns;
 pub mod categories;
 mod config;
 pub mod consents;
@@ -17,6 +18,7 @@ mod error;
 pub mod housekeeping;
 mod idempotency;
 pub mod invitations;
+pub mod links;
 pub mod messages;
 pub mod notifier;
 mod org_cache;
@@ -66,4 +68,13 @@ pub struct App {
     pub hours: HoursCache,
     /// The orgs' search indexes (their files in S3, a copy on local disk).
     pub search: ::search::Engine,
+    /// Signs and checks the links that need no sign-in; `None` in functions that make none.
+    pub links: Option<links::LinkKey>,
+}
+
+impl App {
+    /// The link key, or an internal error where this function has none (a deployment fault).
+    pub fn link_key(&self) -> Result<&links::LinkKey, Error> {
+        self.links.as_ref().ok_or_else(|| Error::Unconfigured("LINK_KEY"))
+    }
 }

@@ -18,6 +18,11 @@ pub type QuotaCache = crate::org_cache::OrgCache<Quotas>;
 pub struct Taken(Vec<Counter>);
 
 impl Taken {
+    /// Nothing counted: a write another quota already covers (a campaign's conversations).
+    pub(crate) fn nothing() -> Self {
+        Self(Vec::new())
+    }
+
     /// Passes `result` through, keeping the counts only for a write that `is_new` says was
     /// made now. A refusal (any 4xx: bad input, a conflict, another request's key) or an
     /// answer replayed from an earlier request gives them back, so neither uses quota. A

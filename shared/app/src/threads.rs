@@ -40,10 +40,23 @@ pub async fn start(
     new: NewThread,
     request: Idempotency,
 ) -> Result<ThreadView, Error> {
+    start_counted(app, actor, new, request, true).await
+}
+
+/// [`start`], counting the thread against the actor's quota or not (a campaign's
+/// conversations: the campaign is what is capped).
+pub(crate) async fn start_counted(
+    app: &App,
+    actor: &User,
+    new: NewThread,
+    request: Idempotency,
+    counted: bool,
+) -> Result<ThreadView, Error> {
     let Admitted { topic, resident, category_id } = admit(app, actor, &new).await?;
     let body = crate::messages::signed(app, actor, new.body, false).await?;
 
-    let taken = match quota::take(app, actor, QuotaKind::Thread, None).await {
+    let taken = if counted { quota::take(app, actor, QuotaKind::Thread, None).await } else { Ok(quota::Taken::nothing()) };
+    let taken = match taken {
         Ok(taken) => taken,
         // A retry of a creation counted and stored before answers the thread it made.
         Err(e) => {

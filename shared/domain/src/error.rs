@@ -100,6 +100,7 @@ error_codes! {
     ScopeFixed => "scope_fixed",
     StaffOnly => "staff_only",
     TooLarge => "too_large",
+    TooManyCampaigns => "too_many_campaigns",
     TooManyCategories => "too_many_categories",
     TopicTaken => "topic_taken",
     ThreadMovedOn => "thread_moved_on",

@@ -107,12 +107,14 @@ ulid_id!(LogId, "log entry");
 ulid_id!(EntryId, "timeline entry");
 ulid_id!(TemplateId, "template");
 ulid_id!(ScheduledId, "scheduled message");
+ulid_id!(CampaignId, "campaign");
 named_schema!(ThreadId, "Ulid", crate::schema::ulid());
 named_schema!(MessageId, "Ulid", crate::schema::ulid());
 named_schema!(AttachmentId, "Ulid", crate::schema::ulid());
 named_schema!(EventId, "Ulid", crate::schema::ulid());
 named_schema!(TemplateId, "Ulid", crate::schema::ulid());
 named_schema!(ScheduledId, "Ulid", crate::schema::ulid());
+named_schema!(CampaignId, "Ulid", crate::schema::ulid());
 
 // A thread's timeline holds messages and events on one time line: an entry is either.
 impl From<MessageId> for EntryId {

@@ -3,6 +3,7 @@
 //! Nothing here does I/O or knows about AWS; adapters and handlers build on it.
 
 pub mod attachment;
+pub mod campaign;
 pub mod category;
 pub mod consent;
 pub mod contact;
@@ -25,7 +26,7 @@ pub mod user;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::{
-    AttachmentId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, UserId,
+    AttachmentId, CampaignId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, UserId,
 };
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};

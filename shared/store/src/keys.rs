@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
-use domain::{
+use domain::{CampaignId, 
     AttachmentId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, ThreadStatus, UserId,
 };
 
@@ -135,6 +135,16 @@ pub fn consent_log_pk(org: &OrgId, contact: &UserId) -> String {
     format!("ORG#{org}#CONSENT_LOG#{contact}")
 }
 
+/// A campaign and the people it reached (one marker each).
+pub fn campaign_pk(org: &OrgId, id: &CampaignId) -> String {
+    format!("ORG#{org}#CAMPAIGN#{id}")
+}
+
+/// The org's campaigns, newest first (`gsi2`).
+pub fn campaign_list(org: &OrgId) -> (Index, String) {
+    (Index::Gsi2, format!("ORG#{org}#CAMPAIGNS"))
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")
@@ -178,6 +188,17 @@ pub const SIGNATURE_SK: &str = "SIGNATURE";
 /// A contact's latest consent decision per category (in their user partition).
 pub const CONSENTS_SK: &str = "CONSENTS";
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+pub const CAMPAIGN_SK: &str = "CAMPAIGN";
+
+/// A campaign's marker of one recipient (in the campaign's partition).
+pub fn recipient_sk(user: &UserId) -> String {
+    format!("R#{user}")
+}
+
+/// A contact asked for consent to a category, once ever (in their user partition).
+pub fn consent_asked_sk(category: &str) -> String {
+    format!("ASKED#{category}")
+}
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 /// An Idempotency-Key used to schedule a message (beside `IDEM`, which records posts).
 pub const SCHEDULED_IDEMPOTENCY_SK: &str = "IDEM#SCHEDULED";
@@ -362,6 +383,8 @@ pub enum Due {
     Scheduled,
     /// Resolved threads to look at for archiving.
     ResolvedThread,
+    /// Campaigns to start or go on with.
+    Campaign,
 }
 
 impl Due {
@@ -374,6 +397,7 @@ impl Due {
             Self::Outbox { shard } => format!("OUTBOX#PENDING#{shard}"),
             Self::Scheduled => "SCHEDULED#DUE".to_owned(),
             Self::ResolvedThread => "THREADS#ARCHIVE_CHECK".to_owned(),
+            Self::Campaign => "CAMPAIGNS#DUE".to_owned(),
         }
     }
 }

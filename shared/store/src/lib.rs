@@ -4,6 +4,7 @@
 
 mod archive_checks;
 mod attachments;
+mod campaigns;
 mod consents;
 mod cursor;
 mod due;
@@ -32,6 +33,7 @@ pub use archive_checks::{ArchiveCheck, DueThread};
 pub use attachments::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
 };
+pub use campaigns::{CampaignRecord, MarkState, Progress, RecipientKey, RecipientMark};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use import::Imported;
