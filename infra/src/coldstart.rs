@@ -465,7 +465,10 @@ fn function_env(
         env.push(("SEARCH_CACHE_DIR".into(), dir.display().to_string()));
     }
     // template.yaml's per-function variables; the HTTP providers point at the local sink.
-    if matches!(binary, "contacts" | "notifier" | "dispatch") {
+    if matches!(binary, "links" | "campaigns") {
+        env.push(("LINK_KEY".into(), stack::LOCAL_LINK_KEY.into()));
+    }
+    if matches!(binary, "contacts" | "notifier" | "dispatch" | "campaigns") {
         env.push(("EMAIL_FROM".into(), stack::EMAIL_FROM.into()));
     }
     if matches!(binary, "contacts" | "invites" | "jobs") {

@@ -28,6 +28,12 @@ const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 /// What a dispatch run may take, as in the dispatch function.
 const DISPATCH_BUDGET: Duration = Duration::from_secs(40);
 
+/// Locally, campaigns run this often (every minute in AWS), each run for at most the budget,
+/// holding a campaign for the lease (a run that dies is taken over after it).
+const CAMPAIGNS_EVERY: Duration = Duration::from_secs(1);
+const CAMPAIGNS_BUDGET: Duration = Duration::from_secs(10);
+pub const CAMPAIGNS_LEASE: Duration = Duration::from_secs(15);
+
 /// The consumers' queues, by URL.
 pub struct Queues {
     pub routing: String,
@@ -78,6 +84,7 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
         })
         .await
     });
+    let campaigns = app.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REPAIR_EVERY).await;
@@ -86,6 +93,17 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
                     .await;
             if run.failed() {
                 tracing::warn!(report = %run.report(), "a scheduled task failed");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut pace = app::campaigns::Pace::per_second(crate::stack::LOCAL_CAMPAIGN_RATE);
+        loop {
+            tokio::time::sleep(CAMPAIGNS_EVERY).await;
+            let deadline = tokio::time::Instant::now() + CAMPAIGNS_BUDGET;
+            let run = app::campaigns::run_due(&campaigns, chrono::Utc::now(), deadline, CAMPAIGNS_LEASE, &mut pace);
+            if let Err(e) = as_function("CampaignsFunction", run).await {
+                tracing::warn!(error = %e, "a campaign run failed");
             }
         }
     });

@@ -221,6 +221,7 @@ impl Stack {
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             search,
+            links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
@@ -256,6 +257,12 @@ impl Stack {
         }
     }
 }
+
+/// The key the local stack signs consent and unsubscribe links with (in AWS, a SecureString
+/// parameter; see template.yaml's `LINK_KEY_PARAMETER`).
+pub const LOCAL_LINK_KEY: &str = "local-only link key: never used outside the local stack";
+/// Campaign sends per second locally (14 in AWS by default: SES's rate).
+pub const LOCAL_CAMPAIGN_RATE: u32 = 200;
 
 /// The sender of local e-mail, registered with the emulator's SES.
 pub const EMAIL_FROM: &str = "notifications@resident-messaging.example.com";

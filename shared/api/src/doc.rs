@@ -23,8 +23,8 @@ use crate::AppState;
         description = "Conversations between residents and the staff of their management \
             organization. A thread is with one resident; staff and facility admins answer it, \
             change its status, priority and linked record, and may add internal notes that \
-            residents never see. Every request except /health, /openapi.json and \
-            /v1/invites/accept carries a bearer JWT whose `sub` claim is the user id and whose \
+            residents never see. Every request except /health, /openapi.json, \
+            /v1/invites/accept and the consent and unsubscribe links carries a bearer JWT whose `sub` claim is the user id and whose \
             `custom:org_id` claim is the organization. Every error body has the shape \
             {\"error\":{\"code\":\"snake_case\",\"message\":\"...\"}}; clients should branch on \
             `code`, not on `message`."
@@ -44,6 +44,8 @@ use crate::AppState;
         (name = "scheduled", description = "Messages and conversations waiting for their send time (staff)."),
         (name = "attachments", description = "Photos and PDFs on messages."),
         (name = "contacts", description = "Residents, owners, staff and vendors; invitations."),
+        (name = "campaigns", description = "Consent requests and message campaigns to an audience of residents (facility admins)."),
+        (name = "links", description = "Consent and unsubscribe links, used without signing in."),
         (name = "search", description = "Finding messages by words, dates, resident, unit, property and topic."),
     )
 )]
@@ -249,7 +251,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::attachments::routes())
         .merge(crate::contacts::routes())
         .merge(crate::search::routes())
+        .merge(crate::campaigns::routes())
         .merge(public(crate::contacts::public_routes()))
+        .merge(public(crate::links::routes()))
 }
 
 /// The axum router of `routes`, given the state its handlers need.

@@ -143,6 +143,32 @@ impl<S: Send + Sync> FromRequestParts<S> for ScheduledPath {
     }
 }
 
+pub struct CampaignPath(pub domain::CampaignId);
+
+impl<S: Send + Sync> FromRequestParts<S> for CampaignPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "campaign").await?;
+        Ok(Self(domain::CampaignId::parse(&raw).map_err(|_| DomainError::NotFound("campaign"))?))
+    }
+}
+
+/// The `{token}` of a public link; its check is the use case's (any failure is 404).
+pub struct LinkToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(mut params) =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::from(DomainError::NotFound("link")))?;
+        Ok(Self(params.remove("token").ok_or(DomainError::NotFound("link"))?))
+    }
+}
+
 /// The `{id}` path parameter of a route about a `what`; not found when it cannot be read.
 async fn path_id<S: Send + Sync>(
     parts: &mut Parts,
@@ -205,7 +231,7 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        CategoryPath, ContactPath, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath,
+        CampaignPath, CategoryPath, ContactPath, LinkToken, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath,
         DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
@@ -261,6 +287,27 @@ mod described {
                                caller's nor (for a facility admin) the organization's is answered with 404.";
             let schema = Ref::from_schema_name(domain::ScheduledId::name());
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for CampaignPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "Campaign id. An id that is malformed or names no campaign of the caller's \
+                               organization is answered with 404.";
+            let schema = Ref::from_schema_name(domain::CampaignId::name());
+            vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for LinkToken {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let description = "The token of a link as e-mailed or texted. A forged, altered or expired \
+                               token is answered with 404 and changes nothing.";
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(app::links::MAX_TOKEN_CHARS));
+            vec![parameter("token", ParameterIn::Path, description).schema(Some(schema)).build()]
         }
     }
 

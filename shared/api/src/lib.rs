@@ -4,11 +4,13 @@
 
 mod actor;
 pub mod attachments;
+pub mod campaigns;
 pub mod categories;
 pub mod contacts;
 mod doc;
 mod error;
 mod extract;
+pub mod links;
 pub mod me;
 pub mod messages;
 mod participants;

@@ -146,6 +146,15 @@ pub async fn link_key() -> Result<Option<crate::links::LinkKey>, String> {
     crate::links::LinkKey::new(&secret).map(Some)
 }
 
+/// The sends per second a campaign run keeps to (`CAMPAIGN_SEND_RATE`, default 14: SES's
+/// usual maximum send rate out of the sandbox).
+pub fn campaign_send_rate() -> Result<u32, String> {
+    match std::env::var("CAMPAIGN_SEND_RATE").ok().filter(|v| !v.is_empty()) {
+        None => Ok(14),
+        Some(v) => v.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| "CAMPAIGN_SEND_RATE must be a positive whole number".into()),
+    }
+}
+
 /// Where links in notifications and invitations point (`APP_URL`).
 pub fn app_url() -> String {
     std::env::var("APP_URL")

@@ -97,6 +97,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         providers: channels::Providers::new(None, None, None, None, None),
         app_url: url.to_owned(),
         directory: None,
+        links: None,
         quotas: app::QuotaCache::default(),
         hours: app::HoursCache::default(),
     }
