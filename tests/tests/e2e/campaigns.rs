@@ -1,0 +1,273 @@
+//! Campaigns and the public consent and unsubscribe links: a consent request e-mailed to the
+//! undecided residents of an audience and answered through its link, never asked twice; a
+//! message campaign that skips those without consent and the archived; cancelling; forged
+//! and altered links; one-click unsubscribe.
+
+use app::links::{self, LinkClaim, LinkKey, Purpose};
+use domain::{OrgId, UserId};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{error_code, eventually, read, sent_mail, World};
+
+impl World {
+    async fn category(&self, name: &str, consent: &str) -> String {
+        let (status, c) =
+            self.post("admin-1", "/v1/categories", json!({"name": name, "consent": consent})).await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn new_resident(&self, name: &str, unit: &str, email: Option<&str>) -> String {
+        let mut body = json!({"kind": "resident", "name": name, "property_id": "prop-1", "unit": unit});
+        if let Some(email) = email {
+            body["email"] = json!(email);
+        }
+        let (status, c) = self.post("admin-1", "/v1/contacts", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a campaign and waits until the schedule finished it.
+    async fn run_campaign(&self, body: Value) -> Value {
+        let (status, created) = self.post("admin-1", "/v1/campaigns", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let path = format!("/v1/campaigns/{}", created["id"].as_str().unwrap());
+        eventually(20, "the campaign finishes", || async {
+            let (_, c) = self.get("admin-1", &path).await;
+            (c["status"] == "done").then_some(c)
+        })
+        .await
+    }
+
+    async fn public(&self, method: Method, path: &str, body: Option<&'static str>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            req = req.header("content-type", "application/x-www-form-urlencoded").body(body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    async fn ledger(&self, contact: &str) -> Vec<Value> {
+        let (status, ledger) = self.get("admin-1", &format!("/v1/contacts/{contact}/consents")).await;
+        assert_eq!(status, StatusCode::OK, "{ledger}");
+        ledger["history"].as_array().unwrap().clone()
+    }
+
+    async fn start_with(&self, resident: &str, category: &str) -> StatusCode {
+        let body = json!({"topic": "general", "subject": "News", "body": "Hello", "resident_id": resident, "category_id": category});
+        self.post("admin-1", "/v1/threads", body).await.0
+    }
+}
+
+fn counts(c: &Value) -> [u64; 7] {
+    let n = |k: &str| c["counts"][k].as_u64().unwrap_or_else(|| panic!("no count {k}: {c}"));
+    [
+        n("targeted"),
+        n("sent"),
+        n("skipped_no_consent"),
+        n("skipped_archived"),
+        n("skipped_no_address"),
+        n("skipped_decided"),
+        n("failed"),
+    ]
+}
+
+/// The path of the consent link in the newest e-mail to `to`.
+async fn consent_link(to: &str) -> String {
+    let mail = sent_mail(to).await;
+    let text = mail.last().unwrap_or_else(|| panic!("no e-mail to {to}"));
+    let at = text.find("/v1/consent/").unwrap_or_else(|| panic!("no consent link in {text}"));
+    text[at..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_the_ledgers() {
+    let w = World::new().await;
+    let offers = w.category("Offers", "request").await;
+    let news = w.category("News", "opt_in").await;
+    let no_mail = w.new_resident("Nia Nomail", "103", None).await;
+    let dana_mail = format!("dana@{}.example.com", w.org);
+    let dana = w.new_resident("Dana Decided", "104", Some(&dana_mail)).await;
+    let evidence = json!({"category_id": offers, "subscribed": false, "evidence": "Said no at the front desk, 2026-12-05"});
+    assert_eq!(w.post("admin-1", &format!("/v1/contacts/{dana}/consents"), evidence).await.0, StatusCode::CREATED);
+    let (status, archived) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{archived}");
+
+    // Only for request categories, only by facility admins.
+    let asked = |category: &str| json!({"kind": "consent_request", "category_id": category, "audience": {"property_ids": ["prop-1"]}, "sender_name": "Acme Residences"});
+    let (status, refused) = w.post("admin-1", "/v1/campaigns", asked(&news)).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_category"));
+    let (status, refused) = w.post("maint-1", "/v1/campaigns", asked(&offers)).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "admin_only"));
+    let (status, refused) = w.post("resident-1", "/v1/campaigns", asked(&offers)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    let done = w.run_campaign(asked(&offers)).await;
+    // resident-1 asked; resident-2 archived; Nia has no e-mail; Dana decided.
+    assert_eq!(counts(&done), [4, 1, 0, 1, 1, 1, 0], "{done}");
+    let rita = format!("resident-1@{}.example.com", w.org);
+    let mail = sent_mail(&rita).await;
+    let request = mail.last().unwrap();
+    assert!(request.contains("Offers") && request.contains("Acme Residences"), "{request}");
+    assert!(request.contains("withdraw"), "says how to withdraw: {request}");
+    assert!(sent_mail(&dana_mail).await.is_empty(), "the decided are not asked");
+    assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CONFLICT, "not yet consenting");
+
+    // The link names the category, needs no sign-in, and records an express decision.
+    let link = consent_link(&rita).await;
+    let (status, shown) = w.public(Method::GET, &link, None).await;
+    assert_eq!((status, shown["category"]["name"].as_str()), (StatusCode::OK, Some("Offers")), "{shown}");
+    assert_eq!(shown["subscribed"], false);
+    let answer = |decision: &str| {
+        w.http.post(format!("{}{link}", w.url)).json(&json!({"decision": decision})).send()
+    };
+    let (status, accepted) = read(answer("accept").await.unwrap()).await;
+    assert_eq!((status, accepted["subscribed"].as_bool()), (StatusCode::OK, Some(true)), "{accepted}");
+    assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CREATED, "consenting now");
+    let ledger = w.ledger("resident-1").await;
+    let entry = ledger.last().unwrap();
+    assert_eq!((entry["source"].as_str(), entry["basis"].as_str()), (Some("consent_request"), Some("express")));
+    let proof = entry["evidence"].as_str().unwrap();
+    assert!(proof.contains(&rita) && proof.contains("accepted") && proof.contains("asks for your consent"), "{proof}");
+
+    // Declining through the same link withdraws it again.
+    let (status, declined) = read(answer("decline").await.unwrap()).await;
+    assert_eq!((status, declined["subscribed"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CONFLICT);
+
+    // A forged or altered token is 404 and changes nothing.
+    let ledger_before = w.ledger("resident-1").await.len();
+    let mut altered = link.clone().into_bytes();
+    let i = "/v1/consent/".len() + 5;
+    altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    for path in [altered.as_str(), "/v1/consent/forged.token", "/v1/consent/x"] {
+        let (status, body) = w.public(Method::GET, path, None).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+        let resp = w.http.post(format!("{}{path}", w.url)).json(&json!({"decision": "accept"})).send().await;
+        assert_eq!(resp.unwrap().status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(w.ledger("resident-1").await.len(), ledger_before, "nothing recorded");
+    let wrong_use = link.replace("/v1/consent/", "/v1/unsubscribe/");
+    assert_eq!(w.public(Method::POST, &wrong_use, Some("")).await.0, StatusCode::NOT_FOUND, "a consent link does not unsubscribe");
+
+    // A second request asks nobody again.
+    let mails = sent_mail(&rita).await.len();
+    let again = w.run_campaign(asked(&offers)).await;
+    assert_eq!(counts(&again), [4, 0, 0, 1, 1, 2, 0], "{again}");
+    assert_eq!(sent_mail(&rita).await.len(), mails, "resident-1 not asked twice");
+
+    // Another org sees none of it.
+    let id = done["id"].as_str().unwrap();
+    assert_eq!(w.get("admin-b", &format!("/v1/campaigns/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(w.get("admin-b", "/v1/campaigns").await.1["items"], json!([]));
+    let (_, listed) = w.get("admin-1", "/v1/campaigns").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    let _ = no_mail;
+}
+
+#[tokio::test]
+async fn a_message_campaign_starts_a_conversation_with_each_consenting_resident_only() {
+    let w = World::new().await;
+    let surveys = w.category("Surveys", "opt_out").await;
+    let path = format!("/v1/me/consents/{surveys}");
+    let (status, set) = w.call("resident-1", Method::PUT, &path, Some(json!({"subscribed": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    w.new_resident("Nia Nomail", "103", None).await;
+    assert_eq!(w.contact_action("admin-1", "resident-2", "archive", json!({})).await.0, StatusCode::OK);
+
+    let campaign = |subject: Option<&str>| {
+        let mut body = json!({"kind": "message", "category_id": surveys, "audience": {"property_ids": ["prop-1"], "units": ["101", "102", "103"]}, "body": "How did we do this year?"});
+        if let Some(subject) = subject {
+            body["subject"] = json!(subject);
+        }
+        body
+    };
+    let (status, refused) = w.post("admin-1", "/v1/campaigns", campaign(None)).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "empty_field"));
+
+    let done = w.run_campaign(campaign(Some("Yearly survey"))).await;
+    // resident-1 consents; resident-2 is archived; Nia never opted in.
+    assert_eq!(counts(&done), [3, 1, 1, 1, 0, 0, 0], "{done}");
+    let (_, inbox) = w.get("resident-1", "/v1/threads").await;
+    let subjects: Vec<&str> = inbox["items"].as_array().unwrap().iter().filter_map(|t| t["subject"].as_str()).collect();
+    assert_eq!(subjects.iter().filter(|s| **s == "Yearly survey").count(), 1, "one conversation: {inbox}");
+    let survey = inbox["items"].as_array().unwrap().iter().find(|t| t["subject"] == "Yearly survey").unwrap();
+    assert_eq!(survey["category_id"].as_str(), Some(surveys.as_str()), "{survey}");
+
+    // Done: nothing left to cancel.
+    let id = done["id"].as_str().unwrap();
+    let (status, refused) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "invalid_transition"));
+}
+
+#[tokio::test]
+async fn a_cancelled_campaign_sends_nothing() {
+    let w = World::new().await;
+    let offers = w.category("Offers", "request").await;
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let body = json!({"kind": "consent_request", "category_id": offers, "audience": {"property_ids": ["prop-1"]}, "send_at": later});
+    let (status, created) = w.post("admin-1", "/v1/campaigns", body).await;
+    assert_eq!((status, created["status"].as_str()), (StatusCode::CREATED, Some("scheduled")), "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (status, cancelled) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{cancelled}");
+    let (status, again) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
+    assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+    assert_eq!(counts(&again), [0; 7]);
+    assert_eq!(w.post("maint-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(w.post("admin-b", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_unsubscribe_link_withdraws_consent_at_once_and_only_its_own() {
+    let w = World::new().await;
+    let news = w.category("News", "opt_in").await;
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED, "opt_in: until they opt out");
+    // The link a delivery carries (deliveries get it with the notifier's part of #17).
+    let key = LinkKey::new(infra::stack::LOCAL_LINK_KEY).unwrap();
+    let claim = |org: &str, contact: &str, purpose| LinkClaim {
+        purpose,
+        org: OrgId::parse(org).unwrap(),
+        contact: UserId::parse(contact).unwrap(),
+        category_id: news.clone(),
+        campaign: None,
+        day: links::day(chrono::Utc::now()),
+    };
+    let token = key.seal(&claim(&w.org, "resident-1", Purpose::Unsubscribe));
+    let path = format!("/v1/unsubscribe/{token}");
+    let (status, shown) = w.public(Method::GET, &path, None).await;
+    assert_eq!((status, shown["category"]["name"].as_str(), shown["subscribed"].as_bool()), (StatusCode::OK, Some("News"), Some(true)));
+
+    // Anything but an empty body or the one-click form is refused, and changes nothing.
+    let (status, refused) = w.public(Method::POST, &path, Some("unsubscribe=maybe")).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED);
+
+    // RFC 8058's one-click POST: effective at once.
+    let (status, done) = w.public(Method::POST, &path, Some("List-Unsubscribe=One-Click")).await;
+    assert_eq!((status, done["subscribed"].as_bool()), (StatusCode::OK, Some(false)), "{done}");
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CONFLICT);
+    let ledger = w.ledger("resident-1").await;
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!((ledger[0]["source"].as_str(), ledger[0]["subscribed"].as_bool()), (Some("unsubscribe"), Some(false)));
+    // Again: still 200, nothing more in the ledger.
+    assert_eq!(w.public(Method::POST, &path, Some("")).await.0, StatusCode::OK);
+    assert_eq!(w.ledger("resident-1").await.len(), 1);
+    assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "only the link's contact");
+
+    // Another key, another purpose, or a changed claim: 404.
+    let other_key = LinkKey::new("some other key of at least thirty-two bytes").unwrap();
+    let forged = other_key.seal(&claim(&w.org, "resident-2", Purpose::Unsubscribe));
+    let consent = key.seal(&claim(&w.org, "resident-2", Purpose::Consent));
+    let (payload, tag) = token.split_once('.').unwrap();
+    let mut bytes = payload.as_bytes().to_vec();
+    bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
+    let altered = format!("{}.{tag}", String::from_utf8(bytes).unwrap());
+    for bad in [forged, consent, altered] {
+        let (status, body) = w.public(Method::POST, &format!("/v1/unsubscribe/{bad}"), Some("")).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{bad}");
+    }
+    assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "resident-2 still subscribed");
+}
