@@ -101,7 +101,8 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
         loop {
             tokio::time::sleep(CAMPAIGNS_EVERY).await;
             let deadline = tokio::time::Instant::now() + CAMPAIGNS_BUDGET;
-            let run = app::campaigns::run_due(&campaigns, chrono::Utc::now(), deadline, CAMPAIGNS_LEASE, &mut pace);
+            let run =
+                app::campaigns::run_due(&campaigns, chrono::Utc::now(), deadline, CAMPAIGNS_LEASE, &mut pace);
             if let Err(e) = as_function("CampaignsFunction", run).await {
                 tracing::warn!(error = %e, "a campaign run failed");
             }

@@ -48,7 +48,7 @@ fn gateway() -> &'static Gateway {
         ] {
             std::env::set_var(name, value);
         }
-        for name in ["USER_POOL_ID", "EMAIL_FROM", "AWS_PROFILE"] {
+        for name in ["USER_POOL_ID", "EMAIL_FROM", "AWS_PROFILE", "LINK_KEY", "LINK_KEY_PARAMETER"] {
             std::env::remove_var(name);
         }
         let runtime =

@@ -197,7 +197,7 @@ async fn cancel(
 
 /// `send_at` as given: an RFC 3339 time (a past one means now).
 fn send_at(raw: &str) -> Result<DateTime<Utc>, DomainError> {
-    DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        DomainError::invalid(ErrorCode::InvalidSendAt, "send_at must be an RFC 3339 time")
-    })
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| DomainError::invalid(ErrorCode::InvalidSendAt, "send_at must be an RFC 3339 time"))
 }

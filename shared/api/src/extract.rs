@@ -231,8 +231,8 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        CampaignPath, CategoryPath, ContactPath, LinkToken, IdempotencyKey, ListParams, ScheduledPath, TemplatePath, ThreadPath,
-        DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+        CampaignPath, CategoryPath, ContactPath, IdempotencyKey, LinkToken, ListParams, ScheduledPath,
+        TemplatePath, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
     fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {

@@ -75,7 +75,10 @@ async fn view(app: &AppState, token: &str, purpose: Purpose) -> Result<LinkView,
         (status = 200, description = "The category asked about.", body = LinkView),
         (status = 404, response = NotFound),
     ))]
-async fn show_consent(State(app): State<AppState>, LinkToken(token): LinkToken) -> Result<Json<LinkView>, ApiError> {
+async fn show_consent(
+    State(app): State<AppState>,
+    LinkToken(token): LinkToken,
+) -> Result<Json<LinkView>, ApiError> {
     Ok(Json(view(&app, &token, Purpose::Consent).await?))
 }
 

@@ -17,9 +17,7 @@ use chrono::{DateTime, Utc};
 use domain::campaign::{self, Audience, CampaignKind, CampaignStatus, Counts, Outcome};
 use domain::category::Category;
 use domain::notify::Channel;
-use domain::{
-    policy, CampaignId, DomainError, ErrorCode, MessageBody, Role, Subject, Topic, User, UserId,
-};
+use domain::{policy, CampaignId, DomainError, ErrorCode, MessageBody, Role, Subject, Topic, User, UserId};
 use store::{CampaignRecord, ContactQuery, Cursor, MarkState, Page, Progress, RecipientKey, RecipientMark};
 
 use crate::conversation::now;
@@ -66,7 +64,8 @@ pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<Campaig
                 let message = "a message campaign needs a subject and a body";
                 return Err(DomainError::invalid(ErrorCode::EmptyField, message).into());
             }
-            let default = || category.topics.first().cloned().unwrap_or_else(|| Topic::parse("general").unwrap());
+            let default =
+                || category.topics.first().cloned().unwrap_or_else(|| Topic::parse("general").unwrap());
             Some(new.topic.unwrap_or_else(default))
         }
         CampaignKind::ConsentRequest => None,
@@ -76,7 +75,8 @@ pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<Campaig
         None => actor.org.to_string(),
     };
     if app.store.active_campaigns(&actor.org).await? >= campaign::MAX_ACTIVE {
-        let message = format!("at most {} campaigns may be scheduled or running at once", campaign::MAX_ACTIVE);
+        let message =
+            format!("at most {} campaigns may be scheduled or running at once", campaign::MAX_ACTIVE);
         return Err(DomainError::conflict(ErrorCode::TooManyCampaigns, message).into());
     }
     let at = now();
@@ -255,7 +255,9 @@ async fn work(
         let counts = reach(app, &record, &category, author, &residents, pace).await?;
         reached += counts.targeted;
         let progress = match page.next {
-            Some(next) => Progress { segment: record.progress.segment, cursor: Some(next.as_str().to_owned()) },
+            Some(next) => {
+                Progress { segment: record.progress.segment, cursor: Some(next.as_str().to_owned()) }
+            }
             None => Progress { segment: record.progress.segment + 1, cursor: None },
         };
         match save(app, record, counts, progress).await? {
@@ -273,7 +275,12 @@ enum Saved {
 
 /// Saves a page's counts and the position after it, on the campaign's revision. A campaign
 /// cancelled meanwhile keeps the counts of what was sent before it was.
-async fn save(app: &App, record: CampaignRecord, page: Counts, progress: Progress) -> Result<Saved, WorkError> {
+async fn save(
+    app: &App,
+    record: CampaignRecord,
+    page: Counts,
+    progress: Progress,
+) -> Result<Saved, WorkError> {
     let mut counts = record.counts;
     counts.add(&page);
     let next = CampaignRecord { counts, progress, updated_at: now(), rev: record.rev + 1, ..record.clone() };
@@ -298,7 +305,11 @@ async fn save(app: &App, record: CampaignRecord, page: Counts, progress: Progres
 }
 
 /// Ends a campaign (done, or cancelled because its author can no longer act).
-async fn finish(app: &App, record: CampaignRecord, status: CampaignStatus) -> Result<CampaignRecord, WorkError> {
+async fn finish(
+    app: &App,
+    record: CampaignRecord,
+    status: CampaignStatus,
+) -> Result<CampaignRecord, WorkError> {
     let at = now();
     let done = CampaignRecord {
         status,
@@ -339,7 +350,9 @@ async fn reach(
             match record.kind {
                 CampaignKind::Message if !decided.allows(category) => Outcome::NoConsent,
                 CampaignKind::Message => converse(app, record, author, resident, pace).await?,
-                CampaignKind::ConsentRequest if decided.decided_at(&category.id).is_some() => Outcome::Decided,
+                CampaignKind::ConsentRequest if decided.decided_at(&category.id).is_some() => {
+                    Outcome::Decided
+                }
                 CampaignKind::ConsentRequest => ask(app, record, category, resident, pace).await?,
             }
         };
@@ -389,12 +402,14 @@ async fn converse(
         resident_id: Some(resident.id.clone()),
         category_id: Some(record.category_id.clone()),
     };
-    let started = threads::start_counted(app, author, new, conversation_key(record, &resident.id), false).await;
+    let started =
+        threads::start_counted(app, author, new, conversation_key(record, &resident.id), false).await;
     let (state, thread_id, outcome) = match started {
         Ok(view) => (MarkState::Sent, Some(view.thread.summary.id), Outcome::Sent),
         Err(Error::Domain(refused)) => {
             tracing::info!(campaign = %record.id, code = refused.code().as_str(), "a campaign conversation was refused");
-            let outcome = if refused.code() == ErrorCode::NoConsent { Outcome::NoConsent } else { Outcome::Failed };
+            let outcome =
+                if refused.code() == ErrorCode::NoConsent { Outcome::NoConsent } else { Outcome::Failed };
             (MarkState::Failed, None, outcome)
         }
         Err(e) => return Err(WorkError::UseCase(Box::new(e))),
@@ -449,7 +464,12 @@ async fn ask(
     let (title, wording) = request_wording(record, category);
     let text = format!("{wording}\n\nAnswer here (no sign-in needed): {link}\n");
     pace.wait().await;
-    let out = channels::Outgoing { to: &address, title: &title, text: &text, idempotency_key: &format!("{}-{}", record.id, resident.id) };
+    let out = channels::Outgoing {
+        to: &address,
+        title: &title,
+        text: &text,
+        idempotency_key: &format!("{}-{}", record.id, resident.id),
+    };
     let state = match app.providers.send(Channel::Email, &out).await {
         Ok(()) => MarkState::Sent,
         Err(channels::SendError::Permanent(e)) => {
@@ -499,7 +519,8 @@ pub(crate) async fn request_evidence(
         return Ok(format!("consent request {decision} through its link"));
     };
     let asked = RecipientKey::Asked { contact: &claim.contact, category: &category.id };
-    let (record, mark) = tokio::try_join!(app.store.get_campaign(&claim.org, &id), app.store.recipient(&claim.org, asked))?;
+    let (record, mark) =
+        tokio::try_join!(app.store.get_campaign(&claim.org, &id), app.store.recipient(&claim.org, asked))?;
     let Some(record) = record else {
         return Ok(format!("consent request of campaign {id} {decision} through its link"));
     };

@@ -151,7 +151,11 @@ pub async fn link_key() -> Result<Option<crate::links::LinkKey>, String> {
 pub fn campaign_send_rate() -> Result<u32, String> {
     match std::env::var("CAMPAIGN_SEND_RATE").ok().filter(|v| !v.is_empty()) {
         None => Ok(14),
-        Some(v) => v.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| "CAMPAIGN_SEND_RATE must be a positive whole number".into()),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|r| *r > 0)
+            .ok_or_else(|| "CAMPAIGN_SEND_RATE must be a positive whole number".into()),
     }
 }
 

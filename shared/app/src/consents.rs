@@ -2,11 +2,11 @@
 //! staff read a contact's with its ledger, facility admins record one with evidence, and
 //! staff-started conversations need the resident's consent to their category.
 
+use crate::links::{LinkClaim, Purpose};
 use chrono::{DateTime, Utc};
 use domain::category::Category;
 use domain::consent::{self, Basis, ConsentEntry, Source};
 use domain::{policy, DomainError, OrgId, User, UserId};
-use crate::links::{LinkClaim, Purpose};
 use serde::Serialize;
 use store::retry::Tries;
 

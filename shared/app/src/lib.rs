@@ -38,7 +38,9 @@ pub mod templates;
 pub mod threads;
 
 pub use automation::HoursCache;
-pub use config::{app_url, campaign_send_rate, aws_from_env, aws_timeouts, notifier_from_env, relay_sns_config, Config};
+pub use config::{
+    app_url, aws_from_env, aws_timeouts, campaign_send_rate, notifier_from_env, relay_sns_config, Config,
+};
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;
 pub use quota::QuotaCache;

@@ -55,7 +55,11 @@ pub(crate) async fn start_counted(
     let Admitted { topic, resident, category_id } = admit(app, actor, &new).await?;
     let body = crate::messages::signed(app, actor, new.body, false).await?;
 
-    let taken = if counted { quota::take(app, actor, QuotaKind::Thread, None).await } else { Ok(quota::Taken::nothing()) };
+    let taken = if counted {
+        quota::take(app, actor, QuotaKind::Thread, None).await
+    } else {
+        Ok(quota::Taken::nothing())
+    };
     let taken = match taken {
         Ok(taken) => taken,
         // A retry of a creation counted and stored before answers the thread it made.

@@ -183,7 +183,10 @@ mod tests {
         let a = a.unwrap();
         assert_eq!(a.property_ids, ["p1", "p2"], "each property once");
         assert_eq!(a.segments().len(), 2);
-        let a = Audience { property_ids: vec!["p1".into(), "p2".into()], units: Some(vec!["1".into(), "2".into()]) };
+        let a = Audience {
+            property_ids: vec!["p1".into(), "p2".into()],
+            units: Some(vec!["1".into(), "2".into()]),
+        };
         let a = a.parse().unwrap();
         let segments = a.segments();
         assert_eq!(segments.len(), 4);

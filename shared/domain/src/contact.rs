@@ -50,7 +50,11 @@ fn short(field: &str, value: Option<String>, max: usize) -> Result<Option<String
 
 /// A property id or unit: also a part of the contact index keys, where `#` separates the
 /// parts, so it may not contain one (`1#2` in property `p` would read as unit `2` of `p#1`).
-pub(crate) fn key_part(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
+pub(crate) fn key_part(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
     let value = short(field, value, max)?;
     if value.as_deref().is_some_and(|v| v.contains('#')) {
         return Err(DomainError::invalid(

@@ -26,7 +26,8 @@ pub mod user;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::{
-    AttachmentId, CampaignId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, UserId,
+    AttachmentId, CampaignId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
+    UserId,
 };
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};

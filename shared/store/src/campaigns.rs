@@ -99,7 +99,9 @@ impl RecipientKey<'_> {
             Self::Campaign { campaign, contact } => {
                 key(keys::campaign_pk(org, campaign), keys::recipient_sk(contact))
             }
-            Self::Asked { contact, category } => key(keys::user_pk(org, contact), keys::consent_asked_sk(category)),
+            Self::Asked { contact, category } => {
+                key(keys::user_pk(org, contact), keys::consent_asked_sk(category))
+            }
         }
     }
 }
@@ -144,7 +146,11 @@ impl Store {
         self.write_one(tx::put(&self.table, after.item()?, cond)?).await
     }
 
-    pub async fn get_campaign(&self, org: &OrgId, id: &CampaignId) -> Result<Option<CampaignRecord>, StoreError> {
+    pub async fn get_campaign(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+    ) -> Result<Option<CampaignRecord>, StoreError> {
         self.get_data(key(keys::campaign_pk(org, id), keys::CAMPAIGN_SK), true).await
     }
 
@@ -185,7 +191,11 @@ impl Store {
     }
 
     /// Campaigns that may run at `now` (every org), soonest first.
-    pub async fn campaigns_due(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<CampaignRecord>, StoreError> {
+    pub async fn campaigns_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<CampaignRecord>, StoreError> {
         let due = self.query_due(Due::Campaign, keys::due_by(&now), limit).await?;
         due.iter().map(data).collect()
     }
@@ -228,7 +238,11 @@ impl Store {
     }
 
     /// The mark of a recipient, if claimed.
-    pub async fn recipient(&self, org: &OrgId, at: RecipientKey<'_>) -> Result<Option<RecipientMark>, StoreError> {
+    pub async fn recipient(
+        &self,
+        org: &OrgId,
+        at: RecipientKey<'_>,
+    ) -> Result<Option<RecipientMark>, StoreError> {
         self.get_data(at.key(org), true).await
     }
 

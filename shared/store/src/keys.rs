@@ -7,8 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
-use domain::{CampaignId, 
-    AttachmentId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId, ThreadStatus, UserId,
+use domain::{
+    AttachmentId, CampaignId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
+    ThreadStatus, UserId,
 };
 
 pub const PK: &str = "pk";

@@ -90,7 +90,10 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     let dana_mail = format!("dana@{}.example.com", w.org);
     let dana = w.new_resident("Dana Decided", "104", Some(&dana_mail)).await;
     let evidence = json!({"category_id": offers, "subscribed": false, "evidence": "Said no at the front desk, 2026-12-05"});
-    assert_eq!(w.post("admin-1", &format!("/v1/contacts/{dana}/consents"), evidence).await.0, StatusCode::CREATED);
+    assert_eq!(
+        w.post("admin-1", &format!("/v1/contacts/{dana}/consents"), evidence).await.0,
+        StatusCode::CREATED
+    );
     let (status, archived) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{archived}");
 
@@ -119,17 +122,22 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     let (status, shown) = w.public(Method::GET, &link, None).await;
     assert_eq!((status, shown["category"]["name"].as_str()), (StatusCode::OK, Some("Offers")), "{shown}");
     assert_eq!(shown["subscribed"], false);
-    let answer = |decision: &str| {
-        w.http.post(format!("{}{link}", w.url)).json(&json!({"decision": decision})).send()
-    };
+    let answer =
+        |decision: &str| w.http.post(format!("{}{link}", w.url)).json(&json!({"decision": decision})).send();
     let (status, accepted) = read(answer("accept").await.unwrap()).await;
     assert_eq!((status, accepted["subscribed"].as_bool()), (StatusCode::OK, Some(true)), "{accepted}");
     assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CREATED, "consenting now");
     let ledger = w.ledger("resident-1").await;
     let entry = ledger.last().unwrap();
-    assert_eq!((entry["source"].as_str(), entry["basis"].as_str()), (Some("consent_request"), Some("express")));
+    assert_eq!(
+        (entry["source"].as_str(), entry["basis"].as_str()),
+        (Some("consent_request"), Some("express"))
+    );
     let proof = entry["evidence"].as_str().unwrap();
-    assert!(proof.contains(&rita) && proof.contains("accepted") && proof.contains("asks for your consent"), "{proof}");
+    assert!(
+        proof.contains(&rita) && proof.contains("accepted") && proof.contains("asks for your consent"),
+        "{proof}"
+    );
 
     // Declining through the same link withdraws it again.
     let (status, declined) = read(answer("decline").await.unwrap()).await;
@@ -150,7 +158,11 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     }
     assert_eq!(w.ledger("resident-1").await.len(), ledger_before, "nothing recorded");
     let wrong_use = link.replace("/v1/consent/", "/v1/unsubscribe/");
-    assert_eq!(w.public(Method::POST, &wrong_use, Some("")).await.0, StatusCode::NOT_FOUND, "a consent link does not unsubscribe");
+    assert_eq!(
+        w.public(Method::POST, &wrong_use, Some("")).await.0,
+        StatusCode::NOT_FOUND,
+        "a consent link does not unsubscribe"
+    );
 
     // A second request asks nobody again.
     let mails = sent_mail(&rita).await.len();
@@ -191,7 +203,8 @@ async fn a_message_campaign_starts_a_conversation_with_each_consenting_resident_
     // resident-1 consents; resident-2 is archived; Nia never opted in.
     assert_eq!(counts(&done), [3, 1, 1, 1, 0, 0, 0], "{done}");
     let (_, inbox) = w.get("resident-1", "/v1/threads").await;
-    let subjects: Vec<&str> = inbox["items"].as_array().unwrap().iter().filter_map(|t| t["subject"].as_str()).collect();
+    let subjects: Vec<&str> =
+        inbox["items"].as_array().unwrap().iter().filter_map(|t| t["subject"].as_str()).collect();
     assert_eq!(subjects.iter().filter(|s| **s == "Yearly survey").count(), 1, "one conversation: {inbox}");
     let survey = inbox["items"].as_array().unwrap().iter().find(|t| t["subject"] == "Yearly survey").unwrap();
     assert_eq!(survey["category_id"].as_str(), Some(surveys.as_str()), "{survey}");
@@ -216,8 +229,14 @@ async fn a_cancelled_campaign_sends_nothing() {
     let (status, again) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
     assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("cancelled")));
     assert_eq!(counts(&again), [0; 7]);
-    assert_eq!(w.post("maint-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(w.post("admin-b", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        w.post("maint-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        w.post("admin-b", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -238,7 +257,10 @@ async fn an_unsubscribe_link_withdraws_consent_at_once_and_only_its_own() {
     let token = key.seal(&claim(&w.org, "resident-1", Purpose::Unsubscribe));
     let path = format!("/v1/unsubscribe/{token}");
     let (status, shown) = w.public(Method::GET, &path, None).await;
-    assert_eq!((status, shown["category"]["name"].as_str(), shown["subscribed"].as_bool()), (StatusCode::OK, Some("News"), Some(true)));
+    assert_eq!(
+        (status, shown["category"]["name"].as_str(), shown["subscribed"].as_bool()),
+        (StatusCode::OK, Some("News"), Some(true))
+    );
 
     // Anything but an empty body or the one-click form is refused, and changes nothing.
     let (status, refused) = w.public(Method::POST, &path, Some("unsubscribe=maybe")).await;
@@ -251,7 +273,10 @@ async fn an_unsubscribe_link_withdraws_consent_at_once_and_only_its_own() {
     assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CONFLICT);
     let ledger = w.ledger("resident-1").await;
     assert_eq!(ledger.len(), 1, "{ledger:?}");
-    assert_eq!((ledger[0]["source"].as_str(), ledger[0]["subscribed"].as_bool()), (Some("unsubscribe"), Some(false)));
+    assert_eq!(
+        (ledger[0]["source"].as_str(), ledger[0]["subscribed"].as_bool()),
+        (Some("unsubscribe"), Some(false))
+    );
     // Again: still 200, nothing more in the ledger.
     assert_eq!(w.public(Method::POST, &path, Some("")).await.0, StatusCode::OK);
     assert_eq!(w.ledger("resident-1").await.len(), 1);
