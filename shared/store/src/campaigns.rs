@@ -14,7 +14,7 @@ use domain::{CampaignId, MessageBody, OrgId, Subject, ThreadId, Topic, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys::{self, Due, PK, SK};
+use crate::keys::{self, Due, PK};
 use crate::tx::{self, Condition};
 use crate::{Cursor, Page, Store, StoreError};
 
@@ -161,27 +161,7 @@ impl Store {
         cursor: Option<&Cursor>,
         limit: i32,
     ) -> Result<Page<CampaignRecord>, StoreError> {
-        let (index, partition) = keys::campaign_list(org);
-        let (gpk, gsk) = (index.pk(), index.sk());
-        let start = cursor
-            .map(|c| c.decode(&[PK, SK, gpk, gsk], (gpk, &partition), &keys::org_prefix(org)))
-            .transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", gpk)
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
+        self.index_page(org, keys::campaign_list(org), cursor, limit, false).await
     }
 
     /// The org's campaigns still scheduled or running (the newest 100 looked at).

@@ -194,6 +194,45 @@ impl crate::Store {
         Ok(items)
     }
 
+    /// One page of an org's index partition (`list`), from `cursor` (checked to be this
+    /// partition's and this org's): the items' `data` and the cursor after them.
+    pub(crate) async fn index_page<T: DeserializeOwned>(
+        &self,
+        org: &domain::OrgId,
+        list: (crate::keys::Index, String),
+        cursor: Option<&crate::Cursor>,
+        limit: i32,
+        forward: bool,
+    ) -> Result<crate::Page<T>, StoreError> {
+        let (index, partition) = list;
+        let (gpk, gsk) = (index.pk(), index.sk());
+        let start = cursor
+            .map(|c| {
+                c.decode(
+                    &[crate::keys::PK, crate::keys::SK, gpk, gsk],
+                    (gpk, &partition),
+                    &crate::keys::org_prefix(org),
+                )
+            })
+            .transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", gpk)
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(forward)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
+        Ok(crate::Page { items, next: out.last_evaluated_key().and_then(crate::Cursor::encode) })
+    }
+
     /// Writes `value` under `data` in the item at `key`, replacing it.
     pub(crate) async fn put_data<T: Serialize>(&self, mut key: Item, value: &T) -> Result<(), StoreError> {
         key.insert(DATA.into(), av(value)?);

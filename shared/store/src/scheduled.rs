@@ -12,7 +12,7 @@ use domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys::{self, Due, Index, ScheduledList, PK, SK};
+use crate::keys::{self, Due, Index, ScheduledList};
 use crate::tx::{self, Condition};
 use crate::{Cursor, Page, Store, StoreError};
 
@@ -186,26 +186,7 @@ impl Store {
         cursor: Option<&Cursor>,
         limit: i32,
     ) -> Result<Page<ScheduledRecord>, StoreError> {
-        let (index, partition) = list.partition(org);
-        let (gpk, gsk) = (index.pk(), index.sk());
-        let start = cursor
-            .map(|c| c.decode(&[PK, SK, gpk, gsk], (gpk, &partition), &keys::org_prefix(org)))
-            .transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", gpk)
-            .expression_attribute_values(":pk", s(partition))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(record).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
+        self.index_page(org, list.partition(org), cursor, limit, true).await
     }
 
     /// How many messages `author` has pending: counted by the Query, not sent.
