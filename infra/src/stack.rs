@@ -209,6 +209,9 @@ impl Stack {
             providers: providers.clone(),
             app_url: url.clone(),
             digest_window: LOCAL_DIGEST_WINDOW,
+            // A change of categories shows at once locally (a minute in AWS).
+            categories: app::dispatch::CategoryCache::with_ttl(std::time::Duration::from_secs(1)),
+            links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
         let app = App {
             store: store.clone(),

@@ -469,6 +469,8 @@ async fn ask(
         title: &title,
         text: &text,
         idempotency_key: &format!("{}-{}", record.id, resident.id),
+        // The request asks; declining is its own link.
+        unsubscribe: None,
     };
     let state = match app.providers.send(Channel::Email, &out).await {
         Ok(()) => MarkState::Sent,

@@ -127,6 +127,8 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
         providers: providers.with_paid_per_hour(paid_per_hour),
         app_url: app_url(),
         digest_window: Duration::from_secs(digest_secs.into()),
+        categories: crate::dispatch::CategoryCache::default(),
+        links: link_key().await?,
     })
 }
 

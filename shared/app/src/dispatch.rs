@@ -12,6 +12,7 @@ use futures::stream::{self, StreamExt};
 use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, Store, MAX_SETTLED};
 use tokio::time::Instant;
 
+use crate::links::{self, LinkClaim, LinkKey, Purpose};
 use crate::{paid, WorkError};
 use channels::{fit, Outgoing, Providers, SendError};
 
@@ -24,7 +25,14 @@ pub struct Notifier {
     pub app_url: String,
     /// Notifications to one recipient within this window go out together, as a digest.
     pub digest_window: Duration,
+    /// The orgs' categories, as last read (which need consent).
+    pub categories: CategoryCache,
+    /// Signs the unsubscribe links of messages that need consent.
+    pub links: Option<LinkKey>,
 }
+
+/// The orgs' categories, read at most once a minute per function instance.
+pub type CategoryCache = crate::org_cache::OrgCache<Vec<domain::category::Category>>;
 
 /// After a transient provider outage, try the recipient again this much later.
 const RETRY_LATER: Duration = Duration::from_secs(30);
@@ -110,6 +118,9 @@ pub async fn bucket_now(
         }
         _ => format!("{}/threads", n.app_url),
     };
+    let unsubscribe = unsubscribe_links(n, bucket, &pending, now)?;
+    let footer: String =
+        unsubscribe.iter().map(|url| format!("\n\nTo stop messages like this: {url}")).collect();
     let newest = pending.iter().map(|p| p.message_id).max().unwrap_or_else(|| MessageId::new_at(0));
     let key = format!("{}:{}", bucket.user, newest);
     let mut attempts = Vec::new();
@@ -128,8 +139,14 @@ pub async fn bucket_now(
         } else {
             None
         };
-        let text = fit::fit(ca.channel, &rendered.title, &rendered.text, &more_link);
-        let out = Outgoing { to: &ca.address, title: &rendered.title, text: &text, idempotency_key: &key };
+        let text = fit::fit_with_footer(ca.channel, &rendered.title, &rendered.text, &more_link, &footer);
+        let out = Outgoing {
+            to: &ca.address,
+            title: &rendered.title,
+            text: &text,
+            idempotency_key: &key,
+            unsubscribe: unsubscribe.first().map(String::as_str),
+        };
         match n.providers.send_within(ca.channel, &out, deadline).await {
             Ok(()) => {
                 let delivery = Delivery {
@@ -179,4 +196,34 @@ pub async fn bucket_now(
     let settle = Settle { settled: &pending, outcome: Outcome::Failed(&failed), allowance: None, next_due };
     n.store.settle(bucket, &settle).await?;
     Ok(false)
+}
+
+/// One unsubscribe link per category of the delivery that needs the recipient's consent.
+fn unsubscribe_links(
+    n: &Notifier,
+    bucket: &DueBucket,
+    pending: &[PendingNotification],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, WorkError> {
+    let categories: std::collections::BTreeSet<&String> =
+        pending.iter().filter_map(|p| p.consent_category.as_ref()).collect();
+    if categories.is_empty() {
+        return Ok(vec![]);
+    }
+    // A message that needs consent never goes without its link.
+    let key = n.links.as_ref().ok_or_else(|| WorkError::UseCase(Box::new(crate::Error::Unconfigured("LINK_KEY"))))?;
+    Ok(categories
+        .into_iter()
+        .map(|category| {
+            let claim = LinkClaim {
+                purpose: Purpose::Unsubscribe,
+                org: bucket.org.clone(),
+                contact: bucket.user.clone(),
+                category_id: category.clone(),
+                campaign: None,
+                day: links::day(now),
+            };
+            links::url(&n.app_url, Purpose::Unsubscribe, &key.seal(&claim))
+        })
+        .collect())
 }

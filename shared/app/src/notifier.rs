@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::notify::PendingNotification;
-use domain::Priority;
+use domain::category::{self, Category, ConsentMode};
+use domain::{OrgId, Priority, Role};
 use tokio::time::Instant;
 
 use crate::dispatch::{self, Notifier};
@@ -23,6 +24,17 @@ pub const URGENT_BUDGET: Duration = Duration::from_secs(4);
 /// The deadline of the urgent sends of an invocation that starts now.
 pub fn urgent_deadline() -> Instant {
     Instant::now() + URGENT_BUDGET
+}
+
+/// The thread's category if its messages need consent (not transactional), as last read
+/// (once a minute per org and instance).
+async fn needing_consent(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<Category>, WorkError> {
+    if id == category::SERVICE {
+        return Ok(None);
+    }
+    let read = async { n.store.get_categories(org).await.map(|(all, _)| all) };
+    let all = n.categories.get(org, read).await?;
+    Ok(all.into_iter().find(|c| c.id == id && c.consent != ConsentMode::Transactional))
 }
 
 /// Handles one notification-queue event: records the pending notifications, then sends
@@ -54,7 +66,9 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         preview: msg.body.preview(),
         urgent,
         at: msg.created_at,
+        consent_category: None,
     };
+    let consent = needing_consent(n, &event.org, &view.thread.summary.category_id).await?;
     let mut recipients = Vec::new();
     for p in &view.participants {
         // Never the author; internal notes only to staff; what the system answers a
@@ -64,6 +78,18 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
             || (msg.automated && p.role.is_staff())
         {
             continue;
+        }
+        let mut pending = pending.clone();
+        if let Some(category) = consent.as_ref().filter(|_| p.role == Role::Resident) {
+            // A conversation staff started reaches a resident only while they consent; one
+            // the resident started is their own request, answered whatever they decided.
+            if view.thread.created_by != p.user_id {
+                let (consents, _) = n.store.get_consents(&event.org, &p.user_id).await?;
+                if !consents.allows(category) {
+                    continue;
+                }
+            }
+            pending.consent_category = Some(category.id.clone());
         }
         n.store.enqueue_notification(&event.org, &p.user_id, &pending, due).await?;
         recipients.push(&p.user_id);

@@ -40,14 +40,19 @@ fn cost(limit: &Limit, c: char) -> usize {
 
 /// `text` as `channel` can carry it; `more` is where the rest can be read.
 pub fn fit(channel: Channel, title: &str, text: &str, more: &str) -> String {
+    fit_with_footer(channel, title, text, more, "")
+}
+
+/// [`fit`], ending with `footer` whole (an unsubscribe link is never cut).
+pub fn fit_with_footer(channel: Channel, title: &str, text: &str, more: &str, footer: &str) -> String {
     let limit = limit(channel, title);
-    let max = match limit {
-        Limit::Utf16(n) | Limit::JsonBytes(n) => n,
-        Limit::None => return text.to_owned(),
-    };
     let total = |t: &str| t.chars().map(|c| cost(&limit, c)).sum::<usize>();
+    let max = match limit {
+        Limit::Utf16(n) | Limit::JsonBytes(n) => n.saturating_sub(total(footer)),
+        Limit::None => return format!("{text}{footer}"),
+    };
     if total(text) <= max {
-        return text.to_owned();
+        return format!("{text}{footer}");
     }
     // ASCII, so that an SMS stays in the GSM alphabet.
     let tail = format!("\n... more: {more}");
@@ -67,12 +72,23 @@ pub fn fit(channel: Channel, title: &str, text: &str, more: &str) -> String {
         Some(at) if at > end / 2 => &cut[..at],
         _ => cut,
     };
-    format!("{}{tail}", cut.trim_end())
+    format!("{}{tail}{footer}", cut.trim_end())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_footer_is_kept_whole_within_the_limit() {
+        let footer = "\nUnsubscribe: https://app/v1/unsubscribe/abc";
+        let long = "word ".repeat(2000);
+        let out = fit_with_footer(Channel::Sms, "t", &long, "https://app/threads/1", footer);
+        assert!(out.ends_with(footer) && out.contains("... more: https://app/threads/1"), "{out}");
+        assert!(out.encode_utf16().count() <= 1600);
+        assert_eq!(fit_with_footer(Channel::Sms, "t", "Hi", "x", footer), format!("Hi{footer}"));
+        assert_eq!(fit_with_footer(Channel::Email, "t", &long, "x", footer), format!("{long}{footer}"));
+    }
 
     #[test]
     fn a_short_text_is_left_as_it_is() {

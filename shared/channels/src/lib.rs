@@ -10,7 +10,7 @@ pub mod fit;
 use std::fmt;
 use std::time::Duration;
 
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use domain::notify::Channel;
 use serde_json::json;
 
@@ -37,6 +37,9 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     /// Sent as the `Idempotency-Key` header where providers honour one.
     pub idempotency_key: &'a str,
+    /// The one-click unsubscribe URL of a message that needs consent: e-mail carries it as
+    /// `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058); the text carries it too.
+    pub unsubscribe: Option<&'a str>,
 }
 
 #[derive(Clone)]
@@ -219,7 +222,16 @@ async fn send_email(ses: &aws_sdk_sesv2::Client, from: &str, out: &Outgoing<'_>)
     let content = |text: &str| Content::builder().data(text).charset("UTF-8").build();
     let subject = content(out.title).map_err(|e| SendError::Permanent(e.to_string()))?;
     let text = content(out.text).map_err(|e| SendError::Permanent(e.to_string()))?;
-    let message = Message::builder().subject(subject).body(Body::builder().text(text).build()).build();
+    let mut message = Message::builder().subject(subject).body(Body::builder().text(text).build());
+    if let Some(url) = out.unsubscribe {
+        let header = |name: &str, value: String| {
+            MessageHeader::builder().name(name).value(value).build().map_err(|e| SendError::Permanent(e.to_string()))
+        };
+        message = message
+            .headers(header("List-Unsubscribe", format!("<{url}>"))?)
+            .headers(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into())?);
+    }
+    let message = message.build();
     let result = ses
         .send_email()
         .from_email_address(from)
@@ -266,7 +278,7 @@ mod tests {
         // A port nothing listens on: the request fails with reqwest's error.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let providers = Providers::new(None, None, None, None, Some(telegram(format!("http://{closed}"))));
-        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k", unsubscribe: None };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         match providers.send_within(Channel::Telegram, &out, deadline).await {
             Err(SendError::Transient(e)) => {
@@ -280,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn no_attempt_starts_once_the_deadline_is_near() {
         let providers = Providers::new(None, None, None, None, Some(telegram("http://127.0.0.1:9".into())));
-        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k" };
+        let out = Outgoing { to: "42", title: "t", text: "hello", idempotency_key: "k", unsubscribe: None };
         let soon = tokio::time::Instant::now() + Duration::from_millis(100);
         assert!(matches!(
             providers.send_within(Channel::Telegram, &out, soon).await,

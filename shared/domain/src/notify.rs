@@ -243,6 +243,11 @@ pub struct PendingNotification {
     pub preview: String,
     pub urgent: bool,
     pub at: DateTime<Utc>,
+    /// The category whose consent the message needs from this recipient (a resident, in a
+    /// category that is not transactional): its delivery carries that category's
+    /// unsubscribe link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_category: Option<String>,
 }
 
 /// What is sent: a title and a text with links to the threads.
@@ -337,6 +342,7 @@ mod tests {
     #[test]
     fn several_messages_render_as_one_digest() {
         let p = |i: u64, thread: ThreadId| PendingNotification {
+            consent_category: None,
             message_id: MessageId::new_at(i),
             thread_id: thread,
             subject: "Leak".into(),

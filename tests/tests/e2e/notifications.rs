@@ -155,6 +155,7 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
         preview: "Sent on Friday".into(),
         urgent: false,
         at: chrono::Utc::now(),
+        consent_category: None,
     };
     assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
 }
@@ -343,6 +344,7 @@ async fn a_recipient_with_thousands_of_sent_notifications_still_hears_of_a_new_m
                 preview: "p".repeat(400),
                 urgent: false,
                 at: chrono::Utc::now(),
+                consent_category: None,
             })
             .collect();
         for p in &sent {
