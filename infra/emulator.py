@@ -13,8 +13,9 @@ Same as `moto_server`, with these differences (each explained where it is made b
 - DynamoDB's data-plane answers are dumped as JSON directly, and moto no longer repeats
   constant work (listing its services, its handlers' methods) for every request, nor keeps
   every model object it ever made.
-One addition: `GET /_local/ses/sent` lists the e-mails SES accepted (moto keeps them; AWS
-has no such call), so tests can read a link that only its e-mail carries.
+One addition: `GET /_local/ses/sent` lists the e-mails SES v2 accepted, with the headers
+moto does not keep (AWS has no such call), so tests can read a link that only its e-mail
+carries.
 What moto stores and answers does not change; only what that costs (`emulator_check.py`
 compares its answers with plain moto's).
 """
@@ -562,31 +563,44 @@ SQSBackend.get_queue_attributes = lambda self, *args, **kwargs: dict(
 )
 
 
-def _recipients(destinations):
-    if isinstance(destinations, dict):  # SendEmail: ToAddresses, CcAddresses, BccAddresses
-        return [address for addresses in destinations.values() for address in addresses]
-    return list(destinations)  # SendRawEmail
+_SENT_MAIL = []
 
 
 def _with_sent_mail(app):
-    """Answers `GET /_local/ses/sent` with every e-mail SES accepted, oldest first."""
-    from moto.ses.models import ses_backends
+    """Records every e-mail SES v2 accepted (a `SendEmail` answered 200) with its headers,
+    which moto does not keep, and answers `GET /_local/ses/sent` with them, oldest first."""
+    import io
 
     def wsgi(environ, start_response):
-        if environ.get("PATH_INFO") != "/_local/ses/sent":
+        path = environ.get("PATH_INFO")
+        if path == "/_local/ses/sent":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"items": _SENT_MAIL}).encode()]
+        if path != "/v2/email/outbound-emails" or environ.get("REQUEST_METHOD") != "POST":
             return app(environ, start_response)
-        sent = [
-            {
-                "to": _recipients(m.destinations),
-                "subject": getattr(m, "subject", None),
-                "body": getattr(m, "body", None) or getattr(m, "raw_data", None),
-            }
-            for regions in ses_backends.values()
-            for backend in regions.values()
-            for m in backend.sent_messages
-        ]
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [json.dumps({"items": sent}).encode()]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        answered = {}
+
+        def recording_start(status, headers, *rest):
+            answered["status"] = status
+            return start_response(status, headers, *rest)
+
+        result = app(environ, recording_start)
+        if answered.get("status", "").startswith("200"):
+            request = json.loads(body or b"{}")
+            destination = request.get("Destination", {})
+            simple = request.get("Content", {}).get("Simple", {})
+            _SENT_MAIL.append(
+                {
+                    "to": [a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destination.get(key, [])],
+                    "subject": simple.get("Subject", {}).get("Data"),
+                    "body": simple.get("Body", {}).get("Text", {}).get("Data"),
+                    "headers": {h["Name"]: h["Value"] for h in simple.get("Headers", [])},
+                }
+            )
+        return result
 
     return wsgi
 

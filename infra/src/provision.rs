@@ -51,6 +51,13 @@ impl Template {
             .collect()
     }
 
+    /// The binary a function runs (`Metadata.BuildProperties.Binary`), by logical id.
+    pub fn function_binary(&self, function: &str) -> Option<String> {
+        let resource = self.0.get("Resources")?.get(function)?;
+        let binary = resource.get("Metadata")?.get("BuildProperties")?.get("Binary")?;
+        binary.as_str().map(str::to_owned)
+    }
+
     /// Each `HttpApi` event of a function, as `(function, event properties)`.
     fn http_events(&self) -> impl Iterator<Item = (String, Value)> + '_ {
         self.resources("AWS::Serverless::Function").into_iter().flat_map(|(name, function)| {

@@ -5,5 +5,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    lambda_http::run(api::contacts::router(state)).await
+    let routes = api::functions::router("contacts", state).expect("contacts serves HTTP routes");
+    lambda_http::run(routes).await
 }

@@ -4,5 +4,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    lambda_http::run(api::threads::router(state).merge(api::health_router())).await
+    let routes = api::functions::router("threads", state).expect("threads serves HTTP routes");
+    lambda_http::run(routes).await
 }

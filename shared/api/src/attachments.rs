@@ -4,7 +4,7 @@
 use app::attachments::{self, NewUpload};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::{AttachmentId, DomainError};
@@ -16,10 +16,6 @@ use utoipa_axum::routes;
 use crate::doc::{NotFound, RateLimited};
 use crate::extract::{JsonBody, PathText};
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create)).routes(routes!(show))

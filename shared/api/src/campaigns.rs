@@ -4,7 +4,7 @@
 use app::campaigns::{self, NewCampaign};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::campaign::{Audience, CampaignKind, CampaignStatus, Counts};
 use domain::{CampaignId, DomainError, ErrorCode, MessageBody, Subject, Topic, UserId};
@@ -16,10 +16,6 @@ use utoipa_axum::routes;
 use crate::doc::{Conflict, NotFound};
 use crate::extract::{CampaignPath, JsonBody, ListParams};
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show)).routes(routes!(cancel))

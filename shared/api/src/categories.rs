@@ -4,7 +4,7 @@
 use app::categories::{self, CategoryChange, NewCategory};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use domain::category::{Category, ConsentMode};
 use domain::{DomainError, ErrorCode, Topic, UserId};
 use serde::{Deserialize, Serialize};
@@ -14,10 +14,6 @@ use utoipa_axum::routes;
 use crate::doc::{Conflict, NotFound};
 use crate::extract::{CategoryPath, JsonBody};
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update))

@@ -5,7 +5,7 @@ use app::contacts;
 use app::invitations::{self, Accepted, Invited};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use directory::Password;
 use domain::contact::{ContactKind, ContactPatch, Lock, NewContact};
@@ -19,10 +19,6 @@ use crate::doc::{Conflict, NotFound, RateLimited, Unavailable, UnprocessableEnti
 use crate::extract::{ContactPath, JsonBody, ListParams};
 use crate::views::ContactPage;
 use crate::{Actor, ApiError, AppState, Myself};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,10 +34,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Routes that need no token: accepting an invitation (its token is the credential).
-pub fn public_router(state: AppState) -> Router {
-    crate::doc::serve(public_routes(), state)
-}
-
 pub(crate) fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(accept))
 }

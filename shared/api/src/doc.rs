@@ -238,22 +238,12 @@ fn document_extractor_answers(doc: &mut Document) {
     }
 }
 
-/// Every route of the API, as served, with its description.
+/// Every route of the API, as served, with its description: every function's.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(Base::openapi())
-        .merge(public(crate::system::routes()))
-        .merge(crate::threads::routes())
-        .merge(crate::messages::routes())
-        .merge(crate::settings::routes())
-        .merge(crate::me::routes())
-        .merge(crate::templates::routes())
-        .merge(crate::categories::routes())
-        .merge(crate::attachments::routes())
-        .merge(crate::contacts::routes())
-        .merge(crate::search::routes())
-        .merge(crate::campaigns::routes())
-        .merge(public(crate::contacts::public_routes()))
-        .merge(public(crate::links::routes()))
+    crate::functions::HTTP_FUNCTIONS
+        .iter()
+        .filter_map(|binary| crate::functions::routes(binary))
+        .fold(OpenApiRouter::with_openapi(Base::openapi()), OpenApiRouter::merge)
 }
 
 /// The axum router of `routes`, given the state its handlers need.
@@ -288,7 +278,11 @@ pub fn is_public(method: &str, path: &str) -> bool {
 
 /// Every route as `(METHOD, path)`, in the path syntax of template.yaml.
 pub fn route_list() -> Vec<(String, String)> {
-    let doc = serde_json::to_value(document()).expect("the description is JSON");
+    routes_of(&serde_json::to_value(document()).expect("the description is JSON"))
+}
+
+/// The routes of an API description as `(METHOD, path)`, sorted.
+pub(crate) fn routes_of(doc: &serde_json::Value) -> Vec<(String, String)> {
     let mut routes: Vec<(String, String)> = doc["paths"]
         .as_object()
         .into_iter()

@@ -10,6 +10,7 @@ pub mod contacts;
 mod doc;
 mod error;
 mod extract;
+pub mod functions;
 pub mod links;
 pub mod me;
 pub mod messages;
@@ -29,7 +30,6 @@ pub use app::QuotaCache;
 pub type AppState = app::App;
 pub use doc::{document, is_public, route_list};
 pub use error::{error_response, ApiError};
-pub use system::health_router;
 
 /// The whole API on one router, as the dev gateway serves it.
 pub fn router(state: AppState) -> axum::Router {

@@ -2,7 +2,7 @@
 
 use app::settings;
 use axum::extract::State;
-use axum::{Json, Router};
+use axum::Json;
 use domain::notify::NotificationPreferences;
 use domain::template::Signature;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,10 +14,6 @@ use serde::{Deserialize, Serialize};
 use crate::doc::NotFound;
 use crate::extract::{JsonBody, PathText};
 use crate::{Actor, ApiError, AppState, Myself};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

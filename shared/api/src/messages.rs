@@ -5,7 +5,7 @@ use app::scheduled::{self, ScheduledReply};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Json;
 use domain::attachment::MAX_PER_MESSAGE;
 use domain::{AttachmentId, DomainError, ErrorCode, MessageBody, MessageId, TemplateId};
 use serde::{Deserialize, Serialize};
@@ -17,10 +17,6 @@ use crate::doc::{Conflict, NotFound, RateLimited};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::views::TimelinePage;
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

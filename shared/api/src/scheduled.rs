@@ -5,7 +5,7 @@
 use app::scheduled::{self, Change};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Json;
 use domain::{DomainError, ErrorCode, MessageBody};
 use serde::{Deserialize, Serialize};
 use store::ScheduledRecord;
@@ -16,10 +16,6 @@ use crate::doc::{Conflict, NotFound};
 use crate::extract::{JsonBody, ListParams, ScheduledPath};
 use crate::views::ScheduledPage;
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(show, edit, cancel))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use app::search::{self, SearchItem};
 use axum::extract::State;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -21,10 +21,6 @@ use crate::{Actor, ApiError, AppState};
 /// The longest `q`, and the most words in it.
 const MAX_QUERY_CHARS: usize = 200;
 const MAX_QUERY_WORDS: usize = 10;
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search_messages))

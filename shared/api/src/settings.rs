@@ -3,7 +3,7 @@
 
 use app::settings;
 use axum::extract::State;
-use axum::{Json, Router};
+use axum::Json;
 use domain::hours::BusinessHours;
 use domain::messaging::MessagingSettings;
 use domain::notify::NotificationDefaults;
@@ -14,10 +14,6 @@ use utoipa_axum::routes;
 
 use crate::extract::JsonBody;
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -5,10 +5,6 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn health_router() -> axum::Router {
-    crate::doc::public(routes()).split_for_parts().0.with_state(())
-}
-
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
     OpenApiRouter::new().routes(routes!(health)).routes(routes!(openapi))
 }

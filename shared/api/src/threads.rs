@@ -6,7 +6,7 @@ use app::threads::{self, Assignee, InboxFilter, NewThread, ThreadChange};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Json;
 use domain::{
     DomainError, ErrorCode, LinkedRecord, MessageBody, Priority, Subject, ThreadStatus, Topic, UserId,
 };
@@ -19,10 +19,6 @@ use crate::doc::{Conflict, NotFound, RateLimited};
 use crate::extract::{IdempotencyKey, JsonBody, ListParams, ThreadPath};
 use crate::views::{thread_body, SummaryBody, ThreadBody, ThreadPage};
 use crate::{Actor, ApiError, AppState};
-
-pub fn router(state: AppState) -> Router {
-    crate::doc::serve(routes(), state)
-}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,10 +13,11 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use chrono::{DateTime, Utc};
 use domain::campaign::{self, Audience, CampaignKind, CampaignStatus, Counts, Outcome};
 use domain::category::Category;
-use domain::notify::Channel;
 use domain::{policy, CampaignId, DomainError, ErrorCode, MessageBody, Role, Subject, Topic, User, UserId};
 use store::{CampaignRecord, ContactQuery, Cursor, MarkState, Page, Progress, RecipientKey, RecipientMark};
 
@@ -24,6 +25,7 @@ use crate::conversation::now;
 use crate::links::{self, LinkClaim, Purpose};
 use crate::threads::{self, NewThread};
 use crate::{categories, App, Error, Idempotency, WorkError};
+use channels::OnceError;
 
 /// Residents read (and sent to) between two saves of a campaign's progress.
 const PAGE: i32 = 25;
@@ -32,6 +34,8 @@ const DUE_AT_ONCE: i32 = 10;
 /// What a run keeps back from its deadline to save its progress.
 const SAVE_MARGIN: Duration = Duration::from_secs(3);
 const MAX_SENDER_CHARS: usize = 120;
+/// The longest a consent request's e-mail may take (one attempt: SES has no idempotency key).
+const SEND_LIMIT: Duration = Duration::from_secs(5);
 
 /// A campaign as asked.
 pub struct NewCampaign {
@@ -48,7 +52,6 @@ pub struct NewCampaign {
 /// Creates a campaign, scheduled for `send_at` or now (facility admins).
 pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<CampaignRecord, Error> {
     policy::ensure_org_admin(actor)?;
-    policy::ensure_can_write(actor)?;
     let category = match categories::find(app, &actor.org, &new.category_id).await {
         Err(Error::Domain(DomainError::NotFound(_))) => {
             let message = "category_id names no category of this organization";
@@ -66,7 +69,12 @@ pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<Campaig
             }
             let default =
                 || category.topics.first().cloned().unwrap_or_else(|| Topic::parse("general").unwrap());
-            Some(new.topic.unwrap_or_else(default))
+            // Checked now, not once per recipient when it runs.
+            Some(crate::threads::offered_topic(app, &actor.org, new.topic.unwrap_or_else(default)).await?)
+        }
+        CampaignKind::ConsentRequest if new.topic.is_some() => {
+            let message = "a consent request starts no conversation: it has no topic";
+            return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
         }
         CampaignKind::ConsentRequest => None,
     };
@@ -112,20 +120,29 @@ pub async fn list(
     cursor: Option<Cursor>,
     limit: i32,
 ) -> Result<Page<CampaignRecord>, Error> {
-    policy::ensure_org_admin(actor)?;
+    ensure_admin_reads(actor)?;
     Ok(app.store.list_campaigns(&actor.org, cursor.as_ref(), limit).await?)
 }
 
 /// One campaign, with its live counts (facility admins).
 pub async fn show(app: &App, actor: &User, id: &CampaignId) -> Result<CampaignRecord, Error> {
-    policy::ensure_org_admin(actor)?;
+    ensure_admin_reads(actor)?;
     app.store.get_campaign(&actor.org, id).await?.ok_or_else(|| DomainError::NotFound("campaign").into())
+}
+
+/// Campaigns are facility admins' to read (a locked one reads too).
+fn ensure_admin_reads(actor: &User) -> Result<(), DomainError> {
+    if actor.role == Role::FacilityAdmin {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(ErrorCode::AdminOnly, "only facility admins can see campaigns"))
+    }
 }
 
 /// Cancels a scheduled or running campaign: nobody more is sent to (a run finishes the
 /// recipient it is at). 409 invalid_transition once done.
 pub async fn cancel(app: &App, actor: &User, id: &CampaignId) -> Result<CampaignRecord, Error> {
-    policy::ensure_can_write(actor)?;
+    policy::ensure_org_admin(actor)?;
     let mut tries = store::retry::Tries::new();
     while tries.another().await {
         let record = show(app, actor, id).await?;
@@ -177,26 +194,44 @@ pub struct CampaignRun {
 
 /// Runs the campaigns due at `at` until `deadline`, each from where it stopped. `lease`: how
 /// long a campaign is held from its claim (longer than a run may last, so a run that dies is
-/// taken over after it).
+/// taken over after it). A campaign that fails (storage, provider outage) waits for the next
+/// run; the others go on.
 pub async fn run_due(
     app: &App,
     at: DateTime<Utc>,
-    deadline: tokio::time::Instant,
+    deadline: Instant,
     lease: Duration,
     pace: &mut Pace,
 ) -> Result<CampaignRun, WorkError> {
     let mut run = CampaignRun::default();
+    let mut first_error = None;
     for due in app.store.campaigns_due(at, DUE_AT_ONCE).await? {
-        if tokio::time::Instant::now() + SAVE_MARGIN >= deadline {
+        if Instant::now() + SAVE_MARGIN >= deadline {
             break;
         }
-        let Some(claimed) = claim(app, due, lease).await? else { continue };
-        run.campaigns += 1;
-        let (record, sent) = work(app, claimed, deadline, pace).await?;
-        run.recipients += sent;
-        run.finished += usize::from(!record.status.is_active());
+        let worked = match claim(app, due, lease).await {
+            Ok(Some(claimed)) => {
+                run.campaigns += 1;
+                work(app, claimed, deadline, pace).await
+            }
+            Ok(None) => continue,
+            Err(e) => Err(e),
+        };
+        match worked {
+            Ok((record, reached)) => {
+                run.recipients += reached;
+                run.finished += usize::from(!record.status.is_active());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a campaign waits for the next run");
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(run)
+    match first_error {
+        Some(e) if run.recipients == 0 && run.finished == 0 => Err(e),
+        _ => Ok(run),
+    }
 }
 
 /// Takes a due campaign for this run, unless another took it first.
@@ -216,11 +251,11 @@ async fn claim(app: &App, due: CampaignRecord, lease: Duration) -> Result<Option
 }
 
 /// Works on a claimed campaign page by page until it is done, cancelled or out of time.
-/// Returns it as last saved and how many recipients it reached.
+/// Returns it as last saved and how many recipients it met.
 async fn work(
     app: &App,
     mut record: CampaignRecord,
-    deadline: tokio::time::Instant,
+    deadline: Instant,
     pace: &mut Pace,
 ) -> Result<(CampaignRecord, u32), WorkError> {
     let category = categories::find(app, &record.org, &record.category_id)
@@ -228,17 +263,19 @@ async fn work(
         .map_err(|e| WorkError::UseCase(Box::new(e)))?;
     let author = app.store.get_user(&record.org, &record.author_id).await?;
     let mut reached = 0;
+    // The first page of a run may be one a run before stopped in: its marks are read first.
+    let mut read_again = true;
     loop {
         let segments = record.audience.segments();
         let Some(segment) = segments.get(record.progress.segment as usize) else {
             return Ok((finish(app, record, CampaignStatus::Done).await?, reached));
         };
-        // The author must still have a voice; else the campaign ends here.
-        let Some(author) = author.as_ref().filter(|a| policy::ensure_can_act(a).is_ok()) else {
-            tracing::info!(campaign = %record.id, "the campaign's author may no longer act: cancelled");
+        // The author must still be a facility admin with a voice; else it ends here.
+        let Some(author) = author.as_ref().filter(|a| policy::ensure_org_admin(a).is_ok()) else {
+            tracing::info!(campaign = %record.id, "the campaign's author may no longer run it: cancelled");
             return Ok((finish(app, record, CampaignStatus::Cancelled).await?, reached));
         };
-        if tokio::time::Instant::now() + SAVE_MARGIN >= deadline {
+        if Instant::now() + SAVE_MARGIN >= deadline {
             return Ok((release(app, record).await?, reached));
         }
         let query = ContactQuery {
@@ -252,13 +289,19 @@ async fn work(
         };
         let page = app.store.search_contacts(&record.org, &query).await?;
         let residents: Vec<User> = page.items.into_iter().filter(|u| u.role == Role::Resident).collect();
-        let counts = reach(app, &record, &category, author, &residents, pace).await?;
+        let mut sender =
+            Sender { app, record: &record, category: &category, author, pace, deadline, checked: None };
+        let (counts, ended) = sender.reach(&residents, read_again).await?;
+        read_again = false;
         reached += counts.targeted;
-        let progress = match page.next {
-            Some(next) => {
+        let progress = match (ended, page.next) {
+            // Out of time mid-page: nothing saved, the next run reads the page again.
+            (Ended::OutOfTime, _) => return Ok((release(app, record).await?, reached)),
+            (Ended::Cancelled, _) => record.progress.clone(),
+            (Ended::Page, Some(next)) => {
                 Progress { segment: record.progress.segment, cursor: Some(next.as_str().to_owned()) }
             }
-            None => Progress { segment: record.progress.segment + 1, cursor: None },
+            (Ended::Page, None) => Progress { segment: record.progress.segment + 1, cursor: None },
         };
         match save(app, record, counts, progress).await? {
             Saved::Going(next) => record = next,
@@ -304,7 +347,7 @@ async fn save(
     Err(store::StoreError::Contention.into())
 }
 
-/// Ends a campaign (done, or cancelled because its author can no longer act).
+/// Ends a campaign (done, or cancelled because its author can no longer run it).
 async fn finish(
     app: &App,
     record: CampaignRecord,
@@ -323,42 +366,257 @@ async fn finish(
     Ok(done)
 }
 
-/// Gives a campaign back to the schedule for the next run, at once.
+/// Gives a campaign back to the schedule, due now: behind the campaigns already waiting,
+/// so that one long campaign does not hold up the others.
 async fn release(app: &App, record: CampaignRecord) -> Result<CampaignRecord, WorkError> {
-    let released = CampaignRecord { lease_until: None, updated_at: now(), rev: record.rev + 1, ..record };
+    let at = now();
+    let released = CampaignRecord { lease_until: Some(at), updated_at: at, rev: record.rev + 1, ..record };
     app.store.replace_campaign(&released).await?;
     Ok(released)
 }
 
-/// Sends to one page of residents; what became of each.
-async fn reach(
-    app: &App,
-    record: &CampaignRecord,
-    category: &Category,
-    author: &User,
-    residents: &[User],
-    pace: &mut Pace,
-) -> Result<Counts, WorkError> {
-    let ids: Vec<UserId> = residents.iter().map(|r| r.id.clone()).collect();
-    let consents = app.store.consents_of(&record.org, &ids).await?;
-    let mut counts = Counts::default();
-    for resident in residents {
-        let decided = consents.get(&resident.id).cloned().unwrap_or_default();
-        let outcome = if resident.state == domain::AccountState::Archived {
-            Outcome::Archived
+/// How a page ended.
+enum Ended {
+    /// Every resident of the page met.
+    Page,
+    /// Cancelled meanwhile: what was sent is counted, nothing more is sent.
+    Cancelled,
+    /// The run's time is up: nothing of the page is saved; the next run reads it again.
+    OutOfTime,
+}
+
+/// What sending to one page needs.
+struct Sender<'a> {
+    app: &'a App,
+    record: &'a CampaignRecord,
+    category: &'a Category,
+    author: &'a User,
+    pace: &'a mut Pace,
+    deadline: Instant,
+    /// When the campaign was last read to see whether it was cancelled.
+    checked: Option<Instant>,
+}
+
+/// How often a run looks whether its campaign was cancelled.
+const CANCEL_CHECK: Duration = Duration::from_secs(1);
+
+impl<'a> Sender<'a> {
+    /// Sends to one page of residents; what became of each, and how the page ended.
+    async fn reach(&mut self, residents: &[User], read_again: bool) -> Result<(Counts, Ended), WorkError> {
+        let (org, record) = (&self.record.org, self.record);
+        let ids: Vec<UserId> = residents.iter().map(|r| r.id.clone()).collect();
+        let marks = if read_again {
+            let keys: Vec<RecipientKey> = ids.iter().map(|id| self.key(id)).collect();
+            self.app.store.recipient_marks(org, &keys).await?
         } else {
-            match record.kind {
-                CampaignKind::Message if !decided.allows(category) => Outcome::NoConsent,
-                CampaignKind::Message => converse(app, record, author, resident, pace).await?,
-                CampaignKind::ConsentRequest if decided.decided_at(&category.id).is_some() => {
-                    Outcome::Decided
+            Default::default()
+        };
+        let consents = self.app.store.consents_of(org, &ids).await?;
+        let mut counts = Counts::default();
+        for resident in residents {
+            if Instant::now() + SAVE_MARGIN >= self.deadline {
+                return Ok((counts, Ended::OutOfTime));
+            }
+            // Met on this page before a run stopped: as it was then.
+            let mark = marks.get(&resident.id).filter(|m| m.campaign_id == record.id);
+            if let Some(outcome) = mark.and_then(|m| self.settled(m)) {
+                if let Some(outcome) = outcome {
+                    counts.count(outcome);
                 }
-                CampaignKind::ConsentRequest => ask(app, record, category, resident, pace).await?,
+                continue;
+            }
+            let decided = consents.get(&resident.id).cloned().unwrap_or_default();
+            let outcome = if resident.state == domain::AccountState::Archived {
+                Some(Outcome::Archived)
+            } else {
+                match record.kind {
+                    CampaignKind::Message if !decided.allows(self.category) => Some(Outcome::NoConsent),
+                    CampaignKind::ConsentRequest if decided.decided_at(&self.category.id).is_some() => {
+                        Some(Outcome::Decided)
+                    }
+                    _ if self.cancelled().await? => return Ok((counts, Ended::Cancelled)),
+                    CampaignKind::Message => self.converse(resident).await?,
+                    CampaignKind::ConsentRequest => self.ask(resident).await?,
+                }
+            };
+            if let Some(outcome) = outcome {
+                counts.count(outcome);
+            }
+        }
+        Ok((counts, Ended::Page))
+    }
+
+    /// Whether the campaign was cancelled (read at most once a [`CANCEL_CHECK`]).
+    async fn cancelled(&mut self) -> Result<bool, WorkError> {
+        if self.checked.is_some_and(|at| at.elapsed() < CANCEL_CHECK) {
+            return Ok(false);
+        }
+        self.checked = Some(Instant::now());
+        let now_is = self.app.store.get_campaign(&self.record.org, &self.record.id).await?;
+        Ok(now_is.is_none_or(|c| c.status == CampaignStatus::Cancelled))
+    }
+
+    fn key<'k>(&self, contact: &'k UserId) -> RecipientKey<'k>
+    where
+        'a: 'k,
+    {
+        match self.record.kind {
+            CampaignKind::Message => RecipientKey::Campaign { campaign: &self.record.id, contact },
+            CampaignKind::ConsentRequest => RecipientKey::Asked { contact, category: &self.category.id },
+        }
+    }
+
+    fn mark(&self, contact: &UserId, address: Option<String>) -> RecipientMark {
+        RecipientMark {
+            campaign_id: self.record.id,
+            contact: contact.clone(),
+            state: MarkState::Sending,
+            page: self.record.progress.clone(),
+            address,
+            thread_id: None,
+            at: now(),
+        }
+    }
+
+    /// What a mark of this campaign counts as: its outcome if settled, where this page met
+    /// the recipient; nothing (not counted) if another page did (renamed, moved); `None`
+    /// for a send a run claimed and did not settle (the caller resolves it).
+    fn settled(&self, mark: &RecipientMark) -> Option<Option<Outcome>> {
+        if mark.page != self.record.progress {
+            return Some(None);
+        }
+        match mark.state {
+            MarkState::Sending => None,
+            MarkState::Sent => Some(Some(Outcome::Sent)),
+            MarkState::NoConsent => Some(Some(Outcome::NoConsent)),
+            MarkState::Failed | MarkState::Refused => Some(Some(Outcome::Failed)),
+        }
+    }
+
+    /// Starts the campaign's conversation with one resident, once.
+    async fn converse(&mut self, resident: &User) -> Result<Option<Outcome>, WorkError> {
+        let (app, record) = (self.app, self.record);
+        let at = self.key(&resident.id);
+        let mark = self.mark(&resident.id, None);
+        if let Some(first) = app.store.claim_recipient(&record.org, at, &mark).await? {
+            if let Some(outcome) = self.settled(&first) {
+                return Ok(outcome);
+            }
+            // Claimed by a run that stopped before settling: if the conversation was
+            // started, record it; else start it now, under the same key.
+            let key = conversation_key(record, &resident.id);
+            if let Some(started) =
+                app.store.replay(&record.org, &self.author.id, key.key.as_deref().unwrap_or_default()).await?
+            {
+                let settled = RecipientMark {
+                    state: MarkState::Sent,
+                    thread_id: Some(started.message.thread_id),
+                    at: now(),
+                    ..first
+                };
+                app.store.settle_recipient(&record.org, at, &settled).await?;
+                return Ok(Some(Outcome::Sent));
+            }
+        }
+        self.pace.wait().await;
+        let new = NewThread {
+            topic: record.topic.clone().unwrap_or_else(|| Topic::parse("general").unwrap()),
+            subject: record.subject.clone().unwrap_or_else(|| Subject::parse("Message").unwrap()),
+            body: record.body.clone().unwrap_or_else(|| MessageBody::parse(".").unwrap()),
+            priority: None,
+            linked_record: None,
+            resident_id: Some(resident.id.clone()),
+            category_id: Some(record.category_id.clone()),
+        };
+        let key = conversation_key(record, &resident.id);
+        let (state, thread_id, outcome) = match threads::start_counted(app, self.author, new, key, false)
+            .await
+        {
+            Ok(view) => (MarkState::Sent, Some(view.thread.summary.id), Outcome::Sent),
+            Err(Error::Domain(refused)) => {
+                tracing::info!(campaign = %record.id, code = refused.code().as_str(), "a campaign conversation was refused");
+                if refused.code() == ErrorCode::NoConsent {
+                    (MarkState::NoConsent, None, Outcome::NoConsent)
+                } else {
+                    (MarkState::Failed, None, Outcome::Failed)
+                }
+            }
+            Err(e) => return Err(WorkError::UseCase(Box::new(e))),
+        };
+        let settled = RecipientMark { state, thread_id, at: now(), ..mark };
+        app.store.settle_recipient(&record.org, at, &settled).await?;
+        Ok(Some(outcome))
+    }
+
+    /// E-mails one resident the consent request, at most once ever per category.
+    async fn ask(&mut self, resident: &User) -> Result<Option<Outcome>, WorkError> {
+        let (app, record, category) = (self.app, self.record, self.category);
+        let Some(address) = resident.email.clone() else { return Ok(Some(Outcome::NoAddress)) };
+        let at = self.key(&resident.id);
+        let mark = self.mark(&resident.id, Some(address.clone()));
+        if let Some(first) = app.store.claim_recipient(&record.org, at, &mark).await? {
+            if first.campaign_id != record.id {
+                // Asked by an earlier campaign: not again.
+                return Ok(Some(Outcome::Decided));
+            }
+            if let Some(outcome) = self.settled(&first) {
+                return Ok(outcome);
+            }
+            // Claimed by a run that stopped before settling: the e-mail may have gone;
+            // never a second.
+            let failed = RecipientMark { state: MarkState::Failed, at: now(), ..first };
+            app.store.settle_recipient(&record.org, at, &failed).await?;
+            return Ok(Some(Outcome::Failed));
+        }
+        let key = app.link_key().map_err(|e| WorkError::UseCase(Box::new(e)))?;
+        let link = |purpose| {
+            let claim = LinkClaim {
+                purpose,
+                org: record.org.clone(),
+                contact: resident.id.clone(),
+                category_id: category.id.clone(),
+                campaign: Some(record.id),
+                day: links::day(now()),
+            };
+            links::url(&crate::config::links_url(&app.app_url), purpose, &key.seal(&claim))
+        };
+        let (title, wording) = request_wording(record, category);
+        let unsubscribe = link(Purpose::Unsubscribe);
+        let text = format!(
+            "{wording}\n\nAnswer here (no sign-in needed): {}\n\nTo never be asked again: {unsubscribe}\n",
+            link(Purpose::Consent)
+        );
+        self.pace.wait().await;
+        let idempotency_key = format!("{}-{}", record.id, resident.id);
+        let out = channels::Outgoing {
+            to: &address,
+            title: &title,
+            text: &text,
+            idempotency_key: &idempotency_key,
+            unsubscribe: Some(&unsubscribe),
+        };
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let (state, outcome) = match app.providers.send_email_once(&out, left.min(SEND_LIMIT)).await {
+            Ok(()) => (MarkState::Sent, Outcome::Sent),
+            Err(OnceError::Refused(e)) => {
+                tracing::warn!(campaign = %record.id, error = %e, "a consent request was refused by the provider");
+                (MarkState::Refused, Outcome::Failed)
+            }
+            Err(OnceError::Unknown(e)) => {
+                tracing::warn!(campaign = %record.id, error = %e, "a consent request may not have gone; not sent again");
+                (MarkState::Failed, Outcome::Failed)
+            }
+            Err(OnceError::NotTaken(e)) => {
+                // Throttled or paused: given back, so the next run asks again.
+                app.store.release_recipient(&record.org, at).await?;
+                let e = channels::SendError::Transient(e);
+                return Err(WorkError::UseCase(Box::new(Error::Mail(e))));
             }
         };
-        counts.count(outcome);
+        let settled = RecipientMark { state, at: now(), ..mark };
+        app.store.settle_recipient(&record.org, at, &settled).await?;
+        Ok(Some(outcome))
     }
-    Ok(counts)
 }
 
 /// The Idempotency-Key a campaign's conversation with `resident` is started with (no client
@@ -366,127 +624,6 @@ async fn reach(
 fn conversation_key(record: &CampaignRecord, resident: &UserId) -> Idempotency {
     let key = format!("campaign {} {resident}", record.id);
     Idempotency::new(Some(key), "campaign", &(record.id, resident))
-}
-
-/// Starts the campaign's conversation with one resident, once.
-async fn converse(
-    app: &App,
-    record: &CampaignRecord,
-    author: &User,
-    resident: &User,
-    pace: &mut Pace,
-) -> Result<Outcome, WorkError> {
-    let at = RecipientKey::Campaign { campaign: &record.id, contact: &resident.id };
-    let mark = RecipientMark {
-        campaign_id: record.id,
-        state: MarkState::Sending,
-        address: None,
-        thread_id: None,
-        at: now(),
-    };
-    match app.store.claim_recipient(&record.org, at, &mark).await? {
-        None => {}
-        Some(first) if first.state == MarkState::Sent => return Ok(Outcome::Sent),
-        Some(first) if first.state == MarkState::Failed => return Ok(Outcome::Failed),
-        // Claimed by a run that stopped before settling: started again under the same key,
-        // which answers the first start if there was one.
-        Some(_) => {}
-    }
-    pace.wait().await;
-    let new = NewThread {
-        topic: record.topic.clone().unwrap_or_else(|| Topic::parse("general").unwrap()),
-        subject: record.subject.clone().unwrap_or_else(|| Subject::parse("Message").unwrap()),
-        body: record.body.clone().unwrap_or_else(|| MessageBody::parse(".").unwrap()),
-        priority: None,
-        linked_record: None,
-        resident_id: Some(resident.id.clone()),
-        category_id: Some(record.category_id.clone()),
-    };
-    let started =
-        threads::start_counted(app, author, new, conversation_key(record, &resident.id), false).await;
-    let (state, thread_id, outcome) = match started {
-        Ok(view) => (MarkState::Sent, Some(view.thread.summary.id), Outcome::Sent),
-        Err(Error::Domain(refused)) => {
-            tracing::info!(campaign = %record.id, code = refused.code().as_str(), "a campaign conversation was refused");
-            let outcome =
-                if refused.code() == ErrorCode::NoConsent { Outcome::NoConsent } else { Outcome::Failed };
-            (MarkState::Failed, None, outcome)
-        }
-        Err(e) => return Err(WorkError::UseCase(Box::new(e))),
-    };
-    let settled = RecipientMark { state, thread_id, at: now(), ..mark };
-    app.store.settle_recipient(&record.org, at, &settled).await?;
-    Ok(outcome)
-}
-
-/// E-mails one resident the consent request, once ever per category.
-async fn ask(
-    app: &App,
-    record: &CampaignRecord,
-    category: &Category,
-    resident: &User,
-    pace: &mut Pace,
-) -> Result<Outcome, WorkError> {
-    let Some(address) = resident.email.clone() else { return Ok(Outcome::NoAddress) };
-    let at = RecipientKey::Asked { contact: &resident.id, category: &category.id };
-    let mark = RecipientMark {
-        campaign_id: record.id,
-        state: MarkState::Sending,
-        address: Some(address.clone()),
-        thread_id: None,
-        at: now(),
-    };
-    match app.store.claim_recipient(&record.org, at, &mark).await? {
-        None => {}
-        // Asked by an earlier campaign: not again.
-        Some(first) if first.campaign_id != record.id => return Ok(Outcome::Decided),
-        Some(first) if first.state == MarkState::Sent => return Ok(Outcome::Sent),
-        // Failed, or claimed by a run that stopped before settling: the e-mail may have
-        // gone; never a second.
-        Some(first) => {
-            if first.state == MarkState::Sending {
-                let failed = RecipientMark { state: MarkState::Failed, at: now(), ..first };
-                app.store.settle_recipient(&record.org, at, &failed).await?;
-            }
-            return Ok(Outcome::Failed);
-        }
-    }
-    let key = app.link_key().map_err(|e| WorkError::UseCase(Box::new(e)))?;
-    let claim = LinkClaim {
-        purpose: Purpose::Consent,
-        org: record.org.clone(),
-        contact: resident.id.clone(),
-        category_id: category.id.clone(),
-        campaign: Some(record.id),
-        day: links::day(now()),
-    };
-    let link = links::url(&app.app_url, Purpose::Consent, &key.seal(&claim));
-    let (title, wording) = request_wording(record, category);
-    let text = format!("{wording}\n\nAnswer here (no sign-in needed): {link}\n");
-    pace.wait().await;
-    let out = channels::Outgoing {
-        to: &address,
-        title: &title,
-        text: &text,
-        idempotency_key: &format!("{}-{}", record.id, resident.id),
-        // The request asks; declining is its own link.
-        unsubscribe: None,
-    };
-    let state = match app.providers.send(Channel::Email, &out).await {
-        Ok(()) => MarkState::Sent,
-        Err(channels::SendError::Permanent(e)) => {
-            tracing::warn!(campaign = %record.id, error = %e, "a consent request was refused by the provider");
-            MarkState::Failed
-        }
-        Err(e) => {
-            // Not taken (throttled, unreachable): given back, so the next run asks again.
-            app.store.release_recipient(&record.org, at).await?;
-            return Err(WorkError::UseCase(Box::new(Error::Mail(e))));
-        }
-    };
-    let settled = RecipientMark { state, at: now(), ..mark };
-    app.store.settle_recipient(&record.org, at, &settled).await?;
-    Ok(if state == MarkState::Sent { Outcome::Sent } else { Outcome::Failed })
 }
 
 /// A consent request's subject and text as e-mailed (links aside): it names the purpose
@@ -520,9 +657,12 @@ pub(crate) async fn request_evidence(
     let Some(id) = claim.campaign else {
         return Ok(format!("consent request {decision} through its link"));
     };
-    let asked = RecipientKey::Asked { contact: &claim.contact, category: &category.id };
-    let (record, mark) =
-        tokio::try_join!(app.store.get_campaign(&claim.org, &id), app.store.recipient(&claim.org, asked))?;
+    let asked = [RecipientKey::Asked { contact: &claim.contact, category: &category.id }];
+    let (record, marks) = tokio::try_join!(
+        app.store.get_campaign(&claim.org, &id),
+        app.store.recipient_marks(&claim.org, &asked)
+    )?;
+    let mark = marks.into_values().next();
     let Some(record) = record else {
         return Ok(format!("consent request of campaign {id} {decision} through its link"));
     };

@@ -161,6 +161,12 @@ pub fn campaign_send_rate() -> Result<u32, String> {
     }
 }
 
+/// Where the public links (consent, unsubscribe) point: the API's public URL (`LINKS_URL`),
+/// else `app_url` (a web app that serves the API on its origin, and the local stack).
+pub fn links_url(app_url: &str) -> String {
+    std::env::var("LINKS_URL").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| app_url.to_owned())
+}
+
 /// Where links in notifications and invitations point (`APP_URL`).
 pub fn app_url() -> String {
     std::env::var("APP_URL")

@@ -211,7 +211,10 @@ fn unsubscribe_links(
         return Ok(vec![]);
     }
     // A message that needs consent never goes without its link.
-    let key = n.links.as_ref().ok_or_else(|| WorkError::UseCase(Box::new(crate::Error::Unconfigured("LINK_KEY"))))?;
+    let key = n
+        .links
+        .as_ref()
+        .ok_or_else(|| WorkError::UseCase(Box::new(crate::Error::Unconfigured("LINK_KEY"))))?;
     Ok(categories
         .into_iter()
         .map(|category| {
@@ -223,7 +226,7 @@ fn unsubscribe_links(
                 campaign: None,
                 day: links::day(now),
             };
-            links::url(&n.app_url, Purpose::Unsubscribe, &key.seal(&claim))
+            links::url(&crate::config::links_url(&n.app_url), Purpose::Unsubscribe, &key.seal(&claim))
         })
         .collect())
 }

@@ -84,7 +84,13 @@ async fn send_invitation(app: &App, actor: &User, contact: User, email: String) 
             actor.name, app.app_url
         )
     };
-    let out = Outgoing { to: &email, title: "Your invitation", text: &link(&token), idempotency_key: &hash, unsubscribe: None };
+    let out = Outgoing {
+        to: &email,
+        title: "Your invitation",
+        text: &link(&token),
+        idempotency_key: &hash,
+        unsubscribe: None,
+    };
     app.providers.send(Channel::Email, &out).await.map_err(|e| {
         tracing::warn!(error = %e, "invitation e-mail not sent");
         Error::Mail(e)

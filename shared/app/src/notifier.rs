@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use domain::category::{self, Category, ConsentMode};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::notify::PendingNotification;
-use domain::category::{self, Category, ConsentMode};
 use domain::{OrgId, Priority, Role};
 use tokio::time::Instant;
 

@@ -197,7 +197,7 @@ fn archive_check(
 }
 
 /// A built-in topic, or one the organization added by routing it (read only then).
-async fn offered_topic(app: &App, org: &OrgId, topic: Topic) -> Result<Topic, Error> {
+pub(crate) async fn offered_topic(app: &App, org: &OrgId, topic: Topic) -> Result<Topic, Error> {
     if Topic::BUILT_IN.contains(&topic.as_str()) {
         return Ok(topic);
     }

@@ -219,40 +219,91 @@ impl Providers {
 }
 
 async fn send_email(ses: &aws_sdk_sesv2::Client, from: &str, out: &Outgoing<'_>) -> Result<(), SendError> {
+    send_email_with(ses, from, out, true).await.map_err(|e| match e {
+        OnceError::Refused(e) => SendError::Permanent(e),
+        OnceError::NotTaken(e) | OnceError::Unknown(e) => SendError::Transient(e),
+    })
+}
+
+/// How a single e-mail attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError {
+    /// SES refused the message (rejected, unverified sender): nothing went.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// SES did not take it (throttled, sending paused, the request never built): nothing
+    /// went; it may be tried again later.
+    #[error("not taken: {0}")]
+    NotTaken(String),
+    /// No answer: it may or may not have gone.
+    #[error("unknown: {0}")]
+    Unknown(String),
+}
+
+impl Providers {
+    /// Sends an e-mail in one attempt, without the SDK's retries either, for what must not
+    /// go twice (SES has no idempotency key): the error says whether it may have gone.
+    pub async fn send_email_once(&self, out: &Outgoing<'_>, limit: Duration) -> Result<(), OnceError> {
+        let (ses, from) =
+            self.ses.as_ref().ok_or_else(|| OnceError::NotTaken("e-mail is not configured".into()))?;
+        tokio::time::timeout(limit, send_email_with(ses, from, out, false))
+            .await
+            .unwrap_or_else(|_| Err(OnceError::Unknown(format!("no answer within {limit:?}"))))
+    }
+}
+
+async fn send_email_with(
+    ses: &aws_sdk_sesv2::Client,
+    from: &str,
+    out: &Outgoing<'_>,
+    sdk_retries: bool,
+) -> Result<(), OnceError> {
     let content = |text: &str| Content::builder().data(text).charset("UTF-8").build();
-    let subject = content(out.title).map_err(|e| SendError::Permanent(e.to_string()))?;
-    let text = content(out.text).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let subject = content(out.title).map_err(|e| OnceError::Refused(e.to_string()))?;
+    let text = content(out.text).map_err(|e| OnceError::Refused(e.to_string()))?;
     let mut message = Message::builder().subject(subject).body(Body::builder().text(text).build());
     if let Some(url) = out.unsubscribe {
         let header = |name: &str, value: String| {
-            MessageHeader::builder().name(name).value(value).build().map_err(|e| SendError::Permanent(e.to_string()))
+            MessageHeader::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .map_err(|e| OnceError::Refused(e.to_string()))
         };
         message = message
             .headers(header("List-Unsubscribe", format!("<{url}>"))?)
             .headers(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into())?);
     }
-    let message = message.build();
-    let result = ses
+    let request = ses
         .send_email()
         .from_email_address(from)
         .destination(Destination::builder().to_addresses(out.to).build())
-        .content(EmailContent::builder().simple(message).build())
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            use aws_sdk_sesv2::operation::send_email::SendEmailError as E;
-            match e.as_service_error() {
-                Some(
-                    E::MessageRejected(_)
-                    | E::BadRequestException(_)
-                    | E::MailFromDomainNotVerifiedException(_),
-                ) => Err(SendError::Permanent(format!("SES refused: {e:?}"))),
-                _ => Err(SendError::Transient(format!("SES failed: {e:?}"))),
+        .content(EmailContent::builder().simple(message.build()).build());
+    let result = if sdk_retries {
+        request.send().await
+    } else {
+        let once = aws_sdk_sesv2::config::Builder::default()
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled());
+        request.customize().config_override(once).send().await
+    };
+    let Err(e) = result else { return Ok(()) };
+    use aws_sdk_sesv2::error::SdkError;
+    use aws_sdk_sesv2::operation::send_email::SendEmailError as E;
+    let what = format!("SES: {e:?}");
+    Err(match &e {
+        SdkError::ServiceError(service) => match service.err() {
+            E::MessageRejected(_) | E::BadRequestException(_) | E::MailFromDomainNotVerifiedException(_) => {
+                OnceError::Refused(what)
             }
-        }
-    }
+            E::TooManyRequestsException(_)
+            | E::LimitExceededException(_)
+            | E::SendingPausedException(_)
+            | E::AccountSuspendedException(_) => OnceError::NotTaken(what),
+            _ => OnceError::Unknown(what),
+        },
+        SdkError::ConstructionFailure(_) => OnceError::NotTaken(what),
+        _ => OnceError::Unknown(what),
+    })
 }
 
 #[cfg(test)]

@@ -112,14 +112,35 @@ pub enum MarkState {
     /// Claimed; the send may or may not have happened (a run stopped here).
     Sending,
     Sent,
+    /// Not known to have gone (a run stopped mid-send): never tried again.
     Failed,
+    /// The provider refused it: nothing went, so a later campaign may try again.
+    Refused,
+    /// A message campaign's conversation was refused for want of consent.
+    NoConsent,
+}
+
+impl MarkState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Refused => "refused",
+            Self::NoConsent => "no_consent",
+        }
+    }
 }
 
 /// What a campaign did for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientMark {
     pub campaign_id: CampaignId,
+    pub contact: UserId,
     pub state: MarkState,
+    /// Where in the audience the campaign met them: a page read again after a crash counts
+    /// its marked recipients; one met again elsewhere (renamed, moved) is not counted twice.
+    pub page: Progress,
     /// A consent request: the address it went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -127,6 +148,15 @@ pub struct RecipientMark {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<ThreadId>,
     pub at: DateTime<Utc>,
+}
+
+const STATE: &str = "state";
+
+fn mark_item(org: &OrgId, at: RecipientKey<'_>, mark: &RecipientMark) -> Result<Item, StoreError> {
+    let mut item = at.key(org);
+    item.insert(items::DATA.into(), items::av(mark)?);
+    item.insert(STATE.into(), s(mark.state.as_str()));
+    Ok(item)
 }
 
 impl Store {
@@ -180,18 +210,19 @@ impl Store {
         due.iter().map(data).collect()
     }
 
-    /// Claims a recipient with `mark` unless someone did before: `Ok(None)` when claimed
-    /// now, else the mark already there.
+    /// Claims a recipient with `mark` unless someone did before (a marker the provider
+    /// refused may be claimed again: nothing went): `Ok(None)` when claimed now, else the
+    /// mark already there.
     pub async fn claim_recipient(
         &self,
         org: &OrgId,
         at: RecipientKey<'_>,
         mark: &RecipientMark,
     ) -> Result<Option<RecipientMark>, StoreError> {
-        let mut item = at.key(org);
-        item.insert(items::DATA.into(), items::av(mark)?);
-        let put = tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?;
-        if self.write_one(put).await? {
+        let cond = Condition::new("attribute_not_exists(pk) OR #state = :refused")
+            .name("#state", STATE)
+            .value(":refused", s(MarkState::Refused.as_str()));
+        if self.write_one(tx::put(&self.table, mark_item(org, at, mark)?, cond)?).await? {
             return Ok(None);
         }
         match self.get_data::<RecipientMark>(at.key(org), true).await? {
@@ -207,7 +238,25 @@ impl Store {
         at: RecipientKey<'_>,
         mark: &RecipientMark,
     ) -> Result<(), StoreError> {
-        self.put_data(at.key(org), mark).await
+        let item = mark_item(org, at, mark)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// The marks of these recipients that exist (one BatchGetItem per 100).
+    pub async fn recipient_marks(
+        &self,
+        org: &OrgId,
+        at: &[RecipientKey<'_>],
+    ) -> Result<HashMap<UserId, RecipientMark>, StoreError> {
+        let found = self.batch_get(at.iter().map(|k| k.key(org)).collect(), true).await?;
+        found.iter().map(|item| data::<RecipientMark>(item).map(|m| (m.contact.clone(), m))).collect()
     }
 
     /// Gives a claim back: nothing was sent (the provider did not take it).
@@ -215,15 +264,6 @@ impl Store {
         let delete = tx::delete(&self.table, at.key(org), Condition::new("attribute_exists(pk)"))?;
         self.write_one(delete).await?;
         Ok(())
-    }
-
-    /// The mark of a recipient, if claimed.
-    pub async fn recipient(
-        &self,
-        org: &OrgId,
-        at: RecipientKey<'_>,
-    ) -> Result<Option<RecipientMark>, StoreError> {
-        self.get_data(at.key(org), true).await
     }
 
     /// The latest consent decisions of `contacts` (those with none are absent), in one

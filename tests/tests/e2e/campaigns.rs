@@ -8,7 +8,7 @@ use domain::{OrgId, UserId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, eventually, read, sent_mail, World};
+use crate::support::{error_code, eventually, read, sent_mail, sent_mails, World};
 
 impl World {
     async fn category(&self, name: &str, consent: &str) -> String {
@@ -89,6 +89,8 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     let no_mail = w.new_resident("Nia Nomail", "103", None).await;
     let dana_mail = format!("dana@{}.example.com", w.org);
     let dana = w.new_resident("Dana Decided", "104", Some(&dana_mail)).await;
+    let una_mail = format!("una@{}.example.com", w.org);
+    w.new_resident("Una Unanswered", "105", Some(&una_mail)).await;
     let evidence = json!({"category_id": offers, "subscribed": false, "evidence": "Said no at the front desk, 2026-12-05"});
     assert_eq!(
         w.post("admin-1", &format!("/v1/contacts/{dana}/consents"), evidence).await.0,
@@ -107,13 +109,17 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
 
     let done = w.run_campaign(asked(&offers)).await;
-    // resident-1 asked; resident-2 archived; Nia has no e-mail; Dana decided.
-    assert_eq!(counts(&done), [4, 1, 0, 1, 1, 1, 0], "{done}");
+    // resident-1 and Una asked; resident-2 archived; Nia has no e-mail; Dana decided.
+    assert_eq!(counts(&done), [5, 2, 0, 1, 1, 1, 0], "{done}");
+    assert_eq!(sent_mail(&una_mail).await.len(), 1);
     let rita = format!("resident-1@{}.example.com", w.org);
-    let mail = sent_mail(&rita).await;
-    let request = mail.last().unwrap();
+    let mail = sent_mails(&rita).await;
+    let request = mail.last().unwrap()["body"].as_str().unwrap();
     assert!(request.contains("Offers") && request.contains("Acme Residences"), "{request}");
     assert!(request.contains("withdraw"), "says how to withdraw: {request}");
+    let headers = &mail.last().unwrap()["headers"];
+    assert_eq!(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click", "{headers}");
+    assert!(headers["List-Unsubscribe"].as_str().unwrap().contains("/v1/unsubscribe/"), "{headers}");
     assert!(sent_mail(&dana_mail).await.is_empty(), "the decided are not asked");
     assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CONFLICT, "not yet consenting");
 
@@ -164,11 +170,12 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
         "a consent link does not unsubscribe"
     );
 
-    // A second request asks nobody again.
+    // A second request asks nobody again: not those who decided, nor Una, who never answered.
     let mails = sent_mail(&rita).await.len();
     let again = w.run_campaign(asked(&offers)).await;
-    assert_eq!(counts(&again), [4, 0, 0, 1, 1, 2, 0], "{again}");
+    assert_eq!(counts(&again), [5, 0, 0, 1, 1, 3, 0], "{again}");
     assert_eq!(sent_mail(&rita).await.len(), mails, "resident-1 not asked twice");
+    assert_eq!(sent_mail(&una_mail).await.len(), 1, "Una not asked twice");
 
     // Another org sees none of it.
     let id = done["id"].as_str().unwrap();
@@ -176,7 +183,7 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
     assert_eq!(w.get("admin-b", "/v1/campaigns").await.1["items"], json!([]));
     let (_, listed) = w.get("admin-1", "/v1/campaigns").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
-    let _ = no_mail;
+    assert!(sent_mails(&format!("{no_mail}@{}.example.com", w.org)).await.is_empty());
 }
 
 #[tokio::test]
@@ -219,16 +226,11 @@ async fn a_message_campaign_starts_a_conversation_with_each_consenting_resident_
 async fn a_cancelled_campaign_sends_nothing() {
     let w = World::new().await;
     let offers = w.category("Offers", "request").await;
-    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let body = json!({"kind": "consent_request", "category_id": offers, "audience": {"property_ids": ["prop-1"]}, "send_at": later});
+    let later = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let body = json!({"kind": "consent_request", "category_id": offers, "audience": {"property_ids": ["prop-1"]}, "send_at": later.to_rfc3339()});
     let (status, created) = w.post("admin-1", "/v1/campaigns", body).await;
     assert_eq!((status, created["status"].as_str()), (StatusCode::CREATED, Some("scheduled")), "{created}");
     let id = created["id"].as_str().unwrap();
-    let (status, cancelled) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
-    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{cancelled}");
-    let (status, again) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
-    assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("cancelled")));
-    assert_eq!(counts(&again), [0; 7]);
     assert_eq!(
         w.post("maint-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0,
         StatusCode::FORBIDDEN
@@ -237,38 +239,75 @@ async fn a_cancelled_campaign_sends_nothing() {
         w.post("admin-b", &format!("/v1/campaigns/{id}/cancel"), json!({})).await.0,
         StatusCode::NOT_FOUND
     );
+    let (status, cancelled) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{cancelled}");
+    let (status, again) = w.post("admin-1", &format!("/v1/campaigns/{id}/cancel"), json!({})).await;
+    assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+
+    // Past its send time, a campaign created after it runs to the end; it stays as it was.
+    let survey = w.category("Survey requests", "request").await;
+    eventually(10, "the cancelled campaign's send time passes", || async {
+        (chrono::Utc::now() > later).then_some(())
+    })
+    .await;
+    let other =
+        json!({"kind": "consent_request", "category_id": survey, "audience": {"property_ids": ["prop-1"]}});
+    let done = w.run_campaign(other).await;
+    assert_eq!(counts(&done)[1], 2, "the later campaign asked resident-1 and resident-2: {done}");
+    let (_, shown) = w.get("admin-1", &format!("/v1/campaigns/{id}")).await;
+    assert_eq!((shown["status"].as_str(), counts(&shown)), (Some("cancelled"), [0; 7]), "{shown}");
+    let rita = sent_mail(&format!("resident-1@{}.example.com", w.org)).await;
+    assert_eq!(rita.len(), 1, "only the later campaign's request: {rita:?}");
+    assert!(rita[0].contains("Survey requests"));
 }
 
 #[tokio::test]
-async fn an_unsubscribe_link_withdraws_consent_at_once_and_only_its_own() {
+async fn deliveries_that_need_consent_carry_a_one_click_unsubscribe_that_works_at_once() {
     let w = World::new().await;
     let news = w.category("News", "opt_in").await;
-    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED, "opt_in: until they opt out");
-    // The link a delivery carries (deliveries get it with the notifier's part of #17).
-    let key = LinkKey::new(infra::stack::LOCAL_LINK_KEY).unwrap();
-    let claim = |org: &str, contact: &str, purpose| LinkClaim {
-        purpose,
-        org: OrgId::parse(org).unwrap(),
-        contact: UserId::parse(contact).unwrap(),
-        category_id: news.clone(),
-        campaign: None,
-        day: links::day(chrono::Utc::now()),
+    let rita = format!("resident-1@{}.example.com", w.org);
+    let started = json!({"topic": "general", "subject": "Pool", "body": "The pool reopens Monday", "resident_id": "resident-1", "category_id": news});
+    let (status, thread) = w.post("admin-1", "/v1/threads", started).await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    let thread = thread["id"].as_str().unwrap().to_owned();
+    let delivered = |text: &'static str, to: String| async move {
+        eventually(20, "the notification e-mail", || async {
+            sent_mails(&to).await.into_iter().find(|m| m["body"].as_str().unwrap_or_default().contains(text))
+        })
+        .await
     };
-    let token = key.seal(&claim(&w.org, "resident-1", Purpose::Unsubscribe));
-    let path = format!("/v1/unsubscribe/{token}");
-    let (status, shown) = w.public(Method::GET, &path, None).await;
+    let mail = delivered("The pool reopens Monday", rita.clone()).await;
+    let header =
+        mail["headers"]["List-Unsubscribe"].as_str().unwrap_or_else(|| panic!("no List-Unsubscribe: {mail}"));
+    assert_eq!(mail["headers"]["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(mail["body"].as_str().unwrap().contains(url), "the text carries the link too: {mail}");
+    let path = &url[url.find("/v1/unsubscribe/").unwrap()..];
+
+    // A transactional message carries none.
+    w.start_with("resident-1", "service").await;
+    let service = delivered("Hello", rita.clone()).await;
+    assert!(service["headers"].get("List-Unsubscribe").is_none(), "{service}");
+    assert!(!service["body"].as_str().unwrap().contains("/v1/unsubscribe/"), "{service}");
+
+    let (status, shown) = w.public(Method::GET, path, None).await;
     assert_eq!(
         (status, shown["category"]["name"].as_str(), shown["subscribed"].as_bool()),
         (StatusCode::OK, Some("News"), Some(true))
     );
 
-    // Anything but an empty body or the one-click form is refused, and changes nothing.
-    let (status, refused) = w.public(Method::POST, &path, Some("unsubscribe=maybe")).await;
-    assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
-    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED);
-
-    // RFC 8058's one-click POST: effective at once.
-    let (status, done) = w.public(Method::POST, &path, Some("List-Unsubscribe=One-Click")).await;
+    // RFC 8058's one-click POST (here multipart, as the RFC's example): effective at once.
+    let multipart =
+        "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n";
+    let resp = w
+        .http
+        .post(format!("{}{path}", w.url))
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(multipart)
+        .send()
+        .await
+        .unwrap();
+    let (status, done) = read(resp).await;
     assert_eq!((status, done["subscribed"].as_bool()), (StatusCode::OK, Some(false)), "{done}");
     assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CONFLICT);
     let ledger = w.ledger("resident-1").await;
@@ -278,14 +317,39 @@ async fn an_unsubscribe_link_withdraws_consent_at_once_and_only_its_own() {
         (Some("unsubscribe"), Some(false))
     );
     // Again: still 200, nothing more in the ledger.
-    assert_eq!(w.public(Method::POST, &path, Some("")).await.0, StatusCode::OK);
+    assert_eq!(w.public(Method::POST, path, Some("List-Unsubscribe=One-Click")).await.0, StatusCode::OK);
     assert_eq!(w.ledger("resident-1").await.len(), 1);
     assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "only the link's contact");
 
+    // The conversation staff started goes on for staff; the resident is no longer notified.
+    let joined =
+        w.post("admin-1", &format!("/v1/threads/{thread}/participants"), json!({"user_id": "maint-1"})).await;
+    assert_eq!(joined.0, StatusCode::CREATED, "{}", joined.1);
+    let reply = json!({"body": "Towels are provided"});
+    assert_eq!(
+        w.post("admin-1", &format!("/v1/threads/{thread}/messages"), reply).await.0,
+        StatusCode::CREATED
+    );
+    delivered("Towels are provided", format!("maint-1@{}.example.com", w.org)).await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let pending = w.store.pending_notifications(&org, &user, 50, false).await.unwrap();
+    assert!(pending.iter().all(|p| p.preview != "Towels are provided"), "{pending:?}");
+    assert!(sent_mail(&rita).await.iter().all(|m| !m.contains("Towels")));
+
     // Another key, another purpose, or a changed claim: 404.
+    let token = &path["/v1/unsubscribe/".len()..];
+    let key = LinkKey::new(infra::stack::LOCAL_LINK_KEY).unwrap();
+    let claim = |contact: &str, purpose| LinkClaim {
+        purpose,
+        org: org.clone(),
+        contact: UserId::parse(contact).unwrap(),
+        category_id: news.clone(),
+        campaign: None,
+        day: links::day(chrono::Utc::now()),
+    };
     let other_key = LinkKey::new("some other key of at least thirty-two bytes").unwrap();
-    let forged = other_key.seal(&claim(&w.org, "resident-2", Purpose::Unsubscribe));
-    let consent = key.seal(&claim(&w.org, "resident-2", Purpose::Consent));
+    let forged = other_key.seal(&claim("resident-2", Purpose::Unsubscribe));
+    let consent = key.seal(&claim("resident-2", Purpose::Consent));
     let (payload, tag) = token.split_once('.').unwrap();
     let mut bytes = payload.as_bytes().to_vec();
     bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };

@@ -301,6 +301,12 @@ impl World {
 
 /// The bodies of the e-mails the emulator's SES accepted for `to`, oldest first.
 pub async fn sent_mail(to: &str) -> Vec<String> {
+    sent_mails(to).await.iter().map(|m| m["body"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// The e-mails the emulator's SES accepted for `to` (`{to, subject, body, headers}`), oldest
+/// first.
+pub async fn sent_mails(to: &str) -> Vec<Value> {
     let url = format!("{}/_local/ses/sent", stack().endpoint);
     let sent: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     sent["items"]
@@ -308,7 +314,7 @@ pub async fn sent_mail(to: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|m| m["to"].as_array().unwrap().iter().any(|a| a == to))
-        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .cloned()
         .collect()
 }
 

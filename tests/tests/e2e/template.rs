@@ -15,6 +15,25 @@ fn template_declares_exactly_the_routes_the_api_serves() {
 }
 
 #[test]
+fn each_function_serves_exactly_the_routes_template_yaml_gives_it() {
+    let template = Template::load(&infra::template_path()).unwrap();
+    let mut by_binary: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for (method, path, function) in template.http_routes_by_function() {
+        let binary =
+            template.function_binary(&function).unwrap_or_else(|| panic!("{function} names no binary"));
+        by_binary.entry(binary).or_default().push((method, path));
+    }
+    let binaries: Vec<&str> = by_binary.keys().map(String::as_str).collect();
+    let mut serving = api::functions::HTTP_FUNCTIONS.to_vec();
+    serving.sort();
+    assert_eq!(binaries, serving, "the functions with HTTP routes");
+    for (binary, mut declared) in by_binary {
+        declared.sort();
+        assert_eq!(declared, api::functions::route_list(&binary), "{binary}");
+    }
+}
+
+#[test]
 fn template_declares_the_table_with_the_indexes_the_store_queries() {
     let template = Template::load(&infra::template_path()).unwrap();
     let tables = template.resources("AWS::DynamoDB::Table");
