@@ -14,7 +14,15 @@ pub fn org_of(user: &str) -> &'static str {
     }
 }
 
-fn user(org: &OrgId, id: &str, role: Role, name: &str, unit: Option<&str>, property: Option<&str>) -> User {
+/// A user of a seeded org: e-mail `{id}@{org}.example.com`, residents with a mobile number.
+pub fn user(
+    org: &OrgId,
+    id: &str,
+    role: Role,
+    name: &str,
+    unit: Option<&str>,
+    property: Option<&str>,
+) -> User {
     User {
         id: UserId::parse(id).expect("seed ids are valid"),
         org: org.clone(),

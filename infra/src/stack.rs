@@ -88,6 +88,8 @@ pub struct Stack {
     /// The emulator's Cognito user pool (invitations create users in it).
     pub user_pool: UserPool,
     pub emulator: Emulator,
+    /// The use cases' adapters, as the stack's functions have them.
+    pub app: App,
     idle_workers: Option<IdleWorkers>,
 }
 
@@ -227,6 +229,7 @@ impl Stack {
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
         let idle_workers = IdleWorkers { app: app.clone(), notifier, sqs, queues };
+        let stack_app = app.clone();
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
             .merge(sink::router(Sink::default(), store.clone()));
         if let Some(cpu) = opts.cpu_meter {
@@ -245,6 +248,7 @@ impl Stack {
             topic_arns,
             user_pool,
             emulator,
+            app: stack_app,
             idle_workers: Some(idle_workers),
         };
         if opts.workers {

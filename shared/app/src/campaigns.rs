@@ -234,6 +234,22 @@ pub async fn run_due(
     }
 }
 
+/// Runs one campaign if it is due and no other run holds it, as [`run_due`] does each: how
+/// the crash harness drives a campaign alone. `Ok(None)`: not taken.
+pub async fn run_one(
+    app: &App,
+    org: &domain::OrgId,
+    id: &CampaignId,
+    deadline: Instant,
+    lease: Duration,
+    pace: &mut Pace,
+) -> Result<Option<CampaignRun>, WorkError> {
+    let Some(due) = app.store.get_campaign(org, id).await? else { return Ok(None) };
+    let Some(claimed) = claim(app, due, lease).await? else { return Ok(None) };
+    let (record, recipients) = work(app, claimed, deadline, pace).await?;
+    Ok(Some(CampaignRun { campaigns: 1, recipients, finished: usize::from(!record.status.is_active()) }))
+}
+
 /// Takes a due campaign for this run, unless another took it first.
 async fn claim(app: &App, due: CampaignRecord, lease: Duration) -> Result<Option<CampaignRecord>, WorkError> {
     let at = now();

@@ -360,3 +360,20 @@ async fn deliveries_that_need_consent_carry_a_one_click_unsubscribe_that_works_a
     }
     assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "resident-2 still subscribed");
 }
+
+#[tokio::test]
+async fn a_campaign_whose_runs_are_killed_mid_send_emails_nobody_twice() {
+    // A second set of functions on the same emulator, without schedules of its own: the
+    // harness runs the campaign schedule itself, killing runs at random points.
+    let info = crate::support::stack();
+    let opts = infra::stack::StackOptions {
+        emulator_endpoint: Some(info.endpoint.clone()),
+        seed: false,
+        workers: false,
+        ..Default::default()
+    };
+    let second = infra::stack::Stack::start(opts).await.unwrap();
+    let report = infra::campaign_crash::run(&second.app, &info.endpoint, 300, 200).await.unwrap();
+    eprintln!("{}", report.summary());
+    assert!(report.passed(), "{report:?}");
+}
