@@ -11,11 +11,12 @@ use anyhow::Context;
 use app::campaigns::{self, NewCampaign, Pace};
 use app::categories::{self, NewCategory};
 use app::App;
-use domain::campaign::{Audience, CampaignKind, CampaignStatus, Counts};
+use domain::campaign::{Audience as CampaignAudience, CampaignKind, CampaignStatus, Counts};
 use domain::category::ConsentMode;
 use domain::{OrgId, Role};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::Value;
+use store::CampaignRecord;
 
 /// How long a run holds the campaign: a killed run is taken over after this.
 const LEASE: Duration = Duration::from_millis(300);
@@ -55,10 +56,15 @@ impl CrashReport {
     }
 }
 
-/// Seeds an org with `recipients` residents (each with an e-mail address), and runs a consent
-/// request to all of them at `rate` sends per second, killing runs at random. `emulator`:
-/// where the sent e-mails are listed.
-pub async fn run(app: &App, emulator: &str, recipients: usize, rate: u32) -> anyhow::Result<CrashReport> {
+/// An org of residents, each with an e-mail address, ready for a consent request.
+pub struct Audience {
+    pub org: OrgId,
+    pub admin: domain::User,
+    pub recipients: usize,
+}
+
+/// Seeds an org with `recipients` residents of one property, each with an e-mail address.
+pub async fn seed(app: &App, recipients: usize) -> anyhow::Result<Audience> {
     let org = OrgId::parse(format!("crash-{}", ulid::Ulid::new().to_string().to_lowercase()))?;
     let admin = crate::seed::user(&org, "admin-1", Role::FacilityAdmin, "Avery Admin", None, Some(PROPERTY));
     app.store.put_user(&admin).await?;
@@ -78,6 +84,12 @@ pub async fn run(app: &App, emulator: &str, recipients: usize, rate: u32) -> any
         .try_collect::<Vec<_>>()
         .await
         .context("seeding the residents")?;
+    Ok(Audience { org, admin, recipients })
+}
+
+/// A consent request (in a new `request` category) to every resident of the audience, now;
+/// its e-mails' subject names it.
+pub async fn request(app: &App, audience: &Audience) -> anyhow::Result<(CampaignRecord, String)> {
     let name = format!("Offers {}", ulid::Ulid::new());
     let new = NewCategory {
         name: name.clone(),
@@ -86,18 +98,27 @@ pub async fn run(app: &App, emulator: &str, recipients: usize, rate: u32) -> any
         auditors: vec![],
         dispatchers: vec![],
     };
-    let category = categories::create(app, &admin, new).await?;
+    let category = categories::create(app, &audience.admin, new).await?;
     let new = NewCampaign {
         kind: CampaignKind::ConsentRequest,
         category_id: category.id,
-        audience: Audience { property_ids: vec![PROPERTY.into()], units: None },
+        audience: CampaignAudience { property_ids: vec![PROPERTY.into()], units: None },
         subject: Some(domain::Subject::parse(&name)?),
         body: None,
         topic: None,
         send_at: None,
         sender_name: None,
     };
-    let campaign = campaigns::create(app, &admin, new).await?;
+    Ok((campaigns::create(app, &audience.admin, new).await?, name))
+}
+
+/// Seeds an org with `recipients` residents and runs a consent request to all of them at
+/// `rate` sends per second, killing runs at random. `emulator`: where the sent e-mails are
+/// listed.
+pub async fn run(app: &App, emulator: &str, recipients: usize, rate: u32) -> anyhow::Result<CrashReport> {
+    let audience = seed(app, recipients).await?;
+    let (campaign, name) = request(app, &audience).await?;
+    let org = audience.org;
     let started = Instant::now();
     let (mut runs, mut kills) = (0, 0);
     loop {

@@ -381,6 +381,7 @@ async fn main() -> anyhow::Result<()> {
     let search = search_portfolio(&stack, &client, &meter, &admin, &thread_id).await?;
     meter.take();
     let memory = memory_gb()?;
+    let campaign = campaign_figures(&stack, &meter, &prices, memory).await?;
     let idle_scale = drain_time.as_secs_f64() / idle_window.as_secs_f64();
     let worker_invocations = 2.0 * messages as f64 / prices.sqs_batch_size;
     let workers_bill = bill(&prices, &busy, Duration::ZERO, worker_invocations, 0.0, memory);
@@ -495,6 +496,7 @@ async fn main() -> anyhow::Result<()> {
 
     out.push_str(&scheduled);
     out.push_str(&search);
+    out.push_str(&campaign);
     out.push_str("\n## Cold starts and binaries\n\n");
     out.push_str(&cold);
 
@@ -708,4 +710,67 @@ async fn search_portfolio(
         ms(percentile(&waits, 0.99)),
     ));
     Ok(out)
+}
+
+/// A consent request to `BENCH_CAMPAIGN_RECIPIENTS` (default 1,000) residents, run by the
+/// stack's campaign schedule: recipients per minute, and calls, capacity and dollars per
+/// recipient.
+async fn campaign_figures(
+    stack: &Stack,
+    meter: &CallMeter,
+    prices: &Prices,
+    memory: f64,
+) -> anyhow::Result<String> {
+    /// In AWS: CampaignSendRate's default, over the 50 s a run of each minute sends.
+    const AWS_RATE: f64 = 14.0;
+    const RUN_SECS: f64 = 50.0;
+    let recipients = infra::cli::env_or("BENCH_CAMPAIGN_RECIPIENTS", 1000usize)?;
+    let audience = infra::campaign_crash::seed(&stack.app, recipients).await?;
+    meter.take();
+    let started = Instant::now();
+    let (campaign, _) = infra::campaign_crash::request(&stack.app, &audience).await?;
+    let done = loop {
+        let now_is =
+            stack.store.get_campaign(&audience.org, &campaign.id).await?.context("the campaign is gone")?;
+        if !now_is.status.is_active() {
+            break now_is;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(900), "the campaign did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let elapsed = started.elapsed();
+    let calls: Vec<Call> =
+        meter.take().into_iter().filter(|c| c.function == Some("CampaignsFunction")).collect();
+    let n = recipients as f64;
+    let count = |service: &str| calls.iter().filter(|c| c.service == service).count() as f64 / n;
+    let (rru, wru) = calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units));
+    // In AWS, one invocation a minute sends for 50 s at the configured rate.
+    let invocations = (n / (AWS_RATE * RUN_SECS)).ceil();
+    let per_recipient = bill(prices, &calls, Duration::ZERO, invocations, 0.0, memory).scaled(1.0 / n);
+    Ok(format!(
+        "\n## Campaigns\n\nA consent request to {recipients} residents, run by the local campaign schedule (one run at \
+         a time, {} sends per second): {:.0} s, **{:.0} recipients per minute** locally, where moto serving one call at a \
+         time is the bound. In AWS the configured rate is (CampaignSendRate, SES's maximum send rate: 14 by default \
+         out of the sandbox): {:.0} per minute, 14 per second over the 50 s each minute's run sends. Sent {}, \
+         skipped {}.\n\n| per recipient | DynamoDB calls | RRU | WRU | SES e-mails | $ per 1,000 recipients (DynamoDB / SES / Lambda) |\n\
+         |---|---|---|---|---|---|\n| consent request | {:.2} | {:.2} | {:.2} | {:.2} | {:.4} ({:.4} / {:.4} / {:.4}) |\n\n\
+         A recipient costs a claim (PutItem) and its record (PutItem) around the e-mail; each page of 25 adds a Query \
+         of the contact list, a BatchGetItem of their consents and the campaign's save, and every second a GetItem \
+         looks for a cancel. A message campaign's recipient costs what a new thread does (see the routes) with the \
+         same claim and record.\n",
+        infra::stack::LOCAL_CAMPAIGN_RATE,
+        elapsed.as_secs_f64(),
+        n / elapsed.as_secs_f64() * 60.0,
+        AWS_RATE * RUN_SECS,
+        done.counts.sent,
+        done.counts.targeted - done.counts.sent - done.counts.failed,
+        count("dynamodb"),
+        rru / n,
+        wru / n,
+        count("sesv2"),
+        per_recipient.total() * 1000.0,
+        per_recipient.dynamodb * 1000.0,
+        per_recipient.ses * 1000.0,
+        per_recipient.lambda * 1000.0,
+    ))
 }

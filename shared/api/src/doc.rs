@@ -107,7 +107,7 @@ macro_rules! error_answers {
         }
     )*};
 }
-error_answers!(NotFound, Conflict, RateLimited, UnprocessableEntity, Unavailable);
+error_answers!(NotFound, Conflict, Forbidden, RateLimited, UnprocessableEntity, Unavailable);
 
 fn error_answer(name: &str) -> utoipa::openapi::Response {
     let (_, description) = ERROR_ANSWERS.iter().find(|(n, _)| *n == name).expect("a shared error answer");

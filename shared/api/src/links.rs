@@ -6,6 +6,7 @@ use app::consents;
 use app::links::Purpose;
 use axum::extract::State;
 use axum::Json;
+use domain::{DomainError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,7 +16,10 @@ use crate::extract::{JsonBody, LinkToken};
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(show_consent, decide)).routes(routes!(show_unsubscribe, unsubscribe))
+    OpenApiRouter::new()
+        .routes(routes!(show_consent, decide))
+        .routes(routes!(show_unsubscribe, unsubscribe))
+        .routes(routes!(sms_reply))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -134,4 +138,56 @@ async fn unsubscribe(
 ) -> Result<Json<Decided>, ApiError> {
     let standing = consents::unsubscribe_by_link(&app, &token).await?;
     Ok(Json(Decided { subscribed: standing.subscribed }))
+}
+
+/// The longest SMS webhook body read (the provider's form is a few hundred bytes).
+const MAX_WEBHOOK_BYTES: usize = 16 * 1024;
+/// What the provider is answered: nothing to send back.
+const NO_REPLY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
+
+/// A reply by SMS
+///
+/// No sign-in: the SMS provider's webhook for a reply to one of our texts, form-encoded and
+/// signed with the account's token (`X-Twilio-Signature`; otherwise 403 invalid_signature
+/// and nothing is read). A reply that is a stop word (STOP, UNSUBSCRIBE, CANCEL, END, QUIT,
+/// STOPALL, ARRÊT, DÉSABONNER; case and accents ignored) withdraws, at once, every category
+/// that needs consent the sender's number was texted in (ledger source `unsubscribe`). Any
+/// other reply is ignored. Answered with an empty TwiML response.
+#[utoipa::path(post, path = "/v1/webhooks/sms", tag = "links", operation_id = "smsReply",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "The provider's form: `From`, `To`, `Body`, …"),
+    responses(
+        (status = 200, description = "Handled.", body = String, content_type = "text/xml"),
+        (status = 403, response = crate::doc::Forbidden),
+    ))]
+async fn sms_reply(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<([(axum::http::header::HeaderName, &'static str); 1], &'static str), ApiError> {
+    let forged = || {
+        ApiError::from(DomainError::forbidden(
+            ErrorCode::InvalidSignature,
+            "the webhook's signature does not match",
+        ))
+    };
+    if body.len() > MAX_WEBHOOK_BYTES {
+        return Err(forged());
+    }
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| forged())?;
+    let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).ok_or_else(forged)?;
+    // SMS off (no account): nothing we sent can be answered.
+    let token = app.providers.sms_token().ok_or_else(forged)?;
+    let url = format!("{}/v1/webhooks/sms", app::links_url(&app.app_url).trim_end_matches('/'));
+    if !channels::inbound::verify(token, &url, &params, given) {
+        return Err(forged());
+    }
+    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let (Some(from), Some(text)) = (field("From"), field("Body")) {
+        if channels::inbound::is_stop(text) {
+            let withdrawn = consents::stop_by_sms(&app, from).await?;
+            tracing::info!(withdrawn, "an SMS STOP was honoured");
+        }
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/xml")], NO_REPLY))
 }

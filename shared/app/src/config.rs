@@ -78,7 +78,7 @@ impl App {
                 config.attachments_key_id,
                 config.max_attachment_bytes,
             ),
-            providers: providers_from_env(&aws),
+            providers: providers_from_env(&aws).await?,
             app_url: app_url(),
             directory: directory::Directory::from_env(&aws),
             quotas: QuotaCache::default(),
@@ -118,10 +118,7 @@ pub async fn notifier_from_env() -> Result<Notifier, String> {
     };
     let digest_secs = number("NOTIFY_DIGEST_SECS", 60)?;
     let paid_per_hour = number("NOTIFY_PAID_PER_HOUR", channels::DEFAULT_PAID_PER_HOUR)?;
-    let tokens = secret_tokens().await?;
-    let providers = providers_with(&aws, |prefix| {
-        opt(&format!("{prefix}_TOKEN")).or_else(|| tokens.get(prefix).cloned())
-    });
+    let providers = providers_from_env(&aws).await?;
     Ok(Notifier {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name),
         providers: providers.with_paid_per_hour(paid_per_hour),
@@ -200,9 +197,16 @@ async fn secret_tokens() -> Result<std::collections::HashMap<String, String>, St
     Ok(tokens)
 }
 
-/// The outbound channels configured in the environment.
-fn providers_from_env(aws: &aws_config::SdkConfig) -> Providers {
-    providers_with(aws, |prefix| std::env::var(format!("{prefix}_TOKEN")).ok().filter(|v| !v.is_empty()))
+/// The outbound channels configured in the environment, each token from `{PREFIX}_TOKEN` or
+/// else its SecureString parameter (see [`secret_tokens`]).
+async fn providers_from_env(aws: &aws_config::SdkConfig) -> Result<Providers, String> {
+    let tokens = secret_tokens().await?;
+    Ok(providers_with(aws, |prefix| {
+        std::env::var(format!("{prefix}_TOKEN"))
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| tokens.get(prefix).cloned())
+    }))
 }
 
 /// The outbound channels configured in the environment, with each channel's token from `token`.

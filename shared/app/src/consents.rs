@@ -123,6 +123,30 @@ pub async fn unsubscribe_by_link(app: &App, token: &str) -> Result<ConsentView, 
     record(app, &claim.org, &claim.contact, &category, entry).await
 }
 
+/// Withdraws, at once, every category a contact was texted in at `phone`, when a STOP reply
+/// comes from it (the SMS provider's webhook). How many decisions it recorded.
+pub async fn stop_by_sms(app: &App, phone: &str) -> Result<usize, Error> {
+    let mut recorded = 0;
+    for texted in app.store.texted_at(phone).await? {
+        for id in &texted.categories {
+            let category = match categories::find(app, &texted.org, id).await {
+                Ok(category) if consent::ensure_consentable(&category).is_ok() => category,
+                Ok(_) | Err(Error::Domain(DomainError::NotFound(_))) => continue,
+                Err(e) => return Err(e),
+            };
+            let (consents, _) = app.store.get_consents(&texted.org, &texted.contact).await?;
+            if !consents.allows(&category) {
+                continue;
+            }
+            let evidence = format!("STOP replied by SMS from {phone}");
+            let entry = entry(&category, false, Source::Unsubscribe, None, Some(evidence));
+            record(app, &texted.org, &texted.contact, &category, entry).await?;
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
+}
+
 fn entry(
     category: &Category,
     subscribed: bool,

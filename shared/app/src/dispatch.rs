@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::notify::{render, PendingNotification};
+use domain::notify::{render, Channel, PendingNotification};
 use domain::MessageId;
 use futures::stream::{self, StreamExt};
 use store::{Attempt, Delivery, DueBucket, FailedNotification, Outcome, Settle, Store, MAX_SETTLED};
@@ -33,6 +33,9 @@ pub struct Notifier {
 
 /// The orgs' categories, read at most once a minute per function instance.
 pub type CategoryCache = crate::org_cache::OrgCache<Vec<domain::category::Category>>;
+
+/// How a text in a category that needs consent says how to stop.
+const SMS_STOP: &str = "\nReply STOP to unsubscribe.";
 
 /// After a transient provider outage, try the recipient again this much later.
 const RETRY_LATER: Duration = Duration::from_secs(30);
@@ -119,7 +122,7 @@ pub async fn bucket_now(
         _ => format!("{}/threads", n.app_url),
     };
     let unsubscribe = unsubscribe_links(n, bucket, &pending, now)?;
-    let footer: String =
+    let links_footer: String =
         unsubscribe.iter().map(|url| format!("\n\nTo stop messages like this: {url}")).collect();
     let newest = pending.iter().map(|p| p.message_id).max().unwrap_or_else(|| MessageId::new_at(0));
     let key = format!("{}:{}", bucket.user, newest);
@@ -139,6 +142,11 @@ pub async fn bucket_now(
         } else {
             None
         };
+        // A text is answered STOP (shorter than a link; the provider's webhook honours it).
+        let footer = match ca.channel {
+            Channel::Sms if !unsubscribe.is_empty() => SMS_STOP.to_owned(),
+            _ => links_footer.clone(),
+        };
         let text = fit::fit_with_footer(ca.channel, &rendered.title, &rendered.text, &more_link, &footer);
         let out = Outgoing {
             to: &ca.address,
@@ -147,6 +155,11 @@ pub async fn bucket_now(
             idempotency_key: &key,
             unsubscribe: unsubscribe.first().map(String::as_str),
         };
+        if ca.channel == Channel::Sms {
+            // Before the text goes: a STOP reply to it must find whom it withdraws.
+            let categories: Vec<String> = pending.iter().filter_map(|p| p.consent_category.clone()).collect();
+            n.store.record_texted(&ca.address, &bucket.org, &bucket.user, &categories).await?;
+        }
         match n.providers.send_within(ca.channel, &out, deadline).await {
             Ok(()) => {
                 let delivery = Delivery {

@@ -39,7 +39,8 @@ pub mod threads;
 
 pub use automation::HoursCache;
 pub use config::{
-    app_url, aws_from_env, aws_timeouts, campaign_send_rate, notifier_from_env, relay_sns_config, Config,
+    app_url, aws_from_env, aws_timeouts, campaign_send_rate, links_url, notifier_from_env, relay_sns_config,
+    Config,
 };
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;

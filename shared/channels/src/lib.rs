@@ -6,6 +6,7 @@
 //! caller's deadline, so a provider that stalls cannot hold a function past its timeout.
 
 pub mod fit;
+pub mod inbound;
 
 use std::fmt;
 use std::time::Duration;
@@ -103,6 +104,11 @@ impl Providers {
     pub fn with_paid_per_hour(mut self, per_hour: u32) -> Self {
         self.paid_per_hour = per_hour;
         self
+    }
+
+    /// The SMS account's token, which also signs the provider's webhooks to us.
+    pub fn sms_token(&self) -> Option<&str> {
+        self.sms.as_ref().map(|p| p.token.as_str()).filter(|t| !t.is_empty())
     }
 
     pub fn paid_per_hour(&self) -> u32 {

@@ -74,6 +74,7 @@ error_codes! {
     InvalidRole => "invalid_role",
     InvalidRouting => "invalid_routing",
     InvalidSendAt => "invalid_send_at",
+    InvalidSignature => "invalid_signature",
     InvalidSize => "invalid_size",
     InvalidStatus => "invalid_status",
     InvalidTopic => "invalid_topic",

@@ -136,6 +136,18 @@ pub fn consent_log_pk(org: &OrgId, contact: &UserId) -> String {
     format!("ORG#{org}#CONSENT_LOG#{contact}")
 }
 
+/// The contacts texted from our number at `phone` (E.164) in categories that need consent,
+/// so that a STOP reply from it withdraws them: like the invitation, found from outside an
+/// org (the provider's webhook names only the phone), each item naming its org and contact.
+pub fn sms_pk(phone: &str) -> String {
+    format!("SMS#{phone}")
+}
+
+/// One contact texted at a phone (in the phone's partition).
+pub fn sms_recipient_sk(org: &OrgId, user: &UserId) -> String {
+    format!("ORG#{org}#USER#{user}")
+}
+
 /// A campaign and the people it reached (one marker each).
 pub fn campaign_pk(org: &OrgId, id: &CampaignId) -> String {
     format!("ORG#{org}#CAMPAIGN#{id}")

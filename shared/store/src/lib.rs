@@ -24,6 +24,7 @@ mod scheduled;
 mod search;
 mod settings;
 mod templates;
+mod texted;
 mod threads;
 mod timeline;
 mod tx;
@@ -52,6 +53,7 @@ pub use records::{
 pub use scheduled::{ScheduledKey, ScheduledPost, ScheduledRecord, Scheduling};
 pub use search::HitContext;
 pub use templates::TemplateRecord;
+pub use texted::Texted;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use users::{AuditEntry, ContactQuery};
 

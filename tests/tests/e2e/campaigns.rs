@@ -377,3 +377,57 @@ async fn a_campaign_whose_runs_are_killed_mid_send_emails_nobody_twice() {
     eprintln!("{}", report.summary());
     assert!(report.passed(), "{report:?}");
 }
+
+#[tokio::test]
+async fn a_stop_reply_to_a_text_withdraws_its_categories_at_once() {
+    let w = World::new().await;
+    let news = w.category("News", "opt_in").await;
+    let phone = "+15145550142";
+    let prefs = json!({"channels": [{"channel": "sms", "address": phone}]});
+    let (status, body) =
+        w.call("resident-1", Method::PUT, "/v1/me/notification-preferences", Some(prefs)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let started = json!({"topic": "general", "subject": "Pool", "body": "The pool reopens Monday", "resident_id": "resident-1", "category_id": news});
+    assert_eq!(w.post("admin-1", "/v1/threads", started).await.0, StatusCode::CREATED);
+    let outbox = format!("{}/dev/outbox?user_id=resident-1&org_id={}", w.url, w.org);
+    let text = eventually(20, "the text", || async {
+        let page: Value = w.http.get(&outbox).send().await.unwrap().json().await.unwrap();
+        page["items"].as_array().unwrap().first().and_then(|d| d["body"].as_str().map(str::to_owned))
+    })
+    .await;
+    assert!(text.ends_with("Reply STOP to unsubscribe."), "{text}");
+    assert!(!text.contains("/v1/unsubscribe/"), "a text says STOP instead of a long link: {text}");
+
+    // The provider's webhook, signed with the account's token (the local sink's).
+    let url = format!("{}/v1/webhooks/sms", w.url);
+    let reply = |body: &str, token: &str| {
+        let params = vec![
+            ("From".to_owned(), phone.to_owned()),
+            ("To".to_owned(), "+15145559999".to_owned()),
+            ("Body".to_owned(), body.to_owned()),
+        ];
+        let signature = channels::inbound::signature(token, &url, &params);
+        w.http.post(&url).header("x-twilio-signature", signature).form(&params).send()
+    };
+    // Forged: 403, nothing changes.
+    let (status, refused) = read(reply("STOP", "not-the-token").await.unwrap()).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::FORBIDDEN, "invalid_signature"));
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED);
+    // Another reply is not a STOP.
+    assert_eq!(reply("Thanks!", "local-token").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED);
+    assert!(w.ledger("resident-1").await.is_empty());
+
+    let resp = reply("Arrêt", "local-token").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("<Response>"), "an empty TwiML answer");
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CONFLICT, "withdrawn at once");
+    let ledger = w.ledger("resident-1").await;
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(
+        (ledger[0]["source"].as_str(), ledger[0]["subscribed"].as_bool()),
+        (Some("unsubscribe"), Some(false))
+    );
+    assert!(ledger[0]["evidence"].as_str().unwrap().contains(phone));
+    assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "only the texted contact");
+}
