@@ -578,9 +578,12 @@ def _with_sent_mail(app):
             return [json.dumps({"items": _SENT_MAIL}).encode()]
         if path != "/v2/email/outbound-emails" or environ.get("REQUEST_METHOD") != "POST":
             return app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length)
+        length = environ.get("CONTENT_LENGTH")
+        # A chunked body has no length: read to its end (the server marks it terminated).
+        body = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
         environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
         answered = {}
 
         def recording_start(status, headers, *rest):

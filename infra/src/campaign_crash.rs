@@ -132,7 +132,8 @@ pub async fn run(app: &App, emulator: &str, recipients: usize, rate: u32) -> any
         );
         runs += 1;
         let mut pace = Pace::per_second(rate);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        // Some runs end by their deadline (given back mid-page), most are killed first.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(3_500 + getrandom::u64()? % 3_000);
         let life = Duration::from_millis(50 + getrandom::u64()? % 1500);
         let run = campaigns::run_one(app, &org, &campaign.id, deadline, LEASE, &mut pace);
         match tokio::time::timeout(life, run).await {

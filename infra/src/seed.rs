@@ -30,6 +30,7 @@ pub fn user(
         name: name.to_owned(),
         unit: unit.map(str::to_owned),
         property_id: property.map(str::to_owned),
+        property_ids: Vec::new(),
         state: AccountState::Active,
         email: Some(format!("{id}@{org}.example.com")),
         // Residents have a mobile number on file; staff are reached by e-mail.

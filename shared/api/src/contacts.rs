@@ -125,6 +125,9 @@ pub struct ContactBody {
     email: Option<String>,
     phone: Option<String>,
     property_id: Option<String>,
+    /// Staff: the properties they work for besides `property_id` (where they dispatch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    property_ids: Vec<String>,
     unit: Option<String>,
     role: Role,
     state: AccountState,
@@ -141,6 +144,7 @@ impl From<User> for ContactBody {
             email: u.email,
             phone: u.phone,
             property_id: u.property_id,
+            property_ids: u.property_ids,
             unit: u.unit,
             role: u.role,
             state: u.state,

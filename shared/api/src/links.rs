@@ -178,7 +178,7 @@ async fn sms_reply(
     let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).ok_or_else(forged)?;
     // SMS off (no account): nothing we sent can be answered.
     let token = app.providers.sms_token().ok_or_else(forged)?;
-    let url = format!("{}/v1/webhooks/sms", app::links_url(&app.app_url).trim_end_matches('/'));
+    let url = app::sms_webhook_url(&app.app_url);
     if !channels::inbound::verify(token, &url, &params, given) {
         return Err(forged());
     }

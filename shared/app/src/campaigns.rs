@@ -287,12 +287,14 @@ async fn work(
             return Ok((finish(app, record, CampaignStatus::Done).await?, reached));
         };
         // The author must still be a facility admin with a voice; else it ends here.
-        let Some(author) = author.as_ref().filter(|a| policy::ensure_org_admin(a).is_ok()) else {
+        let active_admin =
+            |a: &&User| policy::ensure_can_act(a).and_then(|()| policy::ensure_org_admin(a)).is_ok();
+        let Some(author) = author.as_ref().filter(active_admin) else {
             tracing::info!(campaign = %record.id, "the campaign's author may no longer run it: cancelled");
             return Ok((finish(app, record, CampaignStatus::Cancelled).await?, reached));
         };
         if Instant::now() + SAVE_MARGIN >= deadline {
-            return Ok((release(app, record).await?, reached));
+            return Ok((release(app, record, Counts::default()).await?, reached));
         }
         let query = ContactQuery {
             name_prefix: None,
@@ -312,7 +314,7 @@ async fn work(
         reached += counts.targeted;
         let progress = match (ended, page.next) {
             // Out of time mid-page: nothing saved, the next run reads the page again.
-            (Ended::OutOfTime, _) => return Ok((release(app, record).await?, reached)),
+            (Ended::OutOfTime, _) => return Ok((release(app, record, counts).await?, reached)),
             (Ended::Cancelled, _) => record.progress.clone(),
             (Ended::Page, Some(next)) => {
                 Progress { segment: record.progress.segment, cursor: Some(next.as_str().to_owned()) }
@@ -383,12 +385,19 @@ async fn finish(
 }
 
 /// Gives a campaign back to the schedule, due now: behind the campaigns already waiting,
-/// so that one long campaign does not hold up the others.
-async fn release(app: &App, record: CampaignRecord) -> Result<CampaignRecord, WorkError> {
+/// so that one long campaign does not hold up the others. `unsaved`: what the unfinished
+/// page sent, which the next run counts when it reads the page again; if the campaign was
+/// cancelled meanwhile there is no next run, so it is counted now.
+async fn release(app: &App, record: CampaignRecord, unsaved: Counts) -> Result<CampaignRecord, WorkError> {
     let at = now();
-    let released = CampaignRecord { lease_until: Some(at), updated_at: at, rev: record.rev + 1, ..record };
-    app.store.replace_campaign(&released).await?;
-    Ok(released)
+    let released =
+        CampaignRecord { lease_until: Some(at), updated_at: at, rev: record.rev + 1, ..record.clone() };
+    if app.store.replace_campaign(&released).await? {
+        return Ok(released);
+    }
+    match save(app, record.clone(), unsaved, record.progress.clone()).await? {
+        Saved::Going(saved) | Saved::Stopped(saved) => Ok(saved),
+    }
 }
 
 /// How a page ended.
@@ -437,6 +446,18 @@ impl<'a> Sender<'a> {
             let mark = marks.get(&resident.id).filter(|m| m.campaign_id == record.id);
             if let Some(outcome) = mark.and_then(|m| self.settled(m)) {
                 if let Some(outcome) = outcome {
+                    counts.count(outcome);
+                }
+                continue;
+            }
+            if mark.is_some() {
+                // Claimed by a run that stopped before settling: resolved before anything else
+                // (the resident may since have been archived or decided).
+                let resolved = match record.kind {
+                    CampaignKind::Message => self.converse(resident).await?,
+                    CampaignKind::ConsentRequest => self.ask(resident).await?,
+                };
+                if let Some(outcome) = resolved {
                     counts.count(outcome);
                 }
                 continue;
@@ -495,18 +516,19 @@ impl<'a> Sender<'a> {
     }
 
     /// What a mark of this campaign counts as: its outcome if settled, where this page met
-    /// the recipient; nothing (not counted) if another page did (renamed, moved); `None`
-    /// for a send a run claimed and did not settle (the caller resolves it).
+    /// the recipient; nothing (not counted) if another page did (renamed or moved: counted
+    /// there, unless a run died before saving that page, a case left uncounted rather than
+    /// sent twice); `None` for a send a run claimed and did not settle (the caller resolves
+    /// and counts it, wherever it is met).
     fn settled(&self, mark: &RecipientMark) -> Option<Option<Outcome>> {
-        if mark.page != self.record.progress {
-            return Some(None);
-        }
-        match mark.state {
-            MarkState::Sending => None,
-            MarkState::Sent => Some(Some(Outcome::Sent)),
-            MarkState::NoConsent => Some(Some(Outcome::NoConsent)),
-            MarkState::Failed | MarkState::Refused => Some(Some(Outcome::Failed)),
-        }
+        let outcome = match mark.state {
+            // Resolved wherever it is met again (its page was never saved).
+            MarkState::Sending => return None,
+            MarkState::Sent => Outcome::Sent,
+            MarkState::NoConsent => Outcome::NoConsent,
+            MarkState::Failed | MarkState::Refused => Outcome::Failed,
+        };
+        Some((mark.page == self.record.progress).then_some(outcome))
     }
 
     /// Starts the campaign's conversation with one resident, once.

@@ -164,6 +164,15 @@ pub fn links_url(app_url: &str) -> String {
     std::env::var("LINKS_URL").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| app_url.to_owned())
 }
 
+/// The URL the SMS provider posts replies to, as it signs them: `SMS_WEBHOOK_URL` (a
+/// custom domain), else `{links_url}/v1/webhooks/sms`.
+pub fn sms_webhook_url(app_url: &str) -> String {
+    std::env::var("SMS_WEBHOOK_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("{}/v1/webhooks/sms", links_url(app_url).trim_end_matches('/')))
+}
+
 /// Where links in notifications and invitations point (`APP_URL`).
 pub fn app_url() -> String {
     std::env::var("APP_URL")

@@ -35,7 +35,7 @@ pub struct Notifier {
 pub type CategoryCache = crate::org_cache::OrgCache<Vec<domain::category::Category>>;
 
 /// How a text in a category that needs consent says how to stop.
-const SMS_STOP: &str = "\nReply STOP to unsubscribe.";
+const SMS_STOP: &str = "\nOr reply STOP.";
 
 /// After a transient provider outage, try the recipient again this much later.
 const RETRY_LATER: Duration = Duration::from_secs(30);
@@ -142,9 +142,9 @@ pub async fn bucket_now(
         } else {
             None
         };
-        // A text is answered STOP (shorter than a link; the provider's webhook honours it).
+        // A text may also be answered STOP (the provider's webhook honours it).
         let footer = match ca.channel {
-            Channel::Sms if !unsubscribe.is_empty() => SMS_STOP.to_owned(),
+            Channel::Sms if !unsubscribe.is_empty() => format!("{links_footer}{SMS_STOP}"),
             _ => links_footer.clone(),
         };
         let text = fit::fit_with_footer(ca.channel, &rendered.title, &rendered.text, &more_link, &footer);

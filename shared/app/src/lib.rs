@@ -40,7 +40,7 @@ pub mod threads;
 pub use automation::HoursCache;
 pub use config::{
     app_url, aws_from_env, aws_timeouts, campaign_send_rate, links_url, notifier_from_env, relay_sns_config,
-    Config,
+    sms_webhook_url, Config,
 };
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;

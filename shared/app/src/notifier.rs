@@ -33,8 +33,12 @@ async fn needing_consent(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<C
         return Ok(None);
     }
     let read = async { n.store.get_categories(org).await.map(|(all, _)| all) };
-    let all = n.categories.get(org, read).await?;
-    Ok(all.into_iter().find(|c| c.id == id && c.consent != ConsentMode::Transactional))
+    let mut found = n.categories.get(org, read).await?.into_iter().find(|c| c.id == id);
+    if found.is_none() {
+        // Newer than the cached list: read it now (a thread's category always exists).
+        found = n.store.get_categories(org).await?.0.into_iter().find(|c| c.id == id);
+    }
+    Ok(found.filter(|c| c.consent != ConsentMode::Transactional))
 }
 
 /// Handles one notification-queue event: records the pending notifications, then sends

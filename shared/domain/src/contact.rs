@@ -40,6 +40,10 @@ pub struct NewContact {
     /// Staff only: `staff` (default) or `facility_admin`.
     #[schema(pattern = "^(staff|facility_admin)$")]
     pub role: Option<String>,
+    /// Staff only: the properties they work for, besides `property_id` (at most 20): where
+    /// they dispatch the categories naming them.
+    #[schema(max_items = 20)]
+    pub property_ids: Option<Vec<String>>,
 }
 
 /// An optional one-line field of a contact: 1 to `max` characters, no line break or
@@ -63,6 +67,28 @@ pub(crate) fn key_part(
         ));
     }
     Ok(value)
+}
+
+/// The properties staff work for: for staff and facility admins only (anyone else 422), at
+/// most 20, each a property id, each once.
+fn staff_properties(role: Role, ids: Option<Vec<String>>) -> Result<Option<Vec<String>>, DomainError> {
+    const MAX: usize = 20;
+    let Some(ids) = ids else { return Ok(None) };
+    if !role.is_staff() {
+        let message = "property_ids are the properties staff work for: only staff have them";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message));
+    }
+    if ids.len() > MAX {
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, format!("at most {MAX} property_ids")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = key_part("property_ids", Some(id), 64)?.unwrap_or_default();
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// Checks an e-mail address and a phone number with the same rules as notification
@@ -96,6 +122,7 @@ impl NewContact {
                 ))
             }
         };
+        let property_ids = staff_properties(role, self.property_ids)?.unwrap_or_default();
         if role == Role::Resident && (property_id.is_none() || unit.is_none()) {
             return Err(DomainError::invalid(
                 ErrorCode::UnitRequired,
@@ -109,6 +136,7 @@ impl NewContact {
             name,
             unit,
             property_id,
+            property_ids,
             state: AccountState::Active,
             email: address(Channel::Email, self.email)?,
             phone: address(Channel::Sms, self.phone)?,
@@ -135,6 +163,9 @@ pub struct ContactPatch {
     pub property_id: Option<String>,
     #[schema(max_length = 20, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
     pub unit: Option<String>,
+    /// Staff only: replaces the properties they work for (at most 20; `[]` clears them).
+    #[schema(max_items = 20)]
+    pub property_ids: Option<Vec<String>>,
 }
 
 impl ContactPatch {
@@ -159,6 +190,9 @@ impl ContactPatch {
         }
         if let Some(u) = key_part("unit", self.unit, 20)? {
             user.unit = Some(u);
+        }
+        if let Some(ids) = staff_properties(user.role, self.property_ids)? {
+            user.property_ids = ids;
         }
         Ok(user)
     }

@@ -123,6 +123,12 @@ pub fn ensure_startable_with(resident: &User) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Whether staff work for `property` (their `property_id` or one of their `property_ids`).
+pub fn works_for(user: &User, property: Option<&str>) -> bool {
+    property
+        .is_some_and(|p| user.property_id.as_deref() == Some(p) || user.property_ids.iter().any(|w| w == p))
+}
+
 /// Org settings (routing, teams) are for facility admins.
 pub fn ensure_org_admin(user: &User) -> Result<(), DomainError> {
     ensure_can_write(user)?;

@@ -70,6 +70,10 @@ pub struct User {
     pub unit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_id: Option<String>,
+    /// Staff: the properties they work for (besides `property_id`), where they dispatch the
+    /// categories naming them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub property_ids: Vec<String>,
     #[serde(default)]
     pub state: AccountState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +112,7 @@ impl User {
             name: id.into(),
             unit: None,
             property_id: None,
+            property_ids: Vec::new(),
             state: AccountState::Active,
             email: None,
             phone: None,

@@ -94,6 +94,12 @@ pub enum RecipientKey<'a> {
 }
 
 impl RecipientKey<'_> {
+    fn contact(&self) -> &UserId {
+        match self {
+            Self::Campaign { contact, .. } | Self::Asked { contact, .. } => contact,
+        }
+    }
+
     fn key(&self, org: &OrgId) -> Item {
         match self {
             Self::Campaign { campaign, contact } => {
@@ -140,6 +146,7 @@ pub struct RecipientMark {
     pub state: MarkState,
     /// Where in the audience the campaign met them: a page read again after a crash counts
     /// its marked recipients; one met again elsewhere (renamed, moved) is not counted twice.
+    #[serde(default)]
     pub page: Progress,
     /// A consent request: the address it went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,7 +263,18 @@ impl Store {
         at: &[RecipientKey<'_>],
     ) -> Result<HashMap<UserId, RecipientMark>, StoreError> {
         let found = self.batch_get(at.iter().map(|k| k.key(org)).collect(), true).await?;
-        found.iter().map(|item| data::<RecipientMark>(item).map(|m| (m.contact.clone(), m))).collect()
+        let mut marks = HashMap::new();
+        for item in &found {
+            // Keyed by the contact of the key asked for (the item's own keys say which).
+            let asked = at.iter().find(|k| {
+                let key = k.key(org);
+                key.get(PK) == item.get(PK) && key.get(keys::SK) == item.get(keys::SK)
+            });
+            if let Some(k) = asked {
+                marks.insert(k.contact().clone(), data::<RecipientMark>(item)?);
+            }
+        }
+        Ok(marks)
     }
 
     /// Gives a claim back: nothing was sent (the provider did not take it).

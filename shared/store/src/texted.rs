@@ -30,6 +30,10 @@ impl Store {
         contact: &UserId,
         categories: &[String],
     ) -> Result<(), StoreError> {
+        // A string set holds each value once (DynamoDB refuses duplicates).
+        let mut categories = categories.to_vec();
+        categories.sort();
+        categories.dedup();
         if categories.is_empty() {
             return Ok(());
         }
@@ -44,7 +48,7 @@ impl Store {
             .expression_attribute_names("#org", "org")
             .expression_attribute_names("#user", "user")
             .expression_attribute_names("#exp", items::EXPIRES_AT)
-            .expression_attribute_values(":c", AttributeValue::Ss(categories.to_vec()))
+            .expression_attribute_values(":c", AttributeValue::Ss(categories))
             .expression_attribute_values(":org", s(org.as_str()))
             .expression_attribute_values(":user", s(contact.as_str()))
             .expression_attribute_values(":exp", items::n(expires))
