@@ -133,16 +133,39 @@ async fn ensure_staff(app: &App, actor: &User, named: &[UserId]) -> Result<(), E
     Ok(())
 }
 
-/// Whether the actor audits category `id` (staff named among its auditors; the built-in
-/// category has none).
-pub(crate) async fn audits(app: &App, actor: &User, id: &str) -> Result<bool, Error> {
+/// What a staff member who is not in a thread may do with the threads of a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CategoryRole {
+    /// Reads every thread of the category in the org, internal notes included; never writes.
+    Auditor,
+    /// Reads the category's threads in the properties they work for, is alerted to their
+    /// residents' messages and adds participants; does not post.
+    Dispatcher,
+}
+
+/// The actor's role in category `id` for a thread of `property` (staff named among its
+/// auditors, or among its dispatchers and working for the property; the built-in category
+/// has neither).
+pub(crate) async fn role_in(
+    app: &App,
+    actor: &User,
+    id: &str,
+    property: Option<&str>,
+) -> Result<Option<CategoryRole>, Error> {
     if !actor.role.is_staff() || id == category::SERVICE {
-        return Ok(false);
+        return Ok(None);
     }
-    match find(app, &actor.org, id).await {
-        Ok(category) => Ok(category.auditors.contains(&actor.id)),
-        Err(Error::Domain(DomainError::NotFound(_))) => Ok(false),
-        Err(e) => Err(e),
+    let category = match find(app, &actor.org, id).await {
+        Ok(category) => category,
+        Err(Error::Domain(DomainError::NotFound(_))) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if category.auditors.contains(&actor.id) {
+        Ok(Some(CategoryRole::Auditor))
+    } else if category.dispatchers.contains(&actor.id) && policy::works_for(actor, property) {
+        Ok(Some(CategoryRole::Dispatcher))
+    } else {
+        Ok(None)
     }
 }
 

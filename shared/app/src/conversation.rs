@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{policy, DomainError, ErrorCode, MessageId, ThreadId, User};
 use store::{ParticipantRecord, ThreadView};
 
+use crate::categories::CategoryRole;
 use crate::{App, Error};
 
 /// The current time at millisecond precision, the precision every id and key uses.
@@ -18,28 +19,54 @@ pub fn millis(at: DateTime<Utc>) -> u64 {
 }
 
 /// Loads a thread the caller may work in (its participants, facility admins); an auditor
-/// of its category, who may only read it, gets 403; anyone else 404, whether absent or
-/// not theirs.
+/// or a dispatcher of its category, who may not post in it, gets 403; anyone else 404,
+/// whether absent or not theirs.
 pub async fn load_visible(app: &App, actor: &User, id: &ThreadId) -> Result<ThreadView, Error> {
-    let view = app.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
-    if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
-        return Ok(view);
+    let (view, role) = load_with_role(app, actor, id).await?;
+    match role {
+        Access::Member => Ok(view),
+        Access::Category(_) => {
+            let message = "auditors and dispatchers read a category's threads; they do not write in them";
+            Err(DomainError::forbidden(ErrorCode::NotAllowed, message).into())
+        }
     }
-    if crate::categories::audits(app, actor, &view.thread.summary.category_id).await? {
-        let message = "auditors read a category's threads, never write";
-        return Err(DomainError::forbidden(ErrorCode::NotAllowed, message).into());
-    }
-    Err(DomainError::NotFound("thread").into())
 }
 
-/// Loads a thread the caller may read: as [`load_visible`], and auditors of its category.
+/// Loads a thread the caller may read: as [`load_visible`], and its category's auditors and
+/// dispatchers.
 pub async fn load_readable(app: &App, actor: &User, id: &ThreadId) -> Result<ThreadView, Error> {
+    Ok(load_with_role(app, actor, id).await?.0)
+}
+
+/// Loads a thread the caller may add people to: as [`load_visible`], and its category's
+/// dispatchers (an auditor gets 403).
+pub async fn load_assignable(app: &App, actor: &User, id: &ThreadId) -> Result<ThreadView, Error> {
+    match load_with_role(app, actor, id).await? {
+        (view, Access::Member | Access::Category(CategoryRole::Dispatcher)) => Ok(view),
+        (_, Access::Category(CategoryRole::Auditor)) => {
+            let message = "auditors read a category's threads, never write";
+            Err(DomainError::forbidden(ErrorCode::NotAllowed, message).into())
+        }
+    }
+}
+
+enum Access {
+    /// A participant, or a facility admin.
+    Member,
+    Category(CategoryRole),
+}
+
+/// A thread the caller may read, and why; 404 when absent or not theirs.
+async fn load_with_role(app: &App, actor: &User, id: &ThreadId) -> Result<(ThreadView, Access), Error> {
     let view = app.store.load_thread(&actor.org, id).await?.ok_or(DomainError::NotFound("thread"))?;
-    let auditor = || crate::categories::audits(app, actor, &view.thread.summary.category_id);
-    if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) || auditor().await? {
-        Ok(view)
-    } else {
-        Err(DomainError::NotFound("thread").into())
+    if policy::can_view_thread(actor, view.participant(&actor.id).is_some()) {
+        return Ok((view, Access::Member));
+    }
+    let summary = &view.thread.summary;
+    let property = summary.resident.property_id.as_deref();
+    match crate::categories::role_in(app, actor, &summary.category_id, property).await? {
+        Some(role) => Ok((view, Access::Category(role))),
+        None => Err(DomainError::NotFound("thread").into()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Notifications. The notifier (consumer of `message_posted` and `thread_routed` events)
 //! turns a new message into one pending notification per recipient (everyone in the thread but the
-//! author; staff only for internal notes), each a conditional write, so a redelivered event
+//! author; staff only for internal notes; for a resident's message also its category's
+//! dispatchers of the thread's property), each a conditional write, so a redelivered event
 //! adds nothing. Urgent ones it hands to the dispatcher at once, within a time budget that
 //! keeps the batch well inside the function's timeout; the dispatcher (scheduled,
 //! [`crate::dispatch`]) sends everything else.
@@ -11,7 +12,7 @@ use chrono::Utc;
 use domain::category::{self, Category, ConsentMode};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::notify::PendingNotification;
-use domain::{OrgId, Priority, Role};
+use domain::{policy, OrgId, Priority, Role, UserId};
 use tokio::time::Instant;
 
 use crate::dispatch::{self, Notifier};
@@ -26,19 +27,18 @@ pub fn urgent_deadline() -> Instant {
     Instant::now() + URGENT_BUDGET
 }
 
-/// The thread's category if its messages need consent (not transactional), as last read
-/// (once a minute per org and instance).
-async fn needing_consent(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<Category>, WorkError> {
+/// The thread's category (`None`: the built-in one), as last read (once a minute per org
+/// and instance; a category newer than that read is read again).
+async fn category_of(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<Category>, WorkError> {
     if id == category::SERVICE {
         return Ok(None);
     }
     let read = async { n.store.get_categories(org).await.map(|(all, _)| all) };
-    let mut found = n.categories.get(org, read).await?.into_iter().find(|c| c.id == id);
-    if found.is_none() {
-        // Newer than the cached list: read it now (a thread's category always exists).
-        found = n.store.get_categories(org).await?.0.into_iter().find(|c| c.id == id);
+    let found = n.categories.get(org, read).await?.into_iter().find(|c| c.id == id);
+    match found {
+        Some(category) => Ok(Some(category)),
+        None => Ok(n.store.get_categories(org).await?.0.into_iter().find(|c| c.id == id)),
     }
-    Ok(found.filter(|c| c.consent != ConsentMode::Transactional))
 }
 
 /// Handles one notification-queue event: records the pending notifications, then sends
@@ -72,7 +72,8 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         at: msg.created_at,
         consent_category: None,
     };
-    let consent = needing_consent(n, &event.org, &view.thread.summary.category_id).await?;
+    let category = category_of(n, &event.org, &view.thread.summary.category_id).await?;
+    let consent = category.as_ref().filter(|c| c.consent != ConsentMode::Transactional);
     let mut recipients = Vec::new();
     for p in &view.participants {
         // Never the author; internal notes only to staff; what the system answers a
@@ -84,7 +85,7 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
             continue;
         }
         let mut pending = pending.clone();
-        if let Some(category) = consent.as_ref().filter(|_| p.role == Role::Resident) {
+        if let Some(category) = consent.filter(|_| p.role == Role::Resident) {
             // A conversation staff started reaches a resident only while they consent; one
             // the resident started is their own request, answered whatever they decided.
             if view.thread.created_by != p.user_id {
@@ -96,14 +97,31 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
             pending.consent_category = Some(category.id.clone());
         }
         n.store.enqueue_notification(&event.org, &p.user_id, &pending, due).await?;
-        recipients.push(&p.user_id);
+        recipients.push(p.user_id.clone());
+    }
+    // A resident's message alerts the category's dispatchers of the thread's property.
+    let summary = &view.thread.summary;
+    if let Some(category) =
+        category.as_ref().filter(|_| msg.author_id == summary.resident.id && !msg.internal)
+    {
+        let outside: Vec<UserId> =
+            category.dispatchers.iter().filter(|d| view.participant(d).is_none()).cloned().collect();
+        if !outside.is_empty() {
+            let property = summary.resident.property_id.as_deref();
+            for dispatcher in n.store.get_users(&event.org, &outside).await? {
+                if policy::works_for(&dispatcher, property) && policy::ensure_can_act(&dispatcher).is_ok() {
+                    n.store.enqueue_notification(&event.org, &dispatcher.id, &pending, due).await?;
+                    recipients.push(dispatcher.id);
+                }
+            }
+        }
     }
     if !urgent {
         return Ok(());
     }
     // Urgent ones go out now, not at the next scheduled dispatch, but never past the
     // budget: a recipient not reached by then is the dispatcher's (the bucket stays due).
-    for user in recipients {
+    for user in &recipients {
         if Instant::now() >= deadline {
             break;
         }

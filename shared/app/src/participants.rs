@@ -6,7 +6,7 @@ use domain::{policy, DomainError, ErrorCode, EventId, ThreadId, User, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ThreadView};
 
-use crate::conversation::{load_visible, millis, now, participant};
+use crate::conversation::{load_assignable, load_visible, millis, now, participant};
 use crate::relay::relay;
 use crate::{App, Error};
 
@@ -38,7 +38,7 @@ fn event(thread_id: ThreadId, kind: EventKind, actor: &UserId, subject: &UserId)
 
 /// Adds a user of the org to a thread; the thread as it is afterwards.
 pub async fn add(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> Result<ThreadView, Error> {
-    let mut view = load_visible(app, actor, &id).await?;
+    let mut view = load_assignable(app, actor, &id).await?;
     let added = app.store.get_user(&actor.org, &user_id).await?.ok_or_else(|| {
         DomainError::invalid(ErrorCode::UnknownUser, "user_id does not name a user of this organization")
     })?;
@@ -67,7 +67,7 @@ pub async fn add(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> Resu
             view.participants.push(joined);
             return Ok(view);
         }
-        view = load_visible(app, actor, &id).await?;
+        view = load_assignable(app, actor, &id).await?;
     }
     Err(store::StoreError::Contention.into())
 }

@@ -231,9 +231,12 @@ pub struct Inbox {
 
 pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox, Error> {
     let own = InboxScope::User(actor.org.clone(), actor.id.clone());
+    // An auditor lists their category's threads across the org; a dispatcher those of a
+    // property they work for (the filter names it).
     let audited = match (&filter.assignee, &filter.rows.category_id) {
         (None, Some(category)) if actor.role != Role::FacilityAdmin => {
-            categories::audits(app, actor, category).await?
+            let property = filter.rows.property_id.as_deref();
+            categories::role_in(app, actor, category, property).await?.is_some()
         }
         _ => false,
     };
@@ -244,7 +247,6 @@ pub async fn inbox(app: &App, actor: &User, filter: InboxFilter) -> Result<Inbox
         }
         Some(_) => (own, false),
         None if actor.role == Role::FacilityAdmin => (InboxScope::Org(actor.org.clone()), true),
-        // An auditor lists their category's threads across the org.
         None if audited => (InboxScope::Org(actor.org.clone()), true),
         None => (own, false),
     };

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{error_code, World};
+use crate::support::{error_code, eventually, World};
 
 impl World {
     async fn category_ids(&self, user: &str) -> Vec<String> {
@@ -169,4 +169,76 @@ async fn auditors_read_every_thread_of_their_category_and_write_nothing() {
     assert_eq!(w.get("maint-1", &path).await.0, StatusCode::NOT_FOUND);
     assert!(w.thread_ids("maint-1", &format!("?category_id={parking}")).await.is_empty());
     assert_eq!(w.get("bookkeeper-1", &format!("/v1/threads/{other}")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dispatchers_read_assign_and_are_alerted_in_their_properties_only() {
+    let w = World::new().await;
+    // Dora works for prop-2 only; security-1 for prop-1 (the seed's property_id).
+    let (status, dora) = w
+        .post("admin-1", "/v1/contacts", json!({"kind": "staff", "name": "Dora Dispatch", "property_ids": ["prop-2", "prop-2"], "email": format!("dora@{}.example.com", w.org)}))
+        .await;
+    assert_eq!((status, dora["property_ids"].clone()), (StatusCode::CREATED, json!(["prop-2"])), "{dora}");
+    let dora = dora["id"].as_str().unwrap().to_owned();
+    let (status, refused) = w
+        .post("admin-1", "/v1/contacts", json!({"kind": "resident", "name": "Rex", "property_id": "prop-1", "unit": "9", "property_ids": ["prop-2"]}))
+        .await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+        "staff only"
+    );
+    let repairs = w
+        .create_category(json!({"name": "Repairs", "consent": "transactional", "topics": ["maintenance"], "dispatchers": ["security-1", dora]}))
+        .await;
+    let repairs = repairs["id"].as_str().unwrap().to_owned();
+    let thread = w.start_thread("resident-1", "maintenance", "Leak", "Water under the sink").await;
+    w.routed_to(&thread, "maint-1").await;
+
+    // Alerted to the resident's message: security-1 (prop-1), not Dora (prop-2).
+    let security = format!("security-1@{}.example.com", w.org);
+    eventually(20, "the dispatcher's alert", || async {
+        crate::support::sent_mail(&security)
+            .await
+            .iter()
+            .any(|m| m.contains("Water under the sink"))
+            .then_some(())
+    })
+    .await;
+    let (org, dora_id) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse(&dora).unwrap());
+    assert!(w.store.pending_notifications(&org, &dora_id, 10, false).await.unwrap().is_empty());
+    assert!(crate::support::sent_mail(&format!("dora@{}.example.com", w.org)).await.is_empty());
+
+    // security-1 reads it, lists the category's threads of the property, adds someone...
+    let path = format!("/v1/threads/{thread}");
+    assert_eq!(w.get("security-1", &path).await.0, StatusCode::OK);
+    assert_eq!(w.messages("security-1", &thread).await.len(), 1);
+    let listed = w.thread_ids("security-1", &format!("?category_id={repairs}&property_id=prop-1")).await;
+    assert_eq!(listed, std::slice::from_ref(&thread));
+    assert!(!w.thread_ids("security-1", "").await.contains(&thread), "not in their own inbox");
+    let added =
+        w.post("security-1", &format!("{path}/participants"), json!({"user_id": "bookkeeper-1"})).await;
+    assert_eq!(added.0, StatusCode::CREATED, "{}", added.1);
+    assert!(w.participants(&thread).await.contains(&"bookkeeper-1".to_owned()));
+    // ...but does not post or change it.
+    for (method, route, body) in [
+        (Method::POST, format!("{path}/messages"), json!({"body": "On it"})),
+        (Method::PATCH, path.clone(), json!({"priority": "urgent"})),
+    ] {
+        let (status, refused) = w.call("security-1", method.clone(), &route, Some(body)).await;
+        assert_eq!(
+            (status, error_code(&refused)),
+            (StatusCode::FORBIDDEN, "not_allowed"),
+            "{method} {route}"
+        );
+    }
+
+    // Outside their properties a dispatcher sees nothing.
+    assert_eq!(w.get(&dora, &path).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = w.post(&dora, &format!("{path}/participants"), json!({"user_id": "maint-1"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(w.thread_ids(&dora, &format!("?category_id={repairs}&property_id=prop-1")).await.is_empty());
+    assert!(w.thread_ids(&dora, &format!("?category_id={repairs}&property_id=prop-2")).await.is_empty());
+    // Nor in another org.
+    assert_eq!(w.get("admin-b", &path).await.0, StatusCode::NOT_FOUND);
 }
