@@ -36,6 +36,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A body as JSON or, when so declared, as a form (`application/x-www-form-urlencoded`, what
+/// an HTML form posts); the same limits and errors as [`JsonBody`].
+pub struct JsonOrForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
+        }
+        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES).await.map_err(|_| {
+            ApiError::App(app::Error::PayloadTooLarge {
+                what: "request body",
+                limit_bytes: MAX_BODY_BYTES as u64,
+            })
+        })?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(Self)
+            .map_err(|e| DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()).into())
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;

@@ -14,6 +14,7 @@ pub mod functions;
 pub mod links;
 pub mod me;
 pub mod messages;
+mod pages;
 mod participants;
 pub mod scheduled;
 pub mod search;

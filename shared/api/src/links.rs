@@ -5,6 +5,8 @@
 use app::consents;
 use app::links::Purpose;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{DomainError, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::doc::NotFound;
-use crate::extract::{JsonBody, LinkToken};
+use crate::extract::{JsonOrForm, LinkToken};
+use crate::pages;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -66,78 +69,134 @@ async fn view(app: &AppState, token: &str, purpose: Purpose) -> Result<LinkView,
 /// A consent request
 ///
 /// No sign-in: the token is the link e-mailed by a consent-request campaign. Names the
-/// category the request is about.
+/// category the request is about; a browser (`Accept: text/html`) gets a page with
+/// Accept and Decline buttons, in English and French.
 #[utoipa::path(get, path = "/v1/consent/{token}", tag = "links", operation_id = "getConsentRequest",
     params(LinkToken),
     responses(
-        (status = 200, description = "The category asked about.", body = LinkView),
+        (status = 200, description = "The category asked about.",
+            content((LinkView = "application/json"), (String = "text/html"))),
         (status = 404, response = NotFound),
     ))]
 async fn show_consent(
     State(app): State<AppState>,
+    headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Json<LinkView>, ApiError> {
-    Ok(Json(view(&app, &token, Purpose::Consent).await?))
+) -> Result<Response, ApiError> {
+    let shown = view(&app, &token, Purpose::Consent).await?;
+    if !pages::wants_html(&headers) {
+        return Ok(Json(shown).into_response());
+    }
+    let name = pages::escape(&shown.category.name);
+    let body = format!(
+        "<h1>{name}</h1><p>May we send you messages of this kind? You may change your mind at any \
+         time.</p><p lang=\"fr\">Acceptez-vous de recevoir ce type de messages&#8239;? Vous pourrez \
+         changer d’avis en tout temps.</p><form method=\"post\"><button name=\"decision\" \
+         value=\"accept\">Yes / Oui</button><button name=\"decision\" value=\"decline\">No / \
+         Non</button></form>"
+    );
+    Ok(pages::page(&name, &body))
 }
 
 /// Answer a consent request
 ///
 /// No sign-in. `accept` subscribes the contact to the category, `decline` does not; either is
 /// recorded in the consent ledger (source `consent_request`, basis `express`) with the
-/// request's wording and the link's use as evidence. Takes effect at once.
+/// request's wording and the link's use as evidence. Takes effect at once. JSON, or the
+/// form the page posts (`decision=accept`), which is answered with a page.
 #[utoipa::path(post, path = "/v1/consent/{token}", tag = "links", operation_id = "answerConsentRequest",
     params(LinkToken), request_body = Decide,
     responses(
-        (status = 200, description = "The contact's standing now.", body = Decided),
+        (status = 200, description = "The contact's standing now.",
+            content((Decided = "application/json"), (String = "text/html"))),
         (status = 404, response = NotFound),
     ))]
 async fn decide(
     State(app): State<AppState>,
+    headers: HeaderMap,
     LinkToken(token): LinkToken,
-    JsonBody(body): JsonBody<Decide>,
-) -> Result<Json<Decided>, ApiError> {
+    JsonOrForm(body): JsonOrForm<Decide>,
+) -> Result<Response, ApiError> {
     let accept = matches!(body.decision, Decision::Accept);
     let standing = consents::decide_by_link(&app, &token, accept).await?;
-    Ok(Json(Decided { subscribed: standing.subscribed }))
+    if !pages::wants_html(&headers) {
+        return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+    }
+    let name = pages::escape(&standing.name);
+    let body = if standing.subscribed {
+        format!(
+            "<h1>{name}</h1><p>Thank you: you will receive these messages.</p><p lang=\"fr\">Merci\
+                 &#8239;: vous recevrez ces messages.</p>"
+        )
+    } else {
+        format!(
+            "<h1>{name}</h1><p>Noted: you will not receive these messages.</p><p lang=\"fr\">C’est \
+                 noté&#8239;: vous ne recevrez pas ces messages.</p>"
+        )
+    };
+    Ok(pages::page(&name, &body))
 }
 
 /// An unsubscribe link
 ///
 /// No sign-in: the token is the link a delivery in a category that needs consent carried.
-/// Names the category it withdraws from.
+/// Names the category it withdraws from; a browser gets a page with an Unsubscribe button
+/// (opening the link changes nothing: mail scanners open links too).
 #[utoipa::path(get, path = "/v1/unsubscribe/{token}", tag = "links", operation_id = "getUnsubscribe",
     params(LinkToken),
     responses(
-        (status = 200, description = "The category.", body = LinkView),
+        (status = 200, description = "The category.",
+            content((LinkView = "application/json"), (String = "text/html"))),
         (status = 404, response = NotFound),
     ))]
 async fn show_unsubscribe(
     State(app): State<AppState>,
+    headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Json<LinkView>, ApiError> {
-    Ok(Json(view(&app, &token, Purpose::Unsubscribe).await?))
+) -> Result<Response, ApiError> {
+    let shown = view(&app, &token, Purpose::Unsubscribe).await?;
+    if !pages::wants_html(&headers) {
+        return Ok(Json(shown).into_response());
+    }
+    let name = pages::escape(&shown.category.name);
+    let body = format!(
+        "<h1>{name}</h1><p>Stop receiving messages of this kind?</p><p lang=\"fr\">Ne plus recevoir ce \
+         type de messages&#8239;?</p><form method=\"post\"><input type=\"hidden\" \
+         name=\"List-Unsubscribe\" value=\"One-Click\"><button>Unsubscribe / Me désabonner</button></form>"
+    );
+    Ok(pages::page(&name, &body))
 }
 
 /// Unsubscribe
 ///
 /// No sign-in; the one-click POST of RFC 8058 (body `List-Unsubscribe=One-Click`, form or
-/// multipart encoded) or any other body, which is not read: the token is the whole request.
-/// Withdraws the contact's consent to the category at once (ledger source `unsubscribe`);
-/// again changes nothing.
+/// multipart encoded), the page's form, or any other body, which is not read: the token is
+/// the whole request. Withdraws the contact's consent to the category at once (ledger
+/// source `unsubscribe`); again changes nothing.
 #[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "links", operation_id = "unsubscribe",
     params(LinkToken),
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
         description = "`List-Unsubscribe=One-Click`, or empty."),
     responses(
-        (status = 200, description = "Unsubscribed.", body = Decided),
+        (status = 200, description = "Unsubscribed.",
+            content((Decided = "application/json"), (String = "text/html"))),
         (status = 404, response = NotFound),
     ))]
 async fn unsubscribe(
     State(app): State<AppState>,
+    headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Json<Decided>, ApiError> {
+) -> Result<Response, ApiError> {
     let standing = consents::unsubscribe_by_link(&app, &token).await?;
-    Ok(Json(Decided { subscribed: standing.subscribed }))
+    if !pages::wants_html(&headers) {
+        return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+    }
+    let name = pages::escape(&standing.name);
+    let body = format!(
+        "<h1>{name}</h1><p>You are unsubscribed: you will not receive these messages any more.</p>\
+         <p lang=\"fr\">Vous êtes désabonné&#8239;: vous ne recevrez plus ces messages.</p>"
+    );
+    Ok(pages::page(&name, &body))
 }
 
 /// The longest SMS webhook body read (the provider's form is a few hundred bytes).

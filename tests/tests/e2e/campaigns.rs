@@ -145,10 +145,23 @@ async fn a_consent_request_asks_each_undecided_resident_once_and_the_answer_is_t
         "{proof}"
     );
 
-    // Declining through the same link withdraws it again.
-    let (status, declined) = read(answer("decline").await.unwrap()).await;
-    assert_eq!((status, declined["subscribed"].as_bool()), (StatusCode::OK, Some(false)));
+    // Declining through the same link, from its page in a browser, withdraws it again.
+    let html =
+        |req: reqwest::RequestBuilder| req.header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    let page = html(w.http.get(format!("{}{link}", w.url))).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Offers") && page.contains("value=\"decline\"") && page.contains("lang=\"fr\""),
+        "{page}"
+    );
+    let posted =
+        html(w.http.post(format!("{}{link}", w.url))).form(&[("decision", "decline")]).send().await.unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+    assert!(posted.text().await.unwrap().contains("will not receive"));
     assert_eq!(w.start_with("resident-1", &offers).await, StatusCode::CONFLICT);
+    assert_eq!(w.ledger("resident-1").await.last().unwrap()["subscribed"], false);
 
     // A forged or altered token is 404 and changes nothing.
     let ledger_before = w.ledger("resident-1").await.len();
@@ -297,6 +310,15 @@ async fn deliveries_that_need_consent_carry_a_one_click_unsubscribe_that_works_a
         (status, shown["category"]["name"].as_str(), shown["subscribed"].as_bool()),
         (StatusCode::OK, Some("News"), Some(true))
     );
+    // In a browser: a page with the button, the category's name escaped; opening it changes nothing.
+    let renamed =
+        w.patch("admin-1", &format!("/v1/categories/{news}"), json!({"name": "News <i>& more</i>"})).await;
+    assert_eq!(renamed.0, StatusCode::OK, "{}", renamed.1);
+    let page = w.http.get(format!("{}{path}", w.url)).header("accept", "text/html").send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("News &lt;i&gt;&amp; more&lt;/i&gt;") && !page.contains("<i>"), "{page}");
+    assert!(page.contains("List-Unsubscribe") && page.contains("<form method=\"post\">"), "{page}");
+    assert_eq!(w.start_with("resident-1", &news).await, StatusCode::CREATED, "still subscribed");
 
     // RFC 8058's one-click POST (here multipart, as the RFC's example): effective at once.
     let multipart =
