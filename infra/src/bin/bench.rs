@@ -750,7 +750,7 @@ async fn campaign_figures(
     Ok(format!(
         "\n## Campaigns\n\nA consent request to {recipients} residents, run by the local campaign schedule (one run at \
          a time, {} sends per second): {:.0} s, **{:.0} recipients per minute** locally, where moto serving one call at a \
-         time is the bound. In AWS the configured rate is (CampaignSendRate, SES's maximum send rate: 14 by default \
+         time is the bound. In AWS the configured rate is the bound (CampaignSendRate, SES's maximum send rate: 14 by default \
          out of the sandbox): {:.0} per minute, 14 per second over the 50 s each minute's run sends. Sent {}, \
          skipped {}.\n\n| per recipient | DynamoDB calls | RRU | WRU | SES e-mails | $ per 1,000 recipients (DynamoDB / SES / Lambda) |\n\
          |---|---|---|---|---|---|\n| consent request | {:.2} | {:.2} | {:.2} | {:.2} | {:.4} ({:.4} / {:.4} / {:.4}) |\n\n\

@@ -245,15 +245,7 @@ impl Store {
         at: RecipientKey<'_>,
         mark: &RecipientMark,
     ) -> Result<(), StoreError> {
-        let item = mark_item(org, at, mark)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.put(mark_item(org, at, mark)?).await
     }
 
     /// The marks of these recipients that exist (one BatchGetItem per 100).

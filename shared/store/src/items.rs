@@ -236,10 +236,15 @@ impl crate::Store {
     /// Writes `value` under `data` in the item at `key`, replacing it.
     pub(crate) async fn put_data<T: Serialize>(&self, mut key: Item, value: &T) -> Result<(), StoreError> {
         key.insert(DATA.into(), av(value)?);
+        self.put(key).await
+    }
+
+    /// Writes `item`, replacing any there (an unconditional PutItem).
+    pub(crate) async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(key))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(StoreError::unavailable)?;

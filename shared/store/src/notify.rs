@@ -519,15 +519,7 @@ impl Store {
 
     /// Records a delivery made outside the notification buckets (an invitation).
     pub async fn record_delivery(&self, org: &OrgId, d: &Delivery) -> Result<(), StoreError> {
-        let item = delivery_item(org, d)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.put(delivery_item(org, d)?).await
     }
 
     /// The delivery log of a recipient, newest first.
