@@ -175,7 +175,7 @@ async fn show_unsubscribe(
 /// source `unsubscribe`); again changes nothing.
 #[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "links", operation_id = "unsubscribe",
     params(LinkToken),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = OneClick, content_type = "application/x-www-form-urlencoded",
         description = "`List-Unsubscribe=One-Click`, or empty."),
     responses(
         (status = 200, description = "Unsubscribed.",
@@ -199,6 +199,28 @@ async fn unsubscribe(
     Ok(pages::page(&name, &body))
 }
 
+/// The one-click form of RFC 8058 (not read: the token is the whole request).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct OneClick {
+    #[schema(rename = "List-Unsubscribe")]
+    list_unsubscribe: Option<String>,
+}
+
+/// What the SMS provider posts about a reply (the fields read; it sends more).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SmsForm {
+    /// The sender's number (E.164).
+    #[schema(rename = "From")]
+    from: String,
+    #[schema(rename = "To")]
+    to: String,
+    /// The reply's text.
+    #[schema(rename = "Body")]
+    body: String,
+}
+
 /// The longest SMS webhook body read (the provider's form is a few hundred bytes).
 const MAX_WEBHOOK_BYTES: usize = 16 * 1024;
 /// What the provider is answered: nothing to send back.
@@ -213,8 +235,8 @@ const NO_REPLY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Re
 /// that needs consent the sender's number was texted in (ledger source `unsubscribe`). Any
 /// other reply is ignored. Answered with an empty TwiML response.
 #[utoipa::path(post, path = "/v1/webhooks/sms", tag = "links", operation_id = "smsReply",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "The provider's form: `From`, `To`, `Body`, …"),
+    request_body(content = SmsForm, content_type = "application/x-www-form-urlencoded",
+        description = "The provider's form: `From`, `To`, `Body` and others."),
     responses(
         (status = 200, description = "Handled.", body = String, content_type = "text/xml"),
         (status = 403, response = crate::doc::Forbidden),
