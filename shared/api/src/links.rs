@@ -57,6 +57,21 @@ struct Decide {
     decision: Decision,
 }
 
+/// A link's answer, never cached; an error as a page for a browser.
+fn answered(headers: &HeaderMap, result: Result<Response, ApiError>) -> Response {
+    match result {
+        Ok(response) => pages::private(response),
+        Err(e) => {
+            let response = e.into_response();
+            if pages::wants_html(headers) {
+                pages::error_page(response.status())
+            } else {
+                pages::private(response)
+            }
+        }
+    }
+}
+
 async fn view(app: &AppState, token: &str, purpose: Purpose) -> Result<LinkView, ApiError> {
     let (claim, category) = consents::by_link(app, token, purpose).await?;
     let (decided, _) = app.store.get_consents(&claim.org, &claim.contact).await.map_err(app::Error::from)?;
@@ -82,20 +97,24 @@ async fn show_consent(
     State(app): State<AppState>,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Response, ApiError> {
-    let shown = view(&app, &token, Purpose::Consent).await?;
-    if !pages::wants_html(&headers) {
-        return Ok(Json(shown).into_response());
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let shown = view(&app, &token, Purpose::Consent).await?;
+        if !pages::wants_html(&headers) {
+            return Ok(Json(shown).into_response());
+        }
+        let name = pages::escape(&shown.category.name);
+        let body = format!(
+            "<h1>{name}</h1><p>May we send you messages of this kind? You may change your mind at any \
+             time.</p><p lang=\"fr\">Acceptez-vous de recevoir ce type de messages&#8239;? Vous pourrez \
+             changer d’avis en tout temps.</p><form method=\"post\"><button name=\"decision\" \
+             value=\"accept\">Yes / Oui</button><button name=\"decision\" value=\"decline\">No / \
+             Non</button></form>"
+        );
+        Ok(pages::page(&name, &body))
     }
-    let name = pages::escape(&shown.category.name);
-    let body = format!(
-        "<h1>{name}</h1><p>May we send you messages of this kind? You may change your mind at any \
-         time.</p><p lang=\"fr\">Acceptez-vous de recevoir ce type de messages&#8239;? Vous pourrez \
-         changer d’avis en tout temps.</p><form method=\"post\"><button name=\"decision\" \
-         value=\"accept\">Yes / Oui</button><button name=\"decision\" value=\"decline\">No / \
-         Non</button></form>"
-    );
-    Ok(pages::page(&name, &body))
+    .await;
+    answered(&headers, result)
 }
 
 /// Answer a consent request
@@ -105,7 +124,8 @@ async fn show_consent(
 /// request's wording and the link's use as evidence. Takes effect at once. JSON, or the
 /// form the page posts (`decision=accept`), which is answered with a page.
 #[utoipa::path(post, path = "/v1/consent/{token}", tag = "links", operation_id = "answerConsentRequest",
-    params(LinkToken), request_body = Decide,
+    params(LinkToken),
+    request_body(content((Decide = "application/json"), (Decide = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The contact's standing now.",
             content((Decided = "application/json"), (String = "text/html"))),
@@ -116,25 +136,29 @@ async fn decide(
     headers: HeaderMap,
     LinkToken(token): LinkToken,
     JsonOrForm(body): JsonOrForm<Decide>,
-) -> Result<Response, ApiError> {
-    let accept = matches!(body.decision, Decision::Accept);
-    let standing = consents::decide_by_link(&app, &token, accept).await?;
-    if !pages::wants_html(&headers) {
-        return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let accept = matches!(body.decision, Decision::Accept);
+        let standing = consents::decide_by_link(&app, &token, accept).await?;
+        if !pages::wants_html(&headers) {
+            return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+        }
+        let name = pages::escape(&standing.name);
+        let body = if standing.subscribed {
+            format!(
+                "<h1>{name}</h1><p>Thank you: you will receive these messages.</p><p lang=\"fr\">Merci\
+                     &#8239;: vous recevrez ces messages.</p>"
+            )
+        } else {
+            format!(
+                "<h1>{name}</h1><p>Noted: you will not receive these messages.</p><p lang=\"fr\">C’est \
+                     noté&#8239;: vous ne recevrez pas ces messages.</p>"
+            )
+        };
+        Ok(pages::page(&name, &body))
     }
-    let name = pages::escape(&standing.name);
-    let body = if standing.subscribed {
-        format!(
-            "<h1>{name}</h1><p>Thank you: you will receive these messages.</p><p lang=\"fr\">Merci\
-                 &#8239;: vous recevrez ces messages.</p>"
-        )
-    } else {
-        format!(
-            "<h1>{name}</h1><p>Noted: you will not receive these messages.</p><p lang=\"fr\">C’est \
-                 noté&#8239;: vous ne recevrez pas ces messages.</p>"
-        )
-    };
-    Ok(pages::page(&name, &body))
+    .await;
+    answered(&headers, result)
 }
 
 /// An unsubscribe link
@@ -153,18 +177,22 @@ async fn show_unsubscribe(
     State(app): State<AppState>,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Response, ApiError> {
-    let shown = view(&app, &token, Purpose::Unsubscribe).await?;
-    if !pages::wants_html(&headers) {
-        return Ok(Json(shown).into_response());
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let shown = view(&app, &token, Purpose::Unsubscribe).await?;
+        if !pages::wants_html(&headers) {
+            return Ok(Json(shown).into_response());
+        }
+        let name = pages::escape(&shown.category.name);
+        let body = format!(
+            "<h1>{name}</h1><p>Stop receiving messages of this kind?</p><p lang=\"fr\">Ne plus recevoir ce \
+             type de messages&#8239;?</p><form method=\"post\"><input type=\"hidden\" \
+             name=\"List-Unsubscribe\" value=\"One-Click\"><button>Unsubscribe / Me désabonner</button></form>"
+        );
+        Ok(pages::page(&name, &body))
     }
-    let name = pages::escape(&shown.category.name);
-    let body = format!(
-        "<h1>{name}</h1><p>Stop receiving messages of this kind?</p><p lang=\"fr\">Ne plus recevoir ce \
-         type de messages&#8239;?</p><form method=\"post\"><input type=\"hidden\" \
-         name=\"List-Unsubscribe\" value=\"One-Click\"><button>Unsubscribe / Me désabonner</button></form>"
-    );
-    Ok(pages::page(&name, &body))
+    .await;
+    answered(&headers, result)
 }
 
 /// Unsubscribe
@@ -186,17 +214,21 @@ async fn unsubscribe(
     State(app): State<AppState>,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
-) -> Result<Response, ApiError> {
-    let standing = consents::unsubscribe_by_link(&app, &token).await?;
-    if !pages::wants_html(&headers) {
-        return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let standing = consents::unsubscribe_by_link(&app, &token).await?;
+        if !pages::wants_html(&headers) {
+            return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
+        }
+        let name = pages::escape(&standing.name);
+        let body = format!(
+            "<h1>{name}</h1><p>You are unsubscribed: you will not receive these messages any more.</p>\
+             <p lang=\"fr\">Vous êtes désabonné&#8239;: vous ne recevrez plus ces messages.</p>"
+        );
+        Ok(pages::page(&name, &body))
     }
-    let name = pages::escape(&standing.name);
-    let body = format!(
-        "<h1>{name}</h1><p>You are unsubscribed: you will not receive these messages any more.</p>\
-         <p lang=\"fr\">Vous êtes désabonné&#8239;: vous ne recevrez plus ces messages.</p>"
-    );
-    Ok(pages::page(&name, &body))
+    .await;
+    answered(&headers, result)
 }
 
 /// The one-click form of RFC 8058 (not read: the token is the whole request).

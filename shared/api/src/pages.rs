@@ -5,10 +5,35 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-/// Whether the client asked for a page rather than JSON (a browser following a link).
+/// Whether the client asked for a page rather than JSON (a browser following a link): it
+/// accepts `text/html` and does not name JSON.
 pub fn wants_html(headers: &HeaderMap) -> bool {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    accept.contains("text/html")
+    let accept = accept.to_ascii_lowercase();
+    accept.contains("text/html") && !accept.contains("application/json")
+}
+
+/// What the links answer, page or JSON: it depends on `Accept` and on a person's token, so
+/// no cache keeps it or serves one kind for the other.
+pub fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An error as a browser is shown it: a page with the same status.
+pub fn error_page(status: axum::http::StatusCode) -> Response {
+    let body = if status == axum::http::StatusCode::NOT_FOUND {
+        "<h1>This link is no longer valid</h1><p>It may have expired or been mistyped.</p>\
+         <p lang=\"fr\">Ce lien n’est plus valide&#8239;: il a peut-être expiré ou été mal copié.</p>"
+    } else {
+        "<h1>Something went wrong</h1><p>Please try again in a moment.</p>\
+         <p lang=\"fr\">Une erreur est survenue&#8239;; veuillez réessayer dans un instant.</p>"
+    };
+    let mut response = page("Link", body);
+    *response.status_mut() = status;
+    response
 }
 
 /// `text` safe inside HTML text and attribute values.
@@ -47,7 +72,7 @@ pub fn page(title: &str, body: &str) -> Response {
         ),
     );
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
+    private(response)
 }
 
 #[cfg(test)]
@@ -61,6 +86,8 @@ mod tests {
         assert!(!wants_html(&headers));
         headers.insert(header::ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"));
         assert!(wants_html(&headers));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/html;q=0.1"));
+        assert!(!wants_html(&headers), "JSON named: JSON");
         let response = page("t", "b");
         assert!(response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()

@@ -452,7 +452,10 @@ impl<'a> Sender<'a> {
             }
             if mark.is_some() {
                 // Claimed by a run that stopped before settling: resolved before anything else
-                // (the resident may since have been archived or decided).
+                // (the resident may since have been archived or decided), unless cancelled.
+                if self.cancelled().await? {
+                    return Ok((counts, Ended::Cancelled));
+                }
                 let resolved = match record.kind {
                     CampaignKind::Message => self.converse(resident).await?,
                     CampaignKind::ConsentRequest => self.ask(resident).await?,

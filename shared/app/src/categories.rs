@@ -160,10 +160,11 @@ pub(crate) async fn role_in(
         Err(Error::Domain(DomainError::NotFound(_))) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if category.auditors.contains(&actor.id) {
-        Ok(Some(CategoryRole::Auditor))
-    } else if category.dispatchers.contains(&actor.id) && policy::works_for(actor, property) {
+    // A dispatcher who also audits may still assign in their properties.
+    if category.dispatchers.contains(&actor.id) && policy::works_for(actor, property) {
         Ok(Some(CategoryRole::Dispatcher))
+    } else if category.auditors.contains(&actor.id) {
+        Ok(Some(CategoryRole::Auditor))
     } else {
         Ok(None)
     }

@@ -383,6 +383,17 @@ async fn deliveries_that_need_consent_carry_a_one_click_unsubscribe_that_works_a
         assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{bad}");
     }
     assert_eq!(w.start_with("resident-2", &news).await, StatusCode::CREATED, "resident-2 still subscribed");
+    // A browser opening a dead link is told so on a page.
+    let dead = w
+        .http
+        .get(format!("{}/v1/unsubscribe/x.y", w.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dead.status(), StatusCode::NOT_FOUND);
+    assert_eq!(dead.headers()["cache-control"], "no-store");
+    assert!(dead.text().await.unwrap().contains("no longer valid"));
 }
 
 #[tokio::test]
