@@ -57,19 +57,34 @@ struct Decide {
     decision: Decision,
 }
 
-/// A link's answer, never cached; an error as a page for a browser.
-fn answered(headers: &HeaderMap, result: Result<Response, ApiError>) -> Response {
+/// A link's answer, never cached: `json` for API clients; for a browser a page titled with
+/// the category's name, its body made from the escaped name, and an error as a page too.
+fn reply<T: Serialize>(
+    headers: &HeaderMap,
+    result: Result<(T, String), ApiError>,
+    body: impl FnOnce(&str) -> String,
+) -> Response {
+    let html = pages::wants_html(headers);
     match result {
-        Ok(response) => pages::private(response),
-        Err(e) => {
-            let response = e.into_response();
-            if pages::wants_html(headers) {
-                pages::error_page(response.status())
-            } else {
-                pages::private(response)
-            }
+        Ok((json, _)) if !html => pages::private(Json(json).into_response()),
+        Ok((_, name)) => {
+            let name = pages::escape(&name);
+            pages::page(&name, &body(&name))
         }
+        Err(e) if html => pages::error_page(e.into_response().status()),
+        Err(e) => pages::private(e.into_response()),
     }
+}
+
+/// A link's view with the category's name (a page's title).
+fn named(view: LinkView) -> (LinkView, String) {
+    let name = view.category.name.clone();
+    (view, name)
+}
+
+/// A decision's answer with the category's name.
+fn decided(standing: consents::ConsentView) -> (Decided, String) {
+    (Decided { subscribed: standing.subscribed }, standing.name)
 }
 
 async fn view(app: &AppState, token: &str, purpose: Purpose) -> Result<LinkView, ApiError> {
@@ -98,23 +113,16 @@ async fn show_consent(
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let shown = view(&app, &token, Purpose::Consent).await?;
-        if !pages::wants_html(&headers) {
-            return Ok(Json(shown).into_response());
-        }
-        let name = pages::escape(&shown.category.name);
-        let body = format!(
+    let result = view(&app, &token, Purpose::Consent).await.map(named);
+    reply(&headers, result, |name| {
+        format!(
             "<h1>{name}</h1><p>May we send you messages of this kind? You may change your mind at any \
              time.</p><p lang=\"fr\">Acceptez-vous de recevoir ce type de messages&#8239;? Vous pourrez \
              changer d’avis en tout temps.</p><form method=\"post\"><button name=\"decision\" \
              value=\"accept\">Yes / Oui</button><button name=\"decision\" value=\"decline\">No / \
              Non</button></form>"
-        );
-        Ok(pages::page(&name, &body))
-    }
-    .await;
-    answered(&headers, result)
+        )
+    })
 }
 
 /// Answer a consent request
@@ -137,28 +145,21 @@ async fn decide(
     LinkToken(token): LinkToken,
     JsonOrForm(body): JsonOrForm<Decide>,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let accept = matches!(body.decision, Decision::Accept);
-        let standing = consents::decide_by_link(&app, &token, accept).await?;
-        if !pages::wants_html(&headers) {
-            return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
-        }
-        let name = pages::escape(&standing.name);
-        let body = if standing.subscribed {
+    let accept = matches!(body.decision, Decision::Accept);
+    let result = consents::decide_by_link(&app, &token, accept).await.map(decided).map_err(ApiError::from);
+    reply(&headers, result, |name| {
+        if accept {
             format!(
                 "<h1>{name}</h1><p>Thank you: you will receive these messages.</p><p lang=\"fr\">Merci\
-                     &#8239;: vous recevrez ces messages.</p>"
+                 &#8239;: vous recevrez ces messages.</p>"
             )
         } else {
             format!(
                 "<h1>{name}</h1><p>Noted: you will not receive these messages.</p><p lang=\"fr\">C’est \
-                     noté&#8239;: vous ne recevrez pas ces messages.</p>"
+                 noté&#8239;: vous ne recevrez pas ces messages.</p>"
             )
-        };
-        Ok(pages::page(&name, &body))
-    }
-    .await;
-    answered(&headers, result)
+        }
+    })
 }
 
 /// An unsubscribe link
@@ -178,21 +179,14 @@ async fn show_unsubscribe(
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let shown = view(&app, &token, Purpose::Unsubscribe).await?;
-        if !pages::wants_html(&headers) {
-            return Ok(Json(shown).into_response());
-        }
-        let name = pages::escape(&shown.category.name);
-        let body = format!(
+    let result = view(&app, &token, Purpose::Unsubscribe).await.map(named);
+    reply(&headers, result, |name| {
+        format!(
             "<h1>{name}</h1><p>Stop receiving messages of this kind?</p><p lang=\"fr\">Ne plus recevoir ce \
              type de messages&#8239;?</p><form method=\"post\"><input type=\"hidden\" \
              name=\"List-Unsubscribe\" value=\"One-Click\"><button>Unsubscribe / Me désabonner</button></form>"
-        );
-        Ok(pages::page(&name, &body))
-    }
-    .await;
-    answered(&headers, result)
+        )
+    })
 }
 
 /// Unsubscribe
@@ -215,20 +209,13 @@ async fn unsubscribe(
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let standing = consents::unsubscribe_by_link(&app, &token).await?;
-        if !pages::wants_html(&headers) {
-            return Ok(Json(Decided { subscribed: standing.subscribed }).into_response());
-        }
-        let name = pages::escape(&standing.name);
-        let body = format!(
+    let result = consents::unsubscribe_by_link(&app, &token).await.map(decided).map_err(ApiError::from);
+    reply(&headers, result, |name| {
+        format!(
             "<h1>{name}</h1><p>You are unsubscribed: you will not receive these messages any more.</p>\
              <p lang=\"fr\">Vous êtes désabonné&#8239;: vous ne recevrez plus ces messages.</p>"
-        );
-        Ok(pages::page(&name, &body))
-    }
-    .await;
-    answered(&headers, result)
+        )
+    })
 }
 
 /// The one-click form of RFC 8058 (not read: the token is the whole request).

@@ -506,10 +506,9 @@ impl<'a> Sender<'a> {
         }
     }
 
-    fn mark(&self, contact: &UserId, address: Option<String>) -> RecipientMark {
+    fn mark(&self, address: Option<String>) -> RecipientMark {
         RecipientMark {
             campaign_id: self.record.id,
-            contact: contact.clone(),
             state: MarkState::Sending,
             page: self.record.progress.clone(),
             address,
@@ -538,7 +537,7 @@ impl<'a> Sender<'a> {
     async fn converse(&mut self, resident: &User) -> Result<Option<Outcome>, WorkError> {
         let (app, record) = (self.app, self.record);
         let at = self.key(&resident.id);
-        let mark = self.mark(&resident.id, None);
+        let mark = self.mark(None);
         if let Some(first) = app.store.claim_recipient(&record.org, at, &mark).await? {
             if let Some(outcome) = self.settled(&first) {
                 return Ok(outcome);
@@ -594,7 +593,7 @@ impl<'a> Sender<'a> {
         let (app, record, category) = (self.app, self.record, self.category);
         let Some(address) = resident.email.clone() else { return Ok(Some(Outcome::NoAddress)) };
         let at = self.key(&resident.id);
-        let mark = self.mark(&resident.id, Some(address.clone()));
+        let mark = self.mark(Some(address.clone()));
         if let Some(first) = app.store.claim_recipient(&record.org, at, &mark).await? {
             if first.campaign_id != record.id {
                 // Asked by an earlier campaign: not again.

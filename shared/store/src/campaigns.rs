@@ -142,7 +142,6 @@ impl MarkState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientMark {
     pub campaign_id: CampaignId,
-    pub contact: UserId,
     pub state: MarkState,
     /// Where in the audience the campaign met them: a page read again after a crash counts
     /// its marked recipients; one met again elsewhere (renamed, moved) is not counted twice.
