@@ -79,6 +79,7 @@ error_codes! {
     InvalidStatus => "invalid_status",
     InvalidTopic => "invalid_topic",
     InvalidTransition => "invalid_transition",
+    InvalidTriage => "invalid_triage",
     InvalidUserId => "invalid_user_id",
     InviteInvalid => "invite_invalid",
     MalformedJson => "malformed_json",

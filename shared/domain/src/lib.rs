@@ -22,6 +22,7 @@ pub mod search;
 pub mod template;
 pub mod text;
 pub mod thread;
+pub mod triage;
 pub mod user;
 
 pub use error::{DomainError, ErrorCode};
