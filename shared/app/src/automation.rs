@@ -73,6 +73,7 @@ async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> R
             message_id: msg.id,
             author_id: msg.author_id.clone(),
             internal: false,
+            reopened: false,
         },
     };
     let post = NewPost {

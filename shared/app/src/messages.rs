@@ -105,6 +105,8 @@ pub async fn post(
                 message_id: msg.id,
                 author_id: actor.id.clone(),
                 internal: msg.internal,
+                reopened: actor.role == Role::Resident
+                    && matches!(view.thread.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
             },
         };
         let post = NewPost {

@@ -71,6 +71,7 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         urgent,
         at: msg.created_at,
         consent_category: None,
+        page: false,
     };
     let category = category_of(n, &event.org, &view.thread.summary.category_id).await?;
     let consent = category.as_ref().filter(|c| c.consent != ConsentMode::Transactional);

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::triage::Escalation;
 use crate::{EventId, MessageId, OrgId, ThreadId, Topic, UserId};
 
 /// A domain event. Its JSON is the message body.
@@ -24,11 +25,23 @@ pub enum OutboxKind {
     /// Route the new thread to the topic's recipients.
     ThreadCreated { topic: Topic, first_message_id: MessageId },
     /// Notify the other participants of a new message.
-    MessagePosted { message_id: MessageId, author_id: UserId, internal: bool },
+    MessagePosted {
+        message_id: MessageId,
+        author_id: UserId,
+        internal: bool,
+        /// A resident's reply that re-opened a resolved or archived thread (triage reads it
+        /// again).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reopened: bool,
+    },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted { first_message_id: MessageId },
     /// Someone joined or left the thread (search narrows to who takes part).
     ParticipantsChanged,
+    /// Triage escalated the thread (`level` 1 when first, higher when nobody acknowledged
+    /// in time): page these staff on every channel, quiet hours or not, about the
+    /// resident's message.
+    Escalated { level: u32, escalation: Escalation, message_id: MessageId, paged: Vec<UserId> },
 }
 
 impl OutboxKind {
@@ -40,6 +53,7 @@ impl OutboxKind {
             Self::MessagePosted { .. } => "message_posted",
             Self::ThreadRouted { .. } => "thread_routed",
             Self::ParticipantsChanged => "participants_changed",
+            Self::Escalated { .. } => "escalated",
         }
     }
 }
@@ -57,6 +71,13 @@ mod tests {
                 message_id: id,
                 author_id: UserId::parse("u").unwrap(),
                 internal: false,
+                reopened: true,
+            },
+            OutboxKind::Escalated {
+                level: 1,
+                escalation: Escalation::Emergency,
+                message_id: id,
+                paged: vec![UserId::parse("u").unwrap()],
             },
             OutboxKind::ThreadRouted { first_message_id: id },
             OutboxKind::ParticipantsChanged,

@@ -248,6 +248,10 @@ pub struct PendingNotification {
     /// unsubscribe link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_category: Option<String>,
+    /// A page (an escalated emergency): sent on every channel the recipient has, at once,
+    /// quiet hours and paid-channel caps or not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page: bool,
 }
 
 /// What is sent: a title and a text with links to the threads.
@@ -343,6 +347,7 @@ mod tests {
     fn several_messages_render_as_one_digest() {
         let p = |i: u64, thread: ThreadId| PendingNotification {
             consent_category: None,
+            page: false,
             message_id: MessageId::new_at(i),
             thread_id: thread,
             subject: "Leak".into(),

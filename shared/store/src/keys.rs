@@ -158,6 +158,32 @@ pub fn campaign_list(org: &OrgId) -> (Index, String) {
     (Index::Gsi2, format!("ORG#{org}#CAMPAIGNS"))
 }
 
+/// The org's triage queue: one item per escalated thread nobody acknowledged (sort key:
+/// the thread id).
+pub fn triage_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#TRIAGE")
+}
+
+/// The triage queue in order (`gsi2`): emergencies first, then oldest escalation first.
+pub fn triage_queue(org: &OrgId) -> (Index, String) {
+    (Index::Gsi2, format!("ORG#{org}#TRIAGEQ"))
+}
+
+/// A queue entry's sort key on [`triage_queue`].
+pub fn triage_queue_sk(emergency: bool, at: &DateTime<Utc>, thread: &ThreadId) -> String {
+    format!("{}#{}", if emergency { 0 } else { 1 }, log_sk(at, thread))
+}
+
+/// A contact's thread triage put on a path (in the contact's partition): how many they
+/// had recently on it.
+pub fn triaged_sk(path: &str, thread: &ThreadId) -> String {
+    format!("{}{thread}", triaged_prefix(path))
+}
+
+pub fn triaged_prefix(path: &str) -> String {
+    format!("TRIAGED#{path}#")
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")
@@ -229,6 +255,7 @@ pub const BUSINESS_HOURS_SK: &str = "BUSINESS_HOURS";
 pub const CATEGORIES_SK: &str = "CATEGORIES";
 pub const QUOTAS_SETTINGS_SK: &str = "QUOTAS";
 pub const NOTIFICATIONS_SETTINGS_SK: &str = "NOTIFICATIONS";
+pub const TRIAGE_SETTINGS_SK: &str = "TRIAGE";
 pub const BUCKET_SK: &str = "BUCKET";
 pub const PAID_SK: &str = "PAID";
 pub const PENDING_PREFIX: &str = "P#";
@@ -398,6 +425,8 @@ pub enum Due {
     ResolvedThread,
     /// Campaigns to start or go on with.
     Campaign,
+    /// Escalated threads nobody acknowledged, by when they escalate again.
+    Escalation,
 }
 
 impl Due {
@@ -411,6 +440,7 @@ impl Due {
             Self::Scheduled => "SCHEDULED#DUE".to_owned(),
             Self::ResolvedThread => "THREADS#ARCHIVE_CHECK".to_owned(),
             Self::Campaign => "CAMPAIGNS#DUE".to_owned(),
+            Self::Escalation => "TRIAGE#DUE".to_owned(),
         }
     }
 }

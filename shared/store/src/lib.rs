@@ -27,6 +27,7 @@ mod templates;
 mod texted;
 mod threads;
 mod timeline;
+mod triage;
 mod tx;
 mod users;
 
@@ -55,6 +56,7 @@ pub use search::HitContext;
 pub use templates::TemplateRecord;
 pub use texted::Texted;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
+pub use triage::{QueueChange, QueueEntry};
 pub use users::{AuditEntry, ContactQuery};
 
 use aws_sdk_dynamodb::Client;

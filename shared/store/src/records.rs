@@ -67,6 +67,9 @@ pub struct ThreadRecord {
     /// one per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_replied_for: Option<DateTime<Utc>>,
+    /// What triage made of the resident's message that started or last re-opened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<domain::triage::ThreadTriage>,
     /// Bumped by every change; status and field changes are conditioned on it. Stored as
     /// a top-level attribute (messages increment it in place), not in the record.
     #[serde(skip)]
@@ -166,6 +169,10 @@ pub enum EventKind {
     LinkedRecordChanged,
     ParticipantJoined,
     ParticipantLeft,
+    /// Triage escalated the thread (again, when nobody acknowledged it in time).
+    Escalated,
+    /// A staff member acknowledged the escalation.
+    Acknowledged,
 }
 
 /// Something that happened to a thread, shown in its timeline between messages.

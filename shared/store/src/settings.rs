@@ -3,11 +3,13 @@
 use domain::category::Category;
 use domain::hours::BusinessHours;
 use domain::messaging::MessagingSettings;
+use domain::triage::TriageSettings;
 use domain::{OrgId, RoutingSettings};
 
 use crate::items::{self, key};
 use crate::keys::{
     settings_pk, BUSINESS_HOURS_SK, CATEGORIES_SK, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK,
+    TRIAGE_SETTINGS_SK,
 };
 use crate::tx::{self, Condition};
 use crate::{Store, StoreError};
@@ -38,6 +40,19 @@ impl Store {
 
     pub async fn put_business_hours(&self, org: &OrgId, hours: &BusinessHours) -> Result<(), StoreError> {
         self.put_data(key(settings_pk(org), BUSINESS_HOURS_SK), hours).await
+    }
+
+    /// The org's triage rules; the shipped ones until set.
+    pub async fn get_triage_settings(&self, org: &OrgId) -> Result<TriageSettings, StoreError> {
+        Ok(self.get_data(key(settings_pk(org), TRIAGE_SETTINGS_SK), false).await?.unwrap_or_default())
+    }
+
+    pub async fn put_triage_settings(
+        &self,
+        org: &OrgId,
+        settings: &TriageSettings,
+    ) -> Result<(), StoreError> {
+        self.put_data(key(settings_pk(org), TRIAGE_SETTINGS_SK), settings).await
     }
 
     /// The org's categories (not the built-in one) and their revision (0: never set).

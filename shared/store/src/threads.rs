@@ -460,8 +460,22 @@ impl Store {
         events: &[EventRecord],
         check: crate::ArchiveCheck,
     ) -> Result<bool, StoreError> {
+        self.update_thread_with(view, after, events, check, vec![]).await
+    }
+
+    /// [`Self::update_thread`], with `extra` writes in the same transaction (after the
+    /// thread's own, so a stale view still fails at index 0).
+    pub(crate) async fn update_thread_with(
+        &self,
+        view: &ThreadView,
+        after: &ThreadRecord,
+        events: &[EventRecord],
+        check: crate::ArchiveCheck,
+        extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
         let mut writes = Vec::new();
         let rows = self.push_thread_change(&mut writes, view, after)?;
+        writes.extend(extra);
         writes.extend(crate::archive_checks::write(&self.table, &after.org, &after.summary.id, check)?);
         for event in events {
             let entry = TimelineItem::Event(event.clone());

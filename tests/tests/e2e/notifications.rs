@@ -156,6 +156,7 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
         urgent: false,
         at: chrono::Utc::now(),
         consent_category: None,
+        page: false,
     };
     assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
 }
@@ -345,6 +346,7 @@ async fn a_recipient_with_thousands_of_sent_notifications_still_hears_of_a_new_m
                 urgent: false,
                 at: chrono::Utc::now(),
                 consent_category: None,
+                page: false,
             })
             .collect();
         for p in &sent {

@@ -140,6 +140,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             message_id: id,
             author_id: domain::UserId::parse("u").unwrap(),
             internal: false,
+            reopened: false,
         },
         OutboxKind::ThreadRouted { first_message_id: id },
         OutboxKind::ParticipantsChanged,

@@ -13,6 +13,12 @@ impl Rules {
     }
 
     pub fn classify(&self, _input: &TriageInput) -> Classification {
-        Classification { path: Path::General, escalation: None, missing: None, reasons: vec![], lang: Lang::En }
+        Classification {
+            path: Path::General,
+            escalation: None,
+            missing: None,
+            reasons: vec![],
+            lang: Lang::En,
+        }
     }
 }

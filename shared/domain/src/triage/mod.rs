@@ -71,7 +71,8 @@ pub enum Escalation {
 }
 
 impl Escalation {
-    pub const ALL: [Self; 5] = [Self::Emergency, Self::Dispute, Self::Legal, Self::Accommodation, Self::Complaint];
+    pub const ALL: [Self; 5] =
+        [Self::Emergency, Self::Dispute, Self::Legal, Self::Accommodation, Self::Complaint];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -288,4 +289,55 @@ pub struct Classification {
     /// The phrases (as the rules spell them) that decided the path and the escalation.
     pub reasons: Vec<String>,
     pub lang: Lang,
+}
+
+/// What staff know of the resident when triage reads their message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TriageContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The resident's account: active, locked or archived.
+    pub account_state: crate::AccountState,
+    /// The lease's status where a system of record told us; `null`: not known.
+    pub lease_status: Option<String>,
+    /// Other threads of the resident triage put on the same path in the last 90 days.
+    pub recent_on_path: u32,
+}
+
+/// A thread's triage, as `GET /v1/threads/{id}` shows staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ThreadTriage {
+    pub path: Path,
+    pub escalation: Option<Escalation>,
+    /// The detail the message lacks (asked once per thread, never when escalated).
+    pub missing: Option<Detail>,
+    pub reasons: Vec<String>,
+    pub context: TriageContext,
+    pub lang: Lang,
+    /// The resident's message triage read (the first, or the one that re-opened the
+    /// thread).
+    pub message_id: crate::MessageId,
+    pub classified_at: chrono::DateTime<chrono::Utc>,
+    /// The detail the thread was asked for; one question per thread at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Detail>,
+    /// When it was escalated, and how many times (1: at first; more: nobody acknowledged in
+    /// time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub level: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<UserId>,
+}
+
+impl ThreadTriage {
+    /// Waiting in the triage queue: escalated and nobody acknowledged it yet.
+    pub fn waiting(&self) -> bool {
+        self.escalation.is_some() && self.acknowledged_at.is_none()
+    }
 }
