@@ -225,6 +225,7 @@ impl Stack {
             quotas: app::QuotaCache::default(),
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
+            triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
             search,
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };

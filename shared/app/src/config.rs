@@ -83,6 +83,7 @@ impl App {
             directory: directory::Directory::from_env(&aws),
             quotas: QuotaCache::default(),
             hours: HoursCache::default(),
+            triage: crate::triage::TriageCache::default(),
             links: link_key().await?,
         })
     }

@@ -127,8 +127,12 @@ pub async fn bucket_now(
     let newest = pending.iter().map(|p| p.message_id).max().unwrap_or_else(|| MessageId::new_at(0));
     let key = format!("{}:{}", bucket.user, newest);
     let mut attempts = Vec::new();
+    // A page (an emergency) goes on every channel, whatever the paid-channel cap.
+    let paging = pending.iter().any(|p| p.page);
+    let mut paged: Option<Delivery> = None;
+    let mut provider_down = false;
     for ca in &prefs.channels {
-        let allowance = if paid::is_paid(ca.channel) {
+        let allowance = if paid::is_paid(ca.channel) && !paging {
             let left = n.store.paid_allowance(&bucket.org, &bucket.user).await?;
             match paid::spend(n.providers.paid_per_hour(), left, now) {
                 Ok(after) => Some(after),
@@ -172,12 +176,23 @@ pub async fn bucket_now(
                     body: text,
                     sent_at: Utc::now(),
                 };
+                if paging {
+                    tracing::info!(user = %bucket.user, channel = ?ca.channel, "paged");
+                    paged.get_or_insert(delivery);
+                    continue;
+                }
                 let outcome = Outcome::Delivered(&delivery);
                 n.store.settle(bucket, &Settle { settled: &pending, outcome, allowance, next_due }).await?;
                 return Ok(true);
             }
             Err(SendError::Permanent(e)) => {
                 tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "channel refused; trying the next");
+                attempts.push(Attempt { channel: ca.channel, to: ca.address.clone(), reason: e });
+            }
+            Err(SendError::OutOfTime) if paged.is_some() => break,
+            Err(SendError::Transient(e)) if paging => {
+                tracing::warn!(user = %bucket.user, channel = ?ca.channel, error = %e, "provider down; paging on the next channel");
+                provider_down = true;
                 attempts.push(Attempt { channel: ca.channel, to: ca.address.clone(), reason: e });
             }
             Err(SendError::OutOfTime) => {
@@ -192,6 +207,17 @@ pub async fn bucket_now(
                 return Ok(false);
             }
         }
+    }
+    if let Some(delivery) = &paged {
+        let outcome = Outcome::Delivered(delivery);
+        n.store.settle(bucket, &Settle { settled: &pending, outcome, allowance: None, next_due }).await?;
+        return Ok(true);
+    }
+    if provider_down {
+        // A page no channel took while a provider was down is tried again soon.
+        let later = now + chrono::Duration::from_std(RETRY_LATER).unwrap_or_default();
+        n.store.postpone_bucket(bucket, later).await?;
+        return Ok(false);
     }
     let failed = FailedNotification {
         user_id: bucket.user.clone(),

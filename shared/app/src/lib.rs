@@ -36,6 +36,7 @@ mod secrets;
 pub mod settings;
 pub mod templates;
 pub mod threads;
+pub mod triage;
 
 pub use automation::HoursCache;
 pub use config::{
@@ -69,6 +70,8 @@ pub struct App {
     pub quotas: QuotaCache,
     /// The orgs' business hours, as last read (the automation reads them for every message).
     pub hours: HoursCache,
+    /// The orgs' triage rules and on-call staff, as last read.
+    pub triage: triage::TriageCache,
     /// The orgs' search indexes (their files in S3, a copy on local disk).
     pub search: ::search::Engine,
     /// Signs and checks the links that need no sign-in; `None` in functions that make none.

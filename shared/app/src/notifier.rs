@@ -12,7 +12,7 @@ use chrono::Utc;
 use domain::category::{self, Category, ConsentMode};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::notify::PendingNotification;
-use domain::{policy, OrgId, Priority, Role, UserId};
+use domain::{policy, MessageId, OrgId, Priority, Role, UserId};
 use tokio::time::Instant;
 
 use crate::dispatch::{self, Notifier};
@@ -45,6 +45,10 @@ async fn category_of(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<Categ
 /// the urgent ones by `deadline` (see [`URGENT_BUDGET`]).
 pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
     let message_id = match event.kind {
+        OutboxKind::Escalated { level, escalation, message_id, ref paged } => {
+            let page = Page { level, escalation, message_id, paged };
+            return page_staff(n, &event, page, deadline).await;
+        }
         OutboxKind::MessagePosted { message_id, .. } => message_id,
         OutboxKind::ThreadRouted { first_message_id } => first_message_id,
         // Not subscribed to: the thread's recipients are known once it is routed.
@@ -129,6 +133,57 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         if let Some(bucket) = n.store.bucket_of(&event.org, user).await?.filter(|b| b.due <= now) {
             if let Err(e) = dispatch::bucket_now(n, &bucket, now, deadline).await {
                 tracing::warn!(user = %user, error = ?e, "urgent dispatch failed; the dispatcher retries");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An escalation to page staff about.
+struct Page<'a> {
+    level: u32,
+    escalation: domain::triage::Escalation,
+    message_id: MessageId,
+    paged: &'a [UserId],
+}
+
+/// Pages each staff member of an escalation at once on every channel they have, quiet hours
+/// or not (a page per escalation event: a redelivery adds nothing).
+async fn page_staff(n: &Notifier, event: &OutboxEvent, page: Page<'_>, deadline: Instant) -> Result<(), WorkError> {
+    let view = n
+        .store
+        .load_thread(&event.org, &event.thread_id)
+        .await?
+        .ok_or(WorkError::MissingThread(event.thread_id))?;
+    let Some(msg) = n.store.get_message(&event.org, &event.thread_id, &page.message_id).await? else {
+        return Err(WorkError::MissingMessage(page.message_id));
+    };
+    let summary = &view.thread.summary;
+    let again = if page.level > 1 { format!(" — not acknowledged, escalation {}", page.level) } else { String::new() };
+    let unit = summary.resident.unit.as_deref().map(|u| format!(", unit {u}")).unwrap_or_default();
+    let pending = PendingNotification {
+        // One page per escalation event, whatever its level.
+        message_id: MessageId::parse(&event.id.to_string()).unwrap_or(page.message_id),
+        thread_id: event.thread_id,
+        subject: summary.subject.as_str().to_owned(),
+        author_name: format!("{} ({}{unit})", page.escalation.as_str().to_uppercase(), summary.resident.name),
+        preview: format!("{}{again}", msg.body.preview()),
+        urgent: true,
+        at: event.at,
+        consent_category: None,
+        page: true,
+    };
+    let now = Utc::now();
+    for user in page.paged {
+        n.store.enqueue_notification(&event.org, user, &pending, now).await?;
+    }
+    for user in page.paged {
+        if Instant::now() >= deadline {
+            break;
+        }
+        if let Some(bucket) = n.store.bucket_of(&event.org, user).await?.filter(|b| b.due <= now) {
+            if let Err(e) = dispatch::bucket_now(n, &bucket, now, deadline).await {
+                tracing::warn!(user = %user, error = ?e, "page failed; the dispatcher retries");
             }
         }
     }

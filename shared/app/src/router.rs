@@ -15,7 +15,7 @@ use crate::{App, WorkError};
 
 /// Joins per membership transaction: each is two actions (the participant and its timeline
 /// event), and a transaction holds at most 100.
-const JOINS_PER_TRANSACTION: usize = 40;
+pub(crate) const JOINS_PER_TRANSACTION: usize = 40;
 
 /// The actor of what the router does, as shown in timelines.
 pub const ROUTER_ACTOR: &str = "system";
@@ -39,7 +39,8 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
         // Not subscribed to: nothing to do.
         OutboxKind::MessagePosted { .. }
         | OutboxKind::ThreadRouted { .. }
-        | OutboxKind::ParticipantsChanged => Ok(()),
+        | OutboxKind::ParticipantsChanged
+        | OutboxKind::Escalated { .. } => Ok(()),
     }
 }
 

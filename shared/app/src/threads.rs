@@ -110,6 +110,7 @@ pub(crate) async fn start_counted(
         created_by: actor.id.clone(),
         created_at: at,
         auto_replied_for: None,
+        triage: None,
         version: 1,
         members_version: 1,
     };

@@ -238,6 +238,38 @@ impl Store {
         Ok(Page { items: users, next: out.last_evaluated_key().and_then(Cursor::encode) })
     }
 
+    /// The org's active facility admins (whom an emergency pages when no on-call staff is
+    /// set): the contact list read with a filter, at most `max` pages of 1 MB. Rarely
+    /// needed and cached by the caller.
+    pub async fn facility_admins(&self, org: &OrgId, max_pages: usize) -> Result<Vec<User>, StoreError> {
+        let (index, partition) = ContactList::All.partition(org);
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :p")
+            .filter_expression("#d.#role = :admin AND #state = :active")
+            .expression_attribute_names("#pk", index.pk())
+            .expression_attribute_names("#d", items::DATA)
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":p", s(partition))
+            .expression_attribute_values(":admin", items::av(&domain::Role::FacilityAdmin)?)
+            .expression_attribute_values(":active", s(state_name(AccountState::Active)))
+            .into_paginator()
+            .page_size(500)
+            .send();
+        let mut admins = Vec::new();
+        for _ in 0..max_pages {
+            let Some(page) = pages.next().await else { break };
+            for item in page.map_err(StoreError::unavailable)?.items() {
+                admins.push(data(item)?);
+            }
+        }
+        Ok(admins)
+    }
+
     /// Whether a user still has conversations waiting for an answer or not resolved.
     pub async fn has_open_threads(&self, org: &OrgId, user: &UserId) -> Result<bool, StoreError> {
         let inbox = InboxScope::User(org.clone(), user.clone());

@@ -320,9 +320,15 @@ pub struct ThreadTriage {
     /// thread).
     pub message_id: crate::MessageId,
     pub classified_at: chrono::DateTime<chrono::Utc>,
-    /// The detail the thread was asked for; one question per thread at most.
+    /// The detail the thread was asked for, and the message whose triage asked it; one
+    /// question per thread at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asked: Option<Detail>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_for: Option<crate::MessageId>,
+    /// The message that escalated the thread (this one, or an earlier one still waiting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_for: Option<crate::MessageId>,
     /// When it was escalated, and how many times (1: at first; more: nobody acknowledged in
     /// time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
