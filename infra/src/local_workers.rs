@@ -1,5 +1,5 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! sources of the router, the automation, the search indexer and the notifier (poll, hand
+//! sources of the router, the automation, triage, the search indexer and the notifier (poll, hand
 //! the batch to the same handler the Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
 //! runs as its function (template.yaml's logical id), so the call meter knows whose calls
 //! they are.
@@ -38,6 +38,7 @@ pub const CAMPAIGNS_LEASE: Duration = Duration::from_secs(15);
 pub struct Queues {
     pub routing: String,
     pub automation: String,
+    pub triage: String,
     pub search: String,
     pub notification: String,
 }
@@ -59,6 +60,16 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
         poll(&automation_sqs, &queues.automation, ONE_RECEIVE, move |batch| {
             queue::batch::process(batch, move |e| {
                 as_function("AutomationFunction", app::automation::handle(automation, e))
+            })
+        })
+        .await
+    });
+    let (triage, triage_sqs) = (app.clone(), sqs.clone());
+    tokio::spawn(async move {
+        let triage = &triage;
+        poll(&triage_sqs, &queues.triage, ONE_RECEIVE, move |batch| {
+            queue::batch::process(batch, move |e| {
+                as_function("TriageFunction", app::triage::handle(triage, e))
             })
         })
         .await

@@ -250,6 +250,7 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             created_by: resident.clone(),
             created_at: started,
             auto_replied_for: None,
+            triage: None,
             version: 1,
             members_version: 1,
         };

@@ -29,6 +29,7 @@ pub const ROUTING_QUEUE: &str = "RoutingQueue";
 pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
 pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
+pub const TRIAGE_QUEUE: &str = "TriageQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const SEARCH_BUCKET: &str = "SearchIndexBucket";
@@ -161,6 +162,7 @@ impl Stack {
         let queues = local_workers::Queues {
             routing: url_of(ROUTING_QUEUE)?,
             automation: url_of(AUTOMATION_QUEUE)?,
+            triage: url_of(TRIAGE_QUEUE)?,
             search: url_of(SEARCH_QUEUE)?,
             notification: url_of(NOTIFICATION_QUEUE)?,
         };

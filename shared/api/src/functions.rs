@@ -16,13 +16,16 @@ pub const HTTP_FUNCTIONS: [&str; 8] =
 /// that serves no HTTP route.
 pub fn routes(binary: &str) -> Option<OpenApiRouter<AppState>> {
     Some(match binary {
-        "threads" => crate::threads::routes().merge(public(crate::system::routes())),
+        "threads" => {
+            crate::threads::routes().merge(crate::triage::routes()).merge(public(crate::system::routes()))
+        }
         "messages" => crate::messages::routes(),
         "settings" => crate::settings::routes()
             .merge(crate::me::routes())
             .merge(crate::templates::routes())
             .merge(crate::categories::routes())
-            .merge(crate::campaigns::routes()),
+            .merge(crate::campaigns::routes())
+            .merge(crate::triage::settings_routes()),
         "attachments" => crate::attachments::routes(),
         "contacts" => crate::contacts::routes(),
         "invites" => public(crate::contacts::public_routes()),

@@ -22,6 +22,7 @@ pub mod settings;
 mod system;
 pub mod templates;
 pub mod threads;
+pub mod triage;
 mod views;
 
 pub use actor::{claims_context, Actor, Myself};

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::messaging::ReadReceipts;
+use domain::triage::ThreadTriage;
 use domain::{LinkedRecord, MessageId, Priority, Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId};
 use serde::Serialize;
 use store::{InboxRow, LastMessage, Page, ResidentRef, Summary, ThreadView};
@@ -36,6 +37,10 @@ pub struct ThreadBody {
     pub last_message: Option<LastMessage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What triage made of the resident's message that started or re-opened it (staff only;
+    /// absent for residents and where triage did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage: Option<ThreadTriage>,
 }
 
 /// The thread a use case returns, as `reader` may see it: read markers as the org's
@@ -77,6 +82,7 @@ impl ThreadBody {
             last_message: row.last_message,
             created_at: t.created_at,
             updated_at: row.updated_at,
+            triage: t.triage.clone().filter(|_| reader.role.is_staff()),
         }
     }
 }
@@ -131,3 +137,4 @@ page_of!(ThreadPage, SummaryBody);
 page_of!(TimelinePage, store::TimelineItem);
 page_of!(ContactPage, crate::contacts::ContactBody);
 page_of!(ScheduledPage, store::ScheduledRecord);
+page_of!(TriageQueuePage, store::QueueEntry);

@@ -1,4 +1,4 @@
-//! The `jobs` schedule's run: scheduled sends, outbox repair, attachment retention,
+//! The `jobs` schedule's run: emergencies escalated again, scheduled sends, outbox repair, attachment retention,
 //! scheduled contact archives and archiving resolved threads. Each task runs whatever the others did: one failing (an S3 outage, say) must
 //! not keep the outbox from being repaired.
 
@@ -15,6 +15,7 @@ use crate::{App, WorkError};
 /// What each task of one run did, or why it failed.
 #[derive(Debug)]
 pub struct Run {
+    pub escalated: Result<usize, WorkError>,
     pub scheduled: Result<SendReport, WorkError>,
     pub repair: Result<RepairReport, WorkError>,
     pub retention: Result<RetentionReport, WorkError>,
@@ -24,7 +25,8 @@ pub struct Run {
 
 pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
     Run {
-        // First: people wait for these to the minute.
+        // First: an emergency nobody acknowledged, then what people wait for to the minute.
+        escalated: crate::triage::escalate_overdue(app, now).await,
         scheduled: crate::scheduled::run_due(app, now).await,
         repair: crate::repair::repair_outbox(app, repair_after).await,
         retention: crate::retention::run(app, now).await,
@@ -35,7 +37,8 @@ pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
 
 impl Run {
     pub fn failed(&self) -> bool {
-        self.scheduled.is_err()
+        self.escalated.is_err()
+            || self.scheduled.is_err()
             || self.repair.is_err()
             || self.retention.is_err()
             || self.archived.is_err()
@@ -51,6 +54,7 @@ impl Run {
             }
         }
         json!({
+            "escalated": outcome(&self.escalated, |n| json!(n)),
             "scheduled": outcome(&self.scheduled, |r| json!({"sent": r.sent, "dropped": r.dropped})),
             "repair": outcome(&self.repair, |r| json!({"resent": r.resent, "failed": r.failed})),
             "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),

@@ -6,8 +6,8 @@ use domain::attachment::ContentType;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::quota::QuotaKind;
 use domain::{
-    policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, Role, TemplateId, ThreadId,
-    ThreadStatus, User,
+    policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, Role, TemplateId,
+    ThreadId, ThreadStatus, User,
 };
 use store::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, Cursor, MessageRecord, NewPost, Page, PostOutcome,

@@ -149,7 +149,12 @@ struct Page<'a> {
 
 /// Pages each staff member of an escalation at once on every channel they have, quiet hours
 /// or not (a page per escalation event: a redelivery adds nothing).
-async fn page_staff(n: &Notifier, event: &OutboxEvent, page: Page<'_>, deadline: Instant) -> Result<(), WorkError> {
+async fn page_staff(
+    n: &Notifier,
+    event: &OutboxEvent,
+    page: Page<'_>,
+    deadline: Instant,
+) -> Result<(), WorkError> {
     let view = n
         .store
         .load_thread(&event.org, &event.thread_id)
@@ -159,7 +164,11 @@ async fn page_staff(n: &Notifier, event: &OutboxEvent, page: Page<'_>, deadline:
         return Err(WorkError::MissingMessage(page.message_id));
     };
     let summary = &view.thread.summary;
-    let again = if page.level > 1 { format!(" — not acknowledged, escalation {}", page.level) } else { String::new() };
+    let again = if page.level > 1 {
+        format!(" — not acknowledged, escalation {}", page.level)
+    } else {
+        String::new()
+    };
     let unit = summary.resident.unit.as_deref().map(|u| format!(", unit {u}")).unwrap_or_default();
     let pending = PendingNotification {
         // One page per escalation event, whatever its level.

@@ -17,13 +17,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
-use domain::triage::{
-    Escalation, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings,
-};
+use domain::triage::{Escalation, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings};
 use domain::{policy, DomainError, ErrorCode, EventId, MessageId, Priority, Role, ThreadId, User, UserId};
 use store::{
-    Cursor, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, MessageRecord, NewIdempotency,
-    NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord, ThreadView,
+    Cursor, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, MessageRecord,
+    NewIdempotency, NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord, ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
@@ -141,7 +139,8 @@ async fn classify_and_record(
     let resident_id = summary.resident.id.clone();
     let at = now();
     let since = at - Duration::days(RECENT_DAYS);
-    let recent = app.store.count_triaged(&event.org, &resident_id, found.path, &event.thread_id, since).await?;
+    let recent =
+        app.store.count_triaged(&event.org, &resident_id, found.path, &event.thread_id, since).await?;
     app.store.record_triaged(&event.org, &resident_id, found.path, &event.thread_id, at).await?;
     let context = TriageContext {
         property_id: summary.resident.property_id.clone().or_else(|| resident.as_ref()?.property_id.clone()),
@@ -317,8 +316,14 @@ async fn follow_up(
     }
     if let Some(detail) = triage.asked.filter(|_| triage.asked_for == this && triage.escalation.is_none()) {
         if let Some(prompt) = settings.prompts.get(&detail) {
-            return post_approved(app, event, triage.message_id, AutomatedKind::Question, prompt.get(triage.lang))
-                .await;
+            return post_approved(
+                app,
+                event,
+                triage.message_id,
+                AutomatedKind::Question,
+                prompt.get(triage.lang),
+            )
+            .await;
         }
     }
     Ok(())
@@ -452,12 +457,14 @@ pub async fn acknowledge(app: &App, actor: &User, id: ThreadId) -> Result<Thread
         };
         let at = now();
         let mut after = view.thread.clone();
-        after.triage = Some(ThreadTriage { acknowledged_at: Some(at), acknowledged_by: Some(actor.id.clone()), ..triage });
+        after.triage = Some(ThreadTriage {
+            acknowledged_at: Some(at),
+            acknowledged_by: Some(actor.id.clone()),
+            ..triage
+        });
         after.version += 1;
-        let events = [EventRecord {
-            actor_id: actor.id.clone(),
-            ..timeline_event(id, EventKind::Acknowledged, at)
-        }];
+        let events =
+            [EventRecord { actor_id: actor.id.clone(), ..timeline_event(id, EventKind::Acknowledged, at) }];
         let queue = QueueChange::Dequeue { org: &actor.org, thread: &id };
         if app.store.record_triage(&view, &after, &events, queue, None).await? {
             view.thread = after;
@@ -498,15 +505,17 @@ pub async fn settings(app: &App, actor: &User) -> Result<TriageSettings, Error> 
 
 /// `PUT /v1/settings/triage` (facility admins): the on-call staff must be active staff of
 /// the org; routes must name topics the org offers.
-pub async fn set_settings(app: &App, actor: &User, settings: TriageSettings) -> Result<TriageSettings, Error> {
+pub async fn set_settings(
+    app: &App,
+    actor: &User,
+    settings: TriageSettings,
+) -> Result<TriageSettings, Error> {
     policy::ensure_org_admin(actor)?;
     let settings = settings.validated()?;
     let staff = app.store.get_users(&actor.org, &settings.on_call).await?;
-    if let Some(id) = settings
-        .on_call
-        .iter()
-        .find(|id| !staff.iter().any(|u| &u.id == *id && u.role.is_staff() && policy::ensure_can_write(u).is_ok()))
-    {
+    if let Some(id) = settings.on_call.iter().find(|id| {
+        !staff.iter().any(|u| &u.id == *id && u.role.is_staff() && policy::ensure_can_write(u).is_ok())
+    }) {
         let message = format!("'{id}' is not an active staff member of this organization");
         return Err(DomainError::invalid(ErrorCode::UnknownStaff, message).into());
     }
@@ -537,7 +546,9 @@ pub async fn escalate_overdue(app: &App, now: DateTime<Utc>) -> Result<usize, Wo
         match escalate_again(app, &event, &entry, now).await {
             Ok(true) => escalated += 1,
             Ok(false) => {}
-            Err(e) => tracing::warn!(thread_id = %entry.thread_id, error = %e, "re-escalation failed; retried next run"),
+            Err(e) => {
+                tracing::warn!(thread_id = %entry.thread_id, error = %e, "re-escalation failed; retried next run")
+            }
         }
     }
     Ok(escalated)
@@ -556,7 +567,8 @@ async fn escalate_again(
         let view = load(app, event).await?;
         let Some(triage) = view.thread.triage.clone() else { return Ok(false) };
         // Acknowledged, re-classified or escalated by another run meanwhile.
-        if !triage.waiting() || triage.escalated_for != Some(entry.message_id) || triage.level != entry.level {
+        if !triage.waiting() || triage.escalated_for != Some(entry.message_id) || triage.level != entry.level
+        {
             return Ok(false);
         }
         let level = triage.level + 1;
