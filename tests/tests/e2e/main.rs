@@ -25,3 +25,4 @@ mod template;
 mod templates;
 mod threads;
 mod throttled;
+mod triage;

@@ -7,7 +7,7 @@ use crate::support::{error_code, eventually, World};
 
 impl World {
     /// A phone number no other test uses.
-    fn phone(&self, n: u8) -> String {
+    pub(crate) fn phone(&self, n: u8) -> String {
         let digits: String = self.org.bytes().map(|b| char::from(b'0' + b % 10)).rev().take(7).collect();
         format!("+1{n}55{digits}")
     }
@@ -28,7 +28,7 @@ impl World {
         .await;
     }
 
-    async fn set_preferences(&self, user: &str, prefs: Value) {
+    pub(crate) async fn set_preferences(&self, user: &str, prefs: Value) {
         let (status, body) =
             self.call(user, reqwest::Method::PUT, "/v1/me/notification-preferences", Some(prefs)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -42,7 +42,7 @@ impl World {
     }
 
     /// Requests the local provider sink received for one recipient.
-    async fn sink_requests(&self, to: &str) -> Vec<Value> {
+    pub(crate) async fn sink_requests(&self, to: &str) -> Vec<Value> {
         let url = format!("{}/dev/sink/requests?to={}", self.url, to.replace('+', "%2B"));
         let page: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
         page["items"].as_array().unwrap().clone()

@@ -1,0 +1,292 @@
+//! Triage: a resident's message is classified, an emergency is made urgent, answered with
+//! the org's safety notice, pages the on-call staff on every channel through their quiet
+//! hours and waits in the queue until acknowledged (or escalates again to the admins); a
+//! vague request gets the one approved question, a precise one none; only staff see it.
+
+use chrono::{Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{error_code, eventually, World};
+
+impl World {
+    async fn triage_settings(&self) -> Value {
+        let (status, settings) = self.get("admin-1", "/v1/settings/triage").await;
+        assert_eq!(status, StatusCode::OK, "{settings}");
+        settings
+    }
+
+    async fn put_triage(&self, settings: Value) -> (StatusCode, Value) {
+        self.call("admin-1", Method::PUT, "/v1/settings/triage", Some(settings)).await
+    }
+
+    /// The thread once triage recorded a classification (as `staff` sees it).
+    async fn triaged(&self, staff: &str, thread: &str) -> Value {
+        eventually(30, &format!("{thread} triaged"), || async {
+            let (_, t) = self.get(staff, &format!("/v1/threads/{thread}")).await;
+            t.get("triage").is_some().then_some(t)
+        })
+        .await
+    }
+
+    /// The thread's automated messages, as its resident sees them.
+    async fn automated(&self, thread: &str) -> Vec<Value> {
+        self.messages("resident-1", thread).await.into_iter().filter(|m| m["automated"] == true).collect()
+    }
+
+    async fn queue_ids(&self, user: &str) -> Vec<String> {
+        let (status, page) = self.get(user, "/v1/triage/queue").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["thread_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `user` is reached on WhatsApp and Telegram, in quiet hours from an hour ago to an hour
+    /// from now; returns the two addresses.
+    async fn two_channels_in_quiet_hours(&self, user: &str, n: u8) -> (String, String) {
+        let phone = self.phone(n);
+        let chat = phone.trim_start_matches('+').to_owned();
+        let now = Utc::now();
+        let quiet = json!({
+            "start": (now - Duration::hours(1)).format("%H:%M").to_string(),
+            "end": (now + Duration::hours(1)).format("%H:%M").to_string(),
+            "time_zone": "UTC"
+        });
+        let channels =
+            json!([{"channel": "whatsapp", "address": phone}, {"channel": "telegram", "address": chat}]);
+        self.set_preferences(user, json!({"channels": channels, "quiet_hours": quiet})).await;
+        (phone, chat)
+    }
+
+    /// Waits until the provider sink got a page for `to` mentioning `words`.
+    async fn paged(&self, to: &str, words: &str) {
+        eventually(30, &format!("{to} paged about '{words}'"), || async {
+            let got = self.sink_requests(to).await;
+            got.iter().any(|r| r["body"].as_str().is_some_and(|b| b.contains(words))).then_some(())
+        })
+        .await
+    }
+}
+
+/// The stack's events topic, for use cases run by the test itself.
+async fn stack_events() -> queue::Events {
+    let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topics = sns.list_topics().send().await.unwrap();
+    let arn = topics.topics().iter().filter_map(|t| t.topic_arn()).find(|a| a.ends_with(":EventsTopic"));
+    queue::Events::new(sns, arn.expect("the stack's events topic"))
+}
+
+/// Every automated message is one of the org's approved texts.
+fn approved(settings: &Value, message: &Value) -> bool {
+    let body = message["body"].as_str().unwrap();
+    let texts = settings["prompts"].as_object().unwrap().values().chain([&settings["safety_notice"]]);
+    texts.flat_map(|t| [t["en"].as_str(), t["fr"].as_str()]).any(|t| t == Some(body))
+}
+
+fn timeline_events(items: &[Value], kind: &str) -> usize {
+    items.iter().filter(|i| i["type"] == "event" && i["event"] == kind).count()
+}
+
+#[tokio::test]
+async fn an_emergency_is_urgent_noticed_paged_through_quiet_hours_queued_and_acknowledged() {
+    let w = World::new().await;
+    let mut settings = w.triage_settings().await;
+    settings["on_call"] = json!(["security-1"]);
+    let (status, saved) = w.put_triage(settings.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (phone, chat) = w.two_channels_in_quiet_hours("security-1", 6).await;
+
+    let id = w
+        .start_thread(
+            "resident-1",
+            "maintenance",
+            "Smell of gas",
+            "There is a strong smell of gas in the hallway",
+        )
+        .await;
+    let t = w.triaged("admin-1", &id).await;
+    assert_eq!(t["triage"]["escalation"], "emergency", "{t}");
+    assert_eq!(t["triage"]["path"], "maintenance");
+    assert!(t["triage"]["reasons"].as_array().unwrap().iter().any(|r| r == "smell of gas"), "{t}");
+    assert_eq!(t["triage"]["context"]["unit"], "101");
+    assert_eq!(t["triage"]["context"]["property_id"], "prop-1");
+    assert_eq!(t["triage"]["missing"], Value::Null, "no question on an escalated thread");
+    assert_eq!(t["priority"], "urgent");
+
+    // The org's safety notice, nothing else, and the on-call staff paged on both channels
+    // although it is their quiet hours.
+    let notice = eventually(30, "the safety notice", || async {
+        let automated = w.automated(&id).await;
+        (!automated.is_empty()).then_some(automated)
+    })
+    .await;
+    assert_eq!(notice.len(), 1, "{notice:?}");
+    assert_eq!(notice[0]["body"], settings["safety_notice"]["en"]);
+    assert_eq!(notice[0]["automated_kind"], "safety_notice");
+    w.paged(&phone, "smell of gas").await;
+    w.paged(&chat, "smell of gas").await;
+    assert!(w.participants(&id).await.contains(&"security-1".to_owned()), "on-call joined the thread");
+
+    // Waiting in the queue for staff; residents may not look.
+    assert!(w.queue_ids("admin-1").await.contains(&id));
+    assert_eq!(w.queue_ids("security-1").await, vec![id.clone()]);
+    let (status, body) = w.get("resident-1", "/v1/triage/queue").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    let (_, seen) = w.get("resident-1", &format!("/v1/threads/{id}")).await;
+    assert!(seen.get("triage").is_none(), "residents do not see triage: {seen}");
+    let (status, body) = w.post("resident-1", &format!("/v1/threads/{id}/acknowledge"), json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    let (status, _) = w.post("admin-b", &format!("/v1/threads/{id}/acknowledge"), json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another org's staff");
+
+    let (status, acked) = w.post("security-1", &format!("/v1/threads/{id}/acknowledge"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["triage"]["acknowledged_by"], "security-1");
+    assert!(!w.queue_ids("admin-1").await.contains(&id));
+    let timeline = w.timeline("admin-1", &id, 50).await;
+    assert_eq!(timeline_events(&timeline, "escalated"), 1);
+    assert_eq!(timeline_events(&timeline, "acknowledged"), 1);
+}
+
+#[tokio::test]
+async fn an_emergency_nobody_acknowledges_escalates_again_to_the_facility_admins() {
+    let w = World::new().await;
+    let mut settings = w.triage_settings().await;
+    settings["ack_minutes"] = json!(1);
+    assert_eq!(w.put_triage(settings).await.0, StatusCode::OK);
+    let (_, admin_chat) = w.two_channels_in_quiet_hours("admin-1", 7).await;
+    let id = w
+        .start_thread(
+            "resident-1",
+            "maintenance",
+            "Fumée",
+            "Il y a de la fumée qui sort du mur de la cuisine",
+        )
+        .await;
+    let t = w.triaged("admin-1", &id).await;
+    assert_eq!(t["triage"]["escalation"], "emergency", "{t}");
+    assert_eq!(t["triage"]["lang"], "fr");
+    // No on-call staff set: the facility admins are paged at once.
+    w.paged(&admin_chat, "fumée").await;
+    assert_eq!(t["triage"]["level"], 1);
+
+    // The schedule, a minute and a half on: escalated again (to the admins), with a
+    // timeline event; once only for that level.
+    let mut app = crate::housekeeping::app_on(&w.store, &w.url).await;
+    app.events = stack_events().await;
+    let later = Utc::now() + Duration::seconds(90);
+    assert!(app::triage::escalate_overdue(&app, later).await.unwrap() >= 1);
+    let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(t["triage"]["level"], 2, "{t}");
+    let again = app::triage::escalate_overdue(&app, later).await.unwrap();
+    let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(t["triage"]["level"], 2, "not escalated twice for one level ({again} others)");
+    let timeline = w.timeline("admin-1", &id, 50).await;
+    assert_eq!(timeline_events(&timeline, "escalated"), 2);
+    // The page of the second level reaches the admins.
+    w.paged(&admin_chat, "escalation 2").await;
+    let (_, queue) = w.get("admin-1", "/v1/triage/queue").await;
+    let entry = queue["items"].as_array().unwrap().iter().find(|e| e["thread_id"] == id.as_str()).cloned();
+    assert_eq!(entry.expect("still queued")["level"], 2);
+}
+
+#[tokio::test]
+async fn a_vague_request_gets_one_approved_question_and_a_precise_one_none() {
+    let w = World::new().await;
+    let settings = w.triage_settings().await;
+    let vague = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    let t = w.triaged("maint-1", &vague).await;
+    assert_eq!(t["triage"]["missing"], "photo", "{t}");
+    let asked = eventually(30, "the question", || async {
+        let automated = w.automated(&vague).await;
+        (!automated.is_empty()).then_some(automated)
+    })
+    .await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["body"], settings["prompts"]["photo"]["en"]);
+    assert_eq!(asked[0]["automated_kind"], "question");
+
+    // Resolved, then re-opened by the resident: triaged again, never asked twice.
+    let (status, _) =
+        w.patch("maint-1", &format!("/v1/threads/{vague}"), json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let reopening = w.reply("resident-1", &vague, "It is leaking again").await;
+    let t = eventually(30, "the re-opening triaged", || async {
+        let (_, t) = w.get("maint-1", &format!("/v1/threads/{vague}")).await;
+        (t["triage"]["message_id"] == reopening.as_str()).then_some(t)
+    })
+    .await;
+    assert_eq!(t["triage"]["asked"], "photo", "the thread's one question stays the first: {t}");
+    assert_eq!(w.automated(&vague).await.len(), 1);
+
+    // Precise: nothing missing, so nothing is asked (recorded before any question is).
+    let precise = w
+        .start_thread(
+            "resident-1",
+            "maintenance",
+            "Light",
+            "The light in my bathroom is out. You can enter anytime, no rush.",
+        )
+        .await;
+    let t = w.triaged("maint-1", &precise).await;
+    assert_eq!(
+        (t["triage"]["missing"].clone(), t["triage"]["asked"].clone()),
+        (Value::Null, Value::Null),
+        "{t}"
+    );
+    assert!(w.automated(&precise).await.is_empty());
+
+    // French, from the org's French prompts.
+    let french = w
+        .start_thread(
+            "resident-1",
+            "maintenance",
+            "Fuite",
+            "Il y a une fuite d'eau sous l'évier de la cuisine",
+        )
+        .await;
+    let question = eventually(30, "the French question", || async { w.automated(&french).await.pop() }).await;
+    assert_eq!(question["body"], settings["prompts"]["photo"]["fr"]);
+    for thread in [&vague, &precise, &french] {
+        assert!(w.automated(thread).await.iter().all(|m| approved(&settings, m)));
+    }
+}
+
+#[tokio::test]
+async fn triage_settings_are_staff_read_admin_written_and_bad_ones_change_nothing() {
+    let w = World::new().await;
+    let (status, body) = w.get("resident-1", "/v1/settings/triage").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    let shipped = w.triage_settings().await;
+    assert_eq!(shipped["enabled"], true);
+    assert!(!shipped["paths"]["maintenance"]["fr"].as_array().unwrap().is_empty());
+    let (status, body) = w.call("maint-1", Method::PUT, "/v1/settings/triage", Some(shipped.clone())).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "admin_only"));
+
+    for (field, value, code) in [
+        ("ack_minutes", json!(0), "invalid_triage"),
+        ("on_call", json!(["resident-1"]), "unknown_staff"),
+        ("on_call", json!(["admin-b"]), "unknown_staff"),
+        ("paths", json!({"billing": {"en": ["x"]}}), "invalid_triage"),
+        ("safety_notice", json!({"en": "", "fr": "Appelez le 911."}), "invalid_triage"),
+    ] {
+        let mut bad = shipped.clone();
+        bad[field] = value;
+        let (status, body) = w.put_triage(bad).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, code), "{field}: {body}");
+    }
+    let (status, _) = w.put_triage(json!({"unknown": true})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(w.triage_settings().await, shipped, "nothing saved");
+
+    // A field left out keeps the shipped default.
+    let (status, saved) = w.put_triage(json!({"ack_minutes": 30})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["ack_minutes"], 30);
+    assert_eq!(saved["paths"], shipped["paths"]);
+}
