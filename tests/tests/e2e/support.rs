@@ -115,6 +115,11 @@ impl World {
         let sdk = infra::stack::sdk_config(&info.endpoint).await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), info.table.clone());
         seed::seed_demo_org(&store, &OrgId::parse(&org).unwrap()).await.unwrap();
+        // Triage answers and escalates residents' messages: off here, so tests of other
+        // things see only what they post; the triage tests turn it on (the other org keeps
+        // the shipped settings).
+        let off = domain::triage::TriageSettings { enabled: false, ..Default::default() };
+        store.put_triage_settings(&OrgId::parse(&org).unwrap(), &off).await.unwrap();
         seed::seed_users(&store, &seed::other_org_users(&OrgId::parse(&other_org).unwrap())).await.unwrap();
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         Self { url: info.url.clone(), org, other_org, store, sqs, http: reqwest::Client::new() }

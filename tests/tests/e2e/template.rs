@@ -144,6 +144,12 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
         },
         OutboxKind::ThreadRouted { first_message_id: id },
         OutboxKind::ParticipantsChanged,
+        OutboxKind::Escalated {
+            level: 1,
+            escalation: domain::triage::Escalation::Emergency,
+            message_id: id,
+            paged: vec![],
+        },
     ]
     .map(|k| k.name().to_owned());
     let subscriptions = template.resources("AWS::SNS::Subscription");

@@ -10,9 +10,13 @@ use serde_json::{json, Value};
 use crate::support::{error_code, eventually, World};
 
 impl World {
+    /// The org's triage settings, turned on (the harness turns it off).
     async fn triage_settings(&self) -> Value {
-        let (status, settings) = self.get("admin-1", "/v1/settings/triage").await;
+        let (status, mut settings) = self.get("admin-1", "/v1/settings/triage").await;
         assert_eq!(status, StatusCode::OK, "{settings}");
+        settings["enabled"] = json!(true);
+        let (status, saved) = self.put_triage(settings.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
         settings
     }
 
@@ -262,8 +266,11 @@ async fn triage_settings_are_staff_read_admin_written_and_bad_ones_change_nothin
     let w = World::new().await;
     let (status, body) = w.get("resident-1", "/v1/settings/triage").await;
     assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    // The other org never set them: the shipped rules, on.
+    let (status, untouched) = w.get("admin-b", "/v1/settings/triage").await;
+    assert_eq!((status, &untouched["enabled"]), (StatusCode::OK, &json!(true)));
     let shipped = w.triage_settings().await;
-    assert_eq!(shipped["enabled"], true);
+    assert_eq!(shipped["paths"], untouched["paths"]);
     assert!(!shipped["paths"]["maintenance"]["fr"].as_array().unwrap().is_empty());
     let (status, body) = w.call("maint-1", Method::PUT, "/v1/settings/triage", Some(shipped.clone())).await;
     assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "admin_only"));
