@@ -83,12 +83,24 @@ pub struct ListParams {
     pub rest: HashMap<String, String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+/// The query string's parameters; a malformed one is 400 invalid_query.
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Query(mut rest) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+        let Query(map) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::bad_request(ErrorCode::InvalidQuery, "query string is malformed"))?;
+        Ok(Self(map))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let QueryMap(mut rest) = QueryMap::from_request_parts(parts, state).await?;
         let cursor =
             rest.remove("cursor").filter(|c| !c.is_empty()).map(|c| Cursor::parse(&c)).transpose()?;
         let limit = match rest.remove("limit") {

@@ -149,7 +149,7 @@ fn parse(params: &ListParams) -> Result<::search::IndexQuery, ApiError> {
 }
 
 /// An exact value compared as it is: bounded, no control characters.
-fn short(rest: &HashMap<String, String>, name: &str) -> Result<Option<String>, ApiError> {
+pub(crate) fn short(rest: &HashMap<String, String>, name: &str) -> Result<Option<String>, ApiError> {
     let Some(v) = rest.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(None) };
     if v.chars().count() > 64 || v.chars().any(char::is_control) {
         return Err(invalid(format!("{name} is at most 64 characters")));
@@ -158,7 +158,7 @@ fn short(rest: &HashMap<String, String>, name: &str) -> Result<Option<String>, A
 }
 
 /// A time, or a day: its first millisecond, or with `end_of_day` its last.
-fn time(v: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn time(v: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
     let wrong = || invalid("from and to are RFC 3339 times or YYYY-MM-DD days, from 1970 to 9999");
     let t = match DateTime::parse_from_rfc3339(v) {
         Ok(t) => t.with_timezone(&Utc),

@@ -2,22 +2,29 @@
 //! the org's triage rules (staff read, facility admins write). What triage does is in
 //! `app::triage`.
 
+use app::metrics::{self, Metrics};
 use app::triage;
 use axum::extract::State;
 use axum::Json;
-use domain::triage::TriageSettings;
+use domain::triage::{Path, TriageSettings};
+use serde::Deserialize;
 use store::QueueEntry;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::doc::{Conflict, NotFound};
-use crate::extract::{JsonBody, ListParams, ThreadPath};
+use crate::extract::{JsonBody, ListParams, QueryMap, ThreadPath};
+use crate::search::{short, time};
 use crate::views::{thread_body, ThreadBody, TriageQueuePage};
 use crate::{Actor, ApiError, AppState};
 
 /// The queue and acknowledgement (served with the threads).
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_queue)).routes(routes!(acknowledge))
+    OpenApiRouter::new()
+        .routes(routes!(get_queue))
+        .routes(routes!(acknowledge))
+        .routes(routes!(correct))
+        .routes(routes!(get_metrics))
 }
 
 /// The rules (served with the settings).
@@ -59,6 +66,64 @@ async fn acknowledge(
     ThreadPath(id): ThreadPath,
 ) -> Result<Json<ThreadBody>, ApiError> {
     Ok(Json(thread_body(&app, &actor, triage::acknowledge(&app, &actor, id)).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TriageCorrection)]
+struct Correction {
+    /// The path the thread's resident message belongs to.
+    path: Path,
+}
+
+/// Correct triage's path
+///
+/// Staff who work in the thread: the path triage chose was wrong. The correction is kept
+/// (`triage.corrected_by`, `triage.classified_path`) and counted against
+/// `auto_routed_share` in the metrics. 409 `not_triaged` when triage never classified the
+/// thread.
+#[utoipa::path(put, path = "/v1/threads/{id}/triage", tag = "triage", operation_id = "correctTriage",
+    params(ThreadPath), request_body = Correction,
+    responses(
+        (status = 200, description = "The thread after the correction.", body = ThreadBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
+async fn correct(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    ThreadPath(id): ThreadPath,
+    JsonBody(req): JsonBody<Correction>,
+) -> Result<Json<ThreadBody>, ApiError> {
+    Ok(Json(thread_body(&app, &actor, triage::correct(&app, &actor, id, req.path)).await?))
+}
+
+/// Response metrics
+///
+/// Staff only (403 staff_only). Over the resident messages (new threads and re-openings)
+/// of the period: minutes to the first reply of a human staff member (automated messages
+/// never count), overall and per topic (p50/p90, nearest rank); minutes to resolution; the
+/// share triage routed without a staff correction; escalations and minutes to
+/// acknowledgement; and the backlog now (unread and open threads, the oldest unread's
+/// wait). Period: `from` to `to`, default the last 30 days, at most 92 days (422
+/// invalid_query).
+#[utoipa::path(get, path = "/v1/metrics", tag = "triage", operation_id = "getMetrics",
+    params(
+        ("from" = Option<String>, Query, description = "Start (RFC 3339, or YYYY-MM-DD from its start, UTC)."),
+        ("to" = Option<String>, Query, description = "End (RFC 3339, or YYYY-MM-DD to its end, UTC); default now."),
+        ("property_id" = Option<String>, Query, description = "Only threads of residents of this property (at most 64 characters)."),
+    ),
+    responses((status = 200, description = "The metrics.", body = Metrics)))]
+async fn get_metrics(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    QueryMap(params): QueryMap,
+) -> Result<Json<Metrics>, ApiError> {
+    let value = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let from = value("from").map(|v| time(v, false)).transpose()?;
+    let to = value("to").map(|v| time(v, true)).transpose()?;
+    let property = short(&params, "property_id")?;
+    Ok(Json(metrics::metrics(&app, &actor, from, to, property).await?))
 }
 
 /// Triage rules

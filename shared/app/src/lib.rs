@@ -20,6 +20,7 @@ mod idempotency;
 pub mod invitations;
 pub mod links;
 pub mod messages;
+pub mod metrics;
 pub mod notifier;
 mod org_cache;
 mod paid;

@@ -52,7 +52,9 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         OutboxKind::MessagePosted { message_id, .. } => message_id,
         OutboxKind::ThreadRouted { first_message_id } => first_message_id,
         // Not subscribed to: the thread's recipients are known once it is routed.
-        OutboxKind::ThreadCreated { .. } | OutboxKind::ParticipantsChanged => return Ok(()),
+        OutboxKind::ThreadCreated { .. }
+        | OutboxKind::ParticipantsChanged
+        | OutboxKind::StatusChanged { .. } => return Ok(()),
     };
     let view = n
         .store

@@ -40,7 +40,8 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
         OutboxKind::MessagePosted { .. }
         | OutboxKind::ThreadRouted { .. }
         | OutboxKind::ParticipantsChanged
-        | OutboxKind::Escalated { .. } => Ok(()),
+        | OutboxKind::Escalated { .. }
+        | OutboxKind::StatusChanged { .. } => Ok(()),
     }
 }
 

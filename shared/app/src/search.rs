@@ -216,7 +216,7 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
             // the router announces every thread it routes, recipients or not.
             OutboxKind::ThreadRouted { first_message_id } => (true, Some(*first_message_id)),
             OutboxKind::ParticipantsChanged => (true, None),
-            OutboxKind::Escalated { .. } => continue,
+            OutboxKind::Escalated { .. } | OutboxKind::StatusChanged { .. } => continue,
             OutboxKind::ThreadCreated { .. } => continue,
         };
         let entry = threads.entry(e.thread_id).or_default();

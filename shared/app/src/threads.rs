@@ -313,7 +313,23 @@ pub async fn change(
         }
         after.version += 1;
         let check = archive_check(view.thread.summary.status, after.summary.status, at);
-        if app.store.update_thread(&view, &after, &events, check).await? {
+        let status_changed = (after.summary.status != view.thread.summary.status).then(|| OutboxEvent {
+            id: EventId::new_at(millis(at)),
+            org: actor.org.clone(),
+            thread_id: id,
+            at,
+            kind: OutboxKind::StatusChanged { status: after.summary.status },
+        });
+        let updated = match &status_changed {
+            Some(announce) => {
+                app.store.update_thread_announced(&view, &after, &events, check, announce).await?
+            }
+            None => app.store.update_thread(&view, &after, &events, check).await?,
+        };
+        if updated {
+            if let Some(announce) = &status_changed {
+                crate::relay::relay(app, announce).await;
+            }
             view.thread = after;
             return Ok(view);
         }

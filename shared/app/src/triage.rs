@@ -17,10 +17,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
-use domain::triage::{Escalation, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings};
+use domain::triage::{Escalation, Path, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings};
 use domain::{policy, DomainError, ErrorCode, EventId, MessageId, Priority, Role, ThreadId, User, UserId};
 use store::{
-    Cursor, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, MessageRecord,
+    Cursor, CycleMark, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, MessageRecord,
     NewIdempotency, NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord, ThreadView,
 };
 
@@ -75,6 +75,7 @@ pub fn cold_season(at: DateTime<Utc>) -> bool {
 }
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
+    crate::metrics::record(app, &event).await?;
     let message_id = match &event.kind {
         OutboxKind::ThreadCreated { first_message_id, .. } => *first_message_id,
         OutboxKind::MessagePosted { message_id, internal: false, reopened: true, .. } => *message_id,
@@ -174,6 +175,9 @@ async fn classify_and_record(
             level: 0,
             acknowledged_at: None,
             acknowledged_by: None,
+            classified_path: None,
+            corrected_by: None,
+            corrected_at: None,
         };
         let mut after = view.thread.clone();
         let mut events = Vec::new();
@@ -309,6 +313,8 @@ async fn follow_up(
 ) -> Result<(), WorkError> {
     let settings = &org.settings;
     let this = Some(triage.message_id);
+    let triaged = CycleMark::Triaged { path: triage.path, escalation: triage.escalation };
+    app.store.mark_cycle(&event.org, &event.thread_id, &triage.message_id, triaged).await?;
     if triage.escalation == Some(Escalation::Emergency) && triage.escalated_for == this {
         join(app, event, &org.on_call).await?;
         let notice = settings.safety_notice.get(triage.lang);
@@ -467,6 +473,53 @@ pub async fn acknowledge(app: &App, actor: &User, id: ThreadId) -> Result<Thread
             [EventRecord { actor_id: actor.id.clone(), ..timeline_event(id, EventKind::Acknowledged, at) }];
         let queue = QueueChange::Dequeue { org: &actor.org, thread: &id };
         if app.store.record_triage(&view, &after, &events, queue, None).await? {
+            // For the metrics; a failure costs one figure, never the acknowledgement.
+            let cycle = triage.escalated_for.unwrap_or(triage.message_id);
+            if let Err(e) = app.store.mark_cycle(&actor.org, &id, &cycle, CycleMark::Acknowledged(at)).await {
+                tracing::warn!(thread_id = %id, error = %e, "acknowledgement not counted in the metrics");
+            }
+            view.thread = after;
+            return Ok(view);
+        }
+        view = load_visible(app, actor, &id).await?;
+    }
+    Err(store::StoreError::Contention.into())
+}
+
+/// `PUT /v1/threads/{id}/triage` (staff who work in the thread): corrects the path triage
+/// chose; kept on the thread (with what triage had chosen) and counted in the metrics.
+pub async fn correct(app: &App, actor: &User, id: ThreadId, path: Path) -> Result<ThreadView, Error> {
+    policy::ensure_staff(actor)?;
+    policy::ensure_can_write(actor)?;
+    let mut view = load_visible(app, actor, &id).await?;
+    let mut tries = store::retry::Tries::new();
+    while tries.another().await {
+        let Some(triage) = view.thread.triage.clone() else {
+            let message = "triage never classified this thread";
+            return Err(DomainError::conflict(ErrorCode::NotTriaged, message).into());
+        };
+        if triage.path == path {
+            return Ok(view);
+        }
+        let at = now();
+        let mut after = view.thread.clone();
+        after.triage = Some(ThreadTriage {
+            path,
+            classified_path: triage.classified_path.or(Some(triage.path)),
+            corrected_by: Some(actor.id.clone()),
+            corrected_at: Some(at),
+            ..triage.clone()
+        });
+        after.version += 1;
+        let events = [EventRecord {
+            actor_id: actor.id.clone(),
+            ..timeline_event(id, EventKind::TriageCorrected, at)
+        }];
+        if app.store.record_triage(&view, &after, &events, QueueChange::Keep, None).await? {
+            let cycle = CycleMark::Corrected(at);
+            if let Err(e) = app.store.mark_cycle(&actor.org, &id, &triage.message_id, cycle).await {
+                tracing::warn!(thread_id = %id, error = %e, "correction not counted in the metrics");
+            }
             view.thread = after;
             return Ok(view);
         }

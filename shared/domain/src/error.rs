@@ -87,6 +87,7 @@ error_codes! {
     NotAResident => "not_a_resident",
     NotAddable => "not_addable",
     NotAllowed => "not_allowed",
+    NotTriaged => "not_triaged",
     NoConsent => "no_consent",
     NotArchived => "not_archived",
     NotFound => "not_found",

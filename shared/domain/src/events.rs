@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::triage::Escalation;
-use crate::{EventId, MessageId, OrgId, ThreadId, Topic, UserId};
+use crate::{EventId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
 
 /// A domain event. Its JSON is the message body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,8 @@ pub enum OutboxKind {
     /// in time): page these staff on every channel, quiet hours or not, about the
     /// resident's message.
     Escalated { level: u32, escalation: Escalation, message_id: MessageId, paged: Vec<UserId> },
+    /// Staff changed the thread's status (response metrics read resolutions).
+    StatusChanged { status: ThreadStatus },
 }
 
 impl OutboxKind {
@@ -54,6 +56,7 @@ impl OutboxKind {
             Self::ThreadRouted { .. } => "thread_routed",
             Self::ParticipantsChanged => "participants_changed",
             Self::Escalated { .. } => "escalated",
+            Self::StatusChanged { .. } => "status_changed",
         }
     }
 }
@@ -81,6 +84,7 @@ mod tests {
             },
             OutboxKind::ThreadRouted { first_message_id: id },
             OutboxKind::ParticipantsChanged,
+            OutboxKind::StatusChanged { status: ThreadStatus::Resolved },
         ] {
             let json = serde_json::to_value(&kind).unwrap();
             assert_eq!(json["kind"], kind.name());

@@ -48,7 +48,7 @@ impl RowFilter {
 
     /// The filter expression on rows of `scope` (the summary is `data.summary` on thread
     /// items, `summary` on participant items).
-    fn expression(&self, scope: &InboxScope) -> Result<Filter, StoreError> {
+    pub(crate) fn expression(&self, scope: &InboxScope) -> Result<Filter, StoreError> {
         let mut f = Filter::default();
         let path: &[&str] = match scope {
             InboxScope::Org(_) => &[items::DATA, SUMMARY],
@@ -85,10 +85,10 @@ impl RowFilter {
 }
 
 #[derive(Default)]
-struct Filter {
-    terms: Vec<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+pub(crate) struct Filter {
+    pub(crate) terms: Vec<String>,
+    pub(crate) names: HashMap<String, String>,
+    pub(crate) values: HashMap<String, AttributeValue>,
 }
 
 /// A row of an inbox, with the reader's read marker when the inbox is a participant's.

@@ -184,6 +184,16 @@ pub fn triaged_prefix(path: &str) -> String {
     format!("TRIAGED#{path}#")
 }
 
+/// A thread's response cycles (sort key: the resident message that started each).
+pub fn cycle_pk(org: &OrgId, thread: &ThreadId) -> String {
+    format!("ORG#{org}#CYCLES#{thread}")
+}
+
+/// The org's response cycles that started in the month of `at` (`gsi2`), by start time.
+pub fn cycle_list(org: &OrgId, at: &DateTime<Utc>) -> (Index, String) {
+    (Index::Gsi2, format!("ORG#{org}#CYCLES#{}", at.format("%Y-%m")))
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")

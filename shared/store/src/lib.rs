@@ -15,6 +15,7 @@ mod invites;
 mod items;
 pub mod keys;
 mod members;
+mod metrics;
 mod notify;
 mod outbox;
 mod quota;
@@ -43,6 +44,7 @@ pub use inbox::{InboxQuery, InboxRow, RowFilter, MAX_FILTERED_READS};
 pub use invites::Invite;
 pub use keys::{InboxScope, ScheduledList};
 pub use members::{EventStep, MembershipChange, MembershipOutcome};
+pub use metrics::{CycleMark, CycleRecord};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };

@@ -173,6 +173,8 @@ pub enum EventKind {
     Escalated,
     /// A staff member acknowledged the escalation.
     Acknowledged,
+    /// A staff member corrected triage's path.
+    TriageCorrected,
 }
 
 /// Something that happened to a thread, shown in its timeline between messages.

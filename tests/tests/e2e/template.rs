@@ -150,6 +150,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             message_id: id,
             paged: vec![],
         },
+        OutboxKind::StatusChanged { status: domain::ThreadStatus::Resolved },
     ]
     .map(|k| k.name().to_owned());
     let subscriptions = template.resources("AWS::SNS::Subscription");

@@ -297,3 +297,79 @@ async fn triage_settings_are_staff_read_admin_written_and_bad_ones_change_nothin
     assert_eq!(saved["ack_minutes"], 30);
     assert_eq!(saved["paths"], shipped["paths"]);
 }
+
+#[tokio::test]
+async fn metrics_count_human_replies_never_automation_and_corrections_count_against_auto_routing() {
+    let w = World::new().await;
+    w.triage_settings().await;
+    // Answered only by automation (its question), and answered by staff.
+    let asked = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    let answered =
+        w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
+    eventually(30, "the question", || async { w.automated(&asked).await.pop() }).await;
+    w.triaged("bookkeeper-1", &answered).await;
+    w.reply("bookkeeper-1", &answered, "The water charge changed; details attached soon.").await;
+    let metrics = |query: &'static str| {
+        let w = &w;
+        async move {
+            let (status, m) = w.get("admin-1", &format!("/v1/metrics{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{m}");
+            m
+        }
+    };
+    let m = eventually(30, "the staff reply counted", || async {
+        let m = metrics("").await;
+        (m["first_response_minutes"]["all"]["count"] == 1).then_some(m)
+    })
+    .await;
+    assert_eq!(m["conversations"], 2, "{m}");
+    assert_eq!(m["first_response_minutes"]["unanswered"], 1, "the automated question is no response: {m}");
+    assert_eq!(m["first_response_minutes"]["by_topic"]["billing"]["count"], 1);
+    assert!(m["first_response_minutes"]["by_topic"].get("maintenance").is_none(), "{m}");
+    assert_eq!(m["auto_routed_share"], 1.0);
+    assert_eq!(m["backlog"]["unread"], 1, "{m}");
+    assert_eq!(m["backlog"]["open"], 1);
+    assert!(m["backlog"]["oldest_unread_minutes"].as_f64().unwrap() >= 0.0);
+
+    // Staff correct one path and resolve the other.
+    let (status, t) = w
+        .call(
+            "maint-1",
+            Method::PUT,
+            &format!("/v1/threads/{asked}/triage"),
+            Some(json!({"path": "billing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(
+        (t["triage"]["path"].as_str(), t["triage"]["classified_path"].as_str()),
+        (Some("billing"), Some("maintenance"))
+    );
+    assert_eq!(t["triage"]["corrected_by"], "maint-1");
+    let (status, _) =
+        w.patch("bookkeeper-1", &format!("/v1/threads/{answered}"), json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let m = eventually(30, "the correction and the resolution counted", || async {
+        let m = metrics("").await;
+        (m["resolution_minutes"]["count"] == 1 && m["auto_routed_share"] == 0.5).then_some(m)
+    })
+    .await;
+    assert_eq!(m["backlog"]["open"], 0, "{m}");
+    assert_eq!(metrics("?property_id=prop-elsewhere").await["conversations"], 0);
+
+    let (status, body) = w.get("resident-1", "/v1/metrics").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    let (status, body) = w.get("admin-1", "/v1/metrics?from=2026-06-01&to=2026-01-01").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_query"));
+    let (status, body) = w
+        .call(
+            "resident-1",
+            Method::PUT,
+            &format!("/v1/threads/{asked}/triage"),
+            Some(json!({"path": "lease"})),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "staff_only"));
+    let (_, other) = w.get("admin-b", "/v1/metrics").await;
+    assert_eq!(other["conversations"], 0, "another org's metrics hold none of these");
+}

@@ -339,6 +339,13 @@ pub struct ThreadTriage {
     pub acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_by: Option<UserId>,
+    /// Staff corrected the path: what triage had chosen, who corrected it and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classified_path: Option<Path>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_by: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ThreadTriage {

@@ -1,0 +1,266 @@
+//! Response metrics. The triage consumer records a response cycle for each resident
+//! message that starts or re-opens a thread, and marks it when the first human staff reply
+//! comes (automated messages never count), when staff resolve the thread, and with what
+//! triage decided; `GET /v1/metrics` reads the cycles of a period (a few Queries) and the
+//! backlog. Idempotent: a cycle is keyed by its message, each mark is set once.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use domain::events::{OutboxEvent, OutboxKind};
+use domain::{policy, DomainError, ErrorCode, ThreadStatus, User, UserId};
+use serde::Serialize;
+use store::{CycleMark, CycleRecord};
+
+use crate::{App, Error, WorkError};
+
+/// The longest period one request reads.
+pub const MAX_PERIOD_DAYS: i64 = 92;
+/// Cycles one request reads at most (beyond: `truncated`).
+pub const MAX_CYCLES: usize = 20_000;
+
+/// Records what the event means for the thread's response cycles.
+pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
+    match &event.kind {
+        OutboxKind::ThreadCreated { first_message_id, .. } => start(app, event, *first_message_id).await,
+        OutboxKind::MessagePosted { message_id, reopened: true, .. } => start(app, event, *message_id).await,
+        OutboxKind::MessagePosted { message_id, author_id, internal: false, .. } => {
+            responded(app, event, author_id, *message_id).await
+        }
+        OutboxKind::StatusChanged { status: ThreadStatus::Resolved } => {
+            if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id).await? {
+                app.store
+                    .mark_cycle(
+                        &event.org,
+                        &event.thread_id,
+                        &cycle.message_id,
+                        CycleMark::Resolved(event.at),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A resident's message starts a cycle; a staff reply that came first (events arrive in any
+/// order) answers it at once.
+async fn start(app: &App, event: &OutboxEvent, message_id: domain::MessageId) -> Result<(), WorkError> {
+    let Some(view) = app.store.load_thread(&event.org, &event.thread_id).await? else {
+        return Err(WorkError::MissingThread(event.thread_id));
+    };
+    let Some(msg) = app.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
+        return Err(WorkError::MissingMessage(message_id));
+    };
+    let summary = &view.thread.summary;
+    if msg.author_id != summary.resident.id || msg.internal || msg.automated {
+        return Ok(());
+    }
+    let cycle = CycleRecord {
+        thread_id: event.thread_id,
+        message_id,
+        topic: summary.topic.clone(),
+        property_id: summary.resident.property_id.clone(),
+        started_at: msg.created_at,
+        path: None,
+        responded_at: None,
+        resolved_at: None,
+        escalation: None,
+        acknowledged_at: None,
+        corrected_at: None,
+    };
+    app.store.start_cycle(&event.org, &cycle).await?;
+    let later = app.store.messages_after(&event.org, &event.thread_id, &message_id, false, 100).await?;
+    let staff: Vec<_> = view.participants.iter().filter(|p| p.role.is_staff()).map(|p| &p.user_id).collect();
+    if let Some(reply) = later.iter().find(|m| !m.automated && staff.contains(&&m.author_id)) {
+        app.store
+            .mark_cycle(&event.org, &event.thread_id, &message_id, CycleMark::Responded(reply.created_at))
+            .await?;
+    }
+    Ok(())
+}
+
+/// A public message by someone other than the resident and automation: the first human
+/// staff reply of the open cycle, if its author is staff.
+async fn responded(
+    app: &App,
+    event: &OutboxEvent,
+    author: &UserId,
+    message_id: domain::MessageId,
+) -> Result<(), WorkError> {
+    if author.as_str() == crate::triage::TRIAGE_ACTOR {
+        return Ok(());
+    }
+    let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id).await? else { return Ok(()) };
+    if cycle.responded_at.is_some() || message_id < cycle.message_id {
+        return Ok(());
+    }
+    let Some(user) = app.store.get_user(&event.org, author).await? else { return Ok(()) };
+    if !user.role.is_staff() {
+        return Ok(());
+    }
+    // The event is stamped with the message's own time.
+    app.store
+        .mark_cycle(&event.org, &event.thread_id, &cycle.message_id, CycleMark::Responded(event.at))
+        .await?;
+    Ok(())
+}
+
+/// Minutes, as p50 and p90 over `count` values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Spread {
+    pub count: usize,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+impl Spread {
+    fn of(mut minutes: Vec<f64>) -> Self {
+        minutes.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            // Nearest rank.
+            let rank = ((q * minutes.len() as f64).ceil() as usize).clamp(1, minutes.len());
+            (minutes[rank - 1] * 10.0).round() / 10.0
+        };
+        if minutes.is_empty() {
+            return Self::default();
+        }
+        Self { count: minutes.len(), p50: Some(at(0.5)), p90: Some(at(0.9)) }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FirstResponse {
+    pub all: Spread,
+    /// Per topic the resident chose.
+    pub by_topic: BTreeMap<String, Spread>,
+    /// Resident messages in the period no human staff answered yet.
+    pub unanswered: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Backlog {
+    pub unread: u64,
+    pub open: u64,
+    /// How long the thread waiting longest has waited (null: none unread).
+    pub oldest_unread_minutes: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Escalations {
+    pub count: usize,
+    pub by_kind: BTreeMap<String, usize>,
+    /// From the resident's message to a staff member's acknowledgement.
+    pub ack_minutes: Spread,
+    pub unacknowledged: usize,
+}
+
+/// `GET /v1/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Metrics {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<String>,
+    /// Resident messages (new threads and re-openings) in the period.
+    pub conversations: usize,
+    /// From the resident's message to the first reply of a human staff member.
+    pub first_response_minutes: FirstResponse,
+    /// From the resident's message to staff resolving the thread.
+    pub resolution_minutes: Spread,
+    /// Of the messages triage classified, the share whose path no staff member corrected
+    /// (null: none classified).
+    pub auto_routed_share: Option<f64>,
+    pub backlog: Backlog,
+    pub escalations: Escalations,
+    /// More cycles than one request reads: the figures cover the first of the period.
+    pub truncated: bool,
+}
+
+/// The staff's metrics of a period (default: the last 30 days; at most 92 days).
+pub async fn metrics(
+    app: &App,
+    actor: &User,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    property_id: Option<String>,
+) -> Result<Metrics, Error> {
+    policy::ensure_staff(actor)?;
+    let now = Utc::now();
+    let to = to.unwrap_or(now);
+    let from = from.unwrap_or(to - Duration::days(30));
+    if from >= to || to - from > Duration::days(MAX_PERIOD_DAYS) {
+        let message = format!("from must be before to, at most {MAX_PERIOD_DAYS} days apart");
+        return Err(DomainError::invalid(ErrorCode::InvalidQuery, message).into());
+    }
+    let (mut cycles, truncated) = app.store.cycles_between(&actor.org, from, to, MAX_CYCLES).await?;
+    if let Some(property) = &property_id {
+        cycles.retain(|c| c.property_id.as_ref() == Some(property));
+    }
+    let minutes = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_milliseconds() as f64 / 60_000.0;
+    let mut by_topic: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut all = Vec::new();
+    let mut resolution = Vec::new();
+    let mut escalations = Escalations::default();
+    let mut acks = Vec::new();
+    let (mut classified, mut corrected) = (0usize, 0usize);
+    for c in &cycles {
+        if let Some(at) = c.responded_at {
+            all.push(minutes(c.started_at, at));
+            by_topic.entry(c.topic.as_str().to_owned()).or_default().push(minutes(c.started_at, at));
+        }
+        if let Some(at) = c.resolved_at {
+            resolution.push(minutes(c.started_at, at));
+        }
+        if c.path.is_some() {
+            classified += 1;
+            corrected += usize::from(c.corrected_at.is_some());
+        }
+        if let Some(kind) = c.escalation {
+            escalations.count += 1;
+            *escalations.by_kind.entry(kind.as_str().to_owned()).or_default() += 1;
+            match c.acknowledged_at {
+                Some(at) => acks.push(minutes(c.started_at, at)),
+                None => escalations.unacknowledged += 1,
+            }
+        }
+    }
+    escalations.ack_minutes = Spread::of(acks);
+    let unanswered = cycles.iter().filter(|c| c.responded_at.is_none()).count();
+    let property = property_id.as_deref();
+    let ((unread, oldest), (open, _)) = tokio::try_join!(
+        app.store.backlog(&actor.org, ThreadStatus::Unread, property),
+        app.store.backlog(&actor.org, ThreadStatus::Open, property),
+    )?;
+    Ok(Metrics {
+        from,
+        to,
+        property_id,
+        conversations: cycles.len(),
+        first_response_minutes: FirstResponse {
+            all: Spread::of(all),
+            by_topic: by_topic.into_iter().map(|(t, m)| (t, Spread::of(m))).collect(),
+            unanswered,
+        },
+        resolution_minutes: Spread::of(resolution),
+        auto_routed_share: (classified > 0).then(|| 1.0 - corrected as f64 / classified as f64),
+        backlog: Backlog { unread, open, oldest_unread_minutes: oldest.map(|at| minutes(at, now).max(0.0)) },
+        escalations,
+        truncated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank_over_the_values() {
+        let s = Spread::of((1..=10).map(f64::from).collect());
+        assert_eq!((s.count, s.p50, s.p90), (10, Some(5.0), Some(9.0)));
+        let one = Spread::of(vec![3.25]);
+        assert_eq!((one.p50, one.p90), (Some(3.3), Some(3.3)));
+        assert_eq!(Spread::of(vec![]), Spread::default());
+    }
+}
