@@ -20,6 +20,7 @@ pub mod sink;
 pub mod stack;
 pub mod targets;
 pub mod token;
+pub mod triage_bench;
 
 pub use stack::{Stack, StackOptions};
 

@@ -382,6 +382,8 @@ async fn main() -> anyhow::Result<()> {
     meter.take();
     let memory = memory_gb()?;
     let campaign = campaign_figures(&stack, &meter, &prices, memory).await?;
+    let triage = infra::triage_bench::figures(&stack).await?;
+    meter.take();
     let idle_scale = drain_time.as_secs_f64() / idle_window.as_secs_f64();
     let worker_invocations = 2.0 * messages as f64 / prices.sqs_batch_size;
     let workers_bill = bill(&prices, &busy, Duration::ZERO, worker_invocations, 0.0, memory);
@@ -497,6 +499,7 @@ async fn main() -> anyhow::Result<()> {
     out.push_str(&scheduled);
     out.push_str(&search);
     out.push_str(&campaign);
+    out.push_str(&triage);
     out.push_str("\n## Cold starts and binaries\n\n");
     out.push_str(&cold);
 

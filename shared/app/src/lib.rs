@@ -14,6 +14,7 @@ pub mod consents;
 pub mod contacts;
 pub mod conversation;
 pub mod dispatch;
+pub mod emf;
 mod error;
 pub mod housekeeping;
 mod idempotency;

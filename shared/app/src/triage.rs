@@ -136,7 +136,9 @@ async fn classify_and_record(
         has_attachment: !msg.attachments.is_empty(),
         cold: cold_season(msg.created_at),
     };
+    let started = std::time::Instant::now();
     let found = org.rules.classify(&input);
+    let micros = started.elapsed().as_secs_f64() * 1e6;
     let resident_id = summary.resident.id.clone();
     let at = now();
     let since = at - Duration::days(RECENT_DAYS);
@@ -231,6 +233,17 @@ async fn classify_and_record(
                 path = triage.path.as_str(),
                 escalation = triage.escalation.map(Escalation::as_str),
                 "triaged"
+            );
+            let escalated = f64::from(u8::from(found.escalation.is_some()));
+            let emergency = f64::from(u8::from(found.escalation == Some(Escalation::Emergency)));
+            crate::emf::emit(
+                "triage",
+                &[
+                    ("Triaged", 1.0, "Count"),
+                    ("Escalations", escalated, "Count"),
+                    ("Emergencies", emergency, "Count"),
+                    ("ClassifyMicros", micros, "Microseconds"),
+                ],
             );
             return Ok(Some(triage));
         }
@@ -586,6 +599,13 @@ pub async fn set_settings(
 /// paging the facility admins. Conditioned on the thread's version and the level read, so
 /// two runs never escalate the same level twice.
 pub async fn escalate_overdue(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
+    let escalated = escalate_each(app, now).await?;
+    // Every run reports, so the alarm on unacknowledged emergencies sees zeros too.
+    crate::emf::emit("triage", &[("UnacknowledgedEmergencies", escalated as f64, "Count")]);
+    Ok(escalated)
+}
+
+async fn escalate_each(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
     let mut escalated = 0;
     for entry in app.store.due_escalations(&now, 25).await? {
         let Some(org) = entry.org.clone() else { continue };
