@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, DomainError, ErrorCode, ThreadStatus, User, UserId};
 use serde::Serialize;
-use store::{CycleMark, CycleRecord};
+use store::{CycleMark, CycleRecord, MessageRecord, ThreadView};
 
 use crate::{App, Error, WorkError};
 
@@ -19,24 +19,17 @@ pub const MAX_PERIOD_DAYS: i64 = 92;
 /// Cycles one request reads at most (beyond: `truncated`).
 pub const MAX_CYCLES: usize = 20_000;
 
-/// Records what the event means for the thread's response cycles.
+/// Records what an event other than a resident's new words means for the thread's
+/// response cycles (those start with [`start`]).
 pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::ThreadCreated { first_message_id, .. } => start(app, event, *first_message_id).await,
-        OutboxKind::MessagePosted { message_id, reopened: true, .. } => start(app, event, *message_id).await,
-        OutboxKind::MessagePosted { message_id, author_id, internal: false, .. } => {
+        OutboxKind::MessagePosted { message_id, author_id, internal: false, reopened: false } => {
             responded(app, event, author_id, *message_id).await
         }
         OutboxKind::StatusChanged { status: ThreadStatus::Resolved } => {
             if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id).await? {
-                app.store
-                    .mark_cycle(
-                        &event.org,
-                        &event.thread_id,
-                        &cycle.message_id,
-                        CycleMark::Resolved(event.at),
-                    )
-                    .await?;
+                let resolved = CycleMark::Resolved(event.at);
+                app.store.mark_cycle(&event.org, &event.thread_id, &cycle.message_id, resolved).await?;
             }
             Ok(())
         }
@@ -44,22 +37,18 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     }
 }
 
-/// A resident's message starts a cycle; a staff reply that came first (events arrive in any
-/// order) answers it at once.
-async fn start(app: &App, event: &OutboxEvent, message_id: domain::MessageId) -> Result<(), WorkError> {
-    let Some(view) = app.store.load_thread(&event.org, &event.thread_id).await? else {
-        return Err(WorkError::MissingThread(event.thread_id));
-    };
-    let Some(msg) = app.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
-        return Err(WorkError::MissingMessage(message_id));
-    };
+/// The resident's message `msg`, which started or re-opened the thread in `view`, starts a
+/// cycle; a staff reply that came first (events arrive in any order) answers it at once.
+pub async fn start(
+    app: &App,
+    event: &OutboxEvent,
+    view: &ThreadView,
+    msg: &MessageRecord,
+) -> Result<(), WorkError> {
     let summary = &view.thread.summary;
-    if msg.author_id != summary.resident.id || msg.internal || msg.automated {
-        return Ok(());
-    }
     let cycle = CycleRecord {
         thread_id: event.thread_id,
-        message_id,
+        message_id: msg.id,
         topic: summary.topic.clone(),
         property_id: summary.resident.property_id.clone(),
         started_at: msg.created_at,
@@ -71,11 +60,15 @@ async fn start(app: &App, event: &OutboxEvent, message_id: domain::MessageId) ->
         corrected_at: None,
     };
     app.store.start_cycle(&event.org, &cycle).await?;
-    let later = app.store.messages_after(&event.org, &event.thread_id, &message_id, false, 100).await?;
+    // Nothing after it yet: no reply to look for.
+    if view.thread.last_id().is_none_or(|last| last <= msg.id) {
+        return Ok(());
+    }
+    let later = app.store.messages_after(&event.org, &event.thread_id, &msg.id, false, 100).await?;
     let staff: Vec<_> = view.participants.iter().filter(|p| p.role.is_staff()).map(|p| &p.user_id).collect();
     if let Some(reply) = later.iter().find(|m| !m.automated && staff.contains(&&m.author_id)) {
         app.store
-            .mark_cycle(&event.org, &event.thread_id, &message_id, CycleMark::Responded(reply.created_at))
+            .mark_cycle(&event.org, &event.thread_id, &msg.id, CycleMark::Responded(reply.created_at))
             .await?;
     }
     Ok(())

@@ -75,22 +75,23 @@ pub fn cold_season(at: DateTime<Utc>) -> bool {
 }
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
-    crate::metrics::record(app, &event).await?;
     let message_id = match &event.kind {
         OutboxKind::ThreadCreated { first_message_id, .. } => *first_message_id,
         OutboxKind::MessagePosted { message_id, internal: false, reopened: true, .. } => *message_id,
-        _ => return Ok(()),
+        // Not a resident's new words: only the response figures may change.
+        _ => return crate::metrics::record(app, &event).await,
     };
-    let org = org_triage(app, &event.org).await?;
-    if !org.settings.enabled {
-        return Ok(());
-    }
     let view = load(app, &event).await?;
     let Some(msg) = app.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
         return Err(WorkError::MissingMessage(message_id));
     };
     // Only the resident's own words (never what staff wrote for them, nor automation's).
     if msg.author_id != view.thread.summary.resident.id || msg.internal || msg.automated {
+        return Ok(());
+    }
+    crate::metrics::start(app, &event, &view, &msg).await?;
+    let org = org_triage(app, &event.org).await?;
+    if !org.settings.enabled {
         return Ok(());
     }
     let triage = match view.thread.triage.clone().filter(|t| t.message_id == message_id) {
@@ -328,6 +329,14 @@ async fn follow_up(
     let this = Some(triage.message_id);
     let triaged = CycleMark::Triaged { path: triage.path, escalation: triage.escalation };
     app.store.mark_cycle(&event.org, &event.thread_id, &triage.message_id, triaged).await?;
+    // A path routed to a topic: that topic's staff join a new thread (its own topic's
+    // recipients stay; the router adds them).
+    if let (Some(topic), OutboxKind::ThreadCreated { .. }) = (settings.routes.get(&triage.path), &event.kind)
+    {
+        let routing = app.store.get_routing(&event.org).await?.unwrap_or_default();
+        let staff = app.store.get_users(&event.org, &routing.recipients(topic)).await?;
+        join(app, event, &staff).await?;
+    }
     if triage.escalation == Some(Escalation::Emergency) && triage.escalated_for == this {
         join(app, event, &org.on_call).await?;
         let notice = settings.safety_notice.get(triage.lang);

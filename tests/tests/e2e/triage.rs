@@ -202,10 +202,18 @@ async fn an_emergency_nobody_acknowledges_escalates_again_to_the_facility_admins
 #[tokio::test]
 async fn a_vague_request_gets_one_approved_question_and_a_precise_one_none() {
     let w = World::new().await;
-    let settings = w.triage_settings().await;
+    let mut settings = w.triage_settings().await;
+    // Maintenance is also routed to the parking topic's staff (security-1 in the demo).
+    settings["routes"] = json!({"maintenance": "parking"});
+    assert_eq!(w.put_triage(settings.clone()).await.0, StatusCode::OK);
     let vague = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
     let t = w.triaged("maint-1", &vague).await;
     assert_eq!(t["triage"]["missing"], "photo", "{t}");
+    assert_eq!(t["triage"]["path"], "maintenance");
+    eventually(30, "the path's topic's staff joined", || async {
+        w.participants(&vague).await.contains(&"security-1".to_owned()).then_some(())
+    })
+    .await;
     let asked = eventually(30, "the question", || async {
         let automated = w.automated(&vague).await;
         (!automated.is_empty()).then_some(automated)
