@@ -12,7 +12,7 @@ use store::QueueEntry;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::doc::{Conflict, NotFound};
+use crate::doc::{Conflict, NotFound, UnprocessableEntity};
 use crate::extract::{JsonBody, ListParams, QueryMap, ThreadPath};
 use crate::search::{short, time};
 use crate::views::{thread_body, ThreadBody, TriageQueuePage};
@@ -113,7 +113,10 @@ async fn correct(
         ("to" = Option<String>, Query, description = "End (RFC 3339, or YYYY-MM-DD to its end, UTC); default now."),
         ("property_id" = Option<String>, Query, description = "Only threads of residents of this property (at most 64 characters)."),
     ),
-    responses((status = 200, description = "The metrics.", body = Metrics)))]
+    responses(
+        (status = 200, description = "The metrics.", body = Metrics),
+        (status = 422, response = UnprocessableEntity),
+    ))]
 async fn get_metrics(
     State(app): State<AppState>,
     Actor(actor): Actor,

@@ -27,7 +27,7 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
             responded(app, event, author_id, *message_id).await
         }
         OutboxKind::StatusChanged { status: ThreadStatus::Resolved } => {
-            if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id).await? {
+            if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? {
                 let resolved = CycleMark::Resolved(event.at);
                 app.store.mark_cycle(&event.org, &event.thread_id, &cycle.message_id, resolved).await?;
             }
@@ -65,8 +65,17 @@ pub async fn start(
         return Ok(());
     }
     let later = app.store.messages_after(&event.org, &event.thread_id, &msg.id, false, 100).await?;
-    let staff: Vec<_> = view.participants.iter().filter(|p| p.role.is_staff()).map(|p| &p.user_id).collect();
-    if let Some(reply) = later.iter().find(|m| !m.automated && staff.contains(&&m.author_id)) {
+    let mut authors: Vec<UserId> = later
+        .iter()
+        .filter(|m| !m.automated && m.author_id != summary.resident.id)
+        .map(|m| m.author_id.clone())
+        .collect();
+    authors.sort();
+    authors.dedup();
+    // Admins reply without taking part: the authors' roles decide, not the participants.
+    let users = app.store.get_users(&event.org, &authors).await?;
+    let staff: Vec<UserId> = users.into_iter().filter(|u| u.role.is_staff()).map(|u| u.id).collect();
+    if let Some(reply) = later.iter().find(|m| !m.automated && staff.contains(&m.author_id)) {
         app.store
             .mark_cycle(&event.org, &event.thread_id, &msg.id, CycleMark::Responded(reply.created_at))
             .await?;
@@ -85,7 +94,9 @@ async fn responded(
     if author.as_str() == crate::triage::TRIAGE_ACTOR {
         return Ok(());
     }
-    let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id).await? else { return Ok(()) };
+    let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? else {
+        return Ok(());
+    };
     if cycle.responded_at.is_some() || message_id < cycle.message_id {
         return Ok(());
     }
@@ -136,7 +147,8 @@ pub struct FirstResponse {
 pub struct Backlog {
     pub unread: u64,
     pub open: u64,
-    /// How long the thread waiting longest has waited (null: none unread).
+    /// How long the resident message of the period waiting longest for a first human
+    /// reply (its thread not resolved) has waited (null: none waits).
     pub oldest_unread_minutes: Option<f64>,
 }
 
@@ -222,7 +234,13 @@ pub async fn metrics(
     escalations.ack_minutes = Spread::of(acks);
     let unanswered = cycles.iter().filter(|c| c.responded_at.is_none()).count();
     let property = property_id.as_deref();
-    let ((unread, oldest), (open, _)) = tokio::try_join!(
+    // The resident message of the period waiting longest for a first human reply.
+    let oldest = cycles
+        .iter()
+        .filter(|c| c.responded_at.is_none() && c.resolved_at.is_none())
+        .map(|c| c.started_at)
+        .min();
+    let (unread, open) = tokio::try_join!(
         app.store.backlog(&actor.org, ThreadStatus::Unread, property),
         app.store.backlog(&actor.org, ThreadStatus::Open, property),
     )?;

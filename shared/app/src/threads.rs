@@ -11,7 +11,7 @@ use domain::{
 use store::retry::Tries;
 use store::{
     ArchiveCheck, CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope,
-    LastMessage, MessageRecord, Page, ResidentRef, RowFilter, Summary, ThreadRecord, ThreadView,
+    LastMessage, MessageRecord, Page, QueueChange, ResidentRef, RowFilter, Summary, ThreadRecord, ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
@@ -311,6 +311,10 @@ pub async fn change(
         if events.is_empty() {
             return Ok(view);
         }
+        // Resolving or archiving an escalated thread is its acknowledgement: it stops
+        // escalating and leaves the queue.
+        let settled = matches!(after.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived);
+        let ends_wait = settled && crate::triage::end_wait(&mut after, &mut events, actor, at);
         after.version += 1;
         let check = archive_check(view.thread.summary.status, after.summary.status, at);
         let status_changed = (after.summary.status != view.thread.summary.status).then(|| OutboxEvent {
@@ -320,15 +324,16 @@ pub async fn change(
             at,
             kind: OutboxKind::StatusChanged { status: after.summary.status },
         });
-        let updated = match &status_changed {
-            Some(announce) => {
-                app.store.update_thread_announced(&view, &after, &events, check, announce).await?
-            }
-            None => app.store.update_thread(&view, &after, &events, check).await?,
+        let queue = match ends_wait {
+            true => QueueChange::Dequeue { org: &actor.org, thread: &id },
+            false => QueueChange::Keep,
         };
-        if updated {
+        if app.store.change_thread(&view, &after, &events, check, queue, status_changed.as_ref()).await? {
             if let Some(announce) = &status_changed {
                 crate::relay::relay(app, announce).await;
+            }
+            if ends_wait {
+                crate::triage::count_acknowledged(app, &after, at).await;
             }
             view.thread = after;
             return Ok(view);

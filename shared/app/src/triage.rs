@@ -20,8 +20,9 @@ use domain::messaging::AutomatedKind;
 use domain::triage::{Escalation, Path, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings};
 use domain::{policy, DomainError, ErrorCode, EventId, MessageId, Priority, Role, ThreadId, User, UserId};
 use store::{
-    Cursor, CycleMark, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, MessageRecord,
-    NewIdempotency, NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord, ThreadView,
+    ArchiveCheck, Cursor, CycleMark, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome,
+    MessageRecord, NewIdempotency, NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord,
+    ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
@@ -186,7 +187,13 @@ async fn classify_and_record(
         let mut events = Vec::new();
         let mut entry = None;
         let mut page = None;
-        match (found.escalation, before.filter(ThreadTriage::waiting)) {
+        let waiting = before.filter(ThreadTriage::waiting);
+        // A waiting emergency stays what the thread waits for unless this is one too.
+        let outranked = |new: Escalation| {
+            waiting.as_ref().is_some_and(|w| w.escalation == Some(Escalation::Emergency))
+                && new != Escalation::Emergency
+        };
+        match (found.escalation.filter(|e| !outranked(*e)), waiting) {
             (Some(escalation), _) => {
                 triage.escalated_at = Some(at);
                 triage.escalated_for = Some(msg.id);
@@ -204,7 +211,8 @@ async fn classify_and_record(
                 }
                 entry = Some(queue_entry(&after, &triage, escalation, org, at));
             }
-            // A re-opening message that needs no escalation leaves a waiting one waiting.
+            // A re-opening message that needs no (other) escalation leaves a waiting one
+            // waiting.
             (None, Some(waiting)) => {
                 triage.escalation = waiting.escalation;
                 triage.escalated_at = waiting.escalated_at;
@@ -225,7 +233,7 @@ async fn classify_and_record(
             Some(entry) => QueueChange::Enqueue { org: &event.org, entry },
             None => QueueChange::Keep,
         };
-        if app.store.record_triage(&view, &after, &events, queue, page.as_ref()).await? {
+        if app.store.change_thread(&view, &after, &events, ArchiveCheck::Keep, queue, page.as_ref()).await? {
             if let Some(page) = &page {
                 relay(app, page).await;
             }
@@ -274,6 +282,9 @@ fn page_event(
     paged: &[User],
     at: DateTime<Utc>,
 ) -> OutboxEvent {
+    if paged.is_empty() {
+        tracing::error!(thread_id = %event.thread_id, level, "an escalation pages nobody: no active on-call staff or facility admin");
+    }
     OutboxEvent {
         id: EventId::new_at(millis(at)),
         org: event.org.clone(),
@@ -327,7 +338,9 @@ async fn follow_up(
 ) -> Result<(), WorkError> {
     let settings = &org.settings;
     let this = Some(triage.message_id);
-    let triaged = CycleMark::Triaged { path: triage.path, escalation: triage.escalation };
+    // The cycle counts an escalation this message made, not one it found waiting.
+    let escalation = triage.escalation.filter(|_| triage.escalated_for == this);
+    let triaged = CycleMark::Triaged { path: triage.path, escalation };
     app.store.mark_cycle(&event.org, &event.thread_id, &triage.message_id, triaged).await?;
     // A path routed to a topic: that topic's staff join a new thread (its own topic's
     // recipients stay; the router adds them).
@@ -480,32 +493,51 @@ pub async fn acknowledge(app: &App, actor: &User, id: ThreadId) -> Result<Thread
     let mut view = load_visible(app, actor, &id).await?;
     let mut tries = store::retry::Tries::new();
     while tries.another().await {
-        let Some(triage) = view.thread.triage.clone().filter(ThreadTriage::waiting) else {
-            return Ok(view);
-        };
         let at = now();
         let mut after = view.thread.clone();
-        after.triage = Some(ThreadTriage {
-            acknowledged_at: Some(at),
-            acknowledged_by: Some(actor.id.clone()),
-            ..triage
-        });
+        let mut events = vec![];
+        if !end_wait(&mut after, &mut events, actor, at) {
+            return Ok(view);
+        }
         after.version += 1;
-        let events =
-            [EventRecord { actor_id: actor.id.clone(), ..timeline_event(id, EventKind::Acknowledged, at) }];
         let queue = QueueChange::Dequeue { org: &actor.org, thread: &id };
-        if app.store.record_triage(&view, &after, &events, queue, None).await? {
-            // For the metrics; a failure costs one figure, never the acknowledgement.
-            let cycle = triage.escalated_for.unwrap_or(triage.message_id);
-            if let Err(e) = app.store.mark_cycle(&actor.org, &id, &cycle, CycleMark::Acknowledged(at)).await {
-                tracing::warn!(thread_id = %id, error = %e, "acknowledgement not counted in the metrics");
-            }
+        if app.store.change_thread(&view, &after, &events, ArchiveCheck::Keep, queue, None).await? {
+            count_acknowledged(app, &after, at).await;
             view.thread = after;
             return Ok(view);
         }
         view = load_visible(app, actor, &id).await?;
     }
     Err(store::StoreError::Contention.into())
+}
+
+/// Ends the wait of an escalated thread `actor` acknowledged (or resolved): recorded on
+/// its triage with a timeline event. `false`: nothing waits. The caller takes it out of
+/// the queue in the same write.
+pub(crate) fn end_wait(
+    after: &mut ThreadRecord,
+    events: &mut Vec<EventRecord>,
+    actor: &User,
+    at: DateTime<Utc>,
+) -> bool {
+    let Some(triage) = after.triage.as_mut().filter(|t| t.waiting()) else { return false };
+    triage.acknowledged_at = Some(at);
+    triage.acknowledged_by = Some(actor.id.clone());
+    let id = after.summary.id;
+    events
+        .push(EventRecord { actor_id: actor.id.clone(), ..timeline_event(id, EventKind::Acknowledged, at) });
+    true
+}
+
+/// Counts an acknowledgement in the metrics; a failure costs one figure, never the
+/// acknowledgement.
+pub(crate) async fn count_acknowledged(app: &App, thread: &ThreadRecord, at: DateTime<Utc>) {
+    let Some(triage) = &thread.triage else { return };
+    let cycle = triage.escalated_for.unwrap_or(triage.message_id);
+    let id = thread.summary.id;
+    if let Err(e) = app.store.mark_cycle(&thread.org, &id, &cycle, CycleMark::Acknowledged(at)).await {
+        tracing::warn!(thread_id = %id, error = %e, "acknowledgement not counted in the metrics");
+    }
 }
 
 /// `PUT /v1/threads/{id}/triage` (staff who work in the thread): corrects the path triage
@@ -537,7 +569,11 @@ pub async fn correct(app: &App, actor: &User, id: ThreadId, path: Path) -> Resul
             actor_id: actor.id.clone(),
             ..timeline_event(id, EventKind::TriageCorrected, at)
         }];
-        if app.store.record_triage(&view, &after, &events, QueueChange::Keep, None).await? {
+        if app
+            .store
+            .change_thread(&view, &after, &events, ArchiveCheck::Keep, QueueChange::Keep, None)
+            .await?
+        {
             let cycle = CycleMark::Corrected(at);
             if let Err(e) = app.store.mark_cycle(&actor.org, &id, &triage.message_id, cycle).await {
                 tracing::warn!(thread_id = %id, error = %e, "correction not counted in the metrics");
@@ -643,7 +679,10 @@ async fn escalate_again(
     now: DateTime<Utc>,
 ) -> Result<bool, WorkError> {
     let org = org_triage(app, &event.org).await?;
-    let admins = app.store.facility_admins(&event.org, ADMIN_PAGES).await?;
+    let admins = match org.settings.pages_admins() {
+        true => org.on_call.clone(),
+        false => app.store.facility_admins(&event.org, ADMIN_PAGES).await?,
+    };
     let mut tries = store::retry::Tries::new();
     while tries.another().await {
         let view = load(app, event).await?;
@@ -663,7 +702,7 @@ async fn escalate_again(
         let page = page_event(event, escalation, level, entry.message_id, &admins, now);
         let entry = queue_entry(&after, &triage, escalation, &org, now);
         let queue = QueueChange::Enqueue { org: &event.org, entry: &entry };
-        if app.store.record_triage(&view, &after, &events, queue, Some(&page)).await? {
+        if app.store.change_thread(&view, &after, &events, ArchiveCheck::Keep, queue, Some(&page)).await? {
             relay(app, &page).await;
             tracing::warn!(thread_id = %event.thread_id, level, "emergency not acknowledged; escalated again");
             return Ok(true);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::items::{self, data, key, s, Item};
 use crate::keys::{self, InboxScope, PK};
 use crate::tx::{self, Condition};
-use crate::{InboxQuery, RowFilter, Store, StoreError};
+use crate::{RowFilter, Store, StoreError};
 
 /// One resident message waiting for staff, and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,19 +75,26 @@ impl Store {
         self.write_one(put).await
     }
 
-    /// The thread's newest cycle.
+    /// The thread's newest cycle that started by `at` (events arrive in any order: a
+    /// reply or a resolution belongs to the cycle before it).
     pub async fn latest_cycle(
         &self,
         org: &OrgId,
         thread: &ThreadId,
+        at: DateTime<Utc>,
     ) -> Result<Option<CycleRecord>, StoreError> {
+        // Message ids start with their millisecond (10 characters); `Z` sorts last.
+        let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+        let bound = format!("{}{}", &MessageId::new_at(ms).to_string()[..10], "Z".repeat(16));
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
+            .key_condition_expression("#pk = :pk AND #sk <= :bound")
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", keys::SK)
             .expression_attribute_values(":pk", s(keys::cycle_pk(org, thread)))
+            .expression_attribute_values(":bound", s(bound))
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -181,25 +188,15 @@ impl Store {
         Ok((cycles, false))
     }
 
-    /// How many of the org's threads have `status` (in `property`, if given), and when the
-    /// one untouched longest was last updated.
+    /// How many of the org's threads have `status` (in `property`, if given).
     pub async fn backlog(
         &self,
         org: &OrgId,
         status: ThreadStatus,
         property: Option<&str>,
-    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<u64, StoreError> {
         let scope = InboxScope::Org(org.clone());
         let filter = RowFilter { property_id: property.map(str::to_owned), ..RowFilter::default() };
-        let oldest = InboxQuery {
-            scope: scope.clone(),
-            status: Some(status),
-            filter: filter.clone(),
-            cursor: None,
-            limit: 1,
-            oldest_first: true,
-        };
-        let oldest = self.list_inbox(&oldest).await?.items.first().map(|row| row.summary.updated_at);
         let (index, partition) = scope.partition(Some(status));
         let expression = filter.expression(&scope)?;
         let mut pages = self
@@ -222,6 +219,6 @@ impl Store {
         while let Some(page) = pages.next().await {
             count += u64::try_from(page.map_err(StoreError::unavailable)?.count).unwrap_or_default();
         }
-        Ok((count, oldest))
+        Ok(count)
     }
 }

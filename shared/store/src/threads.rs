@@ -463,19 +463,6 @@ impl Store {
         self.update_thread_with(view, after, events, check, vec![]).await
     }
 
-    /// [`Self::update_thread`], with the event that announces the change.
-    pub async fn update_thread_announced(
-        &self,
-        view: &ThreadView,
-        after: &ThreadRecord,
-        events: &[EventRecord],
-        check: crate::ArchiveCheck,
-        announce: &OutboxEvent,
-    ) -> Result<bool, StoreError> {
-        self.update_thread_with(view, after, events, check, vec![outbox::put_item(&self.table, announce)?])
-            .await
-    }
-
     /// [`Self::update_thread`], with `extra` writes in the same transaction (after the
     /// thread's own, so a stale view still fails at index 0).
     pub(crate) async fn update_thread_with(

@@ -61,6 +61,7 @@ pub enum QueueChange<'a> {
 }
 
 const ORG: &str = "org";
+const THREAD: &str = "thread";
 
 fn entry_item(org: &OrgId, entry: &QueueEntry) -> Result<Item, StoreError> {
     let mut item = key(keys::triage_pk(org), entry.thread_id.to_string());
@@ -87,13 +88,14 @@ fn read_entry(item: &Item) -> Result<QueueEntry, StoreError> {
 
 impl Store {
     /// Replaces the thread record if nobody changed it since `view` was read, with its
-    /// timeline `events`, the queue change and the event that `announce`s it, all or
-    /// nothing. `Ok(false)`: stale view.
-    pub async fn record_triage(
+    /// timeline `events`, its archive check, the queue change and the event that
+    /// `announce`s it, all or nothing. `Ok(false)`: stale view.
+    pub async fn change_thread(
         &self,
         view: &ThreadView,
         after: &ThreadRecord,
         events: &[EventRecord],
+        check: ArchiveCheck,
         queue: QueueChange<'_>,
         announce: Option<&OutboxEvent>,
     ) -> Result<bool, StoreError> {
@@ -111,7 +113,7 @@ impl Store {
         if let Some(event) = announce {
             extra.push(crate::outbox::put_item(&self.table, event)?);
         }
-        self.update_thread_with(view, after, events, ArchiveCheck::Keep, extra).await
+        self.update_thread_with(view, after, events, check, extra).await
     }
 
     /// One page of the org's triage queue: emergencies first, then oldest first.
@@ -145,6 +147,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut item = key(keys::user_pk(org, contact), keys::triaged_sk(path.as_str(), thread));
         item.insert("at".into(), s(keys::timestamp(&at)));
+        // A plain copy of the thread: a Query's filter may not name the sort key.
+        item.insert(THREAD.into(), s(thread.to_string()));
         let expires = at + chrono::Duration::days(TRIAGED_TTL_DAYS);
         item.insert(items::EXPIRES_AT.into(), items::n(expires.timestamp()));
         self.put(item).await
@@ -165,14 +169,15 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .filter_expression("#at >= :since AND #sk <> :own")
+            .filter_expression("#at >= :since AND #thread <> :own")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_names("#at", "at")
+            .expression_attribute_names("#thread", THREAD)
             .expression_attribute_values(":pk", s(keys::user_pk(org, contact)))
             .expression_attribute_values(":prefix", s(keys::triaged_prefix(path.as_str())))
             .expression_attribute_values(":since", s(keys::timestamp(&since)))
-            .expression_attribute_values(":own", s(keys::triaged_sk(path.as_str(), thread)))
+            .expression_attribute_values(":own", s(thread.to_string()))
             .select(Select::Count)
             .limit(100)
             .send()

@@ -197,6 +197,15 @@ async fn an_emergency_nobody_acknowledges_escalates_again_to_the_facility_admins
     let (_, queue) = w.get("admin-1", "/v1/triage/queue").await;
     let entry = queue["items"].as_array().unwrap().iter().find(|e| e["thread_id"] == id.as_str()).cloned();
     assert_eq!(entry.expect("still queued")["level"], 2);
+
+    // Resolving it is its acknowledgement: out of the queue, never escalated again.
+    let (status, t) = w.patch("admin-1", &format!("/v1/threads/{id}"), json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["triage"]["acknowledged_by"], "admin-1");
+    assert!(!w.queue_ids("admin-1").await.contains(&id));
+    app::triage::escalate_overdue(&app, later + Duration::minutes(5)).await.unwrap();
+    let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(t["triage"]["level"], 2, "{t}");
 }
 
 #[tokio::test]
