@@ -22,6 +22,41 @@ pub type HoursCache = crate::org_cache::OrgCache<domain::hours::BusinessHours>;
 pub const AUTOMATION_ACTOR: &str = "system";
 const AUTOMATION_NAME: &str = "Automatic reply";
 
+/// An automated message in the thread of `event`, by `name`, and the event announcing it.
+pub(crate) fn automated_message(
+    event: &OutboxEvent,
+    name: &str,
+    body: domain::MessageBody,
+    kind: AutomatedKind,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (MessageRecord, OutboxEvent) {
+    let msg = MessageRecord {
+        id: MessageId::new_at(millis(at)),
+        thread_id: event.thread_id,
+        author_id: UserId::parse(AUTOMATION_ACTOR).expect("valid id"),
+        author_name: name.to_owned(),
+        body,
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+        automated: true,
+        automated_kind: Some(kind),
+    };
+    let posted = OutboxEvent {
+        id: EventId::new_at(millis(at)),
+        org: event.org.clone(),
+        thread_id: event.thread_id,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: msg.id,
+            author_id: msg.author_id.clone(),
+            internal: false,
+            reopened: false,
+        },
+    };
+    (msg, posted)
+}
+
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     let author = match &event.kind {
         OutboxKind::MessagePosted { author_id, internal: false, .. } => Some(author_id.clone()),
@@ -52,30 +87,8 @@ async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> R
         return Ok(());
     }
     let at = now();
-    let msg = MessageRecord {
-        id: MessageId::new_at(millis(at)),
-        thread_id: event.thread_id,
-        author_id: UserId::parse(AUTOMATION_ACTOR).expect("valid id"),
-        author_name: AUTOMATION_NAME.to_owned(),
-        body: hours.auto_reply.body,
-        attachments: vec![],
-        internal: false,
-        created_at: at,
-        automated: true,
-        automated_kind: Some(AutomatedKind::AutoReply),
-    };
-    let posted = OutboxEvent {
-        id: EventId::new_at(millis(at)),
-        org: event.org.clone(),
-        thread_id: event.thread_id,
-        at,
-        kind: OutboxKind::MessagePosted {
-            message_id: msg.id,
-            author_id: msg.author_id.clone(),
-            internal: false,
-            reopened: false,
-        },
-    };
+    let (msg, posted) =
+        automated_message(event, AUTOMATION_NAME, hours.auto_reply.body, AutomatedKind::AutoReply, at);
     let post = NewPost {
         message: &msg,
         author_role: Role::Staff,

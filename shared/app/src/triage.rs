@@ -431,30 +431,7 @@ async fn post_approved(
     while tries.another().await {
         let view = load(app, event).await?;
         let at = now();
-        let msg = MessageRecord {
-            id: MessageId::new_at(millis(at)),
-            thread_id: event.thread_id,
-            author_id: actor(),
-            author_name: TRIAGE_NAME.to_owned(),
-            body: body.clone(),
-            attachments: vec![],
-            internal: false,
-            created_at: at,
-            automated: true,
-            automated_kind: Some(kind),
-        };
-        let posted = OutboxEvent {
-            id: EventId::new_at(millis(at)),
-            org: event.org.clone(),
-            thread_id: event.thread_id,
-            at,
-            kind: OutboxKind::MessagePosted {
-                message_id: msg.id,
-                author_id: msg.author_id.clone(),
-                internal: false,
-                reopened: false,
-            },
-        };
+        let (msg, posted) = crate::automation::automated_message(event, TRIAGE_NAME, body.clone(), kind, at);
         let post = NewPost {
             message: &msg,
             author_role: Role::Staff,

@@ -416,6 +416,12 @@ struct Word {
     after_hash: bool,
 }
 
+impl Word {
+    fn new(start: usize, end: usize, clause: usize, after_hash: bool) -> Self {
+        Self { start, end, clause, flags: 0, ordinary: 0, after_hash }
+    }
+}
+
 /// A text normalized into words: lower case, no accents, split at every character that is
 /// not a letter or digit ("l'eau" → "l eau", "apt#4" → "apt 4").
 struct Message {
@@ -442,14 +448,7 @@ impl Message {
                 continue;
             }
             if let Some(s) = start.take() {
-                words.push(Word {
-                    start: s,
-                    end: text.len(),
-                    clause,
-                    flags: 0,
-                    ordinary: 0,
-                    after_hash: word_hash,
-                });
+                words.push(Word::new(s, text.len(), clause, word_hash));
             }
             if c == '#' {
                 hash = true;
@@ -461,14 +460,7 @@ impl Message {
             }
         }
         if let Some(s) = start {
-            words.push(Word {
-                start: s,
-                end: text.len(),
-                clause,
-                flags: 0,
-                ordinary: 0,
-                after_hash: word_hash,
-            });
+            words.push(Word::new(s, text.len(), clause, word_hash));
         }
         Self { text, words }
     }
