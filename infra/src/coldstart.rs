@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 13] = [
+pub const FUNCTIONS: [&str; 14] = [
     "threads",
     "messages",
     "settings",
@@ -38,6 +38,7 @@ pub const FUNCTIONS: [&str; 13] = [
     "invites",
     "router",
     "automation",
+    "triage",
     "indexer",
     "search",
     "notifier",
@@ -598,6 +599,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("invites", Trigger::AcceptUnknownInvite),
         ("router", Trigger::Sqs),
         ("automation", Trigger::Sqs),
+        ("triage", Trigger::Sqs),
         ("indexer", Trigger::Sqs),
         (
             "search",
