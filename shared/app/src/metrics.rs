@@ -26,7 +26,8 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
         OutboxKind::MessagePosted { message_id, author_id, internal: false, reopened: false } => {
             responded(app, event, author_id, *message_id).await
         }
-        OutboxKind::StatusChanged { status: ThreadStatus::Resolved } => {
+        // Archiving straight from unread or open settles it as resolving does.
+        OutboxKind::StatusChanged { status: ThreadStatus::Resolved | ThreadStatus::Archived } => {
             if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? {
                 let resolved = CycleMark::Resolved(event.at);
                 app.store.mark_cycle(&event.org, &event.thread_id, &cycle.message_id, resolved).await?;
@@ -97,7 +98,12 @@ async fn responded(
     let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? else {
         return Ok(());
     };
-    if cycle.responded_at.is_some() || message_id < cycle.message_id {
+    // Answered already, older than the cycle, or after the cycle was settled (a newer one,
+    // not written yet, is the reply's).
+    if cycle.responded_at.is_some()
+        || message_id < cycle.message_id
+        || cycle.resolved_at.is_some_and(|resolved| resolved <= event.at)
+    {
         return Ok(());
     }
     let Some(user) = app.store.get_user(&event.org, author).await? else { return Ok(()) };

@@ -188,12 +188,10 @@ async fn classify_and_record(
         let mut entry = None;
         let mut page = None;
         let waiting = before.filter(ThreadTriage::waiting);
-        // A waiting emergency stays what the thread waits for unless this is one too.
-        let outranked = |new: Escalation| {
-            waiting.as_ref().is_some_and(|w| w.escalation == Some(Escalation::Emergency))
-                && new != Escalation::Emergency
-        };
-        match (found.escalation.filter(|e| !outranked(*e)), waiting) {
+        // A waiting emergency stays what the thread waits for, with its level and clock: a
+        // resident writing again ("still no heat!") must not put off the admins' page.
+        let emergency_waits = waiting.as_ref().is_some_and(|w| w.escalation == Some(Escalation::Emergency));
+        match (found.escalation.filter(|_| !emergency_waits), waiting) {
             (Some(escalation), _) => {
                 triage.escalated_at = Some(at);
                 triage.escalated_for = Some(msg.id);
@@ -243,8 +241,10 @@ async fn classify_and_record(
                 escalation = triage.escalation.map(Escalation::as_str),
                 "triaged"
             );
-            let escalated = f64::from(u8::from(found.escalation.is_some()));
-            let emergency = f64::from(u8::from(found.escalation == Some(Escalation::Emergency)));
+            // What this message escalated, not what it found waiting.
+            let made = triage.escalation.filter(|_| triage.escalated_for == Some(msg.id));
+            let escalated = f64::from(u8::from(made.is_some()));
+            let emergency = f64::from(u8::from(made == Some(Escalation::Emergency)));
             crate::emf::emit(
                 "triage",
                 &[
