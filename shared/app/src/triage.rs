@@ -18,7 +18,9 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
 use domain::triage::{Escalation, Path, Rules, ThreadTriage, TriageContext, TriageInput, TriageSettings};
-use domain::{policy, DomainError, ErrorCode, EventId, MessageId, Priority, Role, ThreadId, User, UserId};
+use domain::{
+    policy, DomainError, ErrorCode, EventId, MessageId, OrgId, Priority, Role, ThreadId, User, UserId,
+};
 use store::{
     ArchiveCheck, Cursor, CycleMark, EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome,
     MessageRecord, NewIdempotency, NewPost, Page, PostOutcome, QueueChange, QueueEntry, ThreadRecord,
@@ -39,13 +41,11 @@ pub const MAX_LEVEL: u32 = 4;
 /// Facility admins are read from at most this many pages of contacts (500 each).
 const ADMIN_PAGES: usize = 20;
 
-/// An org's triage settings, compiled rules and whom an emergency pages, as last read.
+/// An org's triage settings and compiled rules, as last read.
 #[derive(Debug)]
 pub struct OrgTriage {
     pub settings: TriageSettings,
     pub rules: Rules,
-    /// The on-call staff (active staff of the org), or the facility admins when none is set.
-    pub on_call: Vec<User>,
 }
 
 pub type TriageCache = crate::org_cache::OrgCache<Arc<OrgTriage>>;
@@ -53,17 +53,21 @@ pub type TriageCache = crate::org_cache::OrgCache<Arc<OrgTriage>>;
 async fn org_triage(app: &App, org: &domain::OrgId) -> Result<Arc<OrgTriage>, WorkError> {
     let read = async {
         let settings = app.store.get_triage_settings(org).await?;
-        let on_call = if settings.pages_admins() {
-            app.store.facility_admins(org, ADMIN_PAGES).await?
-        } else {
-            let mut staff = app.store.get_users(org, &settings.on_call).await?;
-            staff.retain(|u| u.role.is_staff() && policy::ensure_can_write(u).is_ok());
-            staff
-        };
         let rules = settings.rules();
-        Ok::<_, store::StoreError>(Arc::new(OrgTriage { settings, rules, on_call }))
+        Ok::<_, store::StoreError>(Arc::new(OrgTriage { settings, rules }))
     };
     Ok(app.triage.get(org, read).await?)
+}
+
+/// Whom an emergency pages: the on-call staff who are active staff of the org, or the
+/// facility admins when none is set. Read when paging (rare), not with the settings.
+async fn on_call(app: &App, org: &OrgId, settings: &TriageSettings) -> Result<Vec<User>, WorkError> {
+    if settings.pages_admins() {
+        return Ok(app.store.facility_admins(org, ADMIN_PAGES).await?);
+    }
+    let mut staff = app.store.get_users(org, &settings.on_call).await?;
+    staff.retain(|u| u.role.is_staff() && policy::ensure_can_write(u).is_ok());
+    Ok(staff)
 }
 
 fn actor() -> UserId {
@@ -154,6 +158,10 @@ async fn classify_and_record(
         lease_status: None,
         recent_on_path: recent,
     };
+    let paged = match found.escalation {
+        Some(Escalation::Emergency) => on_call(app, &event.org, &org.settings).await?,
+        _ => vec![],
+    };
     let mut tries = store::retry::Tries::new();
     while tries.another().await {
         let before = view.thread.triage.clone();
@@ -205,7 +213,7 @@ async fn classify_and_record(
                             ..timeline_event(event.thread_id, EventKind::PriorityChanged, at)
                         });
                     }
-                    page = Some(page_event(event, escalation, 1, msg.id, &org.on_call, at));
+                    page = Some(page_event(&event.org, event.thread_id, escalation, 1, msg.id, &paged, at));
                 }
                 entry = Some(queue_entry(&after, &triage, escalation, org, at));
             }
@@ -275,7 +283,8 @@ fn timeline_event(thread_id: ThreadId, kind: EventKind, at: DateTime<Utc>) -> Ev
 }
 
 fn page_event(
-    event: &OutboxEvent,
+    org: &OrgId,
+    thread_id: ThreadId,
     escalation: Escalation,
     level: u32,
     message_id: MessageId,
@@ -283,12 +292,12 @@ fn page_event(
     at: DateTime<Utc>,
 ) -> OutboxEvent {
     if paged.is_empty() {
-        tracing::error!(thread_id = %event.thread_id, level, "an escalation pages nobody: no active on-call staff or facility admin");
+        tracing::error!(%thread_id, level, "an escalation pages nobody: no active on-call staff or facility admin");
     }
     OutboxEvent {
         id: EventId::new_at(millis(at)),
-        org: event.org.clone(),
-        thread_id: event.thread_id,
+        org: org.clone(),
+        thread_id,
         at,
         kind: OutboxKind::Escalated {
             level,
@@ -351,7 +360,7 @@ async fn follow_up(
         join(app, event, &staff).await?;
     }
     if triage.escalation == Some(Escalation::Emergency) && triage.escalated_for == this {
-        join(app, event, &org.on_call).await?;
+        join(app, event, &on_call(app, &event.org, settings).await?).await?;
         let notice = settings.safety_notice.get(triage.lang);
         return post_approved(app, event, triage.message_id, AutomatedKind::SafetyNotice, notice).await;
     }
@@ -631,14 +640,7 @@ async fn escalate_each(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError
     let mut escalated = 0;
     for entry in app.store.due_escalations(&now, 25).await? {
         let Some(org) = entry.org.clone() else { continue };
-        let event = OutboxEvent {
-            id: EventId::new_at(millis(now)),
-            org: org.clone(),
-            thread_id: entry.thread_id,
-            at: now,
-            kind: OutboxKind::ParticipantsChanged,
-        };
-        match escalate_again(app, &event, &entry, now).await {
+        match escalate_again(app, &org, &entry, now).await {
             Ok(true) => escalated += 1,
             Ok(false) => {}
             Err(e) => {
@@ -651,18 +653,17 @@ async fn escalate_each(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError
 
 async fn escalate_again(
     app: &App,
-    event: &OutboxEvent,
+    org_id: &OrgId,
     entry: &QueueEntry,
     now: DateTime<Utc>,
 ) -> Result<bool, WorkError> {
-    let org = org_triage(app, &event.org).await?;
-    let admins = match org.settings.pages_admins() {
-        true => org.on_call.clone(),
-        false => app.store.facility_admins(&event.org, ADMIN_PAGES).await?,
-    };
+    let org = org_triage(app, org_id).await?;
+    let admins = app.store.facility_admins(org_id, ADMIN_PAGES).await?;
+    let thread_id = entry.thread_id;
     let mut tries = store::retry::Tries::new();
     while tries.another().await {
-        let view = load(app, event).await?;
+        let view =
+            app.store.load_thread(org_id, &thread_id).await?.ok_or(WorkError::MissingThread(thread_id))?;
         let Some(triage) = view.thread.triage.clone() else { return Ok(false) };
         // Acknowledged, re-classified or escalated by another run meanwhile.
         if !triage.waiting() || triage.escalated_for != Some(entry.message_id) || triage.level != entry.level
@@ -674,14 +675,14 @@ async fn escalate_again(
         let mut after = view.thread.clone();
         after.triage = Some(triage.clone());
         after.version += 1;
-        let events = [timeline_event(event.thread_id, EventKind::Escalated, now)];
+        let events = [timeline_event(thread_id, EventKind::Escalated, now)];
         let escalation = triage.escalation.unwrap_or(Escalation::Emergency);
-        let page = page_event(event, escalation, level, entry.message_id, &admins, now);
+        let page = page_event(org_id, thread_id, escalation, level, entry.message_id, &admins, now);
         let entry = queue_entry(&after, &triage, escalation, &org, now);
-        let queue = QueueChange::Enqueue { org: &event.org, entry: &entry };
+        let queue = QueueChange::Enqueue { org: org_id, entry: &entry };
         if app.store.change_thread(&view, &after, &events, ArchiveCheck::Keep, queue, Some(&page)).await? {
             relay(app, &page).await;
-            tracing::warn!(thread_id = %event.thread_id, level, "emergency not acknowledged; escalated again");
+            tracing::warn!(%thread_id, level, "emergency not acknowledged; escalated again");
             return Ok(true);
         }
     }
