@@ -1,6 +1,7 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! sources of the router, the automation, triage, the search indexer and the notifier (poll, hand
-//! the batch to the same handler the Lambda runs, delete what succeeded) and the schedules (outbox repair, dispatch). Each
+//! sources of the router, the automation, triage, webhooks, the search indexer and the notifier
+//! (poll, hand the batch to the same handler the Lambda runs, delete what succeeded) and the
+//! schedules (outbox repair, dispatch, campaigns, webhook retries). Each
 //! runs as its function (template.yaml's logical id), so the call meter knows whose calls
 //! they are.
 
@@ -34,11 +35,17 @@ const CAMPAIGNS_EVERY: Duration = Duration::from_secs(1);
 const CAMPAIGNS_BUDGET: Duration = Duration::from_secs(10);
 pub const CAMPAIGNS_LEASE: Duration = Duration::from_secs(15);
 
+/// Locally, due webhook retries are tried this often (every minute in AWS), each run
+/// (and each batch of events) for at most the function's budget.
+const WEBHOOK_RETRIES_EVERY: Duration = Duration::from_secs(1);
+const WEBHOOKS_BUDGET: Duration = Duration::from_secs(55);
+
 /// The consumers' queues, by URL.
 pub struct Queues {
     pub routing: String,
     pub automation: String,
     pub triage: String,
+    pub webhooks: String,
     pub search: String,
     pub notification: String,
 }
@@ -73,6 +80,28 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
             })
         })
         .await
+    });
+    let (webhooks, webhooks_sqs) = (app.clone(), sqs.clone());
+    tokio::spawn(async move {
+        let webhooks = &webhooks;
+        poll(&webhooks_sqs, &queues.webhooks, ONE_RECEIVE, move |batch| {
+            let deadline = tokio::time::Instant::now() + WEBHOOKS_BUDGET;
+            queue::batch::process(batch, move |e| {
+                as_function("WebhooksFunction", app::webhooks::handle(webhooks, e, deadline))
+            })
+        })
+        .await
+    });
+    let retries = app.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(WEBHOOK_RETRIES_EVERY).await;
+            let deadline = tokio::time::Instant::now() + WEBHOOKS_BUDGET;
+            let run = app::webhooks::run_due(&retries, chrono::Utc::now(), deadline);
+            if let Err(e) = as_function("WebhooksFunction", run).await {
+                tracing::warn!(error = %e, "a webhook retry run failed");
+            }
+        }
     });
     let (indexer, indexer_sqs) = (app.clone(), sqs.clone());
     tokio::spawn(async move {

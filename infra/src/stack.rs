@@ -30,6 +30,7 @@ pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
 pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
 pub const TRIAGE_QUEUE: &str = "TriageQueue";
+pub const WEBHOOK_QUEUE: &str = "WebhookQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const SEARCH_BUCKET: &str = "SearchIndexBucket";
@@ -163,6 +164,7 @@ impl Stack {
             routing: url_of(ROUTING_QUEUE)?,
             automation: url_of(AUTOMATION_QUEUE)?,
             triage: url_of(TRIAGE_QUEUE)?,
+            webhooks: url_of(WEBHOOK_QUEUE)?,
             search: url_of(SEARCH_QUEUE)?,
             notification: url_of(NOTIFICATION_QUEUE)?,
         };
@@ -228,6 +230,7 @@ impl Stack {
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
+            webhooks: local_webhooks()?,
             search,
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
@@ -266,6 +269,17 @@ impl Stack {
             local_workers::spawn(w.app, w.notifier, w.sqs, w.queues);
         }
     }
+}
+
+/// Webhooks as the local stack runs them: deliveries may reach loopback over http (so tests
+/// receive them), retries come 30 times sooner (the first after about a second, not 30 s),
+/// and a new endpoint is seen at once.
+pub const LOCAL_WEBHOOK_RETRY_UNIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn local_webhooks() -> anyhow::Result<app::webhooks::Webhooks> {
+    let policy = domain::webhook::AddressPolicy { allow_loopback: true };
+    app::webhooks::Webhooks::new(policy, LOCAL_WEBHOOK_RETRY_UNIT, std::time::Duration::from_secs(1))
+        .map_err(anyhow::Error::msg)
 }
 
 /// The key the local stack signs consent and unsubscribe links with (in AWS, a SecureString

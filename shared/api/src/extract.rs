@@ -194,6 +194,35 @@ impl<S: Send + Sync> FromRequestParts<S> for CampaignPath {
     }
 }
 
+/// The `{id}` of a webhook route. An id that cannot exist names no webhook.
+pub struct WebhookPath(pub domain::WebhookId);
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_id(parts, state, "webhook").await?;
+        Ok(Self(domain::WebhookId::parse(&raw).map_err(|_| DomainError::NotFound("webhook"))?))
+    }
+}
+
+/// The `{id}` and `{delivery_id}` of a delivery route.
+pub struct DeliveryPath(pub domain::WebhookId, pub domain::webhook::DeliveryId);
+
+impl<S: Send + Sync> FromRequestParts<S> for DeliveryPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let WebhookPath(webhook) = WebhookPath::from_request_parts(parts, state).await?;
+        let axum::extract::Path(params) =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::from(DomainError::NotFound("delivery")))?;
+        let raw = params.get("delivery_id").ok_or(DomainError::NotFound("delivery"))?;
+        Ok(Self(webhook, domain::webhook::DeliveryId::parse(raw)?))
+    }
+}
+
 /// The `{token}` of a public link; its check is the use case's (any failure is 404).
 pub struct LinkToken(pub String);
 
@@ -271,8 +300,8 @@ mod described {
     use utoipa::{IntoParams, ToSchema};
 
     use super::{
-        CampaignPath, CategoryPath, ContactPath, IdempotencyKey, LinkToken, ListParams, ScheduledPath,
-        TemplatePath, ThreadPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
+        CampaignPath, CategoryPath, ContactPath, DeliveryPath, IdempotencyKey, LinkToken, ListParams,
+        ScheduledPath, TemplatePath, ThreadPath, WebhookPath, DEFAULT_LIMIT, MAX_IDEMPOTENCY_KEY, MAX_LIMIT,
     };
 
     fn parameter(name: &str, place: ParameterIn, description: &str) -> ParameterBuilder {
@@ -327,6 +356,35 @@ mod described {
                                caller's nor (for a facility admin) the organization's is answered with 404.";
             let schema = Ref::from_schema_name(domain::ScheduledId::name());
             vec![parameter("id", ParameterIn::Path, description).schema(Some(schema)).build()]
+        }
+    }
+
+    const WEBHOOK_ID: &str = "Webhook id. An id that is malformed or names no webhook of the caller's \
+                              organization is answered with 404.";
+
+    impl IntoParams for WebhookPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let schema = Ref::from_schema_name(domain::WebhookId::name());
+            vec![parameter("id", ParameterIn::Path, WEBHOOK_ID).schema(Some(schema)).build()]
+        }
+    }
+
+    impl IntoParams for DeliveryPath {
+        fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+            let webhook = Ref::from_schema_name(domain::WebhookId::name());
+            let delivery = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^msg_[0-9A-HJKMNP-TV-Z]{26}(_[1-9][0-9]*)?$"));
+            vec![
+                parameter("id", ParameterIn::Path, WEBHOOK_ID).schema(Some(webhook)).build(),
+                parameter(
+                    "delivery_id",
+                    ParameterIn::Path,
+                    "Delivery id (its `webhook-id`). One that is malformed or not of this webhook is 404.",
+                )
+                .schema(Some(delivery))
+                .build(),
+            ]
         }
     }
 

@@ -25,7 +25,8 @@ pub fn routes(binary: &str) -> Option<OpenApiRouter<AppState>> {
             .merge(crate::templates::routes())
             .merge(crate::categories::routes())
             .merge(crate::campaigns::routes())
-            .merge(crate::triage::settings_routes()),
+            .merge(crate::triage::settings_routes())
+            .merge(crate::webhooks::routes()),
         "attachments" => crate::attachments::routes(),
         "contacts" => crate::contacts::routes(),
         "invites" => public(crate::contacts::public_routes()),

@@ -24,6 +24,7 @@ pub mod templates;
 pub mod threads;
 pub mod triage;
 mod views;
+mod webhooks;
 
 pub use actor::{claims_context, Actor, Myself};
 pub use app::QuotaCache;

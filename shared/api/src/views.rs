@@ -138,3 +138,4 @@ page_of!(TimelinePage, store::TimelineItem);
 page_of!(ContactPage, crate::contacts::ContactBody);
 page_of!(ScheduledPage, store::ScheduledRecord);
 page_of!(TriageQueuePage, store::QueueEntry);
+page_of!(DeliveryPage, store::DeliveryRecord);

@@ -39,6 +39,7 @@ pub mod settings;
 pub mod templates;
 pub mod threads;
 pub mod triage;
+pub mod webhooks;
 
 pub use automation::HoursCache;
 pub use config::{
@@ -76,6 +77,8 @@ pub struct App {
     pub triage: triage::TriageCache,
     /// The orgs' search indexes (their files in S3, a copy on local disk).
     pub search: ::search::Engine,
+    /// Webhook deliveries: the HTTP client, the address rule, the endpoints as last read.
+    pub webhooks: webhooks::Webhooks,
     /// Signs and checks the links that need no sign-in; `None` in functions that make none.
     pub links: Option<links::LinkKey>,
 }

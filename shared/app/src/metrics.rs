@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use domain::events::{OutboxEvent, OutboxKind};
+use domain::events::{OutboxEvent, OutboxKind, ThreadField};
 use domain::{policy, DomainError, ErrorCode, ThreadStatus, User, UserId};
 use serde::Serialize;
 use store::{CycleMark, CycleRecord, MessageRecord, ThreadView};
@@ -27,7 +27,9 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
             responded(app, event, author_id, *message_id).await
         }
         // Archiving straight from unread or open settles it as resolving does.
-        OutboxKind::StatusChanged { status: ThreadStatus::Resolved | ThreadStatus::Archived } => {
+        OutboxKind::ThreadChanged { status: ThreadStatus::Resolved | ThreadStatus::Archived, changed }
+            if changed.contains(&ThreadField::Status) =>
+        {
             if let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? {
                 let resolved = CycleMark::Resolved(event.at);
                 app.store.mark_cycle(&event.org, &event.thread_id, &cycle.message_id, resolved).await?;

@@ -53,8 +53,8 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         OutboxKind::ThreadRouted { first_message_id } => first_message_id,
         // Not subscribed to: the thread's recipients are known once it is routed.
         OutboxKind::ThreadCreated { .. }
-        | OutboxKind::ParticipantsChanged
-        | OutboxKind::StatusChanged { .. } => return Ok(()),
+        | OutboxKind::ParticipantsChanged { .. }
+        | OutboxKind::ThreadChanged { .. } => return Ok(()),
     };
     let view = n
         .store

@@ -11,14 +11,17 @@ use crate::relay::relay;
 use crate::{App, Error};
 
 /// What announces a join or leave to the consumers (search narrows to who takes part).
-fn announcement(actor: &User, thread_id: ThreadId) -> OutboxEvent {
+fn announcement(actor: &User, thread_id: ThreadId, added: &[&UserId], removed: &[&UserId]) -> OutboxEvent {
     let at = now();
     OutboxEvent {
         id: EventId::new_at(millis(at)),
         org: actor.org.clone(),
         thread_id,
         at,
-        kind: OutboxKind::ParticipantsChanged,
+        kind: OutboxKind::ParticipantsChanged {
+            added: added.iter().map(|&u| u.clone()).collect(),
+            removed: removed.iter().map(|&u| u.clone()).collect(),
+        },
     }
 }
 
@@ -55,7 +58,7 @@ pub async fn add(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> Resu
         policy::ensure_room_for(view.participants.len(), 1)?;
         let joined = participant(&added, now(), None);
         let events = [event(id, EventKind::ParticipantJoined, &actor.id, &added.id)];
-        let announced = announcement(actor, id);
+        let announced = announcement(actor, id, &[&added.id], &[]);
         let change = MembershipChange {
             joins: std::slice::from_ref(&joined),
             leaves: &[],
@@ -82,7 +85,7 @@ pub async fn remove(app: &App, actor: &User, id: ThreadId, user_id: UserId) -> R
             return Err(DomainError::NotFound("participant").into());
         }
         let events = [event(id, EventKind::ParticipantLeft, &actor.id, &user_id)];
-        let announced = announcement(actor, id);
+        let announced = announcement(actor, id, &[], &[&user_id]);
         let change = MembershipChange {
             joins: &[],
             leaves: std::slice::from_ref(&user_id),

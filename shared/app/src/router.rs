@@ -39,9 +39,9 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
         // Not subscribed to: nothing to do.
         OutboxKind::MessagePosted { .. }
         | OutboxKind::ThreadRouted { .. }
-        | OutboxKind::ParticipantsChanged
+        | OutboxKind::ParticipantsChanged { .. }
         | OutboxKind::Escalated { .. }
-        | OutboxKind::StatusChanged { .. } => Ok(()),
+        | OutboxKind::ThreadChanged { .. } => Ok(()),
     }
 }
 

@@ -215,8 +215,8 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
             // A new thread is indexed once routed (its first message with its recipients):
             // the router announces every thread it routes, recipients or not.
             OutboxKind::ThreadRouted { first_message_id } => (true, Some(*first_message_id)),
-            OutboxKind::ParticipantsChanged => (true, None),
-            OutboxKind::Escalated { .. } | OutboxKind::StatusChanged { .. } => continue,
+            OutboxKind::ParticipantsChanged { .. } => (true, None),
+            OutboxKind::Escalated { .. } | OutboxKind::ThreadChanged { .. } => continue,
             OutboxKind::ThreadCreated { .. } => continue,
         };
         let entry = threads.entry(e.thread_id).or_default();

@@ -1,7 +1,7 @@
 //! Threads: start a conversation (a resident, or staff on a resident's behalf), list an
 //! inbox, change a thread's status, priority or linked record.
 
-use domain::events::{OutboxEvent, OutboxKind};
+use domain::events::{OutboxEvent, OutboxKind, ThreadField};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
 use domain::{
@@ -317,19 +317,28 @@ pub async fn change(
         let ends_wait = settled && crate::triage::end_wait(&mut after, &mut events, actor, at);
         after.version += 1;
         let check = archive_check(view.thread.summary.status, after.summary.status, at);
-        let status_changed = (after.summary.status != view.thread.summary.status).then(|| OutboxEvent {
+        let before = &view.thread;
+        let changed: Vec<ThreadField> = [
+            (after.summary.status != before.summary.status, ThreadField::Status),
+            (after.summary.priority != before.summary.priority, ThreadField::Priority),
+            (after.linked_record != before.linked_record, ThreadField::LinkedRecord),
+        ]
+        .into_iter()
+        .filter_map(|(differs, field)| differs.then_some(field))
+        .collect();
+        let announce = (!changed.is_empty()).then(|| OutboxEvent {
             id: EventId::new_at(millis(at)),
             org: actor.org.clone(),
             thread_id: id,
             at,
-            kind: OutboxKind::StatusChanged { status: after.summary.status },
+            kind: OutboxKind::ThreadChanged { status: after.summary.status, changed },
         });
         let queue = match ends_wait {
             true => QueueChange::Dequeue { org: &actor.org, thread: &id },
             false => QueueChange::Keep,
         };
-        if app.store.change_thread(&view, &after, &events, check, queue, status_changed.as_ref()).await? {
-            if let Some(announce) = &status_changed {
+        if app.store.change_thread(&view, &after, &events, check, queue, announce.as_ref()).await? {
+            if let Some(announce) = &announce {
                 crate::relay::relay(app, announce).await;
             }
             if ends_wait {

@@ -407,7 +407,10 @@ async fn join(app: &App, event: &OutboxEvent, staff: &[User]) -> Result<(), Work
             org: event.org.clone(),
             thread_id: event.thread_id,
             at,
-            kind: OutboxKind::ParticipantsChanged,
+            kind: OutboxKind::ParticipantsChanged {
+                added: joins.iter().map(|j| j.user_id.clone()).collect(),
+                removed: vec![],
+            },
         };
         let change = MembershipChange {
             joins: &joins,

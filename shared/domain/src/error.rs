@@ -49,6 +49,8 @@ error_codes! {
     EmptyField => "empty_field",
     EmptyPatch => "empty_patch",
     EvidenceRequired => "evidence_required",
+    ForbiddenAddress => "forbidden_address",
+    DeliveryPending => "delivery_pending",
     IdempotencyKeyReused => "idempotency_key_reused",
     Internal => "internal",
     InvalidAddress => "invalid_address",
@@ -58,6 +60,7 @@ error_codes! {
     InvalidCategory => "invalid_category",
     InvalidCharacters => "invalid_characters",
     InvalidCursor => "invalid_cursor",
+    InvalidEvents => "invalid_events",
     InvalidFileName => "invalid_file_name",
     InvalidFolder => "invalid_folder",
     InvalidIdempotencyKey => "invalid_idempotency_key",
@@ -80,6 +83,7 @@ error_codes! {
     InvalidTopic => "invalid_topic",
     InvalidTransition => "invalid_transition",
     InvalidTriage => "invalid_triage",
+    InvalidUrl => "invalid_url",
     InvalidUserId => "invalid_user_id",
     InviteInvalid => "invite_invalid",
     MalformedJson => "malformed_json",
@@ -109,6 +113,7 @@ error_codes! {
     ThreadMovedOn => "thread_moved_on",
     TooLong => "too_long",
     TooManyTemplates => "too_many_templates",
+    TooManyWebhooks => "too_many_webhooks",
     TooManyScheduled => "too_many_scheduled",
     TooManyAttachments => "too_many_attachments",
     TooManyChannels => "too_many_channels",
@@ -126,6 +131,7 @@ error_codes! {
     UnknownUser => "unknown_user",
     UnsupportedType => "unsupported_type",
     WeakPassword => "weak_password",
+    WebhookDisabled => "webhook_disabled",
 }
 
 impl std::fmt::Display for ErrorCode {

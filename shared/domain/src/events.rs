@@ -36,14 +36,27 @@ pub enum OutboxKind {
     },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted { first_message_id: MessageId },
-    /// Someone joined or left the thread (search narrows to who takes part).
-    ParticipantsChanged,
+    /// Someone joined or left the thread (search narrows to who takes part; webhooks
+    /// announce who). Both lists are empty in events written before they were named.
+    ParticipantsChanged {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<UserId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<UserId>,
+    },
     /// Triage escalated the thread (`level` 1 when first, higher when nobody acknowledged
     /// in time): page these staff on every channel, quiet hours or not, about the
     /// resident's message.
     Escalated { level: u32, escalation: Escalation, message_id: MessageId, paged: Vec<UserId> },
-    /// Staff changed the thread's status (response metrics read resolutions).
-    StatusChanged { status: ThreadStatus },
+    /// Staff changed the thread's status, priority or linked record (`changed` says which;
+    /// response metrics read resolutions, webhooks send `thread.updated`). `status` is the
+    /// status after the change.
+    #[serde(alias = "status_changed")]
+    ThreadChanged {
+        status: ThreadStatus,
+        #[serde(default = "status_only")]
+        changed: Vec<ThreadField>,
+    },
 }
 
 impl OutboxKind {
@@ -54,11 +67,25 @@ impl OutboxKind {
             Self::ThreadCreated { .. } => "thread_created",
             Self::MessagePosted { .. } => "message_posted",
             Self::ThreadRouted { .. } => "thread_routed",
-            Self::ParticipantsChanged => "participants_changed",
+            Self::ParticipantsChanged { .. } => "participants_changed",
             Self::Escalated { .. } => "escalated",
-            Self::StatusChanged { .. } => "status_changed",
+            Self::ThreadChanged { .. } => "thread_changed",
         }
     }
+}
+
+/// A field of a thread staff change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadField {
+    Status,
+    Priority,
+    LinkedRecord,
+}
+
+/// What an event written as `status_changed` (before the other fields were named) changed.
+fn status_only() -> Vec<ThreadField> {
+    vec![ThreadField::Status]
 }
 
 #[cfg(test)]
@@ -83,11 +110,25 @@ mod tests {
                 paged: vec![UserId::parse("u").unwrap()],
             },
             OutboxKind::ThreadRouted { first_message_id: id },
-            OutboxKind::ParticipantsChanged,
-            OutboxKind::StatusChanged { status: ThreadStatus::Resolved },
+            OutboxKind::ParticipantsChanged { added: vec![UserId::parse("u").unwrap()], removed: vec![] },
+            OutboxKind::ThreadChanged { status: ThreadStatus::Resolved, changed: vec![ThreadField::Status] },
         ] {
             let json = serde_json::to_value(&kind).unwrap();
             assert_eq!(json["kind"], kind.name());
         }
+    }
+
+    #[test]
+    fn events_written_before_their_fields_were_named_still_read() {
+        let old = r#"{"id":"01J0000000000000000000000A","org":"o","thread_id":"01J0000000000000000000000B",
+            "at":"2026-12-01T00:00:00Z","kind":"status_changed","status":"resolved"}"#;
+        let event: OutboxEvent = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            event.kind,
+            OutboxKind::ThreadChanged { status: ThreadStatus::Resolved, changed: vec![ThreadField::Status] }
+        );
+        let old = old.replace(r#""kind":"status_changed","status":"resolved""#, r#""kind":"participants_changed""#);
+        let event: OutboxEvent = serde_json::from_str(&old).unwrap();
+        assert_eq!(event.kind, OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] });
     }
 }

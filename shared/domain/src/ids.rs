@@ -108,6 +108,7 @@ ulid_id!(EntryId, "timeline entry");
 ulid_id!(TemplateId, "template");
 ulid_id!(ScheduledId, "scheduled message");
 ulid_id!(CampaignId, "campaign");
+ulid_id!(WebhookId, "webhook");
 named_schema!(ThreadId, "Ulid", crate::schema::ulid());
 named_schema!(MessageId, "Ulid", crate::schema::ulid());
 named_schema!(AttachmentId, "Ulid", crate::schema::ulid());
@@ -115,6 +116,7 @@ named_schema!(EventId, "Ulid", crate::schema::ulid());
 named_schema!(TemplateId, "Ulid", crate::schema::ulid());
 named_schema!(ScheduledId, "Ulid", crate::schema::ulid());
 named_schema!(CampaignId, "Ulid", crate::schema::ulid());
+named_schema!(WebhookId, "Ulid", crate::schema::ulid());
 
 // A thread's timeline holds messages and events on one time line: an entry is either.
 impl From<MessageId> for EntryId {

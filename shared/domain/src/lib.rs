@@ -24,11 +24,12 @@ pub mod text;
 pub mod thread;
 pub mod triage;
 pub mod user;
+pub mod webhook;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::{
     AttachmentId, CampaignId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
-    UserId,
+    UserId, WebhookId,
 };
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};

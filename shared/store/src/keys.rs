@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
 use domain::{
     AttachmentId, CampaignId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
-    ThreadStatus, UserId,
+    ThreadStatus, UserId, WebhookId,
 };
+use domain::webhook::DeliveryId;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -114,6 +115,24 @@ pub fn delivery_pk(org: &OrgId, user: &UserId) -> String {
 
 pub fn outbox_pk(org: &OrgId, id: &EventId) -> String {
     format!("{}{id}", outbox_prefix(org))
+}
+
+/// An org's webhook endpoints.
+pub fn webhooks_pk(org: &OrgId) -> String {
+    format!("ORG#{org}#WEBHOOKS")
+}
+
+pub fn webhook_sk(id: &WebhookId) -> String {
+    format!("WEBHOOK#{id}")
+}
+
+/// An endpoint's delivery log (`delivery_sk`), newest last.
+pub fn webhook_deliveries_pk(org: &OrgId, id: &WebhookId) -> String {
+    format!("ORG#{org}#WEBHOOK#{id}")
+}
+
+pub fn webhook_delivery_sk(id: &DeliveryId) -> String {
+    format!("DELIVERY#{id}")
 }
 
 /// The start of every outbox partition of an org (harnesses read them all).
@@ -437,6 +456,8 @@ pub enum Due {
     Campaign,
     /// Escalated threads nobody acknowledged, by when they escalate again.
     Escalation,
+    /// Webhook deliveries to try (again).
+    Webhook,
 }
 
 impl Due {
@@ -451,6 +472,7 @@ impl Due {
             Self::ResolvedThread => "THREADS#ARCHIVE_CHECK".to_owned(),
             Self::Campaign => "CAMPAIGNS#DUE".to_owned(),
             Self::Escalation => "TRIAGE#DUE".to_owned(),
+            Self::Webhook => "WEBHOOK#DUE".to_owned(),
         }
     }
 }

@@ -31,6 +31,7 @@ mod timeline;
 mod triage;
 mod tx;
 mod users;
+mod webhooks;
 
 pub use archive_checks::{ArchiveCheck, DueThread};
 pub use attachments::{
@@ -60,6 +61,7 @@ pub use texted::Texted;
 pub use threads::{CreateOutcome, NewIdempotency, NewPost, PostOutcome, ReadOutcome};
 pub use triage::{QueueChange, QueueEntry};
 pub use users::{AuditEntry, ContactQuery};
+pub use webhooks::{AttemptRecord, DeliveryRecord, DeliveryState, DueDelivery, SecretRecord, WebhookRecord};
 
 use aws_sdk_dynamodb::Client;
 

@@ -101,6 +101,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         quotas: app::QuotaCache::default(),
         hours: app::HoursCache::default(),
         triage: app::triage::TriageCache::default(),
+        webhooks: app::webhooks::Webhooks::from_env().unwrap(),
     }
 }
 

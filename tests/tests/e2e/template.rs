@@ -143,14 +143,14 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             reopened: false,
         },
         OutboxKind::ThreadRouted { first_message_id: id },
-        OutboxKind::ParticipantsChanged,
+        OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] },
         OutboxKind::Escalated {
             level: 1,
             escalation: domain::triage::Escalation::Emergency,
             message_id: id,
             paged: vec![],
         },
-        OutboxKind::StatusChanged { status: domain::ThreadStatus::Resolved },
+        OutboxKind::ThreadChanged { status: domain::ThreadStatus::Resolved, changed: vec![] },
     ]
     .map(|k| k.name().to_owned());
     let subscriptions = template.resources("AWS::SNS::Subscription");

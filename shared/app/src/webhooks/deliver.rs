@@ -1,0 +1,270 @@
+//! Deliveries: the webhook consumer makes one per event part and endpoint that wants it and
+//! tries it at once; the minute schedule tries again what failed, with exponential backoff
+//! and jitter for more than a day (`domain::webhook::retry_delay`), sooner never than a
+//! receiver's `Retry-After`. Whoever tries a delivery holds it first (its `next_at` moved
+//! past the attempt), so one retry is one attempt however many runs see it due. An endpoint
+//! failing for [`DISABLE_AFTER`] is disabled and its admin told by e-mail.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::events::OutboxEvent;
+use domain::notify::Channel;
+use domain::webhook::{retry_delay, DeliveryId, Verdict, DISABLE_AFTER};
+use domain::{OrgId, WebhookId};
+use futures::stream::{self, StreamExt};
+use store::{AttemptRecord, DeliveryRecord, DeliveryState, DueDelivery, WebhookRecord};
+use tokio::time::Instant;
+
+use super::payload::{self, Part};
+use crate::{App, WorkError};
+
+/// How long whoever tries a delivery holds it: more than an attempt and its writes.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// Deliveries tried at once.
+const CONCURRENCY: usize = 8;
+const DUE_PER_RUN: i32 = 100;
+/// Nothing new is tried with less than this left before the deadline.
+const ATTEMPT_ROOM: Duration = Duration::from_secs(12);
+
+/// The consumer: the deliveries `event` makes, tried once each by `deadline` (the rest are
+/// left due for the schedule). Orgs without endpoints cost no read but the cached list.
+pub async fn handle(app: &App, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
+    let parts = payload::parts(&event);
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let endpoints = app.webhooks.endpoints(app, &event.org).await?;
+    let wanted = |part: &Part| -> Vec<&WebhookRecord> {
+        endpoints.iter().filter(|w| w.wants(part.event) && (!part.internal || w.include_internal)).collect()
+    };
+    if parts.iter().all(|p| wanted(p).is_empty()) {
+        return Ok(());
+    }
+    let Some(view) = app.store.load_thread(&event.org, &event.thread_id).await? else {
+        // Deleted by retention meanwhile: nothing left to tell.
+        return Ok(());
+    };
+    let mut messages = HashMap::new();
+    for id in parts.iter().filter_map(|p| p.message) {
+        let message = app.store.get_message(&event.org, &event.thread_id, &id).await?;
+        messages.insert(id, message.ok_or(WorkError::MissingMessage(id))?);
+    }
+    let now = Utc::now();
+    let mut made = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
+        let message = part.message.and_then(|id| messages.get(&id));
+        let body = payload::body(&event, part, &view.thread, message);
+        for webhook in wanted(part) {
+            let delivery = DeliveryRecord {
+                id: DeliveryId::new(event.id, index),
+                webhook_id: webhook.id,
+                event: part.event,
+                thread_id: event.thread_id,
+                created_at: now,
+                body: body.clone(),
+                state: DeliveryState::Pending,
+                attempt_count: 0,
+                series_attempts: 0,
+                attempts: vec![],
+                next_at: Some(now + LEASE),
+            };
+            // Made before: a redelivered event; the schedule tries it if still due.
+            if app.store.create_delivery(&event.org, &delivery).await? {
+                made.push((webhook.clone(), delivery));
+            }
+        }
+    }
+    let org = &event.org;
+    let tried = stream::iter(made)
+        .map(|(webhook, delivery)| async move {
+            let held = delivery.next_at;
+            if Instant::now() + ATTEMPT_ROOM > deadline {
+                // Left for the schedule, due now.
+                let mut later = delivery;
+                later.next_at = Some(Utc::now());
+                return app.store.save_delivery(org, &later, held).await.map(|_| ());
+            }
+            attempt(app, org, &webhook, delivery, held).await
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    tried.into_iter().collect::<Result<(), _>>().map_err(WorkError::from)
+}
+
+/// The schedule: every delivery due at `now`, held and tried, none started after
+/// `deadline`. Returns how many were tried.
+pub async fn run_due(app: &App, now: DateTime<Utc>, deadline: Instant) -> Result<usize, WorkError> {
+    let due = app.store.due_deliveries(now, DUE_PER_RUN).await?;
+    let tried = stream::iter(due)
+        .map(|due| async move {
+            if Instant::now() + ATTEMPT_ROOM > deadline {
+                return false;
+            }
+            match retry(app, due).await {
+                Ok(tried) => tried,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook retry failed; it stays due");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter(|tried| std::future::ready(*tried))
+        .count()
+        .await;
+    Ok(tried)
+}
+
+/// Holds a due delivery and tries it; `Ok(false)` when someone else held it first.
+async fn retry(app: &App, due: DueDelivery) -> Result<bool, WorkError> {
+    let DueDelivery { org, mut delivery } = due;
+    let seen = delivery.next_at;
+    let held = Utc::now() + LEASE;
+    delivery.next_at = Some(held);
+    if !app.store.save_delivery(&org, &delivery, seen).await? {
+        return Ok(false);
+    }
+    let Some(webhook) = app.store.get_webhook(&org, &delivery.webhook_id).await? else {
+        // The endpoint was deleted: nothing more to try.
+        delivery.state = DeliveryState::Failed;
+        delivery.next_at = None;
+        app.store.save_delivery(&org, &delivery, Some(held)).await?;
+        return Ok(false);
+    };
+    attempt(app, &org, &webhook, delivery, Some(held)).await?;
+    Ok(true)
+}
+
+/// One attempt of a delivery the caller holds (its `next_at` is `held`), recorded with
+/// what comes next; the endpoint's health follows.
+async fn attempt(
+    app: &App,
+    org: &OrgId,
+    webhook: &WebhookRecord,
+    mut delivery: DeliveryRecord,
+    held: Option<DateTime<Utc>>,
+) -> Result<(), store::StoreError> {
+    let started = Utc::now();
+    if webhook.disabled_at.is_some() {
+        delivery.record(AttemptRecord {
+            at: started,
+            status: None,
+            error: Some("the endpoint is disabled".into()),
+            duration_ms: 0,
+        });
+        delivery.state = DeliveryState::Failed;
+        delivery.next_at = None;
+        app.store.save_delivery(org, &delivery, held).await?;
+        return Ok(());
+    }
+    let secrets: Vec<_> = webhook.signing_secrets(started).collect();
+    let clock = Instant::now();
+    let answer =
+        app.webhooks.sender.post(webhook.url.as_str(), delivery.id.as_str(), &delivery.body, &secrets, started).await;
+    delivery.record(AttemptRecord {
+        at: started,
+        status: answer.status,
+        error: answer.error.clone(),
+        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    delivery.series_attempts += 1;
+    let verdict = Verdict::of(answer.status);
+    (delivery.state, delivery.next_at) = match verdict {
+        Verdict::Delivered => (DeliveryState::Delivered, None),
+        Verdict::Final => (DeliveryState::Failed, None),
+        Verdict::Retry => match retry_delay(delivery.series_attempts, app.webhooks.retry_unit) {
+            Some(delay) => {
+                let wait = jittered(delay).max(answer.retry_after.unwrap_or_default());
+                (DeliveryState::Pending, Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or(LEASE)))
+            }
+            None => (DeliveryState::Failed, None),
+        },
+    };
+    if !app.store.save_delivery(org, &delivery, held).await? {
+        tracing::warn!(delivery = %delivery.id, "a delivery was taken over while it was tried");
+    }
+    health(app, org, &webhook.id, verdict == Verdict::Delivered, started).await
+}
+
+/// `delay` moved by up to a fifth either way, from the OS's random source, so endpoints
+/// that failed together are not retried together.
+fn jittered(delay: Duration) -> Duration {
+    let mut byte = [0u8; 2];
+    let spread = match getrandom::fill(&mut byte) {
+        Ok(()) => f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX),
+        Err(_) => 0.5,
+    };
+    delay.mul_f64(0.8 + 0.4 * spread)
+}
+
+/// Keeps the endpoint's failing clock: cleared by a success, started by a failure, and
+/// past [`DISABLE_AFTER`] the endpoint is disabled and its admin told. Writes only when
+/// something changes.
+async fn health(
+    app: &App,
+    org: &OrgId,
+    id: &WebhookId,
+    delivered: bool,
+    at: DateTime<Utc>,
+) -> Result<(), store::StoreError> {
+    for _ in 0..3 {
+        let Some(mut webhook) = app.store.get_webhook(org, id).await? else { return Ok(()) };
+        if webhook.disabled_at.is_some() {
+            return Ok(());
+        }
+        let mut disable = false;
+        match (delivered, webhook.failing_since) {
+            (true, None) => return Ok(()),
+            (true, Some(_)) => webhook.failing_since = None,
+            (false, None) => webhook.failing_since = Some(at),
+            (false, Some(since)) if at - since >= DISABLE_AFTER => {
+                webhook.disabled_at = Some(at);
+                disable = true;
+            }
+            (false, Some(_)) => return Ok(()),
+        }
+        if app.store.save_webhook(&webhook).await? {
+            if disable {
+                tell_admin(app, &webhook).await;
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// E-mails the admin who registered the endpoint that it was disabled (logged if that
+/// fails: the endpoint shows `disabled_at` in the API either way).
+async fn tell_admin(app: &App, webhook: &WebhookRecord) {
+    let admin = match app.store.get_user(&webhook.org, &webhook.created_by).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "the admin of a disabled webhook could not be read");
+            return;
+        }
+    };
+    let Some(to) = admin.email.as_deref() else { return };
+    let since = webhook.failing_since.map(|s| s.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    let text = format!(
+        "Every delivery to your webhook endpoint {} has failed since {since}, so it was disabled and \
+         receives nothing more. Fix the endpoint, then enable it again (POST /v1/webhooks/{}/enable) \
+         and redeliver what it missed from its delivery log.",
+        webhook.url.as_str(),
+        webhook.id
+    );
+    let key = format!("webhook-disabled-{}-{}", webhook.id, webhook.version);
+    let out = channels::Outgoing {
+        to,
+        title: "A webhook endpoint was disabled",
+        text: &text,
+        idempotency_key: &key,
+        unsubscribe: None,
+    };
+    if let Err(e) = app.providers.send(Channel::Email, &out).await {
+        tracing::warn!(error = %e, webhook = %webhook.id, "the admin of a disabled webhook was not told");
+    }
+}
