@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 14] = [
+pub const FUNCTIONS: [&str; 15] = [
     "threads",
     "messages",
     "settings",
@@ -39,6 +39,7 @@ pub const FUNCTIONS: [&str; 14] = [
     "router",
     "automation",
     "triage",
+    "webhooks",
     "indexer",
     "search",
     "notifier",
@@ -600,6 +601,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("router", Trigger::Sqs),
         ("automation", Trigger::Sqs),
         ("triage", Trigger::Sqs),
+        ("webhooks", Trigger::Sqs),
         ("indexer", Trigger::Sqs),
         (
             "search",

@@ -20,8 +20,9 @@ async fn main() -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + time_left(event.context.deadline).saturating_sub(MARGIN);
         if event.payload.get("Records").is_some() {
             let batch: SqsEvent = serde_json::from_value(event.payload)?;
-            let response =
-                queue::batch::process(batch, |e| app::webhooks::handle(app, e, deadline)).await.map_err(Error::from)?;
+            let response = queue::batch::process(batch, |e| app::webhooks::handle(app, e, deadline))
+                .await
+                .map_err(Error::from)?;
             return Ok(serde_json::to_value(response)?);
         }
         let tried = app::webhooks::run_due(app, chrono::Utc::now(), deadline).await.map_err(Error::from)?;

@@ -127,7 +127,8 @@ mod tests {
             event.kind,
             OutboxKind::ThreadChanged { status: ThreadStatus::Resolved, changed: vec![ThreadField::Status] }
         );
-        let old = old.replace(r#""kind":"status_changed","status":"resolved""#, r#""kind":"participants_changed""#);
+        let old =
+            old.replace(r#""kind":"status_changed","status":"resolved""#, r#""kind":"participants_changed""#);
         let event: OutboxEvent = serde_json::from_str(&old).unwrap();
         assert_eq!(event.kind, OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] });
     }

@@ -355,11 +355,17 @@ mod tests {
 
     #[test]
     fn https_only_except_loopback_where_allowed_and_no_credentials() {
-        assert_eq!(WebhookUrl::parse("http://pms.example.com/", AWS).unwrap_err().code(), ErrorCode::InvalidUrl);
+        assert_eq!(
+            WebhookUrl::parse("http://pms.example.com/", AWS).unwrap_err().code(),
+            ErrorCode::InvalidUrl
+        );
         assert_eq!(WebhookUrl::parse("http://127.0.0.1:9/", AWS).unwrap_err().code(), ErrorCode::InvalidUrl);
         assert!(WebhookUrl::parse("http://127.0.0.1:9/hook", LOCAL).is_ok());
         assert!(WebhookUrl::parse("http://[::1]:9/hook", LOCAL).is_ok());
-        assert_eq!(WebhookUrl::parse("http://pms.example.com/", LOCAL).unwrap_err().code(), ErrorCode::InvalidUrl);
+        assert_eq!(
+            WebhookUrl::parse("http://pms.example.com/", LOCAL).unwrap_err().code(),
+            ErrorCode::InvalidUrl
+        );
         assert_eq!(
             WebhookUrl::parse("http://10.1.1.1/", LOCAL).unwrap_err().code(),
             ErrorCode::InvalidUrl,
@@ -369,7 +375,9 @@ mod tests {
             WebhookUrl::parse("https://169.254.169.254/", LOCAL).unwrap_err().code(),
             ErrorCode::ForbiddenAddress
         );
-        for bad in ["https://user:pw@pms.example.com/", "ftp://pms.example.com/", "pms.example.com", "https:///x"] {
+        for bad in
+            ["https://user:pw@pms.example.com/", "ftp://pms.example.com/", "pms.example.com", "https:///x"]
+        {
             assert_eq!(WebhookUrl::parse(bad, AWS).unwrap_err().code(), ErrorCode::InvalidUrl, "{bad}");
         }
         let long = format!("https://pms.example.com/{}", "a".repeat(MAX_URL_LEN));

@@ -7,11 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use domain::quota::QuotaKind;
+use domain::webhook::DeliveryId;
 use domain::{
     AttachmentId, CampaignId, EntryId, EventId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
     ThreadStatus, UserId, WebhookId,
 };
-use domain::webhook::DeliveryId;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";

@@ -197,7 +197,11 @@ impl Store {
         out.items().iter().map(data).collect()
     }
 
-    pub async fn get_webhook(&self, org: &OrgId, id: &WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
+    pub async fn get_webhook(
+        &self,
+        org: &OrgId,
+        id: &WebhookId,
+    ) -> Result<Option<WebhookRecord>, StoreError> {
         self.get_data(webhook_key(org, id), true).await
     }
 
@@ -232,8 +236,12 @@ impl Store {
         held: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
         let cond = match held {
-            Some(at) => Condition::new("#next = :held").name("#next", NEXT_AT).value(":held", s(keys::timestamp(&at))),
-            None => Condition::new("attribute_exists(pk) AND attribute_not_exists(#next)").name("#next", NEXT_AT),
+            Some(at) => {
+                Condition::new("#next = :held").name("#next", NEXT_AT).value(":held", s(keys::timestamp(&at)))
+            }
+            None => {
+                Condition::new("attribute_exists(pk) AND attribute_not_exists(#next)").name("#next", NEXT_AT)
+            }
         };
         self.write_one(tx::put(&self.table, delivery_item(org, d)?, cond)?).await
     }
@@ -266,13 +274,18 @@ impl Store {
     }
 
     /// Deliveries due at `now` (every org), oldest due first.
-    pub async fn due_deliveries(&self, now: DateTime<Utc>, limit: i32) -> Result<Vec<DueDelivery>, StoreError> {
+    pub async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let items = self.query_due(Due::Webhook, keys::due_by(&now), limit).await?;
         items
             .iter()
             .map(|item| {
                 let org: String = items::field(item, ORG)?;
-                let org = OrgId::parse(org).map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
+                let org = OrgId::parse(org)
+                    .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
                 Ok(DueDelivery { org, delivery: data(item)? })
             })
             .collect()

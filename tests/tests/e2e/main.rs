@@ -26,3 +26,4 @@ mod templates;
 mod threads;
 mod throttled;
 mod triage;
+mod webhooks;

@@ -162,8 +162,11 @@ async fn attempt(
     }
     let secrets: Vec<_> = webhook.signing_secrets(started).collect();
     let clock = Instant::now();
-    let answer =
-        app.webhooks.sender.post(webhook.url.as_str(), delivery.id.as_str(), &delivery.body, &secrets, started).await;
+    let answer = app
+        .webhooks
+        .sender
+        .post(webhook.url.as_str(), delivery.id.as_str(), &delivery.body, &secrets, started)
+        .await;
     delivery.record(AttemptRecord {
         at: started,
         status: answer.status,

@@ -14,7 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Utc;
 use domain::webhook::{
-    parse_events, AddressPolicy, DeliveryId, SigningSecret, WebhookEvent, WebhookUrl, MAX_WEBHOOKS, ROTATION_OVERLAP,
+    parse_events, AddressPolicy, DeliveryId, SigningSecret, WebhookEvent, WebhookUrl, MAX_WEBHOOKS,
+    ROTATION_OVERLAP,
 };
 use domain::{policy, DomainError, ErrorCode, OrgId, User, WebhookId};
 use store::{Cursor, DeliveryRecord, DeliveryState, Page, SecretRecord, WebhookRecord};
@@ -189,10 +190,15 @@ pub async fn redeliver(
     if webhook.disabled_at.is_some() {
         return Err(DomainError::conflict(ErrorCode::WebhookDisabled, "enable the endpoint first").into());
     }
-    let mut delivery =
-        app.store.get_delivery(&actor.org, &id, &delivery_id).await?.ok_or(DomainError::NotFound("delivery"))?;
+    let mut delivery = app
+        .store
+        .get_delivery(&actor.org, &id, &delivery_id)
+        .await?
+        .ok_or(DomainError::NotFound("delivery"))?;
     if delivery.state == DeliveryState::Pending {
-        return Err(DomainError::conflict(ErrorCode::DeliveryPending, "this delivery is still being tried").into());
+        return Err(
+            DomainError::conflict(ErrorCode::DeliveryPending, "this delivery is still being tried").into()
+        );
     }
     delivery.state = DeliveryState::Pending;
     delivery.series_attempts = 0;

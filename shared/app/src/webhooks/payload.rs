@@ -39,7 +39,11 @@ pub fn parts(event: &OutboxEvent) -> Vec<Part> {
         OutboxKind::ParticipantsChanged { added, removed } => added
             .iter()
             .map(|u| Part { user: Some(u.clone()), ..Part::of(WebhookEvent::ParticipantAdded) })
-            .chain(removed.iter().map(|u| Part { user: Some(u.clone()), ..Part::of(WebhookEvent::ParticipantRemoved) }))
+            .chain(
+                removed
+                    .iter()
+                    .map(|u| Part { user: Some(u.clone()), ..Part::of(WebhookEvent::ParticipantRemoved) }),
+            )
             .collect(),
         OutboxKind::ThreadChanged { .. } => vec![Part::of(WebhookEvent::ThreadUpdated)],
         OutboxKind::Escalated { message_id, .. } => {
@@ -50,7 +54,12 @@ pub fn parts(event: &OutboxEvent) -> Vec<Part> {
 }
 
 /// The body of `part` of `event`, about the thread as it is now.
-pub fn body(event: &OutboxEvent, part: &Part, thread: &ThreadRecord, message: Option<&MessageRecord>) -> String {
+pub fn body(
+    event: &OutboxEvent,
+    part: &Part,
+    thread: &ThreadRecord,
+    message: Option<&MessageRecord>,
+) -> String {
     let mut data = json!({ "thread": thread_json(thread) });
     if let Some(m) = message {
         data["message"] = message_json(m);

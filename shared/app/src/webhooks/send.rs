@@ -125,7 +125,9 @@ pub fn signature(secrets: &[&SigningSecret], id: &str, timestamp: &str, body: &s
 fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let wait = match value.trim().parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),
-        Err(_) => (DateTime::parse_from_rfc2822(value.trim()).ok()?.with_timezone(&Utc) - now).to_std().ok()?,
+        Err(_) => {
+            (DateTime::parse_from_rfc2822(value.trim()).ok()?.with_timezone(&Utc) - now).to_std().ok()?
+        }
     };
     Some(wait.min(MAX_RETRY_AFTER))
 }
