@@ -21,6 +21,8 @@ pub mod stack;
 pub mod targets;
 pub mod token;
 pub mod triage_bench;
+pub mod webhook_bench;
+pub mod webhook_sink;
 
 pub use stack::{Stack, StackOptions};
 

@@ -25,6 +25,7 @@ use store::{keys, EventKind, Store, TimelineItem};
 use crate::emulator::Emulator;
 use crate::proxy::{CutProxy, Mode};
 use crate::stack::queue_depth;
+use crate::webhook_sink::WebhookSink;
 use crate::{seed, token, Stack, StackOptions};
 
 /// What a run does; [`Config::from_env`] reads it from the environment.
@@ -620,6 +621,64 @@ fn load_users(org: &OrgId, residents: usize) -> Vec<User> {
     users
 }
 
+/// A webhook endpoint for every thread and message (internal notes too) of the load's org,
+/// registered by its admin.
+async fn register_receiver(stack: &Stack, users: &[User]) -> anyhow::Result<WebhookSink> {
+    use domain::webhook::WebhookEvent;
+    let receiver = WebhookSink::start().await?;
+    let admin = users.iter().find(|u| u.role == Role::FacilityAdmin).context("the load has an admin")?;
+    let new = app::webhooks::NewWebhook {
+        url: receiver.url.clone(),
+        events: vec![WebhookEvent::ThreadCreated, WebhookEvent::MessageCreated],
+        include_internal: true,
+    };
+    app::webhooks::create(&stack.app, admin, new).await.map_err(|e| anyhow::anyhow!("registering: {e}"))?;
+    Ok(receiver)
+}
+
+fn receiver_outage(config: &Config) -> Duration {
+    config.outages.first().map_or(Duration::from_secs(10), |o| o.length * 2)
+}
+
+/// Every stored message reached the receiver (which was down for a while) under one
+/// `webhook-id`: nothing lost, duplicates only as retries of the same id.
+async fn verify_webhooks(receiver: &WebhookSink, stored: &Stored, findings: &mut Findings) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let missing = loop {
+        let taken = receiver.taken_by_message();
+        let missing: Vec<&String> = stored.messages.keys().filter(|m| !taken.contains_key(*m)).collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break missing.len();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let received = receiver.received();
+    let refused = received.iter().filter(|r| r.refused).count();
+    let taken = receiver.taken_by_message();
+    let ids: HashSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
+    let again = received.len() - ids.len();
+    let twice_taken: usize = taken.values().map(|ids| ids.len().saturating_sub(1)).sum();
+    println!(
+        "\nwebhooks: {} requests for {} deliveries ({refused} answered 503 while the receiver was down, \
+         {again} retries with the same id); {} of {} stored messages received, {twice_taken} taken twice",
+        received.len(),
+        ids.len(),
+        taken.len(),
+        stored.messages.len()
+    );
+    if missing > 0 {
+        findings.fail(format!("{missing} stored messages never reached the webhook receiver"));
+    }
+    for (message, ids) in &taken {
+        if ids.iter().any(|id| *id != ids[0]) {
+            findings.fail(format!("message {message} was delivered under two webhook ids: {ids:?}"));
+        }
+    }
+    if refused == 0 {
+        findings.fail("the webhook receiver refused nothing: its outage did not happen");
+    }
+}
+
 /// Runs the load (and the outages), verifies, prints the report. `Ok(true)`: PASS.
 pub async fn run(config: Config) -> anyhow::Result<bool> {
     let chaos = !config.outages.is_empty();
@@ -669,6 +728,11 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
         .iter()
         .map(|u| (u.id.to_string(), token::mint(&secret, u.id.as_str(), org.as_str(), 6 * 3600)))
         .collect();
+    // Chaos: an endpoint takes every message; it is down for a while mid-run.
+    let receiver = match chaos {
+        true => Some(register_receiver(&stack, &users).await?),
+        false => None,
+    };
     let pid = emulator.pid();
     let mut memory = vec![("before the load", rss(pid))];
 
@@ -731,6 +795,17 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
         }
         None => None,
     };
+    if let Some(receiver) = receiver.clone() {
+        // Between the two AWS outages, twice as long as each.
+        let (at, length) = (Duration::from_secs(config.secs) * 2 / 5, receiver_outage(&config));
+        tokio::spawn(async move {
+            tokio::time::sleep_until((t0 + at).into()).await;
+            receiver.set_down(true);
+            tokio::time::sleep(length).await;
+            receiver.set_down(false);
+        });
+        println!("  outage planned: the webhook receiver (503) at {at:?} for {length:?}");
+    }
     while let Some(done) = tasks.join_next().await {
         done.context("a load task panicked")?;
     }
@@ -767,6 +842,9 @@ pub async fn run(config: Config) -> anyhow::Result<bool> {
     let stored = verify_stored(&ctx, &stack.url, &mut findings).await?;
     verify_notified(&stack, &org, &users, &stored, &mut findings).await?;
     verify_outbox_done(&stack, &org, &mut findings).await?;
+    if let Some(receiver) = &receiver {
+        verify_webhooks(receiver, &stored, &mut findings).await;
+    }
 
     memory.push(("after verification", rss(pid)));
     match pid {

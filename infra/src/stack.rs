@@ -230,7 +230,7 @@ impl Stack {
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
-            webhooks: local_webhooks()?,
+            webhooks: local_webhooks(&sqs, &queues.webhooks)?,
             search,
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
@@ -276,10 +276,12 @@ impl Stack {
 /// and a new endpoint is seen at once.
 pub const LOCAL_WEBHOOK_RETRY_UNIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn local_webhooks() -> anyhow::Result<app::webhooks::Webhooks> {
+fn local_webhooks(sqs: &aws_sdk_sqs::Client, queue: &str) -> anyhow::Result<app::webhooks::Webhooks> {
     let policy = domain::webhook::AddressPolicy { allow_loopback: true };
-    app::webhooks::Webhooks::new(policy, LOCAL_WEBHOOK_RETRY_UNIT, std::time::Duration::from_secs(1))
-        .map_err(anyhow::Error::msg)
+    let webhooks =
+        app::webhooks::Webhooks::new(policy, LOCAL_WEBHOOK_RETRY_UNIT, std::time::Duration::from_secs(1))
+            .map_err(anyhow::Error::msg)?;
+    Ok(webhooks.with_later(queue::Later::new(sqs.clone(), queue)))
 }
 
 /// The key the local stack signs consent and unsubscribe links with (in AWS, a SecureString

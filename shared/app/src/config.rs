@@ -84,7 +84,7 @@ impl App {
             quotas: QuotaCache::default(),
             hours: HoursCache::default(),
             triage: crate::triage::TriageCache::default(),
-            webhooks: crate::webhooks::Webhooks::from_env()?,
+            webhooks: crate::webhooks::Webhooks::from_env(&aws)?,
             links: link_key().await?,
         })
     }

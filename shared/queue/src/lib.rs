@@ -20,6 +20,39 @@ pub struct Events {
     topic_arn: String,
 }
 
+/// A queue that takes work to do later (SQS `DelaySeconds`: at most 15 minutes).
+#[derive(Debug, Clone)]
+pub struct Later {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Later {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { client, url: url.into() }
+    }
+
+    /// Sends `message` (as JSON) to be received `delay` from now (rounded up to a second,
+    /// at most 15 minutes).
+    pub async fn send<T: serde::Serialize>(
+        &self,
+        message: &T,
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        let body = serde_json::to_string(message).map_err(|e| QueueError(Box::new(e)))?;
+        let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(i32::try_from(secs.min(900)).unwrap_or(900))
+            .send()
+            .await
+            .map_err(|e| QueueError(Box::new(e)))?;
+        Ok(())
+    }
+}
+
 impl Events {
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
         Self { client, topic_arn: topic_arn.into() }

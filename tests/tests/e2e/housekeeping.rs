@@ -3,6 +3,8 @@
 
 use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection, ProjectionType};
 use chrono::{Duration, Utc};
+
+const SECS_30: std::time::Duration = std::time::Duration::from_secs(30);
 use domain::{AccountState, OrgId, UserId};
 use store::{AttachmentRecord, AttachmentStatus, Store};
 
@@ -101,7 +103,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         quotas: app::QuotaCache::default(),
         hours: app::HoursCache::default(),
         triage: app::triage::TriageCache::default(),
-        webhooks: app::webhooks::Webhooks::from_env().unwrap(),
+        webhooks: app::webhooks::Webhooks::new(Default::default(), SECS_30, SECS_30).unwrap(),
     }
 }
 

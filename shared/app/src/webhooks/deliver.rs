@@ -14,6 +14,7 @@ use domain::notify::Channel;
 use domain::webhook::{retry_delay, DeliveryId, Verdict, DISABLE_AFTER};
 use domain::{OrgId, WebhookId};
 use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
 use store::{AttemptRecord, DeliveryRecord, DeliveryState, DueDelivery, WebhookRecord};
 use tokio::time::Instant;
 
@@ -28,9 +29,46 @@ const DUE_PER_RUN: i32 = 100;
 /// Nothing new is tried with less than this left before the deadline.
 const ATTEMPT_ROOM: Duration = Duration::from_secs(12);
 
-/// The consumer: the deliveries `event` makes, tried once each by `deadline` (the rest are
-/// left due for the schedule). Orgs without endpoints cost no read but the cached list.
-pub async fn handle(app: &App, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
+/// What the webhook queue carries: domain events, and first retries sent to itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Work {
+    Retry { retry: RetryRef },
+    Event(OutboxEvent),
+}
+
+/// A delivery to try again if it is still due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RetryRef {
+    pub org: OrgId,
+    pub webhook_id: WebhookId,
+    pub delivery_id: DeliveryId,
+}
+
+/// The consumer.
+pub async fn handle(app: &App, work: Work, deadline: Instant) -> Result<(), WorkError> {
+    match work {
+        Work::Event(event) => deliveries(app, event, deadline).await,
+        Work::Retry { retry: at } => {
+            let Some(delivery) = app.store.get_delivery(&at.org, &at.webhook_id, &at.delivery_id).await?
+            else {
+                return Ok(());
+            };
+            // Still waiting for this retry (not taken by the schedule, not put off by a
+            // Retry-After): try it now.
+            let due = delivery.state == DeliveryState::Pending
+                && delivery.next_at.is_some_and(|at| at <= Utc::now() + chrono::Duration::seconds(2));
+            if due {
+                retry(app, DueDelivery { org: at.org, delivery }).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The deliveries `event` makes, tried once each by `deadline` (the rest are left due for
+/// the schedule). Orgs without endpoints cost no read but the cached list.
+async fn deliveries(app: &App, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
     let parts = payload::parts(&event);
     if parts.is_empty() {
         return Ok(());
@@ -188,8 +226,31 @@ async fn attempt(
     };
     if !app.store.save_delivery(org, &delivery, held).await? {
         tracing::warn!(delivery = %delivery.id, "a delivery was taken over while it was tried");
+    } else if delivery.series_attempts == 1 {
+        first_retry(app, org, &delivery).await;
     }
     health(app, org, &webhook.id, verdict == Verdict::Delivered, started).await
+}
+
+/// Sends the first retry to the queue, due when the delivery is, so it comes within a
+/// minute rather than at the schedule's next run after that. Logged if it cannot: the
+/// schedule retries it anyway.
+async fn first_retry(app: &App, org: &OrgId, delivery: &DeliveryRecord) {
+    let (Some(later), Some(at)) = (&app.webhooks.later, delivery.next_at) else { return };
+    if delivery.state != DeliveryState::Pending {
+        return;
+    }
+    let retry = Work::Retry {
+        retry: RetryRef {
+            org: org.clone(),
+            webhook_id: delivery.webhook_id,
+            delivery_id: delivery.id.clone(),
+        },
+    };
+    let wait = (at - Utc::now()).to_std().unwrap_or_default();
+    if let Err(e) = later.send(&retry, wait).await {
+        tracing::warn!(error = %e, delivery = %delivery.id, "first retry left to the schedule");
+    }
 }
 
 /// `delay` moved by up to a fifth either way, from the OS's random source, so endpoints

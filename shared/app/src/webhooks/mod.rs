@@ -23,7 +23,7 @@ use store::{Cursor, DeliveryRecord, DeliveryState, Page, SecretRecord, WebhookRe
 use crate::conversation::millis;
 use crate::{App, Error};
 
-pub use deliver::{handle, run_due};
+pub use deliver::{handle, run_due, Work};
 
 /// What deliveries need, built once per cold start.
 #[derive(Clone, Debug)]
@@ -33,6 +33,9 @@ pub struct Webhooks {
     pub retry_unit: Duration,
     /// The orgs' endpoints, as last read (every event of every org looks).
     pub endpoints: crate::org_cache::OrgCache<Vec<WebhookRecord>>,
+    /// The webhook queue, for a first retry sooner than the minute schedule; `None` where
+    /// the function has none (the schedule still retries).
+    pub later: Option<queue::Later>,
 }
 
 impl Webhooks {
@@ -41,14 +44,25 @@ impl Webhooks {
             sender: send::Sender::new(policy)?,
             retry_unit,
             endpoints: crate::org_cache::OrgCache::with_ttl(cache_ttl),
+            later: None,
         })
     }
 
+    pub fn with_later(self, later: queue::Later) -> Self {
+        Self { later: Some(later), ..self }
+    }
+
     /// In AWS: https to public addresses only (`WEBHOOKS_ALLOW_LOOPBACK=true` is for a
-    /// local run, never set by template.yaml).
-    pub fn from_env() -> Result<Self, String> {
+    /// local run, never set by template.yaml); `WEBHOOK_QUEUE_URL` where first retries
+    /// are sent (the webhooks function's own queue).
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, String> {
         let allow_loopback = std::env::var("WEBHOOKS_ALLOW_LOOPBACK").is_ok_and(|v| v == "true");
-        Self::new(AddressPolicy { allow_loopback }, Duration::from_secs(30), Duration::from_secs(60))
+        let webhooks =
+            Self::new(AddressPolicy { allow_loopback }, Duration::from_secs(30), Duration::from_secs(60))?;
+        Ok(match std::env::var("WEBHOOK_QUEUE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => webhooks.with_later(queue::Later::new(aws_sdk_sqs::Client::new(aws), url)),
+            None => webhooks,
+        })
     }
 
     pub fn policy(&self) -> AddressPolicy {
