@@ -28,19 +28,22 @@ struct Got {
     at: Instant,
 }
 
+/// A scripted answer: a status, and a `Retry-After` to send with it.
+type Answer = (u16, Option<&'static str>);
+
 /// An HTTP receiver on loopback: records every request, answers with the next scripted
 /// status (and `Retry-After`), then 200.
 #[derive(Clone)]
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Got>>>,
-    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Receiver {
     async fn start() -> Self {
         let got: Arc<Mutex<Vec<Got>>> = Arc::default();
-        let script: Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>> = Arc::default();
+        let script: Arc<Mutex<VecDeque<Answer>>> = Arc::default();
         let (g, s) = (got.clone(), script.clone());
         let app = axum::Router::new().fallback(move |headers: HeaderMap, raw: String| {
             let (got, script) = (g.clone(), s.clone());
@@ -70,7 +73,7 @@ impl Receiver {
     }
 
     /// The next answers, in order.
-    fn answer(&self, answers: &[(u16, Option<&'static str>)]) {
+    fn answer(&self, answers: &[Answer]) {
         self.script.lock().unwrap().extend(answers.iter().copied());
     }
 
@@ -201,7 +204,7 @@ async fn failures_are_retried_with_the_same_id_retry_after_is_honoured_and_refus
     let (flaky_id, _) = w.webhook(&flaky.url, json!(["thread.created"]), false).await;
     let (refusing_id, _) = w.webhook(&refusing.url, json!(["thread.created"]), false).await;
     // The second retry's backoff is 4 s locally (±20 %): Retry-After asks for more.
-    flaky.answer(&[(503, None), (429, Some("6"))]);
+    flaky.answer(&[(503, None), (429, Some("10"))]);
     refusing.answer(&[(400, None)]);
 
     w.start_thread("resident-1", "general", "Parking", "Is there a visitor spot?").await;
@@ -212,7 +215,7 @@ async fn failures_are_retried_with_the_same_id_retry_after_is_honoured_and_refus
     .await;
     assert!(third.iter().all(|g| g.id == third[0].id), "every retry has the same id: {third:?}");
     assert!(third.iter().all(|g| g.raw == third[0].raw), "and the same body");
-    assert!(third[2].at - third[1].at >= Duration::from_millis(5_900), "Retry-After: 6 was honoured");
+    assert!(third[2].at - third[1].at >= Duration::from_millis(9_900), "Retry-After: 10 was honoured");
     let log = w.delivery_settled(&flaky_id, &third[0].id).await;
     assert_eq!(log["state"], "delivered", "{log}");
     let statuses: Vec<&Value> = log["attempts"].as_array().unwrap().iter().map(|a| &a["status"]).collect();
