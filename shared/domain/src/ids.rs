@@ -131,6 +131,18 @@ impl From<EventId> for EntryId {
     }
 }
 
+impl EntryId {
+    /// Milliseconds since the epoch when the entry was made.
+    pub fn at_ms(&self) -> u64 {
+        self.0.timestamp_ms()
+    }
+
+    /// The smallest id of `at_ms`: every entry made at or after it sorts at or after it.
+    pub fn floor_at(at_ms: u64) -> Self {
+        Self(ulid::Ulid::from_parts(at_ms, 0))
+    }
+}
+
 impl UserId {
     /// A new contact's id: `c-` and a lower-case ULID of its creation time.
     pub fn new_contact(at_ms: u64) -> Self {

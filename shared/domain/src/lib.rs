@@ -3,6 +3,7 @@
 //! Nothing here does I/O or knows about AWS; adapters and handlers build on it.
 
 pub mod attachment;
+pub mod audit;
 pub mod campaign;
 pub mod category;
 pub mod consent;
