@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 15] = [
+pub const FUNCTIONS: [&str; 16] = [
     "threads",
     "messages",
     "settings",
@@ -40,6 +40,7 @@ pub const FUNCTIONS: [&str; 15] = [
     "automation",
     "triage",
     "webhooks",
+    "audit",
     "indexer",
     "search",
     "notifier",
@@ -470,7 +471,7 @@ fn function_env(
     if matches!(binary, "links" | "campaigns") {
         env.push(("LINK_KEY".into(), stack::LOCAL_LINK_KEY.into()));
     }
-    if matches!(binary, "contacts" | "notifier" | "dispatch" | "campaigns") {
+    if matches!(binary, "contacts" | "notifier" | "dispatch" | "campaigns" | "webhooks") {
         env.push(("EMAIL_FROM".into(), stack::EMAIL_FROM.into()));
     }
     if matches!(binary, "contacts" | "invites" | "jobs") {
@@ -602,6 +603,7 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("automation", Trigger::Sqs),
         ("triage", Trigger::Sqs),
         ("webhooks", Trigger::Sqs),
+        ("audit", Trigger::Sqs),
         ("indexer", Trigger::Sqs),
         (
             "search",

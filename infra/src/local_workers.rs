@@ -1,5 +1,5 @@
 //! What AWS runs around the functions, run locally against the emulator: the SQS event
-//! sources of the router, the automation, triage, webhooks, the search indexer and the notifier
+//! sources of the router, the automation, triage, webhooks, the audit chain, the search indexer and the notifier
 //! (poll, hand the batch to the same handler the Lambda runs, delete what succeeded) and the
 //! schedules (outbox repair, dispatch, campaigns, webhook retries). Each
 //! runs as its function (template.yaml's logical id), so the call meter knows whose calls
@@ -46,6 +46,7 @@ pub struct Queues {
     pub automation: String,
     pub triage: String,
     pub webhooks: String,
+    pub audit: String,
     pub search: String,
     pub notification: String,
 }
@@ -89,6 +90,14 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
             queue::batch::process(batch, move |e| {
                 as_function("WebhooksFunction", app::webhooks::handle(webhooks, e, deadline))
             })
+        })
+        .await
+    });
+    let (audit, audit_sqs) = (app.clone(), sqs.clone());
+    tokio::spawn(async move {
+        let audit = &audit;
+        poll(&audit_sqs, &queues.audit, ONE_RECEIVE, move |batch| {
+            queue::batch::process(batch, move |e| as_function("AuditFunction", app::audit::handle(audit, e)))
         })
         .await
     });

@@ -31,6 +31,7 @@ pub const NOTIFICATION_QUEUE: &str = "NotificationQueue";
 pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
 pub const TRIAGE_QUEUE: &str = "TriageQueue";
 pub const WEBHOOK_QUEUE: &str = "WebhookQueue";
+pub const AUDIT_QUEUE: &str = "AuditQueue";
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const SEARCH_BUCKET: &str = "SearchIndexBucket";
@@ -165,6 +166,7 @@ impl Stack {
             automation: url_of(AUTOMATION_QUEUE)?,
             triage: url_of(TRIAGE_QUEUE)?,
             webhooks: url_of(WEBHOOK_QUEUE)?,
+            audit: url_of(AUDIT_QUEUE)?,
             search: url_of(SEARCH_QUEUE)?,
             notification: url_of(NOTIFICATION_QUEUE)?,
         };

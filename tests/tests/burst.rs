@@ -50,4 +50,36 @@ async fn one_hundred_twenty_concurrent_posts_are_all_stored_and_page_back_once_e
         ids.last().unwrap(),
         "the thread's last message is the newest"
     );
+
+    // The audit chain holds each message once, whoever chained it: the consumer under
+    // the burst's events, or this read catching it up.
+    let mut entries = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = w.get("admin-1", &format!("/v1/threads/{id}/audit?limit=100{cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        entries.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    let chained: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["action"] == "message_posted")
+        .map(|e| e["source_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(chained.len(), 121, "each message chained once");
+    assert_eq!(chained.iter().collect::<HashSet<_>>().len(), 121);
+    assert!(ids.iter().all(|id| chained.contains(&id.as_str())));
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["seq"], i as u64 + 1);
+        if i > 0 {
+            assert_eq!(entry["prev_hash"], entries[i - 1]["hash"]);
+        }
+    }
+    let (status, export) = w.get("admin-1", &format!("/v1/threads/{id}/export")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, verdict) = w.post("admin-1", "/v1/audit/verify", export).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
 }

@@ -47,6 +47,7 @@ use crate::AppState;
         (name = "campaigns", description = "Consent requests and message campaigns to an audience of residents (facility admins)."),
         (name = "links", description = "Consent and unsubscribe links, used without signing in."),
         (name = "search", description = "Finding messages by words, dates, resident, unit, property and topic."),
+        (name = "audit", description = "Each thread's tamper-evident record: its hash-chained audit entries, exports as JSON or PDF, and their verification (staff)."),
         (name = "webhooks", description = "Signed deliveries of thread, message, participant and triage events to the org's own systems (facility admins)."),
     )
 )]

@@ -18,19 +18,16 @@ pub const DEFAULT_LIMIT: i32 = 25;
 pub const MAX_LIMIT: i32 = 100;
 const MAX_IDEMPOTENCY_KEY: usize = 128;
 
-/// A JSON body: at most [`MAX_BODY_BYTES`]; malformed JSON → 400; well-formed JSON with
-/// wrong fields or types → 422.
-pub struct JsonBody<T>(pub T);
+/// A JSON body: at most `LIMIT` bytes ([`MAX_BODY_BYTES`] unless a route says more);
+/// malformed JSON → 400; well-formed JSON with wrong fields or types → 422.
+pub struct JsonBody<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for JsonBody<T, LIMIT> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES).await.map_err(|_| {
-            ApiError::App(app::Error::PayloadTooLarge {
-                what: "request body",
-                limit_bytes: MAX_BODY_BYTES as u64,
-            })
+        let bytes = axum::body::to_bytes(Body::new(req.into_body()), LIMIT).await.map_err(|_| {
+            ApiError::App(app::Error::PayloadTooLarge { what: "request body", limit_bytes: LIMIT as u64 })
         })?;
         parse_json(&bytes).map(JsonBody)
     }
@@ -50,7 +47,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrForm<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
         if !form {
-            return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
+            return JsonBody::<T>::from_request(req, state).await.map(|JsonBody(v)| Self(v));
         }
         let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES).await.map_err(|_| {
             ApiError::App(app::Error::PayloadTooLarge {

@@ -16,9 +16,10 @@ pub const HTTP_FUNCTIONS: [&str; 8] =
 /// that serves no HTTP route.
 pub fn routes(binary: &str) -> Option<OpenApiRouter<AppState>> {
     Some(match binary {
-        "threads" => {
-            crate::threads::routes().merge(crate::triage::routes()).merge(public(crate::system::routes()))
-        }
+        "threads" => crate::threads::routes()
+            .merge(crate::triage::routes())
+            .merge(crate::audit::routes())
+            .merge(public(crate::system::routes())),
         "messages" => crate::messages::routes(),
         "settings" => crate::settings::routes()
             .merge(crate::me::routes())

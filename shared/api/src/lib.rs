@@ -4,6 +4,7 @@
 
 mod actor;
 pub mod attachments;
+mod audit;
 pub mod campaigns;
 pub mod categories;
 pub mod contacts;

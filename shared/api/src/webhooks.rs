@@ -40,7 +40,8 @@ struct WebhookView {
     created_at: DateTime<Utc>,
     /// Every delivery since then failed.
     failing_since: Option<DateTime<Utc>>,
-    /// Disabled after failing 3 days; `POST /v1/webhooks/{id}/enable` sends again.
+    /// Disabled after failing 3 days; `POST /v1/webhooks/{id}/enable` sends again. What it
+    /// misses meanwhile is in its delivery log as failed, to redeliver.
     disabled_at: Option<DateTime<Utc>>,
     /// `whsec_…`: shown once, when made or rotated.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@
 
 mod archives;
 pub mod attachments;
+pub mod audit;
 pub mod automation;
 pub mod campaigns;
 pub mod categories;

@@ -35,6 +35,7 @@ fn event(thread_id: ThreadId, kind: EventKind, actor: &UserId, subject: &UserId)
         subject_id: Some(subject.clone()),
         status: None,
         priority: None,
+        linked_record: None,
         at,
     }
 }

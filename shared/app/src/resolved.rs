@@ -83,6 +83,7 @@ async fn look_at(
         subject_id: None,
         status: Some(change.to),
         priority: None,
+        linked_record: None,
         at: now,
     };
     // Someone changed the thread meanwhile: the check stays due, the next run looks again.

@@ -97,6 +97,7 @@ async fn route_thread(
                 subject_id: Some(j.user_id.clone()),
                 status: None,
                 priority: None,
+                linked_record: None,
                 at: now,
             })
             .collect();

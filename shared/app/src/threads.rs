@@ -291,6 +291,7 @@ pub async fn change(
             subject_id: None,
             status: None,
             priority: None,
+            linked_record: None,
             at,
         };
         if let Some(to) = change.status {
@@ -305,8 +306,8 @@ pub async fn change(
             events.push(EventRecord { priority: Some(p), ..event(EventKind::PriorityChanged) });
         }
         if let Some(link) = change.linked_record.clone().filter(|l| *l != after.linked_record) {
+            events.push(EventRecord { linked_record: link.clone(), ..event(EventKind::LinkedRecordChanged) });
             after.linked_record = link;
-            events.push(event(EventKind::LinkedRecordChanged));
         }
         if events.is_empty() {
             return Ok(view);

@@ -278,6 +278,7 @@ fn timeline_event(thread_id: ThreadId, kind: EventKind, at: DateTime<Utc>) -> Ev
         subject_id: None,
         status: None,
         priority: None,
+        linked_record: None,
         at,
     }
 }

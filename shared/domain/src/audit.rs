@@ -347,14 +347,18 @@ pub struct Verification {
     pub first_bad_seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether the chain is the one the record holds (`null`: not compared, as offline or
+    /// for a thread the checker may not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches_record: Option<bool>,
 }
 
 impl Verification {
     fn valid() -> Self {
-        Self { valid: true, first_bad_seq: None, reason: None }
+        Self { valid: true, first_bad_seq: None, reason: None, matches_record: None }
     }
     fn bad(seq: Option<u64>, reason: impl Into<String>) -> Self {
-        Self { valid: false, first_bad_seq: seq, reason: Some(reason.into()) }
+        Self { valid: false, first_bad_seq: seq, reason: Some(reason.into()), matches_record: None }
     }
 }
 
@@ -402,7 +406,10 @@ pub fn verify_export(export: &Export) -> Verification {
     }
     let last = export.chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() });
     if last != export.head {
-        return Verification::bad(export.chain.last().map(|e| e.seq), "the head is not the chain's last entry");
+        return Verification::bad(
+            export.chain.last().map(|e| e.seq),
+            "the head is not the chain's last entry",
+        );
     }
     Verification::valid()
 }
@@ -505,7 +512,8 @@ mod tests {
             (items, chain)
         } else {
             let public = items.into_iter().filter(|i| !matches!(i, ExportItem::Message(m) if m.internal));
-            let chain = chain.iter().map(|e| if e.action == Action::NotePosted { e.withheld() } else { e.clone() });
+            let chain =
+                chain.iter().map(|e| if e.action == Action::NotePosted { e.withheld() } else { e.clone() });
             (public.collect(), chain.collect())
         };
         Export {

@@ -213,6 +213,16 @@ pub fn cycle_list(org: &OrgId, at: &DateTime<Utc>) -> (Index, String) {
     (Index::Gsi2, format!("ORG#{org}#CYCLES#{}", at.format("%Y-%m")))
 }
 
+/// A thread's audit chain: its head (`CHAIN_HEAD_SK`) and entries (`chain_entry_sk`).
+pub fn chain_pk(org: &OrgId, thread: &ThreadId) -> String {
+    format!("ORG#{org}#CHAIN#{thread}")
+}
+
+/// A chain entry, by its place in the chain (zero-padded so keys sort as numbers).
+pub fn chain_entry_sk(seq: u64) -> String {
+    format!("{CHAIN_ENTRY_PREFIX}{seq:010}")
+}
+
 /// A contact's audit trail.
 pub fn audit_pk(org: &OrgId, subject: &UserId) -> String {
     format!("ORG#{org}#AUDIT#{subject}")
@@ -248,6 +258,9 @@ pub const PARTICIPANT_PREFIX: &str = "#PART#";
 /// What the thread item and participant items share, so one Query reads them together.
 pub const THREAD_HEAD_PREFIX: &str = "#";
 pub const TIMELINE_PREFIX: &str = "TL#";
+pub const CHAIN_ENTRY_PREFIX: &str = "E#";
+/// A chain's last entry and which timeline entries it has chained lately.
+pub const CHAIN_HEAD_SK: &str = "HEAD";
 /// When a resolved thread is next looked at for archiving.
 pub const ARCHIVE_CHECK_SK: &str = "ARCHIVE_CHECK";
 pub const PROFILE_SK: &str = "PROFILE";

@@ -4,6 +4,7 @@
 
 mod archive_checks;
 mod attachments;
+mod audit;
 mod campaigns;
 mod consents;
 mod cursor;
@@ -37,6 +38,7 @@ pub use archive_checks::{ArchiveCheck, DueThread};
 pub use attachments::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
 };
+pub use audit::{ChainHeadRecord, MAX_APPEND};
 pub use campaigns::{CampaignRecord, MarkState, Progress, RecipientKey, RecipientMark};
 pub use cursor::Cursor;
 pub use error::StoreError;

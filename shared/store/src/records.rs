@@ -193,6 +193,10 @@ pub struct EventRecord {
     pub status: Option<ThreadStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// The new link of linked_record_changed (absent when it was removed, and in events
+    /// written before links were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_record: Option<LinkedRecord>,
     pub at: DateTime<Utc>,
 }
 

@@ -2,6 +2,7 @@
 //! SDK → the emulator). One binary, one stack, a fresh organization per test.
 
 mod attachments;
+mod audit;
 mod campaigns;
 mod categories;
 mod consents;

@@ -1,0 +1,18 @@
+//! The `audit` Lambda function: consumes the audit queue (every domain event) with partial
+//! batch failures; chains what each event's thread gained since its chain's head.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = app::App::from_env().await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        queue::batch::process(event.payload, |e| app::audit::handle(app, e))
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}

@@ -1,0 +1,127 @@
+//! The record: a thread's audit chain, its export (JSON or PDF) and the check of an export.
+//! What is chained and how is in `domain::audit` and `app::audit`.
+
+use app::audit;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::audit::{ChainEntry, Export, Verification};
+use domain::{DomainError, ErrorCode};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::doc::{Forbidden, NotFound, UnprocessableEntity};
+use crate::extract::{JsonBody, ListParams, QueryMap, ThreadPath};
+use crate::{Actor, ApiError, AppState};
+
+/// The largest export `POST /v1/audit/verify` takes (Lambda's request limit).
+const MAX_EXPORT_BYTES: usize = 6 * 1024 * 1024;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(chain)).routes(routes!(export)).routes(routes!(verify))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AuditPage {
+    items: Vec<ChainEntry>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// A thread's audit chain
+///
+/// Staff who may read the thread (403 staff_only for residents). Oldest first: the thread's
+/// opening, every message and internal note (by the SHA-256 of its body), status, priority,
+/// linked record and participant change, escalation and acknowledgement, each `hash`
+/// chained to the previous entry's (`prev_hash`). Entries are never changed or removed.
+#[utoipa::path(get, path = "/v1/threads/{id}/audit", tag = "audit", operation_id = "listAuditEntries",
+    params(ThreadPath, ListParams),
+    responses(
+        (status = 200, description = "A page of the chain.", body = AuditPage),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
+async fn chain(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    ThreadPath(id): ThreadPath,
+    params: ListParams,
+) -> Result<Json<AuditPage>, ApiError> {
+    let page = audit::entries(&app, &actor, id, params.cursor.as_ref(), params.limit).await?;
+    Ok(Json(AuditPage { items: page.items, next_cursor: page.next.map(|c| c.as_str().to_owned()) }))
+}
+
+/// Export a thread
+///
+/// Staff who may read the thread. `format=json` (default): the thread, its participants,
+/// every message and event in chain order, the chain and its head; `format=pdf`: the same
+/// as a printable transcript. `include_internal=true` adds internal notes (their entries
+/// are withheld, not removed, without it). 422 too_large past 5,000 entries.
+#[utoipa::path(get, path = "/v1/threads/{id}/export", tag = "audit", operation_id = "exportThread",
+    params(ThreadPath,
+        ("format" = Option<String>, Query, description = "`json` (default) or `pdf`."),
+        ("include_internal" = Option<bool>, Query, description = "Internal notes too (default false).")),
+    responses(
+        (status = 200, description = "The export.", body = Export, content(
+            (Export = "application/json"),
+            (Vec<u8> = "application/pdf"))),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+    ))]
+async fn export(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    ThreadPath(id): ThreadPath,
+    QueryMap(query): QueryMap,
+) -> Result<Response, ApiError> {
+    let invalid = |message: &str| ApiError::from(DomainError::invalid(ErrorCode::InvalidQuery, message));
+    if let Some(unknown) = query.keys().find(|k| !["format", "include_internal"].contains(&k.as_str())) {
+        return Err(invalid(&format!("unknown parameter {unknown}")));
+    }
+    let pdf = match query.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("pdf") => true,
+        Some(_) => return Err(invalid("format is json or pdf")),
+    };
+    let include_internal = match query.get("include_internal").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(invalid("include_internal is true or false")),
+    };
+    let export = audit::export(&app, &actor, id, include_internal).await?;
+    if !pdf {
+        return Ok(Json(export).into_response());
+    }
+    let name = format!("attachment; filename=\"thread-{id}.pdf\"");
+    Ok((
+        [(header::CONTENT_TYPE, "application/pdf".to_owned()), (header::CONTENT_DISPOSITION, name)],
+        audit::pdf::render(&export),
+    )
+        .into_response())
+}
+
+/// Verify an export
+///
+/// Staff. Checks a JSON export: each entry's hashes and links, that every message and
+/// event is the one its entry recorded (none edited, added, removed or reordered), that
+/// only internal notes are withheld; and, for a thread of the caller's org they may read,
+/// that the chain is the one on record (`matches_record`). `{valid: false, first_bad_seq}`
+/// names the first entry that does not match. At most 6 MB.
+#[utoipa::path(post, path = "/v1/audit/verify", tag = "audit", operation_id = "verifyExport",
+    request_body = Export,
+    responses(
+        (status = 200, description = "What the check found.", body = Verification),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+    ))]
+async fn verify(
+    State(app): State<AppState>,
+    Actor(actor): Actor,
+    JsonBody(export): JsonBody<Export, MAX_EXPORT_BYTES>,
+) -> Result<Json<Verification>, ApiError> {
+    Ok(Json(audit::verify(&app, &actor, &export).await?))
+}

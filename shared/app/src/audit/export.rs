@@ -1,0 +1,220 @@
+//! Per-thread exports (the transcript in chain order with its chain) and their check.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use domain::audit::{
+    verify_export, Action, ChainEntry, ChainHead, Export, ExportAttachment, ExportEvent, ExportItem,
+    ExportMessage, ExportParticipant, ExportThread, Verification, EXPORT_FORMAT,
+};
+use domain::{policy, DomainError, ErrorCode, User};
+use store::{EventKind, EventRecord, MessageRecord, ThreadRecord, TimelineItem};
+
+use super::catch_up;
+use crate::conversation::load_readable;
+use crate::{App, Error};
+
+/// The most chain entries an export holds (a longer thread is refused, 422 `too_large`).
+pub const MAX_EXPORT_ENTRIES: usize = 5_000;
+const PAGE: i32 = 500;
+
+/// How a reader checks an export, in every one.
+fn how_to_verify(thread: &str) -> String {
+    format!(
+        "Each chain entry's hash is SHA-256 over the canonical JSON of {{action, actor_id, at, data_hash, \
+         prev_hash, seq, source_id}}, data_hash over the canonical JSON of its data, and each message or event \
+         of the timeline is the data of its entry. Check this file with POST /v1/audit/verify (which also \
+         compares it with the record) or offline with `cargo run -q -p audit-verify -- export.json`; the \
+         head must equal the one GET /v1/threads/{thread}/audit ends with."
+    )
+}
+
+/// The thread `id` with its chain, caught up first (staff who may read the thread; internal
+/// notes only when asked, their entries withheld otherwise).
+pub async fn export(
+    app: &App,
+    actor: &User,
+    id: domain::ThreadId,
+    include_internal: bool,
+) -> Result<Export, Error> {
+    let view = load_readable(app, actor, &id).await?;
+    policy::ensure_staff(actor)?;
+    let org = &actor.org;
+    let head = catch_up(app, org, &id).await?;
+    let mut chain: Vec<ChainEntry> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app.store.chain_entries(org, &id, cursor.as_ref(), PAGE).await?;
+        chain.extend(page.items);
+        if chain.len() > MAX_EXPORT_ENTRIES {
+            let message =
+                format!("a thread of more than {MAX_EXPORT_ENTRIES} entries is too long to export at once");
+            return Err(DomainError::invalid(ErrorCode::TooLarge, message).into());
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    // The chain as caught up: entries chained after `head` by a consumer meanwhile wait
+    // for the next export.
+    chain.truncate(head.as_ref().map_or(0, |h| h.seq) as usize);
+    let mut timeline: HashMap<String, TimelineItem> = app
+        .store
+        // About as long as the chain, which was just bounded.
+        .timeline_since(org, &id, None, &Default::default(), usize::MAX)
+        .await?
+        .into_iter()
+        .map(|i| (i.id().to_string(), i))
+        .collect();
+    let mut items = Vec::new();
+    for entry in &mut chain {
+        if entry.action == Action::ThreadOpened {
+            continue;
+        }
+        if entry.action == Action::NotePosted && !include_internal {
+            *entry = entry.withheld();
+            continue;
+        }
+        // An entry whose message or event is gone shows as it is: the check names it.
+        if let Some(found) = timeline.remove(&entry.source_id) {
+            items.push(item(&found));
+        }
+    }
+    Ok(Export {
+        format: EXPORT_FORMAT.to_owned(),
+        exported_at: Utc::now(),
+        exported_by: actor.id.clone(),
+        org_id: org.to_string(),
+        thread: thread(&view.thread),
+        participants: view
+            .participants
+            .iter()
+            .map(|p| ExportParticipant { user_id: p.user_id.clone(), name: p.name.clone(), role: p.role })
+            .collect(),
+        include_internal,
+        timeline: items,
+        head: chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() }),
+        chain,
+        verification: how_to_verify(&id.to_string()),
+    })
+}
+
+/// Checks an export on its own and, when it is of a thread the caller may read, against the
+/// record: its head must be the entry the chain holds at that place.
+pub async fn verify(app: &App, actor: &User, export: &Export) -> Result<Verification, Error> {
+    policy::ensure_staff(actor)?;
+    let mut verdict = verify_export(export);
+    let (Some(head), Ok(id)) = (&export.head, domain::ThreadId::parse(&export.thread.id)) else {
+        return Ok(verdict);
+    };
+    if !verdict.valid || export.org_id != actor.org.as_str() || load_readable(app, actor, &id).await.is_err()
+    {
+        return Ok(verdict);
+    }
+    let recorded = app.store.chain_entry(&actor.org, &id, head.seq).await?;
+    let matches = recorded.is_some_and(|e| e.hash == head.hash);
+    verdict.matches_record = Some(matches);
+    if !matches {
+        verdict.valid = false;
+        verdict.first_bad_seq = first_difference(app, actor, &id, &export.chain).await?;
+        verdict.reason = Some("the chain differs from the record".into());
+    }
+    Ok(verdict)
+}
+
+/// The first entry of `chain` whose hash the record does not hold.
+async fn first_difference(
+    app: &App,
+    actor: &User,
+    id: &domain::ThreadId,
+    chain: &[ChainEntry],
+) -> Result<Option<u64>, Error> {
+    let mut cursor = None;
+    let mut exported = chain.iter();
+    loop {
+        let page = app.store.chain_entries(&actor.org, id, cursor.as_ref(), PAGE).await?;
+        for recorded in &page.items {
+            match exported.next() {
+                Some(e) if e.hash == recorded.hash => {}
+                Some(e) => return Ok(Some(e.seq)),
+                None => return Ok(None),
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(exported.next().map(|e| e.seq)),
+        }
+    }
+}
+
+pub(crate) fn thread(t: &ThreadRecord) -> ExportThread {
+    let s = &t.summary;
+    ExportThread {
+        id: s.id.to_string(),
+        topic: s.topic.as_str().to_owned(),
+        subject: s.subject.as_str().to_owned(),
+        category_id: s.category_id.clone(),
+        status: s.status,
+        priority: s.priority,
+        resident_id: s.resident.id.clone(),
+        resident_name: s.resident.name.clone(),
+        unit: s.resident.unit.clone(),
+        property_id: s.resident.property_id.clone(),
+        linked_record: t.linked_record.clone(),
+        created_by: t.created_by.clone(),
+        created_at: t.created_at,
+    }
+}
+
+pub(crate) fn item(entry: &TimelineItem) -> ExportItem {
+    match entry {
+        TimelineItem::Message(m) => ExportItem::Message(message(m)),
+        TimelineItem::Event(e) => ExportItem::Event(event(e)),
+    }
+}
+
+fn message(m: &MessageRecord) -> ExportMessage {
+    ExportMessage {
+        id: m.id.to_string(),
+        author_id: m.author_id.clone(),
+        author_name: m.author_name.clone(),
+        body: m.body.as_str().to_owned(),
+        internal: m.internal,
+        automated: m.automated,
+        automated_kind: m.automated_kind,
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| ExportAttachment {
+                id: a.id.to_string(),
+                file_name: a.file_name.clone(),
+                content_type: a.content_type,
+                size_bytes: a.size_bytes,
+            })
+            .collect(),
+        created_at: m.created_at,
+    }
+}
+
+fn event(e: &EventRecord) -> ExportEvent {
+    ExportEvent {
+        id: e.id.to_string(),
+        action: match e.event {
+            EventKind::StatusChanged => Action::StatusChanged,
+            EventKind::PriorityChanged => Action::PriorityChanged,
+            EventKind::LinkedRecordChanged => Action::LinkedRecordChanged,
+            EventKind::ParticipantJoined => Action::ParticipantJoined,
+            EventKind::ParticipantLeft => Action::ParticipantLeft,
+            EventKind::Escalated => Action::Escalated,
+            EventKind::Acknowledged => Action::Acknowledged,
+            EventKind::TriageCorrected => Action::TriageCorrected,
+        },
+        actor_id: e.actor_id.clone(),
+        subject_id: e.subject_id.clone(),
+        status: e.status,
+        priority: e.priority,
+        linked_record: e.linked_record.clone(),
+        at: e.at,
+    }
+}

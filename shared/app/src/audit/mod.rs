@@ -1,0 +1,139 @@
+//! The audit chain of each thread, appended off the request path: the audit consumer hears
+//! every domain event of a thread and chains what its timeline gained since (the thread's
+//! opening first), so posting never waits on, or contends for, the chain. An export or an
+//! audit read catches the chain up first, so it covers everything committed before it.
+//! Entries follow the order they were chained in, which is timeline order except for an
+//! entry that committed late (it is chained when seen, after newer ones).
+
+pub mod export;
+pub mod pdf;
+
+use std::collections::HashSet;
+
+use domain::audit::{Action, ChainEntry, ChainHead, Change};
+use domain::events::OutboxEvent;
+use domain::{policy, EntryId, OrgId, ThreadId, User};
+use store::retry::Tries;
+use store::{ChainHeadRecord, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND};
+
+use crate::conversation::load_readable;
+use crate::{App, Error, WorkError};
+
+pub use export::{export, verify};
+
+/// How long after its id's time a timeline entry may commit and still be chained: far
+/// beyond a request's 30 s or a consumer's retries. The head remembers what it chained
+/// within this window, which is what lets a late entry in without chaining any twice.
+const LOOKBACK_MS: u64 = 5 * 60 * 1000;
+
+/// The consumer: chains what the event's thread gained.
+pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
+    catch_up(app, &event.org, &event.thread_id).await?;
+    Ok(())
+}
+
+/// A page of the thread's chain, oldest first (staff who may read the thread).
+pub async fn entries(
+    app: &App,
+    actor: &User,
+    thread: ThreadId,
+    cursor: Option<&Cursor>,
+    limit: i32,
+) -> Result<Page<ChainEntry>, Error> {
+    load_readable(app, actor, &thread).await?;
+    policy::ensure_staff(actor)?;
+    if cursor.is_none() {
+        catch_up(app, &actor.org, &thread).await?;
+    }
+    Ok(app.store.chain_entries(&actor.org, &thread, cursor, limit).await?)
+}
+
+/// Chains everything the thread's timeline holds that its chain does not, and returns
+/// the head (`None`: no such thread).
+pub async fn catch_up(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Option<ChainHead>, StoreError> {
+    loop {
+        match append_round(app, org, thread).await? {
+            Round::Done(head) => return Ok(head),
+            Round::More => {}
+        }
+    }
+}
+
+enum Round {
+    Done(Option<ChainHead>),
+    /// A full append was written; there may be more.
+    More,
+}
+
+/// Chains up to [`MAX_APPEND`] entries in one transaction, again on a fresh read of the
+/// head when another appender moved it first.
+async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round, StoreError> {
+    let mut tries = Tries::new();
+    while tries.another().await {
+        let head = app.store.chain_head(org, thread).await?;
+        let mut changes = Vec::new();
+        if head.is_none() {
+            let Some(view) = app.store.load_thread(org, thread).await? else { return Ok(Round::Done(None)) };
+            changes.push(opened(&view.thread));
+        }
+        let (from, skip) = match &head {
+            Some(h) => (
+                h.watermark.map(|w| EntryId::floor_at(w.at_ms().saturating_sub(LOOKBACK_MS))),
+                h.recent.iter().copied().collect(),
+            ),
+            None => (None, HashSet::new()),
+        };
+        let room = MAX_APPEND - changes.len();
+        let fresh = app.store.timeline_since(org, thread, from, &skip, room).await?;
+        if fresh.is_empty() && changes.is_empty() {
+            return Ok(Round::Done(head.map(|h| h.head)));
+        }
+        let full = fresh.len() == room;
+        changes.extend(fresh.iter().map(|item| export::item(item).change()));
+        let mut entries: Vec<ChainEntry> = Vec::with_capacity(changes.len());
+        for change in changes {
+            let prev = entries
+                .last()
+                .map(|e| (e.seq, e.hash.as_str()))
+                .or(head.as_ref().map(|h| (h.head.seq, h.head.hash.as_str())));
+            let entry = ChainEntry::chain(change, prev);
+            entries.push(entry);
+        }
+        let next = next_head(head.as_ref(), &entries, fresh.iter().map(|i| i.id()));
+        if app.store.append_chain(org, thread, head.map(|h| h.head.seq), &entries, &next).await? {
+            return Ok(if full { Round::More } else { Round::Done(Some(next.head)) });
+        }
+    }
+    Err(StoreError::Contention)
+}
+
+/// The head after `entries`, remembering the timeline entries chained within the look-back.
+fn next_head(
+    before: Option<&ChainHeadRecord>,
+    entries: &[ChainEntry],
+    chained: impl Iterator<Item = EntryId>,
+) -> ChainHeadRecord {
+    let mut recent: Vec<EntryId> = before.map(|h| h.recent.clone()).unwrap_or_default();
+    recent.extend(chained);
+    let watermark = recent.iter().max().copied().or(before.and_then(|h| h.watermark));
+    if let Some(w) = watermark {
+        let floor = w.at_ms().saturating_sub(LOOKBACK_MS);
+        recent.retain(|id| id.at_ms() >= floor);
+    }
+    recent.sort();
+    let last = entries.last().expect("an append has entries");
+    ChainHeadRecord { head: ChainHead { seq: last.seq, hash: last.hash.clone() }, watermark, recent }
+}
+
+/// The chain's first entry: the thread as it began (priority and link as when the chain
+/// began; later changes are entries of their own).
+fn opened(thread: &ThreadRecord) -> Change {
+    let shown = export::thread(thread);
+    Change {
+        at: thread.created_at,
+        actor_id: thread.created_by.clone(),
+        action: Action::ThreadOpened,
+        source_id: thread.summary.id.to_string(),
+        data: shown.opened_data(thread.summary.priority, thread.linked_record.as_ref()),
+    }
+}

@@ -1,0 +1,250 @@
+//! The record: every change of a thread chained, exports that verify, and any edit of an
+//! export caught with the entry it touched.
+
+use domain::audit::{ChainEntry, ChainHead, Export, ExportItem};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{error_code, eventually, World};
+
+/// A thread with a message of each kind and every staff change: its id.
+async fn busy_thread(w: &World) -> String {
+    let id = w.start_thread("resident-1", "maintenance", "Kitchen leak", "The kitchen pipe leaks").await;
+    let messages = format!("/v1/threads/{id}/messages");
+    let (status, _) = w.post("admin-1", &messages, json!({"body": "A plumber comes Tuesday"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) =
+        w.post("admin-1", &messages, json!({"body": "Tenant owes 3 months", "internal": true})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{id}/participants"), json!({"user_id": "bookkeeper-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let change = json!({"status": "resolved", "priority": "urgent",
+        "linked_record": {"kind": "work_order", "id": "WO-77"}});
+    let (status, body) = w.patch("admin-1", &format!("/v1/threads/{id}"), change).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}
+
+async fn chain(w: &World, id: &str) -> Vec<Value> {
+    let (status, page) = w.get("admin-1", &format!("/v1/threads/{id}/audit?limit=100")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn export(w: &World, id: &str, include_internal: bool) -> Export {
+    let path = format!("/v1/threads/{id}/export?format=json&include_internal={include_internal}");
+    let (status, body) = w.get("admin-1", &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn verify(w: &World, export: &Export) -> Value {
+    let (status, verdict) =
+        w.post("admin-1", "/v1/audit/verify", serde_json::to_value(export).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{verdict}");
+    verdict
+}
+
+fn message_index(export: &Export, body: &str) -> usize {
+    export.timeline.iter().position(|i| matches!(i, ExportItem::Message(m) if m.body == body)).unwrap()
+}
+
+fn seq_of(export: &Export, index: usize) -> u64 {
+    let id = match &export.timeline[index] {
+        ExportItem::Message(m) => &m.id,
+        ExportItem::Event(e) => &e.id,
+    };
+    export.chain.iter().find(|e| &e.source_id == id).unwrap().seq
+}
+
+#[tokio::test]
+async fn every_change_is_chained_and_the_export_verifies_with_and_without_internal_notes() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    // The chain is appended off the request path; reading it catches it up.
+    let entries = chain(&w, &id).await;
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions[0], "thread_opened");
+    for wanted in [
+        "message_posted",
+        "note_posted",
+        "participant_joined",
+        "status_changed",
+        "priority_changed",
+        "linked_record_changed",
+    ] {
+        assert!(actions.contains(&wanted), "{wanted} missing from {actions:?}");
+    }
+    assert_eq!(actions.iter().filter(|a| **a == "message_posted").count(), 2);
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["seq"], i as u64 + 1);
+        if i > 0 {
+            assert_eq!(entry["prev_hash"], entries[i - 1]["hash"], "entry {i} links to the one before");
+        }
+    }
+    let link = entries.iter().find(|e| e["action"] == "linked_record_changed").unwrap();
+    assert_eq!(link["data"]["linked_record"]["id"], "WO-77");
+    assert_eq!(link["actor_id"], "admin-1");
+
+    let full = export(&w, &id, true).await;
+    assert_eq!(full.chain.len(), entries.len(), "the export holds the whole chain");
+    assert_eq!(
+        full.head,
+        Some(ChainHead {
+            seq: entries.len() as u64,
+            hash: entries.last().unwrap()["hash"].as_str().unwrap().into()
+        })
+    );
+    let verdict = verify(&w, &full).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["matches_record"], true, "{verdict}");
+
+    let public = export(&w, &id, false).await;
+    let text = serde_json::to_string(&public).unwrap();
+    assert!(!text.contains("owes"), "an internal note leaked into an export without them");
+    let note = public.chain.iter().find(|e| e.action == domain::audit::Action::NotePosted).unwrap();
+    assert!(note.data.is_none(), "the note's entry is there, withheld");
+    let verdict = verify(&w, &public).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["matches_record"], true, "{verdict}");
+}
+
+#[tokio::test]
+async fn any_edit_of_an_export_fails_and_names_the_entry() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    let original = export(&w, &id, true).await;
+    let plumber = message_index(&original, "A plumber comes Tuesday");
+    let plumber_seq = seq_of(&original, plumber);
+
+    // A word changed.
+    let mut edited = original.clone();
+    let ExportItem::Message(m) = &mut edited.timeline[plumber] else { unreachable!() };
+    m.body = "A plumber comes Friday".into();
+    let verdict = verify(&w, &edited).await;
+    assert_eq!(verdict["valid"], false);
+    assert_eq!(verdict["first_bad_seq"], plumber_seq);
+
+    // A message removed from the transcript.
+    let mut edited = original.clone();
+    edited.timeline.remove(plumber);
+    let verdict = verify(&w, &edited).await;
+    assert_eq!(
+        (verdict["valid"].clone(), verdict["first_bad_seq"].clone()),
+        (json!(false), json!(plumber_seq))
+    );
+
+    // Two entries swapped, or one removed, from the chain.
+    let mut edited = original.clone();
+    edited.chain.swap(1, 2);
+    assert_eq!(verify(&w, &edited).await["first_bad_seq"], 2);
+    let mut edited = original.clone();
+    edited.chain.remove(2);
+    assert_eq!(verify(&w, &edited).await["first_bad_seq"], 3);
+
+    // Two messages reordered in the transcript.
+    let mut edited = original.clone();
+    edited.timeline.swap(0, 1);
+    assert_eq!(verify(&w, &edited).await["first_bad_seq"], seq_of(&original, 0));
+
+    // A forger who rehashes the whole chain after the edit makes it consistent on its own,
+    // but not the chain on record.
+    let mut forged = original.clone();
+    let ExportItem::Message(m) = &mut forged.timeline[plumber] else { unreachable!() };
+    m.body = "No plumber is coming".into();
+    let mut chain = vec![forged.chain[0].clone()];
+    for item in &forged.timeline {
+        let last = chain.last().unwrap();
+        let next = ChainEntry::chain(item.change(), Some((last.seq, &last.hash)));
+        chain.push(next);
+    }
+    forged.head = chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() });
+    forged.chain = chain;
+    assert!(domain::audit::verify_export(&forged).valid, "consistent on its own");
+    let verdict = verify(&w, &forged).await;
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert_eq!(verdict["matches_record"], false);
+    assert_eq!(verdict["first_bad_seq"], plumber_seq);
+}
+
+#[tokio::test]
+async fn the_pdf_transcript_holds_the_messages_and_the_head() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    let full = export(&w, &id, true).await;
+    let pdf = |internal: bool| {
+        let url = format!("{}/v1/threads/{id}/export?format=pdf&include_internal={internal}", w.url);
+        w.http.get(url).bearer_auth(w.token("admin-1")).send()
+    };
+    let resp = pdf(true).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let text = String::from_utf8_lossy(&bytes);
+    for wanted in ["The kitchen pipe leaks", "A plumber comes Tuesday", "Tenant owes 3 months", "WO-77"] {
+        assert!(text.contains(wanted), "{wanted} missing from the PDF");
+    }
+    assert!(text.contains(&full.head.unwrap().hash), "the chain's head is printed");
+    let public = pdf(false).await.unwrap().bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&public);
+    assert!(text.contains("A plumber comes Tuesday"));
+    assert!(!text.contains("owes"), "an internal note leaked into the PDF without them");
+    assert!(text.contains("internal note withheld"));
+}
+
+#[tokio::test]
+async fn the_record_is_for_staff_of_the_org_and_bad_requests_are_refused() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    for path in [format!("/v1/threads/{id}/audit"), format!("/v1/threads/{id}/export")] {
+        let (status, body) = w.get("resident-1", &path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(error_code(&body), "staff_only");
+        let (status, body) = w.get("admin-b", &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another org's thread is not there: {body}");
+    }
+    for query in ["format=xml", "include_internal=yes", "since=1"] {
+        let (status, body) = w.get("admin-1", &format!("/v1/threads/{id}/export?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(error_code(&body), "invalid_query");
+    }
+    let (status, body) = w.post("admin-1", "/v1/audit/verify", json!({"chain": []})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = w
+        .post("resident-1", "/v1/audit/verify", serde_json::to_value(export(&w, &id, false).await).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Another org's admin can check an export on its own, never against our record.
+    let ours = export(&w, &id, false).await;
+    let (status, verdict) = w.post("admin-b", "/v1/audit/verify", serde_json::to_value(&ours).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verdict["valid"], true);
+    assert!(verdict.get("matches_record").is_none(), "{verdict}");
+}
+
+#[tokio::test]
+async fn automated_and_later_messages_are_chained_without_an_export() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Heat", "No heat since Monday").await;
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Technician on the way"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The audit consumer chains them on its own: the head is written with no read of the
+    // record by anyone.
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let head = eventually(20, "the consumer chains the reply", || async {
+        let head = w.store.chain_head(&org, &thread).await.unwrap()?;
+        (head.head.seq >= 3).then_some(head)
+    })
+    .await;
+    let entries = chain(&w, &id).await;
+    assert!(entries.len() as u64 >= head.head.seq);
+    let bodies: Vec<&str> = entries.iter().filter_map(|e| e["data"]["body_sha256"].as_str()).collect();
+    assert_eq!(bodies.len(), 2, "each message once: {entries:?}");
+    assert_eq!(bodies[1], domain::audit::sha256_hex(b"Technician on the way"));
+}
