@@ -71,7 +71,7 @@ pub struct AddressPolicy {
 
 impl AddressPolicy {
     pub fn permits(self, ip: IpAddr) -> bool {
-        if ip.is_loopback() || mapped_v4(ip).is_some_and(|v4| v4.is_loopback()) {
+        if is_loopback(ip) {
             return self.allow_loopback;
         }
         is_public(ip)
@@ -137,7 +137,9 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 
 /// An endpoint's URL: absolute, `https` (or `http` to loopback where the policy allows
 /// it), no credentials in it, at most [`MAX_URL_LEN`] characters, and a host that is not a
-/// private address. A name's addresses are checked when a delivery connects.
+/// private address. Kept as the `url` crate writes it, which is how the sender reads it: an
+/// address spelled in decimal, octal or hex is judged as the address it is. A name's
+/// addresses are checked when a delivery connects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WebhookUrl(String);
@@ -145,20 +147,33 @@ pub struct WebhookUrl(String);
 impl WebhookUrl {
     pub fn parse(raw: &str, policy: AddressPolicy) -> Result<Self, DomainError> {
         let bad = |why: &'static str| DomainError::invalid(ErrorCode::InvalidUrl, why);
-        if raw.len() > MAX_URL_LEN {
-            return Err(bad("url is at most 2048 characters"));
-        }
-        let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("url must be an absolute https URL"))?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if authority.contains('@') {
-            return Err(bad("url must not carry credentials"));
-        }
+        // The `url` crate would drop them silently.
         if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(bad("url must not contain spaces or control characters"));
         }
-        let host = host_of(authority).ok_or_else(|| bad("url has no host"))?;
-        let loopback = is_loopback_host(&host);
-        match scheme {
+        let url = url::Url::parse(raw).map_err(|_| bad("url must be an absolute https URL"))?;
+        // Written out, a URL can grow (percent-encoding): both spellings count.
+        if raw.len().max(url.as_str().len()) > MAX_URL_LEN {
+            return Err(bad("url is at most 2048 characters"));
+        }
+        // `url`, as browsers do, reads `https:x`, `https:/x` and `https:///x` as `https://x/`.
+        let spelled_out = raw
+            .get(url.scheme().len()..)
+            .and_then(|rest| rest.strip_prefix("://"))
+            .is_some_and(|rest| !rest.starts_with(['/', '\\']));
+        if !spelled_out {
+            return Err(bad("url has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("url must not carry credentials"));
+        }
+        let (ip, name) = match url.host().ok_or_else(|| bad("url has no host"))? {
+            url::Host::Ipv4(v4) => (Some(IpAddr::V4(v4)), ""),
+            url::Host::Ipv6(v6) => (Some(IpAddr::V6(v6)), ""),
+            url::Host::Domain(name) => (None, name.trim_end_matches('.')),
+        };
+        let loopback = ip.map_or(name == "localhost" || name.ends_with(".localhost"), is_loopback);
+        match url.scheme() {
             "https" => {}
             "http" if policy.allow_loopback && loopback => {}
             _ => return Err(bad("url must use https")),
@@ -172,41 +187,39 @@ impl WebhookUrl {
         if loopback && !policy.allow_loopback {
             return Err(forbidden());
         }
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Some(ip) = ip {
             if !policy.permits(ip) {
                 return Err(forbidden());
             }
-        } else if host.ends_with(".internal") || host == "metadata" || !host.contains('.') && !loopback {
+        } else if name.ends_with(".internal") || name == "metadata" || !name.contains('.') && !loopback {
             // Names only a private resolver answers (EC2's `*.internal`, bare hosts).
             return Err(forbidden());
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(url.into()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The URL to show people (the admin's e-mail): without query, fragment or userinfo,
+    /// where a token may be.
+    pub fn redacted(&self) -> String {
+        let cut = self.0.split(['?', '#']).next().unwrap_or_default();
+        match url::Url::parse(cut) {
+            Ok(mut url) => {
+                // Fails only where a URL cannot have credentials: then it has none.
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.into()
+            }
+            Err(_) => cut.to_owned(),
+        }
+    }
 }
 
-/// The host of an authority (`host[:port]`, `[v6][:port]`), lower-cased.
-fn host_of(authority: &str) -> Option<String> {
-    let host = if authority.starts_with('[') {
-        authority.split_inclusive(']').next()?
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    (!host.is_empty()).then_some(host)
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || mapped_v4(ip).is_some_and(|v4| v4.is_loopback()))
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback() || mapped_v4(ip).is_some_and(|v4| v4.is_loopback())
 }
 
 /// How long after its `attempt`-th failure (1 = the first) a delivery is tried again, before
@@ -382,6 +395,59 @@ mod tests {
         }
         let long = format!("https://pms.example.com/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(WebhookUrl::parse(&long, AWS).unwrap_err().code(), ErrorCode::InvalidUrl);
+        let encoded = format!("https://pms.example.com/{}", "é".repeat(MAX_URL_LEN / 4));
+        assert!(encoded.len() <= MAX_URL_LEN);
+        assert_eq!(
+            WebhookUrl::parse(&encoded, AWS).unwrap_err().code(),
+            ErrorCode::InvalidUrl,
+            "%C3%A9 each"
+        );
+    }
+
+    #[test]
+    fn addresses_are_judged_as_the_url_crate_reads_them() {
+        for url in [
+            "https://169.254.169.254./",
+            "https://2852039166/",
+            "https://0251.0376.0251.0376/",
+            "https://0xa9.0xfe.0xa9.0xfe/",
+            "https://0x7f000001/",
+            "https://127.1/",
+            "https://%31%30.0.0.1/",
+            "https://[::ffff:a9fe:a9fe]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://localhost./",
+            "https://metadata.google.internal./",
+        ] {
+            let err = WebhookUrl::parse(url, AWS).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ForbiddenAddress, "{url}");
+        }
+        // Kept as the sender will read it: one spelling of each address and name.
+        for (raw, kept) in [
+            ("https://1.1.1.1.", "https://1.1.1.1/"),
+            ("https://16843009/hook", "https://1.1.1.1/hook"),
+            ("HTTPS://PMS.Example.com/Hooks?x=1", "https://pms.example.com/Hooks?x=1"),
+        ] {
+            assert_eq!(WebhookUrl::parse(raw, AWS).unwrap().as_str(), kept, "{raw}");
+        }
+        // Spellings `url` forgives but that name no host as written, or hide a character.
+        for bad in [
+            "https:pms.example.com",
+            "https:/pms.example.com",
+            "https:\\\\pms.example.com",
+            "https://\\pms.example.com",
+            "https://pms.exam\tple.com/",
+            "https://:pw@pms.example.com/",
+            "https://pms.example.com:99999/",
+        ] {
+            assert_eq!(WebhookUrl::parse(bad, AWS).unwrap_err().code(), ErrorCode::InvalidUrl, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_url_shown_to_people_has_no_query_or_fragment() {
+        let url = WebhookUrl::parse("https://pms.example.com:8443/hooks?token=s3cret#x", AWS).unwrap();
+        assert_eq!(url.redacted(), "https://pms.example.com:8443/hooks");
     }
 
     #[test]

@@ -233,6 +233,36 @@ impl crate::Store {
         Ok(crate::Page { items, next: out.last_evaluated_key().and_then(crate::Cursor::encode) })
     }
 
+    /// One page of the org's table partition `pk`, from `cursor` (checked to be this
+    /// partition's and this org's), strongly consistent (its lists are read right after
+    /// writes to them): the items' `data` and the cursor after them.
+    pub(crate) async fn partition_page<T: DeserializeOwned>(
+        &self,
+        org: &domain::OrgId,
+        pk: String,
+        cursor: Option<&crate::Cursor>,
+        limit: Option<i32>,
+        forward: bool,
+    ) -> Result<crate::Page<T>, StoreError> {
+        let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .scan_index_forward(forward)
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
+        Ok(crate::Page { items, next: out.last_evaluated_key().and_then(crate::Cursor::encode) })
+    }
+
     /// Writes `value` under `data` in the item at `key`, replacing it.
     pub(crate) async fn put_data<T: Serialize>(&self, mut key: Item, value: &T) -> Result<(), StoreError> {
         key.insert(DATA.into(), av(value)?);

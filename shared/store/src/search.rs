@@ -1,7 +1,7 @@
 //! The search index's version (`keys::search_pk` / `INDEX`), and what a search reads of
 //! the table to confirm each hit: the caller's view of its thread and the message itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use domain::search::IndexSnapshot;
 use domain::{MessageId, OrgId, ThreadId, UserId};
@@ -51,13 +51,16 @@ impl Store {
         self.write_one(tx::put(&self.table, item, cond)?).await
     }
 
-    /// The messages named, those that exist: one BatchGetItem per 100.
+    /// The messages named, those that exist: one BatchGetItem per 100 (each key once: a batch
+    /// may name a message twice, and BatchGetItem refuses a duplicate key).
     pub async fn get_messages(
         &self,
         org: &OrgId,
         ids: &[(ThreadId, MessageId)],
     ) -> Result<HashMap<MessageId, MessageRecord>, StoreError> {
-        let wanted = ids.iter().map(|(t, m)| key(keys::thread_pk(org, t), keys::timeline_sk(*m))).collect();
+        let unique: BTreeSet<&(ThreadId, MessageId)> = ids.iter().collect();
+        let wanted =
+            unique.into_iter().map(|(t, m)| key(keys::thread_pk(org, t), keys::timeline_sk(*m))).collect();
         let mut found = HashMap::new();
         for item in self.batch_get(wanted, false).await? {
             if let TimelineItem::Message(m) = items::data(&item)? {

@@ -5,12 +5,12 @@
 //! retry is attempted once however many runs see it due.
 
 use chrono::{DateTime, Utc};
-use domain::webhook::{DeliveryId, SigningSecret, WebhookEvent, WebhookUrl};
+use domain::webhook::{DeliveryId, SigningSecret, WebhookEvent, WebhookUrl, ROTATION_OVERLAP};
 use domain::{OrgId, ThreadId, UserId, WebhookId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys::{self, Due, Index, PK, SK};
+use crate::keys::{self, Due, Index};
 use crate::tx::{self, Condition};
 use crate::{Cursor, Page, Store, StoreError};
 
@@ -58,8 +58,21 @@ impl WebhookRecord {
         self.secrets.iter().filter(move |s| s.until.is_none_or(|until| until > now)).map(|s| &s.secret)
     }
 
-    pub fn wants(&self, event: WebhookEvent) -> bool {
-        self.disabled_at.is_none() && self.events.contains(&event)
+    /// Whether the endpoint subscribes to `event` (a note only with `include_internal`).
+    /// Disabled or not: a disabled one's deliveries are logged as failed, so that what it
+    /// missed can be redelivered once it is enabled.
+    pub fn wants(&self, event: WebhookEvent, internal: bool) -> bool {
+        self.events.contains(&event) && (!internal || self.include_internal)
+    }
+
+    /// `secret` signs from `now`; the one it replaces signs too for [`ROTATION_OVERLAP`],
+    /// and any older one no more, so an endpoint has at most two secrets.
+    pub fn rotate(&mut self, secret: SigningSecret, now: DateTime<Utc>) {
+        self.secrets.truncate(1);
+        if let Some(previous) = self.secrets.first_mut() {
+            previous.until = Some(now + ROTATION_OVERLAP);
+        }
+        self.secrets.insert(0, SecretRecord { secret, until: None });
     }
 }
 
@@ -181,20 +194,10 @@ impl Store {
         self.write_one(tx::put(&self.table, item, cond)?).await
     }
 
-    /// The org's endpoints, oldest first (one Query; there are at most a handful).
+    /// The org's endpoints, oldest first (one strongly consistent Query; there are at most a
+    /// handful).
     pub async fn list_webhooks(&self, org: &OrgId) -> Result<Vec<WebhookRecord>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(keys::webhooks_pk(org)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.items().iter().map(data).collect()
+        Ok(self.partition_page(org, keys::webhooks_pk(org), None, None, true).await?.items)
     }
 
     pub async fn get_webhook(
@@ -254,23 +257,7 @@ impl Store {
         cursor: Option<&Cursor>,
         limit: i32,
     ) -> Result<Page<DeliveryRecord>, StoreError> {
-        let pk = keys::webhook_deliveries_pk(org, webhook);
-        let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
+        self.partition_page(org, keys::webhook_deliveries_pk(org, webhook), cursor, Some(limit), false).await
     }
 
     /// Deliveries due at `now` (every org), oldest due first.
@@ -289,5 +276,40 @@ impl Store {
                 Ok(DueDelivery { org, delivery: data(item)? })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(n: u8) -> SigningSecret {
+        SigningSecret::from_base64_key(&n.to_string())
+    }
+
+    #[test]
+    fn a_second_rotation_within_the_overlap_keeps_only_the_newest_previous_secret() {
+        let now = Utc::now();
+        let mut webhook = WebhookRecord {
+            id: WebhookId::new_at(1_000),
+            org: OrgId::parse("demo").unwrap(),
+            url: WebhookUrl::parse("https://pms.example.com/", Default::default()).unwrap(),
+            events: vec![WebhookEvent::MessageCreated],
+            include_internal: false,
+            secrets: vec![SecretRecord { secret: secret(1), until: None }],
+            created_by: UserId::parse("admin-1").unwrap(),
+            created_at: now,
+            failing_since: None,
+            disabled_at: None,
+            version: 0,
+        };
+        webhook.rotate(secret(2), now);
+        webhook.rotate(secret(3), now + chrono::Duration::hours(1));
+        let signing: Vec<_> = webhook.signing_secrets(now + chrono::Duration::hours(2)).cloned().collect();
+        assert_eq!(signing, [secret(3), secret(2)]);
+        assert_eq!(webhook.secrets.len(), 2);
+        assert_eq!(webhook.secrets[1].until, Some(now + chrono::Duration::hours(1) + ROTATION_OVERLAP));
+        let later = now + chrono::Duration::hours(1) + ROTATION_OVERLAP;
+        assert_eq!(webhook.signing_secrets(later).cloned().collect::<Vec<_>>(), [secret(3)]);
     }
 }

@@ -113,7 +113,8 @@ impl World {
     }
 
     async fn deliveries(&self, webhook: &str) -> Vec<Value> {
-        let (status, page) = self.get("admin-1", &format!("/v1/webhooks/{webhook}/deliveries")).await;
+        let (status, page) =
+            self.get("admin-1", &format!("/v1/webhooks/{webhook}/deliveries?limit=100")).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         page["items"].as_array().unwrap().clone()
     }
@@ -177,14 +178,18 @@ async fn events_are_delivered_signed_with_the_linked_record_and_internal_notes_o
     let reply =
         pms.first("the reply", |b| b["data"]["message"]["body"] == "Here it is, attached soon.").await;
     assert!(signed_with(&reply, &pms_secret));
-    // The CRM asked for internal notes: it gets the note, so the note was delivered where due.
+    // The CRM asked for internal notes: it gets the note. An event's deliveries are all made
+    // before any is sent, so once the CRM has it, the PMS's log shows whether it got one too.
     let note = crm.first("the internal note", |b| b["data"]["message"]["internal"] == true).await;
     assert!(signed_with(&note, &crm_secret));
     crm.first("the reply", |b| b["data"]["message"]["body"] == "Here it is, attached soon.").await;
+    let pms_log = w.deliveries(&pms_id).await;
+    assert!(pms_log.iter().any(|d| d["id"] == reply.id.as_str()), "the PMS's log is read: {pms_log:?}");
     assert!(
-        pms.all().iter().all(|g| g.body["data"]["message"]["internal"] != true),
-        "the PMS did not ask for internal notes"
+        pms_log.iter().all(|d| d["id"] != note.id.as_str()),
+        "the PMS did not ask for internal notes: {pms_log:?}"
     );
+    assert!(pms.all().iter().all(|g| g.body["data"]["message"]["internal"] != true));
     assert!(crm.all().iter().all(|g| g.body["type"] == "message.created"), "the CRM asked for messages only");
     let ids: Vec<String> = pms.all().iter().map(|g| g.id.clone()).collect();
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
@@ -349,7 +354,29 @@ async fn a_rotation_signs_with_both_secrets_and_an_endpoint_failing_for_days_is_
     })
     .await;
     assert!(told.contains("enable"), "{told}");
+
+    // What it misses while disabled is logged as failed, without a call, to redeliver later.
+    let missed = w.start_thread("resident-1", "general", "Heating", "The radiator is cold").await;
+    let log = eventually(30, "the missed delivery logged", || async {
+        w.deliveries(&id).await.into_iter().find(|d| d["thread_id"] == missed.as_str())
+    })
+    .await;
+    assert_eq!(log["state"], "failed", "{log}");
+    assert_eq!(log["attempt_count"], 1, "{log}");
+    assert_eq!(log["attempts"][0]["error"], "the endpoint is disabled", "{log}");
+    assert!(log["attempts"][0].get("status").is_none(), "{log}");
+    let missed_id = log["id"].as_str().unwrap().to_owned();
+    assert!(pms.all().iter().all(|g| g.id != missed_id), "nothing is sent to a disabled endpoint");
+    let redeliver = format!("/v1/webhooks/{id}/deliveries/{missed_id}/redeliver");
+    let (status, body) = w.post("admin-1", &redeliver, json!({})).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "webhook_disabled"), "{body}");
+
     let (status, body) = w.post("admin-1", &format!("/v1/webhooks/{id}/enable"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["disabled_at"].is_null() && body.get("secret").is_none(), "{body}");
+    let (status, body) = w.post("admin-1", &redeliver, json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let got = pms.first("the missed delivery", |b| b["data"]["thread"]["id"] == missed.as_str()).await;
+    assert_eq!(got.id, missed_id);
+    assert_eq!(w.delivery_settled(&id, &missed_id).await["state"], "delivered");
 }

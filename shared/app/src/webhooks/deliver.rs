@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use domain::events::OutboxEvent;
 use domain::notify::Channel;
 use domain::webhook::{retry_delay, DeliveryId, Verdict, DISABLE_AFTER};
-use domain::{OrgId, WebhookId};
+use domain::{AccountState, OrgId, Role, User, WebhookId};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use store::{AttemptRecord, DeliveryRecord, DeliveryState, DueDelivery, WebhookRecord};
 use tokio::time::Instant;
 
-use super::payload::{self, Part};
+use super::payload;
 use crate::{App, WorkError};
 
 /// How long whoever tries a delivery holds it: more than an attempt and its writes.
@@ -28,6 +28,8 @@ const CONCURRENCY: usize = 8;
 const DUE_PER_RUN: i32 = 100;
 /// Nothing new is tried with less than this left before the deadline.
 const ATTEMPT_ROOM: Duration = Duration::from_secs(12);
+/// Facility admins are read from at most this many pages of contacts (500 each).
+const ADMIN_PAGES: usize = 20;
 
 /// What the webhook queue carries: domain events, and first retries sent to itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +52,10 @@ pub async fn handle(app: &App, work: Work, deadline: Instant) -> Result<(), Work
     match work {
         Work::Event(event) => deliveries(app, event, deadline).await,
         Work::Retry { retry: at } => {
+            if Instant::now() + ATTEMPT_ROOM > deadline {
+                // Untouched, it stays due: the schedule tries it.
+                return Ok(());
+            }
             let Some(delivery) = app.store.get_delivery(&at.org, &at.webhook_id, &at.delivery_id).await?
             else {
                 return Ok(());
@@ -67,17 +73,22 @@ pub async fn handle(app: &App, work: Work, deadline: Instant) -> Result<(), Work
 }
 
 /// The deliveries `event` makes, tried once each by `deadline` (the rest are left due for
-/// the schedule). Orgs without endpoints cost no read but the cached list.
+/// the schedule). Orgs where nobody subscribes cost no read but the cached list; where
+/// someone may, the endpoints are read again (strongly consistent), so that one deleted,
+/// disabled or changed within the cache's minute is taken as it is now.
 async fn deliveries(app: &App, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
     let parts = payload::parts(&event);
     if parts.is_empty() {
         return Ok(());
     }
-    let endpoints = app.webhooks.endpoints(app, &event.org).await?;
-    let wanted = |part: &Part| -> Vec<&WebhookRecord> {
-        endpoints.iter().filter(|w| w.wants(part.event) && (!part.internal || w.include_internal)).collect()
+    let anyone_wants = |endpoints: &[WebhookRecord]| {
+        parts.iter().any(|p| endpoints.iter().any(|w| w.wants(p.event, p.internal)))
     };
-    if parts.iter().all(|p| wanted(p).is_empty()) {
+    if !anyone_wants(&app.webhooks.endpoints(app, &event.org).await?) {
+        return Ok(());
+    }
+    let endpoints = app.store.list_webhooks(&event.org).await?;
+    if !anyone_wants(&endpoints) {
         return Ok(());
     }
     let Some(view) = app.store.load_thread(&event.org, &event.thread_id).await? else {
@@ -94,8 +105,8 @@ async fn deliveries(app: &App, event: OutboxEvent, deadline: Instant) -> Result<
     for (index, part) in parts.iter().enumerate() {
         let message = part.message.and_then(|id| messages.get(&id));
         let body = payload::body(&event, part, &view.thread, message);
-        for webhook in wanted(part) {
-            let delivery = DeliveryRecord {
+        for webhook in endpoints.iter().filter(|w| w.wants(part.event, part.internal)) {
+            let mut delivery = DeliveryRecord {
                 id: DeliveryId::new(event.id, index),
                 webhook_id: webhook.id,
                 event: part.event,
@@ -108,8 +119,13 @@ async fn deliveries(app: &App, event: OutboxEvent, deadline: Instant) -> Result<
                 attempts: vec![],
                 next_at: Some(now + LEASE),
             };
+            if webhook.disabled_at.is_some() {
+                refuse_disabled(&mut delivery, now);
+            }
             // Made before: a redelivered event; the schedule tries it if still due.
-            if app.store.create_delivery(&event.org, &delivery).await? {
+            if app.store.create_delivery(&event.org, &delivery).await?
+                && delivery.state == DeliveryState::Pending
+            {
                 made.push((webhook.clone(), delivery));
             }
         }
@@ -187,14 +203,7 @@ async fn attempt(
 ) -> Result<(), store::StoreError> {
     let started = Utc::now();
     if webhook.disabled_at.is_some() {
-        delivery.record(AttemptRecord {
-            at: started,
-            status: None,
-            error: Some("the endpoint is disabled".into()),
-            duration_ms: 0,
-        });
-        delivery.state = DeliveryState::Failed;
-        delivery.next_at = None;
+        refuse_disabled(&mut delivery, started);
         app.store.save_delivery(org, &delivery, held).await?;
         return Ok(());
     }
@@ -229,7 +238,20 @@ async fn attempt(
     } else if delivery.series_attempts == 1 {
         first_retry(app, org, &delivery).await;
     }
-    health(app, org, &webhook.id, verdict == Verdict::Delivered, started).await
+    health(app, webhook, verdict == Verdict::Delivered, started).await
+}
+
+/// Logs a delivery to a disabled endpoint as failed, with no call made, so that it can be
+/// redelivered from the log once the endpoint is enabled again.
+fn refuse_disabled(delivery: &mut DeliveryRecord, at: DateTime<Utc>) {
+    delivery.record(AttemptRecord {
+        at,
+        status: None,
+        error: Some("the endpoint is disabled".into()),
+        duration_ms: 0,
+    });
+    delivery.state = DeliveryState::Failed;
+    delivery.next_at = None;
 }
 
 /// Sends the first retry to the queue, due when the delivery is, so it comes within a
@@ -265,34 +287,24 @@ fn jittered(delay: Duration) -> Duration {
 }
 
 /// Keeps the endpoint's failing clock: cleared by a success, started by a failure, and
-/// past [`DISABLE_AFTER`] the endpoint is disabled and its admin told. Writes only when
-/// something changes.
+/// past [`DISABLE_AFTER`] the endpoint is disabled and its admin told. Decided first on
+/// `seen`, the endpoint as the attempt had it: most attempts change nothing and cost no
+/// read; a change is decided again on a fresh read and written conditioned on it.
 async fn health(
     app: &App,
-    org: &OrgId,
-    id: &WebhookId,
+    seen: &WebhookRecord,
     delivered: bool,
     at: DateTime<Utc>,
 ) -> Result<(), store::StoreError> {
+    if after_attempt(seen, delivered, at).is_none() {
+        return Ok(());
+    }
     for _ in 0..3 {
-        let Some(mut webhook) = app.store.get_webhook(org, id).await? else { return Ok(()) };
-        if webhook.disabled_at.is_some() {
-            return Ok(());
-        }
-        let mut disable = false;
-        match (delivered, webhook.failing_since) {
-            (true, None) => return Ok(()),
-            (true, Some(_)) => webhook.failing_since = None,
-            (false, None) => webhook.failing_since = Some(at),
-            (false, Some(since)) if at - since >= DISABLE_AFTER => {
-                webhook.disabled_at = Some(at);
-                disable = true;
-            }
-            (false, Some(_)) => return Ok(()),
-        }
-        if app.store.save_webhook(&webhook).await? {
-            if disable {
-                tell_admin(app, &webhook).await;
+        let Some(webhook) = app.store.get_webhook(&seen.org, &seen.id).await? else { return Ok(()) };
+        let Some(next) = after_attempt(&webhook, delivered, at) else { return Ok(()) };
+        if app.store.save_webhook(&next).await? {
+            if next.disabled_at.is_some() {
+                tell_admin(app, &next).await;
             }
             return Ok(());
         }
@@ -300,35 +312,100 @@ async fn health(
     Ok(())
 }
 
-/// E-mails the admin who registered the endpoint that it was disabled (logged if that
-/// fails: the endpoint shows `disabled_at` in the API either way).
+/// The endpoint as an attempt at `at` leaves it, if that changes it.
+fn after_attempt(webhook: &WebhookRecord, delivered: bool, at: DateTime<Utc>) -> Option<WebhookRecord> {
+    if webhook.disabled_at.is_some() {
+        return None;
+    }
+    let mut next = webhook.clone();
+    match (delivered, webhook.failing_since) {
+        (true, None) => return None,
+        (true, Some(_)) => next.failing_since = None,
+        (false, None) => next.failing_since = Some(at),
+        (false, Some(since)) if at - since >= DISABLE_AFTER => next.disabled_at = Some(at),
+        (false, Some(_)) => return None,
+    }
+    Some(next)
+}
+
+/// E-mails that the endpoint was disabled (logged if that fails: the endpoint shows
+/// `disabled_at` in the API either way). The URL is shown without its query, which can
+/// carry a token.
 async fn tell_admin(app: &App, webhook: &WebhookRecord) {
-    let admin = match app.store.get_user(&webhook.org, &webhook.created_by).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return,
+    let admins = match admins_to_tell(app, webhook).await {
+        Ok(admins) => admins,
         Err(e) => {
-            tracing::warn!(error = %e, "the admin of a disabled webhook could not be read");
+            tracing::warn!(error = %e, webhook = %webhook.id, "the admins to tell could not be read");
             return;
         }
     };
-    let Some(to) = admin.email.as_deref() else { return };
     let since = webhook.failing_since.map(|s| s.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
     let text = format!(
         "Every delivery to your webhook endpoint {} has failed since {since}, so it was disabled and \
          receives nothing more. Fix the endpoint, then enable it again (POST /v1/webhooks/{}/enable) \
          and redeliver what it missed from its delivery log.",
-        webhook.url.as_str(),
+        webhook.url.redacted(),
         webhook.id
     );
-    let key = format!("webhook-disabled-{}-{}", webhook.id, webhook.version);
-    let out = channels::Outgoing {
-        to,
-        title: "A webhook endpoint was disabled",
-        text: &text,
-        idempotency_key: &key,
-        unsubscribe: None,
-    };
-    if let Err(e) = app.providers.send(Channel::Email, &out).await {
-        tracing::warn!(error = %e, webhook = %webhook.id, "the admin of a disabled webhook was not told");
+    for admin in admins {
+        let Some(to) = admin.email.as_deref() else { continue };
+        let key = format!("webhook-disabled-{}-{}-{}", webhook.id, webhook.version, admin.id);
+        let out = channels::Outgoing {
+            to,
+            title: "A webhook endpoint was disabled",
+            text: &text,
+            idempotency_key: &key,
+            unsubscribe: None,
+        };
+        if let Err(e) = app.providers.send(Channel::Email, &out).await {
+            tracing::warn!(error = %e, webhook = %webhook.id, "an admin of a disabled webhook was not told");
+        }
+    }
+}
+
+/// Whom a disabled endpoint is told to: the admin who registered it while they are an
+/// active facility admin, else the org's active facility admins (a filtered Query of the
+/// contact list, not a Scan), else nobody.
+async fn admins_to_tell(app: &App, webhook: &WebhookRecord) -> Result<Vec<User>, store::StoreError> {
+    let active_admin = |u: &User| u.role == Role::FacilityAdmin && u.state == AccountState::Active;
+    match app.store.get_user(&webhook.org, &webhook.created_by).await? {
+        Some(creator) if active_admin(&creator) => Ok(vec![creator]),
+        _ => app.store.facility_admins(&webhook.org, ADMIN_PAGES).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::webhook::{AddressPolicy, WebhookUrl};
+    use domain::UserId;
+
+    use super::*;
+
+    fn endpoint(failing_since: Option<DateTime<Utc>>) -> WebhookRecord {
+        WebhookRecord {
+            id: WebhookId::new_at(1_000),
+            org: OrgId::parse("demo").unwrap(),
+            url: WebhookUrl::parse("https://pms.example.com/", AddressPolicy::default()).unwrap(),
+            events: vec![],
+            include_internal: false,
+            secrets: vec![],
+            created_by: UserId::parse("admin-1").unwrap(),
+            created_at: Utc::now(),
+            failing_since,
+            disabled_at: None,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn only_a_change_of_health_needs_the_endpoint_read_and_written() {
+        let now = Utc::now();
+        let failing = endpoint(Some(now - chrono::Duration::hours(1)));
+        assert_eq!(after_attempt(&endpoint(None), true, now), None);
+        assert_eq!(after_attempt(&failing, false, now), None);
+        assert_eq!(after_attempt(&endpoint(None), false, now).unwrap().failing_since, Some(now));
+        assert_eq!(after_attempt(&failing, true, now).unwrap().failing_since, None);
+        let past = endpoint(Some(now - DISABLE_AFTER));
+        assert_eq!(after_attempt(&past, false, now).unwrap().disabled_at, Some(now));
     }
 }

@@ -15,7 +15,6 @@ use base64::Engine;
 use chrono::Utc;
 use domain::webhook::{
     parse_events, AddressPolicy, DeliveryId, SigningSecret, WebhookEvent, WebhookUrl, MAX_WEBHOOKS,
-    ROTATION_OVERLAP,
 };
 use domain::{policy, DomainError, ErrorCode, OrgId, User, WebhookId};
 use store::{Cursor, DeliveryRecord, DeliveryState, Page, SecretRecord, WebhookRecord};
@@ -136,19 +135,14 @@ pub async fn delete(app: &App, actor: &User, id: WebhookId) -> Result<(), Error>
     Ok(())
 }
 
-/// A new secret signs from now; the previous one signs too for [`ROTATION_OVERLAP`], so
-/// receivers can switch without losing a delivery.
+/// A new secret signs from now; the previous one signs too for
+/// [`ROTATION_OVERLAP`](domain::webhook::ROTATION_OVERLAP), so receivers can switch without
+/// losing a delivery (any older one stops: two at most).
 pub async fn rotate(app: &App, actor: &User, id: WebhookId) -> Result<WithSecret, Error> {
     let secret = new_secret()?;
-    change(app, actor, &id, |webhook, now| {
-        webhook.secrets.retain(|s| s.until.is_none_or(|until| until > now));
-        for old in webhook.secrets.iter_mut().filter(|s| s.until.is_none()) {
-            old.until = Some(now + ROTATION_OVERLAP);
-        }
-        webhook.secrets.insert(0, SecretRecord { secret: secret.clone(), until: None });
-    })
-    .await
-    .map(|webhook| WithSecret { webhook, secret })
+    change(app, actor, &id, |webhook, now| webhook.rotate(secret.clone(), now))
+        .await
+        .map(|webhook| WithSecret { webhook, secret })
 }
 
 /// Sends to a disabled endpoint again (what it missed can be redelivered from its log).
