@@ -2,6 +2,7 @@
 //! demo data and serves every router behind a dev gateway that verifies HS256 tokens the
 //! way API Gateway's JWT authorizer verifies Cognito's. Used by `make dev` and the tests.
 
+pub mod audit_bench;
 pub mod campaign_crash;
 pub mod cli;
 pub mod coldstart;

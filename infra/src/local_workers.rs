@@ -97,7 +97,9 @@ pub fn spawn(app: App, notifier: Notifier, sqs: aws_sdk_sqs::Client, queues: Que
     tokio::spawn(async move {
         let audit = &audit;
         poll(&audit_sqs, &queues.audit, ONE_RECEIVE, move |batch| {
-            queue::batch::process(batch, move |e| as_function("AuditFunction", app::audit::handle(audit, e)))
+            queue::batch::process_together(batch, move |events| {
+                as_function("AuditFunction", app::audit::handle(audit, events))
+            })
         })
         .await
     });

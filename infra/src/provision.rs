@@ -290,10 +290,16 @@ pub async fn create_buckets_and_keys(
     template: &Template,
 ) -> anyhow::Result<(std::collections::HashMap<String, String>, std::collections::HashMap<String, String>)> {
     let mut keys = std::collections::HashMap::new();
-    for (name, _) in template.resources("AWS::KMS::Key") {
+    for (name, resource) in template.resources("AWS::KMS::Key") {
+        let props = &resource["Properties"];
+        // Signing keys as in AWS (KeySpec, KeyUsage); the rest are symmetric.
+        let spec = props["KeySpec"].as_str().map(aws_sdk_kms::types::KeySpec::from);
+        let usage = props["KeyUsage"].as_str().map(aws_sdk_kms::types::KeyUsageType::from);
         let key = kms
             .create_key()
             .description(format!("local {name}"))
+            .set_key_spec(spec)
+            .set_key_usage(usage)
             .send()
             .await
             .context("creating a KMS key")?;
@@ -303,10 +309,33 @@ pub async fn create_buckets_and_keys(
     let mut buckets = std::collections::HashMap::new();
     for (name, resource) in template.resources("AWS::S3::Bucket") {
         let bucket = name.to_lowercase();
-        match s3.create_bucket().bucket(&bucket).send().await {
+        let locked = resource["Properties"]["ObjectLockEnabled"].as_bool() == Some(true);
+        match s3.create_bucket().bucket(&bucket).object_lock_enabled_for_bucket(locked).send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
             Err(e) => return Err(e).with_context(|| format!("creating bucket {bucket}")),
+        }
+        if locked {
+            // Compliance mode as in AWS; a day here (years there), so the emulator's
+            // objects stay disposable.
+            let rule = aws_sdk_s3::types::ObjectLockRule::builder()
+                .default_retention(
+                    aws_sdk_s3::types::DefaultRetention::builder()
+                        .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Compliance)
+                        .days(1)
+                        .build(),
+                )
+                .build();
+            let config = aws_sdk_s3::types::ObjectLockConfiguration::builder()
+                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+                .rule(rule)
+                .build();
+            s3.put_object_lock_configuration()
+                .bucket(&bucket)
+                .object_lock_configuration(config)
+                .send()
+                .await
+                .with_context(|| format!("locking {bucket}"))?;
         }
         // Versioning as in AWS: attachments pin the version whose bytes were checked.
         let versioned =

@@ -32,6 +32,10 @@ pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
 pub const TRIAGE_QUEUE: &str = "TriageQueue";
 pub const WEBHOOK_QUEUE: &str = "WebhookQueue";
 pub const AUDIT_QUEUE: &str = "AuditQueue";
+pub const AUDIT_SIGNING_KEY: &str = "AuditSigningKey";
+pub const AUDIT_BUCKET: &str = "AuditCheckpointBucket";
+/// Locally a moved chain head is sealed a second after it moved (10 minutes in AWS).
+pub const LOCAL_SEAL_AFTER: chrono::Duration = chrono::Duration::seconds(1);
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
 pub const ATTACHMENTS_KEY: &str = "AttachmentsKey";
 pub const SEARCH_BUCKET: &str = "SearchIndexBucket";
@@ -183,6 +187,19 @@ impl Stack {
         // Each stack its own local copies (several stacks run at once in the tests).
         let search_dir = std::env::temp_dir().join(format!("search-{}", ulid::Ulid::new()));
         let search = search::Engine::new(s3.clone(), search_bucket, search_dir);
+        let mut kms_config = aws_sdk_kms::config::Builder::from(&sdk);
+        if let Some(meter) = &meter {
+            kms_config = kms_config.interceptor(meter.clone());
+        }
+        let sealing = app::audit::checkpoint::Sealing {
+            checkpoints: checkpoints::Checkpoints::new(
+                aws_sdk_kms::Client::from_conf(kms_config.build()),
+                s3.clone(),
+                keys.get(AUDIT_SIGNING_KEY).context("template.yaml declares no AuditSigningKey")?.clone(),
+                buckets.get(AUDIT_BUCKET).context("template.yaml declares no AuditCheckpointBucket")?.clone(),
+            ),
+            after: LOCAL_SEAL_AFTER,
+        };
         let files = Files::new(s3, bucket, key, MAX_ATTACHMENT_BYTES);
         let mut cognito_config = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
         if let Some(meter) = &meter {
@@ -233,6 +250,7 @@ impl Stack {
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
             webhooks: local_webhooks(&sqs, &queues.webhooks)?,
+            sealing: Some(sealing),
             search,
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };

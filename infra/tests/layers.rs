@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("queue", 1),
     ("files", 1),
     ("directory", 1),
+    ("checkpoints", 1),
     ("channels", 1),
     ("search", 1),
     ("app", 2),

@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app = app::App::from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        queue::batch::process(event.payload, |e| app::audit::handle(app, e))
+        queue::batch::process_together(event.payload, |events| app::audit::handle(app, events))
             .await
             .map_err(lambda_runtime::Error::from)
     }))

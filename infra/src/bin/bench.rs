@@ -386,6 +386,8 @@ async fn main() -> anyhow::Result<()> {
     meter.take();
     let webhooks = infra::webhook_bench::figures(&stack, &meter, &prices, memory).await?;
     meter.take();
+    let audit = infra::audit_bench::figures(&stack, &meter, &prices, memory).await?;
+    meter.take();
     let idle_scale = drain_time.as_secs_f64() / idle_window.as_secs_f64();
     let worker_invocations = 2.0 * messages as f64 / prices.sqs_batch_size;
     let workers_bill = bill(&prices, &busy, Duration::ZERO, worker_invocations, 0.0, memory);
@@ -503,6 +505,7 @@ async fn main() -> anyhow::Result<()> {
     out.push_str(&campaign);
     out.push_str(&triage);
     out.push_str(&webhooks);
+    out.push_str(&audit);
     out.push_str("\n## Cold starts and binaries\n\n");
     out.push_str(&cold);
 

@@ -86,6 +86,7 @@ impl App {
             triage: crate::triage::TriageCache::default(),
             webhooks: crate::webhooks::Webhooks::from_env(&aws)?,
             links: link_key().await?,
+            sealing: crate::audit::checkpoint::Sealing::from_env(&aws),
         })
     }
 }

@@ -86,6 +86,12 @@ pub enum WorkError {
     Files(#[from] files::FilesError),
     #[error(transparent)]
     Directory(#[from] directory::DirectoryError),
+    /// A thread's chain could not be caught up (its events are retried).
+    #[error("audit chain not appended: {0}")]
+    Audit(String),
+    /// A checkpoint could not be signed or kept: the heads stay unsealed for the next run.
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoints::CheckpointError),
     #[error("thread {0} of an event does not exist")]
     MissingThread(domain::ThreadId),
     /// Not found by an eventually consistent read yet: the redelivery finds it.

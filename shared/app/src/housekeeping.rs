@@ -1,5 +1,5 @@
 //! The `jobs` schedule's run: emergencies escalated again, scheduled sends, outbox repair, attachment retention,
-//! scheduled contact archives and archiving resolved threads. Each task runs whatever the others did: one failing (an S3 outage, say) must
+//! scheduled contact archives, archiving resolved threads and sealing audit chains. Each task runs whatever the others did: one failing (an S3 outage, say) must
 //! not keep the outbox from being repaired.
 
 use std::time::Duration;
@@ -21,6 +21,8 @@ pub struct Run {
     pub retention: Result<RetentionReport, WorkError>,
     pub archived: Result<usize, WorkError>,
     pub threads_archived: Result<usize, WorkError>,
+    /// Audit chain heads signed into the Object Lock bucket.
+    pub sealed: Result<usize, WorkError>,
 }
 
 pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
@@ -32,6 +34,7 @@ pub async fn run(app: &App, repair_after: Duration, now: DateTime<Utc>) -> Run {
         retention: crate::retention::run(app, now).await,
         archived: crate::archives::run_archives(app, now).await,
         threads_archived: crate::resolved::run(app, now).await,
+        sealed: crate::audit::checkpoint::run(app, now).await,
     }
 }
 
@@ -43,6 +46,7 @@ impl Run {
             || self.retention.is_err()
             || self.archived.is_err()
             || self.threads_archived.is_err()
+            || self.sealed.is_err()
     }
 
     /// One line per task: its figures, or its error.
@@ -60,6 +64,7 @@ impl Run {
             "retention": outcome(&self.retention, |r| json!({"attachments_archived": r.archived, "uploads_expired": r.expired})),
             "contacts_archived": outcome(&self.archived, |n| json!(n)),
             "threads_archived": outcome(&self.threads_archived, |n| json!(n)),
+            "audit_heads_sealed": outcome(&self.sealed, |n| json!(n)),
         })
     }
 }

@@ -82,6 +82,9 @@ pub struct App {
     pub webhooks: webhooks::Webhooks,
     /// Signs and checks the links that need no sign-in; `None` in functions that make none.
     pub links: Option<links::LinkKey>,
+    /// Signs the audit chains' heads into the Object Lock bucket; `None` but in the jobs
+    /// function.
+    pub sealing: Option<audit::checkpoint::Sealing>,
 }
 
 impl App {

@@ -179,6 +179,77 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
+// ---- Checkpoints ------------------------------------------------------------------------
+
+/// What a checkpoint signs of one thread: its chain's head at the time. The signature is
+/// ECDSA P-256 with SHA-256 (KMS `ECDSA_SHA_256`, DER) over the canonical JSON of this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Seal {
+    pub org_id: String,
+    pub thread_id: String,
+    pub seq: u64,
+    pub hash: String,
+    pub sealed_at: DateTime<Utc>,
+}
+
+impl Seal {
+    /// The bytes signed.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let value = json!({
+            "org_id": self.org_id,
+            "thread_id": self.thread_id,
+            "seq": self.seq,
+            "hash": self.hash,
+            "sealed_at": timestamp(&self.sealed_at),
+        });
+        canonical(&value).into_bytes()
+    }
+}
+
+/// A seal with its signature, as the checkpoint object in the Object Lock bucket holds it
+/// and an export carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignedSeal {
+    pub seal: Seal,
+    /// Base64 of the DER signature.
+    pub signature: String,
+    /// The KMS key that signed.
+    pub key_id: String,
+    /// Base64 of the key's public half (DER SubjectPublicKeyInfo), as KMS GetPublicKey
+    /// gives it; compare its fingerprint with the one the org publishes.
+    pub public_key: String,
+    /// Where the checkpoint is kept (the bucket's object key).
+    pub object_key: String,
+}
+
+impl SignedSeal {
+    /// Whether the signature is the public key's over the seal.
+    pub fn signature_valid(&self) -> bool {
+        use base64::Engine;
+        use p256::ecdsa::signature::Verifier;
+        use p256::pkcs8::DecodePublicKey;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let (Ok(key), Ok(signature)) = (engine.decode(&self.public_key), engine.decode(&self.signature))
+        else {
+            return false;
+        };
+        let (Ok(key), Ok(signature)) = (
+            p256::ecdsa::VerifyingKey::from_public_key_der(&key),
+            p256::ecdsa::Signature::from_der(&signature),
+        ) else {
+            return false;
+        };
+        key.verify(&self.seal.signed_bytes(), &signature).is_ok()
+    }
+
+    /// The public key's SHA-256, to compare with the org's published one.
+    pub fn key_fingerprint(&self) -> String {
+        use base64::Engine;
+        let der = base64::engine::general_purpose::STANDARD.decode(&self.public_key).unwrap_or_default();
+        sha256_hex(&der)
+    }
+}
+
 // ---- What an export carries ------------------------------------------------------------
 
 /// A thread exported with its chain: what `GET /v1/threads/{id}/export` returns and
@@ -199,6 +270,10 @@ pub struct Export {
     pub timeline: Vec<ExportItem>,
     pub chain: Vec<ChainEntry>,
     pub head: Option<ChainHead>,
+    /// The latest signed checkpoint of this thread's chain (`null` until the first, within
+    /// minutes of a change): proof that the chain up to its `seq` existed, unchanged, then.
+    #[serde(default)]
+    pub checkpoint: Option<SignedSeal>,
     /// How to check it.
     pub verification: String,
 }
@@ -222,9 +297,15 @@ pub struct ExportThread {
 }
 
 impl ExportThread {
-    /// What the chain's first entry records of the thread.
-    pub fn opened_data(&self, priority: Priority, linked_record: Option<&LinkedRecord>) -> Value {
+    /// What the chain's first entry records of the thread of `org_id`.
+    pub fn opened_data(
+        &self,
+        org_id: &str,
+        priority: Priority,
+        linked_record: Option<&LinkedRecord>,
+    ) -> Value {
         json!({
+            "org_id": org_id,
             "thread_id": self.id,
             "topic": self.topic,
             "subject": self.subject,
@@ -287,9 +368,9 @@ pub struct ExportEvent {
 }
 
 impl ExportMessage {
-    /// What its chain entry records: the body by its hash, so a withheld note's entry
-    /// reveals nothing.
-    pub fn change(&self) -> Change {
+    /// What its chain entry records: the body by its hash, with `salt` (random, made when
+    /// it was chained) so that a withheld note's entry cannot be confirmed by guessing it.
+    pub fn change(&self, salt: &str) -> Change {
         Change {
             at: self.created_at,
             actor_id: self.author_id.clone(),
@@ -303,6 +384,7 @@ impl ExportMessage {
                 "automated": self.automated,
                 "automated_kind": self.automated_kind,
                 "attachments": self.attachments,
+                "salt": salt,
             }),
         }
     }
@@ -327,12 +409,18 @@ impl ExportEvent {
 }
 
 impl ExportItem {
-    pub fn change(&self) -> Change {
+    /// What its entry records (`salt` is a message's; events have none).
+    pub fn change(&self, salt: &str) -> Change {
         match self {
-            Self::Message(m) => m.change(),
+            Self::Message(m) => m.change(salt),
             Self::Event(e) => e.change(),
         }
     }
+}
+
+/// The salt an entry's data holds (a message's), empty otherwise.
+pub fn salt_of(entry: &ChainEntry) -> &str {
+    entry.data.as_ref().and_then(|d| d.get("salt")).and_then(Value::as_str).unwrap_or("")
 }
 
 // ---- Verification ----------------------------------------------------------------------
@@ -351,14 +439,34 @@ pub struct Verification {
     /// for a thread the checker may not read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matches_record: Option<bool>,
+    /// Whether the export ends where the record's chain ends now (`false`: entries were
+    /// chained after it, or were cut off it); with the record's head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_head: Option<ChainHead>,
 }
 
 impl Verification {
     fn valid() -> Self {
-        Self { valid: true, first_bad_seq: None, reason: None, matches_record: None }
+        Self {
+            valid: true,
+            first_bad_seq: None,
+            reason: None,
+            matches_record: None,
+            complete: None,
+            record_head: None,
+        }
     }
     fn bad(seq: Option<u64>, reason: impl Into<String>) -> Self {
-        Self { valid: false, first_bad_seq: seq, reason: Some(reason.into()), matches_record: None }
+        Self {
+            valid: false,
+            first_bad_seq: seq,
+            reason: Some(reason.into()),
+            matches_record: None,
+            complete: None,
+            record_head: None,
+        }
     }
 }
 
@@ -378,14 +486,25 @@ pub fn verify_export(export: &Export) -> Verification {
         let bad = |reason: &str| Verification::bad(Some(entry.seq), reason.to_owned());
         match (entry.action, &entry.data) {
             (Action::ThreadOpened, data) => {
-                // Priority and link may have changed since; the rest never does.
-                let thread = export.thread.opened_data(Priority::Normal, None);
+                // Priority and link may have changed since (checked below); the rest never does.
+                let t = &export.thread;
+                let thread = t.opened_data(&export.org_id, Priority::Normal, None);
                 let same = data.as_ref().is_some_and(|d| {
-                    ["thread_id", "topic", "subject", "category_id", "resident_id", "unit", "property_id"]
-                        .iter()
-                        .all(|k| d.get(*k) == thread.get(*k))
+                    [
+                        "org_id",
+                        "thread_id",
+                        "topic",
+                        "subject",
+                        "category_id",
+                        "resident_id",
+                        "unit",
+                        "property_id",
+                    ]
+                    .iter()
+                    .all(|k| d.get(*k) == thread.get(*k))
                 });
-                if entry.seq != 1 || entry.source_id != export.thread.id || !same {
+                let when_who = entry.at == to_millis(t.created_at) && entry.actor_id == t.created_by;
+                if entry.seq != 1 || entry.source_id != t.id || !same || !when_who {
                     return bad("the thread's opening does not match the export's thread");
                 }
             }
@@ -393,7 +512,7 @@ pub fn verify_export(export: &Export) -> Verification {
             (_, None) => return bad("only internal notes are withheld, and only without internal notes"),
             (_, Some(_)) => {
                 let Some(item) = items.next() else { return bad("the entry's message or event is missing") };
-                let change = item.change();
+                let change = item.change(salt_of(entry));
                 let recorded = ChainEntry::chain(change, Some((entry.seq - 1, &entry.prev_hash)));
                 if recorded.hash != entry.hash {
                     return bad("the message or event differs from what the entry recorded");
@@ -411,7 +530,52 @@ pub fn verify_export(export: &Export) -> Verification {
             "the head is not the chain's last entry",
         );
     }
-    Verification::valid()
+    if let Err(bad) = verify_current_fields(export) {
+        return bad;
+    }
+    match &export.checkpoint {
+        Some(checkpoint) => verify_checkpoint(export, checkpoint),
+        None => Verification::valid(),
+    }
+}
+
+/// The header's priority and linked record must be what the chain last recorded of them.
+fn verify_current_fields(export: &Export) -> Result<(), Verification> {
+    let (mut priority, mut link, mut last) = (None, None, None);
+    for entry in &export.chain {
+        let Some(data) = &entry.data else { continue };
+        if matches!(entry.action, Action::ThreadOpened | Action::PriorityChanged) {
+            priority = data.get("priority").cloned();
+            last = Some(entry.seq);
+        }
+        if matches!(entry.action, Action::ThreadOpened | Action::LinkedRecordChanged) {
+            link = data.get("linked_record").cloned();
+            last = Some(entry.seq);
+        }
+    }
+    let differs = |recorded: Option<Value>, shown: Option<Value>| recorded.is_some() && recorded != shown;
+    if differs(priority, serde_json::to_value(export.thread.priority).ok())
+        || differs(link, serde_json::to_value(&export.thread.linked_record).ok())
+    {
+        return Err(Verification::bad(last, "the thread's priority or linked record is not the chain's"));
+    }
+    Ok(())
+}
+
+/// A checkpoint must be signed by its key, be of this thread, and seal an entry the chain
+/// holds: a chain rewritten after it was sealed fails here, rehashed or not.
+fn verify_checkpoint(export: &Export, checkpoint: &SignedSeal) -> Verification {
+    let seal = &checkpoint.seal;
+    if !checkpoint.signature_valid() {
+        return Verification::bad(Some(seal.seq), "the checkpoint's signature does not verify");
+    }
+    if seal.thread_id != export.thread.id || seal.org_id != export.org_id {
+        return Verification::bad(None, "the checkpoint is of another thread");
+    }
+    match export.chain.iter().find(|e| e.seq == seal.seq) {
+        Some(entry) if entry.hash == seal.hash => Verification::valid(),
+        _ => Verification::bad(Some(seal.seq), "the chain differs from the one the checkpoint sealed"),
+    }
 }
 
 /// Checks seq order, links and hashes; the first entry that breaks them is the error.
@@ -486,7 +650,7 @@ mod tests {
             actor_id: user("resident-1"),
             action: Action::ThreadOpened,
             source_id: "T1".into(),
-            data: thread.opened_data(Priority::Normal, None),
+            data: thread.opened_data("demo", Priority::Urgent, None),
         };
         let items = vec![
             ExportItem::Message(message("M1", "The kitchen pipe leaks", false)),
@@ -505,7 +669,7 @@ mod tests {
         let mut chain = vec![ChainEntry::chain(opened, None)];
         for item in &items {
             let last = chain.last().unwrap();
-            let next = ChainEntry::chain(item.change(), Some((last.seq, &last.hash)));
+            let next = ChainEntry::chain(item.change("s"), Some((last.seq, &last.hash)));
             chain.push(next);
         }
         let (timeline, chain) = if include_internal {
@@ -527,8 +691,63 @@ mod tests {
             timeline,
             head: chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() }),
             chain,
+            checkpoint: None,
             verification: String::new(),
         }
+    }
+
+    /// `export` sealed at its entry `seq` by a fresh P-256 key.
+    fn sealed(mut export: Export, seq: u64) -> Export {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        use p256::pkcs8::EncodePublicKey;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let entry = export.chain.iter().find(|e| e.seq == seq).unwrap();
+        let seal = Seal {
+            org_id: export.org_id.clone(),
+            thread_id: export.thread.id.clone(),
+            seq,
+            hash: entry.hash.clone(),
+            sealed_at: at("2026-12-05T10:30:00Z"),
+        };
+        let signature: p256::ecdsa::Signature = key.sign(&seal.signed_bytes());
+        let public = key.verifying_key().to_public_key_der().unwrap();
+        export.checkpoint = Some(SignedSeal {
+            seal,
+            signature: engine.encode(signature.to_der().as_bytes()),
+            key_id: "local".into(),
+            public_key: engine.encode(public.as_bytes()),
+            object_key: "checkpoints/x.json".into(),
+        });
+        export
+    }
+
+    #[test]
+    fn a_checkpoint_catches_a_rehashed_chain_offline() {
+        let sealed = sealed(export(true), 3);
+        assert_eq!(verify_export(&sealed), Verification::valid());
+        // The forger rewrites a message and rehashes everything after it.
+        let mut forged = sealed.clone();
+        let ExportItem::Message(m) = &mut forged.timeline[0] else { panic!() };
+        m.body = "No leak".into();
+        let mut chain = vec![forged.chain[0].clone()];
+        for item in &forged.timeline {
+            let last = chain.last().unwrap();
+            let next = ChainEntry::chain(item.change("s"), Some((last.seq, &last.hash)));
+            chain.push(next);
+        }
+        forged.head = chain.last().map(|x| ChainHead { seq: x.seq, hash: x.hash.clone() });
+        forged.chain = chain;
+        assert_eq!(verify_export(&forged).first_bad_seq, Some(3));
+        // Nor can the seal be moved to the forged hash: the signature no longer holds.
+        let mut moved = forged.clone();
+        let forged_hash = moved.chain[2].hash.clone();
+        moved.checkpoint.as_mut().unwrap().seal.hash = forged_hash;
+        assert_eq!(
+            verify_export(&moved).reason.as_deref(),
+            Some("the checkpoint's signature does not verify")
+        );
     }
 
     #[test]
@@ -611,7 +830,7 @@ mod tests {
         let mut chain = vec![e.chain[0].clone()];
         for item in &e.timeline {
             let last = chain.last().unwrap();
-            let next = ChainEntry::chain(item.change(), Some((last.seq, &last.hash)));
+            let next = ChainEntry::chain(item.change("s"), Some((last.seq, &last.hash)));
             chain.push(next);
         }
         let original_head = e.head.clone();

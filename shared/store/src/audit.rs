@@ -5,15 +5,23 @@
 
 use std::collections::HashSet;
 
-use domain::audit::{ChainEntry, ChainHead};
+use chrono::{DateTime, Utc};
+use domain::audit::{ChainEntry, ChainHead, SignedSeal};
 use domain::{EntryId, OrgId, ThreadId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{av, data, key, n, s, DATA};
-use crate::keys::{self, PK, SK};
+use crate::keys::{self, Due, Index, PK, SK};
 use crate::records::TimelineItem;
 use crate::tx::{self, Condition, TxOutcome};
 use crate::{Cursor, Page, Store, StoreError};
+
+/// Unsealed heads are spread over this many index partitions.
+const SHARDS: u32 = 8;
+
+fn shard_of(thread: &ThreadId) -> u32 {
+    thread.to_string().bytes().map(u32::from).sum::<u32>() % SHARDS
+}
 
 /// The most entries one append writes (with the head, a transaction's limit).
 pub const MAX_APPEND: usize = tx::MAX_ITEMS - 1;
@@ -26,10 +34,19 @@ const SEQ: &str = "seq";
 /// id order are chained once, late, rather than twice or never.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHeadRecord {
+    pub org: OrgId,
+    pub thread_id: ThreadId,
     pub head: ChainHead,
+    /// When the chain first moved past its last checkpoint (`None`: sealed as it is); the
+    /// head waits on the unsealed index meanwhile.
+    #[serde(default)]
+    pub unsealed_since: Option<DateTime<Utc>>,
     /// The newest timeline entry chained (`None` before the first).
     pub watermark: Option<EntryId>,
     pub recent: Vec<EntryId>,
+    /// Where the look-back stops when `recent` was cut short (a very busy thread).
+    #[serde(default)]
+    pub floor: Option<EntryId>,
 }
 
 impl Store {
@@ -89,6 +106,11 @@ impl Store {
         let mut item = key(pk, keys::CHAIN_HEAD_SK);
         item.insert(DATA.into(), av(head)?);
         item.insert(SEQ.into(), n(head.head.seq));
+        if let Some(since) = &head.unsealed_since {
+            let due = Due::Unsealed { shard: shard_of(thread) }.partition();
+            item.insert(Index::Gsi1.pk().into(), s(due));
+            item.insert(Index::Gsi1.sk().into(), s(keys::due_sk(since, org, thread)));
+        }
         let condition = match expected {
             None => Condition::new("attribute_not_exists(pk)"),
             Some(seq) => Condition::new("#seq = :seq").name("#seq", SEQ).value(":seq", n(seq)),
@@ -174,5 +196,75 @@ impl Store {
                 None => return Ok(found),
             }
         }
+    }
+
+    /// Heads unsealed since before `by`, a page per shard (the checkpoint run's work).
+    pub async fn unsealed_heads(
+        &self,
+        by: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<ChainHeadRecord>, StoreError> {
+        let mut heads = Vec::new();
+        for shard in 0..SHARDS {
+            let items = self.query_due(Due::Unsealed { shard }, keys::due_by(&by), limit).await?;
+            for item in &items {
+                heads.push(data::<ChainHeadRecord>(item)?);
+            }
+        }
+        Ok(heads)
+    }
+
+    /// Records `sealed` as the thread's latest checkpoint and takes the head off the
+    /// unsealed index if it has not moved since. `Ok(false)`: it moved (the next run seals
+    /// it again).
+    pub async fn mark_sealed(&self, sealed: &SignedSeal) -> Result<bool, StoreError> {
+        let seal = &sealed.seal;
+        let org = OrgId::parse(seal.org_id.as_str())
+            .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
+        let thread = ThreadId::parse(&seal.thread_id)
+            .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
+        let pk = keys::chain_pk(&org, &thread);
+        let mut item = key(pk.clone(), keys::CHAIN_SEAL_SK);
+        item.insert(DATA.into(), av(sealed)?);
+        item.insert(SEQ.into(), n(seal.seq));
+        let newer = Condition::new("attribute_not_exists(pk) OR #seq < :seq")
+            .name("#seq", SEQ)
+            .value(":seq", n(seal.seq));
+        self.write_one(tx::put(&self.table, item, newer)?).await?;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::CHAIN_HEAD_SK)))
+            .update_expression("REMOVE #gpk, #gsk, #d.unsealed_since")
+            .condition_expression("#seq = :seq")
+            .expression_attribute_names("#gpk", Index::Gsi1.pk())
+            .expression_attribute_names("#gsk", Index::Gsi1.sk())
+            .expression_attribute_names("#d", DATA)
+            .expression_attribute_names("#seq", SEQ)
+            .expression_attribute_values(":seq", n(seal.seq))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    /// The thread's latest checkpoint.
+    pub async fn chain_seal(&self, org: &OrgId, thread: &ThreadId) -> Result<Option<SignedSeal>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::chain_pk(org, thread), keys::CHAIN_SEAL_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item().map(data).transpose()
     }
 }

@@ -261,6 +261,8 @@ pub const TIMELINE_PREFIX: &str = "TL#";
 pub const CHAIN_ENTRY_PREFIX: &str = "E#";
 /// A chain's last entry and which timeline entries it has chained lately.
 pub const CHAIN_HEAD_SK: &str = "HEAD";
+/// A chain's latest signed checkpoint.
+pub const CHAIN_SEAL_SK: &str = "SEAL";
 /// When a resolved thread is next looked at for archiving.
 pub const ARCHIVE_CHECK_SK: &str = "ARCHIVE_CHECK";
 pub const PROFILE_SK: &str = "PROFILE";
@@ -471,6 +473,9 @@ pub enum Due {
     Escalation,
     /// Webhook deliveries to try (again).
     Webhook,
+    /// Audit chain heads not sealed by a checkpoint since they moved, over `shard`s, by
+    /// when they first moved unsealed.
+    Unsealed { shard: u32 },
 }
 
 impl Due {
@@ -486,6 +491,7 @@ impl Due {
             Self::Campaign => "CAMPAIGNS#DUE".to_owned(),
             Self::Escalation => "TRIAGE#DUE".to_owned(),
             Self::Webhook => "WEBHOOK#DUE".to_owned(),
+            Self::Unsealed { shard } => format!("CHAIN#UNSEALED#{shard}"),
         }
     }
 }

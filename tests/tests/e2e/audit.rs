@@ -155,13 +155,17 @@ async fn any_edit_of_an_export_fails_and_names_the_entry() {
     let ExportItem::Message(m) = &mut forged.timeline[plumber] else { unreachable!() };
     m.body = "No plumber is coming".into();
     let mut chain = vec![forged.chain[0].clone()];
-    for item in &forged.timeline {
+    for (i, item) in forged.timeline.iter().enumerate() {
         let last = chain.last().unwrap();
-        let next = ChainEntry::chain(item.change(), Some((last.seq, &last.hash)));
+        // The salts are in the export: the forger has them.
+        let salt = domain::audit::salt_of(&original.chain[i + 1]);
+        let next = ChainEntry::chain(item.change(salt), Some((last.seq, &last.hash)));
         chain.push(next);
     }
     forged.head = chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() });
     forged.chain = chain;
+    // Without the checkpoint, which would give it away offline (see below).
+    forged.checkpoint = None;
     assert!(domain::audit::verify_export(&forged).valid, "consistent on its own");
     let verdict = verify(&w, &forged).await;
     assert_eq!(verdict["valid"], false, "{verdict}");
@@ -247,4 +251,90 @@ async fn automated_and_later_messages_are_chained_without_an_export() {
     let bodies: Vec<&str> = entries.iter().filter_map(|e| e["data"]["body_sha256"].as_str()).collect();
     assert_eq!(bodies.len(), 2, "each message once: {entries:?}");
     assert_eq!(bodies[1], domain::audit::sha256_hex(b"Technician on the way"));
+}
+
+#[tokio::test]
+async fn a_cut_off_export_is_reported_incomplete_and_another_orgs_name_changes_nothing() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    let original = export(&w, &id, true).await;
+    let verdict = verify(&w, &original).await;
+    assert_eq!(
+        (verdict["valid"].clone(), verdict["complete"].clone()),
+        (json!(true), json!(true)),
+        "{verdict}"
+    );
+
+    // The last two entries and what they recorded cut off: consistent, but not the record's end.
+    let mut cut = original.clone();
+    cut.chain.truncate(cut.chain.len() - 2);
+    let kept: Vec<&str> = cut.chain.iter().map(|e| e.source_id.as_str()).collect();
+    cut.timeline.retain(|i| match i {
+        ExportItem::Message(m) => kept.contains(&m.id.as_str()),
+        ExportItem::Event(e) => kept.contains(&e.id.as_str()),
+    });
+    cut.head = cut.chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() });
+    cut.checkpoint = None;
+    let verdict = verify(&w, &cut).await;
+    assert_eq!(verdict["matches_record"], true, "{verdict}");
+    assert_eq!(verdict["complete"], false, "entries follow it on record: {verdict}");
+    assert_eq!(verdict["record_head"]["seq"], original.chain.len());
+
+    // Naming another org does not dodge the comparison with the record.
+    let mut renamed = original.clone();
+    renamed.org_id = "someone-else".into();
+    let verdict = verify(&w, &renamed).await;
+    assert_eq!(verdict["valid"], false, "{verdict}");
+}
+
+#[tokio::test]
+async fn checkpoints_sign_the_head_into_the_locked_bucket_and_expose_a_rewrite_offline() {
+    let w = World::new().await;
+    let id = busy_thread(&w).await;
+    chain(&w, &id).await;
+    // Sealed a second after it moved locally (10 minutes in AWS), by the jobs schedule:
+    // wait for the checkpoint of the whole chain (an earlier one may seal a prefix).
+    let sealed = eventually(30, "a checkpoint of the whole chain", || async {
+        let e = export(&w, &id, true).await;
+        let whole = e.checkpoint.as_ref().map(|c| c.seal.seq) == e.head.as_ref().map(|h| h.seq);
+        (e.checkpoint.is_some() && whole).then_some(e)
+    })
+    .await;
+    let checkpoint = sealed.checkpoint.clone().unwrap();
+    assert!(checkpoint.signature_valid(), "signed by the KMS key");
+    assert_eq!(checkpoint.seal.thread_id, id);
+    assert_eq!(sealed.chain[checkpoint.seal.seq as usize - 1].hash, checkpoint.seal.hash);
+    assert!(domain::audit::verify_export(&sealed).valid);
+
+    // The signed head is in the bucket, and its version cannot be deleted (compliance lock).
+    let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let bucket = infra::stack::AUDIT_BUCKET.to_lowercase();
+    let object = s3.get_object().bucket(&bucket).key(&checkpoint.object_key).send().await.unwrap();
+    let version = object.version_id().unwrap().to_owned();
+    let kept: Vec<domain::audit::SignedSeal> =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert!(kept.contains(&checkpoint), "the bucket holds the same signed head");
+    let deleted =
+        s3.delete_object().bucket(&bucket).key(&checkpoint.object_key).version_id(&version).send().await;
+    assert!(deleted.is_err(), "a locked checkpoint cannot be deleted");
+
+    // A rewrite of the record, rehashed to be consistent, fails offline at the sealed entry.
+    let mut forged = sealed.clone();
+    let plumber = message_index(&forged, "A plumber comes Tuesday");
+    let ExportItem::Message(m) = &mut forged.timeline[plumber] else { unreachable!() };
+    m.body = "No plumber is coming".into();
+    let mut rebuilt = vec![forged.chain[0].clone()];
+    for (i, item) in forged.timeline.iter().enumerate() {
+        let last = rebuilt.last().unwrap();
+        let salt = domain::audit::salt_of(&sealed.chain[i + 1]);
+        rebuilt.push(ChainEntry::chain(item.change(salt), Some((last.seq, &last.hash))));
+    }
+    forged.head = rebuilt.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() });
+    forged.chain = rebuilt;
+    let verdict = domain::audit::verify_export(&forged);
+    assert!(!verdict.valid, "{verdict:?}");
+    assert_eq!(verdict.reason.as_deref(), Some("the chain differs from the one the checkpoint sealed"));
+    assert_eq!(verdict.first_bad_seq, Some(checkpoint.seal.seq));
 }

@@ -100,6 +100,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         app_url: url.to_owned(),
         directory: None,
         links: None,
+        sealing: None,
         quotas: app::QuotaCache::default(),
         hours: app::HoursCache::default(),
         triage: app::triage::TriageCache::default(),

@@ -1,6 +1,7 @@
 //! `audit-verify export.json`: checks a thread export offline, with no account and no
-//! network, exactly as `POST /v1/audit/verify` checks it on its own (`domain::audit`).
-//! Prints the chain's head to compare with another copy or a checkpoint; exits 0 when the
+//! network, exactly as `POST /v1/audit/verify` checks it on its own (`domain::audit`),
+//! including the signature of its checkpoint. Prints the chain's head and the checkpoint's
+//! key fingerprint, to compare with the org's published one; exits 0 when the
 //! export is intact, 1 when it is not (naming the first entry that does not match), 2 when
 //! it cannot be read.
 
@@ -32,6 +33,17 @@ fn main() -> ExitCode {
         match &export.head {
             Some(head) => println!("valid: {} entries, head #{} {}", export.chain.len(), head.seq, head.hash),
             None => println!("valid: no entries"),
+        }
+        match &export.checkpoint {
+            Some(c) => println!(
+                "checkpoint: entry #{} sealed {} by key {} (public key SHA-256 {}), kept at {}",
+                c.seal.seq,
+                c.seal.sealed_at.to_rfc3339(),
+                c.key_id,
+                c.key_fingerprint(),
+                c.object_key
+            ),
+            None => println!("checkpoint: none yet (the chain is checked on its own)"),
         }
         return ExitCode::SUCCESS;
     }

@@ -32,7 +32,7 @@ fn sample() -> Export {
         actor_id: resident.clone(),
         action: Action::ThreadOpened,
         source_id: thread.id.clone(),
-        data: thread.opened_data(Priority::Normal, None),
+        data: thread.opened_data("demo", Priority::Normal, None),
     };
     let message = ExportItem::Message(ExportMessage {
         id: "01JMESSAGE000000000000000A".into(),
@@ -46,7 +46,7 @@ fn sample() -> Export {
         created_at: at,
     });
     let first = ChainEntry::chain(opened, None);
-    let second = ChainEntry::chain(message.change(), Some((first.seq, &first.hash)));
+    let second = ChainEntry::chain(message.change("5a17"), Some((first.seq, &first.hash)));
     Export {
         format: EXPORT_FORMAT.into(),
         exported_at: at,
@@ -58,6 +58,7 @@ fn sample() -> Export {
         timeline: vec![message],
         head: Some(ChainHead { seq: second.seq, hash: second.hash.clone() }),
         chain: vec![first, second],
+        checkpoint: None,
         verification: String::new(),
     }
 }

@@ -40,7 +40,9 @@ pub async fn export(
     let view = load_readable(app, actor, &id).await?;
     policy::ensure_staff(actor)?;
     let org = &actor.org;
-    let head = catch_up(app, org, &id).await?;
+    // Read before the chain is: what it sealed is then always within the export's chain.
+    let checkpoint = app.store.chain_seal(org, &id).await?;
+    let head = catch_up(app, org, &id, Some(super::REQUEST_ROUNDS)).await?;
     let mut chain: Vec<ChainEntry> = Vec::new();
     let mut cursor = None;
     loop {
@@ -96,26 +98,38 @@ pub async fn export(
         timeline: items,
         head: chain.last().map(|e| ChainHead { seq: e.seq, hash: e.hash.clone() }),
         chain,
+        checkpoint,
         verification: how_to_verify(&id.to_string()),
     })
 }
 
-/// Checks an export on its own and, when it is of a thread the caller may read, against the
-/// record: its head must be the entry the chain holds at that place.
+/// Checks an export on its own and, when its thread is one of the caller's org they may
+/// read, against the record: its head must be the entry the chain holds at that place
+/// (`matches_record`), and whether entries follow it there (`complete`, `record_head`).
+/// The thread is looked up in the caller's org whatever the export says its org is.
 pub async fn verify(app: &App, actor: &User, export: &Export) -> Result<Verification, Error> {
     policy::ensure_staff(actor)?;
     let mut verdict = verify_export(export);
-    let (Some(head), Ok(id)) = (&export.head, domain::ThreadId::parse(&export.thread.id)) else {
-        return Ok(verdict);
-    };
-    if !verdict.valid || export.org_id != actor.org.as_str() || load_readable(app, actor, &id).await.is_err()
-    {
-        return Ok(verdict);
+    let Ok(id) = domain::ThreadId::parse(&export.thread.id) else { return Ok(verdict) };
+    match load_readable(app, actor, &id).await {
+        Ok(_) => {}
+        Err(Error::Domain(DomainError::NotFound(_) | DomainError::Forbidden { .. })) => return Ok(verdict),
+        Err(e) => return Err(e),
     }
-    let recorded = app.store.chain_entry(&actor.org, &id, head.seq).await?;
-    let matches = recorded.is_some_and(|e| e.hash == head.hash);
+    if export.org_id != actor.org.as_str() {
+        verdict.valid = false;
+        verdict.reason = Some("the export names another org than its thread's".into());
+    }
+    let record_head = app.store.chain_head(&actor.org, &id).await?.map(|h| h.head);
+    let recorded = match &export.head {
+        Some(head) => app.store.chain_entry(&actor.org, &id, head.seq).await?,
+        None => None,
+    };
+    let matches = export.head.as_ref().is_some_and(|h| recorded.is_some_and(|e| e.hash == h.hash));
     verdict.matches_record = Some(matches);
-    if !matches {
+    verdict.complete = Some(matches && record_head == export.head);
+    verdict.record_head = record_head;
+    if !matches && verdict.valid {
         verdict.valid = false;
         verdict.first_bad_seq = first_difference(app, actor, &id, &export.chain).await?;
         verdict.reason = Some("the chain differs from the record".into());

@@ -5,10 +5,11 @@
 //! Entries follow the order they were chained in, which is timeline order except for an
 //! entry that committed late (it is chained when seen, after newer ones).
 
+pub mod checkpoint;
 pub mod export;
 pub mod pdf;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use domain::audit::{Action, ChainEntry, ChainHead, Change};
 use domain::events::OutboxEvent;
@@ -25,11 +26,28 @@ pub use export::{export, verify};
 /// beyond a request's 30 s or a consumer's retries. The head remembers what it chained
 /// within this window, which is what lets a late entry in without chaining any twice.
 const LOOKBACK_MS: u64 = 5 * 60 * 1000;
+/// The most timeline entries a head remembers (27 bytes each).
+const MAX_RECENT: usize = 2_000;
 
-/// The consumer: chains what the event's thread gained.
-pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
-    catch_up(app, &event.org, &event.thread_id).await?;
-    Ok(())
+/// The consumer, a batch at once: each thread its events name is caught up once.
+pub async fn handle(app: &App, events: Vec<OutboxEvent>) -> Vec<Result<(), WorkError>> {
+    let mut done: HashMap<(OrgId, ThreadId), Result<(), String>> = HashMap::new();
+    let mut results = Vec::with_capacity(events.len());
+    for event in &events {
+        let key = (event.org.clone(), event.thread_id);
+        if !done.contains_key(&key) {
+            let outcome = catch_up(app, &event.org, &event.thread_id, None)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            done.insert(key.clone(), outcome);
+        }
+        results.push(match &done[&key] {
+            Ok(()) => Ok(()),
+            Err(e) => Err(WorkError::Audit(e.clone())),
+        });
+    }
+    results
 }
 
 /// A page of the thread's chain, oldest first (staff who may read the thread).
@@ -43,26 +61,38 @@ pub async fn entries(
     load_readable(app, actor, &thread).await?;
     policy::ensure_staff(actor)?;
     if cursor.is_none() {
-        catch_up(app, &actor.org, &thread).await?;
+        catch_up(app, &actor.org, &thread, Some(REQUEST_ROUNDS)).await?;
     }
     Ok(app.store.chain_entries(&actor.org, &thread, cursor, limit).await?)
 }
 
-/// Chains everything the thread's timeline holds that its chain does not, and returns
-/// the head (`None`: no such thread).
-pub async fn catch_up(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Option<ChainHead>, StoreError> {
+/// Appends a request makes at most before it answers with the chain as far as it got
+/// (the consumer goes on): a long history chained for the first time is the consumer's work.
+pub const REQUEST_ROUNDS: usize = 10;
+
+/// Chains everything the thread's timeline holds that its chain does not (in at most
+/// `rounds` appends), and returns the head (`None`: no such thread).
+pub async fn catch_up(
+    app: &App,
+    org: &OrgId,
+    thread: &ThreadId,
+    rounds: Option<usize>,
+) -> Result<Option<ChainHead>, StoreError> {
+    let mut round = 0;
     loop {
+        round += 1;
         match append_round(app, org, thread).await? {
             Round::Done(head) => return Ok(head),
-            Round::More => {}
+            Round::More(head) if rounds.is_some_and(|r| round >= r) => return Ok(Some(head)),
+            Round::More(_) => {}
         }
     }
 }
 
 enum Round {
     Done(Option<ChainHead>),
-    /// A full append was written; there may be more.
-    More,
+    /// A full append was written (the head after it); there may be more.
+    More(ChainHead),
 }
 
 /// Chains up to [`MAX_APPEND`] entries in one transaction, again on a fresh read of the
@@ -78,7 +108,7 @@ async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round
         }
         let (from, skip) = match &head {
             Some(h) => (
-                h.watermark.map(|w| EntryId::floor_at(w.at_ms().saturating_sub(LOOKBACK_MS))),
+                h.watermark.map(|w| EntryId::floor_at(w.at_ms().saturating_sub(LOOKBACK_MS))).max(h.floor),
                 h.recent.iter().copied().collect(),
             ),
             None => (None, HashSet::new()),
@@ -89,7 +119,9 @@ async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round
             return Ok(Round::Done(head.map(|h| h.head)));
         }
         let full = fresh.len() == room;
-        changes.extend(fresh.iter().map(|item| export::item(item).change()));
+        for item in &fresh {
+            changes.push(export::item(item).change(&salt()?));
+        }
         let mut entries: Vec<ChainEntry> = Vec::with_capacity(changes.len());
         for change in changes {
             let prev = entries
@@ -99,9 +131,9 @@ async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round
             let entry = ChainEntry::chain(change, prev);
             entries.push(entry);
         }
-        let next = next_head(head.as_ref(), &entries, fresh.iter().map(|i| i.id()));
+        let next = next_head(org, thread, head.as_ref(), &entries, fresh.iter().map(|i| i.id()));
         if app.store.append_chain(org, thread, head.map(|h| h.head.seq), &entries, &next).await? {
-            return Ok(if full { Round::More } else { Round::Done(Some(next.head)) });
+            return Ok(if full { Round::More(next.head) } else { Round::Done(Some(next.head)) });
         }
     }
     Err(StoreError::Contention)
@@ -109,6 +141,8 @@ async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round
 
 /// The head after `entries`, remembering the timeline entries chained within the look-back.
 fn next_head(
+    org: &OrgId,
+    thread: &ThreadId,
     before: Option<&ChainHeadRecord>,
     entries: &[ChainEntry],
     chained: impl Iterator<Item = EntryId>,
@@ -121,8 +155,24 @@ fn next_head(
         recent.retain(|id| id.at_ms() >= floor);
     }
     recent.sort();
+    // A thread busier than MAX_RECENT entries in the look-back keeps the newest, and looks
+    // back only as far as them (the head stays far below DynamoDB's 400 KB).
+    let mut floor = before.and_then(|h| h.floor);
+    if recent.len() > MAX_RECENT {
+        recent.drain(..recent.len() - MAX_RECENT);
+        floor = recent.first().copied().max(floor);
+    }
     let last = entries.last().expect("an append has entries");
-    ChainHeadRecord { head: ChainHead { seq: last.seq, hash: last.hash.clone() }, watermark, recent }
+    ChainHeadRecord {
+        org: org.clone(),
+        thread_id: *thread,
+        head: ChainHead { seq: last.seq, hash: last.hash.clone() },
+        // Waiting for a checkpoint since the first change after the last one.
+        unsealed_since: Some(before.and_then(|h| h.unsealed_since).unwrap_or_else(chrono::Utc::now)),
+        watermark,
+        recent,
+        floor,
+    }
 }
 
 /// The chain's first entry: the thread as it began (priority and link as when the chain
@@ -134,6 +184,14 @@ fn opened(thread: &ThreadRecord) -> Change {
         actor_id: thread.created_by.clone(),
         action: Action::ThreadOpened,
         source_id: thread.summary.id.to_string(),
-        data: shown.opened_data(thread.summary.priority, thread.linked_record.as_ref()),
+        data: shown.opened_data(thread.org.as_str(), thread.summary.priority, thread.linked_record.as_ref()),
     }
+}
+
+/// 16 bytes from the OS's random source, in hex: a message entry's salt.
+fn salt() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Unavailable(Box::new(std::io::Error::other(e.to_string()))))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

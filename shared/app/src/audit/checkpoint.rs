@@ -1,0 +1,73 @@
+//! The checkpoint run (the `jobs` schedule, every minute): each chain head that moved and
+//! has waited [`Sealing::after`] is signed with the KMS key and the run's signed heads are
+//! written, as one object, to the Object Lock bucket; each thread's latest checkpoint is
+//! recorded beside its chain for exports. A busy thread is sealed once per wait, not once
+//! per message. A run that dies after writing the object seals the same heads again next
+//! time: a second signed copy of the same facts, never a gap.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::audit::Seal;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::{App, WorkError};
+
+/// Heads sealed per run at most (per shard of the unsealed index).
+const PER_RUN: i32 = 100;
+/// Signatures asked of KMS at once.
+const CONCURRENCY: usize = 8;
+
+/// What sealing needs: where heads are signed and kept, and how long a moved head waits.
+#[derive(Clone, Debug)]
+pub struct Sealing {
+    pub checkpoints: checkpoints::Checkpoints,
+    pub after: Duration,
+}
+
+impl Sealing {
+    /// From `AUDIT_SIGNING_KEY_ID` and `AUDIT_BUCKET` (only the jobs function has them);
+    /// heads wait 10 minutes.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Option<Self> {
+        let opt = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (key, bucket) = (opt("AUDIT_SIGNING_KEY_ID")?, opt("AUDIT_BUCKET")?);
+        let checkpoints = checkpoints::Checkpoints::new(
+            aws_sdk_kms::Client::new(aws),
+            aws_sdk_s3::Client::new(aws),
+            key,
+            bucket,
+        );
+        Some(Self { checkpoints, after: Duration::minutes(10) })
+    }
+}
+
+/// Seals what is due at `now`; the number of heads sealed.
+pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
+    let Some(sealing) = &app.sealing else { return Ok(0) };
+    let heads = app.store.unsealed_heads(now - sealing.after, PER_RUN).await?;
+    if heads.is_empty() {
+        return Ok(0);
+    }
+    let object_key = format!(
+        "checkpoints/{}/{}.json",
+        now.format("%Y/%m/%d"),
+        domain::EntryId::new_at(crate::conversation::millis(now))
+    );
+    let signed: Vec<_> = stream::iter(heads)
+        .map(|h| {
+            let seal = Seal {
+                org_id: h.org.to_string(),
+                thread_id: h.thread_id.to_string(),
+                seq: h.head.seq,
+                hash: h.head.hash,
+                sealed_at: domain::audit::to_millis(now),
+            };
+            sealing.checkpoints.sign(seal, &object_key)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    sealing.checkpoints.keep(&object_key, &signed).await?;
+    for sealed in &signed {
+        app.store.mark_sealed(sealed).await?;
+    }
+    Ok(signed.len())
+}
