@@ -315,7 +315,12 @@ pub async fn create_buckets_and_keys(
             Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
             Err(e) => return Err(e).with_context(|| format!("creating bucket {bucket}")),
         }
-        if locked {
+        // Set once: a second stack on the same emulator finds it set (and objects kept).
+        let rule_set = match s3.get_object_lock_configuration().bucket(&bucket).send().await {
+            Ok(out) => out.object_lock_configuration().and_then(|c| c.rule()).is_some(),
+            Err(_) => false,
+        };
+        if locked && !rule_set {
             // Compliance mode as in AWS; a day here (years there), so the emulator's
             // objects stay disposable.
             let rule = aws_sdk_s3::types::ObjectLockRule::builder()
