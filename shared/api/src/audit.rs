@@ -9,6 +9,7 @@ use axum::Json;
 use domain::audit::{ChainEntry, Export, Verification};
 use domain::{DomainError, ErrorCode};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,7 +26,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AuditPage {
+struct ChainPage {
     items: Vec<ChainEntry>,
     /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
@@ -40,7 +41,7 @@ struct AuditPage {
 #[utoipa::path(get, path = "/v1/threads/{id}/audit", tag = "audit", operation_id = "listAuditEntries",
     params(ThreadPath, ListParams),
     responses(
-        (status = 200, description = "A page of the chain.", body = AuditPage),
+        (status = 200, description = "A page of the chain.", body = ChainPage),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ))]
@@ -49,9 +50,9 @@ async fn chain(
     Actor(actor): Actor,
     ThreadPath(id): ThreadPath,
     params: ListParams,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<Json<ChainPage>, ApiError> {
     let page = audit::entries(&app, &actor, id, params.cursor.as_ref(), params.limit).await?;
-    Ok(Json(AuditPage { items: page.items, next_cursor: page.next.map(|c| c.as_str().to_owned()) }))
+    Ok(Json(ChainPage { items: page.items, next_cursor: page.next.map(|c| c.as_str().to_owned()) }))
 }
 
 /// Export a thread
@@ -121,7 +122,24 @@ async fn export(
 async fn verify(
     State(app): State<AppState>,
     Actor(actor): Actor,
-    JsonBody(export): JsonBody<Export, MAX_EXPORT_BYTES>,
+    JsonBody(body): JsonBody<Value, MAX_EXPORT_BYTES>,
 ) -> Result<Json<Verification>, ApiError> {
+    // The description's integers are int64: a larger one is refused as it says, not read.
+    if !within_int64(&body) {
+        let message = "integers are at most 9223372036854775807";
+        return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+    }
+    let export: Export = serde_json::from_value(body)
+        .map_err(|e| ApiError::from(DomainError::invalid(ErrorCode::InvalidRequest, e.to_string())))?;
     Ok(Json(audit::verify(&app, &actor, &export).await?))
+}
+
+/// Whether every integer in `value` fits an int64.
+fn within_int64(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => !n.is_u64() || n.as_i64().is_some(),
+        Value::Array(items) => items.iter().all(within_int64),
+        Value::Object(map) => map.values().all(within_int64),
+        _ => true,
+    }
 }

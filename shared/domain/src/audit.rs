@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::attachment::ContentType;
@@ -30,6 +30,7 @@ pub const EXPORT_FORMAT: &str = "resident-messaging-export/1";
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ChainAction)]
 pub enum Action {
     /// The thread was started (topic, subject, category, resident, first link).
     ThreadOpened,
@@ -49,7 +50,6 @@ pub enum Action {
 
 /// One entry of a thread's chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(as = AuditEntry)]
 pub struct ChainEntry {
     /// 1, 2, 3… in chain order.
     pub seq: u64,
@@ -61,7 +61,7 @@ pub struct ChainEntry {
     pub source_id: String,
     /// What changed; `null` where an export withholds it (an internal note's).
     #[schema(value_type = Option<Object>)]
-    pub data: Option<Value>,
+    pub data: Option<Map<String, Value>>,
     pub data_hash: String,
     pub prev_hash: String,
     pub hash: String,
@@ -85,14 +85,19 @@ impl ChainEntry {
             None => (1, GENESIS.to_owned()),
         };
         let at = to_millis(change.at);
-        let data_hash = sha256_hex(canonical(&change.data).as_bytes());
+        // What is recorded is always an object (every `change` makes one).
+        let data = match change.data {
+            Value::Object(map) => map,
+            other => Map::from_iter([("value".to_owned(), other)]),
+        };
+        let data_hash = sha256_hex(canonical(&Value::Object(data.clone())).as_bytes());
         let mut entry = Self {
             seq,
             at,
             actor_id: change.actor_id,
             action: change.action,
             source_id: change.source_id,
-            data: Some(change.data),
+            data: Some(data),
             data_hash,
             prev_hash,
             hash: String::new(),
@@ -123,7 +128,6 @@ impl ChainEntry {
 
 /// The chain's last entry: what a checkpoint signs and an export names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[schema(as = AuditHead)]
 pub struct ChainHead {
     pub seq: u64,
     pub hash: String,
@@ -591,7 +595,7 @@ pub fn verify_chain(chain: &[ChainEntry]) -> Result<(), Verification> {
             return bad("prev_hash is not the previous entry's hash");
         }
         if let Some(data) = &entry.data {
-            if sha256_hex(canonical(data).as_bytes()) != entry.data_hash {
+            if sha256_hex(canonical(&Value::Object(data.clone())).as_bytes()) != entry.data_hash {
                 return bad("data does not match data_hash");
             }
         }
