@@ -55,16 +55,7 @@ impl Store {
         org: &OrgId,
         thread: &ThreadId,
     ) -> Result<Option<ChainHeadRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::chain_pk(org, thread), keys::CHAIN_HEAD_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data).transpose()
+        self.get_data(key(keys::chain_pk(org, thread), keys::CHAIN_HEAD_SK), true).await
     }
 
     pub async fn chain_entry(
@@ -73,16 +64,7 @@ impl Store {
         thread: &ThreadId,
         seq: u64,
     ) -> Result<Option<ChainEntry>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::chain_pk(org, thread), keys::chain_entry_sk(seq))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data).transpose()
+        self.get_data(key(keys::chain_pk(org, thread), keys::chain_entry_sk(seq)), true).await
     }
 
     /// Writes `entries` (at most [`MAX_APPEND`]) and moves the head to `head`, if the head
@@ -256,15 +238,6 @@ impl Store {
 
     /// The thread's latest checkpoint.
     pub async fn chain_seal(&self, org: &OrgId, thread: &ThreadId) -> Result<Option<SignedSeal>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::chain_pk(org, thread), keys::CHAIN_SEAL_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(data).transpose()
+        self.get_data(key(keys::chain_pk(org, thread), keys::CHAIN_SEAL_SK), true).await
     }
 }
