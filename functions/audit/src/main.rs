@@ -1,6 +1,10 @@
 //! The `audit` Lambda function: consumes the audit queue (every domain event) with partial
 //! batch failures; chains what each event's thread gained since its chain's head.
 
+// The handler's future (a batch's appends, each a transaction of up to 100 items) nests
+// deeper than the compiler's default layout limit.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 
