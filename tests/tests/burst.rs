@@ -83,3 +83,57 @@ async fn one_hundred_twenty_concurrent_posts_are_all_stored_and_page_back_once_e
     let (_, verdict) = w.post("admin-1", "/v1/audit/verify", export).await;
     assert_eq!(verdict["valid"], true, "{verdict}");
 }
+
+#[tokio::test]
+async fn an_export_past_the_inline_limit_is_handed_over_as_a_download_that_verifies() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Long thread", "first").await;
+    let path = format!("/v1/threads/{id}/messages");
+    // 5,000 four-byte characters: ~20 KB of JSON per message, 4.4 MB for 220.
+    let body = "🏠".repeat(5_000);
+    for round in 0..11 {
+        let posts = (0..20).map(|i| {
+            let author = if (round + i) % 2 == 0 { "resident-1" } else { "admin-1" };
+            let (w, path, body) = (&w, path.clone(), body.clone());
+            async move { w.post(author, &path, json!({"body": body})).await }
+        });
+        for (status, answer) in futures::future::join_all(posts).await {
+            assert_eq!(status, StatusCode::CREATED, "{answer}");
+        }
+    }
+
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = no_redirects
+        .get(format!("{}/v1/threads/{id}/export", w.url))
+        .bearer_auth(w.token("admin-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!location.contains(&w.token("admin-1")), "no credential of the caller in the link");
+
+    // The link needs no token: it is the presigned download of the stored copy.
+    let download = no_redirects.get(&location).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let bytes = download.bytes().await.unwrap();
+    assert!(bytes.len() > 4 * 1024 * 1024, "{} bytes", bytes.len());
+    let export: domain::audit::Export = serde_json::from_slice(&bytes).unwrap();
+    let messages =
+        export.timeline.iter().filter(|i| matches!(i, domain::audit::ExportItem::Message(_))).count();
+    assert_eq!(messages, 221, "the first message and 220 replies");
+    let verdict = domain::audit::verify_export(&export);
+    assert!(verdict.valid, "{:?}", verdict.reason);
+
+    // A smaller one of the same thread (a PDF prints the characters it cannot as ?) is
+    // still answered inline.
+    let pdf = no_redirects
+        .get(format!("{}/v1/threads/{id}/export?format=pdf", w.url))
+        .bearer_auth(w.token("admin-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+}

@@ -86,6 +86,9 @@ struct AttachmentBody {
     content_type: ContentType,
     size_bytes: u64,
     status: AttachmentStatus,
+    /// SHA-256 (lower-case hex) of the bytes, computed when it was attached; absent before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
     /// Presigned S3 GET, valid 5 minutes; null once archived.
     download_url: Option<String>,
 }
@@ -112,6 +115,7 @@ async fn show(
         content_type: a.content_type,
         size_bytes: a.size_bytes,
         status: a.status,
+        sha256: a.sha256,
         download_url,
     }))
 }

@@ -1,9 +1,9 @@
 //! The record: a thread's audit chain, its export (JSON or PDF) and the check of an export.
 //! What is chained and how is in `domain::audit` and `app::audit`.
 
-use app::audit;
+use app::audit::{self, ExportFile, ExportFormat};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::audit::{ChainEntry, Export, Verification};
@@ -60,7 +60,8 @@ async fn chain(
 /// Staff who may read the thread. `format=json` (default): the thread, its participants,
 /// every message and event in chain order, the chain and its head; `format=pdf`: the same
 /// as a printable transcript. `include_internal=true` adds internal notes (their entries
-/// are withheld, not removed, without it). 422 too_large past 5,000 entries.
+/// are withheld, not removed, without it). An export past 4 MB is answered 303 with a
+/// download URL (valid 5 minutes) of a copy kept a day. 422 too_large past 5,000 entries.
 #[utoipa::path(get, path = "/v1/threads/{id}/export", tag = "audit", operation_id = "exportThread",
     params(ThreadPath,
         ("format" = Option<String>, Query, description = "`json` (default) or `pdf`."),
@@ -69,6 +70,8 @@ async fn chain(
         (status = 200, description = "The export.", body = Export, content(
             (Export = "application/json"),
             (Vec<u8> = "application/pdf"))),
+        (status = 303, description = "Too large to answer inline: download it from `location`.",
+            headers(("location" = String, description = "Presigned S3 GET of the export, valid 5 minutes."))),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 422, response = UnprocessableEntity),
@@ -83,9 +86,9 @@ async fn export(
     if let Some(unknown) = query.keys().find(|k| !["format", "include_internal"].contains(&k.as_str())) {
         return Err(invalid(&format!("unknown parameter {unknown}")));
     }
-    let pdf = match query.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("pdf") => true,
+    let format = match query.get("format").map(String::as_str) {
+        None | Some("json") => ExportFormat::Json,
+        Some("pdf") => ExportFormat::Pdf,
         Some(_) => return Err(invalid("format is json or pdf")),
     };
     let include_internal = match query.get("include_internal").map(String::as_str) {
@@ -93,16 +96,19 @@ async fn export(
         Some("true") => true,
         Some(_) => return Err(invalid("include_internal is true or false")),
     };
-    let export = audit::export(&app, &actor, id, include_internal).await?;
-    if !pdf {
-        return Ok(Json(export).into_response());
-    }
-    let name = format!("attachment; filename=\"thread-{id}.pdf\"");
-    Ok((
-        [(header::CONTENT_TYPE, "application/pdf".to_owned()), (header::CONTENT_DISPOSITION, name)],
-        audit::pdf::render(&export),
-    )
-        .into_response())
+    Ok(match audit::export_file(&app, &actor, id, include_internal, format).await? {
+        ExportFile::Inline { bytes, file_name } => {
+            let mut response = ([(header::CONTENT_TYPE, format.content_type())], bytes).into_response();
+            if format == ExportFormat::Pdf {
+                let disposition = format!("attachment; filename=\"{file_name}\"");
+                if let Ok(value) = header::HeaderValue::from_str(&disposition) {
+                    response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+                }
+            }
+            response
+        }
+        ExportFile::Stored { url } => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
+    })
 }
 
 /// Verify an export

@@ -56,6 +56,7 @@ pub async fn upload(app: &App, actor: &User, new: NewUpload<'_>) -> Result<Uploa
             archive_at: None,
             internal: false,
             version_id: None,
+            sha256: None,
         };
         let presigned = app.files.presign_upload(&object_key, new.content_type, size_bytes).await?;
         app.store.create_attachment(&record).await?;

@@ -266,7 +266,7 @@ async fn take_attachments(
             )
             .into());
         }
-        let stored = app.files.inspect(&a.object_key).await?;
+        let stored = app.files.inspect(&a.object_key, app.files.max_bytes).await?;
         let Some(stored) = stored else {
             return Err(DomainError::invalid(
                 ErrorCode::AttachmentNotUploaded,
@@ -274,9 +274,10 @@ async fn take_attachments(
             )
             .into());
         };
-        if stored.size_bytes != a.size_bytes || stored.size_bytes > app.files.max_bytes {
-            return Err(rejected("the uploaded file's size differs from the declared size"));
-        }
+        let sha256 = match stored.sha256 {
+            Some(sha256) if stored.size_bytes == a.size_bytes => sha256,
+            _ => return Err(rejected("the uploaded file's size differs from the declared size")),
+        };
         if ContentType::sniff(&stored.head) != Some(a.content_type) {
             return Err(rejected("the uploaded file's content is not the declared type"));
         }
@@ -291,6 +292,7 @@ async fn take_attachments(
             archive_at: Some(archive_at),
             internal,
             version_id: stored.version_id,
+            sha256: Some(sha256),
             ..a.clone()
         });
     }

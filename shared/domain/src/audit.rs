@@ -143,7 +143,12 @@ fn timestamp(at: &DateTime<Utc>) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex, as every hash of the record is written.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The canonical JSON of `value` (see the module's documentation).
@@ -357,6 +362,10 @@ pub struct ExportAttachment {
     pub file_name: String,
     pub content_type: ContentType,
     pub size_bytes: u64,
+    /// SHA-256 (hex) of the file's bytes as attached; chained with its message. Absent for
+    /// files attached before hashes were kept, so their entries hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

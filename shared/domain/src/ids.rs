@@ -109,6 +109,7 @@ ulid_id!(TemplateId, "template");
 ulid_id!(ScheduledId, "scheduled message");
 ulid_id!(CampaignId, "campaign");
 ulid_id!(WebhookId, "webhook");
+ulid_id!(ExportId, "export");
 named_schema!(ThreadId, "Ulid", crate::schema::ulid());
 named_schema!(MessageId, "Ulid", crate::schema::ulid());
 named_schema!(AttachmentId, "Ulid", crate::schema::ulid());

@@ -29,8 +29,8 @@ pub mod webhook;
 
 pub use error::{DomainError, ErrorCode};
 pub use ids::{
-    AttachmentId, CampaignId, EntryId, EventId, LogId, MessageId, OrgId, ScheduledId, TemplateId, ThreadId,
-    UserId, WebhookId,
+    AttachmentId, CampaignId, EntryId, EventId, ExportId, LogId, MessageId, OrgId, ScheduledId, TemplateId,
+    ThreadId, UserId, WebhookId,
 };
 pub use routing::{Recipient, RoutingSettings};
 pub use text::{LinkedRecord, MessageBody, Subject, Topic};

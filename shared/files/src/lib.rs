@@ -1,6 +1,7 @@
 //! S3 adapter for attachments. Uploads and downloads never pass through a function: we
 //! sign short-lived URLs. Every upload URL signs its content type, its length and the
-//! bucket's KMS encryption, so S3 refuses anything else; objects are keyed by org.
+//! bucket's KMS encryption, so S3 refuses anything else; objects are keyed by org. Exports
+//! too large for a Lambda response are put here too, for a day.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{ServerSideEncryption, Tag, Tagging};
 use aws_sdk_s3::Client;
 use domain::attachment::{ContentType, SNIFF_BYTES};
-use domain::{AttachmentId, OrgId};
+use domain::{AttachmentId, ExportId, OrgId, ThreadId};
+use sha2::{Digest, Sha256};
 
 /// How long an upload or download URL stays valid.
 pub const URL_TTL: Duration = Duration::from_secs(300);
@@ -38,6 +40,9 @@ pub struct Stored {
     /// The version these facts are of (the bucket is versioned): downloads are pinned to
     /// it, so bytes PUT again through a still-valid upload URL are never served.
     pub version_id: Option<String>,
+    /// SHA-256 of the version's bytes (lower-case hex); `None` when there were more than
+    /// the limit given to `inspect`, which stopped reading.
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +60,11 @@ impl Files {
 
     pub fn object_key(org: &OrgId, id: &AttachmentId) -> String {
         format!("org/{org}/{id}")
+    }
+
+    /// Where an export of `thread` is put, one object per export.
+    pub fn export_key(org: &OrgId, thread: &ThreadId, export: &ExportId, extension: &str) -> String {
+        format!("exports/{org}/{thread}/{export}.{extension}")
     }
 
     pub async fn presign_upload(
@@ -101,31 +111,55 @@ impl Files {
         Ok(req.uri().to_owned())
     }
 
-    /// What was uploaded, or `None` if nothing was.
-    pub async fn inspect(&self, key: &str) -> Result<Option<Stored>, FilesError> {
-        let head = match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(h) => h,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+    /// What was uploaded, or `None` if nothing was: one GET of the latest version, read
+    /// through once to hash it (at most `max_bytes` are read).
+    pub async fn inspect(&self, key: &str, max_bytes: u64) -> Result<Option<Stored>, FilesError> {
+        let mut out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(err(e)),
         };
-        let version_id = head.version_id().map(str::to_owned);
-        let out = self
-            .client
-            .get_object()
+        let size_bytes = out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let kms_encrypted = out.server_side_encryption() == Some(&ServerSideEncryption::AwsKms);
+        let version_id = out.version_id().map(str::to_owned);
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        let mut complete = size_bytes <= max_bytes;
+        while complete {
+            let Some(chunk) = out.body.next().await else { break };
+            let chunk = chunk.map_err(err)?;
+            read += chunk.len() as u64;
+            complete = read <= max_bytes;
+            let wanted = SNIFF_BYTES.saturating_sub(head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..wanted]);
+            hasher.update(&chunk);
+        }
+        let sha256 = complete.then(|| domain::audit::hex(&hasher.finalize()));
+        Ok(Some(Stored { size_bytes, kms_encrypted, head, version_id, sha256 }))
+    }
+
+    /// Stores a finished export too large to answer inline (under `exports/`, which the
+    /// bucket's lifecycle expires after a day) and returns a download URL for it.
+    pub async fn put_export(
+        &self,
+        key: &str,
+        content_type: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, FilesError> {
+        self.client
+            .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .set_version_id(version_id.clone())
-            .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.key_id)
+            .body(bytes.into())
             .send()
             .await
             .map_err(err)?;
-        let bytes = out.body.collect().await.map_err(err)?.into_bytes().to_vec();
-        Ok(Some(Stored {
-            size_bytes: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-            kms_encrypted: head.server_side_encryption() == Some(&ServerSideEncryption::AwsKms),
-            head: bytes,
-            version_id,
-        }))
+        self.presign_download(key, None, file_name).await
     }
 
     /// Tags an object archived; the bucket's lifecycle rule moves it to archival storage.

@@ -57,6 +57,9 @@ pub struct AttachmentRecord {
     /// ever served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// SHA-256 (hex) of that version's bytes, computed when it was attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// What a message shows of each of its attachments.
@@ -67,6 +70,10 @@ pub struct AttachmentRef {
     pub content_type: ContentType,
     #[schema(minimum = 1)]
     pub size_bytes: u64,
+    /// SHA-256 (lower-case hex) of the file's bytes, computed when it was attached
+    /// (absent on files attached before hashes were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl From<&AttachmentRecord> for AttachmentRef {
@@ -76,6 +83,7 @@ impl From<&AttachmentRecord> for AttachmentRef {
             file_name: a.file_name.clone(),
             content_type: a.content_type,
             size_bytes: a.size_bytes,
+            sha256: a.sha256.clone(),
         }
     }
 }

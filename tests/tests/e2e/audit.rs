@@ -338,3 +338,45 @@ async fn checkpoints_sign_the_head_into_the_locked_bucket_and_expose_a_rewrite_o
     assert_eq!(verdict.reason.as_deref(), Some("the chain differs from the one the checkpoint sealed"));
     assert_eq!(verdict.first_bad_seq, Some(checkpoint.seal.seq));
 }
+
+#[tokio::test]
+async fn an_attachment_is_hashed_when_attached_and_its_hash_is_chained() {
+    use sha2::Digest;
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Ceiling stain", "Photo attached").await;
+    let photo = w.upload("resident-1", "stain.jpg", "image/jpeg", crate::attachments::JPEG).await;
+    let (status, body) = w.attach("resident-1", &id, &[&photo]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let expected: String =
+        sha2::Sha256::digest(crate::attachments::JPEG).iter().map(|b| format!("{b:02x}")).collect();
+
+    let (status, meta) = w.get("resident-1", &format!("/v1/attachments/{photo}")).await;
+    assert_eq!(status, StatusCode::OK, "{meta}");
+    assert_eq!(meta["sha256"], expected.as_str());
+    assert_eq!(body["attachments"][0]["sha256"], expected.as_str(), "the message shows it too");
+
+    let original = export(&w, &id, false).await;
+    let at = original
+        .timeline
+        .iter()
+        .position(|i| matches!(i, ExportItem::Message(m) if !m.attachments.is_empty()))
+        .unwrap();
+    let ExportItem::Message(m) = &original.timeline[at] else { unreachable!() };
+    assert_eq!(m.attachments[0].sha256.as_deref(), Some(expected.as_str()));
+    assert_eq!(verify(&w, &original).await["valid"], true);
+
+    // Another file's hash in its place fails at that message's entry.
+    let mut edited = original.clone();
+    let ExportItem::Message(m) = &mut edited.timeline[at] else { unreachable!() };
+    m.attachments[0].sha256 =
+        Some(sha2::Sha256::digest(crate::attachments::PNG).iter().map(|b| format!("{b:02x}")).collect());
+    let verdict = verify(&w, &edited).await;
+    assert_eq!(
+        (verdict["valid"].clone(), verdict["first_bad_seq"].clone()),
+        (json!(false), json!(seq_of(&original, at)))
+    );
+
+    let url = format!("{}/v1/threads/{id}/export?format=pdf", w.url);
+    let pdf = w.http.get(url).bearer_auth(w.token("admin-1")).send().await.unwrap().bytes().await.unwrap();
+    assert!(String::from_utf8_lossy(&pdf).contains(&expected), "the PDF prints the file's hash");
+}

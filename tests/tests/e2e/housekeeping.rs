@@ -58,6 +58,7 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
         archive_at: Some(now - Duration::days(1)),
         internal: false,
         version_id: None,
+        sha256: None,
     };
     store.create_attachment(&attachment).await.unwrap();
     // A contact whose scheduled archive is due, after the attachments in the run.

@@ -118,6 +118,7 @@ async fn attachments_left_unprocessed_by_a_throttled_batch_read_are_read_again()
             archive_at: None,
             internal: false,
             version_id: None,
+            sha256: None,
         };
         w.store.create_attachment(&record).await.unwrap();
     }

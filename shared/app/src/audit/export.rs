@@ -103,6 +103,64 @@ pub async fn export(
     })
 }
 
+/// The most bytes an export is answered with inline: a Lambda response is at most 6 MB,
+/// and a PDF goes out base64-encoded (4 MB become 5.4).
+pub const INLINE_EXPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// How an export is handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Pdf,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Pdf => "application/pdf",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Pdf => "pdf",
+        }
+    }
+}
+
+/// A rendered export: its bytes, or, past `INLINE_EXPORT_BYTES`, a short-lived download
+/// URL of the copy put in the attachments bucket (under `exports/`, kept a day).
+pub enum ExportFile {
+    Inline { bytes: Vec<u8>, file_name: String },
+    Stored { url: String },
+}
+
+/// `export`, rendered as `format`.
+pub async fn export_file(
+    app: &App,
+    actor: &User,
+    id: domain::ThreadId,
+    include_internal: bool,
+    format: ExportFormat,
+) -> Result<ExportFile, Error> {
+    let export = export(app, actor, id, include_internal).await?;
+    let bytes = match format {
+        // Strings, numbers and maps with string keys: nothing that can fail to encode.
+        ExportFormat::Json => serde_json::to_vec(&export).expect("an export encodes as JSON"),
+        ExportFormat::Pdf => super::pdf::render(&export),
+    };
+    let file_name = format!("thread-{id}.{}", format.extension());
+    if bytes.len() <= INLINE_EXPORT_BYTES {
+        return Ok(ExportFile::Inline { bytes, file_name });
+    }
+    let made = domain::ExportId::new_at(crate::conversation::millis(Utc::now()));
+    let key = files::Files::export_key(&actor.org, &id, &made, format.extension());
+    let url = app.files.put_export(&key, format.content_type(), &file_name, bytes).await?;
+    Ok(ExportFile::Stored { url })
+}
+
 /// Checks an export on its own and, when its thread is one of the caller's org they may
 /// read, against the record: its head must be the entry the chain holds at that place
 /// (`matches_record`), and whether entries follow it there (`complete`, `record_head`).
@@ -205,6 +263,7 @@ fn message(m: &MessageRecord) -> ExportMessage {
                 file_name: a.file_name.clone(),
                 content_type: a.content_type,
                 size_bytes: a.size_bytes,
+                sha256: a.sha256.clone(),
             })
             .collect(),
         created_at: m.created_at,

@@ -20,7 +20,7 @@ use store::{ChainHeadRecord, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND}
 use crate::conversation::load_readable;
 use crate::{App, Error, WorkError};
 
-pub use export::{export, verify};
+pub use export::{export, export_file, verify, ExportFile, ExportFormat, INLINE_EXPORT_BYTES};
 
 /// How long after its id's time a timeline entry may commit and still be chained: far
 /// beyond a request's 30 s or a consumer's retries. The head remembers what it chained

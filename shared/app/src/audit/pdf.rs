@@ -137,6 +137,9 @@ fn message(say: &mut impl FnMut(String, bool), tag: &str, m: &ExportMessage) {
             format!("    Attachment: {} ({}, {} bytes)", a.file_name, word(&a.content_type), a.size_bytes),
             false,
         );
+        if let Some(sha256) = &a.sha256 {
+            say(format!("      SHA-256 {sha256}"), false);
+        }
     }
 }
 
