@@ -6,15 +6,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EMULATOR_STAMP := $(VENV)/.emulator.stamp
 SCHEMA_VENV := .venv-schema
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
-.PHONY: help dev test token search-rebuild emulator tools lint sam-build fmt clippy unit emulator-check e2e schema schemathesis bench coldstart load chaos
+.PHONY: help web web-types chromium dev test token search-rebuild emulator tools lint sam-build fmt clippy unit emulator-check e2e schema schemathesis bench coldstart load chaos
 
 help:
-	@echo "make dev                 run the whole system locally (emulator, tables, seed, API on :3000)"
-	@echo "make test                every check and test: fmt, clippy, template lint, unit, end-to-end, schema"
+	@echo "make dev                 run the whole system locally (emulator, tables, seed, API and web client on :3000)"
+	@echo "make test                every check and test: fmt, clippy, template lint, unit, end-to-end (browser included), schema"
+	@echo "make web                 build the web client into web/dist (make dev does)"
+	@echo "make web-types           write web/openapi.json again from the API (the client's types come from it)"
 	@echo "make schema              schemathesis against GET /openapi.json of a local stack (part of make test)"
 	@echo "make token USER=admin-1  print a local bearer token for a seeded user"
 	@echo "make search-rebuild ORG=demo  build an org's search index again from the table (of make dev)"
@@ -24,7 +27,7 @@ help:
 	@echo "make chaos               the same load with AWS cut off twice (whole emulator, SQS only)"
 	@echo "make coldstart           cold start of every Lambda binary under a local Lambda Runtime API"
 
-dev: emulator
+dev: emulator web
 	cargo run -p infra --bin devstack
 
 token:
@@ -69,7 +72,7 @@ unit:
 emulator-check: emulator
 	$(PY) infra/emulator_check.py $(or $(EMULATOR_CHECK_STEPS),1500) $(or $(EMULATOR_CHECK_SEED),1)
 
-e2e: emulator
+e2e: emulator web chromium
 	cargo test -p e2e
 
 # Generated requests from openapi.json against a local stack, as a resident and as an admin:
@@ -79,6 +82,19 @@ schema: emulator schemathesis
 
 sam-build: tools
 	infra/template-tools.sh build
+
+# The web client: its packages (pinned by web/package-lock.json), its API types generated
+# from web/openapi.json, type-checked and built into web/dist (served at / by make dev).
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+# web/openapi.json again from the API's handlers (a unit test fails while it is stale).
+web-types:
+	cargo run -q -p infra --bin openapi > web/openapi.json
+
+# Debian's chromium for the browser test (browsers cannot be downloaded here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # Per-route latency, measured DynamoDB round trips and own overhead; writes BENCHMARKS.md.
 bench: emulator

@@ -22,6 +22,7 @@ pub mod stack;
 pub mod targets;
 pub mod token;
 pub mod triage_bench;
+pub mod web;
 pub mod webhook_bench;
 pub mod webhook_sink;
 

@@ -1,0 +1,124 @@
+// The API client: typed by the types generated from the API's own OpenAPI document
+// (npm run types), so a renamed field breaks the build, not the page.
+
+import type { components } from "./api/schema";
+
+export type Schemas = components["schemas"];
+export type Thread = Schemas["Thread"];
+export type ThreadSummary = Schemas["ThreadSummary"];
+export type TimelineItem = Schemas["TimelineItem"];
+export type Folder = Schemas["ThreadStatus"];
+export type Role = Schemas["Role"];
+
+export interface Session {
+  token: string;
+  userId: string;
+  name: string;
+  role: Role;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Api {
+  constructor(private readonly session: Session) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.session.token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (resp.status === 204) return undefined as T;
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      const error = (data as Partial<Schemas["Error"]>).error;
+      throw new ApiError(resp.status, error?.code ?? "unknown", error?.message ?? resp.statusText);
+    }
+    return data as T;
+  }
+
+  threads(folder: Folder | undefined, cursor?: string): Promise<Schemas["ThreadPage"]> {
+    const q = new URLSearchParams({ limit: "25" });
+    if (folder) q.set("folder", folder);
+    if (cursor) q.set("cursor", cursor);
+    return this.call("GET", `/v1/threads?${q}`);
+  }
+
+  thread(id: string): Promise<Thread> {
+    return this.call("GET", `/v1/threads/${encodeURIComponent(id)}`);
+  }
+
+  /** The whole timeline, oldest first. */
+  async timeline(id: string): Promise<TimelineItem[]> {
+    const items: TimelineItem[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const q = new URLSearchParams({ limit: "100" });
+      if (cursor) q.set("cursor", cursor);
+      const page: Schemas["TimelinePage"] = await this.call("GET", `/v1/threads/${encodeURIComponent(id)}/messages?${q}`);
+      items.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return items;
+  }
+
+  startThread(topic: string, subject: string, body: string): Promise<Thread> {
+    return this.call("POST", "/v1/threads", { topic, subject, body });
+  }
+
+  post(threadId: string, body: string, internal: boolean, attachmentIds: string[]): Promise<Schemas["Message"]> {
+    const request: Record<string, unknown> = { body };
+    if (internal) request.internal = true;
+    if (attachmentIds.length) request.attachment_ids = attachmentIds;
+    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/messages`, request);
+  }
+
+  markRead(threadId: string, messageId: string): Promise<void> {
+    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/read`, { message_id: messageId });
+  }
+
+  setStatus(threadId: string, status: "open" | "resolved" | "archived"): Promise<Thread> {
+    return this.call("PATCH", `/v1/threads/${encodeURIComponent(threadId)}`, { status });
+  }
+
+  attachment(id: string): Promise<Schemas["Attachment"]> {
+    return this.call("GET", `/v1/attachments/${encodeURIComponent(id)}`);
+  }
+
+  /** Uploads a file straight to storage through a presigned PUT; its attachment id. */
+  async upload(file: File): Promise<string> {
+    const upload: Schemas["Upload"] = await this.call("POST", "/v1/attachments", {
+      file_name: file.name,
+      content_type: file.type,
+      size_bytes: file.size,
+    });
+    const headers = Object.fromEntries(
+      Object.entries(upload.upload_headers).filter(([name]) => name.toLowerCase() !== "content-length"),
+    );
+    const put = await fetch(upload.upload_url, { method: "PUT", headers, body: file });
+    if (!put.ok) throw new ApiError(put.status, "upload_failed", put.statusText);
+    return upload.id;
+  }
+}
+
+/** The local stack's demo users, or null where sign-in goes through Cognito. */
+export async function demoUsers(): Promise<{ id: string; name: string; role: Role; unit?: string | null }[] | null> {
+  const resp = await fetch("/local/users").catch(() => null);
+  return resp && resp.ok ? resp.json() : null;
+}
+
+export async function localToken(userId: string): Promise<string> {
+  const resp = await fetch("/local/token", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_id: userId }),
+  });
+  if (!resp.ok) throw new ApiError(resp.status, "sign_in_failed", resp.statusText);
+  return (await resp.json()).token;
+}
