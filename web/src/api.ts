@@ -68,8 +68,10 @@ export class Api {
     return items;
   }
 
-  startThread(topic: string, subject: string, body: string): Promise<Thread> {
-    return this.call("POST", "/v1/threads", { topic, subject, body });
+  startThread(topic: string, subject: string, body: string, attachmentIds: string[]): Promise<Thread> {
+    const request: Schemas["CreateThread"] = { topic, subject, body };
+    if (attachmentIds.length) request.attachment_ids = attachmentIds;
+    return this.call("POST", "/v1/threads", request);
   }
 
   post(threadId: string, body: string, internal: boolean, attachmentIds: string[]): Promise<Schemas["Message"]> {

@@ -185,7 +185,7 @@ fn message_body(req: &PostMessage) -> Result<Body, ApiError> {
     }
 }
 
-fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {
+pub(crate) fn parse_attachment_ids(raw: &[String]) -> Result<Vec<AttachmentId>, ApiError> {
     if raw.len() > MAX_PER_MESSAGE {
         let message = format!("at most {MAX_PER_MESSAGE} attachments per message");
         return Err(DomainError::invalid(ErrorCode::TooManyAttachments, message).into());

@@ -55,6 +55,13 @@ struct CreateThread {
     /// and within 365 days, else 422 invalid_send_at): 202 with the scheduled message.
     #[schema(format = DateTime)]
     send_at: Option<String>,
+    /// Ids of attachments the caller uploaded and that no message carries yet, for the first
+    /// message (422 too_many_attachments, duplicate_attachment, unknown_attachment,
+    /// attachment_rejected, attachment_not_uploaded, attachment_unavailable; nothing is
+    /// stored then). Not with send_at (422 invalid_request).
+    #[serde(default)]
+    #[schema(max_items = 3)]
+    attachment_ids: Vec<String>,
 }
 
 /// Start a thread
@@ -92,8 +99,13 @@ async fn create_thread(
         linked_record: req.linked_record,
         resident_id: req.resident_id.map(UserId::parse).transpose()?,
         category_id: req.category_id.clone(),
+        attachment_ids: crate::messages::parse_attachment_ids(&req.attachment_ids)?,
     };
     if let Some(send_at) = req.send_at.as_deref() {
+        if !new.attachment_ids.is_empty() {
+            let message = "a scheduled conversation takes no attachments";
+            return Err(DomainError::invalid(ErrorCode::InvalidRequest, message).into());
+        }
         let record = scheduled::thread(&app, &actor, new, scheduled::send_at(send_at)?, request).await?;
         return Ok((StatusCode::ACCEPTED, Json(record)).into_response());
     }

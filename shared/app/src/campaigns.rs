@@ -567,6 +567,7 @@ impl<'a> Sender<'a> {
             linked_record: None,
             resident_id: Some(resident.id.clone()),
             category_id: Some(record.category_id.clone()),
+            attachment_ids: Vec::new(),
         };
         let key = conversation_key(record, &resident.id);
         let (state, thread_id, outcome) = match threads::start_counted(app, self.author, new, key, false)

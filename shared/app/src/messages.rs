@@ -226,18 +226,18 @@ pub async fn mark_read(
 }
 
 /// The message attachments are about to go on.
-struct Target {
-    thread_id: ThreadId,
-    message_id: MessageId,
-    internal: bool,
-    at: DateTime<Utc>,
+pub(crate) struct Target {
+    pub thread_id: ThreadId,
+    pub message_id: MessageId,
+    pub internal: bool,
+    pub at: DateTime<Utc>,
 }
 
 /// Checks each attachment may go on this message (the poster's own upload, not used yet,
 /// its stored bytes of the declared size and type, encrypted) and returns the records as
 /// they will be once attached. The post's transaction takes them, conditioned on being
 /// still unused.
-async fn take_attachments(
+pub(crate) async fn take_attachments(
     app: &App,
     actor: &User,
     ids: &[AttachmentId],

@@ -361,6 +361,7 @@ async fn post(app: &App, scheduled: &ScheduledRecord) -> Result<Outcome, WorkErr
                 linked_record: linked_record.clone(),
                 resident_id: Some(resident_id.clone()),
                 category_id: Some(category_id.clone()),
+                attachment_ids: Vec::new(),
             };
             match threads::start(app, &author, new, request).await {
                 Ok(view) => {

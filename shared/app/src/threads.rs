@@ -5,16 +5,18 @@ use domain::events::{OutboxEvent, OutboxKind, ThreadField};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
 use domain::{
-    DomainError, ErrorCode, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject,
-    ThreadId, ThreadStatus, Topic, User, UserId,
+    AttachmentId, DomainError, ErrorCode, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority,
+    Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId,
 };
 use store::retry::Tries;
 use store::{
-    ArchiveCheck, CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow, InboxScope,
-    LastMessage, MessageRecord, Page, QueueChange, ResidentRef, RowFilter, Summary, ThreadRecord, ThreadView,
+    ArchiveCheck, AttachmentRef, CreateOutcome, Cursor, EventKind, EventRecord, InboxQuery, InboxRow,
+    InboxScope, LastMessage, MessageRecord, Page, QueueChange, ResidentRef, RowFilter, Summary, ThreadRecord,
+    ThreadView,
 };
 
 use crate::conversation::{load_visible, millis, now, participant};
+use crate::messages::{take_attachments, Target};
 use crate::relay::relay;
 use crate::{categories, consents, quota, App, Error, Idempotency};
 
@@ -30,6 +32,8 @@ pub struct NewThread {
     pub resident_id: Option<UserId>,
     /// Staff only: its communication category (else the one claiming its topic).
     pub category_id: Option<String>,
+    /// The caller's uploads the first message carries (checked as a post's are).
+    pub attachment_ids: Vec<AttachmentId>,
 }
 
 /// Starts a thread with its first message, or answers the thread an earlier request with
@@ -72,7 +76,7 @@ pub(crate) async fn start_counted(
     };
     let at = now();
     let id = ThreadId::new_at(millis(at));
-    let first = MessageRecord {
+    let mut first = MessageRecord {
         id: MessageId::new_at(millis(at)),
         thread_id: id,
         author_id: actor.id.clone(),
@@ -128,23 +132,50 @@ pub(crate) async fn start_counted(
         at,
         kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
     };
-    let created = app.store.create_thread(&thread, &participants, &first, request.record(), &event).await;
-    let is_new = |outcome: &CreateOutcome| matches!(outcome, CreateOutcome::Created);
-    match taken.settle(app, created.map_err(Error::from), is_new).await? {
-        CreateOutcome::Created => {
+    let created = async {
+        let target = Target { thread_id: id, message_id: first.id, internal: false, at };
+        let attached = match take_attachments(app, actor, &new.attachment_ids, &target).await {
+            Ok(attached) => attached,
+            // A retry of a creation that took these attachments answers the thread it made.
+            Err(e) => {
+                return match request.first_answer(app, actor).await? {
+                    Some(first) => Ok(Created::Replayed(first.thread_id)),
+                    None => Err(e),
+                }
+            }
+        };
+        first.attachments = attached.iter().map(AttachmentRef::from).collect();
+        let write =
+            app.store.create_thread(&thread, &participants, &first, &attached, request.record(), &event);
+        Ok(match write.await? {
+            CreateOutcome::Created => Created::New,
+            CreateOutcome::Replayed(record) => {
+                if !request.is_replay_of(&record.request_hash) {
+                    return Err(Error::key_reused());
+                }
+                Created::Replayed(record.message.thread_id)
+            }
+        })
+    }
+    .await;
+    let is_new = |outcome: &Created| matches!(outcome, Created::New);
+    match taken.settle(app, created, is_new).await? {
+        Created::New => {
             relay(app, &event).await;
             Ok(ThreadView { thread, participants })
         }
         // The same request again (a client retrying after a lost answer): the thread it made,
         // counted when it was made. The caller must still be allowed to see it (they may have
         // left it since).
-        CreateOutcome::Replayed(first) => {
-            if !request.is_replay_of(&first.request_hash) {
-                return Err(Error::key_reused());
-            }
-            load_visible(app, actor, &first.message.thread_id).await
-        }
+        Created::Replayed(thread_id) => load_visible(app, actor, &thread_id).await,
     }
+}
+
+/// What a creation came to: a new thread, or the one an earlier request with the same
+/// Idempotency-Key made.
+enum Created {
+    New,
+    Replayed(ThreadId),
 }
 
 /// A new conversation the actor may start: its topic as offered, and its resident.

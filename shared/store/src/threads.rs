@@ -159,6 +159,7 @@ impl Store {
         thread: &ThreadRecord,
         participants: &[ParticipantRecord],
         first: &MessageRecord,
+        attachments: &[crate::AttachmentRecord],
         idempotency: Option<NewIdempotency<'_>>,
         event: &OutboxEvent,
     ) -> Result<CreateOutcome, StoreError> {
@@ -172,6 +173,10 @@ impl Store {
         let item = items::timeline_item(org, &thread.summary.id, &entry)?;
         writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
         writes.push(outbox::put_item(&self.table, event)?);
+        // Each attachment taken on condition it is still unused, as a post takes them.
+        for a in attachments {
+            writes.push(crate::attachments::transition(&self.table, a, crate::AttachmentStatus::Pending)?);
+        }
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(org, &first.author_id, i.key));
         if let (Some(idem), Some(pk)) = (&idempotency, &idem_pk) {
             writes.push(self.idempotency_put(pk, idem, first)?);

@@ -276,3 +276,60 @@ async fn retention_archives_due_attachments_and_leaves_newer_ones() {
     assert_eq!(meta["status"], "attached");
     assert!(meta["download_url"].is_string());
 }
+
+#[tokio::test]
+async fn a_conversation_starts_with_a_photo_taken_once_and_a_refused_start_stores_nothing() {
+    use crate::support::read;
+    let w = World::new().await;
+    let photo = w.upload("resident-1", "leak.jpg", "image/jpeg", JPEG).await;
+    let start = |key: &'static str, ids: Vec<String>| {
+        w.http
+            .post(format!("{}/v1/threads", w.url))
+            .bearer_auth(w.token("resident-1"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"topic": "maintenance", "subject": key, "body": "See the photo", "attachment_ids": ids}))
+            .send()
+    };
+    let (status, thread) = read(start("with-photo", vec![photo.clone()]).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    let id = thread["id"].as_str().unwrap().to_owned();
+    let first = &w.messages("resident-1", &id).await[0];
+    assert_eq!(first["attachments"][0]["id"], photo.as_str());
+    assert_eq!(first["attachments"][0]["file_name"], "leak.jpg");
+
+    // The staff member it is routed to downloads the very bytes.
+    w.routed_to(&id, "maint-1").await;
+    let (status, meta) = w.get("maint-1", &format!("/v1/attachments/{photo}")).await;
+    assert_eq!((status, meta["status"].as_str()), (StatusCode::OK, Some("attached")), "{meta}");
+    let bytes =
+        w.http.get(meta["download_url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..], JPEG);
+
+    // A retry of that creation answers the same thread, though its photo is taken now.
+    let (status, again) = read(start("with-photo", vec![photo.clone()]).await.unwrap()).await;
+    assert_eq!((status, &again["id"]), (StatusCode::CREATED, &thread["id"]), "{again}");
+
+    // The same photo on another conversation, or someone else's upload: refused, nothing stored.
+    let before = w.thread_ids("resident-1", "").await;
+    let (status, body) = read(start("reused", vec![photo.clone()]).await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "attachment_unavailable"));
+    let theirs = w.upload("resident-2", "theirs.png", "image/png", PNG).await;
+    let (status, body) = read(start("theirs", vec![theirs.clone()]).await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_attachment"));
+    assert_eq!(w.thread_ids("resident-1", "").await, before, "no conversation was started");
+    let (_, meta) = w.get("resident-2", &format!("/v1/attachments/{theirs}")).await;
+    assert_eq!(meta["status"], "pending", "their upload is still theirs to use");
+
+    // A scheduled conversation takes none.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let staff_photo = w.upload("admin-1", "plan.png", "image/png", PNG).await;
+    let (status, body) = w
+        .post(
+            "admin-1",
+            "/v1/threads",
+            json!({"topic": "general", "subject": "Later", "body": "Hi", "resident_id": "resident-1",
+                "send_at": later, "attachment_ids": [staff_photo]}),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"), "{body}");
+}

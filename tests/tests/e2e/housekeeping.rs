@@ -141,6 +141,7 @@ async fn resolved_threads_are_archived_once_untouched_for_the_orgs_period() {
             linked_record: None,
             resident_id: None,
             category_id: None,
+            attachment_ids: Vec::new(),
         };
         let (app, resident) = (app.clone(), resident.clone());
         async move {

@@ -2,10 +2,11 @@ import { ApiError } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
+import { filePicker } from "./files";
 
 const TOPICS = ["maintenance", "billing", "parking", "general"];
 
-/** A resident's new conversation: topic, subject and first message. */
+/** A resident's new conversation: topic, subject, first message and its photos. */
 export async function composeView(ctx: Context): Promise<void> {
   const s = t();
   const topic = h("select", { name: "topic", required: true },
@@ -14,6 +15,7 @@ export async function composeView(ctx: Context): Promise<void> {
   const subject = h("input", { name: "subject", required: true, maxlength: 200 }) as HTMLInputElement;
   const body = h("textarea", { name: "body", required: true, rows: 6, maxlength: 5000 }) as HTMLTextAreaElement;
   const status = h("p", { role: "status" });
+  const files = filePicker(status);
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
   const form = h(
     "form",
@@ -21,10 +23,13 @@ export async function composeView(ctx: Context): Promise<void> {
       class: "card",
       onsubmit: async (e: Event) => {
         e.preventDefault();
+        const chosen = files.chosen();
+        if (!chosen) return;
         send.disabled = true;
         status.textContent = s.sending;
         try {
-          const thread = await ctx.api.startThread(topic.value, subject.value, body.value);
+          const ids = await Promise.all(chosen.map((f) => ctx.api.upload(f)));
+          const thread = await ctx.api.startThread(topic.value, subject.value, body.value, ids);
           ctx.go(`#/thread/${thread.id}`);
         } catch (err) {
           status.textContent = `${s.failed}: ${err instanceof ApiError ? err.message : String(err)}`;
@@ -36,6 +41,7 @@ export async function composeView(ctx: Context): Promise<void> {
     field(s.topic, topic),
     field(s.subject, subject),
     field(s.message, body),
+    files.element,
     h("div", { class: "actions" }, send, h("a", { href: "#/" }, s.cancel)),
     status,
   );

@@ -2,9 +2,8 @@ import { ApiError, type Schemas, type Thread, type TimelineItem } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
+import { filePicker } from "./files";
 import { isStaff } from "./inbox";
-
-const MAX_FILES = 3;
 
 /** One conversation: its messages and events, who is in it, and the reply form. */
 export async function threadView(ctx: Context, id: string): Promise<void> {
@@ -120,35 +119,26 @@ function attachment(ctx: Context, a: Schemas["AttachmentRef"]): HTMLElement {
 function composer(ctx: Context, id: string, staff: boolean, refresh: () => Promise<void>): HTMLElement {
   const s = t();
   const body = h("textarea", { name: "reply", rows: 3, required: true, maxlength: 5000 }) as HTMLTextAreaElement;
-  const internal = h("input", { type: "checkbox", name: "internal" }) as HTMLInputElement;
-  const files = h("input", { type: "file", multiple: true, accept: "image/jpeg,image/png,image/heic,image/webp,application/pdf" }) as HTMLInputElement;
-  const previews = h("ul", { class: "previews" });
+  const internal = h("input", { type: "checkbox", name: "internal", id: "internal-note" }) as HTMLInputElement;
   const status = h("p", { role: "status" });
+  const files = filePicker(status);
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
-  files.addEventListener("change", () => {
-    const chosen = [...(files.files ?? [])];
-    status.textContent = chosen.length > MAX_FILES ? s.tooManyFiles : "";
-    show(previews, chosen.map((f) =>
-      h("li", {}, f.type.startsWith("image/") ? h("img", { src: URL.createObjectURL(f), alt: f.name }) : f.name),
-    ));
-  });
   return h(
     "form",
     {
       class: "composer",
       onsubmit: async (e: Event) => {
         e.preventDefault();
-        const chosen = [...(files.files ?? [])];
-        if (chosen.length > MAX_FILES) return;
+        const chosen = files.chosen();
+        if (!chosen) return;
         send.disabled = true;
         status.textContent = s.sending;
         try {
           const ids = await Promise.all(chosen.map((f) => ctx.api.upload(f)));
           await ctx.api.post(id, body.value, staff && internal.checked, ids);
           body.value = "";
-          files.value = "";
           internal.checked = false;
-          show(previews);
+          files.clear();
           status.textContent = "";
           await refresh();
         } catch (err) {
@@ -159,9 +149,8 @@ function composer(ctx: Context, id: string, staff: boolean, refresh: () => Promi
       },
     },
     field(s.reply, body),
-    staff && h("div", { class: "check" }, internal, h("label", { for: (internal.id = "internal-note") }, s.internalNote)),
-    field(s.attachments, files),
-    previews,
+    staff && h("div", { class: "check" }, internal, h("label", { for: "internal-note" }, s.internalNote)),
+    files.element,
     h("div", { class: "actions" }, send),
     status,
   );
