@@ -8,6 +8,7 @@ EMULATOR_STAMP := $(VENV)/.emulator.stamp
 SCHEMA_VENV := .venv-schema
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCHEMA_STAMP := $(SCHEMA_VENV)/.schemathesis.stamp
+WEB_STAMP := web/node_modules/.installed.stamp
 # `make token USER=admin-1`; the shell's own $USER is not a seeded user.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),resident-1)
 
@@ -83,10 +84,14 @@ schema: emulator schemathesis
 sam-build: tools
 	infra/template-tools.sh build
 
-# The web client: its packages (pinned by web/package-lock.json), its API types generated
+# The web client: its packages (pinned by web/package-lock.json, installed again when it
+# changes), its API types generated
 # from web/openapi.json, type-checked and built into web/dist (served at / by make dev).
-web:
-	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+web: $(WEB_STAMP)
+	cd web && npm run build
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # web/openapi.json again from the API's handlers (a unit test fails while it is stale).
 web-types:

@@ -1,7 +1,7 @@
 //! The web client, locally: its built files (`web/dist`) at `/`, and the two endpoints of
 //! its "Sign in as" picker: `GET /local/users` (the demo users) and `POST /local/token`
-//! (a local token for one of them). Local stack only: in AWS the client signs in with
-//! Cognito, and none of this is deployed.
+//! (a local token for one of them). Local stack only: none of this is deployed (signing
+//! in with Cognito in AWS is still to come).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -68,7 +68,12 @@ async fn file(path: &Path) -> Response {
     } else {
         "public, max-age=31536000, immutable"
     };
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)], bytes).into_response()
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, cache),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (headers, bytes).into_response()
 }
 
 fn not_found() -> Response {

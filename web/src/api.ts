@@ -30,9 +30,10 @@ export class ApiError extends Error {
 export class Api {
   constructor(private readonly session: Session) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.session.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
+    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
     const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (resp.status === 204) return undefined as T;
     const data = await resp.json().catch(() => ({}));
@@ -68,17 +69,17 @@ export class Api {
     return items;
   }
 
-  startThread(topic: string, subject: string, body: string, attachmentIds: string[]): Promise<Thread> {
+  startThread(topic: string, subject: string, body: string, attachmentIds: string[], key: string): Promise<Thread> {
     const request: Schemas["CreateThread"] = { topic, subject, body };
     if (attachmentIds.length) request.attachment_ids = attachmentIds;
-    return this.call("POST", "/v1/threads", request);
+    return this.call("POST", "/v1/threads", request, key);
   }
 
-  post(threadId: string, body: string, internal: boolean, attachmentIds: string[]): Promise<Schemas["Message"]> {
+  post(threadId: string, body: string, internal: boolean, attachmentIds: string[], key: string): Promise<Schemas["Message"]> {
     const request: Record<string, unknown> = { body };
     if (internal) request.internal = true;
     if (attachmentIds.length) request.attachment_ids = attachmentIds;
-    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/messages`, request);
+    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/messages`, request, key);
   }
 
   markRead(threadId: string, messageId: string): Promise<void> {
@@ -94,10 +95,10 @@ export class Api {
   }
 
   /** Uploads a file straight to storage through a presigned PUT; its attachment id. */
-  async upload(file: File): Promise<string> {
+  async upload(file: File, contentType: string): Promise<string> {
     const upload: Schemas["Upload"] = await this.call("POST", "/v1/attachments", {
       file_name: file.name,
-      content_type: file.type,
+      content_type: contentType,
       size_bytes: file.size,
     });
     const headers = Object.fromEntries(
@@ -109,7 +110,7 @@ export class Api {
   }
 }
 
-/** The local stack's demo users, or null where sign-in goes through Cognito. */
+/** The local stack's demo users, or null where it does not offer them. */
 export async function demoUsers(): Promise<{ id: string; name: string; role: Role; unit?: string | null }[] | null> {
   const resp = await fetch("/local/users").catch(() => null);
   return resp && resp.ok ? resp.json() : null;

@@ -13,22 +13,28 @@ const SESSION = "session";
 const POLL_MS = 4000;
 
 let timer: number | undefined;
+/** Bumped by each render: a view of an older one stops acting (polls, read markers). */
+let generation = 0;
 
 function loadSession(): Session | null {
   const raw = sessionStorage.getItem(SESSION);
   return raw ? (JSON.parse(raw) as Session) : null;
 }
 
+/** Shows the inbox: through hashchange, or at once when the hash is already there. */
+function home(): void {
+  if (location.hash === "#/") void render();
+  else location.hash = "#/";
+}
+
 function signIn(session: Session): void {
   sessionStorage.setItem(SESSION, JSON.stringify(session));
-  location.hash = "#/";
-  render();
+  home();
 }
 
 function signOut(): void {
   sessionStorage.removeItem(SESSION);
-  location.hash = "#/";
-  render();
+  home();
 }
 
 function header(session: Session | null): HTMLElement {
@@ -61,6 +67,8 @@ function header(session: Session | null): HTMLElement {
 async function render(): Promise<void> {
   if (timer !== undefined) window.clearInterval(timer);
   timer = undefined;
+  generation += 1;
+  const mine = generation;
   document.documentElement.lang = currentLang();
   const root = document.getElementById("app")!;
   const session = loadSession();
@@ -74,9 +82,11 @@ async function render(): Promise<void> {
     session,
     api: new Api(session),
     main,
+    current: () => mine === generation,
     poll(refresh) {
+      if (mine !== generation) return;
       timer = window.setInterval(() => {
-        if (document.visibilityState === "visible") refresh().catch(() => undefined);
+        if (mine === generation && document.visibilityState === "visible") refresh().catch(() => undefined);
       }, POLL_MS);
     },
     go(hash) {
@@ -86,10 +96,17 @@ async function render(): Promise<void> {
   const [route, arg] = location.hash.replace(/^#\/?/, "").split("/");
   try {
     if (route === "thread" && arg) await threadView(ctx, arg);
-    else if (route === "new") await composeView(ctx);
+    else if (route === "new" && session.role === "resident") await composeView(ctx);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
-    show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));
+    if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));
+  }
+  // The new view's heading names the page and takes the focus, for screen readers.
+  const heading = main.querySelector("h1");
+  if (heading && mine === generation) {
+    document.title = `${heading.textContent} · ${t().appName}`;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
   }
 }
 

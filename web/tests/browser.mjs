@@ -87,9 +87,18 @@ try {
   const threadUrl = page.url();
   await signOut(page);
 
+  // The resident keeps the conversation open in another window: staff's reply must show
+  // up there without a reload.
+  const watching = await browser.newContext({ locale: "en-CA" });
+  watching.setDefaultTimeout(TIMEOUT);
+  const watcher = await watching.newPage();
+  await signIn(watcher, "resident-1");
+  await watcher.goto(threadUrl);
+  await watcher.getByRole("heading", { name: subject }).waitFor();
+
   step("staff see it in Unread, reply, add a note and resolve");
   await signIn(page, "maint-1");
-  await page.getByRole("link", { name: "Unread" }).click();
+  await page.getByRole("navigation").getByRole("link", { name: "Unread" }).click();
   const row = page.getByRole("link", { name: new RegExp(subject) });
   await row.waitFor();
   await axeScan(page, "the staff inbox");
@@ -100,6 +109,9 @@ try {
   await page.getByLabel("Reply").fill("A plumber will come tomorrow morning.");
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByText("A plumber will come tomorrow morning.").waitFor();
+  step("the reply appears in the resident's open window without a reload");
+  await watcher.getByText("A plumber will come tomorrow morning.").waitFor();
+  await watching.close();
   await page.getByLabel("Reply").fill("Check whether the pipe is under warranty.");
   await page.getByLabel("Internal note").check();
   await page.getByRole("button", { name: "Send" }).click();
@@ -141,7 +153,7 @@ try {
   await signOut(frPage);
   await signIn(frPage, "admin-1");
   for (const folder of ["Non lus", "Ouverts", "Résolus", "Archivés"]) {
-    await frPage.getByRole("link", { name: folder }).waitFor();
+    await frPage.getByRole("navigation").getByRole("link", { name: folder }).waitFor();
   }
   await axeScan(frPage, "the French staff inbox");
   await fr.close();

@@ -61,7 +61,7 @@ async fn chain(
 /// every message and event in chain order, the chain and its head; `format=pdf`: the same
 /// as a printable transcript. `include_internal=true` adds internal notes (their entries
 /// are withheld, not removed, without it). An export past 4 MB is answered 303 with a
-/// download URL (valid 5 minutes) of a copy kept a day. 422 too_large past 5,000 entries.
+/// download URL (valid 5 minutes) of a copy kept a day or two. 422 too_large past 5,000 entries.
 #[utoipa::path(get, path = "/v1/threads/{id}/export", tag = "audit", operation_id = "exportThread",
     params(ThreadPath,
         ("format" = Option<String>, Query, description = "`json` (default) or `pdf`."),

@@ -59,7 +59,9 @@ struct CreateThread {
     /// message (422 too_many_attachments, duplicate_attachment, unknown_attachment,
     /// attachment_rejected, attachment_not_uploaded, attachment_unavailable; nothing is
     /// stored then). Not with send_at (422 invalid_request).
-    #[serde(default)]
+    // Left out of the request's hash when empty: Idempotency-Keys of creations made before
+    // it existed still match their retries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(max_items = 3)]
     attachment_ids: Vec<String>,
 }

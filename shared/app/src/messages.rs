@@ -128,11 +128,7 @@ pub async fn post(
             PostOutcome::Replayed(first) if request.is_replay_of(&first.request_hash) => {
                 Ok(Posted::Replayed(first.message))
             }
-            PostOutcome::AttachmentTaken => Err(DomainError::invalid(
-                ErrorCode::AttachmentUnavailable,
-                "an attachment is already used by another message",
-            )
-            .into()),
+            PostOutcome::AttachmentTaken => Err(attachment_taken()),
             PostOutcome::Replayed(_) => Err(Error::key_reused()),
             // Only an automatic reply is ever not needed.
             PostOutcome::NotNeeded => Err(store::StoreError::Contention.into()),
@@ -225,6 +221,12 @@ pub async fn mark_read(
     }
 }
 
+/// An attachment another message carries already.
+pub(crate) fn attachment_taken() -> Error {
+    DomainError::invalid(ErrorCode::AttachmentUnavailable, "an attachment is already used by another message")
+        .into()
+}
+
 /// The message attachments are about to go on.
 pub(crate) struct Target {
     pub thread_id: ThreadId,
@@ -250,7 +252,7 @@ pub(crate) async fn take_attachments(
     let (found, retention) = app.store.attachments_with_retention(&actor.org, ids).await?;
     let rejected =
         |why: &str| Error::from(DomainError::invalid(ErrorCode::AttachmentRejected, why.to_owned()));
-    let mut taken = Vec::with_capacity(ids.len());
+    let mut mine = Vec::with_capacity(ids.len());
     for id in ids {
         // Someone else's upload is indistinguishable from no upload.
         let a = found.iter().find(|a| &a.id == id && a.uploader == actor.id).ok_or_else(|| {
@@ -260,13 +262,15 @@ pub(crate) async fn take_attachments(
             )
         })?;
         if a.status != AttachmentStatus::Pending {
-            return Err(DomainError::invalid(
-                ErrorCode::AttachmentUnavailable,
-                "an attachment is already used by another message",
-            )
-            .into());
+            return Err(attachment_taken());
         }
-        let stored = app.files.inspect(&a.object_key, app.files.max_bytes).await?;
+        mine.push(a);
+    }
+    // Each file read through once, all at the same time.
+    let inspections = mine.iter().map(|a| app.files.inspect(&a.object_key, a.size_bytes));
+    let stored_all = futures::future::try_join_all(inspections).await?;
+    let mut taken = Vec::with_capacity(ids.len());
+    for (a, stored) in mine.into_iter().zip(stored_all) {
         let Some(stored) = stored else {
             return Err(DomainError::invalid(
                 ErrorCode::AttachmentNotUploaded,
@@ -274,9 +278,8 @@ pub(crate) async fn take_attachments(
             )
             .into());
         };
-        let sha256 = match stored.sha256 {
-            Some(sha256) if stored.size_bytes == a.size_bytes => sha256,
-            _ => return Err(rejected("the uploaded file's size differs from the declared size")),
+        let Some(sha256) = stored.sha256 else {
+            return Err(rejected("the uploaded file's size differs from the declared size"));
         };
         if ContentType::sniff(&stored.head) != Some(a.content_type) {
             return Err(rejected("the uploaded file's content is not the declared type"));

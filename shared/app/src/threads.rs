@@ -155,6 +155,7 @@ pub(crate) async fn start_counted(
                 }
                 Created::Replayed(record.message.thread_id)
             }
+            CreateOutcome::AttachmentTaken => return Err(crate::messages::attachment_taken()),
         })
     }
     .await;

@@ -40,8 +40,8 @@ pub struct Stored {
     /// The version these facts are of (the bucket is versioned): downloads are pinned to
     /// it, so bytes PUT again through a still-valid upload URL are never served.
     pub version_id: Option<String>,
-    /// SHA-256 of the version's bytes (lower-case hex); `None` when there were more than
-    /// the limit given to `inspect`, which stopped reading.
+    /// SHA-256 of the version's bytes (lower-case hex); `None` when it was not read (not
+    /// the size expected, or over the limit).
     pub sha256: Option<String>,
 }
 
@@ -112,8 +112,9 @@ impl Files {
     }
 
     /// What was uploaded, or `None` if nothing was: one GET of the latest version, read
-    /// through once to hash it (at most `max_bytes` are read).
-    pub async fn inspect(&self, key: &str, max_bytes: u64) -> Result<Option<Stored>, FilesError> {
+    /// through once to hash it when it is `expected_bytes` long and within the limit (else
+    /// it is not read and `sha256` is `None`).
+    pub async fn inspect(&self, key: &str, expected_bytes: u64) -> Result<Option<Stored>, FilesError> {
         let mut out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
@@ -122,21 +123,25 @@ impl Files {
         let size_bytes = out.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
         let kms_encrypted = out.server_side_encryption() == Some(&ServerSideEncryption::AwsKms);
         let version_id = out.version_id().map(str::to_owned);
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let mut stored = Stored { size_bytes, kms_encrypted, head: Vec::new(), version_id, sha256: None };
+        if size_bytes != expected_bytes || size_bytes > self.max_bytes {
+            return Ok(Some(stored));
+        }
         let mut hasher = Sha256::new();
         let mut read = 0u64;
-        let mut complete = size_bytes <= max_bytes;
-        while complete {
-            let Some(chunk) = out.body.next().await else { break };
+        while let Some(chunk) = out.body.next().await {
             let chunk = chunk.map_err(err)?;
             read += chunk.len() as u64;
-            complete = read <= max_bytes;
-            let wanted = SNIFF_BYTES.saturating_sub(head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..wanted]);
+            if read > size_bytes {
+                // More than S3 said it holds: not the object that was measured.
+                return Ok(Some(stored));
+            }
+            let wanted = SNIFF_BYTES.saturating_sub(stored.head.len()).min(chunk.len());
+            stored.head.extend_from_slice(&chunk[..wanted]);
             hasher.update(&chunk);
         }
-        let sha256 = complete.then(|| domain::audit::hex(&hasher.finalize()));
-        Ok(Some(Stored { size_bytes, kms_encrypted, head, version_id, sha256 }))
+        stored.sha256 = (read == size_bytes).then(|| domain::audit::hex(&hasher.finalize()));
+        Ok(Some(stored))
     }
 
     /// Stores a finished export too large to answer inline (under `exports/`, which the

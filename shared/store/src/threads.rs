@@ -54,6 +54,8 @@ pub enum CreateOutcome {
     /// The idempotency key was used before: here is what was recorded for it (the first
     /// message of the thread it created, or of whatever else it was used for).
     Replayed(IdempotencyRecord),
+    /// An attachment of the first message was taken by another message meanwhile.
+    AttachmentTaken,
 }
 
 pub enum ReadOutcome {
@@ -174,6 +176,7 @@ impl Store {
         writes.push(tx::put(&self.table, item, Condition::new(NOT_EXISTS))?);
         writes.push(outbox::put_item(&self.table, event)?);
         // Each attachment taken on condition it is still unused, as a post takes them.
+        let attachments_from = writes.len();
         for a in attachments {
             writes.push(crate::attachments::transition(&self.table, a, crate::AttachmentStatus::Pending)?);
         }
@@ -190,6 +193,10 @@ impl Store {
             if let Some(record) = self.idempotency_record(&pk).await? {
                 return Ok(CreateOutcome::Replayed(record));
             }
+        }
+        let attachments_to = attachments_from + attachments.len();
+        if (attachments_from..attachments_to).any(|i| outcome.failed_condition(i)) {
+            return Ok(CreateOutcome::AttachmentTaken);
         }
         // A fresh ULID collided, or the service conflicted: both are transient.
         Err(StoreError::Contention)

@@ -314,11 +314,23 @@ async fn a_conversation_starts_with_a_photo_taken_once_and_a_refused_start_store
     let (status, body) = read(start("reused", vec![photo.clone()]).await.unwrap()).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "attachment_unavailable"));
     let theirs = w.upload("resident-2", "theirs.png", "image/png", PNG).await;
-    let (status, body) = read(start("theirs", vec![theirs.clone()]).await.unwrap()).await;
+    let mine = w.upload("resident-1", "mine.png", "image/png", PNG).await;
+    let (status, body) = read(start("theirs", vec![mine.clone(), theirs.clone()]).await.unwrap()).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_attachment"));
     assert_eq!(w.thread_ids("resident-1", "").await, before, "no conversation was started");
-    let (_, meta) = w.get("resident-2", &format!("/v1/attachments/{theirs}")).await;
-    assert_eq!(meta["status"], "pending", "their upload is still theirs to use");
+    let (_, meta) = w.get("resident-1", &format!("/v1/attachments/{mine}")).await;
+    assert_eq!(meta["status"], "pending", "the valid upload was not taken by the refused start");
+
+    // Two starts racing for one upload: one takes it, the other is told it is used.
+    let contested = w.upload("resident-1", "race.png", "image/png", PNG).await;
+    let (a, b) =
+        tokio::join!(start("race-a", vec![contested.clone()]), start("race-b", vec![contested.clone()]));
+    let (a, b) = (read(a.unwrap()).await, read(b.unwrap()).await);
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY], "{} / {}", a.1, b.1);
+    let loser = if a.0 == StatusCode::CREATED { &b.1 } else { &a.1 };
+    assert_eq!(error_code(loser), "attachment_unavailable");
 
     // A scheduled conversation takes none.
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();

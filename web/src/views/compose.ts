@@ -1,8 +1,7 @@
-import { ApiError } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { filePicker } from "./files";
+import { feedback, filePicker, sender } from "./form";
 
 const TOPICS = ["maintenance", "billing", "parking", "general"];
 
@@ -14,37 +13,26 @@ export async function composeView(ctx: Context): Promise<void> {
   ) as HTMLSelectElement;
   const subject = h("input", { name: "subject", required: true, maxlength: 200 }) as HTMLInputElement;
   const body = h("textarea", { name: "body", required: true, rows: 6, maxlength: 5000 }) as HTMLTextAreaElement;
-  const status = h("p", { role: "status" });
-  const files = filePicker(status);
+  const say = feedback();
+  const files = filePicker(say);
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
-  const form = h(
-    "form",
-    {
-      class: "card",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const chosen = files.chosen();
-        if (!chosen) return;
-        send.disabled = true;
-        status.textContent = s.sending;
-        try {
-          const ids = await Promise.all(chosen.map((f) => ctx.api.upload(f)));
-          const thread = await ctx.api.startThread(topic.value, subject.value, body.value, ids);
-          ctx.go(`#/thread/${thread.id}`);
-        } catch (err) {
-          status.textContent = `${s.failed}: ${err instanceof ApiError ? err.message : String(err)}`;
-          send.disabled = false;
-        }
-      },
-    },
-    h("h1", {}, s.newConversation),
-    field(s.topic, topic),
-    field(s.subject, subject),
-    field(s.message, body),
-    files.element,
-    h("div", { class: "actions" }, send, h("a", { href: "#/" }, s.cancel)),
-    status,
+  const submit = sender(send, say, async (key) => {
+    const ids = await files.upload(ctx.api);
+    if (!ids) return false;
+    const thread = await ctx.api.startThread(topic.value, subject.value, body.value, ids, key);
+    ctx.go(`#/thread/${thread.id}`);
+    return true;
+  });
+  show(
+    ctx.main,
+    h("form", { class: "card", onsubmit: submit },
+      h("h1", {}, s.newConversation),
+      field(s.topic, topic),
+      field(s.subject, subject),
+      field(s.message, body),
+      files.element,
+      h("div", { class: "actions" }, send, h("a", { href: "#/" }, s.cancel)),
+      say.element,
+    ),
   );
-  show(ctx.main, form);
-  subject.focus();
 }

@@ -47,15 +47,45 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
     more,
   );
 
+  // Pages after the first, as "Load more" fetched them; polling refreshes the first.
+  let first: ThreadSummary[] = [];
+  let later: ThreadSummary[] = [];
+  let cursor: string | null | undefined;
+  let shown = "";
+  const residentsOwn = (items: ThreadSummary[]) =>
+    // Residents' inbox: everything not archived.
+    folder ? items : items.filter((i) => i.status !== "archived");
+  const draw = () => {
+    const items = residentsOwn([...first, ...later.filter((l) => !first.some((f) => f.id === l.id))]);
+    // Redrawn only when something changed, so polling never takes the focus away.
+    const now = JSON.stringify([items, cursor]);
+    if (now === shown) return;
+    shown = now;
+    show(list, items.length ? items.map((i) => row(ctx, i)) : h("li", { class: "empty" }, s.noThreads));
+    show(
+      more,
+      cursor &&
+        h("button", {
+          type: "button",
+          onclick: async () => {
+            const page = await ctx.api.threads(folder, cursor ?? undefined);
+            later = [...later, ...page.items];
+            cursor = page.next_cursor;
+            draw();
+          },
+        }, s.loadMore),
+    );
+  };
   const load = async () => {
     const page = await ctx.api.threads(folder);
-    // Residents' inbox: everything not archived.
-    const items = folder ? page.items : page.items.filter((i) => i.status !== "archived");
-    show(list, items.length ? items.map((i) => row(ctx, i)) : h("li", { class: "empty" }, s.noThreads));
-    show(more);
+    if (!ctx.current()) return;
+    first = page.items;
+    if (later.length === 0) cursor = page.next_cursor;
+    draw();
     if (staff) {
       const unread = folder === "unread" ? page : await ctx.api.threads("unread");
-      unreadCount.textContent = unread.items.length ? ` ${unread.items.length}${unread.next_cursor ? "+" : ""}` : "";
+      const count = unread.items.length ? ` ${unread.items.length}${unread.next_cursor ? "+" : ""}` : "";
+      if (unreadCount.textContent !== count) unreadCount.textContent = count;
     }
   };
   await load();

@@ -1,8 +1,8 @@
-import { ApiError, type Schemas, type Thread, type TimelineItem } from "../api";
+import type { Schemas, Thread, TimelineItem } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { filePicker } from "./files";
+import { feedback, filePicker, sender, type Feedback } from "./form";
 import { isStaff } from "./inbox";
 
 /** One conversation: its messages and events, who is in it, and the reply form. */
@@ -14,9 +14,19 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   const timeline = h("ol", { class: "timeline", "aria-label": s.messages });
   let thread: Thread = await ctx.api.thread(id);
   let items: TimelineItem[] = [];
+  let shown = "";
 
-  const refresh = async () => {
-    [thread, items] = await Promise.all([ctx.api.thread(id), ctx.api.timeline(id)]);
+  // The timeline is read again only when the thread changed (a message, an event, a read
+  // marker), and redrawn only then, so polling neither costs the whole timeline nor takes
+  // the focus away.
+  const refresh = async (force = false) => {
+    const latest = await ctx.api.thread(id);
+    const key = JSON.stringify(latest);
+    if (!ctx.current() || (key === shown && !force)) return;
+    thread = latest;
+    items = await ctx.api.timeline(id);
+    if (!ctx.current()) return;
+    shown = key;
     renderHead();
     renderPeople();
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
@@ -28,7 +38,7 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   const markRead = async () => {
     const last = [...items].reverse().find((i) => i.type === "message");
     const mine = thread.participants.find((p) => p.user_id === ctx.session.userId);
-    if (last && mine && (mine.last_read_message_id ?? "") < last.id) {
+    if (ctx.current() && last && mine && (mine.last_read_message_id ?? "") < last.id) {
       await ctx.api.markRead(id, last.id).catch(() => undefined);
     }
   };
@@ -36,8 +46,12 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   const renderHead = () => {
     const status = thread.status;
     const setStatus = (next: "open" | "resolved") => async () => {
-      thread = await ctx.api.setStatus(id, next);
-      await refresh();
+      try {
+        await ctx.api.setStatus(id, next);
+        await refresh(true);
+      } catch (err) {
+        say.fail(err);
+      }
     };
     show(
       head,
@@ -66,10 +80,11 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     );
   };
 
-  show(ctx.main, head, h("div", { class: "thread-body" }, timeline, people), composer(ctx, id, staff, refresh));
-  await refresh();
+  const say = feedback();
+  show(ctx.main, head, h("div", { class: "thread-body" }, timeline, people), composer(ctx, id, staff, say, refresh));
+  await refresh(true);
   timeline.lastElementChild?.scrollIntoView({ block: "end" });
-  ctx.poll(refresh);
+  ctx.poll(() => refresh());
 }
 
 function entry(ctx: Context, item: TimelineItem, thread: Thread): HTMLElement {
@@ -109,49 +124,43 @@ function nameOf(thread: Thread, id: string): string {
 }
 
 function attachment(ctx: Context, a: Schemas["AttachmentRef"]): HTMLElement {
+  // The link downloads (Content-Disposition: attachment), so the page stays.
   const open = async () => {
     const meta = await ctx.api.attachment(a.id);
-    if (meta.download_url) window.open(meta.download_url, "_blank", "noopener");
+    if (meta.download_url) location.assign(meta.download_url);
   };
   return h("li", {}, h("button", { type: "button", class: "link", onclick: open }, a.file_name));
 }
 
-function composer(ctx: Context, id: string, staff: boolean, refresh: () => Promise<void>): HTMLElement {
+function composer(
+  ctx: Context,
+  id: string,
+  staff: boolean,
+  say: Feedback,
+  refresh: (force: boolean) => Promise<void>,
+): HTMLElement {
   const s = t();
   const body = h("textarea", { name: "reply", rows: 3, required: true, maxlength: 5000 }) as HTMLTextAreaElement;
   const internal = h("input", { type: "checkbox", name: "internal", id: "internal-note" }) as HTMLInputElement;
-  const status = h("p", { role: "status" });
-  const files = filePicker(status);
+  const files = filePicker(say);
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
+  const submit = sender(send, say, async (key) => {
+    const ids = await files.upload(ctx.api);
+    if (!ids) return false;
+    await ctx.api.post(id, body.value, staff && internal.checked, ids, key);
+    body.value = "";
+    internal.checked = false;
+    files.clear();
+    await refresh(true);
+    return true;
+  });
   return h(
     "form",
-    {
-      class: "composer",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const chosen = files.chosen();
-        if (!chosen) return;
-        send.disabled = true;
-        status.textContent = s.sending;
-        try {
-          const ids = await Promise.all(chosen.map((f) => ctx.api.upload(f)));
-          await ctx.api.post(id, body.value, staff && internal.checked, ids);
-          body.value = "";
-          internal.checked = false;
-          files.clear();
-          status.textContent = "";
-          await refresh();
-        } catch (err) {
-          status.textContent = `${s.failed}: ${err instanceof ApiError ? err.message : String(err)}`;
-        } finally {
-          send.disabled = false;
-        }
-      },
-    },
+    { class: "composer", onsubmit: submit },
     field(s.reply, body),
     staff && h("div", { class: "check" }, internal, h("label", { for: "internal-note" }, s.internalNote)),
     files.element,
     h("div", { class: "actions" }, send),
-    status,
+    say.element,
   );
 }

@@ -104,7 +104,7 @@ pub async fn export(
 }
 
 /// The most bytes an export is answered with inline: a Lambda response is at most 6 MB,
-/// and a PDF goes out base64-encoded (4 MB become 5.4).
+/// and a PDF goes out base64-encoded (4 MiB become 5.6 MB).
 pub const INLINE_EXPORT_BYTES: usize = 4 * 1024 * 1024;
 
 /// How an export is handed over.
@@ -131,7 +131,7 @@ impl ExportFormat {
 }
 
 /// A rendered export: its bytes, or, past `INLINE_EXPORT_BYTES`, a short-lived download
-/// URL of the copy put in the attachments bucket (under `exports/`, kept a day).
+/// URL of the copy put in the attachments bucket (under `exports/`, kept a day or two).
 pub enum ExportFile {
     Inline { bytes: Vec<u8>, file_name: String },
     Stored { url: String },

@@ -1,0 +1,101 @@
+import { ApiError, type Api } from "../api";
+import { field, h, show } from "../dom";
+import { t } from "../i18n";
+
+const MAX_FILES = 3;
+const ACCEPT = "image/jpeg,image/png,image/heic,image/webp,application/pdf";
+/** Types a browser may leave empty (HEIC in Chrome), from the file name. */
+const BY_EXTENSION: Record<string, string> = { heic: "image/heic", heif: "image/heic", webp: "image/webp" };
+
+/** What a form says while it sends (a status) and when it fails (an alert). */
+export function feedback() {
+  const status = h("p", { role: "status" });
+  const alert = h("p", { role: "alert", class: "error" });
+  return {
+    element: h("div", {}, status, alert),
+    say(text: string) {
+      status.textContent = text;
+      alert.textContent = "";
+    },
+    fail(err: unknown) {
+      status.textContent = "";
+      alert.textContent = `${t().failed}: ${err instanceof ApiError ? err.message : String(err)}`;
+    },
+  };
+}
+
+export type Feedback = ReturnType<typeof feedback>;
+
+/** A picker for up to 3 photos or PDFs, previewed; uploads them once (a retry reuses them). */
+export function filePicker(say: Feedback) {
+  const s = t();
+  const input = h("input", { type: "file", multiple: true, accept: ACCEPT }) as HTMLInputElement;
+  const previews = h("ul", { class: "previews" });
+  const files = () => [...(input.files ?? [])];
+  let uploaded: string[] | null = null;
+  let urls: string[] = [];
+  const clearPreviews = () => {
+    urls.forEach((u) => URL.revokeObjectURL(u));
+    urls = [];
+    show(previews);
+  };
+  input.addEventListener("change", () => {
+    uploaded = null;
+    clearPreviews();
+    say.say(files().length > MAX_FILES ? s.tooManyFiles : "");
+    show(
+      previews,
+      files().map((f) => {
+        if (!f.type.startsWith("image/")) return h("li", {}, f.name);
+        const url = URL.createObjectURL(f);
+        urls.push(url);
+        return h("li", {}, h("img", { src: url, alt: f.name }));
+      }),
+    );
+  });
+  return {
+    element: h("div", {}, field(s.attachments, input), previews),
+    /** The ids of the chosen files, uploading them the first time; null when there are too many. */
+    async upload(api: Api): Promise<string[] | null> {
+      if (files().length > MAX_FILES) {
+        say.say(s.tooManyFiles);
+        return null;
+      }
+      uploaded ??= await Promise.all(files().map((f) => api.upload(f, typeOf(f))));
+      return uploaded;
+    },
+    clear() {
+      input.value = "";
+      uploaded = null;
+      clearPreviews();
+    },
+  };
+}
+
+function typeOf(file: File): string {
+  return file.type || BY_EXTENSION[file.name.split(".").pop()?.toLowerCase() ?? ""] || "application/octet-stream";
+}
+
+/**
+ * Sends a form: the button disabled meanwhile, "Sending…" then the failure if any. The
+ * Idempotency-Key stays the same until a send succeeds, so pressing Send again after a lost
+ * answer does not post twice.
+ */
+export function sender(button: HTMLButtonElement, say: Feedback, send: (key: string) => Promise<boolean>) {
+  let key = crypto.randomUUID();
+  return async (e: Event) => {
+    e.preventDefault();
+    button.disabled = true;
+    say.say(t().sending);
+    try {
+      if (await send(key)) {
+        key = crypto.randomUUID();
+        say.say("");
+      }
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
