@@ -95,7 +95,7 @@ $(WEB_STAMP): web/package-lock.json
 
 # web/openapi.json again from the API's handlers (a unit test fails while it is stale).
 web-types:
-	cargo run -q -p infra --bin openapi > web/openapi.json
+	cargo run -q -p infra --bin openapi > web/openapi.json.new && mv web/openapi.json.new web/openapi.json
 
 # Debian's chromium for the browser test (browsers cannot be downloaded here).
 chromium:

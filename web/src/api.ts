@@ -116,6 +116,14 @@ export async function demoUsers(): Promise<{ id: string; name: string; role: Rol
   return resp && resp.ok ? resp.json() : null;
 }
 
+/** The session of a token: who the API says its user is. */
+export async function sessionOf(token: string): Promise<Session> {
+  const resp = await fetch("/v1/me", { headers: { authorization: `Bearer ${token}` } });
+  if (!resp.ok) throw new ApiError(resp.status, "sign_in_failed", resp.statusText);
+  const me: Schemas["Me"] = await resp.json();
+  return { token, userId: me.id, name: me.name, role: me.role };
+}
+
 export async function localToken(userId: string): Promise<string> {
   const resp = await fetch("/local/token", {
     method: "POST",

@@ -1,4 +1,4 @@
-//! The caller's own settings: notification preferences, and staff's signature.
+//! The caller: who they are, their notification preferences, and staff's signature.
 
 use app::settings;
 use axum::extract::State;
@@ -17,10 +17,44 @@ use crate::{Actor, ApiError, AppState, Myself};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(whoami))
         .routes(routes!(get_preferences, put_preferences))
         .routes(routes!(get_signature, put_signature))
         .routes(routes!(my_consents))
         .routes(routes!(set_my_consent))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Me)]
+struct MeBody {
+    id: domain::UserId,
+    name: String,
+    role: domain::Role,
+    org_id: domain::OrgId,
+    /// A resident's unit.
+    unit: Option<String>,
+    /// A resident's property, or staff's home property.
+    property_id: Option<String>,
+    /// The properties staff work for (empty: all of the organization's).
+    property_ids: Vec<String>,
+}
+
+/// Who I am
+///
+/// The signed-in user as the organization knows them: what a client needs to show the
+/// right screens (a resident's or staff's). Locked accounts may read it.
+#[utoipa::path(get, path = "/v1/me", tag = "me", operation_id = "getMe",
+    responses((status = 200, description = "The caller.", body = MeBody)))]
+async fn whoami(Myself(actor): Myself) -> Json<MeBody> {
+    Json(MeBody {
+        id: actor.id,
+        name: actor.name,
+        role: actor.role,
+        org_id: actor.org,
+        unit: actor.unit,
+        property_id: actor.property_id,
+        property_ids: actor.property_ids,
+    })
 }
 
 /// My notification preferences

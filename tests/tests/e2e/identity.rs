@@ -55,3 +55,21 @@ async fn unknown_routes_answer_404_in_the_error_shape() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_code(&body), "not_found");
 }
+
+#[tokio::test]
+async fn me_says_who_the_caller_is_and_nothing_without_a_token() {
+    let w = World::new().await;
+    let (status, me) = w.get("resident-1", "/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["id"].as_str(), me["role"].as_str(), me["unit"].as_str(), me["org_id"].as_str()),
+        (Some("resident-1"), Some("resident"), Some("101"), Some(w.org.as_str()))
+    );
+    let (_, admin) = w.get("admin-1", "/v1/me").await;
+    assert_eq!(
+        (admin["role"].as_str(), admin["name"].as_str()),
+        (Some("facility_admin"), Some("Avery Admin"))
+    );
+    let (status, body) = read(w.http.get(format!("{}/v1/me", w.url)).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+}

@@ -1,4 +1,5 @@
-import { demoUsers, localToken, type Session } from "../api";
+import { demoUsers, localToken, sessionOf, type Session } from "../api";
+import { feedback } from "./form";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 
@@ -15,20 +16,24 @@ export async function signInView(main: HTMLElement, signIn: (session: Session) =
     { name: "user" },
     users.map((u) => h("option", { value: u.id }, `${u.name} (${u.id})`)),
   ) as HTMLSelectElement;
+  const say = feedback();
   const form = h(
     "form",
     {
       class: "card",
       onsubmit: async (e: Event) => {
         e.preventDefault();
-        const user = users.find((u) => u.id === select.value)!;
-        const token = await localToken(user.id);
-        signIn({ token, userId: user.id, name: user.name, role: user.role });
+        try {
+          signIn(await sessionOf(await localToken(select.value)));
+        } catch (err) {
+          say.fail(err);
+        }
       },
     },
     h("h1", {}, s.signIn),
     field(s.signInAs, select),
     h("button", { type: "submit" }, s.signIn),
+    say.element,
   );
   show(main, form);
 }
