@@ -89,7 +89,7 @@ sam-build: tools
 # from web/openapi.json, type-checked and built into web/dist (served at / by make dev).
 web: $(WEB_STAMP)
 	cd web && npm run build
-$(WEB_STAMP): web/package-lock.json
+$(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

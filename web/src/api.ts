@@ -44,8 +44,8 @@ export class Api {
     return data as T;
   }
 
-  threads(folder: Folder | undefined, cursor?: string): Promise<Schemas["ThreadPage"]> {
-    const q = new URLSearchParams({ limit: "25" });
+  threads(folder: Folder | undefined, cursor?: string, limit = 25): Promise<Schemas["ThreadPage"]> {
+    const q = new URLSearchParams({ limit: String(limit) });
     if (folder) q.set("folder", folder);
     if (cursor) q.set("cursor", cursor);
     return this.call("GET", `/v1/threads?${q}`);

@@ -75,6 +75,7 @@ async function render(): Promise<void> {
   const main = h("main", { id: "main" });
   show(root, header(session), main);
   if (!session) {
+    document.title = `${t().signIn} · ${t().appName}`;
     await signInView(main, signIn);
     return;
   }
@@ -101,10 +102,12 @@ async function render(): Promise<void> {
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));
   }
-  // The new view's heading names the page and takes the focus, for screen readers.
+  if (mine !== generation) return;
+  // The new view's heading names the page and, unless the user is already typing in it,
+  // takes the focus, for screen readers.
   const heading = main.querySelector("h1");
-  if (heading && mine === generation) {
-    document.title = `${heading.textContent} · ${t().appName}`;
+  document.title = heading ? `${heading.textContent} · ${t().appName}` : t().appName;
+  if (heading && (document.activeElement === document.body || !document.activeElement)) {
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true });
   }

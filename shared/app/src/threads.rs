@@ -155,7 +155,11 @@ pub(crate) async fn start_counted(
                 }
                 Created::Replayed(record.message.thread_id)
             }
-            CreateOutcome::AttachmentTaken => return Err(crate::messages::attachment_taken()),
+            // Unless it was this request's own earlier try that took it.
+            CreateOutcome::AttachmentTaken => match request.first_answer(app, actor).await? {
+                Some(first) => Created::Replayed(first.thread_id),
+                None => return Err(crate::messages::attachment_taken()),
+            },
         })
     }
     .await;

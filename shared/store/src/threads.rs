@@ -185,20 +185,28 @@ impl Store {
             writes.push(self.idempotency_put(pk, idem, first)?);
         }
         let idem_index = writes.len() - 1;
-        let outcome = self.transact(writes).await?;
-        if let TxOutcome::Committed = outcome {
-            return Ok(CreateOutcome::Created);
-        }
-        if let Some(pk) = idem_pk.filter(|_| outcome.failed_condition(idem_index)) {
-            if let Some(record) = self.idempotency_record(&pk).await? {
-                return Ok(CreateOutcome::Replayed(record));
+        let attachments_to = attachments_from + attachments.len();
+        let mut tries = Tries::new();
+        while tries.another().await {
+            let outcome = self.transact(writes.clone()).await?;
+            if let TxOutcome::Committed = outcome {
+                return Ok(CreateOutcome::Created);
+            }
+            if let Some(pk) = idem_pk.as_deref().filter(|_| outcome.failed_condition(idem_index)) {
+                if let Some(record) = self.idempotency_record(pk).await? {
+                    return Ok(CreateOutcome::Replayed(record));
+                }
+            }
+            if (attachments_from..attachments_to).any(|i| outcome.failed_condition(i)) {
+                return Ok(CreateOutcome::AttachmentTaken);
+            }
+            // Another transaction on the same items (a start racing for an attachment):
+            // again, and the loser then fails the attachment's condition.
+            if !outcome.conflicted() {
+                // A fresh ULID collided: transient.
+                return Err(StoreError::Contention);
             }
         }
-        let attachments_to = attachments_from + attachments.len();
-        if (attachments_from..attachments_to).any(|i| outcome.failed_condition(i)) {
-            return Ok(CreateOutcome::AttachmentTaken);
-        }
-        // A fresh ULID collided, or the service conflicted: both are transient.
         Err(StoreError::Contention)
     }
 

@@ -61,8 +61,18 @@ export function filePicker(say: Feedback) {
         say.say(s.tooManyFiles);
         return null;
       }
-      uploaded ??= await Promise.all(files().map((f) => api.upload(f, typeOf(f))));
+      // The selection cannot change while it goes up.
+      input.disabled = true;
+      try {
+        uploaded ??= await Promise.all(files().map((f) => api.upload(f, typeOf(f))));
+      } finally {
+        input.disabled = false;
+      }
       return uploaded;
+    },
+    /** Uploads the server refused to attach are not offered again. */
+    forget(err: unknown) {
+      if (err instanceof ApiError && /attachment/.test(err.code)) uploaded = null;
     },
     clear() {
       input.value = "";
@@ -93,6 +103,9 @@ export function sender(button: HTMLButtonElement, say: Feedback, send: (key: str
         say.say("");
       }
     } catch (err) {
+      // The key went with another request (the form changed after a lost answer): the
+      // next send gets a fresh one.
+      if (err instanceof ApiError && err.code === "idempotency_key_reused") key = crypto.randomUUID();
       say.fail(err);
     } finally {
       button.disabled = false;

@@ -2,8 +2,12 @@ import type { Folder, ThreadSummary } from "../api";
 import { h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
+import { feedback } from "./form";
 
 const STAFF_FOLDERS: Folder[] = ["unread", "open", "resolved", "archived"];
+const PAGE = 25;
+/** The most rows one request lists (the API's limit). */
+const MAX_PAGE = 100;
 
 export function isStaff(ctx: Context): boolean {
   return ctx.session.role === "staff" || ctx.session.role === "facility_admin";
@@ -36,6 +40,7 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
   );
   const list = h("ul", { class: "threads" });
   const more = h("div");
+  const say = feedback();
   show(
     ctx.main,
     h("div", { class: "heading" },
@@ -47,40 +52,50 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
     more,
   );
 
-  // Pages after the first, as "Load more" fetched them; polling refreshes the first.
-  let first: ThreadSummary[] = [];
-  let later: ThreadSummary[] = [];
+  // What is listed: the first page, or, once "Load more" was used, as many rows as have
+  // been loaded (each poll reads them all again, so no row goes stale or falls between).
+  let rows: ThreadSummary[] = [];
   let cursor: string | null | undefined;
+  let wanted = PAGE;
   let shown = "";
   const residentsOwn = (items: ThreadSummary[]) =>
     // Residents' inbox: everything not archived.
     folder ? items : items.filter((i) => i.status !== "archived");
+  const moreButton = h("button", { type: "button", hidden: true }, s.loadMore) as HTMLButtonElement;
+  moreButton.addEventListener("click", async () => {
+    moreButton.disabled = true;
+    try {
+      const page = await ctx.api.threads(folder, cursor ?? undefined);
+      const known = new Set(rows.map((r) => r.id));
+      const added = page.items.filter((i) => !known.has(i.id));
+      rows = [...rows, ...added];
+      cursor = page.next_cursor;
+      wanted = Math.min(MAX_PAGE, rows.length);
+      draw();
+      // The keyboard goes on from the first row it brought.
+      const first = added[0] && list.querySelector<HTMLAnchorElement>(`a[href="#/thread/${added[0].id}"]`);
+      (first ?? moreButton).focus();
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      moreButton.disabled = false;
+    }
+  });
+  show(more, moreButton, say.element);
   const draw = () => {
-    const items = residentsOwn([...first, ...later.filter((l) => !first.some((f) => f.id === l.id))]);
+    const items = residentsOwn(rows);
+    moreButton.hidden = !cursor;
     // Redrawn only when something changed, so polling never takes the focus away.
-    const now = JSON.stringify([items, cursor]);
+    const now = JSON.stringify(items);
     if (now === shown) return;
     shown = now;
     show(list, items.length ? items.map((i) => row(ctx, i)) : h("li", { class: "empty" }, s.noThreads));
-    show(
-      more,
-      cursor &&
-        h("button", {
-          type: "button",
-          onclick: async () => {
-            const page = await ctx.api.threads(folder, cursor ?? undefined);
-            later = [...later, ...page.items];
-            cursor = page.next_cursor;
-            draw();
-          },
-        }, s.loadMore),
-    );
   };
   const load = async () => {
-    const page = await ctx.api.threads(folder);
+    const page = await ctx.api.threads(folder, undefined, wanted);
     if (!ctx.current()) return;
-    first = page.items;
-    if (later.length === 0) cursor = page.next_cursor;
+    rows = page.items;
+    cursor = page.next_cursor;
     draw();
     if (staff) {
       const unread = folder === "unread" ? page : await ctx.api.threads("unread");

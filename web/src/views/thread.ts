@@ -15,24 +15,50 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   let thread: Thread = await ctx.api.thread(id);
   let items: TimelineItem[] = [];
   let shown = "";
+  let headShown = "";
+  let polls = 0;
+  const drawn = new Map<string, { key: string; node: HTMLElement }>();
 
-  // The timeline is read again only when the thread changed (a message, an event, a read
-  // marker), and redrawn only then, so polling neither costs the whole timeline nor takes
-  // the focus away.
+  // The timeline is read again when the thread changed (a message, an event, a read
+  // marker), and every fifth poll anyway: a message committed late, out of order, does not
+  // change the thread. Only what changed is redrawn, so polling keeps the focus where it is.
   const refresh = async (force = false) => {
+    polls += 1;
     const latest = await ctx.api.thread(id);
     const key = JSON.stringify(latest);
-    if (!ctx.current() || (key === shown && !force)) return;
+    if (!ctx.current() || (key === shown && !force && polls % 5 !== 0)) return;
     thread = latest;
     items = await ctx.api.timeline(id);
     if (!ctx.current()) return;
     shown = key;
-    renderHead();
+    const head = JSON.stringify([thread.subject, thread.status, thread.topic, thread.resident]);
+    if (head !== headShown) {
+      headShown = head;
+      renderHead();
+    }
     renderPeople();
-    const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
-    show(timeline, items.map((item) => entry(ctx, item, thread)));
-    if (atBottom) timeline.lastElementChild?.scrollIntoView({ block: "end" });
+    drawTimeline();
     await markRead();
+  };
+
+  const drawTimeline = () => {
+    const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+    const ids = items.map((i) => i.id);
+    const inOrder = [...drawn.keys()].every((k, n) => ids[n] === k);
+    if (!inOrder) {
+      drawn.clear();
+      show(timeline);
+    }
+    for (const item of items) {
+      const node = entry(ctx, item, thread);
+      const key = node.outerHTML;
+      const before = drawn.get(item.id);
+      if (!before) timeline.append(node);
+      else if (before.key !== key) before.node.replaceWith(node);
+      else continue;
+      drawn.set(item.id, { key, node });
+    }
+    if (atBottom) timeline.lastElementChild?.scrollIntoView({ block: "end" });
   };
 
   const markRead = async () => {
@@ -49,6 +75,8 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
       try {
         await ctx.api.setStatus(id, next);
         await refresh(true);
+        // The button pressed was redrawn as its opposite: keep the focus on it.
+        head.querySelector<HTMLButtonElement>(".actions button")?.focus();
       } catch (err) {
         say.fail(err);
       }
@@ -147,11 +175,15 @@ function composer(
   const submit = sender(send, say, async (key) => {
     const ids = await files.upload(ctx.api);
     if (!ids) return false;
-    await ctx.api.post(id, body.value, staff && internal.checked, ids, key);
+    await ctx.api.post(id, body.value, staff && internal.checked, ids, key).catch((err: unknown) => {
+      files.forget(err);
+      throw err;
+    });
     body.value = "";
     internal.checked = false;
     files.clear();
-    await refresh(true);
+    // Sent: showing it is the poll's job if this read fails.
+    void refresh(true).catch(() => undefined);
     return true;
   });
   return h(
