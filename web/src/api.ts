@@ -10,11 +10,36 @@ export type TimelineItem = Schemas["TimelineItem"];
 export type Folder = Schemas["ThreadStatus"];
 export type Role = Schemas["Role"];
 
+export type Priority = Schemas["Priority"];
+export type LinkedRecord = Schemas["LinkedRecord"];
+
 export interface Session {
   token: string;
   userId: string;
   name: string;
   role: Role;
+  /** The properties staff work for (empty: all of the organization's). */
+  propertyIds: string[];
+}
+
+/** What the staff inbox narrows to (absent: any). */
+export interface Filters {
+  topic?: string;
+  property_id?: string;
+  assignee?: string;
+  priority?: string;
+}
+
+/** What goes with a reply besides its text. */
+export interface PostOptions {
+  internal: boolean;
+  attachmentIds: string[];
+  /** Staff: a saved reply rendered by the server instead of `body`. */
+  templateId?: string;
+  /** Staff: post it then (RFC 3339), not now. */
+  sendAt?: string;
+  /** Staff: refuse (409 thread_moved_on) if the thread has a newer message than this. */
+  expectedLastMessageId?: string;
 }
 
 export class ApiError extends Error {
@@ -44,9 +69,10 @@ export class Api {
     return data as T;
   }
 
-  threads(folder: Folder | undefined, cursor?: string, limit = 25): Promise<Schemas["ThreadPage"]> {
+  threads(folder: Folder | undefined, cursor?: string, limit = 25, filters: Filters = {}): Promise<Schemas["ThreadPage"]> {
     const q = new URLSearchParams({ limit: String(limit) });
     if (folder) q.set("folder", folder);
+    for (const [name, value] of Object.entries(filters)) if (value) q.set(name, value);
     if (cursor) q.set("cursor", cursor);
     return this.call("GET", `/v1/threads?${q}`);
   }
@@ -75,10 +101,13 @@ export class Api {
     return this.call("POST", "/v1/threads", request, key);
   }
 
-  post(threadId: string, body: string, internal: boolean, attachmentIds: string[], key: string): Promise<Schemas["Message"]> {
-    const request: Record<string, unknown> = { body };
-    if (internal) request.internal = true;
-    if (attachmentIds.length) request.attachment_ids = attachmentIds;
+  /** A message posted now (201) or scheduled (202). */
+  post(threadId: string, body: string, options: PostOptions, key: string): Promise<Schemas["TimelineItem"] | Schemas["ScheduledRecord"]> {
+    const request: Schemas["PostMessage"] = options.templateId ? { template_id: options.templateId } : { body };
+    if (options.internal) request.internal = true;
+    if (options.attachmentIds.length) request.attachment_ids = options.attachmentIds;
+    if (options.sendAt) request.send_at = options.sendAt;
+    if (options.expectedLastMessageId) request.expected_last_message_id = options.expectedLastMessageId;
     return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/messages`, request, key);
   }
 
@@ -86,8 +115,38 @@ export class Api {
     return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/read`, { message_id: messageId });
   }
 
-  setStatus(threadId: string, status: "open" | "resolved" | "archived"): Promise<Thread> {
-    return this.call("PATCH", `/v1/threads/${encodeURIComponent(threadId)}`, { status });
+  /** Staff: status, priority or linked record (`linked_record: null` unlinks). */
+  update(threadId: string, change: Schemas["UpdateThread"]): Promise<Thread> {
+    return this.call("PATCH", `/v1/threads/${encodeURIComponent(threadId)}`, change);
+  }
+
+  addParticipant(threadId: string, userId: string): Promise<Thread> {
+    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/participants`, { user_id: userId });
+  }
+
+  removeParticipant(threadId: string, userId: string): Promise<void> {
+    return this.call(
+      "DELETE",
+      `/v1/threads/${encodeURIComponent(threadId)}/participants/${encodeURIComponent(userId)}`,
+    );
+  }
+
+  /** Staff: the organization's staff (the first 100 by name), whom a thread can take in. */
+  async staff(): Promise<Schemas["Contact"][]> {
+    const page: Schemas["ContactPage"] = await this.call("GET", "/v1/contacts?kind=staff&limit=100");
+    return page.items;
+  }
+
+  /** Staff: the saved replies the caller may use. */
+  async templates(): Promise<Schemas["Template"][]> {
+    const list: Schemas["TemplateList"] = await this.call("GET", "/v1/templates");
+    return list.items;
+  }
+
+  search(q: string, cursor?: string): Promise<Schemas["SearchPage"]> {
+    const query = new URLSearchParams({ q, limit: "25" });
+    if (cursor) query.set("cursor", cursor);
+    return this.call("GET", `/v1/search?${query}`);
   }
 
   attachment(id: string): Promise<Schemas["Attachment"]> {
@@ -121,7 +180,7 @@ export async function sessionOf(token: string): Promise<Session> {
   const resp = await fetch("/v1/me", { headers: { authorization: `Bearer ${token}` } });
   if (!resp.ok) throw new ApiError(resp.status, "sign_in_failed", resp.statusText);
   const me: Schemas["Me"] = await resp.json();
-  return { token, userId: me.id, name: me.name, role: me.role };
+  return { token, userId: me.id, name: me.name, role: me.role, propertyIds: me.property_ids };
 }
 
 export async function localToken(userId: string): Promise<string> {

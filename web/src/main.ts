@@ -7,6 +7,7 @@ import { signInView } from "./views/signin";
 import { inboxView } from "./views/inbox";
 import { threadView } from "./views/thread";
 import { composeView } from "./views/compose";
+import { searchView } from "./views/search";
 
 const SESSION = "session";
 /** How often an open list or thread asks for what is new. */
@@ -18,7 +19,10 @@ let generation = 0;
 
 function loadSession(): Session | null {
   const raw = sessionStorage.getItem(SESSION);
-  return raw ? (JSON.parse(raw) as Session) : null;
+  // A session kept by an older client lacks newer fields.
+  if (!raw) return null;
+  const session = JSON.parse(raw) as Session;
+  return { ...session, propertyIds: session.propertyIds ?? [] };
 }
 
 /** Shows the inbox: through hashchange, or at once when the hash is already there. */
@@ -98,6 +102,7 @@ async function render(): Promise<void> {
   try {
     if (route === "thread" && arg) await threadView(ctx, arg);
     else if (route === "new" && session.role === "resident") await composeView(ctx);
+    else if (route === "search" && arg) await searchView(ctx, decodeURIComponent(arg));
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));

@@ -1,9 +1,12 @@
 // The web client in a real browser (Debian's chromium, driven by playwright-core) against
 // a running local stack at BASE_URL: a resident starts a conversation and attaches a
 // photo; staff see it in Unread, reply, add an internal note and resolve; the resident
-// sees the reply (not the note) and re-opens it; the French labels; an accessibility scan
-// of each view; the phone width; the size of the JavaScript. Exits non-zero on the first
-// failure. SCREENSHOTS=dir writes a screenshot of each view there.
+// sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
+// urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
+// schedules a follow-up and filters the inbox; the resident sees the invoice, not the
+// scheduled message; the French labels; an accessibility scan of each view; the phone
+// width; the size of the JavaScript. Exits non-zero on the first failure.
+// SCREENSHOTS=dir writes a screenshot of each view there.
 
 import { readFileSync, readdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -48,6 +51,30 @@ async function signIn(page, user) {
   await page.getByRole("heading", { name: "Messages" }).waitFor();
 }
 
+/** A call to the API as `user` (a local token), for what the test sets up outside the client. */
+async function api(user, method, path, body) {
+  const minted = await fetch(`${BASE}/local/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_id: user }),
+  });
+  const { token } = await minted.json();
+  const resp = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.ok(resp.ok, `${method} ${path}: ${resp.status}`);
+  return resp.json();
+}
+
+/** `datetime-local`'s value for a day from now. */
+function tomorrow() {
+  const d = new Date(Date.now() + 24 * 3600 * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 async function signOut(page) {
   await page.getByRole("button", { name: /Sign out|Se déconnecter/ }).click();
 }
@@ -61,7 +88,8 @@ try {
   const context = await browser.newContext({ locale: "en-CA", viewport: { width: 1200, height: 900 } });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
-  const subject = `Leak under the sink ${Date.now()}`;
+  const stamp = Date.now();
+  const subject = `Leak under the sink ${stamp}`;
 
   step("the resident signs in; time to the inbox listed");
   const started = Date.now();
@@ -141,6 +169,69 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the thread is ${overflow}px wider than a phone`);
   await context.close();
+
+  step("an admin finds it by search, marks it urgent, links the invoice, brings a colleague in and out");
+  const templateName = `Plumber visit ${stamp}`;
+  await api("admin-1", "POST", "/v1/templates", {
+    name: templateName,
+    body: "Hi {{resident.first_name|there}}, the plumber comes to unit {{unit}}.",
+  });
+  const office = await browser.newContext({ locale: "en-CA", viewport: { width: 1200, height: 900 } });
+  office.setDefaultTimeout(TIMEOUT);
+  const admin = await office.newPage();
+  await signIn(admin, "admin-1");
+  await admin.getByLabel("Search").fill(String(stamp));
+  await admin.getByRole("button", { name: "Search" }).click();
+  await admin.getByRole("heading", { name: "Search results" }).waitFor();
+  await axeScan(admin, "the search results");
+  await admin.getByRole("link", { name: new RegExp(subject) }).first().click();
+  await admin.getByRole("heading", { name: subject }).waitFor();
+  await admin.getByLabel("Priority").selectOption("urgent");
+  await admin.getByText("Avery Admin changed the priority to Urgent").waitFor();
+  await admin.getByLabel("Kind").selectOption("invoice");
+  await admin.getByLabel("Record number").fill("INV-42");
+  await admin.getByLabel("Description (optional)").fill("Plumbing repair");
+  await admin.getByRole("button", { name: "Link", exact: true }).click();
+  await admin.getByText("Invoice INV-42 · Plumbing repair").waitFor();
+  const people = admin.getByRole("region", { name: "Who's in the conversation" });
+  await admin.getByLabel("Add to the conversation").selectOption("bookkeeper-1");
+  await admin.getByRole("button", { name: "Add", exact: true }).click();
+  await people.getByRole("button", { name: "Remove Billie Books" }).click();
+  await admin.getByText("Billie Books left").waitFor();
+  assert.equal(await people.getByRole("listitem").filter({ hasText: "Billie Books" }).count(), 0, "Billie Books is still listed");
+  await admin.getByText("Billie Books joined").waitFor();
+
+  step("the admin answers with a saved reply, then schedules a follow-up");
+  await admin.getByLabel("Template").selectOption({ label: templateName });
+  await admin.getByRole("button", { name: "Send" }).click();
+  await admin.getByText("Hi Rita, the plumber comes to unit 101.").waitFor();
+  await admin.getByLabel("Reply").fill("Did the plumber fix the leak?");
+  await admin.getByLabel("Send later (optional)").fill(tomorrow());
+  await admin.getByRole("button", { name: "Send" }).click();
+  await admin.getByText(/^Scheduled for /).waitFor();
+  await axeScan(admin, "the staff thread with its tools");
+  await shot(admin, "staff-thread-tools");
+
+  step("the admin's inbox filtered by priority");
+  await admin.getByRole("link", { name: /Back to the list/ }).click();
+  await admin.getByRole("navigation").getByRole("link", { name: "Open" }).click();
+  const urgentRow = admin.getByRole("link", { name: new RegExp(subject) });
+  await admin.getByLabel("Priority").selectOption("urgent");
+  await urgentRow.getByText("Urgent").waitFor();
+  await axeScan(admin, "the filtered staff inbox");
+  await admin.getByLabel("Priority").selectOption("normal");
+  await urgentRow.waitFor({ state: "detached" });
+  await admin.getByLabel("Priority").selectOption("");
+  await urgentRow.waitFor();
+  await signOut(admin);
+
+  step("the resident sees the linked invoice and the saved reply, not the scheduled message");
+  await signIn(admin, "resident-1");
+  await admin.goto(threadUrl);
+  await admin.getByText("Invoice INV-42 · Plumbing repair").waitFor();
+  await admin.getByText("Hi Rita, the plumber comes to unit 101.").waitFor();
+  assert.equal(await admin.getByText("Did the plumber fix the leak?").count(), 0, "the scheduled message showed early");
+  await office.close();
 
   step("in French");
   const fr = await browser.newContext({ locale: "fr-CA" });

@@ -19,12 +19,7 @@ export async function composeView(ctx: Context): Promise<void> {
   const submit = sender(send, say, async (key) => {
     const ids = await files.upload(ctx.api);
     if (!ids) return false;
-    const thread = await ctx.api
-      .startThread(topic.value, subject.value, body.value, ids, key)
-      .catch((err: unknown) => {
-        files.forget(err);
-        throw err;
-      });
+    const thread = await files.guard(ctx.api.startThread(topic.value, subject.value, body.value, ids, key));
     ctx.go(`#/thread/${thread.id}`);
     return true;
   });

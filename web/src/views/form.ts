@@ -70,9 +70,14 @@ export function filePicker(say: Feedback) {
       }
       return uploaded;
     },
-    /** Uploads the server refused to attach are not offered again. */
-    forget(err: unknown) {
-      if (err instanceof ApiError && /attachment/.test(err.code)) uploaded = null;
+    /** `sending` as is; uploads the server refused to attach are not offered again. */
+    async guard<T>(sending: Promise<T>): Promise<T> {
+      try {
+        return await sending;
+      } catch (err) {
+        if (err instanceof ApiError && /attachment/.test(err.code)) uploaded = null;
+        throw err;
+      }
     },
     clear() {
       input.value = "";
@@ -87,20 +92,22 @@ function typeOf(file: File): string {
 }
 
 /**
- * Sends a form: the button disabled meanwhile, "Sending…" then the failure if any. The
+ * Sends a form: the button disabled meanwhile, "Sending…" then what `send` says or the failure. The
  * Idempotency-Key stays the same until a send succeeds, so pressing Send again after a lost
  * answer does not post twice.
  */
-export function sender(button: HTMLButtonElement, say: Feedback, send: (key: string) => Promise<boolean>) {
+export function sender(button: HTMLButtonElement, say: Feedback, send: (key: string) => Promise<boolean | string>) {
   let key = crypto.randomUUID();
   return async (e: Event) => {
     e.preventDefault();
     button.disabled = true;
     say.say(t().sending);
     try {
-      if (await send(key)) {
+      // Sent (a text: what to say about it), or false: not sent, nothing to say.
+      const sent = await send(key);
+      if (sent !== false) {
         key = crypto.randomUUID();
-        say.say("");
+        say.say(typeof sent === "string" ? sent : "");
       }
     } catch (err) {
       // The key went with another request (the form changed after a lost answer): the

@@ -1,5 +1,5 @@
-import type { Folder, ThreadSummary } from "../api";
-import { h, show } from "../dom";
+import type { Filters, Folder, Schemas, ThreadSummary } from "../api";
+import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
 import { feedback } from "./form";
@@ -8,6 +8,8 @@ const STAFF_FOLDERS: Folder[] = ["unread", "open", "resolved", "archived"];
 const PAGE = 25;
 /** The most rows one request lists (the API's limit). */
 const MAX_PAGE = 100;
+/** Where the staff inbox's filters are kept for the tab's session (every folder uses them). */
+const FILTERS = "filters";
 
 export function isStaff(ctx: Context): boolean {
   return ctx.session.role === "staff" || ctx.session.role === "facility_admin";
@@ -41,13 +43,17 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
   const list = h("ul", { class: "threads" });
   const more = h("div");
   const say = feedback();
+  let filters: Filters = staff ? savedFilters() : {};
+  const bar = staff ? h("div") : null;
   show(
     ctx.main,
     h("div", { class: "heading" },
       h("h1", {}, s.messages),
       !staff && h("button", { type: "button", onclick: () => ctx.go("#/new") }, s.newConversation),
     ),
+    searchForm(ctx, ""),
     nav,
+    bar,
     list,
     more,
   );
@@ -92,19 +98,99 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
     show(list, items.length ? items.map((i) => row(ctx, i)) : h("li", { class: "empty" }, s.noThreads));
   };
   const load = async () => {
-    const page = await ctx.api.threads(folder, undefined, wanted);
+    const page = await ctx.api.threads(folder, undefined, wanted, filters);
     if (!ctx.current()) return;
     rows = page.items;
     cursor = page.next_cursor;
     draw();
     if (staff) {
-      const unread = folder === "unread" ? page : await ctx.api.threads("unread");
+      const unread = folder === "unread" ? page : await ctx.api.threads("unread", undefined, PAGE, filters);
       const count = unread.items.length ? ` ${unread.items.length}${unread.next_cursor ? "+" : ""}` : "";
       if (unreadCount.textContent !== count) unreadCount.textContent = count;
     }
   };
+  if (bar) {
+    const staffList = await ctx.api.staff().catch(() => []);
+    const refilter = async (next: Filters) => {
+      filters = next;
+      sessionStorage.setItem(FILTERS, JSON.stringify(filters));
+      wanted = PAGE;
+      try {
+        await load();
+      } catch (err) {
+        say.fail(err);
+      }
+    };
+    show(bar, filterBar(ctx, filters, staffList, refilter));
+  }
   await load();
   ctx.poll(load);
+}
+
+function savedFilters(): Filters {
+  try {
+    return JSON.parse(sessionStorage.getItem(FILTERS) ?? "{}") as Filters;
+  } catch {
+    return {};
+  }
+}
+
+/** Staff: topic, property, assignee and priority; each change lists again at once. */
+function filterBar(
+  ctx: Context,
+  filters: Filters,
+  staffList: Schemas["Contact"][],
+  change: (next: Filters) => Promise<void>,
+): HTMLElement {
+  const s = t();
+  const select = (name: keyof Filters, label: string, any: string, options: [string, string][]) => {
+    const control = h(
+      "select",
+      {
+        name,
+        onchange: (e: Event) => {
+          const value = (e.target as HTMLSelectElement).value;
+          filters = { ...filters, [name]: value || undefined };
+          void change(filters);
+        },
+      },
+      h("option", { value: "" }, any),
+      options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
+    );
+    return field(label, control);
+  };
+  const others = staffList
+    .filter((c) => c.id !== ctx.session.userId && c.state === "active")
+    .map((c): [string, string] => [c.id, c.name]);
+  return h(
+    "fieldset",
+    { class: "filters" },
+    h("legend", { class: "visually-hidden" }, s.filters),
+    select("topic", s.topic, s.anyTopic, Object.entries(s.topics)),
+    ctx.session.propertyIds.length > 1 &&
+      select("property_id", s.property, s.anyProperty, ctx.session.propertyIds.map((p) => [p, p])),
+    select("assignee", s.assignee, s.anyone, [["me", s.me], ...others]),
+    select("priority", s.priority, s.anyPriority, Object.entries(s.priorities)),
+  );
+}
+
+/** A search box: its results are a page of their own (`#/search/<words>`). */
+export function searchForm(ctx: Context, words: string): HTMLElement {
+  const s = t();
+  const input = h("input", { type: "search", name: "q", value: words, maxlength: 200 }) as HTMLInputElement;
+  return h(
+    "form",
+    {
+      role: "search",
+      class: "search",
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        if (input.value.trim()) ctx.go(`#/search/${encodeURIComponent(input.value.trim())}`);
+      },
+    },
+    field(s.search, input),
+    h("button", { type: "submit" }, s.search),
+  );
 }
 
 function row(ctx: Context, thread: ThreadSummary): HTMLElement {
@@ -117,7 +203,10 @@ function row(ctx: Context, thread: ThreadSummary): HTMLElement {
     h(
       "a",
       { href: `#/thread/${thread.id}` },
-      h("span", { class: "subject" }, thread.subject),
+      h("span", { class: "subject" },
+        thread.subject,
+        thread.priority === "urgent" && h("span", { class: "badge urgent" }, s.priorities.urgent),
+      ),
       h("span", { class: "meta" },
         isStaff(ctx) && `${resident.name}${resident.unit ? ` · ${s.unit} ${resident.unit}` : ""} · `,
         topic,

@@ -1,4 +1,4 @@
-import type { Schemas, Thread, TimelineItem } from "../api";
+import { ApiError, type Schemas, type Thread, type TimelineItem } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
@@ -11,11 +11,18 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   const staff = isStaff(ctx);
   const head = h("div", { class: "thread-head" });
   const people = h("section", { class: "people", "aria-labelledby": "people-h" });
+  const record = h("section", { class: "record", "aria-labelledby": "record-h" });
   const timeline = h("ol", { class: "timeline", "aria-label": s.messages });
-  let thread: Thread = await ctx.api.thread(id);
+  const [loaded, templates, staffList] = await Promise.all([
+    ctx.api.thread(id),
+    staff ? ctx.api.templates().catch(() => []) : [],
+    staff ? ctx.api.staff().catch(() => []) : [],
+  ]);
+  let thread: Thread = loaded;
   let items: TimelineItem[] = [];
   let shown = "";
   let headShown = "";
+  let sideShown = "";
   let polls = 0;
   const drawn = new Map<string, { key: string; node: HTMLElement }>();
 
@@ -31,12 +38,18 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     items = await ctx.api.timeline(id);
     if (!ctx.current()) return;
     shown = key;
-    const head = JSON.stringify([thread.subject, thread.status, thread.topic, thread.resident]);
+    // Each part is redrawn only when what it shows changed (a half-chosen select stays).
+    const head = JSON.stringify([thread.subject, thread.status, thread.topic, thread.resident, thread.priority]);
     if (head !== headShown) {
       headShown = head;
       renderHead();
     }
-    renderPeople();
+    const side = JSON.stringify([thread.participants.map((p) => [p.user_id, p.name]), thread.linked_record]);
+    if (side !== sideShown) {
+      sideShown = side;
+      renderPeople();
+      renderRecord();
+    }
     drawTimeline();
     await markRead();
   };
@@ -50,7 +63,7 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
       show(timeline);
     }
     for (const item of items) {
-      const node = entry(ctx, item, thread);
+      const node = entry(ctx, item, thread, staffList);
       const key = node.outerHTML;
       const before = drawn.get(item.id);
       if (!before) timeline.append(node);
@@ -69,18 +82,36 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     }
   };
 
+  /** Does a staff action, shows the thread as it is after it, and says how it went (at the top). */
+  const acted = feedback();
+  const act = async (action: () => Promise<unknown>, then?: () => void) => {
+    acted.say("");
+    try {
+      await action();
+      await refresh(true);
+      then?.();
+      acted.say(s.saved);
+    } catch (err) {
+      acted.fail(err);
+    }
+  };
+
   const renderHead = () => {
     const status = thread.status;
-    const setStatus = (next: "open" | "resolved") => async () => {
-      try {
-        await ctx.api.setStatus(id, next);
-        await refresh(true);
-        // The button pressed was redrawn as its opposite: keep the focus on it.
-        head.querySelector<HTMLButtonElement>(".actions button")?.focus();
-      } catch (err) {
-        say.fail(err);
-      }
-    };
+    // The button pressed was redrawn as its opposite: keep the focus on it.
+    const setStatus = (next: "open" | "resolved") => () =>
+      act(() => ctx.api.update(id, { status: next }), () => head.querySelector<HTMLButtonElement>(".actions button")?.focus());
+    const priority = h(
+      "select",
+      {
+        name: "priority",
+        onchange: (e: Event) => {
+          const value = (e.target as HTMLSelectElement).value as Schemas["Priority"];
+          void act(() => ctx.api.update(id, { priority: value }), () => head.querySelector<HTMLSelectElement>("select")?.focus());
+        },
+      },
+      Object.entries(s.priorities).map(([value, text]) => h("option", { value, selected: thread.priority === value }, text)),
+    );
     show(
       head,
       h("a", { href: "#/", class: "back" }, `← ${s.back}`),
@@ -89,41 +120,114 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
         `${s.topics[thread.topic] ?? thread.topic} · ${s.status}: ${s.statuses[status] ?? status}`,
         staff && ` · ${s.resident}: ${thread.resident.name}${thread.resident.unit ? `, ${s.unit} ${thread.resident.unit}` : ""}`,
       ),
+      !staff && thread.priority === "urgent" && h("p", { class: "badge urgent" }, s.priorities.urgent),
       staff &&
         h("div", { class: "actions" },
           status === "resolved" || status === "archived"
             ? h("button", { type: "button", onclick: setStatus("open") }, s.reopen)
             : h("button", { type: "button", onclick: setStatus("resolved") }, s.resolve),
+          field(s.priority, priority),
         ),
+      staff && acted.element,
       !staff && status === "resolved" && h("p", { class: "notice" }, s.resolvedNotice),
       !staff && status === "archived" && h("p", { class: "notice" }, s.archivedNotice),
     );
   };
 
   const renderPeople = () => {
+    const me = ctx.session.userId;
+    const admin = ctx.session.role === "facility_admin";
+    const residentId = thread.resident.id;
+    // Staff leave; admins also remove anyone but the resident.
+    const removal = (p: Schemas["Participant"]) => {
+      if (!staff || p.user_id === residentId || (p.user_id !== me && !admin)) return null;
+      const leaving = p.user_id === me;
+      const remove = async () => {
+        if (!(leaving && !admin)) {
+          await act(() => ctx.api.removeParticipant(id, p.user_id), () => people.querySelector<HTMLElement>("h2")?.focus());
+          return;
+        }
+        // Staff who left may no longer see the conversation: back to the inbox.
+        try {
+          await ctx.api.removeParticipant(id, me);
+          ctx.go("#/");
+        } catch (err) {
+          acted.fail(err);
+        }
+      };
+      return h(
+        "button",
+        { type: "button", class: "link", onclick: remove, "aria-label": leaving ? s.leave : `${s.remove} ${p.name}` },
+        leaving ? s.leave : s.remove,
+      );
+    };
+    const inIt = new Set(thread.participants.map((p) => p.user_id));
+    const addable = staffList.filter((c) => !inIt.has(c.id) && c.state === "active");
+    const pick = h("select", { name: "participant" }, addable.map((c) => h("option", { value: c.id }, c.name))) as HTMLSelectElement;
+    const add = (e: Event) => {
+      e.preventDefault();
+      if (pick.value) void act(() => ctx.api.addParticipant(id, pick.value), () => people.querySelector<HTMLElement>("select, h2")?.focus());
+    };
     show(
       people,
-      h("h2", { id: "people-h" }, s.participants),
-      h("ul", {}, thread.participants.map((p) => h("li", {}, p.name, p.user_id === ctx.session.userId ? ` (${s.you})` : ""))),
+      h("h2", { id: "people-h", tabindex: -1 }, s.participants),
+      h("ul", {}, thread.participants.map((p) =>
+        h("li", {}, p.name, p.user_id === me ? ` (${s.you})` : "", " ", removal(p)),
+      )),
+      staff && addable.length > 0 &&
+        h("form", { class: "inline", onsubmit: add }, field(s.addParticipant, pick), h("button", { type: "submit" }, s.add)),
     );
   };
 
+  const renderRecord = () => {
+    const linked = thread.linked_record;
+    if (!linked && !staff) {
+      show(record);
+      return;
+    }
+    const kinds = s.recordKinds;
+    const shownRecord = linked && h("p", {},
+      `${kinds[linked.kind] ?? linked.kind} ${linked.id}${linked.label ? ` · ${linked.label}` : ""} `,
+      staff && h("button", { type: "button", class: "link", onclick: () => act(() => ctx.api.update(id, { linked_record: null })) }, s.unlink),
+    );
+    let form: HTMLElement | null = null;
+    if (staff) {
+      const kind = h("select", { name: "kind" }, Object.entries(kinds).map(([k, text]) => h("option", { value: k }, text))) as HTMLSelectElement;
+      const recordId = h("input", { name: "record_id", required: true, maxlength: 128 }) as HTMLInputElement;
+      const label = h("input", { name: "record_label", maxlength: 200 }) as HTMLInputElement;
+      const link = (e: Event) => {
+        e.preventDefault();
+        const next: Schemas["LinkedRecord"] = { kind: kind.value, id: recordId.value.trim() };
+        if (label.value.trim()) next.label = label.value.trim();
+        void act(() => ctx.api.update(id, { linked_record: next }));
+      };
+      form = h("form", { class: "link-record", onsubmit: link },
+        field(s.recordKind, kind),
+        field(s.recordId, recordId),
+        field(s.recordLabel, label),
+        h("button", { type: "submit" }, s.link),
+      );
+    }
+    show(record, h("h2", { id: "record-h" }, s.linkedRecord), shownRecord, form);
+  };
+
   const say = feedback();
-  show(ctx.main, head, h("div", { class: "thread-body" }, timeline, people), composer(ctx, id, staff, say, refresh));
+  const lastMessage = () => [...items].reverse().find((i) => i.type === "message")?.id;
+  show(
+    ctx.main,
+    head,
+    h("div", { class: "thread-body" }, timeline, h("aside", {}, people, record)),
+    composer(ctx, id, { staff, templates, lastMessage }, say, refresh),
+  );
   await refresh(true);
   timeline.lastElementChild?.scrollIntoView({ block: "end" });
   ctx.poll(() => refresh());
 }
 
-function entry(ctx: Context, item: TimelineItem, thread: Thread): HTMLElement {
+function entry(ctx: Context, item: TimelineItem, thread: Thread, staffList: Schemas["Contact"][]): HTMLElement {
   const s = t();
   if (item.type === "event") {
-    const what = s.events[item.event] ?? item.event;
-    const moved = item.event === "participant_joined" || item.event === "participant_left";
-    const text = moved
-      ? `${nameOf(thread, item.subject_id ?? item.actor_id)} ${what}`
-      : `${nameOf(thread, item.actor_id)} ${what} ${item.status ? (s.statuses[item.status] ?? item.status) : (item.priority ?? item.linked_record?.id ?? "")}`;
-    return h("li", { class: "event" }, text.trim(), " · ", h("time", { datetime: item.at }, when(item.at)));
+    return h("li", { class: "event" }, eventText(item, thread, staffList), " · ", h("time", { datetime: item.at }, when(item.at)));
   }
   const mine = item.author_id === ctx.session.userId;
   const readers = thread.participants
@@ -147,8 +251,26 @@ function entry(ctx: Context, item: TimelineItem, thread: Thread): HTMLElement {
   );
 }
 
-function nameOf(thread: Thread, id: string): string {
-  return thread.participants.find((p) => p.user_id === id)?.name ?? id;
+/** "Max Maintenance changed the status to Resolved", "Billie Books joined", … */
+function eventText(item: Extract<TimelineItem, { type: "event" }>, thread: Thread, staffList: Schemas["Contact"][]): string {
+  const nameOf = (id: string) =>
+    // Someone who has left is no participant any more: staff know them from the directory.
+    thread.participants.find((p) => p.user_id === id)?.name ?? staffList.find((c) => c.id === id)?.name ?? id;
+  const s = t();
+  if (item.event === "participant_joined" || item.event === "participant_left") {
+    return `${nameOf(item.subject_id ?? item.actor_id)} ${s.events[item.event]}`;
+  }
+  const who = nameOf(item.actor_id);
+  if (item.event === "linked_record_changed") {
+    const linked = item.linked_record;
+    return linked ? `${who} ${s.events.linked_record_changed} ${s.recordKinds[linked.kind] ?? linked.kind} ${linked.id}` : `${who} ${s.unlinkedRecord}`;
+  }
+  const value = item.status
+    ? (s.statuses[item.status] ?? item.status)
+    : item.priority
+      ? (s.priorities[item.priority] ?? item.priority)
+      : "";
+  return `${who} ${s.events[item.event] ?? item.event} ${value}`.trim();
 }
 
 function attachment(ctx: Context, a: Schemas["AttachmentRef"]): HTMLElement {
@@ -160,38 +282,83 @@ function attachment(ctx: Context, a: Schemas["AttachmentRef"]): HTMLElement {
   return h("li", {}, h("button", { type: "button", class: "link", onclick: open }, a.file_name));
 }
 
+/** What the reply form offers: staff also get saved replies, scheduling and collision checks. */
+interface ComposerOptions {
+  staff: boolean;
+  templates: Schemas["Template"][];
+  /** The newest message shown: a staff reply is refused if the thread moved on past it. */
+  lastMessage: () => string | undefined;
+}
+
 function composer(
   ctx: Context,
   id: string,
-  staff: boolean,
+  options: ComposerOptions,
   say: Feedback,
   refresh: (force: boolean) => Promise<void>,
 ): HTMLElement {
   const s = t();
+  const { staff } = options;
   const body = h("textarea", { name: "reply", rows: 3, required: true, maxlength: 5000 }) as HTMLTextAreaElement;
   const internal = h("input", { type: "checkbox", name: "internal", id: "internal-note" }) as HTMLInputElement;
+  const template = h(
+    "select",
+    {
+      name: "template",
+      // A saved reply is rendered by the server: nothing to write then.
+      onchange: () => {
+        body.disabled = !!template.value;
+        body.required = !template.value;
+      },
+    },
+    h("option", { value: "" }, s.noTemplate),
+    options.templates.map((tpl) => h("option", { value: tpl.id }, tpl.name)),
+  ) as HTMLSelectElement;
+  const sendAt = h("input", { type: "datetime-local", name: "send_at" }) as HTMLInputElement;
   const files = filePicker(say);
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
   const submit = sender(send, say, async (key) => {
     const ids = await files.upload(ctx.api);
     if (!ids) return false;
-    await ctx.api.post(id, body.value, staff && internal.checked, ids, key).catch((err: unknown) => {
-      files.forget(err);
+    const later = staff && sendAt.value ? new Date(sendAt.value).toISOString() : undefined;
+    const posting = ctx.api.post(
+      id,
+      body.value,
+      {
+        internal: staff && internal.checked,
+        attachmentIds: ids,
+        templateId: (staff && template.value) || undefined,
+        sendAt: later,
+        expectedLastMessageId: staff && !later ? options.lastMessage() : undefined,
+      },
+      key,
+    );
+    const answer = await files.guard(posting).catch(async (err: unknown) => {
+      if (err instanceof ApiError && err.code === "thread_moved_on") {
+        await refresh(true).catch(() => undefined);
+        throw new ApiError(err.status, err.code, s.movedOn);
+      }
       throw err;
     });
     body.value = "";
+    body.disabled = false;
+    body.required = true;
     internal.checked = false;
+    template.value = "";
+    sendAt.value = "";
     files.clear();
     // Sent: showing it is the poll's job if this read fails.
     void refresh(true).catch(() => undefined);
-    return true;
+    return "send_at" in answer && answer.status === "scheduled" ? `${s.scheduledFor} ${when(answer.send_at)}` : true;
   });
   return h(
     "form",
     { class: "composer", onsubmit: submit },
     field(s.reply, body),
+    staff && options.templates.length > 0 && field(s.template, template),
     staff && h("div", { class: "check" }, internal, h("label", { for: "internal-note" }, s.internalNote)),
     files.element,
+    staff && field(s.sendAt, sendAt),
     h("div", { class: "actions" }, send),
     say.element,
   );
