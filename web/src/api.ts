@@ -143,6 +143,31 @@ export class Api {
     return list.items;
   }
 
+  preferences(): Promise<Schemas["NotificationPreferences"]> {
+    return this.call("GET", "/v1/me/notification-preferences");
+  }
+
+  setPreferences(preferences: Schemas["NotificationPreferences"]): Promise<Schemas["NotificationPreferences"]> {
+    return this.call("PUT", "/v1/me/notification-preferences", preferences);
+  }
+
+  /** Residents: each category that needs consent, and whether they get it. */
+  consents(): Promise<Schemas["ConsentList"]> {
+    return this.call("GET", "/v1/me/consents");
+  }
+
+  setConsent(categoryId: string, subscribed: boolean): Promise<Schemas["ConsentView"]> {
+    return this.call("PUT", `/v1/me/consents/${encodeURIComponent(categoryId)}`, { subscribed });
+  }
+
+  signature(): Promise<Schemas["Signature"]> {
+    return this.call("GET", "/v1/me/signature");
+  }
+
+  setSignature(signature: Schemas["Signature"]): Promise<Schemas["Signature"]> {
+    return this.call("PUT", "/v1/me/signature", signature);
+  }
+
   search(q: string, cursor?: string): Promise<Schemas["SearchPage"]> {
     const query = new URLSearchParams({ q, limit: "25" });
     if (cursor) query.set("cursor", cursor);

@@ -8,6 +8,7 @@ import { inboxView } from "./views/inbox";
 import { threadView } from "./views/thread";
 import { composeView } from "./views/compose";
 import { searchView } from "./views/search";
+import { settingsView } from "./views/settings";
 
 const SESSION = "session";
 /** How often an open list or thread asks for what is new. */
@@ -63,6 +64,7 @@ function header(session: Session | null): HTMLElement {
       h("label", { for: "lang", class: "visually-hidden" }, s.language),
       lang,
       session && h("span", { class: "who" }, session.name),
+      session && h("a", { href: "#/settings" }, s.settings),
       session && h("button", { type: "button", onclick: signOut }, s.signOut),
     ),
   );
@@ -103,6 +105,7 @@ async function render(): Promise<void> {
     if (route === "thread" && arg) await threadView(ctx, arg);
     else if (route === "new" && session.role === "resident") await composeView(ctx);
     else if (route === "search" && arg) await searchView(ctx, decodeURIComponent(arg));
+    else if (route === "settings") await settingsView(ctx);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));

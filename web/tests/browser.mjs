@@ -4,8 +4,9 @@
 // sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
 // urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
 // schedules a follow-up and filters the inbox; the resident sees the invoice, not the
-// scheduled message; the French labels; an accessibility scan of each view; the phone
-// width; the size of the JavaScript. Exits non-zero on the first failure.
+// scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
+// labels; an accessibility scan of each view; the phone width; the size of the
+// JavaScript. Exits non-zero on the first failure.
 // SCREENSHOTS=dir writes a screenshot of each view there.
 
 import { readFileSync, readdirSync } from "node:fs";
@@ -231,6 +232,28 @@ try {
   await admin.getByText("Invoice INV-42 · Plumbing repair").waitFor();
   await admin.getByText("Hi Rita, the plumber comes to unit 101.").waitFor();
   assert.equal(await admin.getByText("Did the plumber fix the leak?").count(), 0, "the scheduled message showed early");
+
+  step("the resident adds a WhatsApp channel and opts out of a newsletter; both are kept");
+  const newsletter = `Building newsletter ${stamp}`;
+  await api("admin-1", "POST", "/v1/categories", { name: newsletter, consent: "opt_in" });
+  await admin.getByRole("link", { name: "Settings" }).click();
+  await admin.getByRole("heading", { name: "Settings" }).waitFor();
+  const consent = admin.getByLabel(`Receive ${newsletter}`);
+  assert.ok(await consent.isChecked(), "an opt-in category starts subscribed");
+  await consent.uncheck();
+  await admin.getByRole("region", { name: "What you receive" }).getByText("Saved.").waitFor();
+  const reach = admin.getByRole("form", { name: "How we reach you" });
+  await reach.getByRole("button", { name: "Add a channel" }).click();
+  await reach.getByLabel("Channel").last().selectOption("whatsapp");
+  await reach.getByLabel("Address or number").last().fill("+15145550101");
+  await reach.getByRole("button", { name: "Save" }).click();
+  await reach.getByText("Saved.").waitFor();
+  await axeScan(admin, "the resident's settings");
+  await shot(admin, "resident-settings");
+  await admin.reload();
+  await admin.getByRole("heading", { name: "Settings" }).waitFor();
+  assert.equal(await reach.getByLabel("Address or number").last().inputValue(), "+15145550101");
+  assert.equal(await admin.getByLabel(`Receive ${newsletter}`).isChecked(), false, "the opt-out was not kept");
   await office.close();
 
   step("in French");
@@ -255,6 +278,15 @@ try {
   console.log(`browser: JavaScript ${gzipped} bytes gzipped`);
   assert.ok(gzipped < 150 * 1024, `JavaScript is ${gzipped} bytes gzipped`);
   console.log("browser: all passed");
+} catch (err) {
+  // What the pages said when it failed: their alerts name the API's refusal.
+  for (const context of browser.contexts()) {
+    for (const page of context.pages()) {
+      const alerts = await page.locator('[role="alert"]').allTextContents().catch(() => []);
+      console.log(`browser: at ${page.url()}: ${alerts.filter(Boolean).join(" | ") || "no alert shown"}`);
+    }
+  }
+  throw err;
 } finally {
   await browser.close();
 }
