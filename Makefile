@@ -81,7 +81,7 @@ e2e: emulator web chromium
 schema: emulator schemathesis
 	cargo run -q -p infra --bin schemacheck
 
-sam-build: tools
+sam-build: tools web
 	infra/template-tools.sh build
 
 # The web client: its packages (pinned by web/package-lock.json, installed again when it

@@ -29,7 +29,7 @@ use crate::stack::{self, Stack};
 use crate::token;
 
 /// The function binaries, as template.yaml's `Metadata.BuildProperties.Binary` names them.
-pub const FUNCTIONS: [&str; 16] = [
+pub const FUNCTIONS: [&str; 17] = [
     "threads",
     "messages",
     "settings",
@@ -46,6 +46,7 @@ pub const FUNCTIONS: [&str; 16] = [
     "notifier",
     "jobs",
     "dispatch",
+    "web",
 ];
 
 /// How long one start may take before it counts as failed (template.yaml's Timeout is 10 s).
@@ -477,6 +478,10 @@ fn function_env(
     if matches!(binary, "contacts" | "invites" | "jobs") {
         env.push(("USER_POOL_ID".into(), stack.user_pool.id.clone()));
     }
+    if binary == "web" {
+        env.push(("COGNITO_DOMAIN".into(), "https://local.auth.us-east-1.amazoncognito.com".into()));
+        env.push(("COGNITO_CLIENT_ID".into(), crate::local_web::LOCAL_CLIENT_ID.into()));
+    }
     if matches!(binary, "notifier" | "dispatch") {
         for channel in ["sms", "whatsapp", "push", "telegram"] {
             let prefix = channel.to_uppercase();
@@ -618,6 +623,16 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("notifier", Trigger::Sqs),
         ("jobs", Trigger::Schedule),
         ("dispatch", Trigger::Schedule),
+        (
+            "web",
+            Trigger::Http {
+                method: "GET",
+                route_key: "GET /",
+                path: "/".into(),
+                query: "",
+                user: "resident-1",
+            },
+        ),
     ];
     let mut rows = Vec::new();
     for (binary, trigger) in &triggers {

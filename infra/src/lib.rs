@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod emulator;
 pub mod gateway;
 pub mod load;
+pub mod local_web;
 pub mod local_workers;
 pub mod meter;
 pub mod portfolio;
@@ -22,7 +23,6 @@ pub mod stack;
 pub mod targets;
 pub mod token;
 pub mod triage_bench;
-pub mod web;
 pub mod webhook_bench;
 pub mod webhook_sink;
 

@@ -23,7 +23,7 @@ use crate::provision::{
     UserPool,
 };
 use crate::sink::{self, Sink};
-use crate::{gateway, local_workers, seed, template_path, token, web};
+use crate::{gateway, local_web, local_workers, seed, template_path, token};
 
 pub const ROUTING_QUEUE: &str = "RoutingQueue";
 pub const ROUTING_DLQ: &str = "RoutingDeadLetterQueue";
@@ -258,7 +258,7 @@ impl Stack {
         let stack_app = app.clone();
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
             .merge(sink::router(Sink::default(), store.clone()))
-            .merge(web::router(web::dist_dir(), token::secret()));
+            .merge(local_web::router(local_web::dist_dir(), token::secret()));
         if let Some(cpu) = opts.cpu_meter {
             routes = routes.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
         }

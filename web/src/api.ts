@@ -2,6 +2,7 @@
 // (npm run types), so a renamed field breaks the build, not the page.
 
 import type { components } from "./api/schema";
+import type { HostedUi } from "./auth";
 
 export type Schemas = components["schemas"];
 export type Thread = Schemas["Thread"];
@@ -20,6 +21,9 @@ export interface Session {
   role: Role;
   /** The properties staff work for (empty: all of the organization's). */
   propertyIds: string[];
+  /** Signed in through the hosted UI: where to renew the token and sign out. */
+  hostedUi?: HostedUi;
+  refreshToken?: string;
 }
 
 /** What the staff inbox narrows to (absent: any). */
@@ -53,13 +57,30 @@ export class ApiError extends Error {
 }
 
 export class Api {
-  constructor(private readonly session: Session) {}
+  /**
+   * `renew`: a fresh token when the API answers 401 (the ID token expired), or null when
+   * there is none to be had.
+   */
+  constructor(
+    private readonly session: Session,
+    private readonly renew: () => Promise<string | null> = async () => null,
+  ) {}
 
   private async call<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.session.token}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
-    const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const send = (token: string) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+      return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    };
+    let resp = await send(this.session.token);
+    if (resp.status === 401) {
+      const token = await this.renew().catch(() => null);
+      if (token) {
+        this.session.token = token;
+        resp = await send(token);
+      }
+    }
     if (resp.status === 204) return undefined as T;
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) {
@@ -195,7 +216,7 @@ export class Api {
 }
 
 /** The local stack's demo users, or null where it does not offer them. */
-export async function demoUsers(): Promise<{ id: string; name: string; role: Role; unit?: string | null }[] | null> {
+export async function demoUsers(): Promise<{ id: string; name: string }[] | null> {
   const resp = await fetch("/local/users").catch(() => null);
   return resp && resp.ok ? resp.json() : null;
 }

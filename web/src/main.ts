@@ -1,5 +1,6 @@
 import "./style.css";
-import { Api, type Session } from "./api";
+import { Api, sessionOf, type Session } from "./api";
+import { clientConfig, completeHostedSignIn, hostedSignOut, renewIdToken, type ClientConfig } from "./auth";
 import type { Context } from "./context";
 import { h, show } from "./dom";
 import { currentLang, setLang, t, type Lang } from "./i18n";
@@ -38,8 +39,52 @@ function signIn(session: Session): void {
 }
 
 function signOut(): void {
+  const session = loadSession();
   sessionStorage.removeItem(SESSION);
-  home();
+  // Signed in through the hosted UI: end its session too (it comes back to the sign-in page).
+  if (session?.hostedUi) hostedSignOut(session.hostedUi);
+  else home();
+}
+
+let config: Promise<ClientConfig> | undefined;
+/** How this stack signs in (asked once). */
+function signInConfig(): Promise<ClientConfig> {
+  config ??= clientConfig();
+  return config;
+}
+
+let renewing: Promise<string | null> | null = null;
+/**
+ * A fresh ID token through the refresh token (one request for every call that met the
+ * expiry at once); none for a session without one. When that fails, the session is over.
+ */
+function renewToken(session: Session): Promise<string | null> {
+  const { hostedUi, refreshToken } = session;
+  if (!hostedUi || !refreshToken) return Promise.resolve(null);
+  renewing ??= renewIdToken(hostedUi, refreshToken)
+    .then((token) => {
+      sessionStorage.setItem(SESSION, JSON.stringify({ ...session, token }));
+      return token;
+    })
+    .catch(() => {
+      sessionStorage.removeItem(SESSION);
+      void render();
+      return null;
+    })
+    .finally(() => {
+      renewing = null;
+    });
+  return renewing;
+}
+
+/** Back from the hosted UI: signs in with its tokens. Whether it did; throws what failed. */
+async function returnFromHostedUi(settings: ClientConfig): Promise<boolean> {
+  if (!settings.hosted_ui) return false;
+  const tokens = await completeHostedSignIn(settings.hosted_ui);
+  if (!tokens) return false;
+  const session = await sessionOf(tokens.idToken);
+  signIn({ ...session, hostedUi: settings.hosted_ui, refreshToken: tokens.refreshToken });
+  return true;
 }
 
 function header(session: Session | null): HTMLElement {
@@ -82,12 +127,19 @@ async function render(): Promise<void> {
   show(root, header(session), main);
   if (!session) {
     document.title = `${t().signIn} · ${t().appName}`;
-    await signInView(main, signIn);
+    const settings = await signInConfig();
+    let failure: unknown;
+    try {
+      if (await returnFromHostedUi(settings)) return;
+    } catch (err) {
+      failure = err;
+    }
+    if (mine === generation) await signInView(main, signIn, settings, failure);
     return;
   }
   const ctx: Context = {
     session,
-    api: new Api(session),
+    api: new Api(session, () => renewToken(session)),
     main,
     current: () => mine === generation,
     poll(refresh) {

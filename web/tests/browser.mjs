@@ -5,8 +5,9 @@
 // urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
 // schedules a follow-up and filters the inbox; the resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
-// labels; an accessibility scan of each view; the phone width; the size of the
-// JavaScript. Exits non-zero on the first failure.
+// labels; signing in through the identity provider's hosted UI (the local stand-in) with an
+// expired token renewed; an accessibility scan of each view; the phone width; the size of
+// the JavaScript. Exits non-zero on the first failure.
 // SCREENSHOTS=dir writes a screenshot of each view there.
 
 import { readFileSync, readdirSync } from "node:fs";
@@ -271,6 +272,32 @@ try {
   }
   await axeScan(frPage, "the French staff inbox");
   await fr.close();
+
+  step("signing in through the identity provider (code with PKCE), an expired token renewed unseen, signing out");
+  const idp = await browser.newContext({ locale: "en-CA" });
+  idp.setDefaultTimeout(TIMEOUT);
+  const idpPage = await idp.newPage();
+  await idpPage.goto(BASE);
+  await idpPage.getByRole("button", { name: "Sign in with your account" }).click();
+  await idpPage.getByRole("heading", { name: "Sign in (local identity provider)" }).waitFor();
+  await idpPage.getByLabel("Account").selectOption("maint-1");
+  await idpPage.getByRole("button", { name: "Continue" }).click();
+  await idpPage.getByRole("heading", { name: "Messages" }).waitFor();
+  await idpPage.getByText("Max Maintenance").waitFor();
+  assert.ok(!idpPage.url().includes("code="), `the code stayed in the address bar: ${idpPage.url()}`);
+  await idpPage.evaluate(() => {
+    const session = JSON.parse(sessionStorage.getItem("session"));
+    sessionStorage.setItem("session", JSON.stringify({ ...session, token: "expired" }));
+  });
+  await idpPage.reload();
+  // Listed (a row, or "No conversations here"): the API answered the renewed token.
+  await idpPage.locator("ul.threads li").first().waitFor();
+  const renewed = await idpPage.evaluate(() => JSON.parse(sessionStorage.getItem("session")).token);
+  assert.notEqual(renewed, "expired", "the token was not renewed");
+  await signOut(idpPage);
+  await idpPage.getByRole("button", { name: "Sign in with your account" }).waitFor();
+  assert.equal(await idpPage.evaluate(() => sessionStorage.getItem("session")), null, "signed out, the session stayed");
+  await idp.close();
 
   step("the JavaScript a first load fetches, gzipped");
   const js = readdirSync(DIST).filter((f) => f.endsWith(".js"));

@@ -6,12 +6,19 @@ fn template_declares_exactly_the_routes_the_api_serves() {
     let template = Template::load(&infra::template_path()).unwrap();
     let mut declared = template.http_routes();
     declared.sort();
-    assert_eq!(declared, api::route_list());
-    // API Gateway's authorizer and the description agree on what needs no token.
+    let web_routes: Vec<(String, String)> =
+        web::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut served = [api::route_list(), web_routes.clone()].concat();
+    served.sort();
+    assert_eq!(declared, served);
+    // API Gateway's authorizer and the description agree on what needs no token (the web
+    // client's files and its sign-in configuration never do).
     let mut public = template.public_http_routes();
     public.sort();
     let described: Vec<_> = api::route_list().into_iter().filter(|(m, p)| api::is_public(m, p)).collect();
-    assert_eq!(public, described);
+    let mut open = [described, web_routes].concat();
+    open.sort();
+    assert_eq!(public, open);
 }
 
 #[test]
@@ -24,12 +31,17 @@ fn each_function_serves_exactly_the_routes_template_yaml_gives_it() {
         by_binary.entry(binary).or_default().push((method, path));
     }
     let binaries: Vec<&str> = by_binary.keys().map(String::as_str).collect();
-    let mut serving = api::functions::HTTP_FUNCTIONS.to_vec();
+    let mut serving = [api::functions::HTTP_FUNCTIONS.as_slice(), &["web"]].concat();
     serving.sort();
     assert_eq!(binaries, serving, "the functions with HTTP routes");
     for (binary, mut declared) in by_binary {
         declared.sort();
-        assert_eq!(declared, api::functions::route_list(&binary), "{binary}");
+        let mut routes = match binary.as_str() {
+            "web" => web::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect(),
+            api_function => api::functions::route_list(api_function),
+        };
+        routes.sort();
+        assert_eq!(declared, routes, "{binary}");
     }
 }
 
