@@ -164,6 +164,28 @@ export class Api {
     return list.items;
   }
 
+  /** Staff: escalated threads waiting for someone to acknowledge them (the first page). */
+  triageQueue(): Promise<Schemas["TriageQueuePage"]> {
+    return this.call("GET", "/v1/triage/queue?limit=100");
+  }
+
+  acknowledge(threadId: string): Promise<Thread> {
+    return this.call("POST", `/v1/threads/${encodeURIComponent(threadId)}/acknowledge`);
+  }
+
+  correctTriage(threadId: string, path: Schemas["Path"]): Promise<Thread> {
+    return this.call("PUT", `/v1/threads/${encodeURIComponent(threadId)}/triage`, { path });
+  }
+
+  /** Staff: contacts by name prefix and kind (both optional). */
+  contacts(name: string, kind: string, cursor?: string): Promise<Schemas["ContactPage"]> {
+    const q = new URLSearchParams({ limit: "50" });
+    if (name) q.set("q", name);
+    if (kind) q.set("kind", kind);
+    if (cursor) q.set("cursor", cursor);
+    return this.call("GET", `/v1/contacts?${q}`);
+  }
+
   preferences(): Promise<Schemas["NotificationPreferences"]> {
     return this.call("GET", "/v1/me/notification-preferences");
   }

@@ -10,6 +10,8 @@ import { threadView } from "./views/thread";
 import { composeView } from "./views/compose";
 import { searchView } from "./views/search";
 import { settingsView } from "./views/settings";
+import { triageView } from "./views/triage";
+import { contactsView } from "./views/contacts";
 
 const SESSION = "session";
 /** How often an open list or thread asks for what is new. */
@@ -101,15 +103,23 @@ function header(session: Session | null): HTMLElement {
     h("option", { value: "en", selected: currentLang() === "en" }, "English"),
     h("option", { value: "fr", selected: currentLang() === "fr" }, "Français"),
   );
+  const staff = session?.role === "staff" || session?.role === "facility_admin";
+  const links: [string, string][] = session
+    ? [
+        ["#/", s.messages],
+        ...(staff ? ([["#/triage", s.triageQueue], ["#/contacts", s.contacts]] as [string, string][]) : []),
+        ["#/settings", s.settings],
+      ]
+    : [];
   return h(
     "header",
     { class: "top" },
     h("a", { href: "#/", class: "brand" }, s.appName),
+    links.length > 0 && h("nav", { class: "sections", "aria-label": s.sections }, links.map(([href, text]) => h("a", { href }, text))),
     h("div", { class: "tools" },
       h("label", { for: "lang", class: "visually-hidden" }, s.language),
       lang,
       session && h("span", { class: "who" }, session.name),
-      session && h("a", { href: "#/settings" }, s.settings),
       session && h("button", { type: "button", onclick: signOut }, s.signOut),
     ),
   );
@@ -153,11 +163,14 @@ async function render(): Promise<void> {
     },
   };
   const [route, arg] = location.hash.replace(/^#\/?/, "").split("/");
+  const staff = session.role === "staff" || session.role === "facility_admin";
   try {
     if (route === "thread" && arg) await threadView(ctx, arg);
     else if (route === "new" && session.role === "resident") await composeView(ctx);
     else if (route === "search" && arg) await searchView(ctx, decodeURIComponent(arg));
     else if (route === "settings") await settingsView(ctx);
+    else if (route === "triage" && staff) await triageView(ctx);
+    else if (route === "contacts" && staff) await contactsView(ctx);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));

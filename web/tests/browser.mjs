@@ -3,7 +3,8 @@
 // photo; staff see it in Unread, reply, add an internal note and resolve; the resident
 // sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
 // urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
-// schedules a follow-up and filters the inbox; the resident sees the invoice, not the
+// schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
+// and looks up contacts; the resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
 // labels; signing in through the identity provider's hosted UI (the local stand-in) with an
 // expired token renewed; an accessibility scan of each view; the phone width; the size of
@@ -225,6 +226,35 @@ try {
   await urgentRow.waitFor({ state: "detached" });
   await admin.getByLabel("Priority").selectOption("");
   await urgentRow.waitFor();
+
+  step("the admin acknowledges an emergency in the triage queue and looks up contacts");
+  const gas = `Smell of gas ${stamp}`;
+  await api("resident-2", "POST", "/v1/threads", {
+    topic: "maintenance",
+    subject: gas,
+    body: "There is a strong smell of gas in the hallway",
+  });
+  await admin.getByRole("link", { name: "Triage queue" }).click();
+  await admin.getByRole("heading", { name: "Triage queue" }).waitFor();
+  const waiting = admin.getByRole("listitem").filter({ hasText: gas });
+  await waiting.getByText("Emergency").waitFor();
+  await axeScan(admin, "the triage queue");
+  await waiting.getByRole("button", { name: `Acknowledge: ${gas}` }).click();
+  await admin.getByText(`Acknowledged: ${gas}`).waitFor();
+  await waiting.waitFor({ state: "detached" });
+  await admin.getByRole("link", { name: "Contacts" }).click();
+  await admin.getByRole("heading", { name: "Contacts" }).waitFor();
+  // Everyone is listed at first; each search replaces the list.
+  await admin.getByRole("cell", { name: "Billie Books" }).waitFor();
+  await admin.getByLabel("Name").fill("Rit");
+  await admin.getByRole("button", { name: "Search" }).click();
+  await admin.getByRole("cell", { name: "Billie Books" }).waitFor({ state: "detached" });
+  await admin.getByRole("cell", { name: "resident-1@demo.example.com" }).waitFor();
+  await admin.getByLabel("Name").fill("");
+  await admin.getByLabel("Kind").selectOption("staff");
+  await admin.getByRole("cell", { name: "Billie Books" }).waitFor();
+  await admin.getByRole("cell", { name: "Rita Resident" }).waitFor({ state: "detached" });
+  await axeScan(admin, "the contacts");
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");

@@ -12,6 +12,7 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   const head = h("div", { class: "thread-head" });
   const people = h("section", { class: "people", "aria-labelledby": "people-h" });
   const record = h("section", { class: "record", "aria-labelledby": "record-h" });
+  const triage = h("section", { class: "triage-panel", "aria-labelledby": "triage-h" });
   const timeline = h("ol", { class: "timeline", "aria-label": s.messages });
   const [loaded, templates, staffList] = await Promise.all([
     ctx.api.thread(id),
@@ -44,11 +45,12 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
       headShown = head;
       renderHead();
     }
-    const side = JSON.stringify([thread.participants.map((p) => [p.user_id, p.name]), thread.linked_record]);
+    const side = JSON.stringify([thread.participants.map((p) => [p.user_id, p.name]), thread.linked_record, thread.triage]);
     if (side !== sideShown) {
       sideShown = side;
       renderPeople();
       renderRecord();
+      renderTriage();
     }
     drawTimeline();
     await markRead();
@@ -212,11 +214,42 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   };
 
   const say = feedback();
+  /** Staff: what triage made of the resident's message; acknowledge an escalation, correct the path. */
+  const renderTriage = () => {
+    const found = thread.triage;
+    if (!staff || !found) {
+      show(triage);
+      triage.hidden = true;
+      return;
+    }
+    triage.hidden = false;
+    const waiting = found.escalation && !found.acknowledged_at;
+    const path = h("select", { name: "path" },
+      Object.entries(s.paths).map(([value, text]) => h("option", { value, selected: found.path === value }, text)),
+    ) as HTMLSelectElement;
+    const correct = (e: Event) => {
+      e.preventDefault();
+      void act(() => ctx.api.correctTriage(id, path.value as Schemas["Path"]));
+    };
+    show(
+      triage,
+      h("h2", { id: "triage-h" }, s.triage),
+      h("p", {},
+        `${s.path}: ${s.paths[found.path] ?? found.path}`,
+        found.escalation && ` · ${s.escalations[found.escalation] ?? found.escalation}${(found.level ?? 0) > 1 ? ` (${s.level} ${found.level})` : ""}`,
+        found.acknowledged_at && ` · ${s.acknowledged} ${s.by} ${nameOf(found.acknowledged_by ?? "")}`,
+      ),
+      waiting && h("button", { type: "button", onclick: () => act(() => ctx.api.acknowledge(id)) }, s.acknowledge),
+      h("form", { class: "inline", onsubmit: correct }, field(s.correctPath, path), h("button", { type: "submit" }, s.correct)),
+    );
+  };
+  const nameOf = (userId: string) => namer(thread, staffList)(userId);
+
   const lastMessage = () => [...items].reverse().find((i) => i.type === "message")?.id;
   show(
     ctx.main,
     head,
-    h("div", { class: "thread-body" }, timeline, h("aside", {}, people, record)),
+    h("div", { class: "thread-body" }, timeline, h("aside", {}, triage, people, record)),
     composer(ctx, id, { staff, templates, lastMessage }, say, refresh),
   );
   await refresh(true);
@@ -252,10 +285,13 @@ function entry(ctx: Context, item: TimelineItem, thread: Thread, staffList: Sche
 }
 
 /** "Max Maintenance changed the status to Resolved", "Billie Books joined", … */
+/** A user's name: a participant's, or (someone who left) the staff directory's. */
+function namer(thread: Thread, staffList: Schemas["Contact"][]): (id: string) => string {
+  return (id) => thread.participants.find((p) => p.user_id === id)?.name ?? staffList.find((c) => c.id === id)?.name ?? id;
+}
+
 function eventText(item: Extract<TimelineItem, { type: "event" }>, thread: Thread, staffList: Schemas["Contact"][]): string {
-  const nameOf = (id: string) =>
-    // Someone who has left is no participant any more: staff know them from the directory.
-    thread.participants.find((p) => p.user_id === id)?.name ?? staffList.find((c) => c.id === id)?.name ?? id;
+  const nameOf = namer(thread, staffList);
   const s = t();
   if (item.event === "participant_joined" || item.event === "participant_left") {
     return `${nameOf(item.subject_id ?? item.actor_id)} ${s.events[item.event]}`;
