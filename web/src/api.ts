@@ -186,6 +186,38 @@ export class Api {
     return this.call("GET", `/v1/contacts?${q}`);
   }
 
+  messagingSettings(): Promise<Schemas["MessagingSettings"]> {
+    return this.call("GET", "/v1/settings/messaging");
+  }
+
+  setMessagingSettings(settings: Schemas["MessagingSettings"]): Promise<Schemas["MessagingSettings"]> {
+    return this.call("PUT", "/v1/settings/messaging", settings);
+  }
+
+  businessHours(): Promise<Schemas["BusinessHours"]> {
+    return this.call("GET", "/v1/settings/business-hours");
+  }
+
+  setBusinessHours(hours: Schemas["BusinessHours"]): Promise<Schemas["BusinessHours"]> {
+    return this.call("PUT", "/v1/settings/business-hours", hours);
+  }
+
+  routing(): Promise<Schemas["RoutingSettings"]> {
+    return this.call("GET", "/v1/settings/routing");
+  }
+
+  setRouting(routing: Schemas["RoutingSettings"]): Promise<Schemas["RoutingSettings"]> {
+    return this.call("PUT", "/v1/settings/routing", routing);
+  }
+
+  retention(): Promise<Schemas["RetentionSettings"]> {
+    return this.call("GET", "/v1/settings/retention");
+  }
+
+  setRetention(retention: Schemas["RetentionSettings"]): Promise<Schemas["RetentionSettings"]> {
+    return this.call("PUT", "/v1/settings/retention", retention);
+  }
+
   preferences(): Promise<Schemas["NotificationPreferences"]> {
     return this.call("GET", "/v1/me/notification-preferences");
   }

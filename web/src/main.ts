@@ -12,6 +12,7 @@ import { searchView } from "./views/search";
 import { settingsView } from "./views/settings";
 import { triageView } from "./views/triage";
 import { contactsView } from "./views/contacts";
+import { organizationView } from "./views/organization";
 
 const SESSION = "session";
 /** How often an open list or thread asks for what is new. */
@@ -108,6 +109,7 @@ function header(session: Session | null): HTMLElement {
     ? [
         ["#/", s.messages],
         ...(staff ? ([["#/triage", s.triageQueue], ["#/contacts", s.contacts]] as [string, string][]) : []),
+        ...(session.role === "facility_admin" ? ([["#/organization", s.organization]] as [string, string][]) : []),
         ["#/settings", s.settings],
       ]
     : [];
@@ -171,6 +173,7 @@ async function render(): Promise<void> {
     else if (route === "settings") await settingsView(ctx);
     else if (route === "triage" && staff) await triageView(ctx);
     else if (route === "contacts" && staff) await contactsView(ctx);
+    else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));

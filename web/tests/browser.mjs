@@ -4,7 +4,8 @@
 // sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
 // urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
 // schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
-// and looks up contacts; the resident sees the invoice, not the
+// and looks up contacts, sets the organization's messaging, hours and routing; the
+// resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
 // labels; signing in through the identity provider's hosted UI (the local stand-in) with an
 // expired token renewed; an accessibility scan of each view; the phone width; the size of
@@ -255,6 +256,33 @@ try {
   await admin.getByRole("cell", { name: "Billie Books" }).waitFor();
   await admin.getByRole("cell", { name: "Rita Resident" }).waitFor({ state: "detached" });
   await axeScan(admin, "the contacts");
+
+  step("the admin sets read receipts, Saturday hours, the automatic reply and a route; all kept");
+  await admin.getByRole("link", { name: "Organization" }).click();
+  await admin.getByRole("heading", { name: "Organization", level: 1 }).waitFor();
+  const messagingForm = admin.getByRole("form", { name: "Messaging" });
+  await messagingForm.getByLabel("Read receipts").selectOption("staff");
+  await messagingForm.getByRole("button", { name: "Save" }).click();
+  await messagingForm.getByText("Saved.").waitFor();
+  const hoursForm = admin.getByRole("form", { name: "Business hours" });
+  await hoursForm.getByLabel("Saturday", { exact: true }).check();
+  await hoursForm.getByLabel("Saturday From").fill("10:00");
+  await hoursForm.getByLabel("Saturday To").fill("14:00");
+  await hoursForm.getByLabel("Answer residents who write outside business hours").check();
+  await hoursForm.getByLabel("Automatic reply").fill("We are closed; we answer when we open.");
+  await hoursForm.getByRole("button", { name: "Save" }).click();
+  await hoursForm.getByText("Saved.").waitFor();
+  const routingForm = admin.getByRole("form", { name: "Routing" });
+  await routingForm.getByLabel("Goes to: Parking").selectOption({ label: "Billie Books" });
+  await routingForm.getByRole("button", { name: "Save" }).click();
+  await routingForm.getByText("Saved.").waitFor();
+  await axeScan(admin, "the organization's settings");
+  await admin.reload();
+  await admin.getByRole("heading", { name: "Organization", level: 1 }).waitFor();
+  assert.equal(await messagingForm.getByLabel("Read receipts").inputValue(), "staff");
+  assert.equal(await hoursForm.getByLabel("Saturday To").inputValue(), "14:00");
+  assert.ok(await hoursForm.getByLabel("Answer residents who write outside business hours").isChecked());
+  assert.equal(await routingForm.getByLabel("Goes to: Parking").inputValue(), "user:bookkeeper-1");
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");

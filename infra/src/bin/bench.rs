@@ -362,10 +362,10 @@ async fn main() -> anyhow::Result<()> {
         routes.push(route);
     }
 
-    // The consumers' share of the messages just written (one per created thread and per
-    // reply): start them, let them drain the queues, and subtract what the schedules do
-    // when idle over as long a time.
-    let messages = 2 * n;
+    // The consumers' share of the messages just written (one per created thread, per reply
+    // and per templated reply; the scheduled ones were cancelled): start them, let them
+    // drain the queues, and subtract what the schedules do when idle over as long a time.
+    let messages = 3 * n;
     meter.take();
     stack.start_workers();
     let started = Instant::now();
@@ -509,12 +509,17 @@ async fn main() -> anyhow::Result<()> {
     out.push_str("\n## Cold starts and binaries\n\n");
     out.push_str(&cold);
 
-    let post = api_bills.get("post message").cloned().unwrap_or_default();
-    let create = api_bills.get("create thread").cloned().unwrap_or_default();
-    let per_message = post.add(&create).scaled(0.5).add(&per_message_workers);
+    // The mix the consumers drained: a third start a thread, two thirds reply.
+    let bill_of = |route: &str| api_bills.get(route).cloned().unwrap_or_default();
+    let per_message = bill_of("create thread")
+        .add(&bill_of("post message"))
+        .add(&bill_of("post with template"))
+        .scaled(1.0 / 3.0)
+        .add(&per_message_workers);
     out.push_str(&format!(
         "\n## Cost model\n\nDollars per 1,000 messages posted and notified, {} list prices of {} (infra/prices.yaml). \
-         Half the messages start a thread, half reply (the two write routes above); the consumers' share was \
+         A third of the messages start a thread, two thirds reply (the three live write routes above: create \
+         thread, post message, post with template); the consumers' share was \
          measured by starting them after the routes: {messages} messages drained in {:.0} s with {} AWS calls \
          ({emails} e-mails; locally digests gather a recipient's notifications over 2 s, in AWS over 60 s), less \
          what the schedules do when idle over as long. Lambda duration = measured CPU + the in-region latency \

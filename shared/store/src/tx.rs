@@ -41,7 +41,12 @@ impl TxOutcome {
 }
 
 impl Store {
-    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
+    /// The writes, all or none. A single put, update or delete goes as the plain write it
+    /// is (half the write capacity of a transaction of one), with the same outcomes.
+    pub(crate) async fn transact(&self, mut items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
+        if items.len() == 1 && items[0].condition_check.is_none() {
+            return self.single(items.pop().expect("one item")).await;
+        }
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(TxOutcome::Committed),
@@ -65,13 +70,33 @@ impl Store {
     /// is: half the write capacity of a transaction of one. `Ok(false)`: its condition
     /// failed.
     pub(crate) async fn write_one(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
-        fn held<E: std::error::Error + Send + Sync + 'static, R>(
+        let outcome = match item.condition_check {
+            // A condition check alone writes nothing: a transaction of one is its only form.
+            Some(_) => self.transact(vec![item]).await?,
+            None => self.single(item).await?,
+        };
+        match outcome {
+            TxOutcome::Committed => Ok(true),
+            o if o.failed_condition(0) => Ok(false),
+            _ => Err(StoreError::Contention),
+        }
+    }
+
+    /// A put, update or delete as a plain write, its outcome told as a transaction's of one.
+    async fn single(&self, item: TransactWriteItem) -> Result<TxOutcome, StoreError> {
+        fn outcome<E: std::error::Error + Send + Sync + 'static, R>(
             out: Result<R, SdkError<E>>,
             failed_condition: impl Fn(&E) -> bool,
-        ) -> Result<bool, StoreError> {
+            conflicted: impl Fn(&E) -> bool,
+        ) -> Result<TxOutcome, StoreError> {
+            let reason = |code: &str| Ok(TxOutcome::Cancelled(vec![Some(code.to_owned())]));
             match out {
-                Ok(_) => Ok(true),
-                Err(e) if e.as_service_error().is_some_and(&failed_condition) => Ok(false),
+                Ok(_) => Ok(TxOutcome::Committed),
+                Err(e) if e.as_service_error().is_some_and(&failed_condition) => {
+                    reason("ConditionalCheckFailed")
+                }
+                // The item is in another transaction under way: worth retrying, as a conflict.
+                Err(e) if e.as_service_error().is_some_and(&conflicted) => reason("TransactionConflict"),
                 Err(e) => Err(StoreError::unavailable(e)),
             }
         }
@@ -84,7 +109,11 @@ impl Store {
                 .set_expression_attribute_values(put.expression_attribute_values)
                 .send()
                 .await;
-            held(out, |e| e.is_conditional_check_failed_exception())
+            outcome(
+                out,
+                |e| e.is_conditional_check_failed_exception(),
+                |e| e.is_transaction_conflict_exception(),
+            )
         } else if let Some(update) = item.update {
             let out = (self.client.update_item())
                 .table_name(update.table_name)
@@ -95,7 +124,11 @@ impl Store {
                 .set_expression_attribute_values(update.expression_attribute_values)
                 .send()
                 .await;
-            held(out, |e| e.is_conditional_check_failed_exception())
+            outcome(
+                out,
+                |e| e.is_conditional_check_failed_exception(),
+                |e| e.is_transaction_conflict_exception(),
+            )
         } else if let Some(delete) = item.delete {
             let out = (self.client.delete_item())
                 .table_name(delete.table_name)
@@ -105,10 +138,13 @@ impl Store {
                 .set_expression_attribute_values(delete.expression_attribute_values)
                 .send()
                 .await;
-            held(out, |e| e.is_conditional_check_failed_exception())
+            outcome(
+                out,
+                |e| e.is_conditional_check_failed_exception(),
+                |e| e.is_transaction_conflict_exception(),
+            )
         } else {
-            // A condition check alone writes nothing: a transaction of one is its only form.
-            Ok(matches!(self.transact(vec![item]).await?, TxOutcome::Committed))
+            Err(StoreError::unavailable(std::io::Error::other("an empty transaction item")))
         }
     }
 }

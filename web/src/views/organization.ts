@@ -1,0 +1,167 @@
+import type { Schemas } from "../api";
+import { field, h, show, uid } from "../dom";
+import { t } from "../i18n";
+import type { Context } from "../context";
+import { feedback } from "./form";
+
+type Day = keyof Schemas["Week"];
+const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** Facility admins: the organization's messaging, business hours, routing and retention. */
+export async function organizationView(ctx: Context): Promise<void> {
+  const s = t();
+  const [messaging, hours, routing, retention, staffList] = await Promise.all([
+    ctx.api.messagingSettings(),
+    ctx.api.businessHours(),
+    ctx.api.routing(),
+    ctx.api.retention(),
+    ctx.api.staff(),
+  ]);
+  if (!ctx.current()) return;
+  show(
+    ctx.main,
+    h("h1", {}, s.organization),
+    messagingForm(ctx, messaging),
+    hoursForm(ctx, hours),
+    routingForm(ctx, routing, staffList),
+    retentionForm(ctx, retention),
+  );
+}
+
+/** A settings section: its fields, Save, and what the server said. */
+function section(title: string, body: (HTMLElement | false | null)[], save: () => Promise<unknown>): HTMLElement {
+  const s = t();
+  const say = feedback();
+  const id = uid("section");
+  const button = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    button.disabled = true;
+    try {
+      await save();
+      say.say(s.saved);
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h(
+    "form",
+    { class: "card settings", onsubmit: submit, "aria-labelledby": id },
+    h("h2", { id }, title),
+    ...body,
+    h("div", { class: "actions" }, button),
+    say.element,
+  );
+}
+
+function checkbox(label: string, checked: boolean): [HTMLInputElement, HTMLElement] {
+  const id = uid("check");
+  const box = h("input", { type: "checkbox", id, checked }) as HTMLInputElement;
+  return [box, h("div", { class: "check" }, box, h("label", { for: id }, label))];
+}
+
+function messagingForm(ctx: Context, saved: Schemas["MessagingSettings"]): HTMLElement {
+  const s = t();
+  const days = h("input", {
+    type: "number",
+    min: 0,
+    max: 3650,
+    value: saved.archive_resolved_after_days ?? 30,
+    name: "archive_days",
+  }) as HTMLInputElement;
+  const receipts = h(
+    "select",
+    { name: "read_receipts" },
+    Object.entries(s.receipts).map(([value, text]) => h("option", { value, selected: saved.read_receipts === value }, text)),
+  ) as HTMLSelectElement;
+  const [canStart, canStartRow] = checkbox(s.residentsCanStart, saved.residents_can_start);
+  return section(
+    s.messagingSettings,
+    [field(s.archiveAfter, days), field(s.readReceipts, receipts), canStartRow],
+    () =>
+      ctx.api.setMessagingSettings({
+        archive_resolved_after_days: Number(days.value),
+        read_receipts: receipts.value as Schemas["ReadReceipts"],
+        residents_can_start: canStart.checked,
+      }),
+  );
+}
+
+/** One opening span a day (further spans a day already has are kept as they are). */
+function hoursForm(ctx: Context, saved: Schemas["BusinessHours"]): HTMLElement {
+  const s = t();
+  const zone = h("input", { name: "time_zone", value: saved.time_zone, required: true, maxlength: 64 }) as HTMLInputElement;
+  const rows = DAYS.map((day) => {
+    const spans = saved.hours[day] ?? [];
+    const [open, openRow] = checkbox(s.days[day], spans.length > 0);
+    const start = h("input", { type: "time", value: spans[0]?.start ?? "09:00", "aria-label": `${s.days[day]} ${s.quietFrom}` }) as HTMLInputElement;
+    const end = h("input", { type: "time", value: spans[0]?.end === "24:00" ? "23:59" : (spans[0]?.end ?? "17:00"), "aria-label": `${s.days[day]} ${s.quietTo}` }) as HTMLInputElement;
+    // A day open until midnight shows 23:59 (a time field has no 24:00) and stays 24:00.
+    const until = () => (end.value === "23:59" && spans[0]?.end === "24:00" ? "24:00" : end.value);
+    const read = (): Schemas["Span"][] => (open.checked ? [{ start: start.value, end: until() }, ...spans.slice(1)] : []);
+    return { day, read, element: h("div", { class: "day" }, openRow, start, end) };
+  });
+  const closed = h("input", { name: "closed_dates", value: saved.closed_dates.join(", "), placeholder: "2026-12-25, 2027-01-01" }) as HTMLInputElement;
+  const [autoOn, autoRow] = checkbox(s.autoReplyOn, saved.auto_reply.enabled);
+  const autoBody = h("textarea", { name: "auto_reply", rows: 3, maxlength: 5000 }, saved.auto_reply.body) as HTMLTextAreaElement;
+  return section(
+    s.businessHours,
+    [
+      field(s.timeZone, zone),
+      h("fieldset", { class: "week" }, h("legend", {}, s.openingHours), rows.map((r) => r.element)),
+      field(s.closedDates, closed),
+      autoRow,
+      field(s.autoReply, autoBody),
+    ],
+    () =>
+      ctx.api.setBusinessHours({
+        time_zone: zone.value.trim(),
+        hours: Object.fromEntries(rows.map((r) => [r.day, r.read()])) as Schemas["Week"],
+        closed_dates: closed.value.split(",").map((d) => d.trim()).filter(Boolean),
+        auto_reply: { enabled: autoOn.checked, body: autoBody.value },
+      }),
+  );
+}
+
+/** Who each topic goes to: a colleague or a team. */
+function routingForm(ctx: Context, saved: Schemas["RoutingSettings"], staffList: Schemas["Contact"][]): HTMLElement {
+  const s = t();
+  const teams = Object.entries(saved.teams ?? {});
+  const options = (current: Schemas["Recipient"] | undefined) => [
+    ...staffList.map((c) => h("option", { value: `user:${c.id}`, selected: !!current && "user_id" in current && current.user_id === c.id }, c.name)),
+    ...teams.map(([id, team]) =>
+      h("option", { value: `team:${id}`, selected: !!current && "team" in current && current.team === id }, `${s.team}: ${team.name}`),
+    ),
+  ];
+  const rows = h("div", { class: "routes" });
+  const route = (topic: string, recipient?: Schemas["Recipient"]) => {
+    const name = h("input", { value: topic, required: true, pattern: "[a-z][a-z0-9_]{0,31}", maxlength: 32, "aria-label": s.topic }) as HTMLInputElement;
+    const to = h("select", { "aria-label": `${s.routeTo} ${s.topics[topic] ?? topic}` }, options(recipient)) as HTMLSelectElement;
+    rows.append(h("div", { class: "route" }, name, h("span", {}, "→"), to));
+  };
+  for (const [topic, recipient] of Object.entries(saved.routes)) route(topic, recipient);
+  const add = h("button", { type: "button", class: "secondary" }, s.addTopic);
+  add.addEventListener("click", () => {
+    route("");
+    rows.querySelector<HTMLInputElement>(".route:last-child input")?.focus();
+  });
+  return section(s.routing, [h("p", { class: "meta" }, s.routingHelp), rows, add], () => {
+    const routes: Record<string, Schemas["Recipient"]> = {};
+    for (const row of rows.querySelectorAll(".route")) {
+      const topic = row.querySelector("input")!.value.trim();
+      const [kind, id] = row.querySelector("select")!.value.split(/:(.*)/s);
+      if (topic) routes[topic] = kind === "team" ? { team: id } : { user_id: id };
+    }
+    return ctx.api.setRouting({ ...saved, routes });
+  });
+}
+
+function retentionForm(ctx: Context, saved: Schemas["RetentionSettings"]): HTMLElement {
+  const s = t();
+  const days = h("input", { type: "number", min: 0, max: 3650, value: saved.attachment_retention_days, name: "retention_days" }) as HTMLInputElement;
+  return section(s.retention, [field(s.retentionDays, days)], () =>
+    ctx.api.setRetention({ attachment_retention_days: Number(days.value) }),
+  );
+}
