@@ -23,6 +23,9 @@ fn main() {
     let mut found = Vec::new();
     files(&dist, &dist, &mut found);
     found.sort();
+    if found.is_empty() {
+        println!("cargo:warning=web/dist is missing: this build serves no client (make web builds it)");
+    }
     let mut code = String::from("pub static DIST: &[(&str, &[u8])] = &[\n");
     for (name, path) in found {
         writeln!(code, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();

@@ -54,19 +54,22 @@ struct Local {
     hosted: Mutex<HostedUi>,
 }
 
-pub fn router(dist: PathBuf, secret: String) -> Router {
+/// `storage`: where presigned uploads go (the emulator), which the page may connect to.
+pub fn router(dist: PathBuf, secret: String, storage: &str) -> Router {
     let config = web::ClientConfig {
         picker: true,
         hosted_ui: Some(web::HostedUi {
             domain: HOSTED_UI.to_owned(),
             client_id: LOCAL_CLIENT_ID.to_owned(),
         }),
+        connect_to: vec![storage.to_owned()],
     };
     let local = Arc::new(Local { secret, hosted: Mutex::default() });
     let hosted = Router::new()
         .route("/oauth2/authorize", get(authorize_page))
         .route("/login", post(login))
         .route("/oauth2/token", post(exchange))
+        .route("/oauth2/revoke", post(revoke))
         .route("/logout", get(logout));
     web::router(web::Files::Dir(dist), config).merge(
         Router::new()
@@ -156,6 +159,9 @@ impl Authorize {
             Some("invalid_client")
         } else if self.code_challenge_method != "S256" || self.code_challenge.len() < 43 {
             Some("invalid_request")
+        } else if !is_callback(&self.redirect_uri) {
+            // Cognito sends the browser back only to the app client's callback URLs.
+            Some("redirect_mismatch")
         } else {
             None
         }
@@ -288,6 +294,31 @@ async fn logout(Query(req): Query<Logout>) -> Response {
     Redirect::to(&req.logout_uri).into_response()
 }
 
+/// The local client's callback: the root of a stack on this machine.
+fn is_callback(uri: &str) -> bool {
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.scheme() == "http"
+            && matches!(u.host_str(), Some("127.0.0.1" | "localhost"))
+            && u.path() == "/"
+            && u.query().is_none()
+    })
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    token: String,
+    client_id: String,
+}
+
+/// `/oauth2/revoke`: the refresh token signs no one in any more (sign-out).
+async fn revoke(State(local): State<Arc<Local>>, Form(req): Form<Revoke>) -> Response {
+    if req.client_id != LOCAL_CLIENT_ID {
+        return oauth_error("invalid_client");
+    }
+    local.hosted.lock().expect("not poisoned").refresh.remove(&req.token);
+    StatusCode::OK.into_response()
+}
+
 /// 256 random bits, URL-safe.
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -297,6 +328,23 @@ fn random_token() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::is_callback;
+
+    #[test]
+    fn only_the_root_of_a_local_stack_is_a_callback() {
+        assert!(is_callback("http://127.0.0.1:3000/") && is_callback("http://localhost:3000/"));
+        let others = [
+            "https://evil.example/",
+            "http://127.0.0.1:3000/x",
+            "http://127.0.0.1.evil/",
+            "http://127.0.0.1:3000/?a=1",
+            "javascript:alert(1)",
+        ];
+        for other in others {
+            assert!(!is_callback(other), "{other}");
+        }
+    }
+
     /// The client's types are generated from web/openapi.json: it must be the API's own.
     #[test]
     fn the_clients_openapi_document_is_the_apis() {

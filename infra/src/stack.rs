@@ -258,7 +258,7 @@ impl Stack {
         let stack_app = app.clone();
         let mut routes = gateway::as_functions(gateway::app(app, token::secret()), &template)
             .merge(sink::router(Sink::default(), store.clone()))
-            .merge(local_web::router(local_web::dist_dir(), token::secret()));
+            .merge(local_web::router(local_web::dist_dir(), token::secret(), &emulator.endpoint));
         if let Some(cpu) = opts.cpu_meter {
             routes = routes.layer(axum::middleware::from_fn_with_state(cpu, CpuMeter::layer));
         }

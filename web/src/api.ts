@@ -152,10 +152,22 @@ export class Api {
     );
   }
 
-  /** Staff: the organization's staff (the first 100 by name), whom a thread can take in. */
+  /**
+   * Staff: the organization's staff, by name (every page: a page is filtered after it is
+   * read, so one may hold few of them; at most 20 pages).
+   */
   async staff(): Promise<Schemas["Contact"][]> {
-    const page: Schemas["ContactPage"] = await this.call("GET", "/v1/contacts?kind=staff&limit=100");
-    return page.items;
+    const all: Schemas["Contact"][] = [];
+    let cursor: string | null | undefined;
+    for (let pages = 0; pages < 20; pages += 1) {
+      const q = new URLSearchParams({ kind: "staff", limit: "100" });
+      if (cursor) q.set("cursor", cursor);
+      const page: Schemas["ContactPage"] = await this.call("GET", `/v1/contacts?${q}`);
+      all.push(...page.items);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    return all;
   }
 
   /** Staff: the saved replies the caller may use. */
@@ -266,6 +278,19 @@ export class Api {
     const put = await fetch(upload.upload_url, { method: "PUT", headers, body: file });
     if (!put.ok) throw new ApiError(put.status, "upload_failed", put.statusText);
     return upload.id;
+  }
+}
+
+/** Sets the password of an invited account (the invitation's token is the credential). */
+export async function acceptInvite(token: string, password: string): Promise<void> {
+  const resp = await fetch("/v1/invites/accept", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token, password }),
+  });
+  if (!resp.ok) {
+    const error = ((await resp.json().catch(() => ({}))) as Partial<Schemas["Error"]>).error;
+    throw new ApiError(resp.status, error?.code ?? "unknown", error?.message ?? resp.statusText);
   }
 }
 

@@ -5,6 +5,7 @@
 // every stack.
 
 import { ApiError } from "./api";
+import { t } from "./i18n";
 
 export interface HostedUi {
   /** The user pool domain's base URL (relative locally: the stack's stand-in). */
@@ -50,7 +51,8 @@ export async function beginHostedSignIn(ui: HostedUi): Promise<void> {
   const verifier = randomToken();
   const state = randomToken();
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state }));
+  // Where the user was going (a conversation's link) comes back with them.
+  sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, returnTo: location.hash }));
   const query = new URLSearchParams({
     response_type: "code",
     client_id: ui.client_id,
@@ -66,6 +68,8 @@ export async function beginHostedSignIn(ui: HostedUi): Promise<void> {
 export interface Tokens {
   idToken: string;
   refreshToken?: string;
+  /** The page the user was on when they went to sign in. */
+  returnTo?: string;
 }
 
 /**
@@ -77,19 +81,31 @@ export async function completeHostedSignIn(ui: HostedUi): Promise<Tokens | null>
   const code = params.get("code");
   const error = params.get("error");
   if (!code && !error) return null;
-  const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? "null") as { verifier: string; state: string } | null;
+  const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? "null") as
+    | { verifier: string; state: string; returnTo?: string }
+    | null;
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, "", `${location.pathname}#/`);
-  if (error) throw new ApiError(400, "sign_in_failed", error);
-  if (!pending || pending.state !== params.get("state")) {
-    throw new ApiError(400, "sign_in_failed", "the answer of the sign-in page does not match this tab's request");
+  // What the address says is anyone's to write: the page says its own words.
+  if (error || !pending || pending.state !== params.get("state")) {
+    throw new ApiError(400, "sign_in_failed", t().signInFailed);
   }
-  return tokenRequest(ui, {
+  const tokens = await tokenRequest(ui, {
     grant_type: "authorization_code",
     code: code!,
     redirect_uri: redirectUri(),
     code_verifier: pending.verifier,
   });
+  return { ...tokens, returnTo: pending.returnTo };
+}
+
+/** The refresh token signs no one in any more (at sign-out; a failure leaves it to expire). */
+export async function revokeRefreshToken(ui: HostedUi, refreshToken: string): Promise<void> {
+  await fetch(endpoint(ui, "/oauth2/revoke"), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: ui.client_id, token: refreshToken }),
+  }).catch(() => undefined);
 }
 
 /** A new ID token for a refresh token. */

@@ -1,6 +1,13 @@
 import "./style.css";
-import { Api, sessionOf, type Session } from "./api";
-import { clientConfig, completeHostedSignIn, hostedSignOut, renewIdToken, type ClientConfig } from "./auth";
+import { Api, ApiError, sessionOf, type Session } from "./api";
+import {
+  clientConfig,
+  completeHostedSignIn,
+  hostedSignOut,
+  renewIdToken,
+  revokeRefreshToken,
+  type ClientConfig,
+} from "./auth";
 import type { Context } from "./context";
 import { h, show } from "./dom";
 import { currentLang, setLang, t, type Lang } from "./i18n";
@@ -13,6 +20,8 @@ import { settingsView } from "./views/settings";
 import { triageView } from "./views/triage";
 import { contactsView } from "./views/contacts";
 import { organizationView } from "./views/organization";
+import { INVITE_TOKEN, inviteView } from "./views/invite";
+import { FILTERS } from "./views/inbox";
 
 const SESSION = "session";
 /** How often an open list or thread asks for what is new. */
@@ -36,17 +45,28 @@ function home(): void {
   else location.hash = "#/";
 }
 
-function signIn(session: Session): void {
+function signIn(session: Session, returnTo = "#/"): void {
   sessionStorage.setItem(SESSION, JSON.stringify(session));
-  home();
+  if (returnTo === location.hash || (returnTo === "#/" && !location.hash)) void render();
+  else location.hash = returnTo;
 }
 
-function signOut(): void {
+/** Forgets the session and what this tab kept for its user (the inbox's filters). */
+function forget(): Session | null {
   const session = loadSession();
   sessionStorage.removeItem(SESSION);
-  // Signed in through the hosted UI: end its session too (it comes back to the sign-in page).
-  if (session?.hostedUi) hostedSignOut(session.hostedUi);
-  else home();
+  sessionStorage.removeItem(FILTERS);
+  return session;
+}
+
+async function signOut(): Promise<void> {
+  const session = forget();
+  // Signed in through the hosted UI: the refresh token dies and the hosted UI's session
+  // ends too (it comes back to the sign-in page).
+  if (session?.hostedUi) {
+    if (session.refreshToken) await revokeRefreshToken(session.hostedUi, session.refreshToken);
+    hostedSignOut(session.hostedUi);
+  } else home();
 }
 
 let config: Promise<ClientConfig> | undefined;
@@ -63,15 +83,23 @@ let renewing: Promise<string | null> | null = null;
  */
 function renewToken(session: Session): Promise<string | null> {
   const { hostedUi, refreshToken } = session;
-  if (!hostedUi || !refreshToken) return Promise.resolve(null);
+  if (!hostedUi || !refreshToken) {
+    // A local token that expired: sign in again.
+    forget();
+    void render();
+    return Promise.resolve(null);
+  }
   renewing ??= renewIdToken(hostedUi, refreshToken)
     .then((token) => {
       sessionStorage.setItem(SESSION, JSON.stringify({ ...session, token }));
       return token;
     })
-    .catch(() => {
-      sessionStorage.removeItem(SESSION);
-      void render();
+    .catch((err: unknown) => {
+      // Refused (expired or revoked): the session is over. Unreachable: try again later.
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+        forget();
+        void render();
+      }
       return null;
     })
     .finally(() => {
@@ -86,8 +114,15 @@ async function returnFromHostedUi(settings: ClientConfig): Promise<boolean> {
   const tokens = await completeHostedSignIn(settings.hosted_ui);
   if (!tokens) return false;
   const session = await sessionOf(tokens.idToken);
-  signIn({ ...session, hostedUi: settings.hosted_ui, refreshToken: tokens.refreshToken });
+  signIn({ ...session, hostedUi: settings.hosted_ui, refreshToken: tokens.refreshToken }, tokens.returnTo || "#/");
   return true;
+}
+
+/** Whether the page shown belongs to the header's section `href` (threads and folders are Messages). */
+function section(href: string): boolean {
+  const route = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const of = (r: string) => (["triage", "contacts", "organization", "settings"].includes(r) ? r : "");
+  return of(route) === of(href.replace(/^#\/?/, ""));
 }
 
 function header(session: Session | null): HTMLElement {
@@ -117,7 +152,10 @@ function header(session: Session | null): HTMLElement {
     "header",
     { class: "top" },
     h("a", { href: "#/", class: "brand" }, s.appName),
-    links.length > 0 && h("nav", { class: "sections", "aria-label": s.sections }, links.map(([href, text]) => h("a", { href }, text))),
+    links.length > 0 &&
+      h("nav", { class: "sections", "aria-label": s.sections },
+        links.map(([href, text]) => h("a", { href, "aria-current": section(href) ? "page" : undefined }, text)),
+      ),
     h("div", { class: "tools" },
       h("label", { for: "lang", class: "visually-hidden" }, s.language),
       lang,
@@ -137,6 +175,13 @@ async function render(): Promise<void> {
   const session = loadSession();
   const main = h("main", { id: "main" });
   show(root, header(session), main);
+  if (location.hash === "#/invite") {
+    document.title = `${t().invitation} · ${t().appName}`;
+    inviteView(main, () => {
+      location.hash = "#/";
+    });
+    return;
+  }
   if (!session) {
     document.title = `${t().signIn} · ${t().appName}`;
     const settings = await signInConfig();
@@ -189,5 +234,25 @@ async function render(): Promise<void> {
   }
 }
 
+/**
+ * The links notifications and invitations carry (`/threads/{id}`, `/threads`,
+ * `/invite?token=…`) as the page's own routes; an invitation's token moves out of the
+ * address bar and the history.
+ */
+function followLink(): void {
+  const path = location.pathname;
+  const thread = /^\/threads\/([0-9A-Za-z]+)$/.exec(path);
+  let hash: string | null = null;
+  if (thread) hash = `#/thread/${thread[1]}`;
+  else if (path === "/threads") hash = "#/";
+  else if (path === "/invite") {
+    const token = new URLSearchParams(location.search).get("token");
+    if (token) sessionStorage.setItem(INVITE_TOKEN, token);
+    hash = "#/invite";
+  }
+  if (hash) history.replaceState(null, "", `/${hash}`);
+}
+
+followLink();
 window.addEventListener("hashchange", () => void render());
 void render();

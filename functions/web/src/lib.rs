@@ -18,7 +18,16 @@ mod dist {
 }
 
 /// What this function serves; template.yaml routes them to WebFunction without a token.
-pub const ROUTES: [(&str, &str); 3] = [("GET", "/"), ("GET", "/assets/{file}"), ("GET", "/config.json")];
+/// `/threads…` and `/invite` are the links notifications and invitations carry: the page,
+/// which opens the conversation or the invitation they name.
+pub const ROUTES: [(&str, &str); 6] = [
+    ("GET", "/"),
+    ("GET", "/assets/{file}"),
+    ("GET", "/config.json"),
+    ("GET", "/threads"),
+    ("GET", "/threads/{id}"),
+    ("GET", "/invite"),
+];
 
 /// The client as `make web` built it before this binary was compiled (empty if it was not).
 pub fn embedded() -> &'static [(&'static str, &'static [u8])] {
@@ -51,6 +60,10 @@ pub struct ClientConfig {
     pub picker: bool,
     /// Cognito's hosted UI (authorization code with PKCE); its ID token is the API's bearer token.
     pub hosted_ui: Option<HostedUi>,
+    /// Origins besides its own the page may send requests to (the hosted UI's token
+    /// endpoint, S3's presigned uploads), for its Content-Security-Policy.
+    #[serde(skip)]
+    pub connect_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -66,31 +79,58 @@ impl ClientConfig {
     /// In AWS: `COGNITO_DOMAIN` and `COGNITO_CLIENT_ID`, set by template.yaml.
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        let domain = var("COGNITO_DOMAIN")?;
         Ok(Self {
             picker: false,
-            hosted_ui: Some(HostedUi {
-                domain: var("COGNITO_DOMAIN")?,
-                client_id: var("COGNITO_CLIENT_ID")?,
-            }),
+            // Uploads go straight to the attachments bucket (https://BUCKET.s3.REGION.amazonaws.com).
+            connect_to: vec![domain.clone(), "https://*.amazonaws.com".to_owned()],
+            hosted_ui: Some(HostedUi { domain, client_id: var("COGNITO_CLIENT_ID")? }),
         })
+    }
+
+    /// The page's policy: its own scripts and styles only, requests to itself and
+    /// `connect_to`, previews of chosen photos (blob:), never framed (clickjacking).
+    fn content_security_policy(&self) -> String {
+        let connect: Vec<&str> =
+            std::iter::once("'self'").chain(self.connect_to.iter().map(String::as_str)).collect();
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+             connect-src {}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+            connect.join(" ")
+        )
     }
 }
 
 struct Web {
     files: Files,
     config: ClientConfig,
+    policy: String,
 }
 
 pub fn router(files: Files, config: ClientConfig) -> Router {
+    if let Files::Embedded([]) = files {
+        eprintln!("the web client was not built into this binary (make web, then build it again)");
+    }
+    let policy = config.content_security_policy();
     Router::new()
         .route("/", get(index))
         .route("/assets/{file}", get(asset))
         .route("/config.json", get(sign_in_config))
-        .with_state(Arc::new(Web { files, config }))
+        .route("/threads", get(index))
+        .route("/threads/{id}", get(index))
+        .route("/invite", get(index))
+        .with_state(Arc::new(Web { files, config, policy }))
 }
 
 async fn index(State(web): State<Arc<Web>>) -> Response {
-    file(&web.files, "index.html").await
+    let mut page = file(&web.files, "index.html").await;
+    if page.status().is_success() {
+        if let Ok(policy) = header::HeaderValue::from_str(&web.policy) {
+            page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        page.headers_mut().insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    }
+    page
 }
 
 async fn asset(State(web): State<Arc<Web>>, UrlPath(name): UrlPath<String>) -> Response {
@@ -149,10 +189,43 @@ mod tests {
     static FILES: &[(&str, &[u8])] =
         &[("index.html", b"<!doctype html>"), ("assets/index-abc.js", b"console.log(1)")];
 
+    async fn headers(path: &str) -> axum::http::HeaderMap {
+        let config =
+            ClientConfig { picker: true, hosted_ui: None, connect_to: vec!["http://127.0.0.1:5000".into()] };
+        let app = router(Files::Embedded(FILES), config);
+        let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+        app.oneshot(request).await.unwrap().headers().clone()
+    }
+
+    #[tokio::test]
+    async fn every_route_serves_and_the_links_of_notifications_and_invitations_open_the_page() {
+        for (_, route) in ROUTES {
+            let path = route.replace("{file}", "index-abc.js").replace("{id}", "01J0000000000000000000000A");
+            let (status, _, body) = get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            if route.starts_with("/threads") || route == "/invite" {
+                assert_eq!(body, b"<!doctype html>", "{path}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_may_not_be_framed_and_talks_only_to_what_it_needs() {
+        let headers = headers("/").await;
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self';"),
+            "{policy}"
+        );
+        assert!(policy.contains("connect-src 'self' http://127.0.0.1:5000;"), "{policy}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    }
+
     async fn get(path: &str) -> (StatusCode, String, Vec<u8>) {
         let config = ClientConfig {
             picker: false,
             hosted_ui: Some(HostedUi { domain: "https://x.auth".into(), client_id: "abc".into() }),
+            connect_to: vec!["https://x.auth".into()],
         };
         let app = router(Files::Embedded(FILES), config);
         let resp = app

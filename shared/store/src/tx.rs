@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
@@ -42,7 +42,10 @@ impl TxOutcome {
 
 impl Store {
     /// The writes, all or none. A single put, update or delete goes as the plain write it
-    /// is (half the write capacity of a transaction of one), with the same outcomes.
+    /// is (half the write capacity of a transaction of one), with the same outcomes but
+    /// one: the SDK's retry of a plain write whose answer was lost finds its own write and
+    /// reports the condition failed (a transaction's token would have recognised the
+    /// retry). Every caller re-reads and tries again then, so no change is made twice.
     pub(crate) async fn transact(&self, mut items: Vec<TransactWriteItem>) -> Result<TxOutcome, StoreError> {
         if items.len() == 1 && items[0].condition_check.is_none() {
             return self.single(items.pop().expect("one item")).await;
@@ -84,7 +87,7 @@ impl Store {
 
     /// A put, update or delete as a plain write, its outcome told as a transaction's of one.
     async fn single(&self, item: TransactWriteItem) -> Result<TxOutcome, StoreError> {
-        fn outcome<E: std::error::Error + Send + Sync + 'static, R>(
+        fn outcome<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static, R>(
             out: Result<R, SdkError<E>>,
             failed_condition: impl Fn(&E) -> bool,
             conflicted: impl Fn(&E) -> bool,
@@ -97,6 +100,12 @@ impl Store {
                 }
                 // The item is in another transaction under way: worth retrying, as a conflict.
                 Err(e) if e.as_service_error().is_some_and(&conflicted) => reason("TransactionConflict"),
+                // Throttled, as a transaction's item would be: its callers' retries take it.
+                Err(e)
+                    if e.as_service_error().and_then(|e| e.meta().code()) == Some("ThrottlingException") =>
+                {
+                    reason("ThrottlingError")
+                }
                 Err(e) => Err(StoreError::unavailable(e)),
             }
         }

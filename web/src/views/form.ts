@@ -1,5 +1,5 @@
 import { ApiError, type Api } from "../api";
-import { field, h, show } from "../dom";
+import { field, h, show, uid } from "../dom";
 import { t } from "../i18n";
 
 const MAX_FILES = 3;
@@ -118,4 +118,32 @@ export function sender(button: HTMLButtonElement, say: Feedback, send: (key: str
       button.disabled = false;
     }
   };
+}
+
+/** A settings section: its fields, Save, and what the server said. */
+export function section(title: string, body: (HTMLElement | false | null)[], save: () => Promise<unknown>): HTMLElement {
+  const s = t();
+  const say = feedback();
+  const id = uid("section");
+  const button = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    button.disabled = true;
+    try {
+      await save();
+      say.say(s.saved);
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h(
+    "form",
+    { class: "card settings", onsubmit: submit, "aria-labelledby": id },
+    h("h2", { id }, title),
+    ...body,
+    h("div", { class: "actions" }, button),
+    say.element,
+  );
 }

@@ -9,7 +9,7 @@ const PAGE = 25;
 /** The most rows one request lists (the API's limit). */
 const MAX_PAGE = 100;
 /** Where the staff inbox's filters are kept for the tab's session (every folder uses them). */
-const FILTERS = "filters";
+export const FILTERS = "filters";
 
 export function isStaff(ctx: Context): boolean {
   return ctx.session.role === "staff" || ctx.session.role === "facility_admin";
@@ -71,7 +71,7 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
   moreButton.addEventListener("click", async () => {
     moreButton.disabled = true;
     try {
-      const page = await ctx.api.threads(folder, cursor ?? undefined);
+      const page = await ctx.api.threads(folder, cursor ?? undefined, PAGE, filters);
       const known = new Set(rows.map((r) => r.id));
       const added = page.items.filter((i) => !known.has(i.id));
       rows = [...rows, ...added];
@@ -97,20 +97,26 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
     shown = now;
     show(list, items.length ? items.map((i) => row(ctx, i)) : h("li", { class: "empty" }, s.noThreads));
   };
+  // Each answer is applied only if no later request was made meanwhile (a poll that started
+  // before a filter changed must not bring back the old filter's rows).
+  let asked = 0;
   const load = async () => {
+    const mine = ++asked;
     const page = await ctx.api.threads(folder, undefined, wanted, filters);
-    if (!ctx.current()) return;
+    if (!ctx.current() || mine !== asked) return;
     rows = page.items;
     cursor = page.next_cursor;
     draw();
     if (staff) {
       const unread = folder === "unread" ? page : await ctx.api.threads("unread", undefined, PAGE, filters);
+      if (mine !== asked) return;
       const count = unread.items.length ? ` ${unread.items.length}${unread.next_cursor ? "+" : ""}` : "";
       if (unreadCount.textContent !== count) unreadCount.textContent = count;
     }
   };
   if (bar) {
     const staffList = await ctx.api.staff().catch(() => []);
+    filters = visibleFilters(ctx, filters, staffList);
     const refilter = async (next: Filters) => {
       filters = next;
       sessionStorage.setItem(FILTERS, JSON.stringify(filters));
@@ -133,6 +139,25 @@ function savedFilters(): Filters {
   } catch {
     return {};
   }
+}
+
+/** The colleagues an inbox can be narrowed to: active staff but the user. */
+function colleagues(ctx: Context, staffList: Schemas["Contact"][]): [string, string][] {
+  return staffList.filter((c) => c.id !== ctx.session.userId && c.state === "active").map((c) => [c.id, c.name]);
+}
+
+/** Only the saved filters the bar can show: nothing narrows the list unseen. */
+function visibleFilters(ctx: Context, filters: Filters, staffList: Schemas["Contact"][]): Filters {
+  const s = t();
+  const shows = {
+    topic: Object.keys(s.topics),
+    property_id: ctx.session.propertyIds.length > 1 ? ctx.session.propertyIds : [],
+    assignee: ["me", ...colleagues(ctx, staffList).map(([id]) => id)],
+    priority: Object.keys(s.priorities),
+  };
+  return Object.fromEntries(
+    Object.entries(filters).filter(([name, value]) => shows[name as keyof Filters]?.includes(value)),
+  ) as Filters;
 }
 
 /** Staff: topic, property, assignee and priority; each change lists again at once. */
@@ -159,9 +184,7 @@ function filterBar(
     );
     return field(label, control);
   };
-  const others = staffList
-    .filter((c) => c.id !== ctx.session.userId && c.state === "active")
-    .map((c): [string, string] => [c.id, c.name]);
+  const others = colleagues(ctx, staffList);
   return h(
     "fieldset",
     { class: "filters" },

@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show, uid } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { feedback } from "./form";
+import { section } from "./form";
 
 type Day = keyof Schemas["Week"];
 const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -28,34 +28,6 @@ export async function organizationView(ctx: Context): Promise<void> {
   );
 }
 
-/** A settings section: its fields, Save, and what the server said. */
-function section(title: string, body: (HTMLElement | false | null)[], save: () => Promise<unknown>): HTMLElement {
-  const s = t();
-  const say = feedback();
-  const id = uid("section");
-  const button = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    try {
-      await save();
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
-  return h(
-    "form",
-    { class: "card settings", onsubmit: submit, "aria-labelledby": id },
-    h("h2", { id }, title),
-    ...body,
-    h("div", { class: "actions" }, button),
-    say.element,
-  );
-}
-
 function checkbox(label: string, checked: boolean): [HTMLInputElement, HTMLElement] {
   const id = uid("check");
   const box = h("input", { type: "checkbox", id, checked }) as HTMLInputElement;
@@ -68,6 +40,8 @@ function messagingForm(ctx: Context, saved: Schemas["MessagingSettings"]): HTMLE
     type: "number",
     min: 0,
     max: 3650,
+    step: 1,
+    required: true,
     value: saved.archive_resolved_after_days ?? 30,
     name: "archive_days",
   }) as HTMLInputElement;
@@ -82,7 +56,7 @@ function messagingForm(ctx: Context, saved: Schemas["MessagingSettings"]): HTMLE
     [field(s.archiveAfter, days), field(s.readReceipts, receipts), canStartRow],
     () =>
       ctx.api.setMessagingSettings({
-        archive_resolved_after_days: Number(days.value),
+        archive_resolved_after_days: wholeDays(days),
         read_receipts: receipts.value as Schemas["ReadReceipts"],
         residents_can_start: canStart.checked,
       }),
@@ -129,17 +103,30 @@ function hoursForm(ctx: Context, saved: Schemas["BusinessHours"]): HTMLElement {
 function routingForm(ctx: Context, saved: Schemas["RoutingSettings"], staffList: Schemas["Contact"][]): HTMLElement {
   const s = t();
   const teams = Object.entries(saved.teams ?? {});
-  const options = (current: Schemas["Recipient"] | undefined) => [
-    ...staffList.map((c) => h("option", { value: `user:${c.id}`, selected: !!current && "user_id" in current && current.user_id === c.id }, c.name)),
-    ...teams.map(([id, team]) =>
-      h("option", { value: `team:${id}`, selected: !!current && "team" in current && current.team === id }, `${s.team}: ${team.name}`),
-    ),
+  const valueOf = (r: Schemas["Recipient"]) => ("user_id" in r ? `user:${r.user_id}` : `team:${r.team}`);
+  const choices: [string, string][] = [
+    ...staffList.filter((c) => c.state === "active").map((c): [string, string] => [`user:${c.id}`, c.name]),
+    ...teams.map(([id, team]): [string, string] => [`team:${id}`, `${s.team}: ${team.name}`]),
   ];
+  // The current recipient is always an option (even one no longer listed), and a new
+  // route starts with nobody chosen: Save never moves a topic to whoever comes first.
+  const options = (current: Schemas["Recipient"] | undefined) => {
+    const chosen = current && valueOf(current);
+    const all = chosen && !choices.some(([v]) => v === chosen) ? [[chosen, chosen.split(":")[1]] as [string, string], ...choices] : choices;
+    return [
+      h("option", { value: "", disabled: true, selected: !chosen }, s.noRecipient),
+      ...all.map(([value, text]) => h("option", { value, selected: value === chosen }, text)),
+    ];
+  };
   const rows = h("div", { class: "routes" });
   const route = (topic: string, recipient?: Schemas["Recipient"]) => {
-    const name = h("input", { value: topic, required: true, pattern: "[a-z][a-z0-9_]{0,31}", maxlength: 32, "aria-label": s.topic }) as HTMLInputElement;
-    const to = h("select", { "aria-label": `${s.routeTo} ${s.topics[topic] ?? topic}` }, options(recipient)) as HTMLSelectElement;
-    rows.append(h("div", { class: "route" }, name, h("span", {}, "→"), to));
+    const name = h("input", { value: topic, required: true, maxlength: 32, "aria-label": s.topic }) as HTMLInputElement;
+    const to = h("select", { required: true }, options(recipient)) as HTMLSelectElement;
+    // The select is named for the topic its row routes, as typed.
+    const label = () => to.setAttribute("aria-label", `${s.routeTo} ${s.topics[name.value] ?? name.value}`);
+    name.addEventListener("input", label);
+    label();
+    rows.append(h("div", { class: "route" }, name, h("span", { "aria-hidden": "true" }, "→"), to));
   };
   for (const [topic, recipient] of Object.entries(saved.routes)) route(topic, recipient);
   const add = h("button", { type: "button", class: "secondary" }, s.addTopic);
@@ -160,8 +147,23 @@ function routingForm(ctx: Context, saved: Schemas["RoutingSettings"], staffList:
 
 function retentionForm(ctx: Context, saved: Schemas["RetentionSettings"]): HTMLElement {
   const s = t();
-  const days = h("input", { type: "number", min: 0, max: 3650, value: saved.attachment_retention_days, name: "retention_days" }) as HTMLInputElement;
-  return section(s.retention, [field(s.retentionDays, days)], () =>
-    ctx.api.setRetention({ attachment_retention_days: Number(days.value) }),
+  const days = h("input", {
+    type: "number",
+    min: 0,
+    max: 3650,
+    step: 1,
+    required: true,
+    value: saved.attachment_retention_days,
+    name: "retention_days",
+  }) as HTMLInputElement;
+  return section(s.retention, [field(s.retentionDays, days)], async () =>
+    ctx.api.setRetention({ attachment_retention_days: wholeDays(days) }),
   );
+}
+
+/** A number of days as typed; an empty or broken field is refused, never taken for 0. */
+function wholeDays(input: HTMLInputElement): number {
+  const days = input.valueAsNumber;
+  if (input.value.trim() === "" || !Number.isInteger(days)) throw new Error(t().wholeDays);
+  return days;
 }

@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback } from "./form";
+import { feedback, section } from "./form";
 import { isStaff } from "./inbox";
 
 const CHANNELS: Schemas["Channel"][] = ["email", "sms", "whatsapp", "push", "telegram"];
@@ -31,11 +31,18 @@ export async function settingsView(ctx: Context): Promise<void> {
 /** Channels in the order they are tried, and quiet hours. */
 function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]): HTMLElement {
   const s = t();
-  const say = feedback();
   const rows = h("ol", { class: "channels" });
   const addButton = h("button", { type: "button", class: "secondary" }, s.addChannel) as HTMLButtonElement;
+  // After each change: no more than five, the first cannot move up, each button names its channel.
   const renumber = () => {
     addButton.hidden = rows.childElementCount >= MAX_CHANNELS;
+    [...rows.children].forEach((item, n) => {
+      const named = s.channels[item.querySelector("select")!.value];
+      const [up, remove] = item.querySelectorAll<HTMLButtonElement>("button");
+      up.disabled = n === 0;
+      up.setAttribute("aria-label", `${s.moveUp}: ${named}`);
+      remove.setAttribute("aria-label", `${s.remove}: ${named}`);
+    });
   };
   const row = (value?: Schemas["ChannelAddress"]) => {
     // A new row offers the first channel not listed yet (each may appear once).
@@ -43,15 +50,16 @@ function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]):
     const chosen = value?.channel ?? CHANNELS.find((c) => !used.has(c));
     const channel = h(
       "select",
-      { name: "channel" },
+      { name: "channel", onchange: () => renumber() },
       CHANNELS.map((c) => h("option", { value: c, selected: chosen === c }, s.channels[c])),
     );
     const address = h("input", { name: "address", value: value?.address ?? "", required: true, maxlength: 254 });
     const item = h("li", { class: "channel" });
-    const up = h("button", { type: "button", class: "link", "aria-label": s.moveUp }, "↑");
+    const up = h("button", { type: "button", class: "link" }, "↑") as HTMLButtonElement;
     up.addEventListener("click", () => {
       item.previousElementSibling?.before(item);
-      up.focus();
+      renumber();
+      (up.disabled ? item.querySelector("select") : up)?.focus();
     });
     const remove = h("button", { type: "button", class: "link" }, s.remove);
     remove.addEventListener("click", () => {
@@ -63,6 +71,7 @@ function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]):
     return item;
   };
   for (const channel of saved.channels) rows.append(row(channel));
+  renumber();
   addButton.addEventListener("click", () => {
     const added = row();
     rows.append(added);
@@ -80,36 +89,24 @@ function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]):
     value: quiet?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     maxlength: 64,
   }) as HTMLInputElement;
-  const save = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const channels = [...rows.querySelectorAll("li")].map((li) => ({
-      channel: li.querySelector("select")!.value as Schemas["Channel"],
-      address: li.querySelector("input")!.value.trim(),
-    }));
-    const next: Schemas["NotificationPreferences"] = { channels };
-    if (quietOn.checked) next.quiet_hours = { start: start.value, end: end.value, time_zone: zone.value.trim() };
-    save.disabled = true;
-    try {
-      await ctx.api.setPreferences(next);
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      save.disabled = false;
-    }
-  };
-  return h(
-    "form",
-    { class: "card settings", onsubmit: submit, "aria-labelledby": "notify-h" },
-    h("h2", { id: "notify-h" }, s.notifications),
-    h("p", { class: "meta" }, s.channelsHelp),
-    rows,
-    addButton,
-    h("div", { class: "check" }, quietOn, h("label", { for: "quiet-on" }, s.quietHours)),
-    h("div", { class: "row" }, field(s.quietFrom, start), field(s.quietTo, end), field(s.timeZone, zone)),
-    h("div", { class: "actions" }, save),
-    say.element,
+  return section(
+    s.notifications,
+    [
+      h("p", { class: "meta" }, s.channelsHelp),
+      rows,
+      addButton,
+      h("div", { class: "check" }, quietOn, h("label", { for: "quiet-on" }, s.quietHours)),
+      h("div", { class: "row" }, field(s.quietFrom, start), field(s.quietTo, end), field(s.timeZone, zone)),
+    ],
+    () => {
+      const channels = [...rows.querySelectorAll("li")].map((li) => ({
+        channel: li.querySelector("select")!.value as Schemas["Channel"],
+        address: li.querySelector("input")!.value.trim(),
+      }));
+      const next: Schemas["NotificationPreferences"] = { channels };
+      if (quietOn.checked) next.quiet_hours = { start: start.value, end: end.value, time_zone: zone.value.trim() };
+      return ctx.api.setPreferences(next);
+    },
   );
 }
 
@@ -150,29 +147,11 @@ function consentList(ctx: Context, list: Schemas["ConsentList"]): HTMLElement {
 /** Staff: the signature added to what they post to residents. */
 function signatureForm(ctx: Context, saved: Schemas["Signature"]): HTMLElement {
   const s = t();
-  const say = feedback();
   const text = h("textarea", { name: "signature", rows: 3, maxlength: 500 }, saved.text) as HTMLTextAreaElement;
   const enabled = h("input", { type: "checkbox", id: "signature-on", checked: saved.enabled }) as HTMLInputElement;
-  const save = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    save.disabled = true;
-    try {
-      await ctx.api.setSignature({ text: text.value, enabled: enabled.checked });
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      save.disabled = false;
-    }
-  };
-  return h(
-    "form",
-    { class: "card settings", onsubmit: submit, "aria-labelledby": "signature-h" },
-    h("h2", { id: "signature-h" }, s.signature),
-    field(s.signature, text),
-    h("div", { class: "check" }, enabled, h("label", { for: "signature-on" }, s.signatureOn)),
-    h("div", { class: "actions" }, save),
-    say.element,
+  return section(
+    s.signature,
+    [field(s.signature, text), h("div", { class: "check" }, enabled, h("label", { for: "signature-on" }, s.signatureOn))],
+    () => ctx.api.setSignature({ text: text.value, enabled: enabled.checked }),
   );
 }

@@ -30,14 +30,19 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
   // The timeline is read again when the thread changed (a message, an event, a read
   // marker), and every fifth poll anyway: a message committed late, out of order, does not
   // change the thread. Only what changed is redrawn, so polling keeps the focus where it is.
+  // A refresh applies what it read only if none started after it (a poll overlapping an
+  // action must not draw the thread as it was before the action).
+  let asked = 0;
   const refresh = async (force = false) => {
     polls += 1;
+    const mine = ++asked;
     const latest = await ctx.api.thread(id);
     const key = JSON.stringify(latest);
-    if (!ctx.current() || (key === shown && !force && polls % 5 !== 0)) return;
+    if (!ctx.current() || mine !== asked || (key === shown && !force && polls % 5 !== 0)) return;
+    const timelineNow = await ctx.api.timeline(id);
+    if (!ctx.current() || mine !== asked) return;
     thread = latest;
-    items = await ctx.api.timeline(id);
-    if (!ctx.current()) return;
+    items = timelineNow;
     shown = key;
     // Each part is redrawn only when what it shows changed (a half-chosen select stays).
     const head = JSON.stringify([thread.subject, thread.status, thread.topic, thread.resident, thread.priority]);
@@ -190,7 +195,12 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     const kinds = s.recordKinds;
     const shownRecord = linked && h("p", {},
       `${kinds[linked.kind] ?? linked.kind} ${linked.id}${linked.label ? ` · ${linked.label}` : ""} `,
-      staff && h("button", { type: "button", class: "link", onclick: () => act(() => ctx.api.update(id, { linked_record: null })) }, s.unlink),
+      staff &&
+        h("button", {
+          type: "button",
+          class: "link",
+          onclick: () => act(() => ctx.api.update(id, { linked_record: null }), focusRecord),
+        }, s.unlink),
     );
     let form: HTMLElement | null = null;
     if (staff) {
@@ -201,7 +211,7 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
         e.preventDefault();
         const next: Schemas["LinkedRecord"] = { kind: kind.value, id: recordId.value.trim() };
         if (label.value.trim()) next.label = label.value.trim();
-        void act(() => ctx.api.update(id, { linked_record: next }));
+        void act(() => ctx.api.update(id, { linked_record: next }), focusRecord);
       };
       form = h("form", { class: "link-record", onsubmit: link },
         field(s.recordKind, kind),
@@ -210,8 +220,9 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
         h("button", { type: "submit" }, s.link),
       );
     }
-    show(record, h("h2", { id: "record-h" }, s.linkedRecord), shownRecord, form);
+    show(record, h("h2", { id: "record-h", tabindex: -1 }, s.linkedRecord), shownRecord, form);
   };
+  const focusRecord = () => record.querySelector<HTMLElement>("h2")?.focus();
 
   const say = feedback();
   /** Staff: what triage made of the resident's message; acknowledge an escalation, correct the path. */
@@ -233,13 +244,17 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     };
     show(
       triage,
-      h("h2", { id: "triage-h" }, s.triage),
+      h("h2", { id: "triage-h", tabindex: -1 }, s.triage),
       h("p", {},
         `${s.path}: ${s.paths[found.path] ?? found.path}`,
         found.escalation && ` · ${s.escalations[found.escalation] ?? found.escalation}${(found.level ?? 0) > 1 ? ` (${s.level} ${found.level})` : ""}`,
         found.acknowledged_at && ` · ${s.acknowledged} ${s.by} ${nameOf(found.acknowledged_by ?? "")}`,
       ),
-      waiting && h("button", { type: "button", onclick: () => act(() => ctx.api.acknowledge(id)) }, s.acknowledge),
+      waiting &&
+        h("button", {
+          type: "button",
+          onclick: () => act(() => ctx.api.acknowledge(id), () => triage.querySelector<HTMLElement>("h2")?.focus()),
+        }, s.acknowledge),
       h("form", { class: "inline", onsubmit: correct }, field(s.correctPath, path), h("button", { type: "submit" }, s.correct)),
     );
   };
@@ -350,8 +365,16 @@ function composer(
     h("option", { value: "" }, s.noTemplate),
     options.templates.map((tpl) => h("option", { value: tpl.id }, tpl.name)),
   ) as HTMLSelectElement;
-  const sendAt = h("input", { type: "datetime-local", name: "send_at" }) as HTMLInputElement;
   const files = filePicker(say);
+  // A scheduled message carries no attachments (the API refuses them): the picker rests.
+  const sendAt = h("input", {
+    type: "datetime-local",
+    name: "send_at",
+    oninput: () => {
+      const picker = files.element.querySelector<HTMLInputElement>("input[type=file]");
+      if (picker) picker.disabled = !!sendAt.value;
+    },
+  }) as HTMLInputElement;
   const send = h("button", { type: "submit" }, s.send) as HTMLButtonElement;
   const submit = sender(send, say, async (key) => {
     const ids = await files.upload(ctx.api);

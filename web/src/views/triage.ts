@@ -9,7 +9,7 @@ export async function triageView(ctx: Context): Promise<void> {
   const s = t();
   const list = h("ul", { class: "threads queue" });
   const say = feedback();
-  show(ctx.main, h("h1", {}, s.triageQueue), h("p", { class: "meta" }, s.triageHelp), list, say.element);
+  show(ctx.main, h("h1", { tabindex: -1 }, s.triageQueue), h("p", { class: "meta" }, s.triageHelp), list, say.element);
   let shown = "";
   const load = async () => {
     // One page: the queue is what is waiting now, and should stay short.
@@ -33,6 +33,8 @@ function row(ctx: Context, item: Schemas["TriageQueueItem"], reload: () => Promi
       await ctx.api.acknowledge(item.thread_id);
       say.say(`${s.acknowledged}: ${item.subject}`);
       await reload();
+      // The row is gone: the keyboard goes on from the heading.
+      ctx.main.querySelector<HTMLElement>("h1")?.focus();
     } catch (err) {
       say.fail(err);
       acknowledge.disabled = false;
