@@ -11,6 +11,11 @@ export type TimelineItem = Schemas["TimelineItem"];
 export type Folder = Schemas["ThreadStatus"];
 export type Role = Schemas["Role"];
 
+/** Staff and facility admins work the inbox; residents (and vendors) do not. */
+export function isStaffRole(role: Role): boolean {
+  return role === "staff" || role === "facility_admin";
+}
+
 export type Priority = Schemas["Priority"];
 export type LinkedRecord = Schemas["LinkedRecord"];
 

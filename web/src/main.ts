@@ -1,5 +1,5 @@
 import "./style.css";
-import { Api, ApiError, sessionOf, type Session } from "./api";
+import { Api, ApiError, isStaffRole, sessionOf, type Session } from "./api";
 import {
   clientConfig,
   completeHostedSignIn,
@@ -139,7 +139,7 @@ function header(session: Session | null): HTMLElement {
     h("option", { value: "en", selected: currentLang() === "en" }, "English"),
     h("option", { value: "fr", selected: currentLang() === "fr" }, "Français"),
   );
-  const staff = session?.role === "staff" || session?.role === "facility_admin";
+  const staff = !!session && isStaffRole(session.role);
   const links: [string, string][] = session
     ? [
         ["#/", s.messages],
@@ -210,7 +210,7 @@ async function render(): Promise<void> {
     },
   };
   const [route, arg] = location.hash.replace(/^#\/?/, "").split("/");
-  const staff = session.role === "staff" || session.role === "facility_admin";
+  const staff = isStaffRole(session.role);
   try {
     if (route === "thread" && arg) await threadView(ctx, arg);
     else if (route === "new" && session.role === "resident") await composeView(ctx);

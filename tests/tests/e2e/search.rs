@@ -181,8 +181,9 @@ async fn filters_alone_narrow_by_resident_unit_property_topic_and_date_and_pages
     let c = w.start_thread("resident-9", "maintenance", "Door", "Door stuck").await;
     let c = first_message(&w, "resident-9", &c).await;
     finds(&w, "admin-1", "property_id=prop-1", &[&b, &a]).await;
+    // The third thread may be indexed by a later batch than the first two.
+    finds(&w, "admin-1", "property_id=prop-9", &[&c]).await;
 
-    assert_eq!(found(&w, "admin-1", "property_id=prop-9").await, vec![c.clone()]);
     assert_eq!(found(&w, "admin-1", "unit=101").await, [c.clone(), a.clone()]);
     assert_eq!(found(&w, "admin-1", "unit=101&property_id=prop-1").await, vec![a.clone()]);
     assert_eq!(found(&w, "admin-1", "resident_id=resident-2").await, vec![b.clone()]);

@@ -1,4 +1,4 @@
-import type { Filters, Folder, Schemas, ThreadSummary } from "../api";
+import { isStaffRole, type Filters, type Folder, type Schemas, type ThreadSummary } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
@@ -12,7 +12,7 @@ const MAX_PAGE = 100;
 export const FILTERS = "filters";
 
 export function isStaff(ctx: Context): boolean {
-  return ctx.session.role === "staff" || ctx.session.role === "facility_admin";
+  return isStaffRole(ctx.session.role);
 }
 
 /** Staff: the four folders, unread counted. Residents: their active conversations and the archived ones. */
