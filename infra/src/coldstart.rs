@@ -624,11 +624,12 @@ pub async fn measure(stack: &Stack, starts: usize) -> anyhow::Result<Vec<ColdSta
         ("jobs", Trigger::Schedule),
         ("dispatch", Trigger::Schedule),
         (
+            // Its configuration, which needs no built client (the page does).
             "web",
             Trigger::Http {
                 method: "GET",
-                route_key: "GET /",
-                path: "/".into(),
+                route_key: "GET /config.json",
+                path: "/config.json".into(),
                 query: "",
                 user: "resident-1",
             },
