@@ -61,6 +61,10 @@ export class ApiError extends Error {
   }
 }
 
+/** How long the staff directory a user read is used again. */
+const STAFF_TTL_MS = 60_000;
+const staffDirectory = new Map<string, { at: number; list: Promise<Schemas["Contact"][]> }>();
+
 export class Api {
   /**
    * `renew`: a fresh token when the API answers 401 (the ID token expired), or null when
@@ -161,7 +165,17 @@ export class Api {
    * Staff: the organization's staff, by name (every page: a page is filtered after it is
    * read, so one may hold few of them; at most 20 pages).
    */
-  async staff(): Promise<Schemas["Contact"][]> {
+  staff(): Promise<Schemas["Contact"][]> {
+    // Every inbox and thread shows it: read once a minute, not on each view.
+    const cached = staffDirectory.get(this.session.userId);
+    if (cached && Date.now() - cached.at < STAFF_TTL_MS) return cached.list;
+    const list = this.readStaff();
+    list.catch(() => staffDirectory.delete(this.session.userId));
+    staffDirectory.set(this.session.userId, { at: Date.now(), list });
+    return list;
+  }
+
+  private async readStaff(): Promise<Schemas["Contact"][]> {
     const all: Schemas["Contact"][] = [];
     let cursor: string | null | undefined;
     for (let pages = 0; pages < 20; pages += 1) {

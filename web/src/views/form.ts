@@ -147,3 +147,10 @@ export function section(title: string, body: (HTMLElement | false | null)[], sav
     say.element,
   );
 }
+
+/** A labelled checkbox: the box, and the row that shows it with its label. */
+export function checkbox(label: string, checked: boolean): [HTMLInputElement, HTMLElement] {
+  const id = uid("check");
+  const box = h("input", { type: "checkbox", id, checked }) as HTMLInputElement;
+  return [box, h("div", { class: "check" }, box, h("label", { for: id }, label))];
+}

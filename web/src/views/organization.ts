@@ -1,8 +1,8 @@
 import type { Schemas } from "../api";
-import { field, h, show, uid } from "../dom";
+import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { section } from "./form";
+import { checkbox, section } from "./form";
 
 type Day = keyof Schemas["Week"];
 const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -28,23 +28,9 @@ export async function organizationView(ctx: Context): Promise<void> {
   );
 }
 
-function checkbox(label: string, checked: boolean): [HTMLInputElement, HTMLElement] {
-  const id = uid("check");
-  const box = h("input", { type: "checkbox", id, checked }) as HTMLInputElement;
-  return [box, h("div", { class: "check" }, box, h("label", { for: id }, label))];
-}
-
 function messagingForm(ctx: Context, saved: Schemas["MessagingSettings"]): HTMLElement {
   const s = t();
-  const days = h("input", {
-    type: "number",
-    min: 0,
-    max: 3650,
-    step: 1,
-    required: true,
-    value: saved.archive_resolved_after_days ?? 30,
-    name: "archive_days",
-  }) as HTMLInputElement;
+  const days = daysInput("archive_days", saved.archive_resolved_after_days ?? 30);
   const receipts = h(
     "select",
     { name: "read_receipts" },
@@ -147,18 +133,15 @@ function routingForm(ctx: Context, saved: Schemas["RoutingSettings"], staffList:
 
 function retentionForm(ctx: Context, saved: Schemas["RetentionSettings"]): HTMLElement {
   const s = t();
-  const days = h("input", {
-    type: "number",
-    min: 0,
-    max: 3650,
-    step: 1,
-    required: true,
-    value: saved.attachment_retention_days,
-    name: "retention_days",
-  }) as HTMLInputElement;
+  const days = daysInput("retention_days", saved.attachment_retention_days);
   return section(s.retention, [field(s.retentionDays, days)], async () =>
     ctx.api.setRetention({ attachment_retention_days: wholeDays(days) }),
   );
+}
+
+/** A count of days, 0 to 3650 (10 years), as both settings bound it. */
+function daysInput(name: string, value: number): HTMLInputElement {
+  return h("input", { type: "number", min: 0, max: 3650, step: 1, required: true, value, name }) as HTMLInputElement;
 }
 
 /** A number of days as typed; an empty or broken field is refused, never taken for 0. */

@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback, section } from "./form";
+import { checkbox, feedback, section } from "./form";
 import { isStaff } from "./inbox";
 
 const CHANNELS: Schemas["Channel"][] = ["email", "sms", "whatsapp", "push", "telegram"];
@@ -81,7 +81,7 @@ function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]):
   renumber();
 
   const quiet = saved.quiet_hours;
-  const quietOn = h("input", { type: "checkbox", id: "quiet-on", checked: !!quiet }) as HTMLInputElement;
+  const [quietOn, quietRow] = checkbox(s.quietHours, !!quiet);
   const start = h("input", { type: "time", name: "quiet_start", value: quiet?.start ?? "22:00" }) as HTMLInputElement;
   const end = h("input", { type: "time", name: "quiet_end", value: quiet?.end ?? "07:00" }) as HTMLInputElement;
   const zone = h("input", {
@@ -95,7 +95,7 @@ function notifications(ctx: Context, saved: Schemas["NotificationPreferences"]):
       h("p", { class: "meta" }, s.channelsHelp),
       rows,
       addButton,
-      h("div", { class: "check" }, quietOn, h("label", { for: "quiet-on" }, s.quietHours)),
+      quietRow,
       h("div", { class: "row" }, field(s.quietFrom, start), field(s.quietTo, end), field(s.timeZone, zone)),
     ],
     () => {
@@ -148,10 +148,10 @@ function consentList(ctx: Context, list: Schemas["ConsentList"]): HTMLElement {
 function signatureForm(ctx: Context, saved: Schemas["Signature"]): HTMLElement {
   const s = t();
   const text = h("textarea", { name: "signature", rows: 3, maxlength: 500 }, saved.text) as HTMLTextAreaElement;
-  const enabled = h("input", { type: "checkbox", id: "signature-on", checked: saved.enabled }) as HTMLInputElement;
+  const [enabled, enabledRow] = checkbox(s.signatureOn, saved.enabled);
   return section(
     s.signature,
-    [field(s.signature, text), h("div", { class: "check" }, enabled, h("label", { for: "signature-on" }, s.signatureOn))],
+    [field(s.signature, text), enabledRow],
     () => ctx.api.setSignature({ text: text.value, enabled: enabled.checked }),
   );
 }
