@@ -274,6 +274,59 @@ export class Api {
     return this.call("PUT", "/v1/me/signature", signature);
   }
 
+  /** Staff: a saved reply, new (`id` absent) or changed. */
+  saveTemplate(template: Schemas["WriteTemplate"], id?: string): Promise<Schemas["Template"]> {
+    return id
+      ? this.call("PUT", `/v1/templates/${encodeURIComponent(id)}`, template)
+      : this.call("POST", "/v1/templates", template);
+  }
+
+  deleteTemplate(id: string): Promise<void> {
+    return this.call("DELETE", `/v1/templates/${encodeURIComponent(id)}`);
+  }
+
+  /** Admins: a new contact. */
+  createContact(contact: Schemas["NewContact"], key: string): Promise<Schemas["Contact"]> {
+    return this.call("POST", "/v1/contacts", contact, key);
+  }
+
+  /** Admins: e-mails the contact a link to set up their account. */
+  invite(contactId: string): Promise<Schemas["Invited"]> {
+    return this.call("POST", `/v1/contacts/${encodeURIComponent(contactId)}/invite`);
+  }
+
+  /** Admins: archive (now), restore, lock (with its reason) or unlock an account. */
+  contactAction(contactId: string, action: "archive" | "unarchive" | "lock" | "unlock", reason?: string): Promise<Schemas["Contact"]> {
+    const body = action === "archive" ? {} : action === "lock" ? { reason } : undefined;
+    return this.call("POST", `/v1/contacts/${encodeURIComponent(contactId)}/${action}`, body);
+  }
+
+  /** Admins write, staff read: the organization's communication categories. */
+  async categories(): Promise<Schemas["Category"][]> {
+    const list: Schemas["CategoryList"] = await this.call("GET", "/v1/categories");
+    return list.items;
+  }
+
+  /** A new category (`id` absent) or a change to one. */
+  saveCategory(category: Schemas["WriteCategory"], id?: string): Promise<Schemas["Category"]> {
+    return id
+      ? this.call("PATCH", `/v1/categories/${encodeURIComponent(id)}`, category)
+      : this.call("POST", "/v1/categories", category);
+  }
+
+  /** Admins: the newest campaigns (the first page). */
+  campaigns(): Promise<Schemas["CampaignPage"]> {
+    return this.call("GET", "/v1/campaigns?limit=50");
+  }
+
+  createCampaign(campaign: Schemas["CreateCampaign"], key: string): Promise<Schemas["CampaignBody"]> {
+    return this.call("POST", "/v1/campaigns", campaign, key);
+  }
+
+  cancelCampaign(id: string): Promise<Schemas["CampaignBody"]> {
+    return this.call("POST", `/v1/campaigns/${encodeURIComponent(id)}/cancel`);
+  }
+
   search(q: string, cursor?: string): Promise<Schemas["SearchPage"]> {
     const query = new URLSearchParams({ q, limit: "25" });
     if (cursor) query.set("cursor", cursor);

@@ -218,7 +218,7 @@ async function render(): Promise<void> {
     else if (route === "settings") await settingsView(ctx);
     else if (route === "triage" && staff) await triageView(ctx);
     else if (route === "contacts" && staff) await contactsView(ctx);
-    else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx);
+    else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx, arg);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {
     if (mine === generation) show(main, h("p", { role: "alert" }, `${t().failed}: ${(e as Error).message}`));

@@ -2,9 +2,11 @@
 // a running local stack at BASE_URL: a resident starts a conversation and attaches a
 // photo; staff see it in Unread, reply, add an internal note and resolve; the resident
 // sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
-// urgent, links an invoice, brings a colleague in and out, answers with a saved reply,
+// urgent, links an invoice, brings a colleague in and out, answers with a saved reply (written
+// in the settings),
 // schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
-// and looks up contacts, sets the organization's messaging, hours and routing; the
+// and looks up contacts, adds a neighbour (locked, unlocked, invited), sets the organization's
+// messaging, hours and routing, creates a category and a campaign (cancelled); the
 // resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
 // labels; the links of an invitation and of a notification e-mail; signing in through the identity provider's hosted UI (the local stand-in) with an
@@ -188,15 +190,23 @@ try {
   await context.close();
 
   step("an admin finds it by search, marks it urgent, links the invoice, brings a colleague in and out");
-  const templateName = `Plumber visit ${stamp}`;
-  await api("admin-1", "POST", "/v1/templates", {
-    name: templateName,
-    body: "Hi {{resident.first_name|there}}, the plumber comes to unit {{unit}}.",
-  });
   const office = await browser.newContext({ locale: "en-CA", viewport: { width: 1200, height: 900 } });
   office.setDefaultTimeout(TIMEOUT);
   const admin = await office.newPage();
   await signIn(admin, "admin-1");
+  // A saved reply for everyone, written in the admin's settings.
+  const templateName = `Plumber visit ${stamp}`;
+  await admin.getByRole("link", { name: "Settings" }).click();
+  const templates = admin.getByRole("region", { name: "Templates" });
+  await templates.getByRole("button", { name: "New template" }).click();
+  await templates.getByLabel("Name").fill(templateName);
+  await templates.getByLabel("Text").fill("Hi {{resident.first_name|there}}, the plumber comes to unit {{unit}}.");
+  await templates.getByLabel("For everyone in the organization").check();
+  await templates.getByRole("button", { name: "Save" }).click();
+  await templates.getByText("Saved.").waitFor();
+  await templates.getByRole("listitem").filter({ hasText: `${templateName} · everyone` }).waitFor();
+  await axeScan(admin, "the staff settings with templates");
+  await admin.getByRole("link", { name: "Messages" }).click();
   await admin.getByLabel("Search").fill(String(stamp));
   await admin.getByRole("button", { name: "Search" }).click();
   await admin.getByRole("heading", { name: "Search results" }).waitFor();
@@ -260,15 +270,39 @@ try {
   await admin.getByRole("heading", { name: "Contacts" }).waitFor();
   // Everyone is listed at first; each search replaces the list.
   await admin.getByRole("cell", { name: "Billie Books" }).waitFor();
-  await admin.getByLabel("Name").fill("Rit");
-  await admin.getByRole("button", { name: "Search" }).click();
+  const lookup = admin.getByRole("search", { name: "Contacts" });
+  await lookup.getByLabel("Name").fill("Rit");
+  await lookup.getByRole("button", { name: "Search" }).click();
   await admin.getByRole("cell", { name: "Billie Books" }).waitFor({ state: "detached" });
   await admin.getByRole("cell", { name: "resident-1@demo.example.com" }).waitFor();
-  await admin.getByLabel("Name").fill("");
-  await admin.getByLabel("Kind").selectOption("staff");
+  await lookup.getByLabel("Name").fill("");
+  await lookup.getByLabel("Kind").selectOption("staff");
   await admin.getByRole("cell", { name: "Billie Books" }).waitFor();
   await admin.getByRole("cell", { name: "Rita Resident" }).waitFor({ state: "detached" });
   await axeScan(admin, "the contacts");
+
+  step("the admin adds a neighbour, locks and unlocks the account, and invites them");
+  const invited = `pat.${stamp}@example.com`;
+  const newContact = admin.getByRole("form", { name: "New contact" });
+  await newContact.getByLabel("Kind").selectOption("resident");
+  await newContact.getByLabel("Name").fill("Pat Neighbour");
+  await newContact.getByLabel("E-mail").fill(invited);
+  await newContact.getByLabel("Property").fill("prop-1");
+  await newContact.getByLabel("Unit").fill("103");
+  await newContact.getByRole("button", { name: "Create" }).click();
+  await newContact.getByText("Pat Neighbour: created.").waitFor();
+  const patRow = admin.getByRole("row").filter({ hasText: invited });
+  await patRow.getByText("Manage").click();
+  await patRow.getByLabel("Reason for locking: Pat Neighbour").fill("Lease not signed yet");
+  await patRow.getByRole("button", { name: "Lock: Pat Neighbour" }).click();
+  await patRow.getByRole("cell", { name: "Pat Neighbour (locked)" }).waitFor();
+  const locked = await api("admin-1", "GET", `/v1/contacts?q=Pat&kind=resident`);
+  assert.equal(locked.items.find((c) => c.email === invited)?.lock?.reason, "Lease not signed yet");
+  await patRow.getByRole("button", { name: "Unlock: Pat Neighbour" }).click();
+  await patRow.getByRole("cell", { name: "Pat Neighbour", exact: true }).waitFor();
+  await patRow.getByRole("button", { name: "Invite: Pat Neighbour" }).click();
+  await admin.getByText(/^Pat Neighbour: invitation sent; its link works until/).waitFor();
+  await axeScan(admin, "the contacts with an admin's tools");
 
   step("the admin sets read receipts, Saturday hours, the automatic reply and a route; all kept");
   await admin.getByRole("link", { name: "Organization" }).click();
@@ -299,6 +333,40 @@ try {
   assert.equal(await hoursForm.getByLabel("Saturday To").inputValue(), "14:00");
   assert.ok(await hoursForm.getByLabel("Answer residents who write outside business hours").isChecked());
   assert.equal(await routingForm.getByLabel("Goes to: Parking").inputValue(), "user:bookkeeper-1");
+
+  step("the admin creates a newsletter category, names its auditor, schedules a campaign and cancels it");
+  const newsletter = `Building newsletter ${stamp}`;
+  await admin.getByRole("link", { name: "Categories" }).click();
+  await admin.getByRole("button", { name: "New category" }).click();
+  const categoryForm = admin.getByRole("form", { name: "New category" });
+  await categoryForm.getByLabel("Name").fill(newsletter);
+  await categoryForm.getByLabel("Consent").selectOption("opt_in");
+  await categoryForm.getByRole("button", { name: "Create" }).click();
+  const newsletterRow = admin.getByRole("row").filter({ hasText: newsletter });
+  await newsletterRow.getByText("Everyone until they opt out").waitFor();
+  await newsletterRow.getByRole("button", { name: `Edit: ${newsletter}` }).click();
+  const editForm = admin.getByRole("form", { name: `Edit: ${newsletter}` });
+  assert.ok(await editForm.getByLabel("Consent").isDisabled(), "the consent rule can change after creation");
+  await editForm.getByLabel(/^Auditors/).selectOption("bookkeeper-1");
+  await editForm.getByRole("button", { name: "Save" }).click();
+  await newsletterRow.getByText("Billie Books / —").waitFor();
+  const stored = (await api("admin-1", "GET", "/v1/categories")).items.find((c) => c.name === newsletter);
+  assert.deepEqual([stored.consent, stored.auditors], ["opt_in", ["bookkeeper-1"]]);
+  await axeScan(admin, "the categories");
+  await admin.getByRole("link", { name: "Campaigns" }).click();
+  const campaignForm = admin.getByRole("form", { name: "New campaign" });
+  await campaignForm.getByLabel("Category").selectOption({ label: `${newsletter} (Everyone until they opt out)` });
+  await campaignForm.getByLabel(/^Properties/).fill("prop-1");
+  const news = `Elevator maintenance ${stamp}`;
+  await campaignForm.getByLabel("Subject").fill(news);
+  await campaignForm.getByLabel("Message").fill("The elevator stops on Monday from 9 to 12.");
+  await campaignForm.getByLabel(/^Start at/).fill(tomorrow());
+  await campaignForm.getByRole("button", { name: "Create" }).click();
+  const campaignRow = admin.getByRole("row").filter({ hasText: news });
+  await campaignRow.getByText("Scheduled").waitFor();
+  await axeScan(admin, "the campaigns");
+  await campaignRow.getByRole("button", { name: `Cancel: Message to residents: ${news}` }).click();
+  await campaignRow.getByText("Cancelled").waitFor();
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");
@@ -309,8 +377,6 @@ try {
   assert.equal(await admin.getByText("Did the plumber fix the leak?").count(), 0, "the scheduled message showed early");
 
   step("the resident adds a WhatsApp channel and opts out of a newsletter; both are kept");
-  const newsletter = `Building newsletter ${stamp}`;
-  await api("admin-1", "POST", "/v1/categories", { name: newsletter, consent: "opt_in" });
   await admin.getByRole("link", { name: "Settings" }).click();
   await admin.getByRole("heading", { name: "Settings" }).waitFor();
   const consent = admin.getByLabel(`Receive ${newsletter}`);
@@ -343,15 +409,6 @@ try {
   await office.close();
 
   step("an invited neighbour opens the link of the invitation e-mail and chooses a password");
-  const invited = `pat.${stamp}@example.com`;
-  const contact = await api("admin-1", "POST", "/v1/contacts", {
-    kind: "resident",
-    name: "Pat Neighbour",
-    email: invited,
-    property_id: "prop-1",
-    unit: "103",
-  });
-  await api("admin-1", "POST", `/v1/contacts/${contact.id}/invite`, {});
   let invitation = null;
   for (let tries = 0; tries < 50 && !invitation; tries += 1) {
     invitation = await linkIn(invited, "/invite");

@@ -1,15 +1,31 @@
 import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
-import { t } from "../i18n";
+import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback } from "./form";
+import { feedback, sender, type Feedback } from "./form";
 
 const KINDS = ["resident", "owner", "staff", "vendor"];
 
-/** Staff: the organization's contacts, by name prefix and kind, with how to reach them. */
+/**
+ * Staff: the organization's contacts, by name prefix and kind, with how to reach them.
+ * Facility admins also add contacts and invite, archive, restore, lock and unlock them.
+ */
 export async function contactsView(ctx: Context): Promise<void> {
   const s = t();
   const say = feedback();
+  const admin = ctx.session.role === "facility_admin";
+  const row = (c: Schemas["Contact"], managing = false): HTMLElement => {
+    const tr = contactRow(c);
+    if (!admin) return tr;
+    const changed = (next: Schemas["Contact"]) => {
+      // The new row keeps its actions open, and the focus on them.
+      const fresh = row(next, true);
+      tr.replaceWith(fresh);
+      fresh.querySelector("summary")?.focus();
+    };
+    tr.append(h("td", {}, manage(ctx, c, changed, say, managing)));
+    return tr;
+  };
   const name = h("input", { type: "search", name: "q", maxlength: 100 }) as HTMLInputElement;
   const kind = h(
     "select",
@@ -31,9 +47,9 @@ export async function contactsView(ctx: Context): Promise<void> {
     if (mine !== asked || !ctx.current()) return;
     cursor = page.next_cursor;
     more.hidden = !cursor;
-    const rows = page.items.map(row);
+    const rows = page.items.map((c) => row(c));
     if (append) table.append(...rows);
-    else show(table, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "empty" }, s.noResults)));
+    else show(table, rows.length ? rows : h("tr", {}, h("td", { colspan: admin ? 6 : 5, class: "empty" }, s.noResults)));
   };
   const search = (e: Event) => {
     e.preventDefault();
@@ -51,17 +67,119 @@ export async function contactsView(ctx: Context): Promise<void> {
     ),
     h("div", { class: "table-wrap" },
       h("table", { class: "contacts" },
-        h("thead", {}, h("tr", {}, [s.name, s.kind, s.unit, s.email, s.phone].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, [s.name, s.kind, s.unit, s.email, s.phone, admin && s.actions].filter(Boolean).map((c) => h("th", { scope: "col" }, c)))),
         table,
       ),
     ),
     more,
     say.element,
+    admin && newContactForm(ctx, (c) => {
+      // The new contact leads the list, whatever it was filtered by.
+      table.querySelector(".empty")?.closest("tr")?.remove();
+      table.prepend(row(c));
+    }),
   );
   await list(false);
 }
 
-function row(c: Schemas["Contact"]): HTMLElement {
+/** Admins: what may be done to an account, as it stands; `changed` gets the contact after. */
+function manage(
+  ctx: Context,
+  c: Schemas["Contact"],
+  changed: (c: Schemas["Contact"]) => void,
+  say: Feedback,
+  open: boolean,
+): HTMLElement {
+  const s = t();
+  const act = (run: () => Promise<Schemas["Contact"]>, done: string) => async () => {
+    try {
+      changed(await run());
+      say.say(`${c.name}: ${done}`);
+    } catch (err) {
+      say.fail(err);
+    }
+  };
+  const invite = async () => {
+    try {
+      const sent = await ctx.api.invite(c.id);
+      say.say(`${c.name}: ${s.invited} ${when(sent.expires_at)}`);
+    } catch (err) {
+      say.fail(err);
+    }
+  };
+  const reason = h("input", { maxlength: 500, "aria-label": `${s.lockReason}: ${c.name}` }) as HTMLInputElement;
+  const lock = async () => {
+    if (!reason.value.trim()) {
+      say.say(s.lockReason);
+      reason.focus();
+      return;
+    }
+    await act(() => ctx.api.contactAction(c.id, "lock", reason.value.trim()), s.states.locked)();
+  };
+  const button = (text: string, onclick: () => void) =>
+    h("button", { type: "button", class: "link", "aria-label": `${text}: ${c.name}`, onclick }, text);
+  return h(
+    "details",
+    { class: "manage", open },
+    h("summary", { "aria-label": `${s.manage}: ${c.name}` }, s.manage),
+    h("div", { class: "actions" },
+      c.email && c.state === "active" && button(s.invite, invite),
+      c.state === "archived"
+        ? button(s.restore, act(() => ctx.api.contactAction(c.id, "unarchive"), s.states.active))
+        : button(s.archive, act(() => ctx.api.contactAction(c.id, "archive"), s.states.archived)),
+      c.state === "locked" && button(s.unlock, act(() => ctx.api.contactAction(c.id, "unlock"), s.states.active)),
+    ),
+    c.state === "active" && h("div", { class: "actions" }, reason, button(s.lock, lock)),
+  );
+}
+
+/** Admins: a new contact (invited afterwards from its row). */
+function newContactForm(ctx: Context, created: (c: Schemas["Contact"]) => void): HTMLElement {
+  const s = t();
+  const say = feedback();
+  const kind = h("select", { name: "new_kind" }, KINDS.map((k) => h("option", { value: k }, s.contactKinds[k] ?? k))) as HTMLSelectElement;
+  const input = (name: string, attrs: Record<string, string | number | boolean> = {}) =>
+    h("input", { name, ...attrs }) as HTMLInputElement;
+  const name = input("new_name", { required: true, maxlength: 100 });
+  const email = input("new_email", { type: "email", maxlength: 254 });
+  const phone = input("new_phone", { type: "tel", placeholder: "+15145550100", maxlength: 16 });
+  const property = input("new_property", { maxlength: 64 });
+  const unit = input("new_unit", { maxlength: 20 });
+  const button = h("button", { type: "submit" }, s.create) as HTMLButtonElement;
+  const form = h(
+    "form",
+    { class: "card settings", "aria-labelledby": "new-contact-h" },
+    h("h2", { id: "new-contact-h" }, s.newContact),
+    h("div", { class: "row" }, field(s.kind, kind), field(s.name, name)),
+    h("div", { class: "row" }, field(s.email, email), field(s.phone, phone)),
+    h("div", { class: "row" }, field(s.property, property), field(s.unit, unit)),
+    h("div", { class: "actions" }, button),
+    say.element,
+  ) as HTMLFormElement;
+  const optional = (field: HTMLInputElement) => field.value.trim() || null;
+  form.addEventListener(
+    "submit",
+    sender(button, say, async (key) => {
+      const contact = await ctx.api.createContact(
+        {
+          kind: kind.value as Schemas["ContactKind"],
+          name: name.value.trim(),
+          email: optional(email),
+          phone: optional(phone),
+          property_id: optional(property),
+          unit: optional(unit),
+        },
+        key,
+      );
+      form.reset();
+      created(contact);
+      return `${contact.name}: ${s.created}`;
+    }),
+  );
+  return form;
+}
+
+function contactRow(c: Schemas["Contact"]): HTMLElement {
   const s = t();
   const kind = c.kind ?? (c.role === "resident" ? "resident" : "staff");
   const state = c.state === "active" ? "" : ` (${s.states[c.state] ?? c.state})`;

@@ -154,3 +154,8 @@ export function checkbox(label: string, checked: boolean): [HTMLInputElement, HT
   const box = h("input", { type: "checkbox", id, checked }) as HTMLInputElement;
   return [box, h("div", { class: "check" }, box, h("label", { for: id }, label))];
 }
+
+/** The items of a comma-separated field, trimmed, empty ones left out. */
+export function commaList(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter(Boolean);
+}

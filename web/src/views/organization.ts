@@ -2,14 +2,36 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, section } from "./form";
+import { checkbox, commaList, section } from "./form";
+import { categoriesPanel } from "./categories";
+import { campaignsPanel } from "./campaigns";
 
 type Day = keyof Schemas["Week"];
 const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/** Facility admins: the organization's messaging, business hours, routing and retention. */
-export async function organizationView(ctx: Context): Promise<void> {
+/** The organization's pages, each a tab: its settings, categories and campaigns. */
+const TABS = ["", "categories", "campaigns"] as const;
+
+/** Facility admins: the organization's settings, communication categories and campaigns. */
+export async function organizationView(ctx: Context, tab: string | undefined): Promise<void> {
   const s = t();
+  const current = TABS.find((name) => name === tab) ?? "";
+  const titles: Record<(typeof TABS)[number], string> = { "": s.orgSettings, categories: s.categories, campaigns: s.campaigns };
+  const nav = h(
+    "nav",
+    { class: "folders", "aria-label": s.organization },
+    TABS.map((name) =>
+      h("a", { href: name ? `#/organization/${name}` : "#/organization", "aria-current": name === current ? "page" : undefined }, titles[name]),
+    ),
+  );
+  const panel =
+    current === "categories" ? await categoriesPanel(ctx) : current === "campaigns" ? await campaignsPanel(ctx) : await settingsPanel(ctx);
+  if (!ctx.current()) return;
+  show(ctx.main, h("h1", {}, `${s.organization}: ${titles[current]}`), nav, panel);
+}
+
+/** The organization's messaging, business hours, routing and retention. */
+async function settingsPanel(ctx: Context): Promise<HTMLElement> {
   const [messaging, hours, routing, retention, staffList] = await Promise.all([
     ctx.api.messagingSettings(),
     ctx.api.businessHours(),
@@ -17,10 +39,9 @@ export async function organizationView(ctx: Context): Promise<void> {
     ctx.api.retention(),
     ctx.api.staff(),
   ]);
-  if (!ctx.current()) return;
-  show(
-    ctx.main,
-    h("h1", {}, s.organization),
+  return h(
+    "div",
+    {},
     messagingForm(ctx, messaging),
     hoursForm(ctx, hours),
     routingForm(ctx, routing, staffList),
@@ -79,7 +100,7 @@ function hoursForm(ctx: Context, saved: Schemas["BusinessHours"]): HTMLElement {
       ctx.api.setBusinessHours({
         time_zone: zone.value.trim(),
         hours: Object.fromEntries(rows.map((r) => [r.day, r.read()])) as Schemas["Week"],
-        closed_dates: closed.value.split(",").map((d) => d.trim()).filter(Boolean),
+        closed_dates: commaList(closed.value),
         auto_reply: { enabled: autoOn.checked, body: autoBody.value },
       }),
   );

@@ -4,6 +4,7 @@ import { t, when } from "../i18n";
 import type { Context } from "../context";
 import { checkbox, feedback, section } from "./form";
 import { isStaff } from "./inbox";
+import { templatesSection } from "./templates";
 
 const CHANNELS: Schemas["Channel"][] = ["email", "sms", "whatsapp", "push", "telegram"];
 const MAX_CHANNELS = 5;
@@ -12,10 +13,11 @@ const MAX_CHANNELS = 5;
 export async function settingsView(ctx: Context): Promise<void> {
   const s = t();
   const staff = isStaff(ctx);
-  const [preferences, consents, signature] = await Promise.all([
+  const [preferences, consents, signature, templates] = await Promise.all([
     ctx.api.preferences(),
     staff ? null : ctx.api.consents(),
     staff ? ctx.api.signature() : null,
+    staff ? templatesSection(ctx) : null,
   ]);
   if (!ctx.current()) return;
   show(
@@ -25,6 +27,7 @@ export async function settingsView(ctx: Context): Promise<void> {
     notifications(ctx, preferences),
     consents && consentList(ctx, consents),
     signature && signatureForm(ctx, signature),
+    templates,
   );
 }
 

@@ -1,0 +1,108 @@
+import type { Schemas } from "../api";
+import { field, h, show } from "../dom";
+import { t } from "../i18n";
+import type { Context } from "../context";
+import { commaList, feedback } from "./form";
+
+const MODES: Schemas["ConsentMode"][] = ["transactional", "request", "opt_in", "opt_out"];
+
+/** Facility admins: the communication categories (consent rules), listed, created and edited. */
+export async function categoriesPanel(ctx: Context): Promise<HTMLElement> {
+  const panel = h("div");
+  const done = feedback();
+  const draw = async () => show(panel, await categoriesTable(ctx, async () => {
+    await draw();
+    done.say(t().saved);
+  }), done.element);
+  await draw();
+  return panel;
+}
+
+async function categoriesTable(ctx: Context, saved: () => Promise<void>): Promise<HTMLElement[]> {
+  const s = t();
+  const [categories, staffList] = await Promise.all([ctx.api.categories(), ctx.api.staff()]);
+  const active = staffList.filter((c) => c.state === "active");
+  const nameOf = (id: string) => staffList.find((c) => c.id === id)?.name ?? id;
+  const formSlot = h("div");
+  const edit = (category?: Schemas["Category"]) => {
+    show(formSlot, categoryForm(ctx, active, saved, category));
+    formSlot.querySelector("input")?.focus();
+  };
+  const rows = categories.map((c) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, c.name),
+      h("td", {}, s.consentModes[c.consent] ?? c.consent),
+      h("td", {}, c.topics.map((topic) => s.topics[topic] ?? topic).join(", ")),
+      h("td", {}, [...c.auditors, ...c.dispatchers].length ? `${c.auditors.map(nameOf).join(", ") || "—"} / ${c.dispatchers.map(nameOf).join(", ") || "—"}` : "—"),
+      h("td", {}, h("button", { type: "button", class: "link", "aria-label": `${s.edit}: ${c.name}`, onclick: () => edit(c) }, s.edit)),
+    ),
+  );
+  return [
+    h("div", { class: "table-wrap" },
+      h("table", { class: "contacts" },
+        h("caption", { class: "visually-hidden" }, s.categories),
+        h("thead", {}, h("tr", {}, [s.name, s.consentMode, s.topicsLabel, s.auditorsDispatchers, ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows),
+      ),
+    ),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => edit() }, s.newCategory)),
+    formSlot,
+  ];
+}
+
+/** A category's fields; its consent mode is chosen once, when it is created. */
+function categoryForm(ctx: Context, staffList: Schemas["Contact"][], done: () => Promise<void>, saved?: Schemas["Category"]): HTMLElement {
+  const s = t();
+  const say = feedback();
+  const name = h("input", { name: "name", required: true, maxlength: 80, value: saved?.name ?? "" }) as HTMLInputElement;
+  const mode = h(
+    "select",
+    { name: "consent", disabled: !!saved },
+    MODES.map((m) => h("option", { value: m, selected: (saved?.consent ?? "opt_in") === m }, s.consentModes[m])),
+  ) as HTMLSelectElement;
+  const topics = h("input", { name: "topics", value: (saved?.topics ?? []).join(", "), placeholder: "parking, billing" }) as HTMLInputElement;
+  const people = (chosen: string[]) =>
+    h("select", { multiple: true, size: Math.min(5, Math.max(2, staffList.length)) },
+      staffList.map((c) => h("option", { value: c.id, selected: chosen.includes(c.id) }, c.name)),
+    ) as HTMLSelectElement;
+  const auditors = people(saved?.auditors ?? []);
+  const dispatchers = people(saved?.dispatchers ?? []);
+  const chosen = (select: HTMLSelectElement) => [...select.selectedOptions].map((o) => o.value);
+  const button = h("button", { type: "submit" }, saved ? s.save : s.create) as HTMLButtonElement;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    button.disabled = true;
+    say.say(s.sending);
+    try {
+      const change: Schemas["WriteCategory"] = {
+        name: name.value.trim(),
+        topics: commaList(topics.value),
+        auditors: chosen(auditors),
+        dispatchers: chosen(dispatchers),
+      };
+      if (!saved) change.consent = mode.value as Schemas["ConsentMode"];
+      await ctx.api.saveCategory(change, saved?.id);
+      // The list shows what was saved; the form goes.
+      await done();
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h(
+    "form",
+    { class: "card settings", onsubmit: submit, "aria-label": saved ? `${s.edit}: ${saved.name}` : s.newCategory },
+    h("h2", {}, saved ? `${s.edit}: ${saved.name}` : s.newCategory),
+    field(s.name, name),
+    field(s.consentMode, mode),
+    saved && h("p", { class: "meta" }, s.consentFixed),
+    field(s.categoryTopics, topics),
+    field(s.auditors, auditors),
+    field(s.dispatchers, dispatchers),
+    h("div", { class: "actions" }, button),
+    say.element,
+  );
+}
