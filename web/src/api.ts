@@ -17,6 +17,9 @@ export function isStaffRole(role: Role): boolean {
 }
 
 export type Priority = Schemas["Priority"];
+
+/** Every notification channel, in the order they are offered. */
+export const CHANNELS: Schemas["Channel"][] = ["email", "sms", "whatsapp", "push", "telegram"];
 export type LinkedRecord = Schemas["LinkedRecord"];
 
 export interface Session {
@@ -325,6 +328,51 @@ export class Api {
 
   cancelCampaign(id: string): Promise<Schemas["CampaignBody"]> {
     return this.call("POST", `/v1/campaigns/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** Admins: the organization's webhook endpoints (at most 10). */
+  async webhooks(): Promise<Schemas["Webhook"][]> {
+    const list: Schemas["WebhookList"] = await this.call("GET", "/v1/webhooks");
+    return list.items;
+  }
+
+  /** A new endpoint, with its secret (shown this once). */
+  createWebhook(webhook: Schemas["CreateWebhook"]): Promise<Schemas["Webhook"]> {
+    return this.call("POST", "/v1/webhooks", webhook);
+  }
+
+  deleteWebhook(id: string): Promise<void> {
+    return this.call("DELETE", `/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /** A new secret (shown this once), or a disabled endpoint sending again. */
+  webhookAction(id: string, action: "rotate" | "enable"): Promise<Schemas["Webhook"]> {
+    return this.call("POST", `/v1/webhooks/${encodeURIComponent(id)}/${action}`);
+  }
+
+  /** An endpoint's latest deliveries, newest first. */
+  deliveries(id: string): Promise<Schemas["DeliveryPage"]> {
+    return this.call("GET", `/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=20`);
+  }
+
+  redeliver(id: string, deliveryId: string): Promise<Schemas["WebhookDelivery"]> {
+    return this.call("POST", `/v1/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`);
+  }
+
+  triageSettings(): Promise<Schemas["TriageSettings"]> {
+    return this.call("GET", "/v1/settings/triage");
+  }
+
+  setTriageSettings(settings: Schemas["TriageSettings"]): Promise<Schemas["TriageSettings"]> {
+    return this.call("PUT", "/v1/settings/triage", settings);
+  }
+
+  notificationDefaults(): Promise<Schemas["NotificationDefaults"]> {
+    return this.call("GET", "/v1/settings/notifications");
+  }
+
+  setNotificationDefaults(defaults: Schemas["NotificationDefaults"]): Promise<Schemas["NotificationDefaults"]> {
+    return this.call("PUT", "/v1/settings/notifications", defaults);
   }
 
   search(q: string, cursor?: string): Promise<Schemas["SearchPage"]> {

@@ -6,7 +6,8 @@
 // in the settings),
 // schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
 // and looks up contacts, adds a neighbour (locked, unlocked, invited), sets the organization's
-// messaging, hours and routing, creates a category and a campaign (cancelled); the
+// messaging, hours, routing, triage rules and default channels, creates a category and a
+// campaign (cancelled), adds a webhook and reads its delivery log; the
 // resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
 // labels; the links of an invitation and of a notification e-mail; signing in through the identity provider's hosted UI (the local stand-in) with an
@@ -367,6 +368,46 @@ try {
   await axeScan(admin, "the campaigns");
   await campaignRow.getByRole("button", { name: `Cancel: Message to residents: ${news}` }).click();
   await campaignRow.getByText("Cancelled").waitFor();
+
+  step("the admin pages Max on emergencies, puts SMS first by default, and adds a webhook that logs its deliveries");
+  await admin.getByRole("link", { name: "Triage rules" }).click();
+  const rules = admin.getByRole("form", { name: "Triage rules" });
+  await rules.getByLabel(/^On call/).selectOption("maint-1");
+  await rules.getByLabel(/^Escalate again/).fill("20");
+  const phrasesBefore = (await api("admin-1", "GET", "/v1/settings/triage")).escalations;
+  await rules.getByRole("button", { name: "Save" }).click();
+  await rules.getByText("Saved.").waitFor();
+  const triageAfter = await api("admin-1", "GET", "/v1/settings/triage");
+  assert.deepEqual([triageAfter.on_call, triageAfter.ack_minutes], [["maint-1"], 20]);
+  assert.deepEqual(triageAfter.escalations, phrasesBefore, "saving the rules changed the phrases");
+  await axeScan(admin, "the triage rules");
+  await admin.getByRole("link", { name: "General" }).click();
+  const defaults = admin.getByRole("form", { name: "Default channels" });
+  await defaults.getByLabel("Channel 1").selectOption("sms");
+  await defaults.getByLabel("Channel 2").selectOption("email");
+  await defaults.getByRole("button", { name: "Save" }).click();
+  await defaults.getByText("Saved.").waitFor();
+  assert.deepEqual((await api("admin-1", "GET", "/v1/settings/notifications")).default_channels, ["sms", "email"]);
+  await admin.getByRole("link", { name: "Webhooks" }).click();
+  // Nothing listens there: each delivery is logged with its failed attempt.
+  const hookUrl = `http://127.0.0.1:9/hooks/${stamp}`;
+  const hookForm = admin.getByRole("form", { name: "New webhook" });
+  await hookForm.getByLabel("Address (https)").fill(hookUrl);
+  await hookForm.getByRole("button", { name: "Create" }).click();
+  await admin.getByText(/^whsec_/).waitFor();
+  await api("resident-2", "POST", "/v1/threads", { topic: "general", subject: `Hello ${stamp}`, body: "Is the gym open on Sunday?" });
+  const hook = admin.getByRole("listitem").filter({ hasText: hookUrl });
+  const logged = hook.getByRole("cell", { name: "thread.created" });
+  for (let tries = 0; tries < 20 && !(await logged.count()); tries += 1) {
+    await hook.getByRole("button", { name: `Deliveries: ${hookUrl}` }).click();
+    await admin.waitForTimeout(250);
+  }
+  await logged.first().waitFor();
+  await axeScan(admin, "the webhooks");
+  admin.once("dialog", (dialog) => dialog.accept());
+  await hook.getByRole("button", { name: `Delete: ${hookUrl}` }).click();
+  await hook.waitFor({ state: "detached" });
+  assert.equal((await api("admin-1", "GET", "/v1/webhooks")).items.filter((w) => w.url === hookUrl).length, 0);
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");

@@ -1,22 +1,38 @@
-import type { Schemas } from "../api";
+import { CHANNELS, type Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
 import { checkbox, commaList, section } from "./form";
 import { categoriesPanel } from "./categories";
 import { campaignsPanel } from "./campaigns";
+import { webhooksPanel } from "./webhooks";
+import { triageRulesPanel } from "./triage-rules";
 
 type Day = keyof Schemas["Week"];
 const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/** The organization's pages, each a tab: its settings, categories and campaigns. */
-const TABS = ["", "categories", "campaigns"] as const;
+/** The organization's pages, each a tab. */
+const TABS = ["", "categories", "campaigns", "triage", "webhooks"] as const;
+type Tab = (typeof TABS)[number];
+const PANELS: Record<Tab, (ctx: Context) => Promise<HTMLElement>> = {
+  "": settingsPanel,
+  categories: categoriesPanel,
+  campaigns: campaignsPanel,
+  triage: triageRulesPanel,
+  webhooks: webhooksPanel,
+};
 
-/** Facility admins: the organization's settings, communication categories and campaigns. */
+/** Facility admins: the organization's settings, categories, campaigns, triage rules and webhooks. */
 export async function organizationView(ctx: Context, tab: string | undefined): Promise<void> {
   const s = t();
   const current = TABS.find((name) => name === tab) ?? "";
-  const titles: Record<(typeof TABS)[number], string> = { "": s.orgSettings, categories: s.categories, campaigns: s.campaigns };
+  const titles: Record<Tab, string> = {
+    "": s.orgSettings,
+    categories: s.categories,
+    campaigns: s.campaigns,
+    triage: s.triageRules,
+    webhooks: s.webhooks,
+  };
   const nav = h(
     "nav",
     { class: "folders", "aria-label": s.organization },
@@ -24,19 +40,19 @@ export async function organizationView(ctx: Context, tab: string | undefined): P
       h("a", { href: name ? `#/organization/${name}` : "#/organization", "aria-current": name === current ? "page" : undefined }, titles[name]),
     ),
   );
-  const panel =
-    current === "categories" ? await categoriesPanel(ctx) : current === "campaigns" ? await campaignsPanel(ctx) : await settingsPanel(ctx);
+  const panel = await PANELS[current](ctx);
   if (!ctx.current()) return;
   show(ctx.main, h("h1", {}, `${s.organization}: ${titles[current]}`), nav, panel);
 }
 
 /** The organization's messaging, business hours, routing and retention. */
 async function settingsPanel(ctx: Context): Promise<HTMLElement> {
-  const [messaging, hours, routing, retention, staffList] = await Promise.all([
+  const [messaging, hours, routing, retention, defaults, staffList] = await Promise.all([
     ctx.api.messagingSettings(),
     ctx.api.businessHours(),
     ctx.api.routing(),
     ctx.api.retention(),
+    ctx.api.notificationDefaults(),
     ctx.api.staff(),
   ]);
   return h(
@@ -45,6 +61,7 @@ async function settingsPanel(ctx: Context): Promise<HTMLElement> {
     messagingForm(ctx, messaging),
     hoursForm(ctx, hours),
     routingForm(ctx, routing, staffList),
+    defaultsForm(ctx, defaults),
     retentionForm(ctx, retention),
   );
 }
@@ -150,6 +167,28 @@ function routingForm(ctx: Context, saved: Schemas["RoutingSettings"], staffList:
     }
     return ctx.api.setRouting({ ...saved, routes });
   });
+}
+
+/** The channels, in order, for users who chose none of their own. */
+function defaultsForm(ctx: Context, saved: Schemas["NotificationDefaults"]): HTMLElement {
+  const s = t();
+  const picks = CHANNELS.map((_, n) =>
+    h(
+      "select",
+      { name: `default_channel_${n + 1}` },
+      h("option", { value: "", selected: !saved.default_channels[n] }, "—"),
+      CHANNELS.map((c) => h("option", { value: c, selected: saved.default_channels[n] === c }, s.channels[c])),
+    ) as HTMLSelectElement,
+  );
+  return section(
+    s.defaultChannels,
+    [h("p", { class: "meta" }, s.defaultChannelsHelp), h("div", { class: "row" }, picks.map((pick, n) => field(`${s.channel} ${n + 1}`, pick)))],
+    () => {
+      // In the order chosen, each channel once.
+      const channels = [...new Set(picks.map((p) => p.value).filter(Boolean))] as Schemas["Channel"][];
+      return ctx.api.setNotificationDefaults({ default_channels: channels });
+    },
+  );
 }
 
 function retentionForm(ctx: Context, saved: Schemas["RetentionSettings"]): HTMLElement {

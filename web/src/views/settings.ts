@@ -1,4 +1,4 @@
-import type { Schemas } from "../api";
+import { CHANNELS, type Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
@@ -6,7 +6,6 @@ import { checkbox, feedback, section } from "./form";
 import { isStaff } from "./inbox";
 import { templatesSection } from "./templates";
 
-const CHANNELS: Schemas["Channel"][] = ["email", "sms", "whatsapp", "push", "telegram"];
 const MAX_CHANNELS = 5;
 
 /** The caller's own settings: how they are notified, their consents (residents), their signature (staff). */

@@ -1,0 +1,155 @@
+import type { Schemas } from "../api";
+import { field, h, show } from "../dom";
+import { t, when } from "../i18n";
+import type { Context } from "../context";
+import { checkbox, feedback } from "./form";
+
+const EVENTS: Schemas["WebhookEvent"][] = [
+  "thread.created",
+  "thread.updated",
+  "message.created",
+  "participant.added",
+  "participant.removed",
+  "triage.escalated",
+];
+
+/**
+ * Facility admins: the endpoints the PMS or CRM is told of events at, each with its
+ * delivery log; a new or rotated secret is shown once.
+ */
+export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
+  const s = t();
+  const list = h("ul", { class: "webhooks" });
+  const say = feedback();
+  // The secret of an endpoint just made or rotated: the only time the API tells it.
+  const secret = h("div", { "aria-live": "polite" });
+  const run = async (action: () => Promise<unknown>, done: string) => {
+    try {
+      await action();
+      await draw();
+      say.say(done);
+    } catch (err) {
+      say.fail(err);
+    }
+  };
+  const showSecret = (hook: Schemas["Webhook"]) =>
+    show(secret, hook.secret && h("p", { class: "notice" }, `${s.secretOnce} `, h("code", {}, hook.secret)));
+  const item = (hook: Schemas["Webhook"]) => {
+    const log = h("div");
+    const state = hook.disabled_at
+      ? `${s.webhookDisabled} ${when(hook.disabled_at)}`
+      : hook.failing_since
+        ? `${s.failingSince} ${when(hook.failing_since)}`
+        : s.webhookActive;
+    const button = (text: string, onclick: () => void) =>
+      h("button", { type: "button", class: "link", "aria-label": `${text}: ${hook.url}`, onclick }, text);
+    return h(
+      "li",
+      { class: "card" },
+      h("p", {}, h("strong", {}, hook.url)),
+      h("p", { class: "meta" }, `${hook.events.join(", ")}${hook.include_internal ? ` · ${s.withInternal}` : ""} · ${state}`),
+      h("div", { class: "actions" },
+        button(s.deliveries, () => void showLog(ctx, hook, log, say)),
+        button(s.rotateSecret, () => void run(async () => showSecret(await ctx.api.webhookAction(hook.id, "rotate")), s.saved)),
+        hook.disabled_at && button(s.enable, () => void run(() => ctx.api.webhookAction(hook.id, "enable"), s.saved)),
+        button(s.delete, () => {
+          if (window.confirm(`${s.confirmDelete} ${hook.url}`)) void run(() => ctx.api.deleteWebhook(hook.id), s.saved);
+        }),
+      ),
+      log,
+    );
+  };
+  const draw = async () => {
+    const hooks = await ctx.api.webhooks();
+    show(list, hooks.length ? hooks.map(item) : h("li", { class: "empty" }, s.noWebhooks));
+  };
+  await draw();
+  return h("div", {}, secret, list, say.element, webhookForm(ctx, async (hook) => {
+    await draw();
+    showSecret(hook);
+  }));
+}
+
+/** The endpoint's latest deliveries; a failed one can be sent again. */
+async function showLog(ctx: Context, hook: Schemas["Webhook"], slot: HTMLElement, say: ReturnType<typeof feedback>): Promise<void> {
+  const s = t();
+  try {
+    const page = await ctx.api.deliveries(hook.id);
+    const row = (d: Schemas["WebhookDelivery"]) => {
+      const last = d.attempts[d.attempts.length - 1];
+      const answer = last ? (last.status ? `HTTP ${last.status}` : (last.error ?? "")) : "";
+      return h(
+        "tr",
+        {},
+        h("td", {}, h("time", { datetime: d.created_at }, when(d.created_at))),
+        h("td", {}, d.type),
+        h("td", {}, s.deliveryStates[d.state] ?? d.state),
+        h("td", {}, `${d.attempt_count}${answer ? ` · ${answer}` : ""}`),
+        h("td", {}, d.state === "failed" &&
+          h("button", {
+            type: "button",
+            class: "link",
+            "aria-label": `${s.redeliver}: ${d.type} ${when(d.created_at)}`,
+            onclick: async () => {
+              try {
+                await ctx.api.redeliver(hook.id, d.id);
+                await showLog(ctx, hook, slot, say);
+                say.say(s.saved);
+              } catch (err) {
+                say.fail(err);
+              }
+            },
+          }, s.redeliver)),
+      );
+    };
+    show(
+      slot,
+      page.items.length
+        ? h("div", { class: "table-wrap" },
+            h("table", { class: "contacts" },
+              h("caption", {}, `${s.deliveries}: ${hook.url}`),
+              h("thead", {}, h("tr", {}, [s.when, s.event, s.status, s.attempts, ""].map((c) => h("th", { scope: "col" }, c)))),
+              h("tbody", {}, page.items.map(row)),
+            ),
+          )
+        : h("p", { class: "empty" }, s.noDeliveries),
+    );
+  } catch (err) {
+    say.fail(err);
+  }
+}
+
+function webhookForm(ctx: Context, created: (hook: Schemas["Webhook"]) => Promise<void>): HTMLElement {
+  const s = t();
+  const say = feedback();
+  const url = h("input", { type: "url", name: "url", required: true, maxlength: 2048, placeholder: "https://pms.example.com/hooks/messaging" }) as HTMLInputElement;
+  const events = EVENTS.map((event) => checkbox(event, true));
+  const [internal, internalRow] = checkbox(s.withInternal, false);
+  const button = h("button", { type: "submit" }, s.create) as HTMLButtonElement;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    button.disabled = true;
+    say.say(s.sending);
+    try {
+      const chosen = EVENTS.filter((_, n) => events[n][0].checked);
+      const hook = await ctx.api.createWebhook({ url: url.value.trim(), events: chosen, include_internal: internal.checked });
+      url.value = "";
+      say.say("");
+      await created(hook);
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h(
+    "form",
+    { class: "card settings", onsubmit: submit, "aria-labelledby": "new-webhook-h" },
+    h("h2", { id: "new-webhook-h" }, s.newWebhook),
+    field(s.webhookUrl, url),
+    h("fieldset", { class: "week" }, h("legend", {}, s.eventTypes), events.map(([, row]) => row)),
+    internalRow,
+    h("div", { class: "actions" }, button),
+    say.element,
+  );
+}
