@@ -8,7 +8,8 @@ export type Schemas = components["schemas"];
 export type Thread = Schemas["Thread"];
 export type ThreadSummary = Schemas["ThreadSummary"];
 export type TimelineItem = Schemas["TimelineItem"];
-export type Folder = Schemas["ThreadStatus"];
+/** A status, or `active`: every status but archived. */
+export type Folder = Schemas["ThreadStatus"] | "active";
 export type Role = Schemas["Role"];
 
 /** Staff and facility admins work the inbox; residents (and vendors) do not. */
@@ -102,9 +103,9 @@ export class Api {
     return data as T;
   }
 
-  threads(folder: Folder | undefined, cursor?: string, limit = 25, filters: Filters = {}): Promise<Schemas["ThreadPage"]> {
+  threads(folder: Folder, cursor?: string, limit = 25, filters: Filters = {}): Promise<Schemas["ThreadPage"]> {
     const q = new URLSearchParams({ limit: String(limit) });
-    if (folder) q.set("folder", folder);
+    q.set("folder", folder);
     for (const [name, value] of Object.entries(filters)) if (value) q.set(name, value);
     if (cursor) q.set("cursor", cursor);
     return this.call("GET", `/v1/threads?${q}`);

@@ -115,6 +115,21 @@ async fn create_thread(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// `folder=active`: every thread that is not archived.
+const ACTIVE: &str = "active";
+
+/// What `folder` may name: a status, or every status but archived.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used: the query is parsed by hand.
+enum Folder {
+    Unread,
+    Open,
+    Resolved,
+    Archived,
+    Active,
+}
+
 /// List the caller's inbox
 ///
 /// Threads by newest activity first. Facility admins list every thread of the organization
@@ -126,7 +141,7 @@ async fn create_thread(
 /// is not null.
 #[utoipa::path(get, path = "/v1/threads", tag = "threads", operation_id = "listThreads",
     params(
-        ("folder" = Option<ThreadStatus>, Query, description = "Only threads with this status (422 invalid_folder otherwise)."),
+        ("folder" = inline(Option<Folder>), Query, description = "Only threads with this status, or `active`: every status but archived (a resident's inbox); 422 invalid_folder otherwise."),
         ("topic" = Option<String>, Query, description = "Only threads with this topic, matched case-insensitively (422 invalid_topic if not a topic name)."),
         ("property_id" = Option<String>, Query, description = "Only threads of residents of this property (at most 64 characters, 422 invalid_query otherwise)."),
         ("assignee" = Option<String>, Query, description = "`me`: only the threads the caller takes part in (what a facility admin narrows the org's inbox to); a staff member's id: the threads they take part in (facility admins; others 403 admin_only, except their own id). 422 invalid_user_id if malformed."),
@@ -140,12 +155,15 @@ async fn list_threads(
     Actor(actor): Actor,
     params: ListParams,
 ) -> Result<Json<ThreadPage>, ApiError> {
-    let status = match params.rest.get("folder").map(String::as_str) {
-        None | Some("") => None,
+    let folder = params.rest.get("folder").map(String::as_str).filter(|f| !f.is_empty());
+    let active = folder == Some(ACTIVE);
+    let status = match folder {
+        None => None,
+        Some(_) if active => None,
         Some(f) => Some(ThreadStatus::parse(f).ok_or_else(|| {
             DomainError::invalid(
                 ErrorCode::InvalidFolder,
-                "folder is one of unread, open, resolved, archived",
+                "folder is one of unread, open, resolved, archived, active",
             )
         })?),
     };
@@ -181,7 +199,7 @@ async fn list_threads(
     let filter = InboxFilter {
         status,
         assignee,
-        rows: RowFilter { topic, category_id: short("category_id")?, property_id, priority },
+        rows: RowFilter { topic, category_id: short("category_id")?, property_id, priority, active },
         cursor: params.cursor,
         limit: params.limit,
     };

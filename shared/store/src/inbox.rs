@@ -1,5 +1,5 @@
 //! Inbox lists: one of two indexes by folder, newest activity first. Other filters (topic,
-//! property, priority) are filter expressions on that Query, read on until the page is full
+//! property, priority, "not archived") are filter expressions on that Query, read on until the page is full
 //! (see [`MAX_FILTERED_READS`]).
 
 use std::collections::HashMap;
@@ -36,6 +36,8 @@ pub struct RowFilter {
     pub category_id: Option<String>,
     pub property_id: Option<String>,
     pub priority: Option<Priority>,
+    /// Every status but archived (a resident's inbox).
+    pub active: bool,
 }
 
 impl RowFilter {
@@ -44,6 +46,7 @@ impl RowFilter {
             && self.category_id.is_none()
             && self.property_id.is_none()
             && self.priority.is_none()
+            && !self.active
     }
 
     /// The filter expression on rows of `scope` (the summary is `data.summary` on thread
@@ -54,7 +57,7 @@ impl RowFilter {
             InboxScope::Org(_) => &[items::DATA, SUMMARY],
             InboxScope::User(..) => &[SUMMARY],
         };
-        let mut at = |fields: &[&str], value: AttributeValue| {
+        let mut at_op = |fields: &[&str], op: &str, value: AttributeValue| {
             let i = f.values.len();
             let names: Vec<String> = path
                 .iter()
@@ -66,8 +69,9 @@ impl RowFilter {
                 })
                 .collect();
             f.values.insert(format!(":f{i}"), value);
-            f.terms.push(format!("{} = :f{i}", names.join(".")));
+            f.terms.push(format!("{} {op} :f{i}", names.join(".")));
         };
+        let mut at = |fields: &[&str], value: AttributeValue| at_op(fields, "=", value);
         if let Some(topic) = &self.topic {
             at(&["topic"], s(topic.as_str()));
         }
@@ -79,6 +83,9 @@ impl RowFilter {
         }
         if let Some(priority) = self.priority {
             at(&["priority"], items::av(&priority)?);
+        }
+        if self.active {
+            at_op(&["status"], "<>", items::av(&ThreadStatus::Archived)?);
         }
         Ok(f)
     }

@@ -108,3 +108,40 @@ async fn the_inbox_filters_by_property_assignee_and_priority_in_full_pages() {
     assert!(w.all_pages("resident-1", "?priority=urgent&limit=5").await.0.is_empty());
     assert!(w.all_pages("admin-b", "?property_id=prop-1&limit=5").await.0.is_empty());
 }
+
+#[tokio::test]
+async fn a_residents_active_folder_lists_every_thread_but_the_archived_in_full_pages() {
+    let w = World::new().await;
+    let (mut active, mut archived) = (Vec::new(), Vec::new());
+    // Interleaved, so the archived rows sit between the active ones.
+    for i in 0..3 {
+        active.push(w.start_thread("resident-1", "maintenance", &format!("Tap {i}"), "Drips").await);
+        archived.push(w.start_thread("resident-1", "billing", &format!("Old invoice {i}"), "Paid").await);
+    }
+    for t in active.iter().chain(&archived) {
+        w.events_done(t).await;
+    }
+    for (thread, status) in archived.iter().map(|t| (t, "archived")).chain([(&active[0], "resolved")]) {
+        let (code, body) = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({ "status": status })).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+
+    // Unread, open and resolved are active: full pages of two, the archived ones left out.
+    let (ids, sizes) = w.all_pages("resident-1", "?folder=active&limit=2").await;
+    assert_eq!(sorted(ids), sorted(active.clone()));
+    assert_eq!(sizes, [2, 1], "never short while more match");
+    let (ids, _) = w.all_pages("resident-1", "?folder=archived&limit=5").await;
+    assert_eq!(sorted(ids), sorted(archived.clone()));
+    // With another filter, and for staff as for residents; never another org's.
+    assert_eq!(w.all_pages("resident-1", "?folder=active&topic=billing&limit=5").await.0, Vec::<String>::new());
+    let (ids, _) = w.all_pages("admin-1", "?folder=active&limit=10").await;
+    assert_eq!(sorted(ids), sorted(active.clone()));
+    assert!(w.all_pages("admin-b", "?folder=active&limit=10").await.0.is_empty());
+
+    let (status, body) = w.get("resident-1", "/v1/threads?folder=closed").await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_folder"));
+}

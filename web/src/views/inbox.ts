@@ -4,7 +4,7 @@ import { t, when } from "../i18n";
 import type { Context } from "../context";
 import { feedback } from "./form";
 
-const STAFF_FOLDERS: Folder[] = ["unread", "open", "resolved", "archived"];
+const STAFF_FOLDERS: Schemas["ThreadStatus"][] = ["unread", "open", "resolved", "archived"];
 const PAGE = 25;
 /** The most rows one request lists (the API's limit). */
 const MAX_PAGE = 100;
@@ -19,14 +19,15 @@ export function isStaff(ctx: Context): boolean {
 export async function inboxView(ctx: Context, requested: string | undefined): Promise<void> {
   const s = t();
   const staff = isStaff(ctx);
-  const folder = STAFF_FOLDERS.find((f) => f === requested) ?? (staff ? "unread" : undefined);
+  // Residents' inbox is every conversation not archived (the server leaves those out).
+  const folder: Folder = STAFF_FOLDERS.find((f) => f === requested) ?? (staff ? "unread" : "active");
   const tabs = staff
     ? STAFF_FOLDERS.map((f) => ({ key: f as string, label: s[f], href: `#/folder/${f}` }))
     : [
         { key: "inbox", label: s.inbox, href: "#/" },
         { key: "archived", label: s.archived, href: "#/folder/archived" },
       ];
-  const current = folder ?? "inbox";
+  const current = folder === "active" ? "inbox" : folder;
   const unreadCount = h("span", { class: "count", "aria-live": "polite" });
   const nav = h(
     "nav",
@@ -64,9 +65,6 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
   let cursor: string | null | undefined;
   let wanted = PAGE;
   let shown = "";
-  const residentsOwn = (items: ThreadSummary[]) =>
-    // Residents' inbox: everything not archived.
-    folder ? items : items.filter((i) => i.status !== "archived");
   const moreButton = h("button", { type: "button", hidden: true }, s.loadMore) as HTMLButtonElement;
   moreButton.addEventListener("click", async () => {
     moreButton.disabled = true;
@@ -89,7 +87,7 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
   });
   show(more, moreButton, say.element);
   const draw = () => {
-    const items = residentsOwn(rows);
+    const items = rows;
     moreButton.hidden = !cursor;
     // Redrawn only when something changed, so polling never takes the focus away.
     const now = JSON.stringify(items);
