@@ -79,7 +79,7 @@ export class Api {
     private readonly renew: () => Promise<string | null> = async () => null,
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, idempotencyKey?: string, as: "json" | "blob" = "json"): Promise<T> {
     const send = (token: string) => {
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
       if (body !== undefined) headers["content-type"] = "application/json";
@@ -95,6 +95,7 @@ export class Api {
       }
     }
     if (resp.status === 204) return undefined as T;
+    if (as === "blob" && resp.ok) return (await resp.blob()) as T;
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) {
       const error = (data as Partial<Schemas["Error"]>).error;
@@ -374,6 +375,21 @@ export class Api {
 
   setNotificationDefaults(defaults: Schemas["NotificationDefaults"]): Promise<Schemas["NotificationDefaults"]> {
     return this.call("PUT", "/v1/settings/notifications", defaults);
+  }
+
+  /** Staff: the response metrics of a period (dates as YYYY-MM-DD; empty: the API's default). */
+  metrics(from: string, to: string, propertyId: string): Promise<Schemas["Metrics"]> {
+    const q = new URLSearchParams();
+    if (from) q.set("from", from);
+    if (to) q.set("to", to);
+    if (propertyId) q.set("property_id", propertyId);
+    return this.call("GET", `/v1/metrics?${q}`);
+  }
+
+  /** Staff: a conversation's transcript with its audit chain, as a PDF. */
+  transcript(threadId: string, includeInternal: boolean): Promise<Blob> {
+    const q = new URLSearchParams({ format: "pdf", include_internal: String(includeInternal) });
+    return this.call("GET", `/v1/threads/${encodeURIComponent(threadId)}/export?${q}`, undefined, undefined, "blob");
   }
 
   search(q: string, cursor?: string): Promise<Schemas["SearchPage"]> {

@@ -20,6 +20,7 @@ import { settingsView } from "./views/settings";
 import { triageView } from "./views/triage";
 import { contactsView } from "./views/contacts";
 import { organizationView } from "./views/organization";
+import { metricsView } from "./views/metrics";
 import { INVITE_TOKEN, inviteView } from "./views/invite";
 import { FILTERS } from "./views/inbox";
 
@@ -121,7 +122,7 @@ async function returnFromHostedUi(settings: ClientConfig): Promise<boolean> {
 /** Whether the page shown belongs to the header's section `href` (threads and folders are Messages). */
 function section(href: string): boolean {
   const route = location.hash.replace(/^#\/?/, "").split("/")[0];
-  const of = (r: string) => (["triage", "contacts", "organization", "settings"].includes(r) ? r : "");
+  const of = (r: string) => (["triage", "contacts", "metrics", "organization", "settings"].includes(r) ? r : "");
   return of(route) === of(href.replace(/^#\/?/, ""));
 }
 
@@ -143,7 +144,7 @@ function header(session: Session | null): HTMLElement {
   const links: [string, string][] = session
     ? [
         ["#/", s.messages],
-        ...(staff ? ([["#/triage", s.triageQueue], ["#/contacts", s.contacts]] as [string, string][]) : []),
+        ...(staff ? ([["#/triage", s.triageQueue], ["#/contacts", s.contacts], ["#/metrics", s.metrics]] as [string, string][]) : []),
         ...(session.role === "facility_admin" ? ([["#/organization", s.organization]] as [string, string][]) : []),
         ["#/settings", s.settings],
       ]
@@ -218,6 +219,7 @@ async function render(): Promise<void> {
     else if (route === "settings") await settingsView(ctx);
     else if (route === "triage" && staff) await triageView(ctx);
     else if (route === "contacts" && staff) await contactsView(ctx);
+    else if (route === "metrics" && staff) await metricsView(ctx);
     else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx, arg);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {

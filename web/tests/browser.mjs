@@ -2,8 +2,8 @@
 // a running local stack at BASE_URL: a resident starts a conversation and attaches a
 // photo; staff see it in Unread, reply, add an internal note and resolve; the resident
 // sees the reply (not the note) and re-opens it; an admin finds it by search, marks it
-// urgent, links an invoice, brings a colleague in and out, answers with a saved reply (written
-// in the settings),
+// urgent, links an invoice, brings a colleague in and out, downloads the transcript, answers
+// with a saved reply (written in the settings), reads the metrics,
 // schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
 // and looks up contacts, adds a neighbour (locked, unlocked, invited), sets the organization's
 // messaging, hours, routing, triage rules and default channels, creates a category and a
@@ -237,6 +237,10 @@ try {
   await admin.getByLabel("Send later (optional)").fill(tomorrow());
   await admin.getByRole("button", { name: "Send" }).click();
   await admin.getByText(/^Scheduled for /).waitFor();
+  const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Transcript (PDF)" }).click()]);
+  assert.match(download.suggestedFilename(), /^conversation-\w+\.pdf$/);
+  const pdf = readFileSync(await download.path());
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-", "the transcript is not a PDF");
   await axeScan(admin, "the staff thread with its tools");
   await shot(admin, "staff-thread-tools");
 
@@ -282,7 +286,18 @@ try {
   await admin.getByRole("cell", { name: "Rita Resident" }).waitFor({ state: "detached" });
   await axeScan(admin, "the contacts");
 
+  step("the admin reads the response metrics");
+  await admin.getByRole("link", { name: "Metrics" }).click();
+  const firstReply = admin.getByRole("table", { name: "Response times" }).getByRole("row").filter({ hasText: "First reply by staff" });
+  await firstReply.waitFor();
+  // At least the leak, answered by maint-1 before the admin came: a count and a median.
+  const [count, median] = (await firstReply.getByRole("cell").allTextContents()).slice(0, 2);
+  assert.ok(Number(count) >= 1, `first replies counted: ${count}`);
+  assert.match(median, /min|h|d/);
+  await axeScan(admin, "the metrics");
+
   step("the admin adds a neighbour, locks and unlocks the account, and invites them");
+  await admin.getByRole("link", { name: "Contacts" }).click();
   const invited = `pat.${stamp}@example.com`;
   const newContact = admin.getByRole("form", { name: "New contact" });
   await newContact.getByLabel("Kind").selectOption("resident");
@@ -523,6 +538,8 @@ try {
     for (const page of context.pages()) {
       const alerts = await page.locator('[role="alert"]').allTextContents().catch(() => []);
       console.log(`browser: at ${page.url()}: ${alerts.filter(Boolean).join(" | ") || "no alert shown"}`);
+      const shown = await page.locator("main").innerText({ timeout: 1000 }).catch(() => "");
+      console.log(`browser: the page showed: ${shown.slice(0, 600).replace(/\s+/g, " ")}`);
     }
   }
   throw err;

@@ -2,7 +2,7 @@ import { ApiError, type Schemas, type Thread, type TimelineItem } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback, filePicker, sender, type Feedback } from "./form";
+import { checkbox, feedback, filePicker, sender, type Feedback } from "./form";
 import { isStaff } from "./inbox";
 
 /** One conversation: its messages and events, who is in it, and the reply form. */
@@ -103,6 +103,23 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     }
   };
 
+  // Made once: a redrawn head keeps the choice.
+  const [withNotes, withNotesRow] = checkbox(s.withInternalNotes, false);
+  const transcript = h("button", { type: "button", class: "secondary" }, s.transcript) as HTMLButtonElement;
+  transcript.addEventListener("click", async () => {
+    transcript.disabled = true;
+    try {
+      const pdf = await ctx.api.transcript(id, withNotes.checked);
+      const url = URL.createObjectURL(pdf);
+      h("a", { href: url, download: `conversation-${id}.pdf` }).click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (err) {
+      acted.fail(err);
+    } finally {
+      transcript.disabled = false;
+    }
+  });
+
   const renderHead = () => {
     const status = thread.status;
     // The button pressed was redrawn as its opposite: keep the focus on it.
@@ -134,6 +151,8 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
             ? h("button", { type: "button", onclick: setStatus("open") }, s.reopen)
             : h("button", { type: "button", onclick: setStatus("resolved") }, s.resolve),
           field(s.priority, priority),
+          transcript,
+          withNotesRow,
         ),
       staff && acted.element,
       !staff && status === "resolved" && h("p", { class: "notice" }, s.resolvedNotice),
