@@ -295,6 +295,7 @@ try {
   assert.ok(Number(count) >= 1, `first replies counted: ${count}`);
   assert.match(median, /min|h|d/);
   await axeScan(admin, "the metrics");
+  await shot(admin, "staff-metrics");
 
   step("the admin adds a neighbour, locks and unlocks the account, and invites them");
   await admin.getByRole("link", { name: "Contacts" }).click();
@@ -381,6 +382,7 @@ try {
   const campaignRow = admin.getByRole("row").filter({ hasText: news });
   await campaignRow.getByText("Scheduled").waitFor();
   await axeScan(admin, "the campaigns");
+  await shot(admin, "admin-campaigns");
   await campaignRow.getByRole("button", { name: `Cancel: Message to residents: ${news}` }).click();
   await campaignRow.getByText("Cancelled").waitFor();
 
