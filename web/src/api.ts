@@ -290,6 +290,25 @@ export class Api {
     return this.call("DELETE", `/v1/templates/${encodeURIComponent(id)}`);
   }
 
+  contact(id: string): Promise<Schemas["Contact"]> {
+    return this.call("GET", `/v1/contacts/${encodeURIComponent(id)}`);
+  }
+
+  /** Admins: corrects a contact's details (absent fields stay, null clears). */
+  updateContact(id: string, patch: Schemas["ContactPatch"]): Promise<Schemas["Contact"]> {
+    return this.call("PATCH", `/v1/contacts/${encodeURIComponent(id)}`, patch);
+  }
+
+  /** Staff: where a contact stands with each category, and the ledger. */
+  contactConsents(id: string): Promise<Schemas["ContactConsents"]> {
+    return this.call("GET", `/v1/contacts/${encodeURIComponent(id)}/consents`);
+  }
+
+  /** Admins: a consent given or withdrawn outside the portal, with its evidence. */
+  recordConsent(id: string, consent: Schemas["RecordConsent"]): Promise<unknown> {
+    return this.call("POST", `/v1/contacts/${encodeURIComponent(id)}/consents`, consent);
+  }
+
   /** Admins: a new contact. */
   createContact(contact: Schemas["NewContact"], key: string): Promise<Schemas["Contact"]> {
     return this.call("POST", "/v1/contacts", contact, key);

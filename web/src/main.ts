@@ -19,6 +19,7 @@ import { searchView } from "./views/search";
 import { settingsView } from "./views/settings";
 import { triageView } from "./views/triage";
 import { contactsView } from "./views/contacts";
+import { contactView } from "./views/contact";
 import { organizationView } from "./views/organization";
 import { metricsView } from "./views/metrics";
 import { INVITE_TOKEN, inviteView } from "./views/invite";
@@ -121,7 +122,7 @@ async function returnFromHostedUi(settings: ClientConfig): Promise<boolean> {
 
 /** Whether the page shown belongs to the header's section `href` (threads and folders are Messages). */
 function section(href: string): boolean {
-  const route = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const route = location.hash.replace(/^#\/?/, "").split("/")[0].replace(/^contact$/, "contacts");
   const of = (r: string) => (["triage", "contacts", "metrics", "organization", "settings"].includes(r) ? r : "");
   return of(route) === of(href.replace(/^#\/?/, ""));
 }
@@ -219,6 +220,7 @@ async function render(): Promise<void> {
     else if (route === "settings") await settingsView(ctx);
     else if (route === "triage" && staff) await triageView(ctx);
     else if (route === "contacts" && staff) await contactsView(ctx);
+    else if (route === "contact" && arg && staff) await contactView(ctx, arg);
     else if (route === "metrics" && staff) await metricsView(ctx);
     else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx, arg);
     else await inboxView(ctx, route === "folder" ? arg : undefined);

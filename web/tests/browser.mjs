@@ -7,7 +7,8 @@
 // schedules a follow-up, filters the inbox, acknowledges an emergency in the triage queue
 // and looks up contacts, adds a neighbour (locked, unlocked, invited), sets the organization's
 // messaging, hours, routing, triage rules and default channels, creates a category and a
-// campaign (cancelled), adds a webhook and reads its delivery log; the
+// campaign (cancelled), adds a webhook and reads its delivery log, corrects a contact and
+// records their consent with its evidence; the
 // resident sees the invoice, not the
 // scheduled message, adds a WhatsApp channel and opts out of a newsletter; the French
 // labels; the links of an invitation and of a notification e-mail; signing in through the identity provider's hosted UI (the local stand-in) with an
@@ -425,6 +426,30 @@ try {
   await hook.getByRole("button", { name: `Delete: ${hookUrl}` }).click();
   await hook.waitFor({ state: "detached" });
   assert.equal((await api("admin-1", "GET", "/v1/webhooks")).items.filter((w) => w.url === hookUrl).length, 0);
+
+  step("the admin corrects Pat's phone and records the consent Pat gave by phone, with its evidence");
+  await admin.getByRole("link", { name: "Contacts" }).click();
+  await admin.getByRole("search", { name: "Contacts" }).getByLabel("Name").fill("Pat");
+  await admin.getByRole("search", { name: "Contacts" }).getByRole("button", { name: "Search" }).click();
+  await admin.getByRole("link", { name: "Pat Neighbour" }).click();
+  await admin.getByRole("heading", { name: "Pat Neighbour", level: 1 }).waitFor();
+  const details = admin.getByRole("form", { name: "Details" });
+  await details.getByLabel("Phone").fill("+15145550123");
+  await details.getByRole("button", { name: "Save" }).click();
+  await details.getByText("Saved.").waitFor();
+  const consentForm = admin.getByRole("form", { name: "Record a consent" });
+  await consentForm.getByLabel("Category").selectOption({ label: newsletter });
+  await consentForm.getByLabel("Decision").selectOption("false");
+  await consentForm.getByLabel("Evidence").fill(`Pat asked by phone on ${new Date().toISOString().slice(0, 10)} to stop the newsletter.`);
+  await consentForm.getByRole("button", { name: "Record" }).click();
+  await consentForm.getByText("Saved.").waitFor();
+  const ledgerRow = admin.getByRole("table", { name: /^Every change/ }).getByRole("row").filter({ hasText: "recorded by an admin" });
+  await ledgerRow.getByText("Pat asked by phone").waitFor();
+  await axeScan(admin, "a contact with its consents");
+  const pat = (await api("admin-1", "GET", "/v1/contacts?q=Pat&kind=resident")).items.find((c) => c.email === invited);
+  assert.equal(pat.phone, "+15145550123");
+  const patConsents = await api("admin-1", "GET", `/v1/contacts/${pat.id}/consents`);
+  assert.equal(patConsents.items.find((c) => c.name === newsletter)?.subscribed, false, "the recorded withdrawal did not take");
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");

@@ -186,7 +186,7 @@ function contactRow(c: Schemas["Contact"]): HTMLElement {
   return h(
     "tr",
     {},
-    h("td", {}, `${c.name}${state}`),
+    h("td", {}, h("a", { href: `#/contact/${encodeURIComponent(c.id)}` }, c.name), state),
     h("td", {}, s.contactKinds[kind] ?? kind),
     h("td", {}, [c.property_id, c.unit].filter(Boolean).join(" · ")),
     h("td", {}, c.email ? h("a", { href: `mailto:${c.email}` }, c.email) : ""),
