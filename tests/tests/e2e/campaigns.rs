@@ -40,7 +40,12 @@ impl World {
         .await
     }
 
-    async fn public(&self, method: Method, path: &str, body: Option<&'static str>) -> (StatusCode, Value) {
+    pub(crate) async fn public(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&'static str>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(body) = body {
             req = req.header("content-type", "application/x-www-form-urlencoded").body(body);

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use app::links::{self, LinkClaim, LinkKey, Purpose};
+use domain::{OrgId, UserId};
 use infra::meter::Call;
 use infra::provision::Template;
 use reqwest::StatusCode;
@@ -79,8 +81,8 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy() {
     let w = World::new().await;
     // Something for every function to do: a thread (threads; router; notifier), an
     // attachment and a reply (attachments; messages), its notification (dispatch), settings,
-    // a contact invited (contacts), an invitation link used (invites); the scheduled jobs
-    // run every few seconds anyway.
+    // a contact invited (contacts), an invitation link used (invites), an unsubscribe link
+    // (links); the scheduled jobs run every few seconds anyway.
     let thread = w.start_thread("resident-1", "maintenance", "Leak", "Water under the sink").await;
     w.routed_to(&thread, "maint-1").await;
     let photo = w.upload("resident-1", "leak.jpg", "image/jpeg", crate::attachments::JPEG).await;
@@ -109,6 +111,21 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy() {
     let unknown_link = json!({"token": "ab".repeat(32), "password": "Long enough 4 sure"});
     let (status, _) = w.post("admin-1", "/v1/invites/accept", unknown_link).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // An unsubscribe link (links), sealed as a delivery would seal it.
+    let (status, news) =
+        w.post("admin-1", "/v1/categories", json!({"name": "News", "consent": "opt_in"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{news}");
+    let claim = LinkClaim {
+        purpose: Purpose::Unsubscribe,
+        org: OrgId::parse(&w.org).unwrap(),
+        contact: UserId::parse("resident-1").unwrap(),
+        category_id: news["id"].as_str().unwrap().to_owned(),
+        campaign: None,
+        day: links::day(chrono::Utc::now()),
+    };
+    let token = LinkKey::new(infra::stack::LOCAL_LINK_KEY).unwrap().seal(&claim);
+    let (status, body) = w.public(reqwest::Method::POST, &format!("/v1/unsubscribe/{token}"), Some("")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     w.delivered("resident-1", &reply).await;
     // The reply indexed (indexer) and found (search).
     eventually(30, "the reply found", || async {
