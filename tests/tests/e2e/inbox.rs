@@ -122,7 +122,8 @@ async fn a_residents_active_folder_lists_every_thread_but_the_archived_in_full_p
         w.events_done(t).await;
     }
     for (thread, status) in archived.iter().map(|t| (t, "archived")).chain([(&active[0], "resolved")]) {
-        let (code, body) = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({ "status": status })).await;
+        let (code, body) =
+            w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({ "status": status })).await;
         assert_eq!(code, StatusCode::OK, "{body}");
     }
     let sorted = |mut ids: Vec<String>| {
@@ -137,7 +138,10 @@ async fn a_residents_active_folder_lists_every_thread_but_the_archived_in_full_p
     let (ids, _) = w.all_pages("resident-1", "?folder=archived&limit=5").await;
     assert_eq!(sorted(ids), sorted(archived.clone()));
     // With another filter, and for staff as for residents; never another org's.
-    assert_eq!(w.all_pages("resident-1", "?folder=active&topic=billing&limit=5").await.0, Vec::<String>::new());
+    assert_eq!(
+        w.all_pages("resident-1", "?folder=active&topic=billing&limit=5").await.0,
+        Vec::<String>::new()
+    );
     let (ids, _) = w.all_pages("admin-1", "?folder=active&limit=10").await;
     assert_eq!(sorted(ids), sorted(active.clone()));
     assert!(w.all_pages("admin-b", "?folder=active&limit=10").await.0.is_empty());
