@@ -109,7 +109,11 @@ pub async fn request(app: &App, audience: &Audience) -> anyhow::Result<(Campaign
         send_at: None,
         sender_name: None,
     };
-    Ok((campaigns::create(app, &audience.admin, new).await?, name))
+    Ok((
+        campaigns::create(app, &audience.admin, new, app::Idempotency::new(None, "new campaign", &()))
+            .await?,
+        name,
+    ))
 }
 
 /// Seeds an org with `recipients` residents and runs a consent request to all of them at

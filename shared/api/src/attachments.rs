@@ -3,7 +3,8 @@
 
 use app::attachments::{self, NewUpload};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
@@ -106,16 +107,21 @@ async fn show(
     State(app): State<AppState>,
     Actor(actor): Actor,
     PathText(raw): PathText<String>,
-) -> Result<Json<AttachmentBody>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let id = AttachmentId::parse(&raw).map_err(|_| DomainError::NotFound("attachment"))?;
     let (a, download_url) = attachments::show(&app, &actor, id).await?;
-    Ok(Json(AttachmentBody {
-        id: a.id,
-        file_name: a.file_name,
-        content_type: a.content_type,
-        size_bytes: a.size_bytes,
-        status: a.status,
-        sha256: a.sha256,
-        download_url,
-    }))
+    // The download URL is a credential, new on every answer: never kept, never revalidated.
+    let never_kept = [(header::CACHE_CONTROL, crate::etag::NO_STORE)];
+    Ok((
+        never_kept,
+        Json(AttachmentBody {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            status: a.status,
+            sha256: a.sha256,
+            download_url,
+        }),
+    ))
 }

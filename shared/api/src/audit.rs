@@ -98,7 +98,13 @@ async fn export(
     };
     Ok(match audit::export_file(&app, &actor, id, include_internal, format).await? {
         ExportFile::Inline { bytes, file_name } => {
-            let mut response = ([(header::CONTENT_TYPE, format.content_type())], bytes).into_response();
+            // A copy of the record (internal notes too, if asked) for the one who downloads
+            // it: no cache keeps it, so the conditional-GET rule leaves it alone as well.
+            let headers = [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::CACHE_CONTROL, crate::etag::NO_STORE),
+            ];
+            let mut response = (headers, bytes).into_response();
             if format == ExportFormat::Pdf {
                 let disposition = format!("attachment; filename=\"{file_name}\"");
                 if let Ok(value) = header::HeaderValue::from_str(&disposition) {

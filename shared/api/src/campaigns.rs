@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::doc::{Conflict, NotFound};
-use crate::extract::{CampaignPath, JsonBody, ListParams};
+use crate::extract::{CampaignPath, IdempotencyKey, JsonBody, ListParams};
 use crate::{Actor, ApiError, AppState};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -129,9 +129,11 @@ async fn list(
 /// the sender, with accept/decline links that need no sign-in; `message` starts one private
 /// conversation with each consenting, non-archived resident. The campaign schedule runs it
 /// from `send_at`, paced to the provider's sending rate, never twice to one person. At most 5
-/// scheduled or running at once (409 too_many_campaigns).
+/// scheduled or running at once (409 too_many_campaigns). With an Idempotency-Key, the
+/// same request by the same admin within 24 hours answers the campaign it made instead of
+/// making another; the key with a different request is 422 idempotency_key_reused.
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", operation_id = "createCampaign",
-    request_body = CreateCampaign,
+    params(IdempotencyKey), request_body = CreateCampaign,
     responses(
         (status = 201, description = "The campaign, scheduled.", body = CampaignBody),
         (status = 409, response = Conflict),
@@ -139,8 +141,10 @@ async fn list(
 async fn create(
     State(app): State<AppState>,
     Actor(actor): Actor,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(body): JsonBody<CreateCampaign>,
 ) -> Result<(StatusCode, Json<CampaignBody>), ApiError> {
+    let request = app::Idempotency::new(key, "new campaign", &body);
     let new = NewCampaign {
         kind: body.kind,
         category_id: body.category_id,
@@ -151,7 +155,7 @@ async fn create(
         send_at: body.send_at.as_deref().map(send_at).transpose()?,
         sender_name: body.sender_name,
     };
-    let record = campaigns::create(&app, &actor, new).await?;
+    let record = campaigns::create(&app, &actor, new, request).await?;
     Ok((StatusCode::CREATED, Json(record.into())))
 }
 

@@ -248,9 +248,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .fold(OpenApiRouter::with_openapi(Base::openapi()), OpenApiRouter::merge)
 }
 
-/// The axum router of `routes`, given the state its handlers need.
+/// The axum router of `routes`, given the state its handlers need; every function's and the
+/// dev gateway's, so each answers conditional GETs the same way ([`crate::etag`]).
 pub(crate) fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> axum::Router {
-    routes.split_for_parts().0.with_state(state)
+    routes.split_for_parts().0.layer(axum::middleware::from_fn(crate::etag::revalidate)).with_state(state)
 }
 
 /// The description of the whole API, built once.

@@ -10,6 +10,7 @@ pub mod categories;
 pub mod contacts;
 mod doc;
 mod error;
+mod etag;
 mod extract;
 pub mod functions;
 pub mod links;

@@ -19,7 +19,10 @@ use chrono::{DateTime, Utc};
 use domain::campaign::{self, Audience, CampaignKind, CampaignStatus, Counts, Outcome};
 use domain::category::Category;
 use domain::{policy, CampaignId, DomainError, ErrorCode, MessageBody, Role, Subject, Topic, User, UserId};
-use store::{CampaignRecord, ContactQuery, Cursor, MarkState, Page, Progress, RecipientKey, RecipientMark};
+use store::{
+    CampaignKey, CampaignRecord, ContactQuery, Cursor, MarkState, Once, Page, Progress, RecipientKey,
+    RecipientMark,
+};
 
 use crate::conversation::now;
 use crate::links::{self, LinkClaim, Purpose};
@@ -49,9 +52,21 @@ pub struct NewCampaign {
     pub sender_name: Option<String>,
 }
 
-/// Creates a campaign, scheduled for `send_at` or now (facility admins).
-pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<CampaignRecord, Error> {
+/// Creates a campaign, scheduled for `send_at` or now (facility admins). With an
+/// Idempotency-Key, the same request again answers the campaign it made (even once five
+/// are active), never a second one; the key for another request is refused.
+pub async fn create(
+    app: &App,
+    actor: &User,
+    new: NewCampaign,
+    request: Idempotency,
+) -> Result<CampaignRecord, Error> {
     policy::ensure_org_admin(actor)?;
+    if let Some(key) = request.key.as_deref() {
+        if let Some(first) = app.store.campaign_key(&actor.org, &actor.id, key).await? {
+            return replayed(app, actor, &request, first).await;
+        }
+    }
     let category = match categories::find(app, &actor.org, &new.category_id).await {
         Err(Error::Domain(DomainError::NotFound(_))) => {
             let message = "category_id names no category of this organization";
@@ -109,8 +124,25 @@ pub async fn create(app: &App, actor: &User, new: NewCampaign) -> Result<Campaig
         finished_at: None,
         rev: 1,
     };
-    app.store.put_campaign(&record).await?;
-    Ok(record)
+    match app.store.put_campaign(&record, request.record()).await? {
+        Once::Stored => Ok(record),
+        // A retry raced this one and won.
+        Once::Replayed(first) => replayed(app, actor, &request, first).await,
+    }
+}
+
+/// The campaign an earlier request with the key made, if the key was used for this request.
+async fn replayed(
+    app: &App,
+    actor: &User,
+    request: &Idempotency,
+    first: CampaignKey,
+) -> Result<CampaignRecord, Error> {
+    if !request.is_replay_of(&first.request_hash) {
+        return Err(Error::key_reused());
+    }
+    let made = app.store.get_campaign(&actor.org, &first.campaign_id).await?;
+    Ok(made.ok_or(DomainError::NotFound("campaign"))?)
 }
 
 /// The org's campaigns, newest first (facility admins).

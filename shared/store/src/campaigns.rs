@@ -165,15 +165,46 @@ fn mark_item(org: &OrgId, at: RecipientKey<'_>, mark: &RecipientMark) -> Result<
     Ok(item)
 }
 
+/// What an Idempotency-Key used to create a campaign recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignKey {
+    pub request_hash: String,
+    pub campaign_id: CampaignId,
+}
+
 impl Store {
     /// Stores a new campaign.
-    pub async fn put_campaign(&self, record: &CampaignRecord) -> Result<(), StoreError> {
+    /// What an earlier creation with the caller's Idempotency-Key recorded, if any.
+    pub async fn campaign_key(
+        &self,
+        org: &OrgId,
+        author: &UserId,
+        idempotency_key: &str,
+    ) -> Result<Option<CampaignKey>, StoreError> {
+        let marker = key(keys::idempotency_pk(org, author, idempotency_key), keys::CAMPAIGN_IDEMPOTENCY_SK);
+        self.get_data(marker, true).await
+    }
+
+    /// Stores a new campaign, with its Idempotency-Key's marker when the client sent one
+    /// (both or neither).
+    pub async fn put_campaign(
+        &self,
+        record: &CampaignRecord,
+        idempotency: Option<crate::NewIdempotency<'_>>,
+    ) -> Result<crate::Once<CampaignKey>, StoreError> {
         let put = tx::put(&self.table, record.item()?, Condition::new("attribute_not_exists(pk)"))?;
-        if self.write_one(put).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Contention)
-        }
+        let Some(idem) = idempotency else {
+            return match self.write_one(put).await? {
+                true => Ok(crate::Once::Stored),
+                false => Err(StoreError::Contention),
+            };
+        };
+        let marker = key(
+            keys::idempotency_pk(&record.org, &record.author_id, idem.key),
+            keys::CAMPAIGN_IDEMPOTENCY_SK,
+        );
+        let recorded = CampaignKey { request_hash: idem.request_hash, campaign_id: record.id };
+        self.put_once(put, marker, &recorded).await
     }
 
     /// Replaces a campaign still at revision `after.rev - 1`. `Ok(false)`: changed since.

@@ -285,6 +285,8 @@ pub fn consent_asked_sk(category: &str) -> String {
 pub const IDEMPOTENCY_SK: &str = "IDEM";
 /// An Idempotency-Key used to schedule a message (beside `IDEM`, which records posts).
 pub const SCHEDULED_IDEMPOTENCY_SK: &str = "IDEM#SCHEDULED";
+/// An Idempotency-Key used to create a campaign.
+pub const CAMPAIGN_IDEMPOTENCY_SK: &str = "IDEM#CAMPAIGN";
 pub const ATTACHMENT_SK: &str = "ATT";
 pub const OUTBOX_SK: &str = "OUTBOX";
 /// The router applied the event of this partition.

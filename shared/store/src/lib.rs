@@ -18,6 +18,7 @@ pub mod keys;
 mod members;
 mod metrics;
 mod notify;
+mod once;
 mod outbox;
 mod quota;
 mod records;
@@ -39,7 +40,7 @@ pub use attachments::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
 };
 pub use audit::{ChainHeadRecord, MAX_APPEND};
-pub use campaigns::{CampaignRecord, MarkState, Progress, RecipientKey, RecipientMark};
+pub use campaigns::{CampaignKey, CampaignRecord, MarkState, Progress, RecipientKey, RecipientMark};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use import::Imported;
@@ -51,6 +52,7 @@ pub use metrics::{CycleMark, CycleRecord};
 pub use notify::{
     Attempt, Delivery, DueBucket, FailedNotification, Outcome, PaidAllowance, Settle, MAX_SETTLED,
 };
+pub use once::Once;
 pub use quota::Counter;
 pub use records::{
     EventKind, EventRecord, IdempotencyRecord, LastMessage, MessageRecord, ParticipantRecord, ResidentRef,

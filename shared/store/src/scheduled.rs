@@ -100,9 +100,6 @@ fn record(item: &Item) -> Result<ScheduledRecord, StoreError> {
     data::<ScheduledRecord>(item)
 }
 
-/// How long an Idempotency-Key of a scheduling is remembered, as for posts.
-const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
-
 /// What an Idempotency-Key used to schedule a message recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScheduledKey {
@@ -111,10 +108,7 @@ pub struct ScheduledKey {
 }
 
 /// A scheduling's outcome: stored, or the one an earlier request with the key stored.
-pub enum Scheduling {
-    Stored,
-    Replayed(ScheduledKey),
-}
+pub type Scheduling = crate::Once<ScheduledKey>;
 
 impl Store {
     /// Stores a new scheduled message, with its Idempotency-Key's record when the client
@@ -132,28 +126,12 @@ impl Store {
                 Err(StoreError::Contention)
             };
         };
-        let key_item = key(
+        let marker = key(
             keys::idempotency_pk(&record.org, &record.author_id, idem.key),
             keys::SCHEDULED_IDEMPOTENCY_SK,
         );
-        let mut marker = key_item.clone();
-        let now = chrono::Utc::now().timestamp();
         let recorded = ScheduledKey { request_hash: idem.request_hash, scheduled_id: record.id };
-        marker.insert(items::DATA.into(), items::av(&recorded)?);
-        marker.insert(items::EXPIRES_AT.into(), items::n(now + IDEMPOTENCY_TTL_SECS));
-        let fresh = Condition::new("attribute_not_exists(pk) OR #exp < :now")
-            .name("#exp", items::EXPIRES_AT)
-            .value(":now", items::n(now));
-        let outcome = self.transact(vec![put, tx::put(&self.table, marker, fresh)?]).await?;
-        if let crate::tx::TxOutcome::Committed = outcome {
-            return Ok(Scheduling::Stored);
-        }
-        if outcome.failed_condition(1) {
-            if let Some(first) = self.get_data::<ScheduledKey>(key_item, true).await? {
-                return Ok(Scheduling::Replayed(first));
-            }
-        }
-        Err(StoreError::Contention)
+        self.put_once(put, marker, &recorded).await
     }
 
     /// Replaces a scheduled message that is still at the revision `after.rev - 1`.

@@ -241,6 +241,38 @@ async fn a_message_campaign_starts_a_conversation_with_each_consenting_resident_
 }
 
 #[tokio::test]
+async fn a_campaign_created_again_with_its_idempotency_key_is_made_once() {
+    let w = World::new().await;
+    let offers = w.category("Offers", "request").await;
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let create = |body: Value, key: &str| {
+        w.http
+            .request(Method::POST, format!("{}/v1/campaigns", w.url))
+            .bearer_auth(w.token("admin-1"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let body = json!({"kind": "consent_request", "category_id": offers, "audience": {"property_ids": ["prop-1"]}, "send_at": later.to_rfc3339()});
+    let (s1, first) = read(create(body.clone(), "campaign-1").await.unwrap()).await;
+    assert_eq!(s1, StatusCode::CREATED, "{first}");
+    // The answer was lost; the admin presses Create again.
+    let (s2, again) = read(create(body.clone(), "campaign-1").await.unwrap()).await;
+    assert_eq!((s2, &again["id"]), (StatusCode::CREATED, &first["id"]), "{again}");
+    let mut other = body.clone();
+    other["audience"]["units"] = json!(["101"]);
+    let (s3, reused) = read(create(other, "campaign-1").await.unwrap()).await;
+    assert_eq!((s3, error_code(&reused)), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"));
+    let (_, listed) = w.get("admin-1", "/v1/campaigns").await;
+    let ids: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [first["id"].as_str().unwrap()], "one campaign made");
+    let (s4, fresh) = read(create(body, "campaign-2").await.unwrap()).await;
+    assert_eq!(s4, StatusCode::CREATED);
+    assert_ne!(fresh["id"], first["id"], "a new key makes a new campaign");
+}
+
+#[tokio::test]
 async fn a_cancelled_campaign_sends_nothing() {
     let w = World::new().await;
     let offers = w.category("Offers", "request").await;

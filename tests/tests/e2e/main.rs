@@ -18,6 +18,7 @@ mod messages;
 mod messaging;
 mod notifications;
 mod participants;
+mod polling;
 mod routing;
 mod scheduled;
 mod search;
