@@ -384,20 +384,33 @@ try {
   await campaignRow.getByText("Scheduled").waitFor();
   await axeScan(admin, "the campaigns");
   await shot(admin, "admin-campaigns");
+  admin.once("dialog", (dialog) => dialog.accept());
   await campaignRow.getByRole("button", { name: `Cancel: Message to residents: ${news}` }).click();
   await campaignRow.getByText("Cancelled").waitFor();
 
   step("the admin pages Max on emergencies, puts SMS first by default, and adds a webhook that logs its deliveries");
   await admin.getByRole("link", { name: "Triage rules" }).click();
   const rules = admin.getByRole("form", { name: "Triage rules" });
+  // What the page does not show must survive its Save (a PUT resets what it leaves out):
+  // set through the API first, away from the shipped defaults.
+  const shipped = await api("admin-1", "GET", "/v1/settings/triage");
+  const custom = {
+    ...shipped,
+    paths: { ...shipped.paths, parking: { en: ["visitor spot*"], fr: ["place visiteur*"] } },
+    routes: { ...shipped.routes, delinquency: "billing" },
+    prompts: { ...shipped.prompts, unit: { en: "Which apartment, please?", fr: "Quel appartement, s'il vous plaît ?" } },
+  };
+  await api("admin-1", "PUT", "/v1/settings/triage", custom);
+  await admin.reload();
   await rules.getByLabel(/^On call/).selectOption("maint-1");
   await rules.getByLabel(/^Escalate again/).fill("20");
-  const phrasesBefore = (await api("admin-1", "GET", "/v1/settings/triage")).escalations;
   await rules.getByRole("button", { name: "Save" }).click();
   await rules.getByText("Saved.").waitFor();
   const triageAfter = await api("admin-1", "GET", "/v1/settings/triage");
   assert.deepEqual([triageAfter.on_call, triageAfter.ack_minutes], [["maint-1"], 20]);
-  assert.deepEqual(triageAfter.escalations, phrasesBefore, "saving the rules changed the phrases");
+  for (const kept of ["escalations", "paths", "routes", "prompts", "safety_notice", "cold_emergencies"]) {
+    assert.deepEqual(triageAfter[kept], custom[kept], `saving the rules changed ${kept}`);
+  }
   await axeScan(admin, "the triage rules");
   await admin.getByRole("link", { name: "General" }).click();
   const defaults = admin.getByRole("form", { name: "Default channels" });

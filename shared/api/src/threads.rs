@@ -135,7 +135,7 @@ enum Folder {
 /// Threads by newest activity first. Facility admins list every thread of the organization
 /// (`unread` then means the thread waits for staff); everyone else lists the threads they
 /// take part in, but a category's auditors list its threads with `category_id`, and its
-/// dispatchers those of a property they work for with `category_id` and `property_id`. With topic, category_id, property_id or priority, the server reads on until the page is full
+/// dispatchers those of a property they work for with `category_id` and `property_id`. With topic, category_id, property_id, priority or `folder=active`, the server reads on until the page is full
 /// or the list ends, reading at most 1,000 rows of the index per request: past that the
 /// page holds what was found and next_cursor continues; so keep paging while next_cursor
 /// is not null.

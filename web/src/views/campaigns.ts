@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { commaList, feedback, sender } from "./form";
+import { commaList, feedback, sender as sending } from "./form";
 
 const KINDS: Schemas["CampaignKind"][] = ["message", "consent_request"];
 
@@ -13,22 +13,31 @@ export async function campaignsPanel(ctx: Context): Promise<HTMLElement> {
   const list = h("tbody");
   const say = feedback();
   const nameOf = (id: string) => categories.find((c) => c.id === id)?.name ?? id;
+  let shown = "";
   const draw = async () => {
     const page = await ctx.api.campaigns();
     if (!ctx.current()) return;
+    // Redrawn only when a count or status moved, so polling never takes the focus away.
+    const now = JSON.stringify(page.items);
+    if (now === shown) return;
+    shown = now;
     show(list, page.items.length ? page.items.map(row) : h("tr", {}, h("td", { colspan: 6, class: "empty" }, s.noCampaigns)));
   };
   const row = (c: Schemas["CampaignBody"]) => {
     const { counts } = c;
     const skipped = counts.skipped_no_consent + counts.skipped_archived + counts.skipped_no_address + (counts.skipped_decided ?? 0);
     const label = `${s.campaignKinds[c.kind]}: ${c.subject ?? nameOf(c.category_id)}`;
-    const cancel = async () => {
+    const cancel = async (e: Event) => {
+      const button = e.currentTarget as HTMLButtonElement;
+      if (!window.confirm(`${s.confirmCancel} ${label}`)) return;
+      button.disabled = true;
       try {
         await ctx.api.cancelCampaign(c.id);
         await draw();
-        say.say(s.saved);
+        say.say(`${label}: ${s.campaignStatuses.cancelled}`);
       } catch (err) {
         say.fail(err);
+        button.disabled = false;
       }
     };
     return h(
@@ -67,14 +76,21 @@ function campaignForm(ctx: Context, categories: Schemas["Category"][], created: 
   const say = feedback();
   const kind = h("select", { name: "kind" }, KINDS.map((k) => h("option", { value: k }, s.campaignKinds[k]))) as HTMLSelectElement;
   const category = h("select", { name: "category", required: true }) as HTMLSelectElement;
-  // A consent request asks about a category that needs asking; a message goes in any other.
-  const offer = () =>
+  const sender = h("input", { name: "sender_name", maxlength: 120 }) as HTMLInputElement;
+  const senderField = field(s.senderName, sender);
+  // A consent request asks about a category that needs asking, and says who asks (CASL); a
+  // message goes in any category (to those who consent).
+  const offer = () => {
+    const asking = kind.value === "consent_request";
     show(
       category,
       categories
-        .filter((c) => (kind.value === "consent_request" ? c.consent === "request" : c.consent !== "request"))
+        .filter((c) => !asking || c.consent === "request")
         .map((c) => h("option", { value: c.id }, `${c.name} (${s.consentModes[c.consent] ?? c.consent})`)),
     );
+    senderField.hidden = !asking;
+    sender.required = asking;
+  };
   kind.addEventListener("change", offer);
   offer();
   const properties = h("input", { name: "properties", required: true, placeholder: "p1, p2" }) as HTMLInputElement;
@@ -89,6 +105,7 @@ function campaignForm(ctx: Context, categories: Schemas["Category"][], created: 
     h("h2", {}, s.newCampaign),
     field(s.kind, kind),
     field(s.category, category),
+    senderField,
     field(s.audienceProperties, properties),
     field(s.audienceUnits, units),
     field(s.subject, subject),
@@ -99,7 +116,7 @@ function campaignForm(ctx: Context, categories: Schemas["Category"][], created: 
   ) as HTMLFormElement;
   form.addEventListener(
     "submit",
-    sender(button, say, async (key) => {
+    sending(button, say, async (key) => {
       const campaign: Schemas["CreateCampaign"] = {
         kind: kind.value as Schemas["CampaignKind"],
         category_id: category.value,
@@ -107,6 +124,7 @@ function campaignForm(ctx: Context, categories: Schemas["Category"][], created: 
       };
       const chosenUnits = commaList(units.value);
       if (chosenUnits.length) campaign.audience.units = chosenUnits;
+      if (campaign.kind === "consent_request") campaign.sender_name = sender.value.trim();
       if (subject.value.trim()) campaign.subject = subject.value.trim();
       if (body.value.trim()) campaign.body = body.value;
       if (start.value) campaign.send_at = new Date(start.value).toISOString();

@@ -107,13 +107,14 @@ function manage(
       say.fail(err);
     }
   };
-  const reason = h("input", { maxlength: 500, "aria-label": `${s.lockReason}: ${c.name}` }) as HTMLInputElement;
+  const reason = h("input", { maxlength: 500, required: true }) as HTMLInputElement;
   const lock = async () => {
     if (!reason.value.trim()) {
-      say.say(s.lockReason);
-      reason.focus();
+      reason.setCustomValidity(s.lockReasonRequired);
+      reason.reportValidity();
       return;
     }
+    reason.setCustomValidity("");
     await act(() => ctx.api.contactAction(c.id, "lock", reason.value.trim()), s.states.locked)();
   };
   const button = (text: string, onclick: () => void) =>
@@ -126,10 +127,13 @@ function manage(
       c.email && c.state === "active" && button(s.invite, invite),
       c.state === "archived"
         ? button(s.restore, act(() => ctx.api.contactAction(c.id, "unarchive"), s.states.active))
-        : button(s.archive, act(() => ctx.api.contactAction(c.id, "archive"), s.states.archived)),
+        : button(s.archive, () => {
+            // Staff lose access at once; residents keep reading and writing to staff.
+            if (window.confirm(`${s.confirmArchive} ${c.name}`)) void act(() => ctx.api.contactAction(c.id, "archive"), s.states.archived)();
+          }),
       c.state === "locked" && button(s.unlock, act(() => ctx.api.contactAction(c.id, "unlock"), s.states.active)),
     ),
-    c.state === "active" && h("div", { class: "actions" }, reason, button(s.lock, lock)),
+    c.state === "active" && h("div", { class: "actions" }, field(`${s.lockReason}: ${c.name}`, reason), button(s.lock, lock)),
   );
 }
 

@@ -1,6 +1,6 @@
 import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
-import { t, when } from "../i18n";
+import { currentLang, t, when } from "../i18n";
 import type { Context } from "../context";
 import { feedback } from "./form";
 
@@ -11,7 +11,7 @@ export async function metricsView(ctx: Context): Promise<void> {
   const from = h("input", { type: "date", name: "from" }) as HTMLInputElement;
   const to = h("input", { type: "date", name: "to" }) as HTMLInputElement;
   const property = h("input", { name: "property_id", maxlength: 64 }) as HTMLInputElement;
-  const figures = h("div", { "aria-live": "polite" });
+  const figures = h("div");
   let asked = 0;
   const load = async () => {
     const mine = ++asked;
@@ -20,7 +20,8 @@ export async function metricsView(ctx: Context): Promise<void> {
       const metrics = await ctx.api.metrics(from.value, to.value, property.value.trim());
       if (mine !== asked || !ctx.current()) return;
       show(figures, report(metrics));
-      say.say("");
+      // Said once, briefly: the whole report is there to read.
+      say.say(`${s.conversationsCount}: ${metrics.conversations} · ${s.firstResponse}: ${minutes(metrics.first_response_minutes.all.p50)}`);
     } catch (err) {
       if (mine === asked) say.fail(err);
     } finally {
@@ -86,5 +87,6 @@ export function minutes(value: number | null | undefined): string {
     const whole = Math.round(value);
     return `${Math.floor(whole / 60)} h ${String(whole % 60).padStart(2, "0")}`;
   }
-  return `${(value / (24 * 60)).toFixed(1)} ${s.daysShort}`;
+  const days = (value / (24 * 60)).toLocaleString(currentLang() === "fr" ? "fr-CA" : "en-CA", { maximumFractionDigits: 1 });
+  return `${days} ${s.daysShort}`;
 }

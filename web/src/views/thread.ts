@@ -111,7 +111,7 @@ export async function threadView(ctx: Context, id: string): Promise<void> {
     try {
       const pdf = await ctx.api.transcript(id, withNotes.checked);
       const url = URL.createObjectURL(pdf);
-      h("a", { href: url, download: `conversation-${id}.pdf` }).click();
+      h("a", { href: url, download: `conversation-${id}${withNotes.checked ? "-internal" : ""}.pdf` }).click();
       window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (err) {
       acted.fail(err);

@@ -18,10 +18,14 @@ export async function triageRulesPanel(ctx: Context): Promise<HTMLElement> {
   const [saved, staffList] = await Promise.all([ctx.api.triageSettings(), ctx.api.staff()]);
   const [enabled, enabledRow] = checkbox(s.triageOn, saved.enabled ?? true);
   const ack = h("input", { type: "number", name: "ack_minutes", min: 1, max: 1440, step: 1, required: true, value: saved.ack_minutes ?? 15 }) as HTMLInputElement;
+  // Active staff, and whoever is on call now (kept unless unselected).
+  const paged = saved.on_call ?? [];
+  const offered = [...new Set([...staffList.filter((c) => c.state === "active").map((c) => c.id), ...paged])];
+  const nameOf = (id: string) => staffList.find((c) => c.id === id)?.name ?? id;
   const onCall = h(
     "select",
-    { multiple: true, size: Math.min(5, Math.max(2, staffList.length)) },
-    staffList.filter((c) => c.state === "active").map((c) => h("option", { value: c.id, selected: (saved.on_call ?? []).includes(c.id) }, c.name)),
+    { multiple: true, size: Math.min(5, Math.max(2, offered.length)) },
+    offered.map((id) => h("option", { value: id, selected: paged.includes(id) }, nameOf(id))),
   ) as HTMLSelectElement;
   const lines = (phrases: string[] | undefined) => (phrases ?? []).join("\n");
   const escalations = Object.entries(saved.escalations ?? {}).map(([kind, phrases]) => {

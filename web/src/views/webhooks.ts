@@ -24,6 +24,7 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
   // The secret of an endpoint just made or rotated: the only time the API tells it.
   const secret = h("div", { "aria-live": "polite" });
   const run = async (action: () => Promise<unknown>, done: string) => {
+    show(secret);
     try {
       await action();
       await draw();
@@ -32,8 +33,9 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
       say.fail(err);
     }
   };
+  // Shown with the endpoint it signs for, until the next action on the page.
   const showSecret = (hook: Schemas["Webhook"]) =>
-    show(secret, hook.secret && h("p", { class: "notice" }, `${s.secretOnce} `, h("code", {}, hook.secret)));
+    show(secret, hook.secret && h("p", { class: "notice" }, `${hook.url}: ${s.secretOnce} `, h("code", {}, hook.secret)));
   const item = (hook: Schemas["Webhook"]) => {
     const log = h("div");
     const state = hook.disabled_at
@@ -41,7 +43,7 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
       : hook.failing_since
         ? `${s.failingSince} ${when(hook.failing_since)}`
         : s.webhookActive;
-    const button = (text: string, onclick: () => void) =>
+    const button = (text: string, onclick: (e: Event) => void) =>
       h("button", { type: "button", class: "link", "aria-label": `${text}: ${hook.url}`, onclick }, text);
     return h(
       "li",
@@ -50,7 +52,18 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
       h("p", { class: "meta" }, `${hook.events.join(", ")}${hook.include_internal ? ` · ${s.withInternal}` : ""} · ${state}`),
       h("div", { class: "actions" },
         button(s.deliveries, () => void showLog(ctx, hook, log, say)),
-        button(s.rotateSecret, () => void run(async () => showSecret(await ctx.api.webhookAction(hook.id, "rotate")), s.saved)),
+        button(s.rotateSecret, (e) => {
+          // The previous secret keeps signing for 24 hours only: a rotation is on purpose.
+          if (!window.confirm(`${s.confirmRotate} ${hook.url}`)) return;
+          const pressed = e.currentTarget as HTMLButtonElement;
+          pressed.disabled = true;
+          void run(async () => {
+            const rotated = await ctx.api.webhookAction(hook.id, "rotate");
+            // Shown before the list is read again: a failed read must not lose it.
+            await draw().catch(() => undefined);
+            showSecret(rotated);
+          }, s.saved).finally(() => (pressed.disabled = false));
+        }),
         hook.disabled_at && button(s.enable, () => void run(() => ctx.api.webhookAction(hook.id, "enable"), s.saved)),
         button(s.delete, () => {
           if (window.confirm(`${s.confirmDelete} ${hook.url}`)) void run(() => ctx.api.deleteWebhook(hook.id), s.saved);
@@ -65,8 +78,9 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
   };
   await draw();
   return h("div", {}, secret, list, say.element, webhookForm(ctx, async (hook) => {
-    await draw();
+    // Shown first: a failed reading of the list must not lose it.
     showSecret(hook);
+    await draw().catch((err: unknown) => say.fail(err));
   }));
 }
 
