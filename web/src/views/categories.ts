@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, feedback } from "./form";
+import { checkbox, feedback, sender } from "./form";
 
 const MODES: Schemas["ConsentMode"][] = ["transactional", "request", "opt_in", "opt_out"];
 /** The built-in category of service messages. */
@@ -90,31 +90,23 @@ function categoryForm(ctx: Context, choices: Choices, done: () => Promise<void>,
   const dispatchers = people(saved?.dispatchers ?? []);
   const chosen = (select: HTMLSelectElement) => [...select.selectedOptions].map((o) => o.value);
   const button = h("button", { type: "submit" }, saved ? s.save : s.create) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    say.say(s.sending);
-    try {
-      const next = {
-        name: name.value.trim(),
-        topics: topics.filter((t) => t.box[0].checked).map((t) => t.topic),
-        auditors: chosen(auditors),
-        dispatchers: chosen(dispatchers),
-      };
-      // A change sends only what changed: a colleague's concurrent change to another field stays.
-      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-      const change: Schemas["WriteCategory"] = saved
-        ? Object.fromEntries(Object.entries(next).filter(([field, value]) => !same(value, saved[field as keyof typeof next])))
-        : { ...next, consent: mode.value as Schemas["ConsentMode"] };
-      await ctx.api.saveCategory(change, saved?.id);
-      // The list shows what was saved; the form goes.
-      await done();
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const submit = sender(button, say, async () => {
+    const next = {
+      name: name.value.trim(),
+      topics: topics.filter((t) => t.box[0].checked).map((t) => t.topic),
+      auditors: chosen(auditors),
+      dispatchers: chosen(dispatchers),
+    };
+    // A change sends only what changed: a colleague's concurrent change to another field stays.
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const change: Schemas["WriteCategory"] = saved
+      ? Object.fromEntries(Object.entries(next).filter(([field, value]) => !same(value, saved[field as keyof typeof next])))
+      : { ...next, consent: mode.value as Schemas["ConsentMode"] };
+    await ctx.api.saveCategory(change, saved?.id);
+    // The list shows what was saved; the form goes.
+    await done();
+    return true;
+  });
   return h(
     "form",
     { class: "card settings", onsubmit: submit, "aria-label": saved ? `${s.edit}: ${saved.name}` : s.newCategory },

@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback, section } from "./form";
+import { feedback, section, sender } from "./form";
 
 /**
  * Staff: one contact — how to reach them and their consents with the ledger behind them.
@@ -125,21 +125,12 @@ function recordForm(ctx: Context, id: string, categories: Schemas["ConsentView"]
   ) as HTMLSelectElement;
   const evidence = h("textarea", { name: "evidence", rows: 3, maxlength: 2000, required: true, placeholder: s.evidenceHint }) as HTMLTextAreaElement;
   const button = h("button", { type: "submit" }, s.record) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    say.say(s.sending);
-    try {
-      await ctx.api.recordConsent(id, { category_id: category.value, subscribed: decision.value === "true", evidence: evidence.value.trim() });
-      evidence.value = "";
-      await recorded();
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const submit = sender(button, say, async () => {
+    await ctx.api.recordConsent(id, { category_id: category.value, subscribed: decision.value === "true", evidence: evidence.value.trim() });
+    evidence.value = "";
+    await recorded();
+    return s.saved;
+  });
   return h(
     "form",
     { class: "card settings", onsubmit: submit, "aria-labelledby": "record-consent-h" },

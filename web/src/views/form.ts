@@ -126,18 +126,10 @@ export function section(title: string, body: (HTMLElement | false | null)[], sav
   const say = feedback();
   const id = uid("section");
   const button = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    try {
-      await save();
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const submit = sender(button, say, async () => {
+    await save();
+    return s.saved;
+  });
   return h(
     "form",
     { class: "card settings", onsubmit: submit, "aria-labelledby": id },

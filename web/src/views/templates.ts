@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, feedback } from "./form";
+import { checkbox, feedback, sender } from "./form";
 
 /**
  * Staff: the saved replies they may use — their own and the organization's — to add, change
@@ -67,21 +67,13 @@ function templateForm(ctx: Context, admin: boolean, saved: Schemas["Template"] |
   // The scope is set when a template is made; only facility admins keep one for everyone.
   const [everyone, everyoneRow] = checkbox(s.forEveryone, saved?.scope === "org");
   const button = h("button", { type: "submit" }, s.save) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    say.say(s.sending);
-    try {
-      const template: Schemas["WriteTemplate"] = { name: name.value.trim(), body: body.value };
-      if (!saved && admin) template.scope = everyone.checked ? "org" : "personal";
-      await ctx.api.saveTemplate(template, saved?.id);
-      await done();
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const submit = sender(button, say, async () => {
+    const template: Schemas["WriteTemplate"] = { name: name.value.trim(), body: body.value };
+    if (!saved && admin) template.scope = everyone.checked ? "org" : "personal";
+    await ctx.api.saveTemplate(template, saved?.id);
+    await done();
+    return true;
+  });
   const title = saved ? `${s.edit}: ${saved.name}` : s.newTemplate;
   return h(
     "form",

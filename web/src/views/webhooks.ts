@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, feedback } from "./form";
+import { checkbox, feedback, sender } from "./form";
 
 const EVENTS: Schemas["WebhookEvent"][] = [
   "thread.created",
@@ -140,22 +140,13 @@ function webhookForm(ctx: Context, created: (hook: Schemas["Webhook"]) => Promis
   const events = EVENTS.map((event) => checkbox(event, true));
   const [internal, internalRow] = checkbox(s.withInternal, false);
   const button = h("button", { type: "submit" }, s.create) as HTMLButtonElement;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    button.disabled = true;
-    say.say(s.sending);
-    try {
-      const chosen = EVENTS.filter((_, n) => events[n][0].checked);
-      const hook = await ctx.api.createWebhook({ url: url.value.trim(), events: chosen, include_internal: internal.checked });
-      url.value = "";
-      say.say("");
-      await created(hook);
-    } catch (err) {
-      say.fail(err);
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const submit = sender(button, say, async () => {
+    const chosen = EVENTS.filter((_, n) => events[n][0].checked);
+    const hook = await ctx.api.createWebhook({ url: url.value.trim(), events: chosen, include_internal: internal.checked });
+    url.value = "";
+    await created(hook);
+    return true;
+  });
   return h(
     "form",
     { class: "card settings", onsubmit: submit, "aria-labelledby": "new-webhook-h" },
