@@ -396,6 +396,19 @@ export class Api {
     return this.call("PUT", "/v1/settings/notifications", defaults);
   }
 
+  /** Staff: their scheduled messages (admins: everyone's), soonest first (the first page). */
+  scheduled(): Promise<Schemas["ScheduledPage"]> {
+    return this.call("GET", "/v1/scheduled?limit=100");
+  }
+
+  editScheduled(id: string, change: Schemas["EditScheduled"]): Promise<Schemas["ScheduledRecord"]> {
+    return this.call("PATCH", `/v1/scheduled/${encodeURIComponent(id)}`, change);
+  }
+
+  cancelScheduled(id: string): Promise<void> {
+    return this.call("DELETE", `/v1/scheduled/${encodeURIComponent(id)}`);
+  }
+
   /** Staff: the response metrics of a period (dates as YYYY-MM-DD; empty: the API's default). */
   metrics(from: string, to: string, propertyId: string): Promise<Schemas["Metrics"]> {
     const q = new URLSearchParams();

@@ -22,6 +22,7 @@ import { contactsView } from "./views/contacts";
 import { contactView } from "./views/contact";
 import { organizationView } from "./views/organization";
 import { metricsView } from "./views/metrics";
+import { scheduledView } from "./views/scheduled";
 import { INVITE_TOKEN, inviteView } from "./views/invite";
 import { FILTERS } from "./views/inbox";
 
@@ -222,6 +223,7 @@ async function render(): Promise<void> {
     else if (route === "contacts" && staff) await contactsView(ctx);
     else if (route === "contact" && arg && staff) await contactView(ctx, arg);
     else if (route === "metrics" && staff) await metricsView(ctx);
+    else if (route === "scheduled" && staff) await scheduledView(ctx);
     else if (route === "organization" && session.role === "facility_admin") await organizationView(ctx, arg);
     else await inboxView(ctx, route === "folder" ? arg : undefined);
   } catch (e) {

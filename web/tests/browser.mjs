@@ -257,6 +257,26 @@ try {
   await admin.getByLabel("Priority").selectOption("");
   await urgentRow.waitFor();
 
+  step("the admin moves the follow-up a day later and cancels another scheduled message");
+  const threadId = threadUrl.split("/").pop();
+  const inTwoDays = new Date(Date.now() + 48 * 3600 * 1000).toISOString();
+  const extra = await api("admin-1", "POST", `/v1/threads/${threadId}/messages`, { body: `Reminder ${stamp}`, send_at: inTwoDays });
+  await admin.getByRole("link", { name: "Scheduled messages" }).click();
+  await admin.getByRole("heading", { name: "Scheduled messages" }).waitFor();
+  const followUp = "Did the plumber fix the leak?";
+  const later = new Date(Date.now() + 72 * 3600 * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  await admin.getByLabel(`Send at: ${followUp}`).fill(`${later.getFullYear()}-${pad(later.getMonth() + 1)}-${pad(later.getDate())}T09:30`);
+  await admin.getByRole("button", { name: `Move: ${followUp}` }).click();
+  await admin.getByText(`${followUp}: Saved.`).waitFor();
+  await admin.getByRole("button", { name: `Cancel: Reminder ${stamp}` }).click();
+  await admin.getByText(`Reminder ${stamp}: cancelled, it will not be sent`).waitFor();
+  await axeScan(admin, "the scheduled messages");
+  const pendingNow = (await api("admin-1", "GET", "/v1/scheduled?limit=100")).items;
+  const moved = pendingNow.find((m) => m.body.startsWith(followUp));
+  assert.equal(new Date(moved.send_at).getTime(), new Date(later.getFullYear(), later.getMonth(), later.getDate(), 9, 30).getTime());
+  assert.ok(!pendingNow.some((m) => m.id === extra.id && m.status === "scheduled"), "the cancelled message is still scheduled");
+
   step("the admin acknowledges an emergency in the triage queue and looks up contacts");
   const gas = `Smell of gas ${stamp}`;
   await api("resident-2", "POST", "/v1/threads", {

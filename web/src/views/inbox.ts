@@ -51,6 +51,7 @@ export async function inboxView(ctx: Context, requested: string | undefined): Pr
     h("div", { class: "heading" },
       h("h1", {}, s.messages),
       !staff && h("button", { type: "button", onclick: () => ctx.go("#/new") }, s.newConversation),
+      staff && h("a", { href: "#/scheduled" }, s.scheduledMessages),
     ),
     searchForm(ctx, ""),
     nav,

@@ -1,0 +1,60 @@
+import type { Schemas } from "../api";
+import { h, show } from "../dom";
+import { t, when } from "../i18n";
+import type { Context } from "../context";
+import { feedback } from "./form";
+
+/** `datetime-local`'s value for an instant, in the browser's time zone. */
+function localInput(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Staff: the messages they scheduled and not sent yet (admins: everyone's), to move or cancel. */
+export async function scheduledView(ctx: Context): Promise<void> {
+  const s = t();
+  const say = feedback();
+  const list = h("ul", { class: "threads queue" });
+  const draw = async () => {
+    const page = await ctx.api.scheduled();
+    if (!ctx.current()) return;
+    const pending = page.items.filter((m) => m.status === "scheduled");
+    show(list, pending.length ? pending.map(item) : h("li", { class: "empty" }, s.nothingScheduled));
+  };
+  const item = (m: Schemas["ScheduledRecord"]) => {
+    const target = m.post.kind === "reply" ? m.post.thread_id : null;
+    const label = m.post.kind === "thread" ? m.post.subject : m.body.slice(0, 60);
+    const at = h("input", { type: "datetime-local", value: localInput(m.send_at), "aria-label": `${s.sendAtLabel}: ${label}` }) as HTMLInputElement;
+    const act = (run: () => Promise<unknown>, done: string) => async (e: Event) => {
+      const button = e.currentTarget as HTMLButtonElement;
+      button.disabled = true;
+      try {
+        await run();
+        await draw();
+        say.say(`${label}: ${done}`);
+      } catch (err) {
+        say.fail(err);
+        button.disabled = false;
+      }
+    };
+    return h(
+      "li",
+      { class: "scheduled" },
+      h("div", { class: "grow" },
+        target ? h("a", { href: `#/thread/${target}` }, label) : h("strong", {}, label),
+        h("p", { class: "body" }, m.body),
+        h("p", { class: "meta" }, `${s.scheduledFor} ${when(m.send_at)}${m.post.kind === "reply" && m.post.internal ? ` · ${s.internalNote}` : ""}`),
+      ),
+      h("div", { class: "actions" },
+        at,
+        h("button", { type: "button", class: "secondary", "aria-label": `${s.moveTo}: ${label}`,
+          onclick: act(() => ctx.api.editScheduled(m.id, { send_at: new Date(at.value).toISOString() }), s.saved) }, s.moveTo),
+        h("button", { type: "button", class: "link", "aria-label": `${s.cancel}: ${label}`,
+          onclick: act(() => ctx.api.cancelScheduled(m.id), s.scheduledCancelled) }, s.cancel),
+      ),
+    );
+  };
+  show(ctx.main, h("a", { href: "#/", class: "back" }, `← ${s.back}`), h("h1", {}, s.scheduledMessages), list, say.element);
+  await draw();
+}
