@@ -396,9 +396,19 @@ export class Api {
     return this.call("PUT", "/v1/settings/notifications", defaults);
   }
 
-  /** Staff: their scheduled messages (admins: everyone's), soonest first (the first page). */
-  scheduled(): Promise<Schemas["ScheduledPage"]> {
-    return this.call("GET", "/v1/scheduled?limit=100");
+  /** Staff: their scheduled messages (admins: everyone's), soonest first: every page (at most 10 of 100). */
+  async scheduled(): Promise<Schemas["ScheduledRecord"][]> {
+    const all: Schemas["ScheduledRecord"][] = [];
+    let cursor: string | null | undefined;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const q = new URLSearchParams({ limit: "100" });
+      if (cursor) q.set("cursor", cursor);
+      const page: Schemas["ScheduledPage"] = await this.call("GET", `/v1/scheduled?${q}`);
+      all.push(...page.items);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    return all;
   }
 
   editScheduled(id: string, change: Schemas["EditScheduled"]): Promise<Schemas["ScheduledRecord"]> {

@@ -3,7 +3,8 @@
 
 use app::webhooks::{self, NewWebhook, WithSecret};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::webhook::WebhookEvent;
@@ -98,9 +99,11 @@ struct CreateWebhook {
 /// Facility admins only (403 admin_only).
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", operation_id = "listWebhooks",
     responses((status = 200, description = "The org's endpoints.", body = WebhookList)))]
-async fn list(State(app): State<AppState>, Actor(actor): Actor) -> Result<Json<WebhookList>, ApiError> {
+async fn list(State(app): State<AppState>, Actor(actor): Actor) -> Result<impl IntoResponse, ApiError> {
     let items = webhooks::list(&app, &actor).await?.into_iter().map(WebhookView::from).collect();
-    Ok(Json(WebhookList { items, next_cursor: None }))
+    // A receiver's URL may carry its own token (`?token=…`): never kept by the browser.
+    let never_kept = [(header::CACHE_CONTROL, crate::etag::NO_STORE)];
+    Ok((never_kept, Json(WebhookList { items, next_cursor: None })))
 }
 
 /// Register a webhook endpoint

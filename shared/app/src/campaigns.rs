@@ -62,10 +62,8 @@ pub async fn create(
     request: Idempotency,
 ) -> Result<CampaignRecord, Error> {
     policy::ensure_org_admin(actor)?;
-    if let Some(key) = request.key.as_deref() {
-        if let Some(first) = app.store.campaign_key(&actor.org, &actor.id, key).await? {
-            return replayed(app, actor, &request, first).await;
-        }
+    if let Some(first) = earlier(app, actor, &request).await? {
+        return Ok(first);
     }
     let category = match categories::find(app, &actor.org, &new.category_id).await {
         Err(Error::Domain(DomainError::NotFound(_))) => {
@@ -98,6 +96,10 @@ pub async fn create(
         None => actor.org.to_string(),
     };
     if app.store.active_campaigns(&actor.org).await? >= campaign::MAX_ACTIVE {
+        // A retry racing the request that made the fifth: answer that one.
+        if let Some(first) = earlier(app, actor, &request).await? {
+            return Ok(first);
+        }
         let message =
             format!("at most {} campaigns may be scheduled or running at once", campaign::MAX_ACTIVE);
         return Err(DomainError::conflict(ErrorCode::TooManyCampaigns, message).into());
@@ -128,6 +130,16 @@ pub async fn create(
         Once::Stored => Ok(record),
         // A retry raced this one and won.
         Once::Replayed(first) => replayed(app, actor, &request, first).await,
+    }
+}
+
+/// The campaign an earlier request with the same key made, if any (the key used for another
+/// request: refused).
+async fn earlier(app: &App, actor: &User, request: &Idempotency) -> Result<Option<CampaignRecord>, Error> {
+    let Some(key) = request.key.as_deref() else { return Ok(None) };
+    match app.store.campaign_key(&actor.org, &actor.id, key).await? {
+        Some(first) => replayed(app, actor, request, first).await.map(Some),
+        None => Ok(None),
     }
 }
 

@@ -173,7 +173,6 @@ pub struct CampaignKey {
 }
 
 impl Store {
-    /// Stores a new campaign.
     /// What an earlier creation with the caller's Idempotency-Key recorded, if any.
     pub async fn campaign_key(
         &self,
@@ -182,7 +181,7 @@ impl Store {
         idempotency_key: &str,
     ) -> Result<Option<CampaignKey>, StoreError> {
         let marker = key(keys::idempotency_pk(org, author, idempotency_key), keys::CAMPAIGN_IDEMPOTENCY_SK);
-        self.get_data(marker, true).await
+        self.marker(marker).await
     }
 
     /// Stores a new campaign, with its Idempotency-Key's marker when the client sent one

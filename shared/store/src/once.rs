@@ -41,10 +41,21 @@ impl Store {
             return Ok(Once::Stored);
         }
         if outcome.failed_condition(1) {
-            if let Some(first) = self.get_data::<T>(marker_key, true).await? {
+            if let Some(first) = self.marker::<T>(marker_key).await? {
                 return Ok(Once::Replayed(first));
             }
         }
         Err(StoreError::Contention)
+    }
+
+    /// What the marker at `key` records, unless it expired (TTL deletes late).
+    pub(crate) async fn marker<T: DeserializeOwned>(&self, key: Item) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get_item(key, true).await? else { return Ok(None) };
+        let expires =
+            item.get(items::EXPIRES_AT).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
+        if expires.is_some_and(|at| at < chrono::Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        items::data::<T>(&item).map(Some)
     }
 }

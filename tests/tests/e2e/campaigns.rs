@@ -267,9 +267,18 @@ async fn a_campaign_created_again_with_its_idempotency_key_is_made_once() {
     let ids: Vec<&str> =
         listed["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [first["id"].as_str().unwrap()], "one campaign made");
-    let (s4, fresh) = read(create(body, "campaign-2").await.unwrap()).await;
+    let (s4, fresh) = read(create(body.clone(), "campaign-2").await.unwrap()).await;
     assert_eq!(s4, StatusCode::CREATED);
     assert_ne!(fresh["id"], first["id"], "a new key makes a new campaign");
+    // Five active: a replay still answers its campaign; a new one is refused.
+    for n in 3..=5 {
+        let (status, made) = read(create(body.clone(), &format!("campaign-{n}")).await.unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+    }
+    let (s5, replay) = read(create(body.clone(), "campaign-1").await.unwrap()).await;
+    assert_eq!((s5, &replay["id"]), (StatusCode::CREATED, &first["id"]), "{replay}");
+    let (s6, refused) = read(create(body, "campaign-6").await.unwrap()).await;
+    assert_eq!((s6, error_code(&refused)), (StatusCode::CONFLICT, "too_many_campaigns"));
 }
 
 #[tokio::test]

@@ -33,7 +33,9 @@ export async function contactView(ctx: Context, id: string): Promise<void> {
 }
 
 /** Admins: the contact's name and how to reach them. */
-function detailsForm(ctx: Context, saved: Schemas["Contact"]): HTMLElement {
+function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
+  // What the server holds: each save compares with it and takes its answer.
+  let saved = loaded;
   const s = t();
   const input = (name: string, value: string | null | undefined, attrs: Record<string, string | number | boolean> = {}) =>
     h("input", { name, value: value ?? "", ...attrs }) as HTMLInputElement;
@@ -42,8 +44,14 @@ function detailsForm(ctx: Context, saved: Schemas["Contact"]): HTMLElement {
   const phone = input("phone", saved.phone, { type: "tel", maxlength: 16, placeholder: "+15145550100" });
   const property = input("property_id", saved.property_id, { maxlength: 64 });
   const unit = input("unit", saved.unit, { maxlength: 20 });
-  // Only what changed is sent: an untouched field stays as it is on the server.
-  const changed = (box: HTMLInputElement, before: string | null | undefined) => (box.value.trim() === (before ?? "") ? undefined : box.value.trim() || null);
+  // Only what changed is sent: an untouched field stays as it is on the server, which
+  // never clears one (an emptied field is refused here rather than silently kept).
+  const changed = (box: HTMLInputElement, before: string | null | undefined) => {
+    const now = box.value.trim();
+    if (now === (before ?? "")) return undefined;
+    if (!now) throw new Error(s.cannotClear);
+    return now;
+  };
   return section(
     s.contactDetails,
     [
@@ -51,7 +59,7 @@ function detailsForm(ctx: Context, saved: Schemas["Contact"]): HTMLElement {
       h("div", { class: "row" }, field(s.email, email), field(s.phone, phone)),
       h("div", { class: "row" }, field(s.property, property), field(s.unit, unit)),
     ],
-    () => {
+    async () => {
       const patch: Schemas["ContactPatch"] = {
         name: changed(name, saved.name),
         email: changed(email, saved.email),
@@ -59,9 +67,9 @@ function detailsForm(ctx: Context, saved: Schemas["Contact"]): HTMLElement {
         property_id: changed(property, saved.property_id),
         unit: changed(unit, saved.unit),
       };
-      // A name cannot be emptied; the others can (null clears them).
-      if (patch.name === null) throw new Error(s.nameRequired);
-      return ctx.api.updateContact(saved.id, patch);
+      // A new address ends the sign-in and any invitation of the old one.
+      if (patch.email && saved.email && !window.confirm(`${s.confirmEmailChange} ${saved.name}`)) throw new Error(s.notSaved);
+      saved = await ctx.api.updateContact(saved.id, patch);
     },
   );
 }

@@ -16,10 +16,14 @@ export async function scheduledView(ctx: Context): Promise<void> {
   const s = t();
   const say = feedback();
   const list = h("ul", { class: "threads queue" });
+  const admin = ctx.session.role === "facility_admin";
+  // An admin sees (and may move or cancel) colleagues' messages: each says whose it is.
+  const staffList = admin ? await ctx.api.staff().catch(() => []) : [];
+  const author = (id: string) => (id === ctx.session.userId ? s.you : (staffList.find((c) => c.id === id)?.name ?? id));
   const draw = async () => {
-    const page = await ctx.api.scheduled();
+    const items = await ctx.api.scheduled();
     if (!ctx.current()) return;
-    const pending = page.items.filter((m) => m.status === "scheduled");
+    const pending = items.filter((m) => m.status === "scheduled");
     show(list, pending.length ? pending.map(item) : h("li", { class: "empty" }, s.nothingScheduled));
   };
   const item = (m: Schemas["ScheduledRecord"]) => {
@@ -44,16 +48,27 @@ export async function scheduledView(ctx: Context): Promise<void> {
       h("div", { class: "grow" },
         target ? h("a", { href: `#/thread/${target}` }, label) : h("strong", {}, label),
         h("p", { class: "body" }, m.body),
-        h("p", { class: "meta" }, `${s.scheduledFor} ${when(m.send_at)}${m.post.kind === "reply" && m.post.internal ? ` · ${s.internalNote}` : ""}`),
+        h("p", { class: "meta" },
+          `${s.scheduledFor} ${when(m.send_at)}`,
+          m.post.kind === "reply" && m.post.internal ? ` · ${s.internalNote}` : "",
+          admin ? ` · ${s.by} ${author(m.author_id)}` : "",
+        ),
       ),
       h("div", { class: "actions" },
         at,
         h("button", { type: "button", class: "secondary", "aria-label": `${s.moveTo}: ${label}`,
-          onclick: act(() => ctx.api.editScheduled(m.id, { send_at: new Date(at.value).toISOString() }), s.saved) }, s.moveTo),
+          onclick: act(() => move(m, at), s.saved) }, s.moveTo),
         h("button", { type: "button", class: "link", "aria-label": `${s.cancel}: ${label}`,
           onclick: act(() => ctx.api.cancelScheduled(m.id), s.scheduledCancelled) }, s.cancel),
       ),
     );
+  };
+  /** The new time, as chosen; a blank or unchanged field is no move. */
+  const move = (m: Schemas["ScheduledRecord"], at: HTMLInputElement) => {
+    const chosen = new Date(at.value);
+    if (!at.value || Number.isNaN(chosen.getTime())) return Promise.reject(new Error(s.chooseTime));
+    if (at.value === localInput(m.send_at)) return Promise.reject(new Error(s.sameTime));
+    return ctx.api.editScheduled(m.id, { send_at: chosen.toISOString() });
   };
   show(ctx.main, h("a", { href: "#/", class: "back" }, `← ${s.back}`), h("h1", {}, s.scheduledMessages), list, say.element);
   await draw();
