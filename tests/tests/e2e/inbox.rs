@@ -145,7 +145,7 @@ async fn a_residents_active_folder_lists_every_thread_but_the_archived_in_full_p
     let (ids, _) = w.all_pages("admin-1", "?folder=active&limit=10").await;
     assert_eq!(sorted(ids), sorted(active.clone()));
     let elsewhere = w.start_thread("resident-b", "maintenance", "Other org", "Drips").await;
-    assert_eq!(w.all_pages("admin-b", "?folder=active&limit=10").await.0, [elsewhere.clone()]);
+    assert_eq!(w.all_pages("admin-b", "?folder=active&limit=10").await.0, vec![elsewhere.clone()]);
     let (ids, _) = w.all_pages("admin-1", "?folder=active&limit=10").await;
     assert!(!ids.contains(&elsewhere), "another org's thread listed");
 
