@@ -483,6 +483,16 @@ try {
   assert.equal(pat.phone, "+15145550123");
   const patConsents = await api("admin-1", "GET", `/v1/contacts/${pat.id}/consents`);
   assert.equal(patConsents.items.find((c) => c.name === newsletter)?.subscribed, false, "the recorded withdrawal did not take");
+
+  step("at a phone's width the admin's pages do not run off the side (wide tables scroll in their box)");
+  await admin.setViewportSize({ width: 375, height: 740 });
+  for (const [hash, heading] of [["#/contacts", "Contacts"], ["#/organization/campaigns", "Organization"], ["#/metrics", "Metrics"]]) {
+    await admin.goto(`${BASE}/${hash}`);
+    await admin.getByRole("heading", { name: heading, level: 1 }).waitFor();
+    const wider = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wider <= 0, `${hash} is ${wider}px wider than a phone`);
+  }
+  await admin.setViewportSize({ width: 1200, height: 900 });
   await signOut(admin);
 
   step("the resident sees the linked invoice and the saved reply, not the scheduled message");
