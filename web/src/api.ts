@@ -116,18 +116,24 @@ export class Api {
     return this.call("GET", `/v1/threads/${encodeURIComponent(id)}`);
   }
 
-  /** The whole timeline, oldest first. */
-  async timeline(id: string): Promise<TimelineItem[]> {
-    const items: TimelineItem[] = [];
+  /** Every item of a list, page after page of 100 (at most `maxPages` pages). */
+  private async allPages<T>(path: string, params: Record<string, string>, maxPages: number): Promise<T[]> {
+    const all: T[] = [];
     let cursor: string | null | undefined;
-    do {
-      const q = new URLSearchParams({ limit: "100" });
+    for (let pages = 0; pages < maxPages; pages += 1) {
+      const q = new URLSearchParams({ ...params, limit: "100" });
       if (cursor) q.set("cursor", cursor);
-      const page: Schemas["TimelinePage"] = await this.call("GET", `/v1/threads/${encodeURIComponent(id)}/messages?${q}`);
-      items.push(...page.items);
+      const page: { items: T[]; next_cursor?: string | null } = await this.call("GET", `${path}?${q}`);
+      all.push(...page.items);
       cursor = page.next_cursor;
-    } while (cursor);
-    return items;
+      if (!cursor) break;
+    }
+    return all;
+  }
+
+  /** The whole timeline, oldest first. */
+  timeline(id: string): Promise<TimelineItem[]> {
+    return this.allPages(`/v1/threads/${encodeURIComponent(id)}/messages`, {}, Infinity);
   }
 
   startThread(topic: string, subject: string, body: string, attachmentIds: string[], key: string): Promise<Thread> {
@@ -180,18 +186,8 @@ export class Api {
     return list;
   }
 
-  private async readStaff(): Promise<Schemas["Contact"][]> {
-    const all: Schemas["Contact"][] = [];
-    let cursor: string | null | undefined;
-    for (let pages = 0; pages < 20; pages += 1) {
-      const q = new URLSearchParams({ kind: "staff", limit: "100" });
-      if (cursor) q.set("cursor", cursor);
-      const page: Schemas["ContactPage"] = await this.call("GET", `/v1/contacts?${q}`);
-      all.push(...page.items);
-      cursor = page.next_cursor;
-      if (!cursor) break;
-    }
-    return all;
+  private readStaff(): Promise<Schemas["Contact"][]> {
+    return this.allPages("/v1/contacts", { kind: "staff" }, 20);
   }
 
   /** Staff: the saved replies the caller may use. */
@@ -397,18 +393,8 @@ export class Api {
   }
 
   /** Staff: their scheduled messages (admins: everyone's), soonest first: every page (at most 10 of 100). */
-  async scheduled(): Promise<Schemas["ScheduledRecord"][]> {
-    const all: Schemas["ScheduledRecord"][] = [];
-    let cursor: string | null | undefined;
-    for (let pages = 0; pages < 10; pages += 1) {
-      const q = new URLSearchParams({ limit: "100" });
-      if (cursor) q.set("cursor", cursor);
-      const page: Schemas["ScheduledPage"] = await this.call("GET", `/v1/scheduled?${q}`);
-      all.push(...page.items);
-      cursor = page.next_cursor;
-      if (!cursor) break;
-    }
-    return all;
+  scheduled(): Promise<Schemas["ScheduledRecord"][]> {
+    return this.allPages("/v1/scheduled", {}, 10);
   }
 
   editScheduled(id: string, change: Schemas["EditScheduled"]): Promise<Schemas["ScheduledRecord"]> {

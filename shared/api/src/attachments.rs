@@ -3,7 +3,7 @@
 
 use app::attachments::{self, NewUpload};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -111,9 +111,8 @@ async fn show(
     let id = AttachmentId::parse(&raw).map_err(|_| DomainError::NotFound("attachment"))?;
     let (a, download_url) = attachments::show(&app, &actor, id).await?;
     // The download URL is a credential, new on every answer: never kept, never revalidated.
-    let never_kept = [(header::CACHE_CONTROL, crate::etag::NO_STORE)];
     Ok((
-        never_kept,
+        crate::etag::NEVER_KEPT,
         Json(AttachmentBody {
             id: a.id,
             file_name: a.file_name,

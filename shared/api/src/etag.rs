@@ -29,6 +29,10 @@ pub const REVALIDATE: &str = "private, no-cache";
 /// What an answer that must never be kept says (the rule then leaves it alone).
 pub const NO_STORE: &str = "no-store";
 
+/// The header of an answer that carries a credential or a record's copy: never kept by
+/// the browser, never revalidated.
+pub const NEVER_KEPT: [(axum::http::HeaderName, &str); 1] = [(CACHE_CONTROL, NO_STORE)];
+
 /// Bodies larger than this are passed on unhashed (a Lambda function cannot answer 6 MB
 /// anyway; the API's pages are far smaller).
 const MAX_HASHED: u64 = 6 * 1024 * 1024;

@@ -3,7 +3,7 @@
 
 use app::webhooks::{self, NewWebhook, WithSecret};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -102,8 +102,7 @@ struct CreateWebhook {
 async fn list(State(app): State<AppState>, Actor(actor): Actor) -> Result<impl IntoResponse, ApiError> {
     let items = webhooks::list(&app, &actor).await?.into_iter().map(WebhookView::from).collect();
     // A receiver's URL may carry its own token (`?token=…`): never kept by the browser.
-    let never_kept = [(header::CACHE_CONTROL, crate::etag::NO_STORE)];
-    Ok((never_kept, Json(WebhookList { items, next_cursor: None })))
+    Ok((crate::etag::NEVER_KEPT, Json(WebhookList { items, next_cursor: None })))
 }
 
 /// Register a webhook endpoint
