@@ -80,8 +80,7 @@ pub async fn bucket_now(
     if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
         return Ok(false);
     }
-    let mut pending =
-        n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED + 1, false).await?;
+    let mut pending = n.store.pending_notifications(bucket, MAX_SETTLED + 1, false).await?;
     // More than one delivery settles: this one takes the oldest, the bucket stays due.
     let more = pending.len() > MAX_SETTLED;
     pending.truncate(MAX_SETTLED);
@@ -104,7 +103,7 @@ pub async fn bucket_now(
             let mut urgent: Vec<_> = pending.into_iter().filter(|p| p.urgent).collect();
             if urgent.is_empty() && more {
                 // Held ones fill the first page; an urgent one may wait behind them.
-                urgent = n.store.pending_notifications(&bucket.org, &bucket.user, MAX_SETTLED, true).await?;
+                urgent = n.store.pending_notifications(bucket, MAX_SETTLED, true).await?;
             }
             if urgent.is_empty() {
                 n.store.postpone_bucket(bucket, until).await?;

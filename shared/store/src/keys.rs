@@ -305,6 +305,8 @@ pub const TRIAGE_SETTINGS_SK: &str = "TRIAGE";
 pub const BUCKET_SK: &str = "BUCKET";
 pub const PAID_SK: &str = "PAID";
 pub const PENDING_PREFIX: &str = "P#";
+/// Above every pending key (ULIDs are uppercase letters and digits).
+pub const PENDING_LAST: &str = "P#~";
 pub const FAILED_PREFIX: &str = "F#";
 
 pub fn participant_sk(user: &UserId) -> String {
@@ -323,11 +325,6 @@ pub fn name_word_sk(word: &str) -> String {
 
 pub fn pending_sk(message: &MessageId) -> String {
     format!("{PENDING_PREFIX}{message}")
-}
-
-/// Left where a pending notification was once sent (90 days), so a redelivery sends nothing.
-pub fn sent_sk(message: &MessageId) -> String {
-    format!("S#{message}")
 }
 
 pub fn failed_sk(at: &DateTime<Utc>, id: &MessageId) -> String {

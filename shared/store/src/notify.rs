@@ -3,10 +3,11 @@
 //!
 //! Items (keys in `keys`): preferences on the user (`NOTIFY_PREFS_SK`); under the
 //! recipient's `notify_pk`, pending notifications (`pending_sk`, one per message and
-//! recipient), each becoming the marker `sent_sk` once sent (kept 90 days: the conditional
-//! put checks both keys, which is what makes redelivery harmless), so the pending prefix
-//! holds only what is still to send however busy the recipient; the bucket (`BUCKET_SK`),
-//! on the schedule partition `Due::Notify` by due time; the paid-channel allowance
+//! recipient), each marked `sent_at` in place once sent and kept 90 days (the conditional
+//! put finds it, which is what makes redelivery harmless); the bucket (`BUCKET_SK`), on the
+//! schedule partition `Due::Notify` by due time, with its floor: the lowest pending key
+//! of the notifications it gathered, so a dispatch reads from there and never through the
+//! recipient's sent history (the floor goes with the bucket); the paid-channel allowance
 //! (`PAID_SK`); notifications that reached nobody (`failed_sk`); the delivery log under
 //! `delivery_pk` by `log_sk`.
 
@@ -23,6 +24,8 @@ use crate::tx::{self, Condition, TxOutcome};
 use crate::{Store, StoreError};
 
 const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
+/// The bucket's attribute holding its lowest pending key.
+const FLOOR: &str = "floor";
 
 fn defaults_key(org: &OrgId) -> Item {
     key(keys::settings_pk(org), keys::NOTIFICATIONS_SETTINGS_SK)
@@ -32,8 +35,10 @@ fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
     let record: BucketRecord = data(item)?;
     let due: String = items::field(item, "due")?;
     let count: u64 = items::field(item, "count")?;
+    // Buckets made before floors were kept have none: read from the first pending key.
+    let floor = items::field(item, FLOOR).unwrap_or_else(|_| keys::PENDING_PREFIX.to_owned());
     let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
-    Ok(DueBucket { org: record.org, user: record.user, due, count })
+    Ok(DueBucket { org: record.org, user: record.user, due, count, floor })
 }
 
 fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
@@ -51,8 +56,9 @@ fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// At most this many notifications settle in one transaction (two actions each, under
-/// DynamoDB's 100); a recipient with more waiting gets them over several deliveries.
+/// At most this many notifications settle in one transaction (one action each, with the
+/// bucket, the outcome and the allowance); a recipient with more waiting gets them over
+/// several deliveries, each a digest a person can still read.
 pub const MAX_SETTLED: usize = 40;
 
 /// A recipient whose pending notifications are due.
@@ -63,6 +69,8 @@ pub struct DueBucket {
     pub due: DateTime<Utc>,
     /// How many notifications had arrived when read; finishing is conditioned on it.
     pub count: u64,
+    /// Where its pending notifications start (every key before it is sent).
+    pub floor: String,
 }
 
 /// A notification a provider accepted, as the delivery log and `/dev/outbox` show it.
@@ -199,7 +207,8 @@ impl Store {
     }
 
     /// Adds a pending notification for `user`, due no later than the bucket's current due
-    /// time or `due`. `Ok(false)`: it was added before (a redelivered event).
+    /// time or `due`. `Ok(false)`: it was added before (a redelivered event; the pending
+    /// item stays, marked sent, after its delivery).
     pub async fn enqueue_notification(
         &self,
         org: &OrgId,
@@ -207,25 +216,67 @@ impl Store {
         pending: &PendingNotification,
         due: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let pk = keys::notify_pk(org, user);
+        let sk = keys::pending_sk(&pending.message_id);
+        let mut item = key(pk.clone(), sk.clone());
+        item.insert(items::DATA.into(), items::av(pending)?);
+        // Whether this notification sorts before the bucket's floor (it arrived late): then
+        // the floor moves down to it, in a second try.
+        let mut below_floor = false;
+        let mut tries = crate::retry::Tries::new();
+        while tries.another().await {
+            let writes = vec![
+                tx::put(&self.table, item.clone(), Condition::new("attribute_not_exists(pk)"))?,
+                self.join_bucket(org, user, &sk, pending.urgent, due, below_floor)?,
+            ];
+            match self.transact(writes).await? {
+                TxOutcome::Committed => return Ok(true),
+                o if o.failed_condition(0) => return Ok(false),
+                // Above the floor, or below it, or the bucket went meanwhile: try the other.
+                o if o.failed_condition(1) => below_floor = !below_floor,
+                o if o.conflicted() => {}
+                TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// The bucket's side of an enqueued notification `sk`: one more counted, due at `due`
+    /// if new (now if urgent), and its floor (the lowest pending key, where the dispatcher
+    /// starts reading: earlier ones are all sent) at or below `sk`. Not `below_floor`: the
+    /// floor is set if new and must already be at or below `sk`; `below_floor`: it must
+    /// be above, and moves to `sk`.
+    fn join_bucket(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        sk: &str,
+        urgent: bool,
+        due: DateTime<Utc>,
+        below_floor: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
         // An urgent notification makes the bucket due at once, even if it was held.
-        let (due_expr, sort_expr) = if pending.urgent {
+        let (due_expr, sort_expr) = if urgent {
             (":due", ":sort")
         } else {
             ("if_not_exists(#due, :due)", "if_not_exists(#gsk, :sort)")
         };
-        let pk = keys::notify_pk(org, user);
-        let mut item = key(pk.clone(), keys::pending_sk(&pending.message_id));
-        item.insert(items::DATA.into(), items::av(pending)?);
+        let (floor_expr, condition) = if below_floor {
+            (":floor", "#floor > :floor")
+        } else {
+            ("if_not_exists(#floor, :floor)", "attribute_not_exists(#floor) OR #floor <= :floor")
+        };
         let bucket = items::SetExpression {
             // The first notification of a bucket sets its due time; later ones join it.
             expression: format!(
-                "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, #gpk = :part, #gsk = {sort_expr} \
-                 ADD #count :one"
+                "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, #gpk = :part, #gsk = {sort_expr}, \
+                 #floor = {floor_expr} ADD #count :one"
             ),
             names: [
                 ("#d", items::DATA),
                 ("#due", "due"),
                 ("#count", "count"),
+                ("#floor", FLOOR),
                 ("#gpk", Index::Gsi1.pk()),
                 ("#gsk", Index::Gsi1.sk()),
             ]
@@ -237,31 +288,13 @@ impl Store {
                 (":due".to_owned(), s(keys::timestamp(&due))),
                 (":part".to_owned(), s(Due::Notify.partition())),
                 (":sort".to_owned(), s(keys::due_sk(&due, org, user))),
+                (":floor".to_owned(), s(sk)),
                 (":one".to_owned(), n(1)),
             ]
             .into_iter()
             .collect(),
         };
-        let writes = vec![
-            tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?,
-            tx::update(
-                &self.table,
-                key(pk.clone(), BUCKET_SK),
-                bucket,
-                "attribute_exists(pk) OR attribute_not_exists(pk)",
-            )?,
-            // Already sent (the pending item is gone by then).
-            tx::check(
-                &self.table,
-                key(pk, keys::sent_sk(&pending.message_id)),
-                Condition::new("attribute_not_exists(pk)"),
-            )?,
-        ];
-        Ok(match self.transact(writes).await? {
-            TxOutcome::Committed => true,
-            o if o.failed_condition(0) || o.failed_condition(2) => false,
-            _ => return Err(StoreError::Contention),
-        })
+        tx::update(&self.table, key(keys::notify_pk(org, user), BUCKET_SK), bucket, condition)
     }
 
     /// Buckets due by `now`, oldest first.
@@ -270,28 +303,27 @@ impl Store {
         due.iter().map(|item| bucket(item, now)).collect()
     }
 
-    /// Up to `limit` of the notifications pending for a recipient, oldest first; with
+    /// Up to `limit` of the notifications pending in a bucket, oldest first; with
     /// `urgent_only`, only urgent ones (in quiet hours, behind however many are held).
     pub async fn pending_notifications(
         &self,
-        org: &OrgId,
-        user: &UserId,
+        bucket: &DueBucket,
         limit: usize,
         urgent_only: bool,
     ) -> Result<Vec<PendingNotification>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
-        // Pages on: items written before sent ones moved to their own key carry `sent_at`
-        // under the pending prefix until they expire, and may fill whole pages.
+        // Pages on: notifications sent since the floor stay, marked, and may fill pages.
         loop {
             let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .key_condition_expression("pk = :pk AND sk BETWEEN :floor AND :last")
                 .filter_expression("attribute_not_exists(sent_at)")
-                .expression_attribute_values(":pk", s(keys::notify_pk(org, user)))
-                .expression_attribute_values(":p", s(keys::PENDING_PREFIX))
+                .expression_attribute_values(":pk", s(keys::notify_pk(&bucket.org, &bucket.user)))
+                .expression_attribute_values(":floor", s(&bucket.floor))
+                .expression_attribute_values(":last", s(keys::PENDING_LAST))
                 .consistent_read(true)
                 .set_exclusive_start_key(start);
             if urgent_only {
@@ -432,7 +464,7 @@ impl Store {
     }
 
     /// Settles a dispatch in one transaction: each covered notification (at most
-    /// [`MAX_SETTLED`]; callers pass no more) leaves the pending prefix for its sent marker,
+    /// [`MAX_SETTLED`]; callers pass no more) is marked sent,
     /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
     /// and the bucket goes or falls due at `next_due`.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
@@ -453,20 +485,21 @@ impl Store {
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().delete(bucket_delete).build());
         }
-        // The sent marker stays (until TTL) as the record that this message was notified
-        // to this user: a redelivered event then finds it and adds nothing.
+        // The notification stays (until TTL), marked sent, as the record that this message
+        // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
         for p in settle.settled.iter().take(MAX_SETTLED) {
-            let delete = aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.clone(), keys::pending_sk(&p.message_id))))
-                .build()
-                .map_err(StoreError::unavailable)?;
-            writes.push(TransactWriteItem::builder().delete(delete).build());
-            let mut marker = key(pk.clone(), keys::sent_sk(&p.message_id));
-            marker.insert("sent_at".into(), s(keys::timestamp(&now)));
-            marker.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
-            writes.push(tx::put(&self.table, marker, Condition::always())?);
+            let sent = items::SetExpression {
+                expression: "SET sent_at = :now, #expires = :expires".into(),
+                names: [("#expires".to_owned(), items::EXPIRES_AT.to_owned())].into_iter().collect(),
+                values: [
+                    (":now".to_owned(), s(keys::timestamp(&now))),
+                    (":expires".to_owned(), n(now.timestamp() + DELIVERY_RETENTION_SECS)),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            writes.push(tx::update(&self.table, key(pk.clone(), keys::pending_sk(&p.message_id)), sent, "")?);
         }
         match settle.outcome {
             Outcome::Delivered(d) => writes.push(tx::put(

@@ -401,8 +401,8 @@ async fn deliveries_that_need_consent_carry_a_one_click_unsubscribe_that_works_a
         StatusCode::CREATED
     );
     delivered("Towels are provided", format!("maint-1@{}.example.com", w.org)).await;
-    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
-    let pending = w.store.pending_notifications(&org, &user, 50, false).await.unwrap();
+    let org = OrgId::parse(&w.org).unwrap();
+    let pending = w.pending("resident-1", 50).await;
     assert!(pending.iter().all(|p| p.preview != "Towels are provided"), "{pending:?}");
     assert!(sent_mail(&rita).await.iter().all(|m| !m.contains("Towels")));
 

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use domain::notify::PendingNotification;
+use domain::{OrgId, UserId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -39,6 +41,16 @@ impl World {
         let url = format!("{}/dev/outbox?user_id={user}&org_id={}", self.url, self.org);
         let page: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
         page["items"].as_array().unwrap().clone()
+    }
+
+    /// Up to `limit` notifications waiting for `user`, read as the dispatcher reads them:
+    /// from their bucket's floor (no bucket, none waiting).
+    pub(crate) async fn pending(&self, user: &str, limit: usize) -> Vec<PendingNotification> {
+        let (org, user) = (OrgId::parse(&self.org).unwrap(), UserId::parse(user).unwrap());
+        match self.store.bucket_of(&org, &user).await.unwrap() {
+            Some(bucket) => self.store.pending_notifications(&bucket, limit, false).await.unwrap(),
+            None => vec![],
+        }
     }
 
     /// Requests the local provider sink received for one recipient.
@@ -159,6 +171,43 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
         page: false,
     };
     assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_notification_handled_after_a_newer_one_still_waits_to_go_out_and_only_once() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Late", "First").await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let now = chrono::Utc::now();
+    let millis = u64::try_from(now.timestamp_millis()).unwrap();
+    let notification = |message_id, preview: &str| PendingNotification {
+        message_id,
+        thread_id: domain::ThreadId::parse(&id).unwrap(),
+        subject: "Late".into(),
+        author_name: "Admin".into(),
+        preview: preview.into(),
+        urgent: false,
+        at: now,
+        consent_category: None,
+        page: false,
+    };
+    // Events are handled out of order: the newer message's notification opens the bucket,
+    // the older one (a minute earlier) sorts before where the bucket starts reading.
+    let newer = notification(domain::MessageId::new_at(millis), "newer");
+    let older = notification(domain::MessageId::new_at(millis - 60_000), "older");
+    let later = now + chrono::Duration::hours(1);
+    assert!(w.store.enqueue_notification(&org, &user, &newer, later).await.unwrap());
+    assert!(w.store.enqueue_notification(&org, &user, &older, later).await.unwrap());
+    // (An automated answer to the thread may be waiting too.)
+    let ours = |p: &PendingNotification| p.thread_id == older.thread_id && p.author_name == "Admin";
+    let waiting = || async {
+        w.pending("resident-1", 10).await.into_iter().filter(ours).map(|p| p.preview).collect::<Vec<_>>()
+    };
+    assert_eq!(waiting().await, ["older", "newer"]);
+    // Both are counted once: a copy of either adds nothing.
+    assert!(!w.store.enqueue_notification(&org, &user, &older, later).await.unwrap());
+    assert!(!w.store.enqueue_notification(&org, &user, &newer, later).await.unwrap());
+    assert_eq!(waiting().await, ["older", "newer"]);
 }
 
 #[tokio::test]
@@ -504,10 +553,8 @@ async fn an_urgent_message_goes_out_in_quiet_hours_behind_dozens_held_for_the_mo
         w.reply("admin-1", &thread, &format!("update {i}")).await;
     }
     // All 45 are held (more than one delivery's page) before the urgent one arrives.
-    let (org, resident) =
-        (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-1").unwrap());
     eventually(45, "45 notifications held", || async {
-        let held = w.store.pending_notifications(&org, &resident, 100, false).await.unwrap();
+        let held = w.pending("resident-1", 100).await;
         (held.len() >= 45).then_some(())
     })
     .await;
@@ -518,6 +565,6 @@ async fn an_urgent_message_goes_out_in_quiet_hours_behind_dozens_held_for_the_mo
     let first = urgent["last_message"]["id"].as_str().unwrap().to_owned();
     let delivery = w.delivered("resident-1", &first).await;
     assert_eq!(delivery["channel"], "whatsapp");
-    let held = w.store.pending_notifications(&org, &resident, 100, false).await.unwrap();
+    let held = w.pending("resident-1", 100).await;
     assert!(held.len() >= 45, "the normal ones still wait for the morning: {}", held.len());
 }
