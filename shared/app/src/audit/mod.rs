@@ -12,7 +12,7 @@ pub mod pdf;
 use std::collections::{HashMap, HashSet};
 
 use domain::audit::{Action, ChainEntry, ChainHead, Change};
-use domain::events::OutboxEvent;
+use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, EntryId, OrgId, ThreadId, User};
 use store::retry::Tries;
 use store::{ChainHeadRecord, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND};
@@ -29,16 +29,24 @@ const LOOKBACK_MS: u64 = 5 * 60 * 1000;
 /// The most timeline entries a head remembers (27 bytes each).
 const MAX_RECENT: usize = 2_000;
 
-/// The consumer, a batch at once: each thread its events name is caught up once.
+/// The consumer, a batch at once: each thread its events name is caught up once, unless
+/// every one of its events names a timeline entry the chain's head already holds.
 pub async fn handle(app: &App, events: Vec<OutboxEvent>) -> Vec<Result<(), WorkError>> {
+    let mut named: HashMap<(OrgId, ThreadId), Option<Vec<EntryId>>> = HashMap::new();
+    for event in &events {
+        let entries = named.entry((event.org.clone(), event.thread_id)).or_insert_with(|| Some(vec![]));
+        match (entries.as_mut(), own_entry(event)) {
+            (Some(entries), Some(entry)) => entries.push(entry),
+            _ => *entries = None,
+        }
+    }
     let mut done: HashMap<(OrgId, ThreadId), Result<(), String>> = HashMap::new();
     let mut results = Vec::with_capacity(events.len());
     for event in &events {
         let key = (event.org.clone(), event.thread_id);
         if !done.contains_key(&key) {
-            let outcome = catch_up(app, &event.org, &event.thread_id, None)
+            let outcome = catch_up_after(app, &event.org, &event.thread_id, named[&key].as_deref())
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string());
             done.insert(key.clone(), outcome);
         }
@@ -48,6 +56,33 @@ pub async fn handle(app: &App, events: Vec<OutboxEvent>) -> Vec<Result<(), WorkE
         });
     }
     results
+}
+
+/// The timeline entry an event was written with, when it names one (a message).
+fn own_entry(event: &OutboxEvent) -> Option<EntryId> {
+    match event.kind {
+        OutboxKind::MessagePosted { message_id, .. } => Some(message_id.into()),
+        OutboxKind::ThreadCreated { first_message_id, .. } => Some(first_message_id.into()),
+        _ => None,
+    }
+}
+
+/// Catches the thread up, unless the head already holds every entry of `named` (each
+/// event comes with its entry, so an event whose entry is chained has nothing left to
+/// chain: a catch-up after it would only read the look-back to find so). Saves a Query
+/// per thread of a batch whose messages an earlier batch chained.
+async fn catch_up_after(
+    app: &App,
+    org: &OrgId,
+    thread: &ThreadId,
+    named: Option<&[EntryId]>,
+) -> Result<(), StoreError> {
+    let Some(named) = named else { return catch_up(app, org, thread, None).await.map(|_| ()) };
+    let head = app.store.chain_head(org, thread).await?;
+    if head.as_ref().is_some_and(|h| named.iter().all(|id| h.recent.binary_search(id).is_ok())) {
+        return Ok(());
+    }
+    catch_up_from(app, org, thread, None, Some(head)).await.map(|_| ())
 }
 
 /// A page of the thread's chain, oldest first (staff who may read the thread).
@@ -78,10 +113,21 @@ pub async fn catch_up(
     thread: &ThreadId,
     rounds: Option<usize>,
 ) -> Result<Option<ChainHead>, StoreError> {
+    catch_up_from(app, org, thread, rounds, None).await
+}
+
+/// [`catch_up`] from the head as just `read`, if it was.
+async fn catch_up_from(
+    app: &App,
+    org: &OrgId,
+    thread: &ThreadId,
+    rounds: Option<usize>,
+    mut read: Option<Option<ChainHeadRecord>>,
+) -> Result<Option<ChainHead>, StoreError> {
     let mut round = 0;
     loop {
         round += 1;
-        match append_round(app, org, thread).await? {
+        match append_round(app, org, thread, read.take()).await? {
             Round::Done(head) => return Ok(head),
             Round::More(head) if rounds.is_some_and(|r| round >= r) => return Ok(Some(head)),
             Round::More(_) => {}
@@ -96,11 +142,19 @@ enum Round {
 }
 
 /// Chains up to [`MAX_APPEND`] entries in one transaction, again on a fresh read of the
-/// head when another appender moved it first.
-async fn append_round(app: &App, org: &OrgId, thread: &ThreadId) -> Result<Round, StoreError> {
+/// head when another appender moved it first. `read`: the head as just read, if it was.
+async fn append_round(
+    app: &App,
+    org: &OrgId,
+    thread: &ThreadId,
+    mut read: Option<Option<ChainHeadRecord>>,
+) -> Result<Round, StoreError> {
     let mut tries = Tries::new();
     while tries.another().await {
-        let head = app.store.chain_head(org, thread).await?;
+        let head = match read.take() {
+            Some(head) => head,
+            None => app.store.chain_head(org, thread).await?,
+        };
         let mut changes = Vec::new();
         if head.is_none() {
             let Some(view) = app.store.load_thread(org, thread).await? else { return Ok(Round::Done(None)) };
