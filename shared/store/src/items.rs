@@ -109,6 +109,21 @@ pub struct SetExpression {
     pub values: HashMap<String, AttributeValue>,
 }
 
+impl SetExpression {
+    /// An update expression with its `#name`s (attribute names) and `:value`s.
+    pub fn new(
+        expression: impl Into<String>,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Self {
+        Self {
+            expression: expression.into(),
+            names: names.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+}
+
 pub fn set_expression(fields: Vec<(String, AttributeValue)>) -> SetExpression {
     let mut names = HashMap::new();
     let mut values = HashMap::new();

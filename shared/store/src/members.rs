@@ -69,16 +69,11 @@ impl Store {
             Some(step) => step.writes(&self.table)?,
         };
         let event_writes = writes.len();
-        let set = items::SetExpression {
-            expression: "SET #v = #v + :one, #mv = #mv + :one".into(),
-            names: [("#v", items::VERSION), ("#mv", items::MEMBERS_VERSION)]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            values: [(":one".to_owned(), items::n(1)), (":read".to_owned(), items::n(thread.version))]
-                .into_iter()
-                .collect(),
-        };
+        let set = items::SetExpression::new(
+            "SET #v = #v + :one, #mv = #mv + :one",
+            &[("#v", items::VERSION), ("#mv", items::MEMBERS_VERSION)],
+            vec![(":one", items::n(1)), (":read", items::n(thread.version))],
+        );
         writes.push(tx::update(&self.table, items::key(pk.clone(), keys::META_SK), set, "#v = :read")?);
         for joined in change.joins {
             let item = items::participant_item(&thread.org, joined, &thread.view_for(joined.role))?;

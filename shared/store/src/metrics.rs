@@ -119,32 +119,21 @@ impl Store {
             CycleMark::Acknowledged(at) => ("acknowledged_at", items::av(&at)?),
             CycleMark::Corrected(at) => ("corrected_at", items::av(&at)?),
             CycleMark::Triaged { path, escalation } => {
-                let set = items::SetExpression {
-                    expression: "SET #d.#path = :path, #d.#esc = :esc".into(),
-                    names: [("#d", items::DATA), ("#path", "path"), ("#esc", "escalation")]
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .collect(),
-                    values: [
-                        (":path".to_owned(), items::av(&path)?),
-                        (":esc".to_owned(), items::av(&escalation)?),
-                    ]
-                    .into_iter()
-                    .collect(),
-                };
+                let set = items::SetExpression::new(
+                    "SET #d.#path = :path, #d.#esc = :esc",
+                    &[("#d", items::DATA), ("#path", "path"), ("#esc", "escalation")],
+                    vec![(":path", items::av(&path)?), (":esc", items::av(&escalation)?)],
+                );
                 let update =
                     tx::update(&self.table, cycle_key(org, thread, message), set, "attribute_exists(pk)")?;
                 return self.write_one(update).await;
             }
         };
-        let set = items::SetExpression {
-            expression: "SET #d.#f = :v".into(),
-            names: [("#d", items::DATA), ("#f", field)]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            values: [(":v".to_owned(), value)].into_iter().collect(),
-        };
+        let set = items::SetExpression::new(
+            "SET #d.#f = :v",
+            &[("#d", items::DATA), ("#f", field)],
+            vec![(":v", value)],
+        );
         let cond = "attribute_exists(pk) AND attribute_not_exists(#d.#f)";
         self.write_one(tx::update(&self.table, cycle_key(org, thread, message), set, cond)?).await
     }

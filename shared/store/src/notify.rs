@@ -266,34 +266,29 @@ impl Store {
         } else {
             ("if_not_exists(#floor, :floor)", "attribute_not_exists(#floor) OR #floor <= :floor")
         };
-        let bucket = items::SetExpression {
+        let bucket = items::SetExpression::new(
             // The first notification of a bucket sets its due time; later ones join it.
-            expression: format!(
+            format!(
                 "SET #d = if_not_exists(#d, :bucket), #due = {due_expr}, #gpk = :part, #gsk = {sort_expr}, \
                  #floor = {floor_expr} ADD #count :one"
             ),
-            names: [
+            &[
                 ("#d", items::DATA),
                 ("#due", "due"),
                 ("#count", "count"),
                 ("#floor", FLOOR),
                 ("#gpk", Index::Gsi1.pk()),
                 ("#gsk", Index::Gsi1.sk()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-            values: [
-                (":bucket".to_owned(), items::av(&BucketRecord { org: org.clone(), user: user.clone() })?),
-                (":due".to_owned(), s(keys::timestamp(&due))),
-                (":part".to_owned(), s(Due::Notify.partition())),
-                (":sort".to_owned(), s(keys::due_sk(&due, org, user))),
-                (":floor".to_owned(), s(sk)),
-                (":one".to_owned(), n(1)),
-            ]
-            .into_iter()
-            .collect(),
-        };
+            ],
+            vec![
+                (":bucket", items::av(&BucketRecord { org: org.clone(), user: user.clone() })?),
+                (":due", s(keys::timestamp(&due))),
+                (":part", s(Due::Notify.partition())),
+                (":sort", s(keys::due_sk(&due, org, user))),
+                (":floor", s(sk)),
+                (":one", n(1)),
+            ],
+        );
         tx::update(&self.table, key(keys::notify_pk(org, user), BUCKET_SK), bucket, condition)
     }
 
@@ -489,16 +484,14 @@ impl Store {
         // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
         for p in settle.settled.iter().take(MAX_SETTLED) {
-            let sent = items::SetExpression {
-                expression: "SET sent_at = :now, #expires = :expires".into(),
-                names: [("#expires".to_owned(), items::EXPIRES_AT.to_owned())].into_iter().collect(),
-                values: [
-                    (":now".to_owned(), s(keys::timestamp(&now))),
-                    (":expires".to_owned(), n(now.timestamp() + DELIVERY_RETENTION_SECS)),
-                ]
-                .into_iter()
-                .collect(),
-            };
+            let sent = items::SetExpression::new(
+                "SET sent_at = :now, #expires = :expires",
+                &[("#expires", items::EXPIRES_AT)],
+                vec![
+                    (":now", s(keys::timestamp(&now))),
+                    (":expires", n(now.timestamp() + DELIVERY_RETENTION_SECS)),
+                ],
+            );
             writes.push(tx::update(&self.table, key(pk.clone(), keys::pending_sk(&p.message_id)), sent, "")?);
         }
         match settle.outcome {
@@ -534,11 +527,7 @@ impl Store {
                 writes[0] = tx::update(
                     &self.table,
                     key(pk.clone(), BUCKET_SK),
-                    items::SetExpression {
-                        expression: "REMOVE lease_until".into(),
-                        names: Default::default(),
-                        values: Default::default(),
-                    },
+                    items::SetExpression::new("REMOVE lease_until", &[], vec![]),
                     "attribute_exists(pk)",
                 )?;
                 match self.transact(writes).await? {

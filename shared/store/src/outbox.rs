@@ -35,24 +35,16 @@ pub(crate) fn put_item(table: &str, event: &OutboxEvent) -> Result<TransactWrite
 /// Marks the event done (published); fails its condition if it was done before.
 fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
     let now = Utc::now();
-    let set = items::SetExpression {
-        expression: "SET #done = :now, #exp = :exp REMOVE #gpk, #gsk".into(),
-        names: [
+    let set = items::SetExpression::new(
+        "SET #done = :now, #exp = :exp REMOVE #gpk, #gsk",
+        &[
             ("#done", "done_at"),
             ("#exp", items::EXPIRES_AT),
             ("#gpk", Index::Gsi1.pk()),
             ("#gsk", Index::Gsi1.sk()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        values: [
-            (":now".to_owned(), s(keys::timestamp(&now))),
-            (":exp".to_owned(), n(now.timestamp() + DONE_RETENTION_SECS)),
-        ]
-        .into_iter()
-        .collect(),
-    };
+        ],
+        vec![(":now", s(keys::timestamp(&now))), (":exp", n(now.timestamp() + DONE_RETENTION_SECS))],
+    );
     let key = items::key(keys::outbox_pk(&event.org, &event.id), OUTBOX_SK);
     tx::update(table, key, set, "attribute_exists(pk) AND attribute_not_exists(#done)")
 }
