@@ -23,6 +23,7 @@ pub struct Prices {
     pub ses_per_thousand_emails: f64,
     pub s3_per_thousand_put: f64,
     pub s3_per_thousand_get: f64,
+    pub kms_asymmetric_per_ten_thousand_requests: f64,
     pub aws_call_latency_ms: HashMap<String, f64>,
     pub sqs_batch_size: f64,
 }
@@ -51,11 +52,12 @@ pub struct Bill {
     pub sns: f64,
     pub ses: f64,
     pub s3: f64,
+    pub kms: f64,
 }
 
 impl Bill {
     pub fn total(&self) -> f64 {
-        self.api_gateway + self.lambda + self.dynamodb + self.sqs + self.sns + self.ses + self.s3
+        self.api_gateway + self.lambda + self.dynamodb + self.sqs + self.sns + self.ses + self.s3 + self.kms
     }
 
     pub fn scaled(&self, factor: f64) -> Self {
@@ -67,6 +69,7 @@ impl Bill {
             sns: self.sns * factor,
             ses: self.ses * factor,
             s3: self.s3 * factor,
+            kms: self.kms * factor,
         }
     }
 
@@ -79,10 +82,11 @@ impl Bill {
             sns: self.sns + other.sns,
             ses: self.ses + other.ses,
             s3: self.s3 + other.s3,
+            kms: self.kms + other.kms,
         }
     }
 
-    pub fn rows(&self) -> [(&'static str, f64); 7] {
+    pub fn rows(&self) -> [(&'static str, f64); 8] {
         [
             ("API Gateway (HTTP API)", self.api_gateway),
             ("Lambda (arm64)", self.lambda),
@@ -91,7 +95,17 @@ impl Bill {
             ("SNS", self.sns),
             ("SES", self.ses),
             ("S3", self.s3),
+            ("KMS (audit checkpoint signatures)", self.kms),
         ]
+    }
+}
+
+impl Bill {
+    /// What `messages` delivered to the consumers' queues cost there: each an SQS request
+    /// on the queue's side (SNS delivers to SQS for free), handed over in `batches` Lambda
+    /// invocations (billed by [`bill`]).
+    pub fn deliveries(prices: &Prices, messages: u64) -> Self {
+        Self { sqs: messages as f64 * prices.sqs_per_million_requests / 1e6, ..Self::default() }
     }
 }
 
@@ -119,11 +133,11 @@ pub fn bill(
                     + call.write_units * prices.dynamodb_per_million_write_units / 1e6;
             }
             "sqs" => b.sqs += prices.sqs_per_million_requests / 1e6,
-            // The publish, and its delivery to the subscribed queue (an SQS request).
-            "sns" => {
-                b.sns += prices.sns_per_million_publishes / 1e6;
-                b.sqs += prices.sqs_per_million_requests / 1e6;
-            }
+            // Its deliveries to the subscribed queues are SQS requests counted where the
+            // queues are read ([`Bill::deliveries`]).
+            "sns" => b.sns += prices.sns_per_million_publishes / 1e6,
+            // Only the audit key's calls (an ECC key: asymmetric requests).
+            "kms" => b.kms += prices.kms_asymmetric_per_ten_thousand_requests / 1e4,
             "sesv2" | "ses" => b.ses += prices.ses_per_thousand_emails / 1e3,
             "s3" if call.operation.starts_with("Put") => b.s3 += prices.s3_per_thousand_put / 1e3,
             "s3" => b.s3 += prices.s3_per_thousand_get / 1e3,
@@ -159,13 +173,17 @@ mod tests {
             call("dynamodb", "PutItem", 0.0, 2.0),
             call("sqs", "SendMessage", 0.0, 0.0),
             call("sns", "Publish", 0.0, 0.0),
+            call("kms", "Sign", 0.0, 0.0),
         ];
         let b = bill(&prices, &calls, Duration::from_millis(1), 1.0, 1.0, 0.25);
         let ddb = 0.5 * prices.dynamodb_per_million_read_units / 1e6
             + 2.0 * prices.dynamodb_per_million_write_units / 1e6;
         assert!((b.dynamodb - ddb).abs() < 1e-15);
-        assert!((b.sqs - 2.0 * prices.sqs_per_million_requests / 1e6).abs() < 1e-15);
+        assert!((b.sqs - prices.sqs_per_million_requests / 1e6).abs() < 1e-15);
         assert!((b.sns - prices.sns_per_million_publishes / 1e6).abs() < 1e-15);
+        assert!((b.kms - prices.kms_asymmetric_per_ten_thousand_requests / 1e4).abs() < 1e-15);
+        let delivered = Bill::deliveries(&prices, 3);
+        assert!((delivered.sqs - 3.0 * prices.sqs_per_million_requests / 1e6).abs() < 1e-15);
         assert!(b.lambda > 0.0 && b.total() > b.lambda);
     }
 }

@@ -6,6 +6,7 @@
 //! they are.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use app::dispatch::Notifier;
@@ -215,6 +216,15 @@ async fn receive(
     }
 }
 
+/// What the local event sources handed to the consumers since the stack started: messages
+/// and batches (each batch one Lambda invocation in AWS). The bench's cost model reads it.
+static RECEIVED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Messages and batches handed to the consumers so far.
+pub fn received() -> (u64, u64) {
+    (RECEIVED[0].load(Ordering::Relaxed), RECEIVED[1].load(Ordering::Relaxed))
+}
+
 /// The SQS event source: receive a batch, hand it to `handle` (the function's handler),
 /// delete what succeeded.
 async fn poll<F, Fut>(sqs: &aws_sdk_sqs::Client, url: &str, batching: Batching, handle: F)
@@ -236,6 +246,8 @@ where
             }
             messages.extend(more);
         }
+        RECEIVED[0].fetch_add(messages.len() as u64, Ordering::Relaxed);
+        RECEIVED[1].fetch_add(1, Ordering::Relaxed);
         let mut event = SqsEvent::default();
         event.records = messages
             .iter()

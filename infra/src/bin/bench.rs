@@ -368,10 +368,13 @@ async fn main() -> anyhow::Result<()> {
     let messages = 3 * n;
     meter.take();
     stack.start_workers();
+    let (received_before, batches_before) = infra::local_workers::received();
     let started = Instant::now();
     let urls: Vec<String> = stack.queue_urls.values().cloned().collect();
     drain(&sqs, &urls).await?;
     let drain_time = started.elapsed();
+    let (received_after, batches_after) = infra::local_workers::received();
+    let (delivered, batches) = (received_after - received_before, batches_after - batches_before);
     let busy: Vec<Call> = meter.take().into_iter().filter(|c| c.operation != "GetQueueAttributes").collect();
     let idle_window = Duration::from_secs(10);
     tokio::time::sleep(idle_window).await;
@@ -389,8 +392,10 @@ async fn main() -> anyhow::Result<()> {
     let audit = infra::audit_bench::figures(&stack, &meter, &prices, memory).await?;
     meter.take();
     let idle_scale = drain_time.as_secs_f64() / idle_window.as_secs_f64();
-    let worker_invocations = 2.0 * messages as f64 / prices.sqs_batch_size;
-    let workers_bill = bill(&prices, &busy, Duration::ZERO, worker_invocations, 0.0, memory);
+    // Every batch the event sources handed over is an invocation; every message a queue
+    // received, an SQS request (SNS's delivery).
+    let workers_bill = bill(&prices, &busy, Duration::ZERO, batches as f64, 0.0, memory)
+        .add(&Bill::deliveries(&prices, delivered));
     let idle_bill = bill(&prices, &idle, Duration::ZERO, 0.0, 0.0, memory).scaled(idle_scale);
     let per_message_workers = Bill {
         api_gateway: 0.0,
@@ -400,6 +405,7 @@ async fn main() -> anyhow::Result<()> {
         sns: (workers_bill.sns - idle_bill.sns).max(0.0),
         ses: (workers_bill.ses - idle_bill.ses).max(0.0),
         s3: (workers_bill.s3 - idle_bill.s3).max(0.0),
+        kms: (workers_bill.kms - idle_bill.kms).max(0.0),
     }
     .scaled(1.0 / messages as f64);
     let emails = busy.iter().filter(|c| c.operation == "SendEmail").count();
@@ -522,13 +528,16 @@ async fn main() -> anyhow::Result<()> {
          thread, post message, post with template); the consumers' share was \
          measured by starting them after the routes: {messages} messages drained in {:.0} s with {} AWS calls \
          ({emails} e-mails; locally digests gather a recipient's notifications over 2 s, in AWS over 60 s), less \
-         what the schedules do when idle over as long. Lambda duration = measured CPU + the in-region latency \
+         what the schedules do when idle over as long. The consumers' queues received {delivered} messages \
+         ({:.1} per message: an event reaches every queue whose filter policy takes its kind), each an SQS \
+         request, in {batches} batches, each a Lambda invocation. Lambda duration = measured CPU + the in-region latency \
          prices.yaml assumes for each call, at {:.0} MB; the consumers' CPU is not metered (their calls' latency \
          dominates).\n\n| component | $ per 1,000 messages |\n|---|---|\n",
         prices.region,
         prices.prices_date,
         drain_time.as_secs_f64(),
         busy.len(),
+        delivered as f64 / messages as f64,
         memory * 1024.0,
     ));
     for (component, dollars) in per_message.rows() {
