@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { commaList, feedback, sender as sending } from "./form";
+import { clicked, commaList, feedback, sender as sending } from "./form";
 
 const KINDS: Schemas["CampaignKind"][] = ["message", "consent_request"];
 
@@ -27,19 +27,15 @@ export async function campaignsPanel(ctx: Context): Promise<HTMLElement> {
     const { counts } = c;
     const skipped = counts.skipped_no_consent + counts.skipped_archived + counts.skipped_no_address + (counts.skipped_decided ?? 0);
     const label = `${s.campaignKinds[c.kind]}: ${c.subject ?? nameOf(c.category_id)}`;
-    const cancel = async (e: Event) => {
-      const button = e.currentTarget as HTMLButtonElement;
-      if (!window.confirm(`${s.confirmCancel} ${label}`)) return;
-      button.disabled = true;
-      try {
+    const cancel = clicked(
+      say,
+      async () => {
         await ctx.api.cancelCampaign(c.id);
         await draw();
-        say.say(`${label}: ${s.campaignStatuses.cancelled}`);
-      } catch (err) {
-        say.fail(err);
-        button.disabled = false;
-      }
-    };
+      },
+      `${label}: ${s.campaignStatuses.cancelled}`,
+      `${s.confirmCancel} ${label}`,
+    );
     return h(
       "tr",
       {},

@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback, sender, type Feedback } from "./form";
+import { clicked, feedback, sender, type Feedback } from "./form";
 
 const KINDS = ["resident", "owner", "staff", "vendor"];
 
@@ -91,33 +91,20 @@ function manage(
   open: boolean,
 ): HTMLElement {
   const s = t();
-  const act = (run: () => Promise<Schemas["Contact"]>, done: string) => async () => {
-    try {
-      changed(await run());
-      say.say(`${c.name}: ${done}`);
-    } catch (err) {
-      say.fail(err);
-    }
-  };
-  const invite = async () => {
-    try {
-      const sent = await ctx.api.invite(c.id);
-      say.say(`${c.name}: ${s.invited} ${when(sent.expires_at)}`);
-    } catch (err) {
-      say.fail(err);
-    }
-  };
+  const act = (run: () => Promise<Schemas["Contact"]>, done: string, confirm?: string) =>
+    clicked(say, async () => changed(await run()), `${c.name}: ${done}`, confirm);
+  const invite = clicked(say, () => ctx.api.invite(c.id), (sent) => `${c.name}: ${s.invited} ${when(sent.expires_at)}`);
   const reason = h("input", { maxlength: 500, required: true }) as HTMLInputElement;
-  const lock = async () => {
+  const lock = (e: Event) => {
     if (!reason.value.trim()) {
       reason.setCustomValidity(s.lockReasonRequired);
       reason.reportValidity();
       return;
     }
     reason.setCustomValidity("");
-    await act(() => ctx.api.contactAction(c.id, "lock", reason.value.trim()), s.states.locked)();
+    void act(() => ctx.api.contactAction(c.id, "lock", reason.value.trim()), s.states.locked)(e);
   };
-  const button = (text: string, onclick: () => void) =>
+  const button = (text: string, onclick: (e: Event) => void) =>
     h("button", { type: "button", class: "link", "aria-label": `${text}: ${c.name}`, onclick }, text);
   return h(
     "details",
@@ -127,10 +114,8 @@ function manage(
       c.email && c.state === "active" && button(s.invite, invite),
       c.state === "archived"
         ? button(s.restore, act(() => ctx.api.contactAction(c.id, "unarchive"), s.states.active))
-        : button(s.archive, () => {
-            // Staff lose access at once; residents keep reading and writing to staff.
-            if (window.confirm(`${s.confirmArchive} ${c.name}`)) void act(() => ctx.api.contactAction(c.id, "archive"), s.states.archived)();
-          }),
+        : // Staff lose access at once; residents keep reading and writing to staff.
+          button(s.archive, act(() => ctx.api.contactAction(c.id, "archive"), s.states.archived, `${s.confirmArchive} ${c.name}`)),
       c.state === "locked" && button(s.unlock, act(() => ctx.api.contactAction(c.id, "unlock"), s.states.active)),
     ),
     c.state === "active" && h("div", { class: "actions" }, field(`${s.lockReason}: ${c.name}`, reason), button(s.lock, lock)),

@@ -120,6 +120,32 @@ export function sender(button: HTMLButtonElement, say: Feedback, send: (key: str
   };
 }
 
+/**
+ * A row button's action: only once `confirm` (when given) is agreed to; the button disabled
+ * while `run` goes, so it cannot be pressed twice; then what `done` says of the result, or the
+ * failure.
+ */
+export function clicked<T>(
+  say: Feedback,
+  run: () => Promise<T>,
+  done: string | ((result: T) => string),
+  confirm?: string,
+) {
+  return async (e: Event) => {
+    if (confirm && !window.confirm(confirm)) return;
+    const button = e.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      const result = await run();
+      say.say(typeof done === "string" ? done : done(result));
+    } catch (err) {
+      say.fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
 /** A settings section: its fields, Save, and what the server said. */
 export function section(title: string, body: (HTMLElement | false | null)[], save: () => Promise<unknown>): HTMLElement {
   const s = t();

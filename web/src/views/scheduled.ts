@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { feedback } from "./form";
+import { clicked, feedback } from "./form";
 
 /** `datetime-local`'s value for an instant, in the browser's time zone. */
 function localInput(iso: string): string {
@@ -30,18 +30,11 @@ export async function scheduledView(ctx: Context): Promise<void> {
     const target = m.post.kind === "reply" ? m.post.thread_id : null;
     const label = m.post.kind === "thread" ? m.post.subject : m.body.slice(0, 60);
     const at = h("input", { type: "datetime-local", value: localInput(m.send_at), "aria-label": `${s.sendAtLabel}: ${label}` }) as HTMLInputElement;
-    const act = (run: () => Promise<unknown>, done: string) => async (e: Event) => {
-      const button = e.currentTarget as HTMLButtonElement;
-      button.disabled = true;
-      try {
+    const act = (run: () => Promise<unknown>, done: string) =>
+      clicked(say, async () => {
         await run();
         await draw();
-        say.say(`${label}: ${done}`);
-      } catch (err) {
-        say.fail(err);
-        button.disabled = false;
-      }
-    };
+      }, `${label}: ${done}`);
     return h(
       "li",
       { class: "scheduled" },

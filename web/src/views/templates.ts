@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, feedback, sender } from "./form";
+import { checkbox, clicked, feedback, sender } from "./form";
 
 /**
  * Staff: the saved replies they may use — their own and the organization's — to add, change
@@ -24,21 +24,17 @@ export async function templatesSection(ctx: Context): Promise<HTMLElement> {
             h("li", { class: "check" },
               h("span", {}, tpl.name, h("span", { class: "meta" }, ` · ${s.scopes[tpl.scope]}`)),
               mayChange(tpl) && h("button", { type: "button", class: "link", "aria-label": `${s.edit}: ${tpl.name}`, onclick: () => edit(tpl) }, s.edit),
-              mayChange(tpl) && h("button", { type: "button", class: "link", "aria-label": `${s.delete}: ${tpl.name}`, onclick: () => remove(tpl) }, s.delete),
+              mayChange(tpl) && h("button", { type: "button", class: "link", "aria-label": `${s.delete}: ${tpl.name}`, onclick: remove(tpl) }, s.delete),
             ),
           )
         : h("li", { class: "empty" }, s.noTemplates),
     );
   };
-  const remove = async (tpl: Schemas["Template"]) => {
-    try {
+  const remove = (tpl: Schemas["Template"]) =>
+    clicked(say, async () => {
       await ctx.api.deleteTemplate(tpl.id);
       await draw();
-      say.say(s.saved);
-    } catch (err) {
-      say.fail(err);
-    }
-  };
+    }, s.saved);
   const edit = (tpl?: Schemas["Template"]) => {
     show(formSlot, templateForm(ctx, admin, tpl, async () => {
       show(formSlot);

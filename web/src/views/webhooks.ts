@@ -2,7 +2,7 @@ import type { Schemas } from "../api";
 import { field, h, show } from "../dom";
 import { t, when } from "../i18n";
 import type { Context } from "../context";
-import { checkbox, feedback, sender } from "./form";
+import { checkbox, clicked, feedback, sender } from "./form";
 
 const EVENTS: Schemas["WebhookEvent"][] = [
   "thread.created",
@@ -23,16 +23,12 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
   const say = feedback();
   // The secret of an endpoint just made or rotated: the only time the API tells it.
   const secret = h("div", { "aria-live": "polite" });
-  const run = async (action: () => Promise<unknown>, done: string) => {
-    show(secret);
-    try {
+  const act = (action: () => Promise<unknown>, confirm?: string) =>
+    clicked(say, async () => {
+      show(secret);
       await action();
       await draw();
-      say.say(done);
-    } catch (err) {
-      say.fail(err);
-    }
-  };
+    }, s.saved, confirm);
   // Shown with the endpoint it signs for, until the next action on the page.
   const showSecret = (hook: Schemas["Webhook"]) =>
     show(secret, hook.secret && h("p", { class: "notice" }, `${hook.url}: ${s.secretOnce} `, h("code", {}, hook.secret)));
@@ -52,22 +48,16 @@ export async function webhooksPanel(ctx: Context): Promise<HTMLElement> {
       h("p", { class: "meta" }, `${hook.events.join(", ")}${hook.include_internal ? ` · ${s.withInternal}` : ""} · ${state}`),
       h("div", { class: "actions" },
         button(s.deliveries, () => void showLog(ctx, hook, log, say)),
-        button(s.rotateSecret, (e) => {
-          // The previous secret keeps signing for 24 hours only: a rotation is on purpose.
-          if (!window.confirm(`${s.confirmRotate} ${hook.url}`)) return;
-          const pressed = e.currentTarget as HTMLButtonElement;
-          pressed.disabled = true;
-          void run(async () => {
-            const rotated = await ctx.api.webhookAction(hook.id, "rotate");
-            // Shown before the list is read again: a failed read must not lose it.
-            await draw().catch(() => undefined);
-            showSecret(rotated);
-          }, s.saved).finally(() => (pressed.disabled = false));
-        }),
-        hook.disabled_at && button(s.enable, () => void run(() => ctx.api.webhookAction(hook.id, "enable"), s.saved)),
-        button(s.delete, () => {
-          if (window.confirm(`${s.confirmDelete} ${hook.url}`)) void run(() => ctx.api.deleteWebhook(hook.id), s.saved);
-        }),
+        // The previous secret keeps signing for 24 hours only: a rotation is on purpose.
+        button(s.rotateSecret, clicked(say, async () => {
+          show(secret);
+          const rotated = await ctx.api.webhookAction(hook.id, "rotate");
+          // Shown before the list is read again: a failed read must not lose it.
+          await draw().catch(() => undefined);
+          showSecret(rotated);
+        }, s.saved, `${s.confirmRotate} ${hook.url}`)),
+        hook.disabled_at && button(s.enable, act(() => ctx.api.webhookAction(hook.id, "enable"))),
+        button(s.delete, act(() => ctx.api.deleteWebhook(hook.id), `${s.confirmDelete} ${hook.url}`)),
       ),
       log,
     );
