@@ -77,22 +77,30 @@ pub async fn bucket_now(
     now: DateTime<Utc>,
     deadline: Instant,
 ) -> Result<bool, WorkError> {
-    if !n.store.claim_bucket(bucket, now, now + LEASE).await? {
+    // As claimed: its count and floor now, not as listed a while ago.
+    let Some(bucket) = n.store.claim_bucket(bucket, now, now + LEASE).await? else {
         return Ok(false);
-    }
-    let mut pending = n.store.pending_notifications(bucket, MAX_SETTLED + 1, false).await?;
+    };
+    let bucket = &bucket;
+    let read = n.store.pending_notifications(bucket, MAX_SETTLED + 1, false).await?;
     // More than one delivery settles: this one takes the oldest, the bucket stays due.
-    let more = pending.len() > MAX_SETTLED;
-    pending.truncate(MAX_SETTLED);
+    let more = read.len() > MAX_SETTLED;
+    let pending: Vec<PendingNotification> = read.iter().take(MAX_SETTLED).cloned().collect();
     let again = more.then_some(now);
+    // The oldest of those read that a settle of `settled` leaves waiting.
+    let rest = |settled: &[PendingNotification]| {
+        read.iter().map(|p| p.message_id).filter(|id| settled.iter().all(|s| s.message_id != *id)).min()
+    };
     if pending.is_empty() {
-        let settle = Settle { settled: &[], outcome: Outcome::Dropped, allowance: None, next_due: None };
+        let settle =
+            Settle { settled: &[], outcome: Outcome::Dropped, allowance: None, next_due: None, rest: None };
         n.store.settle(bucket, &settle).await?;
         return Ok(false);
     }
     let Some(prefs) = n.store.recipient_preferences(&bucket.org, &bucket.user).await? else {
+        let rest = rest(&pending);
         let settle =
-            Settle { settled: &pending, outcome: Outcome::Dropped, allowance: None, next_due: again };
+            Settle { settled: &pending, outcome: Outcome::Dropped, allowance: None, next_due: again, rest };
         n.store.settle(bucket, &settle).await?;
         return Ok(false);
     };
@@ -113,6 +121,7 @@ pub async fn bucket_now(
         }
         None => (pending, again),
     };
+    let rest = rest(&pending);
     let rendered = render(&pending, &n.app_url);
     let more_link = match pending.as_slice() {
         [first, rest @ ..] if rest.iter().all(|p| p.thread_id == first.thread_id) => {
@@ -181,7 +190,9 @@ pub async fn bucket_now(
                     continue;
                 }
                 let outcome = Outcome::Delivered(&delivery);
-                n.store.settle(bucket, &Settle { settled: &pending, outcome, allowance, next_due }).await?;
+                n.store
+                    .settle(bucket, &Settle { settled: &pending, outcome, allowance, next_due, rest })
+                    .await?;
                 return Ok(true);
             }
             Err(SendError::Permanent(e)) => {
@@ -209,7 +220,9 @@ pub async fn bucket_now(
     }
     if let Some(delivery) = &paged {
         let outcome = Outcome::Delivered(delivery);
-        n.store.settle(bucket, &Settle { settled: &pending, outcome, allowance: None, next_due }).await?;
+        n.store
+            .settle(bucket, &Settle { settled: &pending, outcome, allowance: None, next_due, rest })
+            .await?;
         return Ok(true);
     }
     if provider_down {
@@ -231,7 +244,8 @@ pub async fn bucket_now(
         channels_tried = failed.attempts.len(),
         "no channel could deliver; notification recorded as failed"
     );
-    let settle = Settle { settled: &pending, outcome: Outcome::Failed(&failed), allowance: None, next_due };
+    let settle =
+        Settle { settled: &pending, outcome: Outcome::Failed(&failed), allowance: None, next_due, rest };
     n.store.settle(bucket, &settle).await?;
     Ok(false)
 }

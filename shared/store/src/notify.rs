@@ -135,6 +135,21 @@ pub struct Settle<'a> {
     pub allowance: Option<PaidAllowance>,
     /// `None`: the bucket goes, unless more arrived meanwhile (then it stays due).
     pub next_due: Option<DateTime<Utc>>,
+    /// The oldest notification read and left waiting, when the bucket stays: its floor
+    /// moves up to it, unless more arrived meanwhile.
+    pub rest: Option<MessageId>,
+}
+
+/// What an enqueued notification does to its bucket's floor.
+#[derive(Debug, Clone, Copy)]
+enum Floor {
+    /// A new bucket starts at it; an existing one's floor is at or below it already.
+    Keeps,
+    /// It sorts below the floor (handled after a newer one): the floor moves down to it.
+    Lowers,
+    /// A bucket of an earlier release, without a floor: its pending notifications may
+    /// start anywhere, so it reads from the first pending key until it goes.
+    Earliest,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -220,20 +235,19 @@ impl Store {
         let sk = keys::pending_sk(&pending.message_id);
         let mut item = key(pk.clone(), sk.clone());
         item.insert(items::DATA.into(), items::av(pending)?);
-        // Whether this notification sorts before the bucket's floor (it arrived late): then
-        // the floor moves down to it, in a second try.
-        let mut below_floor = false;
+        let mut floor = Floor::Keeps;
         let mut tries = crate::retry::Tries::new();
         while tries.another().await {
             let writes = vec![
                 tx::put(&self.table, item.clone(), Condition::new("attribute_not_exists(pk)"))?,
-                self.join_bucket(org, user, &sk, pending.urgent, due, below_floor)?,
+                self.join_bucket(org, user, &sk, pending.urgent, due, floor)?,
             ];
             match self.transact(writes).await? {
                 TxOutcome::Committed => return Ok(true),
                 o if o.failed_condition(0) => return Ok(false),
-                // Above the floor, or below it, or the bucket went meanwhile: try the other.
-                o if o.failed_condition(1) => below_floor = !below_floor,
+                // Rare (a notification handled after a newer one, a bucket of an earlier
+                // release): see what the floor is, and write what it needs.
+                o if o.failed_condition(1) => floor = self.floor_for(org, user, &sk).await?,
                 o if o.conflicted() => {}
                 TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
             }
@@ -241,11 +255,30 @@ impl Store {
         Err(StoreError::Contention)
     }
 
+    /// What a notification keyed `sk` does to the recipient's bucket's floor, as it is now.
+    async fn floor_for(&self, org: &OrgId, user: &UserId, sk: &str) -> Result<Floor, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::notify_pk(org, user), BUCKET_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(match out.item() {
+            None => Floor::Keeps,
+            Some(bucket) => match items::field::<String>(bucket, FLOOR) {
+                Err(_) => Floor::Earliest,
+                Ok(floor) if floor.as_str() > sk => Floor::Lowers,
+                Ok(_) => Floor::Keeps,
+            },
+        })
+    }
+
     /// The bucket's side of an enqueued notification `sk`: one more counted, due at `due`
     /// if new (now if urgent), and its floor (the lowest pending key, where the dispatcher
-    /// starts reading: earlier ones are all sent) at or below `sk`. Not `below_floor`: the
-    /// floor is set if new and must already be at or below `sk`; `below_floor`: it must
-    /// be above, and moves to `sk`.
+    /// starts reading: every key before it is sent) at or below `sk`, as `floor` says.
     fn join_bucket(
         &self,
         org: &OrgId,
@@ -253,7 +286,7 @@ impl Store {
         sk: &str,
         urgent: bool,
         due: DateTime<Utc>,
-        below_floor: bool,
+        floor: Floor,
     ) -> Result<TransactWriteItem, StoreError> {
         // An urgent notification makes the bucket due at once, even if it was held.
         let (due_expr, sort_expr) = if urgent {
@@ -261,10 +294,14 @@ impl Store {
         } else {
             ("if_not_exists(#due, :due)", "if_not_exists(#gsk, :sort)")
         };
-        let (floor_expr, condition) = if below_floor {
-            (":floor", "#floor > :floor")
-        } else {
-            ("if_not_exists(#floor, :floor)", "attribute_not_exists(#floor) OR #floor <= :floor")
+        let (floor_expr, condition, floor_value) = match floor {
+            Floor::Keeps => {
+                ("if_not_exists(#floor, :floor)", "attribute_not_exists(pk) OR #floor <= :floor", sk)
+            }
+            Floor::Lowers => (":floor", "#floor > :floor", sk),
+            Floor::Earliest => {
+                (":floor", "attribute_exists(pk) AND attribute_not_exists(#floor)", keys::PENDING_PREFIX)
+            }
         };
         let bucket = items::SetExpression::new(
             // The first notification of a bucket sets its due time; later ones join it.
@@ -285,7 +322,7 @@ impl Store {
                 (":due", s(keys::timestamp(&due))),
                 (":part", s(Due::Notify.partition())),
                 (":sort", s(keys::due_sk(&due, org, user))),
-                (":floor", s(sk)),
+                (":floor", s(floor_value)),
                 (":one", n(1)),
             ],
         );
@@ -391,13 +428,15 @@ impl Store {
     }
 
     /// Claims a due bucket for one dispatcher until `until`, so the scheduled dispatcher and
-    /// an urgent dispatch never send the same notifications twice. `Ok(false)`: taken.
+    /// an urgent dispatch never send the same notifications twice. The bucket as claimed
+    /// (its count and floor now, not as the due index or an earlier read had them);
+    /// `Ok(None)`: taken, or gone.
     pub async fn claim_bucket(
         &self,
         bucket: &DueBucket,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<DueBucket>, StoreError> {
         let out = self
             .client
             .update_item()
@@ -409,12 +448,13 @@ impl Store {
             )
             .expression_attribute_values(":until", s(keys::timestamp(&until)))
             .expression_attribute_values(":now", s(keys::timestamp(&now)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match out {
-            Ok(_) => Ok(true),
+            Ok(claimed) => claimed.attributes().map(|item| self::bucket(item, now)).transpose(),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(StoreError::unavailable(e)),
         }
@@ -455,7 +495,8 @@ impl Store {
         delivery: Option<&Delivery>,
     ) -> Result<(), StoreError> {
         let outcome = delivery.map_or(Outcome::Dropped, Outcome::Delivered);
-        self.settle(bucket, &Settle { settled: sent, outcome, allowance: None, next_due: None }).await
+        self.settle(bucket, &Settle { settled: sent, outcome, allowance: None, next_due: None, rest: None })
+            .await
     }
 
     /// Settles a dispatch in one transaction: each covered notification (at most
@@ -468,18 +509,26 @@ impl Store {
         }
         let pk = keys::notify_pk(&bucket.org, &bucket.user);
         let mut writes: Vec<TransactWriteItem> = Vec::new();
-        let keeps_bucket = settle.next_due.is_some();
-        if !keeps_bucket {
-            let bucket_delete = aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.clone(), BUCKET_SK)))
-                .condition_expression("#count = :count")
-                .expression_attribute_names("#count", "count")
-                .expression_attribute_values(":count", n(bucket.count))
-                .build()
-                .map_err(StoreError::unavailable)?;
-            writes.push(TransactWriteItem::builder().delete(bucket_delete).build());
-        }
+        // Both only if nothing arrived since the claim (the count is unchanged).
+        let unchanged =
+            Condition::new("#count = :count").name("#count", "count").value(":count", n(bucket.count));
+        let bucket_write = match (settle.next_due, settle.rest) {
+            (None, _) => Some(tx::delete(&self.table, key(pk.clone(), BUCKET_SK), unchanged)?),
+            // Everything before the oldest left waiting is sent now.
+            (Some(_), Some(rest)) => Some(tx::update(
+                &self.table,
+                key(pk.clone(), BUCKET_SK),
+                items::SetExpression::new(
+                    "SET #floor = :floor",
+                    &[("#floor", FLOOR), ("#count", "count")],
+                    vec![(":floor", s(keys::pending_sk(&rest))), (":count", n(bucket.count))],
+                ),
+                "#count = :count",
+            )?),
+            (Some(_), None) => None,
+        };
+        let has_bucket_write = bucket_write.is_some();
+        writes.extend(bucket_write);
         // The notification stays (until TTL), marked sent, as the record that this message
         // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
@@ -521,9 +570,9 @@ impl Store {
         }
         match self.transact(writes.clone()).await? {
             TxOutcome::Committed => Ok(()),
-            o if !keeps_bucket && o.failed_condition(0) => {
-                // New notifications arrived: keep the bucket (still due, lease released),
-                // settle what was covered.
+            o if has_bucket_write && o.failed_condition(0) => {
+                // New notifications arrived: keep the bucket (still due, lease released,
+                // floor as it was), settle what was covered.
                 writes[0] = tx::update(
                     &self.table,
                     key(pk.clone(), BUCKET_SK),

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::notify::PendingNotification;
 use domain::{OrgId, UserId};
 use reqwest::StatusCode;
@@ -208,6 +209,22 @@ async fn a_notification_handled_after_a_newer_one_still_waits_to_go_out_and_only
     assert!(!w.store.enqueue_notification(&org, &user, &older, later).await.unwrap());
     assert!(!w.store.enqueue_notification(&org, &user, &newer, later).await.unwrap());
     assert_eq!(waiting().await, ["older", "newer"]);
+
+    // A bucket an earlier release made has no floor: its notifications may start anywhere,
+    // and a newer one joining it must not hide them.
+    w.store
+        .client()
+        .update_item()
+        .table_name(w.store.table())
+        .key("pk", AttributeValue::S(store::keys::notify_pk(&org, &user)))
+        .key("sk", AttributeValue::S(store::keys::BUCKET_SK.into()))
+        .update_expression("REMOVE floor")
+        .send()
+        .await
+        .unwrap();
+    let newest = notification(domain::MessageId::new_at(millis + 60_000), "newest");
+    assert!(w.store.enqueue_notification(&org, &user, &newest, later).await.unwrap());
+    assert_eq!(waiting().await, ["older", "newer", "newest"]);
 }
 
 #[tokio::test]
