@@ -5,8 +5,8 @@
 //! recipient's `notify_pk`, pending notifications (`pending_sk`, one per message and
 //! recipient), each marked `sent_at` in place once sent and kept 90 days (the conditional
 //! put finds it, which is what makes redelivery harmless); the bucket (`BUCKET_SK`), on the
-//! schedule partition `Due::Notify` by due time, with its floor: the lowest pending key
-//! of the notifications it gathered, so a dispatch reads from there and never through the
+//! schedule partition `Due::Notify` by due time, with its floor: a pending key at or below
+//! its oldest unsent notification, so a dispatch reads from there and not through the
 //! recipient's sent history (the floor goes with the bucket); the paid-channel allowance
 //! (`PAID_SK`); notifications that reached nobody (`failed_sk`); the delivery log under
 //! `delivery_pk` by `log_sk`.
@@ -277,8 +277,8 @@ impl Store {
     }
 
     /// The bucket's side of an enqueued notification `sk`: one more counted, due at `due`
-    /// if new (now if urgent), and its floor (the lowest pending key, where the dispatcher
-    /// starts reading: every key before it is sent) at or below `sk`, as `floor` says.
+    /// if new (now if urgent), and its floor (where the dispatcher starts reading: every
+    /// key before it is sent) at or below `sk`, as `floor` says.
     fn join_bucket(
         &self,
         org: &OrgId,
@@ -410,21 +410,77 @@ impl Store {
         out.items().iter().map(data::<FailedNotification>).collect()
     }
 
-    /// Moves a bucket's due time (quiet hours, a provider that is down).
+    /// Moves a bucket's due time (quiet hours, a provider that is down) and releases it,
+    /// if nothing arrived since the claim; else only releases it, due as the arrivals left
+    /// it (an urgent one: now), for the next run to decide again.
     pub async fn postpone_bucket(&self, bucket: &DueBucket, due: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
-            .update_expression("SET #due = :due, #gsk = :sort REMOVE lease_until")
-            .expression_attribute_names("#due", "due")
-            .expression_attribute_names("#gsk", Index::Gsi1.sk())
-            .expression_attribute_values(":due", s(keys::timestamp(&due)))
-            .expression_attribute_values(":sort", s(keys::due_sk(&due, &bucket.org, &bucket.user)))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.settle_bucket(bucket, vec![self.reschedule(bucket, due, None)?]).await
+    }
+
+    /// The bucket due at `due` (its floor at `rest`, when given) and released, if its count
+    /// is still the claimed one.
+    fn reschedule(
+        &self,
+        bucket: &DueBucket,
+        due: DateTime<Utc>,
+        rest: Option<MessageId>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let floor = if rest.is_some() { ", #floor = :floor" } else { "" };
+        let mut values = vec![
+            (":due", s(keys::timestamp(&due))),
+            (":sort", s(keys::due_sk(&due, &bucket.org, &bucket.user))),
+            (":count", n(bucket.count)),
+        ];
+        values.extend(rest.map(|rest| (":floor", s(keys::pending_sk(&rest)))));
+        let mut names = vec![("#due", "due"), ("#gsk", Index::Gsi1.sk()), ("#count", "count")];
+        names.extend(rest.map(|_| ("#floor", FLOOR)));
+        let set = items::SetExpression::new(
+            format!("SET #due = :due, #gsk = :sort{floor} REMOVE lease_until"),
+            &names,
+            values,
+        );
+        tx::update(
+            &self.table,
+            key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK),
+            set,
+            "#count = :count",
+        )
+    }
+
+    /// Commits `writes`, the first of them the bucket's (conditioned on the claimed count),
+    /// again after a conflict. Notifications that arrived since the claim fail that
+    /// condition: the bucket then stays as they left it, only released (or, gone, left
+    /// alone), and the rest of `writes` still commits.
+    async fn settle_bucket(
+        &self,
+        bucket: &DueBucket,
+        mut writes: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        let mut released = false;
+        let mut tries = crate::retry::Tries::new();
+        while tries.another().await {
+            match self.transact(writes.clone()).await? {
+                TxOutcome::Committed => return Ok(()),
+                o if o.failed_condition(0) && !released => {
+                    released = true;
+                    writes[0] = tx::update(
+                        &self.table,
+                        key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK),
+                        items::SetExpression::new("REMOVE lease_until", &[], vec![]),
+                        "attribute_exists(pk)",
+                    )?;
+                }
+                o if o.failed_condition(0) => {
+                    writes.remove(0);
+                    if writes.is_empty() {
+                        return Ok(());
+                    }
+                }
+                o if o.conflicted() => {}
+                TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
+            }
+        }
+        Err(StoreError::Contention)
     }
 
     /// Claims a due bucket for one dispatcher until `until`, so the scheduled dispatcher and
@@ -504,31 +560,18 @@ impl Store {
     /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
     /// and the bucket goes or falls due at `next_due`.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
-        if let Some(due) = settle.next_due {
-            self.postpone_bucket(bucket, due).await?;
-        }
         let pk = keys::notify_pk(&bucket.org, &bucket.user);
-        let mut writes: Vec<TransactWriteItem> = Vec::new();
-        // Both only if nothing arrived since the claim (the count is unchanged).
-        let unchanged =
-            Condition::new("#count = :count").name("#count", "count").value(":count", n(bucket.count));
-        let bucket_write = match (settle.next_due, settle.rest) {
-            (None, _) => Some(tx::delete(&self.table, key(pk.clone(), BUCKET_SK), unchanged)?),
-            // Everything before the oldest left waiting is sent now.
-            (Some(_), Some(rest)) => Some(tx::update(
-                &self.table,
-                key(pk.clone(), BUCKET_SK),
-                items::SetExpression::new(
-                    "SET #floor = :floor",
-                    &[("#floor", FLOOR), ("#count", "count")],
-                    vec![(":floor", s(keys::pending_sk(&rest))), (":count", n(bucket.count))],
-                ),
-                "#count = :count",
-            )?),
-            (Some(_), None) => None,
-        };
-        let has_bucket_write = bucket_write.is_some();
-        writes.extend(bucket_write);
+        // The bucket's write first: it goes, or falls due again (its floor up to the oldest
+        // left waiting), only if nothing arrived since the claim.
+        let mut writes: Vec<TransactWriteItem> = vec![match settle.next_due {
+            None => {
+                let unchanged = Condition::new("#count = :count")
+                    .name("#count", "count")
+                    .value(":count", n(bucket.count));
+                tx::delete(&self.table, key(pk.clone(), BUCKET_SK), unchanged)?
+            }
+            Some(due) => self.reschedule(bucket, due, settle.rest)?,
+        }];
         // The notification stays (until TTL), marked sent, as the record that this message
         // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
@@ -565,27 +608,7 @@ impl Store {
             item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + 2 * 3600));
             writes.push(tx::put(&self.table, item, Condition::always())?);
         }
-        if writes.is_empty() {
-            return Ok(());
-        }
-        match self.transact(writes.clone()).await? {
-            TxOutcome::Committed => Ok(()),
-            o if has_bucket_write && o.failed_condition(0) => {
-                // New notifications arrived: keep the bucket (still due, lease released,
-                // floor as it was), settle what was covered.
-                writes[0] = tx::update(
-                    &self.table,
-                    key(pk.clone(), BUCKET_SK),
-                    items::SetExpression::new("REMOVE lease_until", &[], vec![]),
-                    "attribute_exists(pk)",
-                )?;
-                match self.transact(writes).await? {
-                    TxOutcome::Committed => Ok(()),
-                    TxOutcome::Cancelled(_) => Err(StoreError::Contention),
-                }
-            }
-            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
-        }
+        self.settle_bucket(bucket, writes).await
     }
 
     /// Records a delivery made outside the notification buckets (an invitation).

@@ -228,6 +228,51 @@ async fn a_notification_handled_after_a_newer_one_still_waits_to_go_out_and_only
 }
 
 #[tokio::test]
+async fn more_notifications_waiting_than_one_delivery_takes_go_out_in_two_each_once() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Many", "First").await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let now = chrono::Utc::now();
+    let millis = u64::try_from(now.timestamp_millis()).unwrap();
+    let notification = |i: u64, urgent| PendingNotification {
+        message_id: domain::MessageId::new_at(millis + i),
+        thread_id: domain::ThreadId::parse(&id).unwrap(),
+        subject: "Many".into(),
+        author_name: "Admin".into(),
+        preview: format!("update {i}"),
+        urgent,
+        at: now,
+        consent_category: None,
+        page: false,
+    };
+    // 45 held for an hour, then an urgent one makes the bucket due at once: the dispatcher
+    // finds 46 waiting, sends the oldest 40, and the rest at its next run.
+    let later = now + chrono::Duration::hours(1);
+    let all: Vec<PendingNotification> = (0..46).map(|i| notification(i, i == 45)).collect();
+    for p in &all {
+        assert!(w
+            .store
+            .enqueue_notification(&org, &user, p, if p.urgent { now } else { later })
+            .await
+            .unwrap());
+    }
+    let last = all[45].message_id.to_string();
+    w.delivered("resident-1", &last).await;
+    let deliveries: Vec<Value> = w
+        .outbox("resident-1")
+        .await
+        .into_iter()
+        .filter(|d| all.iter().any(|p| covers(d, &p.message_id.to_string())))
+        .collect();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    for p in &all {
+        let id = p.message_id.to_string();
+        assert_eq!(deliveries.iter().filter(|d| covers(d, &id)).count(), 1, "{id} once");
+    }
+    assert!(w.pending("resident-1", 50).await.iter().all(|p| !p.preview.starts_with("update ")));
+}
+
+#[tokio::test]
 async fn a_provider_500_is_retried_and_a_400_falls_back_to_the_next_channel() {
     let w = World::new().await;
     let phone = w.phone(2);
