@@ -257,16 +257,7 @@ impl Store {
 
     /// What a notification keyed `sk` does to the recipient's bucket's floor, as it is now.
     async fn floor_for(&self, org: &OrgId, user: &UserId, sk: &str) -> Result<Floor, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notify_pk(org, user), BUCKET_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(match out.item() {
+        Ok(match self.get_item(key(keys::notify_pk(org, user), BUCKET_SK), true).await?.as_ref() {
             None => Floor::Keeps,
             Some(bucket) => match items::field::<String>(bucket, FLOOR) {
                 Err(_) => Floor::Earliest,
@@ -518,16 +509,8 @@ impl Store {
 
     /// A recipient's bucket, if they have notifications waiting.
     pub async fn bucket_of(&self, org: &OrgId, user: &UserId) -> Result<Option<DueBucket>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notify_pk(org, user), BUCKET_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item().map(|item| bucket(item, Utc::now())).transpose()
+        let found = self.get_item(key(keys::notify_pk(org, user), BUCKET_SK), true).await?;
+        found.map(|item| bucket(&item, Utc::now())).transpose()
     }
 
     pub async fn get_notification_defaults(&self, org: &OrgId) -> Result<NotificationDefaults, StoreError> {
