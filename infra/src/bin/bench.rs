@@ -367,8 +367,8 @@ async fn main() -> anyhow::Result<()> {
     // drain the queues, and subtract what the schedules do when idle over as long a time.
     let messages = 3 * n;
     meter.take();
-    stack.start_workers();
     let (received_before, batches_before) = infra::local_workers::received();
+    stack.start_workers();
     let started = Instant::now();
     let urls: Vec<String> = stack.queue_urls.values().cloned().collect();
     drain(&sqs, &urls).await?;

@@ -88,6 +88,26 @@ impl World {
     }
 }
 
+/// A notification of an admin's message in `thread`, as the notifier would enqueue it.
+fn admin_notification(
+    thread: &str,
+    message_id: domain::MessageId,
+    preview: &str,
+    urgent: bool,
+) -> PendingNotification {
+    PendingNotification {
+        message_id,
+        thread_id: domain::ThreadId::parse(thread).unwrap(),
+        subject: "Notified".into(),
+        author_name: "Admin".into(),
+        preview: preview.into(),
+        urgent,
+        at: chrono::Utc::now(),
+        consent_category: None,
+        page: false,
+    }
+}
+
 fn covers(delivery: &Value, message: &str) -> bool {
     delivery["message_ids"].as_array().unwrap().iter().any(|m| m == message)
 }
@@ -181,17 +201,7 @@ async fn a_notification_handled_after_a_newer_one_still_waits_to_go_out_and_only
     let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
     let now = chrono::Utc::now();
     let millis = u64::try_from(now.timestamp_millis()).unwrap();
-    let notification = |message_id, preview: &str| PendingNotification {
-        message_id,
-        thread_id: domain::ThreadId::parse(&id).unwrap(),
-        subject: "Late".into(),
-        author_name: "Admin".into(),
-        preview: preview.into(),
-        urgent: false,
-        at: now,
-        consent_category: None,
-        page: false,
-    };
+    let notification = |message_id, preview: &str| admin_notification(&id, message_id, preview, false);
     // Events are handled out of order: the newer message's notification opens the bucket,
     // the older one (a minute earlier) sorts before where the bucket starts reading.
     let newer = notification(domain::MessageId::new_at(millis), "newer");
@@ -234,16 +244,8 @@ async fn more_notifications_waiting_than_one_delivery_takes_go_out_in_two_each_o
     let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
     let now = chrono::Utc::now();
     let millis = u64::try_from(now.timestamp_millis()).unwrap();
-    let notification = |i: u64, urgent| PendingNotification {
-        message_id: domain::MessageId::new_at(millis + i),
-        thread_id: domain::ThreadId::parse(&id).unwrap(),
-        subject: "Many".into(),
-        author_name: "Admin".into(),
-        preview: format!("update {i}"),
-        urgent,
-        at: now,
-        consent_category: None,
-        page: false,
+    let notification = |i: u64, urgent| {
+        admin_notification(&id, domain::MessageId::new_at(millis + i), &format!("update {i}"), urgent)
     };
     // 45 held for an hour, then an urgent one makes the bucket due at once: the dispatcher
     // finds 46 waiting, sends the oldest 40, and the rest at its next run.
