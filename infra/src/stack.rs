@@ -318,7 +318,11 @@ pub const LOCAL_DIGEST_WINDOW: std::time::Duration = std::time::Duration::from_s
 
 /// The channels as the local stack runs them: e-mail through the emulator's SES, every other
 /// channel through the recording sink at `{url}/dev/sink/{channel}`.
-async fn local_providers(sdk: &SdkConfig, url: &str, meter: Option<&CallMeter>) -> anyhow::Result<Providers> {
+pub async fn local_providers(
+    sdk: &SdkConfig,
+    url: &str,
+    meter: Option<&CallMeter>,
+) -> anyhow::Result<Providers> {
     let mut ses_config = aws_sdk_sesv2::config::Builder::from(sdk);
     if let Some(meter) = meter {
         ses_config = ses_config.interceptor(meter.clone());

@@ -82,6 +82,11 @@ pub async fn bucket_now(
         return Ok(false);
     };
     let bucket = &bucket;
+    // Postponed, or gone and made again, since it was listed: not due yet.
+    if bucket.due > now.max(Utc::now()) {
+        n.store.release_bucket(bucket).await?;
+        return Ok(false);
+    }
     let read = n.store.pending_notifications(bucket, MAX_SETTLED + 1, false).await?;
     // More than one delivery settles: this one takes the oldest, the bucket stays due.
     let more = read.len() > MAX_SETTLED;

@@ -26,6 +26,8 @@ use crate::{Store, StoreError};
 const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
 /// The bucket's attribute holding its lowest pending key.
 const FLOOR: &str = "floor";
+/// The bucket's attribute holding until when a dispatcher has claimed it.
+const LEASE: &str = "lease_until";
 
 fn defaults_key(org: &OrgId) -> Item {
     key(keys::settings_pk(org), keys::NOTIFICATIONS_SETTINGS_SK)
@@ -37,8 +39,21 @@ fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
     let count: u64 = items::field(item, "count")?;
     // Buckets made before floors were kept have none: read from the first pending key.
     let floor = items::field(item, FLOOR).unwrap_or_else(|_| keys::PENDING_PREFIX.to_owned());
+    let lease = items::field(item, LEASE).ok();
     let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
-    Ok(DueBucket { org: record.org, user: record.user, due, count, floor })
+    Ok(DueBucket { org: record.org, user: record.user, due, count, floor, lease })
+}
+
+/// What every settle of a claimed bucket holds to: nothing arrived since the claim (its
+/// count), and the claim is still this dispatcher's (its lease).
+fn held(bucket: &DueBucket) -> Condition<'static> {
+    let counted = Condition::new("#count = :count").name("#count", "count").value(":count", n(bucket.count));
+    match &bucket.lease {
+        Some(lease) => Condition { expression: "#count = :count AND #lease = :lease", ..counted }
+            .name("#lease", LEASE)
+            .value(":lease", s(lease)),
+        None => counted,
+    }
 }
 
 fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
@@ -71,6 +86,10 @@ pub struct DueBucket {
     pub count: u64,
     /// Where its pending notifications start (every key before it is sent).
     pub floor: String,
+    /// Until when the dispatcher that claimed it holds it (as stored: it also tells this
+    /// claim from a later one). Every settle is conditioned on it, so a dispatcher whose
+    /// lease ran out and was taken over changes nothing of the bucket.
+    pub lease: Option<String>,
 }
 
 /// A notification a provider accepted, as the delivery log and `/dev/outbox` show it.
@@ -423,10 +442,13 @@ impl Store {
             (":count", n(bucket.count)),
         ];
         values.extend(rest.map(|rest| (":floor", s(keys::pending_sk(&rest)))));
-        let mut names = vec![("#due", "due"), ("#gsk", Index::Gsi1.sk()), ("#count", "count")];
+        let mut names = vec![("#due", "due"), ("#gsk", Index::Gsi1.sk())];
         names.extend(rest.map(|_| ("#floor", FLOOR)));
+        let held = held(bucket);
+        names.extend(held.names);
+        values.extend(held.values);
         let set = items::SetExpression::new(
-            format!("SET #due = :due, #gsk = :sort{floor} REMOVE lease_until"),
+            format!("SET #due = :due, #gsk = :sort{floor} REMOVE #lease"),
             &names,
             values,
         );
@@ -434,8 +456,24 @@ impl Store {
             &self.table,
             key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK),
             set,
-            "#count = :count",
+            held.expression,
         )
+    }
+
+    /// Releases the bucket, if the claim is still this dispatcher's.
+    fn release(&self, bucket: &DueBucket) -> Result<TransactWriteItem, StoreError> {
+        let (condition, values) = match &bucket.lease {
+            Some(lease) => ("#lease = :lease", vec![(":lease", s(lease))]),
+            None => ("attribute_exists(pk)", vec![]),
+        };
+        let set = items::SetExpression::new("REMOVE #lease", &[("#lease", LEASE)], values);
+        tx::update(&self.table, key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK), set, condition)
+    }
+
+    /// Gives a claimed bucket back untouched (it was not due after all).
+    pub async fn release_bucket(&self, bucket: &DueBucket) -> Result<(), StoreError> {
+        // Not ours any more: nothing to give back.
+        self.write_one(self.release(bucket)?).await.map(drop)
     }
 
     /// Commits `writes`, the first of them the bucket's (conditioned on the claimed count),
@@ -454,12 +492,7 @@ impl Store {
                 TxOutcome::Committed => return Ok(()),
                 o if o.failed_condition(0) && !released => {
                     released = true;
-                    writes[0] = tx::update(
-                        &self.table,
-                        key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK),
-                        items::SetExpression::new("REMOVE lease_until", &[], vec![]),
-                        "attribute_exists(pk)",
-                    )?;
+                    writes[0] = self.release(bucket)?;
                 }
                 o if o.failed_condition(0) => {
                     writes.remove(0);
@@ -489,10 +522,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK)))
-            .update_expression("SET lease_until = :until")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
-            )
+            .update_expression("SET #lease = :until")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lease) OR #lease < :now)")
+            .expression_attribute_names("#lease", LEASE)
             .expression_attribute_values(":until", s(keys::timestamp(&until)))
             .expression_attribute_values(":now", s(keys::timestamp(&now)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
@@ -547,12 +579,7 @@ impl Store {
         // The bucket's write first: it goes, or falls due again (its floor up to the oldest
         // left waiting), only if nothing arrived since the claim.
         let mut writes: Vec<TransactWriteItem> = vec![match settle.next_due {
-            None => {
-                let unchanged = Condition::new("#count = :count")
-                    .name("#count", "count")
-                    .value(":count", n(bucket.count));
-                tx::delete(&self.table, key(pk.clone(), BUCKET_SK), unchanged)?
-            }
+            None => tx::delete(&self.table, key(pk.clone(), BUCKET_SK), held(bucket))?,
             Some(due) => self.reschedule(bucket, due, settle.rest)?,
         }];
         // The notification stays (until TTL), marked sent, as the record that this message

@@ -632,3 +632,76 @@ async fn an_urgent_message_goes_out_in_quiet_hours_behind_dozens_held_for_the_mo
     let held = w.pending("resident-1", 100).await;
     assert!(held.len() >= 45, "the normal ones still wait for the morning: {}", held.len());
 }
+
+/// A dispatcher of this test's own, sending through the local stack's providers.
+async fn own_dispatcher(w: &World) -> app::dispatch::Notifier {
+    let sdk = infra::stack::sdk_config(&crate::support::stack().endpoint).await;
+    app::dispatch::Notifier {
+        store: w.store.clone(),
+        providers: infra::stack::local_providers(&sdk, &w.url, None).await.unwrap(),
+        app_url: w.url.clone(),
+        digest_window: infra::stack::LOCAL_DIGEST_WINDOW,
+        categories: app::dispatch::CategoryCache::default(),
+        links: None,
+    }
+}
+
+#[tokio::test]
+async fn a_dispatcher_whose_lease_ran_out_leaves_the_next_notifications_bucket_alone() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Lease", "First").await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let now = chrono::Utc::now();
+    let millis = u64::try_from(now.timestamp_millis()).unwrap();
+    // Due far ahead, so the running dispatcher leaves them to this test.
+    let later = now + chrono::Duration::days(1);
+    let first = admin_notification(&id, domain::MessageId::new_at(millis), "first", false);
+    assert!(w.store.enqueue_notification(&org, &user, &first, later).await.unwrap());
+    let listed = w.store.bucket_of(&org, &user).await.unwrap().unwrap();
+    // A dispatcher claims it for a moment and stalls; a second takes it over once that
+    // lease ran out, sends, and the bucket goes.
+    let stalled =
+        w.store.claim_bucket(&listed, now, now + chrono::Duration::milliseconds(1)).await.unwrap().unwrap();
+    let after = now + chrono::Duration::seconds(1);
+    let second =
+        w.store.claim_bucket(&listed, after, after + chrono::Duration::minutes(1)).await.unwrap().unwrap();
+    w.store.finish_bucket(&second, std::slice::from_ref(&first), None).await.unwrap();
+    assert!(w.store.bucket_of(&org, &user).await.unwrap().is_none());
+    // A new notification makes the bucket again, with the count the stalled one claimed.
+    let next = admin_notification(&id, domain::MessageId::new_at(millis + 1), "next", false);
+    assert!(w.store.enqueue_notification(&org, &user, &next, later).await.unwrap());
+    assert_eq!(w.store.bucket_of(&org, &user).await.unwrap().unwrap().count, stalled.count);
+
+    // The stalled dispatcher finishes: the new notification still waits, and only it.
+    w.store.finish_bucket(&stalled, std::slice::from_ref(&first), None).await.unwrap();
+    let waiting = w.pending("resident-1", 10).await;
+    assert_eq!(waiting.iter().map(|p| p.message_id).collect::<Vec<_>>(), vec![next.message_id]);
+}
+
+#[tokio::test]
+async fn a_bucket_postponed_after_the_dispatcher_listed_it_is_not_sent_early() {
+    let w = World::new().await;
+    let phone = w.phone(7);
+    w.set_preferences("resident-1", json!({"channels": [{"channel": "sms", "address": phone}]})).await;
+    let id = w.start_thread("resident-1", "general", "Postponed", "First").await;
+    let (org, user) = (OrgId::parse(&w.org).unwrap(), UserId::parse("resident-1").unwrap());
+    let now = chrono::Utc::now();
+    let millis = u64::try_from(now.timestamp_millis()).unwrap();
+    let held = admin_notification(&id, domain::MessageId::new_at(millis), "held", false);
+    assert!(w.store.enqueue_notification(&org, &user, &held, now + chrono::Duration::days(1)).await.unwrap());
+    // As the due index had it before it was postponed to tomorrow.
+    let bucket = w.store.bucket_of(&org, &user).await.unwrap().unwrap();
+    let listed = store::DueBucket { due: now - chrono::Duration::minutes(1), ..bucket };
+    let dispatcher = own_dispatcher(&w).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+
+    let sent = app::dispatch::bucket_now(&dispatcher, &listed, now, deadline).await.unwrap();
+    assert!(!sent);
+    assert!(w.sink_requests(&phone).await.is_empty(), "nothing sent before its time");
+    let waiting = w.pending("resident-1", 10).await;
+    assert_eq!(waiting.iter().map(|p| p.message_id).collect::<Vec<_>>(), vec![held.message_id]);
+    // Given back, not held: tomorrow a dispatcher takes it and sends it.
+    let tomorrow = now + chrono::Duration::days(1) + chrono::Duration::seconds(1);
+    assert!(app::dispatch::bucket_now(&dispatcher, &listed, tomorrow, deadline).await.unwrap());
+    assert_eq!(w.sink_requests(&phone).await.len(), 1);
+}
