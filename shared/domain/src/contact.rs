@@ -123,13 +123,7 @@ impl NewContact {
             }
         };
         let property_ids = staff_properties(role, self.property_ids)?.unwrap_or_default();
-        if role == Role::Resident && (property_id.is_none() || unit.is_none()) {
-            return Err(DomainError::invalid(
-                ErrorCode::UnitRequired,
-                "residents and owners need a property_id and a unit",
-            ));
-        }
-        Ok(User {
+        let user = User {
             id,
             org,
             role,
@@ -146,56 +140,91 @@ impl NewContact {
             login: None,
             invite: None,
             rev: 0,
-        })
+        };
+        needs_unit(&user)?;
+        Ok(user)
     }
 }
 
-/// Changes to a contact; absent or null fields stay as they are. name, property_id and
-/// unit are one line each (422 invalid_characters); property_id and unit may not contain '#'.
+/// Changes to a contact: an absent field stays as it is; `email`, `phone`, `property_id`
+/// and `unit` given as null are cleared (residents and owners keep a property and a unit:
+/// 422 unit_required). name, property_id and unit are one line each (422
+/// invalid_characters); property_id and unit may not contain '#'.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$")]
     pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
-    pub property_id: Option<String>,
-    #[schema(max_length = 20, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
-    pub unit: Option<String>,
+    /// null clears it, and with it the sign-in and any invitation (as a new address does).
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
+    pub property_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>, max_length = 20, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029#]*$")]
+    pub unit: Option<Option<String>>,
     /// Staff only: replaces the properties they work for (at most 20; `[]` clears them).
     #[schema(max_items = 20)]
     pub property_ids: Option<Vec<String>>,
 }
 
+/// A field that is present: `Some(None)` when it is null (absent fields take the default,
+/// `None`).
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 impl ContactPatch {
     pub fn apply(self, mut user: User) -> Result<User, DomainError> {
+        // Only a patch that clears one is refused for it (some residents had no unit before
+        // the rule, and may still be renamed).
+        let clears_place = self.property_id == Some(None) || self.unit == Some(None);
         if let Some(name) = short("name", self.name, 100)? {
             user.name = name;
         }
-        if let Some(email) = address(Channel::Email, self.email)? {
-            if user.email.as_deref() != Some(email.as_str()) {
+        if let Some(email) = self.email {
+            let email = address(Channel::Email, email)?;
+            if user.email != email {
                 // A link sent to the old address must not open the account any more, nor
                 // the sign-in made for it (the caller deletes it from the directory).
                 user.invite = None;
                 user.login = None;
             }
-            user.email = Some(email);
+            user.email = email;
         }
-        if let Some(phone) = address(Channel::Sms, self.phone)? {
-            user.phone = Some(phone);
+        if let Some(phone) = self.phone {
+            user.phone = address(Channel::Sms, phone)?;
         }
-        if let Some(p) = key_part("property_id", self.property_id, 64)? {
-            user.property_id = Some(p);
+        if let Some(property_id) = self.property_id {
+            user.property_id = key_part("property_id", property_id, 64)?;
         }
-        if let Some(u) = key_part("unit", self.unit, 20)? {
-            user.unit = Some(u);
+        if let Some(unit) = self.unit {
+            user.unit = key_part("unit", unit, 20)?;
         }
         if let Some(ids) = staff_properties(user.role, self.property_ids)? {
             user.property_ids = ids;
         }
+        if clears_place {
+            needs_unit(&user)?;
+        }
         Ok(user)
     }
+}
+
+/// Residents and owners have a property and a unit (422 unit_required).
+fn needs_unit(user: &User) -> Result<(), DomainError> {
+    if user.role == Role::Resident && (user.property_id.is_none() || user.unit.is_none()) {
+        return Err(DomainError::invalid(
+            ErrorCode::UnitRequired,
+            "residents and owners need a property_id and a unit",
+        ));
+    }
+    Ok(())
 }
 
 /// Lower case, accents removed: "José" and "jose" are the same to search.
@@ -252,5 +281,32 @@ mod tests {
         assert!(new(r#"{"kind":"staff","name":"S","email":"bad"}"#)
             .into_user(UserId::parse("u").unwrap(), org)
             .is_err());
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_leaves_out_and_clears_what_it_gives_as_null() {
+        let org = OrgId::parse("o").unwrap();
+        let resident = serde_json::from_str::<NewContact>(
+            r#"{"kind":"resident","name":"Ana","email":"ana@example.com","phone":"+15145550123","property_id":"p","unit":"1"}"#,
+        )
+        .unwrap()
+        .into_user(UserId::parse("u").unwrap(), org)
+        .unwrap();
+        let signed_in = User { login: Some("sub-1".into()), ..resident };
+        let patch = |json: &str| serde_json::from_str::<ContactPatch>(json).unwrap().apply(signed_in.clone());
+
+        let renamed = patch(r#"{"name":"Ana B"}"#).unwrap();
+        assert_eq!(renamed, User { name: "Ana B".into(), ..signed_in.clone() });
+        let cleared = patch(r#"{"phone":null,"email":null}"#).unwrap();
+        assert_eq!((cleared.phone, cleared.email, cleared.login), (None, None, None));
+        assert_eq!(cleared.unit.as_deref(), Some("1"));
+        for json in [r#"{"unit":null}"#, r#"{"property_id":null,"phone":null}"#] {
+            let refused = patch(json).unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::UnitRequired, "{json}");
+        }
+        // Staff and vendors may have no property.
+        let staff = User { role: Role::Staff, ..signed_in.clone() };
+        let moved = ContactPatch { property_id: Some(None), ..Default::default() }.apply(staff).unwrap();
+        assert_eq!(moved.property_id, None);
     }
 }

@@ -25,6 +25,10 @@ impl World {
     ) -> (StatusCode, Value) {
         self.post(user, &format!("/v1/contacts/{id}/{action}"), body).await
     }
+
+    async fn patch_contact(&self, id: &str, body: Value) -> (StatusCode, Value) {
+        self.call("admin-1", Method::PATCH, &format!("/v1/contacts/{id}"), Some(body)).await
+    }
 }
 
 #[tokio::test]
@@ -69,6 +73,39 @@ async fn contacts_are_found_by_name_prefix_unit_and_property_and_staff_start_thr
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(w.contact_names("bookkeeper-1", "?q=nun").await, ["José Ébert-Núñez"]);
+}
+
+#[tokio::test]
+async fn a_patch_clears_the_details_given_as_null_and_a_resident_keeps_their_unit() {
+    let w = World::new().await;
+    let staff = w
+        .create_contact(
+            json!({"kind": "staff", "name": "Sam Gardien", "phone": "+15145550142", "property_id": "prop-2"}),
+        )
+        .await;
+    let id = staff["id"].as_str().unwrap();
+    assert_eq!(w.contact_names("admin-1", "?property_id=prop-2").await, ["Sam Gardien"]);
+    // Moved away, and no phone any more: both cleared, the rest kept.
+    let (status, cleared) = w.patch_contact(id, json!({"phone": null, "property_id": null})).await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    let (_, stored) = w.get("admin-1", &format!("/v1/contacts/{id}")).await;
+    assert_eq!((&stored["phone"], &stored["property_id"]), (&Value::Null, &Value::Null), "{stored}");
+    assert_eq!(stored["name"], "Sam Gardien");
+    assert!(w.contact_names("admin-1", "?property_id=prop-2").await.is_empty(), "off the property's list");
+    assert_eq!(w.contact_names("admin-1", "?q=gardien").await, ["Sam Gardien"]);
+
+    // A resident keeps a property and a unit: refused, and nothing of the patch stored.
+    let (_, before) = w.get("admin-1", "/v1/contacts/resident-1").await;
+    let (status, refused) =
+        w.patch_contact("resident-1", json!({"unit": null, "phone": "+15145550143"})).await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unit_required"),
+        "{refused}"
+    );
+    let (_, after) = w.get("admin-1", "/v1/contacts/resident-1").await;
+    assert_eq!(after, before);
+    assert_eq!(after["unit"], "101");
 }
 
 #[tokio::test]

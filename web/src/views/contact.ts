@@ -44,13 +44,13 @@ function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
   const phone = input("phone", saved.phone, { type: "tel", maxlength: 16, placeholder: "+15145550100" });
   const property = input("property_id", saved.property_id, { maxlength: 64 });
   const unit = input("unit", saved.unit, { maxlength: 20 });
-  // Only what changed is sent: an untouched field stays as it is on the server, which
-  // never clears one (an emptied field is refused here rather than silently kept).
+  // Only what changed is sent: an untouched field stays as it is on the server, an
+  // emptied one is sent as null, which clears it (a resident keeps a property and a unit:
+  // the server refuses to clear those).
   const changed = (box: HTMLInputElement, before: string | null | undefined) => {
     const now = box.value.trim();
     if (now === (before ?? "")) return undefined;
-    if (!now) throw new Error(s.cannotClear);
-    return now;
+    return now || null;
   };
   return section(
     s.contactDetails,
@@ -61,14 +61,15 @@ function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
     ],
     async () => {
       const patch: Schemas["ContactPatch"] = {
-        name: changed(name, saved.name),
+        // Required: the form never sends it empty.
+        name: changed(name, saved.name) ?? undefined,
         email: changed(email, saved.email),
         phone: changed(phone, saved.phone),
         property_id: changed(property, saved.property_id),
         unit: changed(unit, saved.unit),
       };
-      // A new address ends the sign-in and any invitation of the old one.
-      if (patch.email && saved.email && !window.confirm(`${s.confirmEmailChange} ${saved.name}`)) throw new Error(s.notSaved);
+      // A new address, or none, ends the sign-in and any invitation of the old one.
+      if (patch.email !== undefined && saved.email && !window.confirm(`${s.confirmEmailChange} ${saved.name}`)) throw new Error(s.notSaved);
       saved = await ctx.api.updateContact(saved.id, patch);
     },
   );
