@@ -5,6 +5,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    let routes = api::functions::router("invites", state).expect("invites serves HTTP routes");
+    let routes = api::functions::serve(api::functions::invites(), state);
     lambda_http::run(routes).await
 }

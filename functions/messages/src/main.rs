@@ -4,6 +4,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    let routes = api::functions::router("messages", state).expect("messages serves HTTP routes");
+    let routes = api::functions::serve(api::functions::messages(), state);
     lambda_http::run(routes).await
 }

@@ -6,6 +6,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    let routes = api::functions::router("search", state).expect("search serves HTTP routes");
+    let routes = api::functions::serve(api::functions::search(), state);
     lambda_http::run(routes).await
 }

@@ -6,6 +6,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let state = api::AppState::from_env().await?;
-    let routes = api::functions::router("settings", state).expect("settings serves HTTP routes");
+    let routes = api::functions::serve(api::functions::settings(), state);
     lambda_http::run(routes).await
 }

@@ -16,30 +16,65 @@ pub const HTTP_FUNCTIONS: [&str; 8] =
 /// that serves no HTTP route.
 pub fn routes(binary: &str) -> Option<OpenApiRouter<AppState>> {
     Some(match binary {
-        "threads" => crate::threads::routes()
-            .merge(crate::triage::routes())
-            .merge(crate::audit::routes())
-            .merge(public(crate::system::routes())),
-        "messages" => crate::messages::routes(),
-        "settings" => crate::settings::routes()
-            .merge(crate::me::routes())
-            .merge(crate::templates::routes())
-            .merge(crate::categories::routes())
-            .merge(crate::campaigns::routes())
-            .merge(crate::triage::settings_routes())
-            .merge(crate::webhooks::routes()),
-        "attachments" => crate::attachments::routes(),
-        "contacts" => crate::contacts::routes(),
-        "invites" => public(crate::contacts::public_routes()),
-        "search" => crate::search::routes(),
-        "links" => public(crate::links::routes()),
+        "threads" => threads(),
+        "messages" => messages(),
+        "settings" => settings(),
+        "attachments" => attachments(),
+        "contacts" => contacts(),
+        "invites" => invites(),
+        "search" => search(),
+        "links" => links(),
         _ => return None,
     })
 }
 
-/// The axum router of the function `binary`.
-pub fn router(binary: &str, state: AppState) -> Option<axum::Router> {
-    routes(binary).map(|r| crate::doc::serve(r, state))
+// One function per binary, which its `main` names: a binary then links only its own
+// handlers, and the release build's link-time optimization has only those to work on.
+
+pub fn threads() -> OpenApiRouter<AppState> {
+    crate::threads::routes()
+        .merge(crate::triage::routes())
+        .merge(crate::audit::routes())
+        .merge(public(crate::system::routes()))
+}
+
+pub fn messages() -> OpenApiRouter<AppState> {
+    crate::messages::routes()
+}
+
+pub fn settings() -> OpenApiRouter<AppState> {
+    crate::settings::routes()
+        .merge(crate::me::routes())
+        .merge(crate::templates::routes())
+        .merge(crate::categories::routes())
+        .merge(crate::campaigns::routes())
+        .merge(crate::triage::settings_routes())
+        .merge(crate::webhooks::routes())
+}
+
+pub fn attachments() -> OpenApiRouter<AppState> {
+    crate::attachments::routes()
+}
+
+pub fn contacts() -> OpenApiRouter<AppState> {
+    crate::contacts::routes()
+}
+
+pub fn invites() -> OpenApiRouter<AppState> {
+    public(crate::contacts::public_routes())
+}
+
+pub fn search() -> OpenApiRouter<AppState> {
+    crate::search::routes()
+}
+
+pub fn links() -> OpenApiRouter<AppState> {
+    public(crate::links::routes())
+}
+
+/// The axum router serving `routes` (a function's `main` passes its own).
+pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> axum::Router {
+    crate::doc::serve(routes, state)
 }
 
 /// The function's routes as `(METHOD, path)`, in the path syntax of template.yaml.

@@ -43,6 +43,14 @@ fn each_function_serves_exactly_the_routes_template_yaml_gives_it() {
         routes.sort();
         assert_eq!(declared, routes, "{binary}");
     }
+    // And each HTTP function's `main` serves its own routes (it names them, so that its
+    // binary links only those handlers).
+    for binary in api::functions::HTTP_FUNCTIONS {
+        let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../functions/{binary}/src/main.rs"));
+        let source = std::fs::read_to_string(&main).unwrap();
+        assert!(source.contains(&format!("api::functions::serve(api::functions::{binary}(), ")), "{binary}");
+    }
 }
 
 #[test]
