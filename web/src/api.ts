@@ -173,8 +173,8 @@ export class Api {
   }
 
   /**
-   * Staff: the organization's staff, by name (every page: a page is filtered after it is
-   * read, so one may hold few of them; at most 20 pages).
+   * Staff: the organization's staff, by name (every page, at most 20: the server reads up
+   * to 1,000 contacts for each, so an org of 20,000 is covered).
    */
   staff(): Promise<Schemas["Contact"][]> {
     // Every inbox and thread shows it: read once a minute, not on each view.

@@ -1,6 +1,6 @@
 //! Inbox lists: one of two indexes by folder, newest activity first. Other filters (topic,
 //! property, priority, "not archived") are filter expressions on that Query, read on until the page is full
-//! (see [`MAX_FILTERED_READS`]).
+//! (see [`crate::filled`]).
 
 use std::collections::HashMap;
 
@@ -11,11 +11,6 @@ use crate::items::{self, data, field, s, Item, SUMMARY};
 use crate::keys::{self, InboxScope, PK, SK};
 use crate::records::{ParticipantRecord, Summary, ThreadRecord};
 use crate::{Cursor, Page, Store, StoreError};
-
-/// A filtered list reads at most this many index pages (of [`FILTERED_READ_ROWS`] rows
-/// each) for one page of answer; past that it answers what it found, with a cursor.
-pub const MAX_FILTERED_READS: usize = 5;
-const FILTERED_READ_ROWS: i32 = 200;
 
 #[derive(Debug, Clone)]
 pub struct InboxQuery {
@@ -110,69 +105,31 @@ impl Store {
         let (index, partition) = q.scope.partition(q.status);
         let (gpk, gsk) = (index.pk(), index.sk());
         let key_attributes = [PK, SK, gpk, gsk];
-        let mut start = q
+        let start = q
             .cursor
             .as_ref()
             .map(|c| c.decode(&key_attributes, (gpk, &partition), &keys::org_prefix(q.scope.org())))
             .transpose()?;
         let filter = q.filter.expression(&q.scope)?;
         let filtered = !q.filter.is_empty();
-        let wanted = usize::try_from(q.limit).unwrap_or(0);
-        let mut items = Vec::new();
-        for _ in 0..MAX_FILTERED_READS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index.name())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", gpk)
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .set_filter_expression(filtered.then(|| filter.terms.join(" AND ")))
-                .set_expression_attribute_names(Some(
-                    filter.names.clone().into_iter().chain([("#pk".to_owned(), gpk.to_owned())]).collect(),
-                ))
-                .set_expression_attribute_values(Some(
-                    filter
-                        .values
-                        .clone()
-                        .into_iter()
-                        .chain([(":pk".to_owned(), s(partition.clone()))])
-                        .collect(),
-                ))
-                .scan_index_forward(q.oldest_first)
-                .limit(if filtered { FILTERED_READ_ROWS } else { q.limit })
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                if items.len() == wanted {
-                    // Full before this read's end: the next page starts after the last row.
-                    let next = Cursor::encode(&key_of(items.last(), &key_attributes));
-                    return finish(&q.scope, items, next);
-                }
-                items.push(item.clone());
-            }
-            start = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
-            if start.is_none() || items.len() == wanted || !filtered {
-                break;
-            }
-        }
-        let next = start.as_ref().and_then(Cursor::encode);
-        finish(&q.scope, items, next)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression("#pk = :pk")
+            .set_filter_expression(filtered.then(|| filter.terms.join(" AND ")))
+            .set_expression_attribute_names(Some(
+                filter.names.into_iter().chain([("#pk".to_owned(), gpk.to_owned())]).collect(),
+            ))
+            .set_expression_attribute_values(Some(
+                filter.values.into_iter().chain([(":pk".to_owned(), s(partition.clone()))]).collect(),
+            ))
+            .scan_index_forward(q.oldest_first);
+        let (items, next) = self.read_filled(query, filtered, q.limit, start, &key_attributes).await?;
+        let rows = items.iter().map(|item| row(&q.scope, item)).collect::<Result<_, _>>()?;
+        Ok(Page { items: rows, next })
     }
-}
-
-/// The key attributes of a row, as a cursor holds them.
-fn key_of(item: Option<&Item>, attributes: &[&str]) -> HashMap<String, AttributeValue> {
-    let item = item.cloned().unwrap_or_default();
-    attributes.iter().filter_map(|a| item.get(*a).map(|v| ((*a).to_owned(), v.clone()))).collect()
-}
-
-fn finish(scope: &InboxScope, items: Vec<Item>, next: Option<Cursor>) -> Result<Page<InboxRow>, StoreError> {
-    let rows = items.iter().map(|item| row(scope, item)).collect::<Result<_, _>>()?;
-    Ok(Page { items: rows, next })
 }
 
 fn row(scope: &InboxScope, item: &Item) -> Result<InboxRow, StoreError> {

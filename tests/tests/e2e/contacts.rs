@@ -109,6 +109,38 @@ async fn a_patch_clears_the_details_given_as_null_and_a_resident_keeps_their_uni
 }
 
 #[tokio::test]
+async fn the_staff_are_found_among_hundreds_of_residents_whose_names_sort_first() {
+    let w = World::new().await;
+    let org = domain::OrgId::parse(&w.org).unwrap();
+    // 300 residents named before every staff member ("Aaron …" < "Avery Admin").
+    let residents = (0..300).map(|i| {
+        let id = format!("aaron-{i:03}");
+        infra::seed::user(
+            &org,
+            &id,
+            domain::Role::Resident,
+            &format!("Aaron {i:03}"),
+            Some("9"),
+            Some("prop-9"),
+        )
+    });
+    futures::future::try_join_all(residents.map(|u| {
+        let store = &w.store;
+        async move { store.put_user(&u).await }
+    }))
+    .await
+    .unwrap();
+    assert_eq!(w.contact_names("admin-1", "?limit=5").await[0], "Aaron 000", "the residents sort first");
+
+    // One page of staff, as the web client's staff directory asks for it.
+    let (status, page) = w.get("admin-1", "/v1/contacts?kind=staff&limit=10").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let names: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Avery Admin", "Billie Books", "Max Maintenance", "Sam Security"]);
+}
+
+#[tokio::test]
 async fn a_lock_needs_a_reason_blocks_writes_but_not_reads_and_unlock_restores_writes() {
     let w = World::new().await;
     let id = w.start_thread("resident-1", "general", "Hello", "Hi").await;
