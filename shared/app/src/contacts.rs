@@ -87,11 +87,21 @@ pub(crate) fn entry(action: &str, actor: &User, subject: &User, reason: Option<S
 pub async fn update(app: &App, actor: &User, id: &UserId, patch: ContactPatch) -> Result<User, Error> {
     let before = load_for_admin(app, actor, id).await?;
     let after = patch.apply(before.clone())?;
-    // A new address: whoever signs in with the old one (perhaps the wrong person, who got
-    // a link sent to a mistyped address) loses the account now; the API also refuses their
-    // tokens, whose e-mail is no longer the contact's.
-    if let (Some(directory), Some(login), None) = (&app.directory, &before.login, &after.login) {
-        directory.delete_owned(&before.org, &before.id, login).await?;
+    if after.email != before.email {
+        // It would end their own sign-in, with nobody to invite them again: another admin
+        // changes it, as they lock or archive.
+        if before.id == actor.id {
+            let message = "admins cannot change or remove their own e-mail address";
+            return Err(DomainError::conflict(ErrorCode::CannotChangeOwnEmail, message).into());
+        }
+        // A new address, or none: whoever signs in with the old one (perhaps the wrong
+        // person, who got a link sent to a mistyped address) loses the account now (the API
+        // also refuses their tokens, whose e-mail is no longer the contact's), and with it
+        // the channels they chose to be notified on.
+        if let (Some(directory), Some(login)) = (&app.directory, &before.login) {
+            directory.delete_owned(&before.org, &before.id, login).await?;
+        }
+        app.store.delete_preferences(&before.org, &before.id).await?;
     }
     save(app, &before, after, None).await
 }

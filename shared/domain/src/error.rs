@@ -35,6 +35,7 @@ error_codes! {
     AttachmentUnavailable => "attachment_unavailable",
     BodyOrTemplate => "body_or_template",
     CannotArchiveSelf => "cannot_archive_self",
+    CannotChangeOwnEmail => "cannot_change_own_email",
     CannotLockSelf => "cannot_lock_self",
     CannotRemoveResident => "cannot_remove_resident",
     ConcurrentUpdate => "concurrent_update",

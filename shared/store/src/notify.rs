@@ -39,21 +39,21 @@ fn bucket(item: &Item, now: DateTime<Utc>) -> Result<DueBucket, StoreError> {
     let count: u64 = items::field(item, "count")?;
     // Buckets made before floors were kept have none: read from the first pending key.
     let floor = items::field(item, FLOOR).unwrap_or_else(|_| keys::PENDING_PREFIX.to_owned());
-    let lease = items::field(item, LEASE).ok();
     let due = DateTime::parse_from_rfc3339(&due).map(|d| d.with_timezone(&Utc)).unwrap_or(now);
-    Ok(DueBucket { org: record.org, user: record.user, due, count, floor, lease })
+    // Another dispatcher's lease, if the item has one, is not this reader's.
+    Ok(DueBucket { org: record.org, user: record.user, due, count, floor, lease: None })
 }
 
-/// What every settle of a claimed bucket holds to: nothing arrived since the claim (its
-/// count), and the claim is still this dispatcher's (its lease).
+/// What every settle of a bucket holds to: nothing arrived since it was read (its count),
+/// and the claim is still this dispatcher's (its lease; unclaimed: nobody's).
 fn held(bucket: &DueBucket) -> Condition<'static> {
-    let counted = Condition::new("#count = :count").name("#count", "count").value(":count", n(bucket.count));
-    match &bucket.lease {
-        Some(lease) => Condition { expression: "#count = :count AND #lease = :lease", ..counted }
-            .name("#lease", LEASE)
-            .value(":lease", s(lease)),
-        None => counted,
-    }
+    let (expression, values) = match &bucket.lease {
+        Some(lease) => {
+            ("#count = :count AND #lease = :lease", vec![(":count", n(bucket.count)), (":lease", s(lease))])
+        }
+        None => ("#count = :count AND attribute_not_exists(#lease)", vec![(":count", n(bucket.count))]),
+    };
+    Condition { expression, names: vec![("#count", "count"), ("#lease", LEASE)], values }
 }
 
 fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
@@ -86,9 +86,9 @@ pub struct DueBucket {
     pub count: u64,
     /// Where its pending notifications start (every key before it is sent).
     pub floor: String,
-    /// Until when the dispatcher that claimed it holds it (as stored: it also tells this
-    /// claim from a later one). Every settle is conditioned on it, so a dispatcher whose
-    /// lease ran out and was taken over changes nothing of the bucket.
+    /// Until when this reader's claim holds it (as stored: it also tells this claim from a
+    /// later one); `None` as read without a claim. Every settle is conditioned on it, so a
+    /// dispatcher whose lease ran out and was taken over changes nothing of the bucket.
     pub lease: Option<String>,
 }
 
@@ -217,6 +217,13 @@ impl Store {
         prefs: &NotificationPreferences,
     ) -> Result<(), StoreError> {
         self.put_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), prefs).await
+    }
+
+    /// Removes a user's own notification preferences (they are then notified by the org's
+    /// defaults, at their contact addresses).
+    pub async fn delete_preferences(&self, org: &OrgId, user: &UserId) -> Result<(), StoreError> {
+        let at = key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK);
+        self.write_one(tx::delete(&self.table, at, Condition::always())?).await.map(drop)
     }
 
     /// One message of a thread's timeline.
@@ -444,6 +451,7 @@ impl Store {
         values.extend(rest.map(|rest| (":floor", s(keys::pending_sk(&rest)))));
         let mut names = vec![("#due", "due"), ("#gsk", Index::Gsi1.sk())];
         names.extend(rest.map(|_| ("#floor", FLOOR)));
+        // Its names include `#lease`, which the expression removes.
         let held = held(bucket);
         names.extend(held.names);
         values.extend(held.values);
@@ -460,20 +468,21 @@ impl Store {
         )
     }
 
-    /// Releases the bucket, if the claim is still this dispatcher's.
+    /// Releases the bucket, if the claim is still this dispatcher's (unclaimed: a no-op
+    /// that holds while nobody claimed it).
     fn release(&self, bucket: &DueBucket) -> Result<TransactWriteItem, StoreError> {
         let (condition, values) = match &bucket.lease {
             Some(lease) => ("#lease = :lease", vec![(":lease", s(lease))]),
-            None => ("attribute_exists(pk)", vec![]),
+            None => ("attribute_exists(pk) AND attribute_not_exists(#lease)", vec![]),
         };
         let set = items::SetExpression::new("REMOVE #lease", &[("#lease", LEASE)], values);
         tx::update(&self.table, key(keys::notify_pk(&bucket.org, &bucket.user), BUCKET_SK), set, condition)
     }
 
-    /// Gives a claimed bucket back untouched (it was not due after all).
+    /// Gives a claimed bucket back untouched (it was not due after all), again after a
+    /// conflict; taken over meanwhile, there is nothing to give back.
     pub async fn release_bucket(&self, bucket: &DueBucket) -> Result<(), StoreError> {
-        // Not ours any more: nothing to give back.
-        self.write_one(self.release(bucket)?).await.map(drop)
+        self.settle_bucket(bucket, vec![self.release(bucket)?]).await
     }
 
     /// Commits `writes`, the first of them the bucket's (conditioned on the claimed count),
@@ -530,8 +539,12 @@ impl Store {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
+        let lease = Some(keys::timestamp(&until));
         match out {
-            Ok(claimed) => claimed.attributes().map(|item| self::bucket(item, now)).transpose(),
+            Ok(claimed) => claimed
+                .attributes()
+                .map(|item| Ok(DueBucket { lease: lease.clone(), ..self::bucket(item, now)? }))
+                .transpose(),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
                 Ok(None)
             }

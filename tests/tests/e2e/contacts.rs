@@ -109,6 +109,28 @@ async fn a_patch_clears_the_details_given_as_null_and_a_resident_keeps_their_uni
 }
 
 #[tokio::test]
+async fn a_new_e_mail_address_drops_the_channels_chosen_under_the_old_and_admins_cannot_change_their_own() {
+    let w = World::new().await;
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-2").unwrap());
+    w.set_preferences("resident-2", json!({"channels": [{"channel": "sms", "address": w.phone(8)}]})).await;
+    assert!(w.store.get_preferences(&org, &user).await.unwrap().is_some());
+
+    let (status, changed) = w.patch_contact("resident-2", json!({"email": "reza@example.com"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["email"], "reza@example.com");
+    assert!(w.store.get_preferences(&org, &user).await.unwrap().is_none(), "chosen by whoever signed in");
+
+    let (_, before) = w.get("admin-1", "/v1/contacts/admin-1").await;
+    for email in [json!(null), json!("avery@example.com")] {
+        let (status, refused) = w.patch_contact("admin-1", json!({ "email": email })).await;
+        assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "cannot_change_own_email"));
+    }
+    let (status, renamed) = w.patch_contact("admin-1", json!({"name": "Avery A. Admin"})).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["email"], before["email"], "their own name, not their address");
+}
+
+#[tokio::test]
 async fn the_staff_are_found_among_hundreds_of_residents_whose_names_sort_first() {
     let w = World::new().await;
     let org = domain::OrgId::parse(&w.org).unwrap();

@@ -700,7 +700,11 @@ async fn a_bucket_postponed_after_the_dispatcher_listed_it_is_not_sent_early() {
     assert!(w.sink_requests(&phone).await.is_empty(), "nothing sent before its time");
     let waiting = w.pending("resident-1", 10).await;
     assert_eq!(waiting.iter().map(|p| p.message_id).collect::<Vec<_>>(), vec![held.message_id]);
-    // Given back, not held: tomorrow a dispatcher takes it and sends it.
+    // Given back, not held: another claim takes it now (for a moment), and tomorrow a
+    // dispatcher sends it.
+    let moment = chrono::Utc::now();
+    let claim = w.store.claim_bucket(&listed, moment, moment + chrono::Duration::milliseconds(1)).await;
+    assert!(claim.unwrap().is_some(), "released");
     let tomorrow = now + chrono::Duration::days(1) + chrono::Duration::seconds(1);
     assert!(app::dispatch::bucket_now(&dispatcher, &listed, tomorrow, deadline).await.unwrap());
     assert_eq!(w.sink_requests(&phone).await.len(), 1);

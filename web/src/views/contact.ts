@@ -40,7 +40,9 @@ function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
   const input = (name: string, value: string | null | undefined, attrs: Record<string, string | number | boolean> = {}) =>
     h("input", { name, value: value ?? "", ...attrs }) as HTMLInputElement;
   const name = input("name", saved.name, { required: true, maxlength: 100 });
-  const email = input("email", saved.email, { type: "email", maxlength: 254 });
+  // An admin's own address would end their own sign-in: another admin changes it.
+  const own = loaded.id === ctx.session.userId;
+  const email = input("email", saved.email, { type: "email", maxlength: 254, ...(own ? { disabled: true, title: s.ownEmail } : {}) });
   const phone = input("phone", saved.phone, { type: "tel", maxlength: 16, placeholder: "+15145550100" });
   const property = input("property_id", saved.property_id, { maxlength: 64 });
   const unit = input("unit", saved.unit, { maxlength: 20 });
@@ -60,8 +62,8 @@ function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
       h("div", { class: "row" }, field(s.property, property), field(s.unit, unit)),
     ],
     async () => {
+      if (!name.value.trim()) throw new Error(s.nameRequired);
       const patch: Schemas["ContactPatch"] = {
-        // Required: the form never sends it empty.
         name: changed(name, saved.name) ?? undefined,
         email: changed(email, saved.email),
         phone: changed(phone, saved.phone),
