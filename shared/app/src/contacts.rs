@@ -96,12 +96,11 @@ pub async fn update(app: &App, actor: &User, id: &UserId, patch: ContactPatch) -
         }
         // A new address, or none: whoever signs in with the old one (perhaps the wrong
         // person, who got a link sent to a mistyped address) loses the account now (the API
-        // also refuses their tokens, whose e-mail is no longer the contact's), and with it
-        // the channels they chose to be notified on.
+        // also refuses their tokens, whose e-mail is no longer the contact's); the contact's
+        // write drops the channels they chose to be notified on.
         if let (Some(directory), Some(login)) = (&app.directory, &before.login) {
             directory.delete_owned(&before.org, &before.id, login).await?;
         }
-        app.store.delete_preferences(&before.org, &before.id).await?;
     }
     save(app, &before, after, None).await
 }

@@ -219,13 +219,6 @@ impl Store {
         self.put_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), prefs).await
     }
 
-    /// Removes a user's own notification preferences (they are then notified by the org's
-    /// defaults, at their contact addresses).
-    pub async fn delete_preferences(&self, org: &OrgId, user: &UserId) -> Result<(), StoreError> {
-        let at = key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK);
-        self.write_one(tx::delete(&self.table, at, Condition::always())?).await.map(drop)
-    }
-
     /// One message of a thread's timeline.
     pub async fn get_message(
         &self,
@@ -583,8 +576,9 @@ impl Store {
             .await
     }
 
-    /// Settles a dispatch in one transaction: each covered notification (at most
-    /// [`MAX_SETTLED`]; callers pass no more) is marked sent,
+    /// Settles a dispatch of `bucket` as [`Self::claim_bucket`] returned it (one read
+    /// without a claim settles only while nobody holds it) in one transaction: each covered
+    /// notification (at most [`MAX_SETTLED`]; callers pass no more) is marked sent,
     /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
     /// and the bucket goes or falls due at `next_due`.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {

@@ -117,7 +117,8 @@ impl Store {
     }
 
     /// Writes a contact: its user item, the name-word items of its new name (removing
-    /// those of `before`), and an audit entry, in one transaction. With `before`, the user
+    /// those of `before`), an audit entry, and (a changed e-mail) the removal of the user's
+    /// own notification preferences, in one transaction. With `before`, the user
     /// must still be at the revision read (`after.rev` should be one more), so concurrent
     /// changes cannot overwrite each other: the loser gets Contention.
     pub async fn write_contact(
@@ -145,6 +146,12 @@ impl Store {
                 .build()
                 .map_err(StoreError::unavailable)?;
             writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        // A new address, or none, ends the sign-in, and with it the channels whoever signed
+        // in chose to be notified on (perhaps the wrong person, at a mistyped address).
+        if before.is_some_and(|b| b.email != after.email) {
+            let prefs = key(keys::user_pk(&after.org, &after.id), keys::NOTIFY_PREFS_SK);
+            writes.push(tx::delete(&self.table, prefs, Condition::always())?);
         }
         if let Some(entry) = audit {
             let id = domain::LogId::new_at(u64::try_from(entry.at.timestamp_millis()).unwrap_or_default());
