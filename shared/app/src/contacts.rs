@@ -87,22 +87,26 @@ pub(crate) fn entry(action: &str, actor: &User, subject: &User, reason: Option<S
 pub async fn update(app: &App, actor: &User, id: &UserId, patch: ContactPatch) -> Result<User, Error> {
     let before = load_for_admin(app, actor, id).await?;
     let after = patch.apply(before.clone())?;
-    if after.email != before.email {
-        // It would end their own sign-in, with nobody to invite them again: another admin
-        // changes it, as they lock or archive.
-        if before.id == actor.id {
-            let message = "admins cannot change or remove their own e-mail address";
-            return Err(DomainError::conflict(ErrorCode::CannotChangeOwnEmail, message).into());
-        }
-        // A new address, or none: whoever signs in with the old one (perhaps the wrong
-        // person, who got a link sent to a mistyped address) loses the account now (the API
-        // also refuses their tokens, whose e-mail is no longer the contact's); the contact's
-        // write drops the channels they chose to be notified on.
-        if let (Some(directory), Some(login)) = (&app.directory, &before.login) {
-            directory.delete_owned(&before.org, &before.id, login).await?;
+    let mailbox_changed = domain::contact::mailbox_changed(&before, &after);
+    // It would end their own sign-in, with nobody to invite them again: another admin
+    // changes it, as they lock or archive.
+    if mailbox_changed && before.id == actor.id {
+        let message = "admins cannot change or remove their own e-mail address";
+        return Err(DomainError::conflict(ErrorCode::CannotChangeOwnEmail, message).into());
+    }
+    let after = save(app, &before, after, None).await?;
+    // A new address, or none: whoever signs in with the old one (perhaps the wrong person,
+    // who got a link sent to a mistyped address) has lost the account with the write, which
+    // also dropped the channels they chose (the API refuses their tokens, whose e-mail is no
+    // longer the contact's); their sign-in goes now. Only after the write, which may fail:
+    // a sign-in deleted first would leave the contact unable to sign in or be invited.
+    if let (true, Some(directory), Some(login)) = (mailbox_changed, &app.directory, &before.login) {
+        if let Err(e) = directory.delete_owned(&before.org, &before.id, login).await {
+            // Harmless but left behind: tokens of that sign-in are refused.
+            tracing::error!(contact = %before.id, error = %e, "the old sign-in could not be deleted");
         }
     }
-    save(app, &before, after, None).await
+    Ok(after)
 }
 
 pub async fn lock(app: &App, actor: &User, id: &UserId, reason: Option<&str>) -> Result<User, Error> {

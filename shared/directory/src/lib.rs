@@ -61,7 +61,7 @@ impl Directory {
     /// case-sensitive (template.yaml); lower-casing them here makes that hold everywhere
     /// (the emulator ignores the setting), so `Rita@x.com` and `rita@x.com` are one account.
     pub fn login_for(email: &str) -> String {
-        email.trim().to_lowercase()
+        domain::contact::mailbox(email)
     }
 
     /// Creates the sign-in user of contact `user_id` of `org` named `login` (see

@@ -93,6 +93,18 @@ fn staff_properties(role: Role, ids: Option<Vec<String>>) -> Result<Option<Vec<S
 
 /// Checks an e-mail address and a phone number with the same rules as notification
 /// channels.
+/// The mailbox an e-mail address names, as sign-ins are keyed: letter case and surrounding
+/// spaces aside.
+pub fn mailbox(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Whether `after` has another mailbox than `before` (or none, or one newly): what ends a
+/// sign-in. Fixing the capitals of the same address does not.
+pub fn mailbox_changed(before: &User, after: &User) -> bool {
+    before.email.as_deref().map(mailbox) != after.email.as_deref().map(mailbox)
+}
+
 fn address(channel: Channel, value: Option<String>) -> Result<Option<String>, DomainError> {
     value
         .map(|address| {
@@ -189,7 +201,7 @@ impl ContactPatch {
         }
         if let Some(email) = self.email {
             let email = address(Channel::Email, email)?;
-            if user.email != email {
+            if user.email.as_deref().map(mailbox) != email.as_deref().map(mailbox) {
                 // A link sent to the old address must not open the account any more, nor
                 // the sign-in made for it (the caller deletes it from the directory).
                 user.invite = None;
@@ -300,6 +312,13 @@ mod tests {
         let cleared = patch(r#"{"phone":null,"email":null}"#).unwrap();
         assert_eq!((cleared.phone, cleared.email, cleared.login), (None, None, None));
         assert_eq!(cleared.unit.as_deref(), Some("1"));
+        let recased = patch(r#"{"email":" Ana@Example.COM"}"#).unwrap();
+        assert_eq!(recased.login.as_deref(), Some("sub-1"), "the same mailbox keeps its sign-in");
+        assert!(!mailbox_changed(&signed_in, &recased));
+        let moved = patch(r#"{"email":"ana.b@example.com"}"#).unwrap();
+        assert_eq!(moved.login, None);
+        assert!(mailbox_changed(&signed_in, &moved));
+        assert!(mailbox_changed(&signed_in, &patch(r#"{"email":null}"#).unwrap()));
         for json in [r#"{"unit":null}"#, r#"{"property_id":null,"phone":null}"#] {
             let refused = patch(json).unwrap_err();
             assert_eq!(refused.code(), ErrorCode::UnitRequired, "{json}");

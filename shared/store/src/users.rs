@@ -52,7 +52,7 @@ fn user_item(u: &User) -> Result<Item, StoreError> {
     let org = &u.org;
     let mut item = key(keys::user_pk(org, &u.id), keys::PROFILE_SK);
     filter_attrs(&mut item, u)?;
-    item.insert("rev".into(), items::n(u.rev));
+    item.insert(items::REV.into(), items::n(u.rev));
     let sort = list_sort(u);
     index_on(&mut item, ContactList::All, org, &sort);
     if let Some(property) = &u.property_id {
@@ -129,7 +129,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         let cond = match before {
-            Some(b) => Condition::new("#rev = :rev").name("#rev", "rev").value(":rev", items::n(b.rev)),
+            Some(b) => Condition::new("#rev = :rev").name("#rev", items::REV).value(":rev", items::n(b.rev)),
             None => Condition::always(),
         };
         writes.push(tx::put(&self.table, user_item(after)?, cond)?);
@@ -149,7 +149,7 @@ impl Store {
         }
         // A new address, or none, ends the sign-in, and with it the channels whoever signed
         // in chose to be notified on (perhaps the wrong person, at a mistyped address).
-        if before.is_some_and(|b| b.email != after.email) {
+        if before.is_some_and(|b| domain::contact::mailbox_changed(b, after)) {
             let prefs = key(keys::user_pk(&after.org, &after.id), keys::NOTIFY_PREFS_SK);
             writes.push(tx::delete(&self.table, prefs, Condition::always())?);
         }

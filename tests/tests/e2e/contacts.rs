@@ -115,6 +115,14 @@ async fn a_new_e_mail_address_drops_the_channels_chosen_under_the_old_and_admins
     w.set_preferences("resident-2", json!({"channels": [{"channel": "sms", "address": w.phone(8)}]})).await;
     assert!(w.store.get_preferences(&org, &user).await.unwrap().is_some());
 
+    // The same mailbox in other capitals is a correction, not a new address.
+    let (_, resident) = w.get("admin-1", "/v1/contacts/resident-2").await;
+    let shouted = resident["email"].as_str().unwrap().to_uppercase();
+    let (status, corrected) = w.patch_contact("resident-2", json!({ "email": shouted })).await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["email"], shouted);
+    assert!(w.store.get_preferences(&org, &user).await.unwrap().is_some(), "the same person's choice");
+
     let (status, changed) = w.patch_contact("resident-2", json!({"email": "reza@example.com"})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["email"], "reza@example.com");
@@ -128,6 +136,11 @@ async fn a_new_e_mail_address_drops_the_channels_chosen_under_the_old_and_admins
     let (status, renamed) = w.patch_contact("admin-1", json!({"name": "Avery A. Admin"})).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["email"], before["email"], "their own name, not their address");
+    let capitals = before["email"].as_str().unwrap().to_uppercase();
+    let (status, own) = w.patch_contact("admin-1", json!({ "email": capitals })).await;
+    assert_eq!(status, StatusCode::OK, "their own address in other capitals: {own}");
+    let (status, _) = w.get("admin-1", "/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "still signed in");
 }
 
 #[tokio::test]
