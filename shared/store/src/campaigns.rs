@@ -13,12 +13,11 @@ use domain::consent::Consents;
 use domain::{CampaignId, MessageBody, OrgId, Subject, ThreadId, Topic, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::items::{self, data, key, s, Item};
+use crate::items::{self, data, key, s, Item, REV};
 use crate::keys::{self, Due, PK};
 use crate::tx::{self, Condition};
 use crate::{Cursor, Page, Store, StoreError};
 
-const REV: &str = "rev";
 const STATUS: &str = "status";
 
 /// Where a campaign stands in its audience: the contact list it is in, and the page after

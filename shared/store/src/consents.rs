@@ -5,12 +5,10 @@
 use domain::consent::{ConsentEntry, Consents};
 use domain::{LogId, OrgId, UserId};
 
-use crate::items::{self, data, key, s, Item};
+use crate::items::{self, data, key, s, Item, REV};
 use crate::keys::{self, PK};
 use crate::tx::{self, Condition, TxOutcome};
 use crate::{Store, StoreError};
-
-const REV: &str = "rev";
 
 impl Store {
     /// A contact's latest decisions and their revision (0: none yet).

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use domain::triage::ThreadTriage;
 use domain::{OrgId, ThreadId, ThreadStatus};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -14,6 +15,8 @@ use crate::StoreError;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const DATA: &str = "data";
+/// The revision an item is written at: a change is conditioned on the one it read.
+pub const REV: &str = "rev";
 pub const SUMMARY: &str = "summary";
 pub const VERSION: &str = "version";
 pub const LAST_ID: &str = "last_id";
@@ -91,6 +94,13 @@ pub fn participant_item(
     }
     let scope = InboxScope::User(org.clone(), participant.user_id.clone());
     item.extend(inbox_keys(&scope, summary));
+    Ok(item)
+}
+
+/// What triage made of the thread, in its own item beside the thread item.
+pub fn triage_item(org: &OrgId, thread: &ThreadId, triage: &ThreadTriage) -> Result<Item, StoreError> {
+    let mut item = key(keys::thread_pk(org, thread), keys::TRIAGE_SK);
+    item.insert(DATA.into(), av(triage)?);
     Ok(item)
 }
 

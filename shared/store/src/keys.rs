@@ -255,7 +255,11 @@ pub fn invite_pk(token_hash: &str) -> String {
 /// A thread's head item; with the participants, everything under `THREAD_HEAD_PREFIX`.
 pub const META_SK: &str = "#META";
 pub const PARTICIPANT_PREFIX: &str = "#PART#";
-/// What the thread item and participant items share, so one Query reads them together.
+/// What triage made of the thread (kept apart from the thread item, which every post and
+/// change rewrites, and read with it).
+pub const TRIAGE_SK: &str = "#TRIAGE";
+/// What the thread item, its triage and participant items share, so one Query reads them
+/// together.
 pub const THREAD_HEAD_PREFIX: &str = "#";
 pub const TIMELINE_PREFIX: &str = "TL#";
 pub const CHAIN_ENTRY_PREFIX: &str = "E#";

@@ -68,7 +68,10 @@ pub struct ThreadRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_replied_for: Option<DateTime<Utc>>,
     /// What triage made of the resident's message that started or last re-opened it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Stored apart, in the thread's `#TRIAGE` item (see [`ThreadView::triage_rev`]): the
+    /// thread item, which every post and change rewrites (and copies to two indexes), is
+    /// smaller by it (~280 B of ~1.3 KB).
+    #[serde(default, skip_serializing)]
     pub triage: Option<domain::triage::ThreadTriage>,
     /// Bumped by every change; status and field changes are conditioned on it. Stored as
     /// a top-level attribute (messages increment it in place), not in the record.
@@ -132,6 +135,10 @@ impl ParticipantRecord {
 pub struct ThreadView {
     pub thread: ThreadRecord,
     pub participants: Vec<ParticipantRecord>,
+    /// The revision of the thread's triage item as read (`None`: no such item; a triage
+    /// then read from the thread item, as written before it had an item of its own, moves
+    /// there with the next change).
+    pub triage_rev: Option<u64>,
 }
 
 impl ThreadView {

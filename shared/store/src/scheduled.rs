@@ -11,14 +11,13 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::items::{self, data, key, s, Item};
+use crate::items::{self, data, key, s, Item, REV};
 use crate::keys::{self, Due, Index, ScheduledList};
 use crate::tx::{self, Condition};
 use crate::{Cursor, Page, Store, StoreError};
 
 /// How long a record stays once it left the schedule.
 const KEPT_DAYS: i64 = 30;
-const REV: &str = "rev";
 
 /// What is posted when the time comes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ use domain::messaging::MessagingSettings;
 use domain::triage::TriageSettings;
 use domain::{OrgId, RoutingSettings};
 
-use crate::items::{self, key};
+use crate::items::{self, key, REV};
 use crate::keys::{
     settings_pk, BUSINESS_HOURS_SK, CATEGORIES_SK, MESSAGING_SETTINGS_SK, ROUTING_SETTINGS_SK,
     TRIAGE_SETTINGS_SK,
@@ -82,5 +82,3 @@ impl Store {
         self.write_one(tx::put(&self.table, item, cond)?).await
     }
 }
-
-const REV: &str = "rev";

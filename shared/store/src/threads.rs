@@ -7,6 +7,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use domain::events::OutboxEvent;
+use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::items::{self, data, inbox_keys, s, set_expression, Item, SetExpression, LAST_READ, SUMMARY};
@@ -106,7 +107,8 @@ impl Store {
         id: &ThreadId,
         with_timeline: bool,
     ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
-        let mut thread = None;
+        let mut thread: Option<ThreadRecord> = None;
+        let mut triage = None;
         let mut participants = Vec::new();
         let mut messages = Vec::new();
         let mut start = None;
@@ -136,6 +138,9 @@ impl Store {
                         record.members_version = items::field(item, items::MEMBERS_VERSION)?;
                         thread = Some(record);
                     }
+                    Some(keys::TRIAGE_SK) => {
+                        triage = Some((data::<ThreadTriage>(item)?, items::field::<u64>(item, items::REV)?))
+                    }
                     Some(sk) if sk.starts_with(keys::PARTICIPANT_PREFIX) => {
                         participants.push(data::<ParticipantRecord>(item)?)
                     }
@@ -152,7 +157,13 @@ impl Store {
                 _ => break,
             }
         }
-        Ok(thread.map(|thread| (ThreadView { thread, participants }, messages)))
+        Ok(thread.map(|mut thread| {
+            let triage_rev = triage.map(|(triage, rev)| {
+                thread.triage = Some(triage);
+                rev
+            });
+            (ThreadView { thread, participants, triage_rev }, messages)
+        }))
     }
 
     /// Creates a thread with its participants and first message, atomically.
@@ -493,8 +504,25 @@ impl Store {
         check: crate::ArchiveCheck,
         extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<bool, StoreError> {
+        let triage = self.triage_write(view, after)?;
+        // A new triage of a thread otherwise as it was (no events, nothing else written)
+        // is its own item's write alone: the thread item and the rows stay as they are.
+        if let Some(write) = triage.clone().filter(|_| {
+            events.is_empty()
+                && extra.is_empty()
+                && check == crate::ArchiveCheck::Keep
+                && same_but_triage(&view.thread, after)
+        }) {
+            return match self.transact(vec![write]).await? {
+                TxOutcome::Committed => Ok(true),
+                outcome if outcome.failed_condition(0) || outcome.conflicted() => Ok(false),
+                TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+            };
+        }
         let mut writes = Vec::new();
         let rows = self.push_thread_change(&mut writes, view, after)?;
+        let triage_at = triage.is_some().then_some(writes.len());
+        writes.extend(triage);
         writes.extend(extra);
         writes.extend(crate::archive_checks::write(&self.table, &after.org, &after.summary.id, check)?);
         for event in events {
@@ -508,9 +536,39 @@ impl Store {
                 self.sync_rows_after(&after.org, &after.summary.id, &left_out).await;
                 Ok(true)
             }
-            outcome if outcome.failed_condition(0) || outcome.conflicted() => Ok(false),
+            outcome
+                if outcome.failed_condition(0)
+                    || triage_at.is_some_and(|i| outcome.failed_condition(i))
+                    || outcome.conflicted() =>
+            {
+                Ok(false)
+            }
             TxOutcome::Cancelled(_) => Err(StoreError::Contention),
         }
+    }
+
+    /// The write of the thread's triage item that a change from `view` to `after` needs,
+    /// if any, conditioned on the item as read: a triage and an acknowledgement at once
+    /// cannot overwrite each other. (A triage read from the thread item moves to its own.)
+    fn triage_write(
+        &self,
+        view: &ThreadView,
+        after: &ThreadRecord,
+    ) -> Result<Option<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        let read = match view.triage_rev {
+            Some(rev) => Condition::new("#rev = :rev").name("#rev", items::REV).value(":rev", items::n(rev)),
+            None => Condition::new(NOT_EXISTS),
+        };
+        let at = items::key(keys::thread_pk(&after.org, &after.summary.id), keys::TRIAGE_SK);
+        Ok(match &after.triage {
+            Some(triage) if view.triage_rev.is_none() || view.thread.triage.as_ref() != Some(triage) => {
+                let mut item = items::triage_item(&after.org, &after.summary.id, triage)?;
+                item.insert(items::REV.into(), items::n(view.triage_rev.map_or(1, |rev| rev + 1)));
+                Some(tx::put(&self.table, item, read)?)
+            }
+            None if view.triage_rev.is_some() => Some(tx::delete(&self.table, at, read)?),
+            _ => None,
+        })
     }
 
     /// Records that `user` has read up to `message` of the thread in `view`, never moving
@@ -701,4 +759,11 @@ fn participant_of(key: &Item) -> Result<UserId, StoreError> {
         .and_then(|sk| sk.strip_prefix(keys::PARTICIPANT_PREFIX))
         .and_then(|id| UserId::parse(id).ok())
         .ok_or_else(|| StoreError::unavailable(std::io::Error::other("not a participant key")))
+}
+
+/// Whether two versions of a thread differ in their triage alone (and the version a
+/// change bumps).
+fn same_but_triage(before: &ThreadRecord, after: &ThreadRecord) -> bool {
+    let bare = |t: &ThreadRecord| ThreadRecord { triage: None, version: 0, ..t.clone() };
+    bare(before) == bare(after)
 }

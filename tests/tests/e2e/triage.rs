@@ -390,3 +390,80 @@ async fn metrics_count_human_replies_never_automation_and_corrections_count_agai
     let (_, other) = w.get("admin-b", "/v1/metrics").await;
     assert_eq!(other["conversations"], 0, "another org's metrics hold none of these");
 }
+
+#[tokio::test]
+async fn a_triage_stored_in_the_thread_item_as_before_is_read_and_kept_through_a_change() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use store::keys;
+
+    let w = World::new().await;
+    w.triage_settings().await;
+    let id = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    let triaged = w.triaged("admin-1", &id).await["triage"].clone();
+    w.events_done(&id).await;
+
+    // Written the way it was before the triage had an item of its own: inside the thread's.
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let pk = AttributeValue::S(keys::thread_pk(&org, &thread));
+    let (db, table) = (w.store.client(), w.store.table());
+    let item = |sk: &str| {
+        db.get_item().table_name(table).key(keys::PK, pk.clone()).key(keys::SK, AttributeValue::S(sk.into()))
+    };
+    let own = item(keys::TRIAGE_SK).consistent_read(true).send().await.unwrap();
+    let data = own.item().and_then(|i| i.get("data")).expect("the triage's own item").clone();
+    db.update_item()
+        .table_name(table)
+        .key(keys::PK, pk.clone())
+        .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+        .update_expression("SET #d.#t = :t")
+        .expression_attribute_names("#d", "data")
+        .expression_attribute_names("#t", "triage")
+        .expression_attribute_values(":t", data)
+        .send()
+        .await
+        .unwrap();
+    let removed = db
+        .delete_item()
+        .table_name(table)
+        .key(keys::PK, pk.clone())
+        .key(keys::SK, AttributeValue::S(keys::TRIAGE_SK.into()));
+    removed.send().await.unwrap();
+    let (_, read) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(read["triage"], triaged, "read from the thread item");
+
+    // A change of the thread rewrites its item without the triage, and keeps the triage.
+    let (status, changed) =
+        w.patch("maint-1", &format!("/v1/threads/{id}"), json!({"priority": "urgent"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, read) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!((&read["priority"], &read["triage"]), (&json!("urgent"), &triaged));
+    let meta = item(keys::META_SK).consistent_read(true).send().await.unwrap();
+    let meta = meta.item().and_then(|i| i.get("data")).and_then(|d| d.as_m().ok()).unwrap();
+    assert!(!meta.contains_key("triage"), "moved out of the thread item");
+    let own = item(keys::TRIAGE_SK).consistent_read(true).send().await.unwrap();
+    assert!(own.item().is_some(), "into its own");
+}
+
+#[tokio::test]
+async fn two_changes_of_a_triage_read_at_once_cannot_overwrite_each_other() {
+    use store::{ArchiveCheck, QueueChange};
+
+    let w = World::new().await;
+    w.triage_settings().await;
+    let id = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    w.triaged("admin-1", &id).await;
+    w.events_done(&id).await;
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    let change = |path: domain::triage::Path| {
+        let mut after = view.thread.clone();
+        after.triage.as_mut().unwrap().path = path;
+        after
+    };
+    let (first, second) = (change(domain::triage::Path::Parking), change(domain::triage::Path::Billing));
+    let write = |after| w.store.change_thread(&view, after, &[], ArchiveCheck::Keep, QueueChange::Keep, None);
+    assert!(write(&first).await.unwrap(), "the first change");
+    assert!(!write(&second).await.unwrap(), "the second, from the same read, is stale");
+    let (_, read) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+    assert_eq!(read["triage"]["path"], "parking", "{read}");
+}
