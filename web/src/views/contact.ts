@@ -70,8 +70,11 @@ function detailsForm(ctx: Context, loaded: Schemas["Contact"]): HTMLElement {
         property_id: changed(property, saved.property_id),
         unit: changed(unit, saved.unit),
       };
-      // A new address, or none, ends the sign-in and any invitation of the old one.
-      if (patch.email !== undefined && saved.email && !window.confirm(`${s.confirmEmailChange} ${saved.name}`)) throw new Error(s.notSaved);
+      // A new address, or none, ends the sign-in and any invitation of the old one (other
+      // capitals of the same one do not: sign-ins ignore case).
+      const mailbox = (address: string | null | undefined) => (address ?? "").trim().toLowerCase();
+      const moves = patch.email !== undefined && mailbox(patch.email) !== mailbox(saved.email);
+      if (moves && saved.email && !window.confirm(`${s.confirmEmailChange} ${saved.name}`)) throw new Error(s.notSaved);
       saved = await ctx.api.updateContact(saved.id, patch);
     },
   );
