@@ -135,6 +135,18 @@ pub async fn set_preferences(
     prefs: NotificationPreferences,
 ) -> Result<NotificationPreferences, Error> {
     policy::ensure_can_write(actor)?;
-    app.store.put_preferences(&actor.org, &actor.id, &prefs).await?;
-    Ok(prefs)
+    let mut user = actor.clone();
+    let mut tries = store::retry::Tries::new();
+    while tries.another().await {
+        if app.store.put_preferences(&user, &prefs).await? {
+            return Ok(prefs);
+        }
+        // The contact changed since the request read it: again at its revision now, unless
+        // the change ended this sign-in (its next request is refused).
+        match app.store.get_user_now(&actor.org, &actor.id).await? {
+            Some(now) if !domain::contact::mailbox_changed(actor, &now) => user = now,
+            _ => break,
+        }
+    }
+    Err(store::StoreError::Contention.into())
 }

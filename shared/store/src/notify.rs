@@ -14,7 +14,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, PendingNotification};
-use domain::{LogId, MessageId, OrgId, ThreadId, UserId};
+use domain::{LogId, MessageId, OrgId, ThreadId, User, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, n, s, Item};
@@ -210,13 +210,28 @@ impl Store {
         Ok(Some(prefs))
     }
 
+    /// Saves `user`'s own notification preferences while their contact is still at the
+    /// revision read (`user.rev`). `Ok(false)`: it changed since (a new e-mail address, whose
+    /// write dropped the preferences chosen under the old sign-in, must not see them
+    /// written back by that sign-in's request).
     pub async fn put_preferences(
         &self,
-        org: &OrgId,
-        user: &UserId,
+        user: &User,
         prefs: &NotificationPreferences,
-    ) -> Result<(), StoreError> {
-        self.put_data(key(keys::user_pk(org, user), keys::NOTIFY_PREFS_SK), prefs).await
+    ) -> Result<bool, StoreError> {
+        let pk = keys::user_pk(&user.org, &user.id);
+        let mut item = key(pk.clone(), keys::NOTIFY_PREFS_SK);
+        item.insert(items::DATA.into(), items::av(prefs)?);
+        let read = Condition::new("#rev = :rev").name("#rev", items::REV).value(":rev", n(user.rev));
+        let writes = vec![
+            tx::check(&self.table, key(pk, keys::PROFILE_SK), read)?,
+            tx::put(&self.table, item, Condition::always())?,
+        ];
+        match self.transact(writes).await? {
+            TxOutcome::Committed => Ok(true),
+            o if o.failed_condition(0) || o.conflicted() => Ok(false),
+            TxOutcome::Cancelled(_) => Err(StoreError::Contention),
+        }
     }
 
     /// One message of a thread's timeline.

@@ -104,6 +104,11 @@ impl Store {
         self.get_data(key(keys::user_pk(org, id), keys::PROFILE_SK), false).await
     }
 
+    /// The user as last written (a strongly consistent read).
+    pub async fn get_user_now(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.get_data(key(keys::user_pk(org, id), keys::PROFILE_SK), true).await
+    }
+
     /// The users of `ids` that exist (each once, in any order): one BatchGetItem per 100.
     pub async fn get_users(&self, org: &OrgId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
         let unique: std::collections::BTreeSet<&UserId> = ids.iter().collect();

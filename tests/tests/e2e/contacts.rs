@@ -144,6 +144,27 @@ async fn a_new_e_mail_address_drops_the_channels_chosen_under_the_old_and_admins
 }
 
 #[tokio::test]
+async fn a_sign_in_whose_address_changed_meanwhile_cannot_write_its_channels_back() {
+    let w = World::new().await;
+    let (org, user) = (domain::OrgId::parse(&w.org).unwrap(), domain::UserId::parse("resident-2").unwrap());
+    let app = crate::housekeeping::app_on(&w.store, &w.url).await;
+    let channels = |n: u8| -> domain::notify::NotificationPreferences {
+        serde_json::from_value(json!({"channels": [{"channel": "sms", "address": w.phone(n)}]})).unwrap()
+    };
+    // The caller as a request read it, then an admin renames them before it saves: saved.
+    let read = w.store.get_user(&org, &user).await.unwrap().unwrap();
+    assert_eq!(w.patch_contact("resident-2", json!({"name": "Reza Resident"})).await.0, StatusCode::OK);
+    app::settings::set_preferences(&app, &read, channels(8)).await.unwrap();
+    assert!(w.store.get_preferences(&org, &user).await.unwrap().is_some());
+
+    // Read again, then their address changes (dropping what they chose) before it saves.
+    let read = w.store.get_user_now(&org, &user).await.unwrap().unwrap();
+    assert_eq!(w.patch_contact("resident-2", json!({"email": "reza@example.com"})).await.0, StatusCode::OK);
+    assert!(app::settings::set_preferences(&app, &read, channels(9)).await.is_err());
+    assert!(w.store.get_preferences(&org, &user).await.unwrap().is_none(), "not written back");
+}
+
+#[tokio::test]
 async fn the_staff_are_found_among_hundreds_of_residents_whose_names_sort_first() {
     let w = World::new().await;
     let org = domain::OrgId::parse(&w.org).unwrap();
