@@ -96,7 +96,9 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_policy() {
     let (_, routing) = w.get("admin-1", "/v1/settings/routing").await;
     let (status, _) = w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(routing)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(w.get("resident-1", "/v1/me/notification-preferences").await.0, StatusCode::OK);
+    let (status, prefs) = w.get("resident-1", "/v1/me/notification-preferences").await;
+    assert_eq!(status, StatusCode::OK);
+    w.set_preferences("resident-1", prefs).await;
     let (status, contact) = w
         .post(
             "admin-1",
