@@ -144,7 +144,10 @@ pub async fn set_preferences(
         // The contact changed since the request read it: again at its revision now, unless
         // the change ended this sign-in (its next request is refused).
         match app.store.get_user_now(&actor.org, &actor.id).await? {
-            Some(now) if !domain::contact::mailbox_changed(actor, &now) => user = now,
+            Some(now) if !domain::contact::mailbox_changed(actor, &now) => {
+                policy::ensure_can_write(&now)?;
+                user = now;
+            }
             _ => break,
         }
     }

@@ -255,9 +255,19 @@ pub const MAX_NAME_WORDS: usize = 16;
 /// The words of a name as search keys (folded, alphanumeric runs, the first
 /// [`MAX_NAME_WORDS`] distinct ones), sorted.
 pub fn name_words(name: &str) -> Vec<String> {
+    words_of(name, MAX_NAME_WORDS)
+}
+
+/// Every distinct word of a name, sorted: what a name written before [`MAX_NAME_WORDS`]
+/// may have left to remove.
+pub fn all_name_words(name: &str) -> Vec<String> {
+    words_of(name, usize::MAX)
+}
+
+fn words_of(name: &str, limit: usize) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for word in fold(name).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        if words.len() == MAX_NAME_WORDS {
+        if words.len() == limit {
             break;
         }
         if !words.iter().any(|w| w == word) {
@@ -280,6 +290,7 @@ mod tests {
         let letters: String = ('a'..='z').chain('0'..='9').map(|c| format!("{c} ")).collect();
         let words = name_words(&letters);
         assert_eq!(words.len(), MAX_NAME_WORDS);
+        assert_eq!(all_name_words(&letters).len(), 36);
         assert!(
             words.contains(&"a".to_owned())
                 && words.contains(&"p".to_owned())

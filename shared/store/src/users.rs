@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use domain::contact::{fold, name_words, ContactKind};
+use domain::contact::{all_name_words, fold, name_words, ContactKind};
 use domain::{AccountState, OrgId, ThreadStatus, User, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -142,8 +142,9 @@ impl Store {
         for word in &words {
             writes.push(tx::put(&self.table, word_item(after, word)?, Condition::always())?);
         }
+        // Every word of the old name: one written before the cap may have items past it.
         for old in
-            before.map(|b| name_words(&b.name)).unwrap_or_default().iter().filter(|w| !words.contains(w))
+            before.map(|b| all_name_words(&b.name)).unwrap_or_default().iter().filter(|w| !words.contains(w))
         {
             let delete = Delete::builder()
                 .table_name(&self.table)

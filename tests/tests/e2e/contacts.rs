@@ -387,6 +387,9 @@ async fn an_invitation_creates_the_sign_in_user_and_its_link_works_once() {
     };
     let (status, weak) = accept(token.clone(), "password").await;
     assert_eq!((status, error_code(&weak)), (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"));
+    // The admin corrects the address's capitals meanwhile: the same mailbox, the same link.
+    let (status, corrected) = w.patch_contact(&id, json!({"email": email.to_uppercase()})).await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
     let password = "Long enough 4 sure";
     let (status, accepted) = accept(token.clone(), password).await;
     assert_eq!(status, StatusCode::OK, "a weak password does not use up the link: {accepted}");
