@@ -102,7 +102,8 @@ pub async fn update(app: &App, actor: &User, id: &UserId, patch: ContactPatch) -
     // a sign-in deleted first would leave the contact unable to sign in or be invited.
     if let (true, Some(directory), Some(login)) = (mailbox_changed, &app.directory, &before.login) {
         if let Err(e) = directory.delete_owned(&before.org, &before.id, login).await {
-            // Harmless but left behind: tokens of that sign-in are refused.
+            // Left behind: its tokens are refused while the contact has another address,
+            // but it keeps that address from being invited for anyone else.
             tracing::error!(contact = %before.id, error = %e, "the old sign-in could not be deleted");
         }
     }

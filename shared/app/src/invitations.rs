@@ -145,8 +145,7 @@ pub async fn accept(app: &App, token: &str, password: Password) -> Result<Accept
     let contact = app.store.get_user(&invite.org, &invite.user_id).await?.ok_or_else(invite_invalid)?;
     let current = contact.invite.as_deref() == Some(hash.as_str())
         && invite.email.is_some()
-        && contact.email.as_deref().map(domain::contact::mailbox)
-            == invite.email.as_deref().map(domain::contact::mailbox)
+        && domain::contact::same_mailbox(contact.email.as_deref(), invite.email.as_deref())
         && policy::ensure_can_sign_in(&contact).is_ok();
     if !current {
         return Err(invite_invalid());

@@ -99,10 +99,15 @@ pub fn mailbox(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Whether two addresses (or none) name the same mailbox.
+pub fn same_mailbox(a: Option<&str>, b: Option<&str>) -> bool {
+    a.map(mailbox) == b.map(mailbox)
+}
+
 /// Whether `after` has another mailbox than `before` (or none, or one newly): what ends a
 /// sign-in. Fixing the capitals of the same address does not.
 pub fn mailbox_changed(before: &User, after: &User) -> bool {
-    before.email.as_deref().map(mailbox) != after.email.as_deref().map(mailbox)
+    !same_mailbox(before.email.as_deref(), after.email.as_deref())
 }
 
 fn address(channel: Channel, value: Option<String>) -> Result<Option<String>, DomainError> {
@@ -201,7 +206,7 @@ impl ContactPatch {
         }
         if let Some(email) = self.email {
             let email = address(Channel::Email, email)?;
-            if user.email.as_deref().map(mailbox) != email.as_deref().map(mailbox) {
+            if !same_mailbox(user.email.as_deref(), email.as_deref()) {
                 // A link sent to the old address must not open the account any more, nor
                 // the sign-in made for it (the caller deletes it from the directory).
                 user.invite = None;
