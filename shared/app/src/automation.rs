@@ -52,6 +52,7 @@ pub(crate) fn automated_message(
             author_id: msg.author_id.clone(),
             internal: false,
             reopened: false,
+            author_role: None,
         },
     };
     (msg, posted)

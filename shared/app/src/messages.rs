@@ -108,6 +108,7 @@ pub async fn post(
                 internal: msg.internal,
                 reopened: actor.role == Role::Resident
                     && matches!(view.thread.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
+                author_role: Some(actor.role),
             },
         };
         let post = NewPost {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind, ThreadField};
-use domain::{policy, DomainError, ErrorCode, ThreadStatus, User, UserId};
+use domain::{policy, DomainError, ErrorCode, Role, ThreadStatus, User, UserId};
 use serde::Serialize;
 use store::{CycleMark, CycleRecord, MessageRecord, ThreadView};
 
@@ -23,9 +23,13 @@ pub const MAX_CYCLES: usize = 20_000;
 /// response cycles (those start with [`start`]).
 pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::MessagePosted { message_id, author_id, internal: false, reopened: false } => {
-            responded(app, event, author_id, *message_id).await
-        }
+        OutboxKind::MessagePosted {
+            message_id,
+            author_id,
+            internal: false,
+            reopened: false,
+            author_role,
+        } => responded(app, event, author_id, *author_role, *message_id).await,
         // Archiving straight from unread or open settles it as resolving does.
         OutboxKind::ThreadChanged { status: ThreadStatus::Resolved | ThreadStatus::Archived, changed }
             if changed.contains(&ThreadField::Status) =>
@@ -87,14 +91,17 @@ pub async fn start(
 }
 
 /// A public message by someone other than the resident and automation: the first human
-/// staff reply of the open cycle, if its author is staff.
+/// staff reply of the open cycle, if its author is staff. `role`: the author's when they
+/// posted, as the event says (events written before it was named do not: the author is
+/// read).
 async fn responded(
     app: &App,
     event: &OutboxEvent,
     author: &UserId,
+    role: Option<Role>,
     message_id: domain::MessageId,
 ) -> Result<(), WorkError> {
-    if author.as_str() == crate::triage::TRIAGE_ACTOR {
+    if author.as_str() == crate::triage::TRIAGE_ACTOR || role.is_some_and(|r| !r.is_staff()) {
         return Ok(());
     }
     let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? else {
@@ -108,9 +115,11 @@ async fn responded(
     {
         return Ok(());
     }
-    let Some(user) = app.store.get_user(&event.org, author).await? else { return Ok(()) };
-    if !user.role.is_staff() {
-        return Ok(());
+    if role.is_none() {
+        let Some(user) = app.store.get_user(&event.org, author).await? else { return Ok(()) };
+        if !user.role.is_staff() {
+            return Ok(());
+        }
     }
     // The event is stamped with the message's own time.
     app.store

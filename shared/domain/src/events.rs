@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::triage::Escalation;
-use crate::{EventId, MessageId, OrgId, ThreadId, ThreadStatus, Topic, UserId};
+use crate::{EventId, MessageId, OrgId, Role, ThreadId, ThreadStatus, Topic, UserId};
 
 /// A domain event. Its JSON is the message body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,11 @@ pub enum OutboxKind {
         /// again).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reopened: bool,
+        /// The author's role when they posted (response metrics count staff replies without
+        /// reading the author). Absent for automation's messages and in events written
+        /// before it was named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_role: Option<Role>,
     },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted { first_message_id: MessageId },
@@ -102,6 +107,7 @@ mod tests {
                 author_id: UserId::parse("u").unwrap(),
                 internal: false,
                 reopened: true,
+                author_role: Some(Role::Staff),
             },
             OutboxKind::Escalated {
                 level: 1,
@@ -131,5 +137,11 @@ mod tests {
             old.replace(r#""kind":"status_changed","status":"resolved""#, r#""kind":"participants_changed""#);
         let event: OutboxEvent = serde_json::from_str(&old).unwrap();
         assert_eq!(event.kind, OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] });
+        let old = old.replace(
+            r#""kind":"participants_changed""#,
+            r#""kind":"message_posted","message_id":"01J0000000000000000000000C","author_id":"u","internal":false"#,
+        );
+        let event: OutboxEvent = serde_json::from_str(&old).unwrap();
+        assert!(matches!(event.kind, OutboxKind::MessagePosted { author_role: None, reopened: false, .. }));
     }
 }

@@ -161,6 +161,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             author_id: domain::UserId::parse("u").unwrap(),
             internal: false,
             reopened: false,
+            author_role: None,
         },
         OutboxKind::ThreadRouted { first_message_id: id },
         OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] },

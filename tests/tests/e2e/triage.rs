@@ -324,6 +324,8 @@ async fn metrics_count_human_replies_never_automation_and_corrections_count_agai
     let answered =
         w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
     eventually(30, "the question", || async { w.automated(&asked).await.pop() }).await;
+    // The resident's own answer is no response (the event says who posted: no read).
+    w.reply("resident-1", &asked, "It is the kitchen one, the cold tap.").await;
     w.triaged("bookkeeper-1", &answered).await;
     w.reply("bookkeeper-1", &answered, "The water charge changed; details attached soon.").await;
     let metrics = |query: &'static str| {
@@ -371,6 +373,7 @@ async fn metrics_count_human_replies_never_automation_and_corrections_count_agai
         (m["resolution_minutes"]["count"] == 1 && m["auto_routed_share"] == 0.5).then_some(m)
     })
     .await;
+    assert_eq!(m["first_response_minutes"]["unanswered"], 1, "the resident's reply answers nothing: {m}");
     assert_eq!(m["backlog"]["open"], 0, "{m}");
     assert_eq!(metrics("?property_id=prop-elsewhere").await["conversations"], 0);
 
