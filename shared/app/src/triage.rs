@@ -149,8 +149,7 @@ async fn classify_and_record(
     let at = now();
     let since = at - Duration::days(RECENT_DAYS);
     let recent =
-        app.store.count_triaged(&event.org, &resident_id, found.path, &event.thread_id, since).await?;
-    app.store.record_triaged(&event.org, &resident_id, found.path, &event.thread_id, at).await?;
+        app.store.note_triaged(&event.org, &resident_id, found.path, &event.thread_id, at, since).await?;
     let context = TriageContext {
         property_id: summary.resident.property_id.clone().or_else(|| resident.as_ref()?.property_id.clone()),
         unit,

@@ -193,15 +193,19 @@ pub fn triage_queue_sk(emergency: bool, at: &DateTime<Utc>, thread: &ThreadId) -
     format!("{}#{}", if emergency { 0 } else { 1 }, log_sk(at, thread))
 }
 
-/// A contact's thread triage put on a path (in the contact's partition): how many they
-/// had recently on it.
-pub fn triaged_sk(path: &str, thread: &ThreadId) -> String {
-    format!("{}{thread}", triaged_prefix(path))
+/// The threads of a contact triage recently put on a path (in the contact's partition):
+/// how many they had recently on it. Until stop 36 each was an item of its own,
+/// `TRIAGED#{path}#{thread}`, which expires by its TTL.
+pub fn triaged_sk(path: &str) -> String {
+    format!("TRIAGED#{path}")
 }
 
-pub fn triaged_prefix(path: &str) -> String {
-    format!("TRIAGED#{path}#")
+/// A thread's attribute in a [`triaged_sk`] item: its latest time on the path.
+pub fn triaged_attr(thread: &ThreadId) -> String {
+    format!("{TRIAGED_ATTR_PREFIX}{thread}")
 }
+
+pub const TRIAGED_ATTR_PREFIX: &str = "T";
 
 /// A thread's response cycles (sort key: the resident message that started each).
 pub fn cycle_pk(org: &OrgId, thread: &ThreadId) -> String {

@@ -1,9 +1,9 @@
 //! Triage: the thread's classification (on its record), the org's queue of escalated
 //! threads nobody acknowledged (`keys::triage_pk`, listed in order on `keys::triage_queue`
 //! and, while an emergency may escalate again, on the due partition `Due::Escalation`), and
-//! each contact's recently triaged threads per path (`keys::triaged_sk`).
+//! each contact's recently triaged threads per path (`keys::triaged_sk`, one item each).
 
-use aws_sdk_dynamodb::types::Select;
+use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 use domain::events::OutboxEvent;
 use domain::triage::{Escalation, Path};
@@ -11,13 +11,17 @@ use domain::{MessageId, OrgId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::items::{self, data, key, s, Item};
-use crate::keys::{self, Due, Index, PK, SK};
+use crate::keys::{self, Due, Index};
 use crate::records::{EventRecord, ThreadRecord, ThreadView};
 use crate::tx::{self, Condition};
 use crate::{ArchiveCheck, Cursor, Page, Store, StoreError};
 
 /// Recently triaged threads are kept this long (the item expires after).
 const TRIAGED_TTL_DAYS: i64 = 90;
+/// The most threads a contact's item for a path holds, and counts.
+pub const MAX_TRIAGED: usize = 100;
+/// The most stale threads one write removes.
+const MAX_FORGET: usize = 20;
 
 /// An escalated thread waiting for a staff member to acknowledge it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -61,7 +65,6 @@ pub enum QueueChange<'a> {
 }
 
 const ORG: &str = "org";
-const THREAD: &str = "thread";
 
 fn entry_item(org: &OrgId, entry: &QueueEntry) -> Result<Item, StoreError> {
     let mut item = key(keys::triage_pk(org), entry.thread_id.to_string());
@@ -136,53 +139,82 @@ impl Store {
         items.iter().map(read_entry).collect()
     }
 
-    /// Records that the contact's thread is on `path` (once per thread and path).
-    pub async fn record_triaged(
+    /// Records that the contact's thread is on `path` now, and counts their other threads
+    /// put on it since `since` (at most [`MAX_TRIAGED`]): one UpdateItem of the contact's
+    /// item for the path, which holds each thread's latest time on it and answers with what
+    /// it held before. Threads older than `since` (or past the most recent
+    /// [`MAX_TRIAGED`]) are removed then, in a second write, once each.
+    pub async fn note_triaged(
         &self,
         org: &OrgId,
         contact: &UserId,
         path: Path,
         thread: &ThreadId,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut item = key(keys::user_pk(org, contact), keys::triaged_sk(path.as_str(), thread));
-        item.insert("at".into(), s(keys::timestamp(&at)));
-        // A plain copy of the thread: a Query's filter may not name the sort key.
-        item.insert(THREAD.into(), s(thread.to_string()));
-        let expires = at + chrono::Duration::days(TRIAGED_TTL_DAYS);
-        item.insert(items::EXPIRES_AT.into(), items::n(expires.timestamp()));
-        self.put(item).await
-    }
-
-    /// How many of the contact's threads other than `thread` were put on `path` since
-    /// `since` (one Query counting keys; at most 100 are counted).
-    pub async fn count_triaged(
-        &self,
-        org: &OrgId,
-        contact: &UserId,
-        path: Path,
-        thread: &ThreadId,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
+        let pk = keys::user_pk(org, contact);
+        let sk = keys::triaged_sk(path.as_str());
+        let expires = at + chrono::Duration::days(TRIAGED_TTL_DAYS);
+        let own = keys::triaged_attr(thread);
         let out = self
             .client
-            .query()
+            .update_item()
             .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .filter_expression("#at >= :since AND #thread <> :own")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_names("#thread", THREAD)
-            .expression_attribute_values(":pk", s(keys::user_pk(org, contact)))
-            .expression_attribute_values(":prefix", s(keys::triaged_prefix(path.as_str())))
-            .expression_attribute_values(":since", s(keys::timestamp(&since)))
-            .expression_attribute_values(":own", s(thread.to_string()))
-            .select(Select::Count)
-            .limit(100)
+            .set_key(Some(key(pk.clone(), sk.clone())))
+            .update_expression("SET #t = :at, #exp = :exp")
+            .expression_attribute_names("#t", &own)
+            .expression_attribute_names("#exp", items::EXPIRES_AT)
+            .expression_attribute_values(":at", s(keys::timestamp(&at)))
+            .expression_attribute_values(":exp", items::n(expires.timestamp()))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map_err(StoreError::unavailable)?;
-        Ok(u32::try_from(out.count).unwrap_or_default())
+        let since = keys::timestamp(&since);
+        let mut others: Vec<(&str, &str)> = out
+            .attributes()
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| name.starts_with(keys::TRIAGED_ATTR_PREFIX) && **name != own)
+            .filter_map(|(name, at)| Some((at.as_s().ok()?.as_str(), name.as_str())))
+            .collect();
+        // Newest first: what is past the cap or older than `since` goes.
+        others.sort_unstable_by(|a, b| b.cmp(a));
+        let recent = others.iter().take(MAX_TRIAGED).take_while(|(at, _)| **at >= *since).count();
+        let mut stale: Vec<(&str, &str)> = others.split_off(recent);
+        // A bounded write (the rest goes the next time; normally one or none is stale).
+        stale.truncate(MAX_FORGET);
+        if !stale.is_empty() {
+            self.forget_triaged(pk, sk, &stale).await?;
+        }
+        Ok(u32::try_from(recent).unwrap_or(u32::MAX))
+    }
+
+    /// Removes threads from a contact's item for a path, unless one was put on it again
+    /// meanwhile (then the next triage removes what is still stale).
+    async fn forget_triaged(&self, pk: String, sk: String, stale: &[(&str, &str)]) -> Result<(), StoreError> {
+        let mut update = self.client.update_item().table_name(&self.table).set_key(Some(key(pk, sk)));
+        let mut removes = Vec::with_capacity(stale.len());
+        let mut unchanged = Vec::with_capacity(stale.len());
+        for (i, (at, name)) in stale.iter().enumerate() {
+            removes.push(format!("#s{i}"));
+            unchanged.push(format!("#s{i} = :s{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), *name)
+                .expression_attribute_values(format!(":s{i}"), s(at.to_string()));
+        }
+        let out = update
+            .update_expression(format!("REMOVE {}", removes.join(", ")))
+            .condition_expression(unchanged.join(" AND "))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
     }
 }

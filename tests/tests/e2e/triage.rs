@@ -470,3 +470,69 @@ async fn two_changes_of_a_triage_read_at_once_cannot_overwrite_each_other() {
     let (_, read) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
     assert_eq!(read["triage"]["path"], "parking", "{read}");
 }
+
+#[tokio::test]
+async fn the_context_counts_the_residents_other_recent_threads_on_the_path_and_forgets_old_ones() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use store::keys;
+
+    let w = World::new().await;
+    w.triage_settings().await;
+    let context = |t: &Value| (t["triage"]["path"].clone(), t["triage"]["context"]["recent_on_path"].clone());
+    let first = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    let first = w.triaged("admin-1", &first).await;
+    let path = first["triage"]["path"].clone();
+    assert_eq!(context(&first), (path.clone(), json!(0)), "{first}");
+    let second = w.start_thread("resident-1", "maintenance", "Faucet", "The bathroom faucet leaks too").await;
+    assert_eq!(context(&w.triaged("admin-1", &second).await), (path.clone(), json!(1)));
+    // Another path, another resident: none.
+    let billing =
+        w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
+    let billing = w.triaged("admin-1", &billing).await;
+    assert_ne!(billing["triage"]["path"], path);
+    assert_eq!(billing["triage"]["context"]["recent_on_path"], 0);
+    let theirs = w.start_thread("resident-2", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    assert_eq!(context(&w.triaged("admin-1", &theirs).await), (path.clone(), json!(0)));
+
+    // A thread triaged 91 days ago no longer counts, and is forgotten; one of yesterday does.
+    let org = domain::OrgId::parse(&w.org).unwrap();
+    let resident = domain::UserId::parse(first["resident"]["id"].as_str().unwrap()).unwrap();
+    let key: std::collections::HashMap<String, AttributeValue> = [
+        (keys::PK.to_owned(), AttributeValue::S(keys::user_pk(&org, &resident))),
+        (keys::SK.to_owned(), AttributeValue::S(keys::triaged_sk(path.as_str().unwrap()))),
+    ]
+    .into();
+    let now = chrono::Utc::now();
+    let (old, yesterday) = (domain::ThreadId::new_at(1), domain::ThreadId::new_at(2));
+    let (db, table) = (w.store.client(), w.store.table());
+    db.update_item()
+        .table_name(table)
+        .set_key(Some(key.clone()))
+        .update_expression("SET #old = :old, #new = :new")
+        .expression_attribute_names("#old", keys::triaged_attr(&old))
+        .expression_attribute_names("#new", keys::triaged_attr(&yesterday))
+        .expression_attribute_values(
+            ":old",
+            AttributeValue::S(keys::timestamp(&(now - chrono::Duration::days(91)))),
+        )
+        .expression_attribute_values(
+            ":new",
+            AttributeValue::S(keys::timestamp(&(now - chrono::Duration::days(1)))),
+        )
+        .send()
+        .await
+        .unwrap();
+    let third =
+        w.start_thread("resident-1", "maintenance", "Faucet", "The faucet in the laundry leaks").await;
+    assert_eq!(
+        context(&w.triaged("admin-1", &third).await),
+        (path, json!(3)),
+        "the first two and yesterday's"
+    );
+    let item = db.get_item().table_name(table).set_key(Some(key)).consistent_read(true).send().await;
+    let item = item.unwrap().item().cloned().unwrap();
+    assert!(!item.contains_key(&keys::triaged_attr(&old)), "the old one is forgotten");
+    assert!(item.contains_key(&keys::triaged_attr(&yesterday)));
+    let third = domain::ThreadId::parse(&third).unwrap();
+    assert!(item.contains_key(&keys::triaged_attr(&third)));
+}
