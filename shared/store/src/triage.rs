@@ -16,8 +16,6 @@ use crate::records::{EventRecord, ThreadRecord, ThreadView};
 use crate::tx::{self, Condition};
 use crate::{ArchiveCheck, Cursor, Page, Store, StoreError};
 
-/// Recently triaged threads are kept this long (the item expires after).
-const TRIAGED_TTL_DAYS: i64 = 90;
 /// The most threads a contact's item for a path holds, and counts.
 pub const MAX_TRIAGED: usize = 100;
 /// The most stale threads one write removes.
@@ -155,7 +153,8 @@ impl Store {
     ) -> Result<u32, StoreError> {
         let pk = keys::user_pk(org, contact);
         let sk = keys::triaged_sk(path.as_str());
-        let expires = at + chrono::Duration::days(TRIAGED_TTL_DAYS);
+        // Kept as long as it counts: `since` before the latest.
+        let expires = at + (at - since);
         let own = keys::triaged_attr(thread);
         let out = self
             .client
@@ -183,7 +182,9 @@ impl Store {
         others.sort_unstable_by(|a, b| b.cmp(a));
         let recent = others.iter().take(MAX_TRIAGED).take_while(|(at, _)| **at >= *since).count();
         let mut stale: Vec<(&str, &str)> = others.split_off(recent);
-        // A bounded write (the rest goes the next time; normally one or none is stale).
+        // The oldest, in a bounded write (the rest goes the next time; normally one or none
+        // is stale).
+        stale.reverse();
         stale.truncate(MAX_FORGET);
         if !stale.is_empty() {
             self.forget_triaged(pk, sk, &stale).await?;

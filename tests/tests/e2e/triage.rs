@@ -533,6 +533,17 @@ async fn the_context_counts_the_residents_other_recent_threads_on_the_path_and_f
     let item = item.unwrap().item().cloned().unwrap();
     assert!(!item.contains_key(&keys::triaged_attr(&old)), "the old one is forgotten");
     assert!(item.contains_key(&keys::triaged_attr(&yesterday)));
-    let third = domain::ThreadId::parse(&third).unwrap();
-    assert!(item.contains_key(&keys::triaged_attr(&third)));
+    assert!(item.contains_key(&keys::triaged_attr(&domain::ThreadId::parse(&third).unwrap())));
+
+    // The same thread triaged again (re-opened) is not one of the others.
+    let (status, _) =
+        w.patch("maint-1", &format!("/v1/threads/{third}"), json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = w.reply("resident-1", &third, "The laundry faucet leaks again").await;
+    let again = eventually(30, "the re-opened thread triaged", || async {
+        let (_, t) = w.get("admin-1", &format!("/v1/threads/{third}")).await;
+        (t["triage"]["message_id"] == again.as_str()).then_some(t)
+    })
+    .await;
+    assert_eq!(again["triage"]["context"]["recent_on_path"], 3, "{again}");
 }
