@@ -71,7 +71,7 @@ pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
 
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
-    item.insert(DATA.into(), av(thread)?);
+    item.insert(DATA.into(), av(&*thread.stored())?);
     item.insert(VERSION.into(), n(thread.version));
     item.insert(MEMBERS_VERSION.into(), n(thread.members_version));
     if let Some(last) = thread.last_id() {

@@ -57,7 +57,12 @@ pub struct ThreadRecord {
     pub org: OrgId,
     /// The staff view of the inbox row.
     pub summary: Summary,
-    /// The newest message residents may see, and when it was posted.
+    /// The newest message residents may see, and when it was posted. Stored only while it
+    /// is not `summary.last_message` (an internal note came after it): with texts of
+    /// realistic length that keeps the thread item, which every post rewrites and copies
+    /// to two indexes, under 1 KB. [`Self::stored`] leaves it out, [`Self::filled`] puts it
+    /// back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_last: Option<LastMessage>,
     pub public_at: DateTime<Utc>,
     pub linked_record: Option<LinkedRecord>,
@@ -84,6 +89,23 @@ pub struct ThreadRecord {
 }
 
 impl ThreadRecord {
+    /// The record as its item stores it (see `public_last`).
+    pub(crate) fn stored(&self) -> std::borrow::Cow<'_, Self> {
+        if self.public_last == self.summary.last_message {
+            std::borrow::Cow::Owned(Self { public_last: None, ..self.clone() })
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        }
+    }
+
+    /// The record as read from its item, `public_last` filled in.
+    pub(crate) fn filled(mut self) -> Self {
+        if self.public_last.is_none() {
+            self.public_last = self.summary.last_message.clone();
+        }
+        self
+    }
+
     /// The inbox row as `role` may see it.
     pub fn view_for(&self, role: Role) -> Summary {
         if role.is_staff() {

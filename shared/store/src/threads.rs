@@ -76,6 +76,8 @@ pub struct NewIdempotency<'a> {
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 /// `ThreadRecord::auto_replied_for`, as stored under `data`.
 const AUTO_REPLIED_FOR: &str = "auto_replied_for";
+/// `ThreadRecord::public_last`, as stored under `data`.
+const PUBLIC_LAST: &str = "public_last";
 
 /// What a post's update of the thread item is conditioned on, besides its order.
 struct Guards {
@@ -133,7 +135,7 @@ impl Store {
             for item in out.items() {
                 match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
                     Some(keys::META_SK) => {
-                        let mut record = data::<ThreadRecord>(item)?;
+                        let mut record = data::<ThreadRecord>(item)?.filled();
                         record.version = items::field(item, items::VERSION)?;
                         record.members_version = items::field(item, items::MEMBERS_VERSION)?;
                         thread = Some(record);
@@ -416,9 +418,16 @@ impl Store {
             };
 
         let mut fields = row_fields(&InboxScope::Org(org.clone()), "data.summary")?;
+        // What residents see last (`public_last`) is stored only while it is not the newest
+        // message: a public message removes it (after every SET, below); an internal note
+        // after a public one stores the public one as read. A note holds only while what it
+        // read still holds (its newest message; `public_last` stored): a public message
+        // posted since fails it, and the retry reads that.
+        let keeps_public = msg.internal && thread.public_last == thread.summary.last_message;
         if !msg.internal {
-            fields.push(("data.public_last".into(), last.clone()));
             fields.push(("data.public_at".into(), at.clone()));
+        } else if keeps_public {
+            fields.push(("data.public_last".into(), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
         let mut set = set_expression(fields);
@@ -451,6 +460,22 @@ impl Store {
             ]);
             set.values.insert(":arf".to_owned(), items::av(&period)?);
             cond.push_str(" AND (attribute_not_exists(#d.#arf) OR #d.#arf < :arf)");
+        }
+        let public_last =
+            [("#d".to_owned(), items::DATA.to_owned()), ("#pl".to_owned(), PUBLIC_LAST.to_owned())];
+        match (msg.internal, thread.last_id()) {
+            (true, Some(read)) if keeps_public => {
+                cond.push_str(" AND #last = :read");
+                set.values.insert(":read".to_owned(), s(read.to_string()));
+            }
+            (true, _) => {
+                cond.push_str(" AND attribute_exists(#d.#pl)");
+                set.names.extend(public_last);
+            }
+            (false, _) => {
+                set.expression.push_str(" REMOVE #d.#pl");
+                set.names.extend(public_last);
+            }
         }
         writes.push(tx::update(&self.table, meta, set, &cond)?);
 

@@ -1,6 +1,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use store::keys;
+
 use crate::support::{error_code, read, World};
 
 #[tokio::test]
@@ -157,4 +159,120 @@ async fn a_reply_to_a_thread_that_moved_on_is_refused_with_what_was_missed() {
         w.post("maint-1", &path, json!({"body": "Done", "expected_last_message_id": "nope"})).await;
     assert_eq!((status, error_code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_message_id"));
     assert_eq!(w.messages("admin-1", &thread).await.len(), 4, "nothing more stored");
+}
+
+#[tokio::test]
+async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note_came_after_it() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "billing", "Refund", "Where is my refund?").await;
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let stored = || async {
+        let item = w
+            .store
+            .client()
+            .get_item()
+            .table_name(w.store.table())
+            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        item.item().unwrap()["data"].as_m().unwrap().get("public_last").cloned()
+    };
+    let last_seen = |user: &'static str| {
+        let w = &w;
+        let id = id.clone();
+        async move {
+            let (_, t) = w.get(user, &format!("/v1/threads/{id}")).await;
+            let (_, list) = w.get(user, "/v1/threads").await;
+            let row =
+                list["items"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+            assert_eq!(row["last_message"], t["last_message"], "{user}: the inbox row and the thread agree");
+            t["last_message"]["body_preview"].as_str().unwrap().to_owned()
+        }
+    };
+    assert!(stored().await.is_none(), "the newest message is public: not stored twice");
+    let note = json!({"body": "Tenant owes 3 months", "internal": true});
+    let (status, _) = w.post("admin-1", &format!("/v1/threads/{id}/messages"), note.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(stored().await.is_some(), "a note came after it");
+    assert_eq!(last_seen("resident-1").await, "Where is my refund?");
+    assert_eq!(last_seen("admin-1").await, "Tenant owes 3 months");
+
+    // A second note keeps what residents see; a public reply is what everyone sees.
+    let (status, _) = w.post("admin-1", &format!("/v1/threads/{id}/messages"), note.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(last_seen("resident-1").await, "Where is my refund?");
+    let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    let (status, _) =
+        w.post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Sent on Monday"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(stored().await.is_none());
+    assert_eq!(last_seen("resident-1").await, "Sent on Monday");
+
+    // A note posted from a read older than a public reply (a request that read the thread
+    // before the reply landed) still leaves residents that reply: whether the read's newest
+    // message was a note (here) or public (next).
+    assert!(post_note(&w, view, "Owes 4 months now").await);
+    assert_eq!(last_seen("admin-1").await, "Owes 4 months now");
+    assert_eq!(last_seen("resident-1").await, "Sent on Monday", "never a note");
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "It left our bank today"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "The receipt is attached"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(post_note(&w, view, "Paid in full").await);
+    assert_eq!(last_seen("resident-1").await, "The receipt is attached", "not the reply the old read saw");
+}
+
+/// Posts an internal note of `admin-1` from `view` (read some time ago) through the store,
+/// as a request that read the thread then would.
+async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
+    use domain::events::{OutboxEvent, OutboxKind};
+
+    let admin = domain::UserId::parse("admin-1").unwrap();
+    let at = chrono::Utc::now();
+    let ms = u64::try_from(at.timestamp_millis()).unwrap();
+    let message = store::MessageRecord {
+        id: domain::MessageId::new_at(ms),
+        thread_id: view.thread.summary.id,
+        author_id: admin.clone(),
+        author_name: "Admin".into(),
+        body: domain::MessageBody::parse(body).unwrap(),
+        attachments: vec![],
+        internal: true,
+        created_at: at,
+        automated: false,
+        automated_kind: None,
+    };
+    let event = OutboxEvent {
+        id: domain::EventId::new_at(ms),
+        org: view.thread.org.clone(),
+        thread_id: view.thread.summary.id,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: message.id,
+            author_id: admin,
+            internal: true,
+            reopened: false,
+            author_role: Some(domain::Role::FacilityAdmin),
+        },
+    };
+    let post = store::NewPost {
+        message: &message,
+        author_role: domain::Role::FacilityAdmin,
+        event: &event,
+        attachments: &[],
+        idempotency: None,
+        expected_last: None,
+        auto_reply_for: None,
+    };
+    matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted)
 }
