@@ -43,6 +43,14 @@ struct Route {
     calls: Vec<Call>,
 }
 
+/// Messages of a realistic length (the 140 characters of a preview are full), as the cost
+/// per message depends on it: a resident's request and a staff answer.
+const RESIDENT_TEXT: &str =
+    "The kitchen tap drips all night and the sound keeps us awake. Could someone replace \
+    the washer this week? I work days but I am home after 4 pm most evenings.";
+const STAFF_TEXT: &str = "Thanks for letting us know. A plumber is booked for Thursday between 1 and 3 pm; \
+    please clear the cabinet under the sink before then, and reply here if that time does not suit you.";
+
 /// `a ÷ b` to two places, `–` when `b` is zero.
 fn ratio(a: Duration, b: Duration) -> String {
     if b.is_zero() {
@@ -301,13 +309,13 @@ async fn main() -> anyhow::Result<()> {
             let process_start = process_cpu();
             let answer = match name {
                 "create thread" => {
-                    let body =
-                        json!({"topic": "maintenance", "subject": format!("Bench {i}"), "body": "Tap drips"});
+                    let body = json!({"topic": "maintenance", "subject": format!("Bench {i}"), "body": RESIDENT_TEXT});
                     client.call(&resident, M::POST, "/v1/threads", Some(body)).await?
                 }
                 "post message" => {
                     let path = format!("/v1/threads/{thread_id}/messages");
-                    client.call(&admin, M::POST, &path, Some(json!({"body": format!("reply {i}")}))).await?
+                    let body = json!({"body": format!("{STAFF_TEXT} ({i})")});
+                    client.call(&admin, M::POST, &path, Some(body)).await?
                 }
                 "post with template" => {
                     let path = format!("/v1/threads/{thread_id}/messages");
