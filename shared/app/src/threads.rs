@@ -167,7 +167,7 @@ pub(crate) async fn start_counted(
     match taken.settle(app, created, is_new).await? {
         Created::New => {
             relay(app, &event).await;
-            Ok(ThreadView { thread, participants, triage_rev: None })
+            Ok(ThreadView { thread, participants, triage_rev: None, public_last_stored: false })
         }
         // The same request again (a client retrying after a lost answer): the thread it made,
         // counted when it was made. The caller must still be allowed to see it (they may have

@@ -69,9 +69,19 @@ pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
     InboxScope::INDEXES.iter().map(|index| (index.sk().to_owned(), s(sort))).collect()
 }
 
+/// `ThreadRecord::public_last`, as stored under `data`.
+pub const PUBLIC_LAST: &str = "public_last";
+
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
-    item.insert(DATA.into(), av(&*thread.stored())?);
+    let mut data = av(thread)?;
+    if thread.public_last.is_some() && thread.public_last == thread.summary.last_message {
+        // See `ThreadRecord::public_last`.
+        if let AttributeValue::M(fields) = &mut data {
+            fields.remove(PUBLIC_LAST);
+        }
+    }
+    item.insert(DATA.into(), data);
     item.insert(VERSION.into(), n(thread.version));
     item.insert(MEMBERS_VERSION.into(), n(thread.members_version));
     if let Some(last) = thread.last_id() {

@@ -29,6 +29,17 @@ pub struct LastMessage {
     pub at: DateTime<Utc>,
 }
 
+impl LastMessage {
+    pub fn of(msg: &MessageRecord) -> Self {
+        Self {
+            id: msg.id,
+            body_preview: msg.body.preview(),
+            author_id: msg.author_id.clone(),
+            at: msg.created_at,
+        }
+    }
+}
+
 /// An inbox row's content. The thread item holds the staff view; each participant item
 /// holds the view for that participant (residents never see internal notes in it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -60,9 +71,9 @@ pub struct ThreadRecord {
     /// The newest message residents may see, and when it was posted. Stored only while it
     /// is not `summary.last_message` (an internal note came after it): with texts of
     /// realistic length that keeps the thread item, which every post rewrites and copies
-    /// to two indexes, under 1 KB. [`Self::stored`] leaves it out, [`Self::filled`] puts it
-    /// back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// to two indexes, under 1 KB. Reading the thread fills it in (see
+    /// [`ThreadView::public_last_stored`]).
+    #[serde(default)]
     pub public_last: Option<LastMessage>,
     pub public_at: DateTime<Utc>,
     pub linked_record: Option<LinkedRecord>,
@@ -89,23 +100,6 @@ pub struct ThreadRecord {
 }
 
 impl ThreadRecord {
-    /// The record as its item stores it (see `public_last`).
-    pub(crate) fn stored(&self) -> std::borrow::Cow<'_, Self> {
-        if self.public_last == self.summary.last_message {
-            std::borrow::Cow::Owned(Self { public_last: None, ..self.clone() })
-        } else {
-            std::borrow::Cow::Borrowed(self)
-        }
-    }
-
-    /// The record as read from its item, `public_last` filled in.
-    pub(crate) fn filled(mut self) -> Self {
-        if self.public_last.is_none() {
-            self.public_last = self.summary.last_message.clone();
-        }
-        self
-    }
-
     /// The inbox row as `role` may see it.
     pub fn view_for(&self, role: Role) -> Summary {
         if role.is_staff() {
@@ -161,6 +155,11 @@ pub struct ThreadView {
     /// then read from the thread item, as written before it had an item of its own, moves
     /// there with the next change).
     pub triage_rev: Option<u64>,
+    /// Whether the thread item stores `public_last` (an internal note is newer). If not,
+    /// it was read as the newest message, which was public: `public_at` is its time. (A
+    /// note posted by a release before stop 36 left neither: then it was read from the
+    /// timeline.)
+    pub public_last_stored: bool,
 }
 
 impl ThreadView {

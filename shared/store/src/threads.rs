@@ -76,8 +76,6 @@ pub struct NewIdempotency<'a> {
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 /// `ThreadRecord::auto_replied_for`, as stored under `data`.
 const AUTO_REPLIED_FOR: &str = "auto_replied_for";
-/// `ThreadRecord::public_last`, as stored under `data`.
-const PUBLIC_LAST: &str = "public_last";
 
 /// What a post's update of the thread item is conditioned on, besides its order.
 struct Guards {
@@ -135,7 +133,7 @@ impl Store {
             for item in out.items() {
                 match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
                     Some(keys::META_SK) => {
-                        let mut record = data::<ThreadRecord>(item)?.filled();
+                        let mut record = data::<ThreadRecord>(item)?;
                         record.version = items::field(item, items::VERSION)?;
                         record.members_version = items::field(item, items::MEMBERS_VERSION)?;
                         thread = Some(record);
@@ -159,13 +157,23 @@ impl Store {
                 _ => break,
             }
         }
-        Ok(thread.map(|mut thread| {
-            let triage_rev = triage.map(|(triage, rev)| {
-                thread.triage = Some(triage);
-                rev
-            });
-            (ThreadView { thread, participants, triage_rev }, messages)
-        }))
+        let Some(mut thread) = thread else { return Ok(None) };
+        let triage_rev = triage.map(|(triage, rev)| {
+            thread.triage = Some(triage);
+            rev
+        });
+        let public_last_stored = thread.public_last.is_some();
+        if !public_last_stored {
+            thread.public_last = match &thread.summary.last_message {
+                Some(last) if last.at == thread.public_at => Some(last.clone()),
+                Some(last) => {
+                    let pk = keys::thread_pk(org, id);
+                    self.last_public_message(&pk, &last.id).await?.as_ref().map(LastMessage::of)
+                }
+                None => None,
+            };
+        }
+        Ok(Some((ThreadView { thread, participants, triage_rev, public_last_stored }, messages)))
     }
 
     /// Creates a thread with its participants and first message, atomically.
@@ -395,12 +403,7 @@ impl Store {
         // automatically still waits for staff.
         let status =
             if msg.automated { None } else { ThreadStatus::after_message(author_role, msg.internal) };
-        let last = items::av(&LastMessage {
-            id: msg.id,
-            body_preview: msg.body.preview(),
-            author_id: msg.author_id.clone(),
-            at: msg.created_at,
-        })?;
+        let last = items::av(&LastMessage::of(msg))?;
         let at = items::av(&msg.created_at)?;
         let sort = keys::activity_sk(&msg.created_at, &msg.thread_id);
         let row_fields =
@@ -423,7 +426,7 @@ impl Store {
         // after a public one stores the public one as read. A note holds only while what it
         // read still holds (its newest message; `public_last` stored): a public message
         // posted since fails it, and the retry reads that.
-        let keeps_public = msg.internal && thread.public_last == thread.summary.last_message;
+        let keeps_public = msg.internal && !view.public_last_stored;
         if !msg.internal {
             fields.push(("data.public_at".into(), at.clone()));
         } else if keeps_public {
@@ -462,14 +465,16 @@ impl Store {
             cond.push_str(" AND (attribute_not_exists(#d.#arf) OR #d.#arf < :arf)");
         }
         let public_last =
-            [("#d".to_owned(), items::DATA.to_owned()), ("#pl".to_owned(), PUBLIC_LAST.to_owned())];
+            [("#d".to_owned(), items::DATA.to_owned()), ("#pl".to_owned(), items::PUBLIC_LAST.to_owned())];
         match (msg.internal, thread.last_id()) {
             (true, Some(read)) if keeps_public => {
                 cond.push_str(" AND #last = :read");
                 set.values.insert(":read".to_owned(), s(read.to_string()));
             }
             (true, _) => {
-                cond.push_str(" AND attribute_exists(#d.#pl)");
+                // A map: not a null that a release before stop 36 may have written.
+                cond.push_str(" AND attribute_type(#d.#pl, :map)");
+                set.values.insert(":map".to_owned(), s("M".to_owned()));
                 set.names.extend(public_last);
             }
             (false, _) => {
@@ -672,6 +677,16 @@ impl Store {
         if let Some(last) = thread.public_last.as_ref().filter(|m| m.id <= *id) {
             return Ok(Some(last.id));
         }
+        Ok(self.last_public_message(pk, id).await?.map(|m| m.id))
+    }
+
+    /// The newest message residents may see at or before `id`, read from the timeline
+    /// backwards.
+    async fn last_public_message(
+        &self,
+        pk: &str,
+        id: &MessageId,
+    ) -> Result<Option<MessageRecord>, StoreError> {
         let mut start = None;
         loop {
             let out = self
@@ -690,16 +705,16 @@ impl Store {
                 .expression_attribute_values(":to", s(keys::timeline_sk(*id)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":message", s("message"))
-                .projection_expression("#sk")
                 .scan_index_forward(false)
                 .limit(100)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(StoreError::unavailable)?;
-            if let Some(sk) = out.items().first().and_then(|i| i.get(SK)).and_then(|v| v.as_s().ok()) {
-                let raw = sk.strip_prefix(keys::TIMELINE_PREFIX).unwrap_or_default();
-                return Ok(MessageId::parse(raw).ok());
+            for item in out.items() {
+                if let TimelineItem::Message(m) = data::<TimelineItem>(item)? {
+                    return Ok(Some(m));
+                }
             }
             match out.last_evaluated_key() {
                 Some(next) => start = Some(next.clone()),

@@ -230,6 +230,34 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
     assert_eq!(status, StatusCode::CREATED);
     assert!(post_note(&w, view, "Paid in full").await);
     assert_eq!(last_seen("resident-1").await, "The receipt is attached", "not the reply the old read saw");
+
+    // A note posted by a release before stop 36 left no `public_last` beside it (or a
+    // null, from a whole-item write): residents still see the last public message, read
+    // from the timeline, and the next note stores it.
+    for (old, newest_note) in
+        [("REMOVE #d.#pl", "Paid in full"), ("SET #d.#pl = :null", "Tenant owes 3 months")]
+    {
+        let mut write = w
+            .store
+            .client()
+            .update_item()
+            .table_name(w.store.table())
+            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+            .update_expression(old)
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_names("#pl", "public_last");
+        if old.contains(":null") {
+            write = write.expression_attribute_values(":null", AttributeValue::Null(true));
+        }
+        write.send().await.unwrap();
+        assert_eq!(last_seen("resident-1").await, "The receipt is attached", "{old}");
+        assert_eq!(last_seen("admin-1").await, newest_note);
+        let (status, _) = w.post("admin-1", &format!("/v1/threads/{id}/messages"), note.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{old}");
+        assert!(stored().await.is_some_and(|p| p.as_m().is_ok()), "{old}");
+        assert_eq!(last_seen("resident-1").await, "The receipt is attached", "{old}");
+    }
 }
 
 /// Posts an internal note of `admin-1` from `view` (read some time ago) through the store,
@@ -238,6 +266,8 @@ async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
     use domain::events::{OutboxEvent, OutboxKind};
 
     let admin = domain::UserId::parse("admin-1").unwrap();
+    // Ids are by the millisecond: after the message before it.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let at = chrono::Utc::now();
     let ms = u64::try_from(at.timestamp_millis()).unwrap();
     let message = store::MessageRecord {
