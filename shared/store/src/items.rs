@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::triage::ThreadTriage;
-use domain::{OrgId, ThreadId, ThreadStatus};
+use domain::{MessageId, OrgId, ThreadId, ThreadStatus};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::keys::{self, InboxScope, PK, SK};
@@ -71,14 +71,25 @@ pub fn index_sorts(sort: &str) -> Vec<(String, AttributeValue)> {
 
 /// `ThreadRecord::public_last`, as stored under `data`.
 pub const PUBLIC_LAST: &str = "public_last";
+/// Under `data`, the id of the last public message while `public_last` is not stored: the
+/// last message is that one only if its id is this (a note posted by a release before stop
+/// 36 leaves neither behind, even within the same millisecond).
+pub const PUBLIC_ID: &str = "public_id";
+
+/// [`PUBLIC_ID`] of a thread item.
+pub fn public_id(item: &Item) -> Option<MessageId> {
+    let data = item.get(DATA)?.as_m().ok()?;
+    MessageId::parse(data.get(PUBLIC_ID)?.as_s().ok()?).ok()
+}
 
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
     let mut data = av(thread)?;
-    if thread.public_last.is_some() && thread.public_last == thread.summary.last_message {
-        // See `ThreadRecord::public_last`.
-        if let AttributeValue::M(fields) = &mut data {
+    if let (Some(last), AttributeValue::M(fields)) = (thread.public_last.as_ref(), &mut data) {
+        if thread.summary.last_message.as_ref() == Some(last) {
+            // See `ThreadRecord::public_last`.
             fields.remove(PUBLIC_LAST);
+            fields.insert(PUBLIC_ID.into(), s(last.id.to_string()));
         }
     }
     item.insert(DATA.into(), data);

@@ -71,7 +71,8 @@ pub struct ThreadRecord {
     /// The newest message residents may see, and when it was posted. Stored only while it
     /// is not `summary.last_message` (an internal note came after it): with texts of
     /// realistic length that keeps the thread item, which every post rewrites and copies
-    /// to two indexes, under 1 KB. Reading the thread fills it in (see
+    /// to two indexes, under 1 KB; `public_id` (not a field: see `items::PUBLIC_ID`) then
+    /// names the last message as public. Reading the thread fills it in (see
     /// [`ThreadView::public_last_stored`]).
     #[serde(default)]
     pub public_last: Option<LastMessage>,
@@ -156,9 +157,8 @@ pub struct ThreadView {
     /// there with the next change).
     pub triage_rev: Option<u64>,
     /// Whether the thread item stores `public_last` (an internal note is newer). If not,
-    /// it was read as the newest message, which was public: `public_at` is its time. (A
-    /// note posted by a release before stop 36 left neither: then it was read from the
-    /// timeline.)
+    /// it was read as the newest message, which the item names as public. (Else, as a note
+    /// posted by a release before stop 36 leaves it, it was read from the timeline.)
     pub public_last_stored: bool,
 }
 

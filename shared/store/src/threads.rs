@@ -108,6 +108,7 @@ impl Store {
         with_timeline: bool,
     ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
         let mut thread: Option<ThreadRecord> = None;
+        let mut public_id = None;
         let mut triage = None;
         let mut participants = Vec::new();
         let mut messages = Vec::new();
@@ -136,6 +137,7 @@ impl Store {
                         let mut record = data::<ThreadRecord>(item)?;
                         record.version = items::field(item, items::VERSION)?;
                         record.members_version = items::field(item, items::MEMBERS_VERSION)?;
+                        public_id = items::public_id(item);
                         thread = Some(record);
                     }
                     Some(keys::TRIAGE_SK) => {
@@ -165,7 +167,7 @@ impl Store {
         let public_last_stored = thread.public_last.is_some();
         if !public_last_stored {
             thread.public_last = match &thread.summary.last_message {
-                Some(last) if last.at == thread.public_at => Some(last.clone()),
+                Some(last) if public_id == Some(last.id) => Some(last.clone()),
                 Some(last) => {
                     let pk = keys::thread_pk(org, id);
                     self.last_public_message(&pk, &last.id).await?.as_ref().map(LastMessage::of)
@@ -429,6 +431,7 @@ impl Store {
         let keeps_public = msg.internal && !view.public_last_stored;
         if !msg.internal {
             fields.push(("data.public_at".into(), at.clone()));
+            fields.push((format!("data.{}", items::PUBLIC_ID), s(msg.id.to_string())));
         } else if keeps_public {
             fields.push(("data.public_last".into(), items::av(&thread.public_last)?));
         }

@@ -232,11 +232,13 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
     assert_eq!(last_seen("resident-1").await, "The receipt is attached", "not the reply the old read saw");
 
     // A note posted by a release before stop 36 left no `public_last` beside it (or a
-    // null, from a whole-item write): residents still see the last public message, read
-    // from the timeline, and the next note stores it.
-    for (old, newest_note) in
-        [("REMOVE #d.#pl", "Paid in full"), ("SET #d.#pl = :null", "Tenant owes 3 months")]
-    {
+    // null, from a whole-item write; or it came in the same millisecond as the public
+    // message): residents still see the last public message, read from the timeline, and
+    // the next note stores it.
+    let notes = ["Paid in full", "Tenant owes 3 months", "Tenant owes 3 months"];
+    let states = ["REMOVE #d.#pl", "SET #d.#pl = :null", "REMOVE #d.#pl SET #d.#pa = :at"];
+    for (old, newest_note) in states.into_iter().zip(notes) {
+        let note_at = w.get("admin-1", &format!("/v1/threads/{id}")).await.1["last_message"]["at"].clone();
         let mut write = w
             .store
             .client()
@@ -250,9 +252,20 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
         if old.contains(":null") {
             write = write.expression_attribute_values(":null", AttributeValue::Null(true));
         }
+        if old.contains(":at") {
+            write = write
+                .expression_attribute_names("#pa", "public_at")
+                .expression_attribute_values(":at", AttributeValue::S(note_at.as_str().unwrap().to_owned()));
+        }
         write.send().await.unwrap();
         assert_eq!(last_seen("resident-1").await, "The receipt is attached", "{old}");
         assert_eq!(last_seen("admin-1").await, newest_note);
+        // A change rewrites the item and the rows from the thread as read.
+        let priority = if old.contains(":null") { "normal" } else { "urgent" };
+        let (status, _) =
+            w.patch("admin-1", &format!("/v1/threads/{id}"), json!({"priority": priority})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(last_seen("resident-1").await, "The receipt is attached", "{old}");
         let (status, _) = w.post("admin-1", &format!("/v1/threads/{id}/messages"), note.clone()).await;
         assert_eq!(status, StatusCode::CREATED, "{old}");
         assert!(stored().await.is_some_and(|p| p.as_m().is_ok()), "{old}");
