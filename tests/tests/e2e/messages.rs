@@ -182,6 +182,23 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
             .unwrap();
         item.item().unwrap()["data"].as_m().unwrap().get("public_last").cloned()
     };
+    // While it is not stored, the item names the last message as public.
+    let named_public = || async {
+        let item = w
+            .store
+            .client()
+            .get_item()
+            .table_name(w.store.table())
+            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let public_id = item.item().unwrap()["data"].as_m().unwrap().get("public_id").cloned();
+        let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
+        public_id.and_then(|v| v.as_s().ok().cloned()) == t["last_message"]["id"].as_str().map(str::to_owned)
+    };
     let last_seen = |user: &'static str| {
         let w = &w;
         let id = id.clone();
@@ -195,6 +212,7 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
         }
     };
     assert!(stored().await.is_none(), "the newest message is public: not stored twice");
+    assert!(named_public().await, "as created");
     let note = json!({"body": "Tenant owes 3 months", "internal": true});
     let (status, _) = w.post("admin-1", &format!("/v1/threads/{id}/messages"), note.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -211,6 +229,11 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
         w.post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Sent on Monday"})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(stored().await.is_none());
+    assert!(named_public().await, "as posted");
+    let (status, _) = w.patch("admin-1", &format!("/v1/threads/{id}"), json!({"priority": "urgent"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stored().await.is_none());
+    assert!(named_public().await, "as changed");
     assert_eq!(last_seen("resident-1").await, "Sent on Monday");
 
     // A note posted from a read older than a public reply (a request that read the thread
@@ -261,7 +284,7 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
         assert_eq!(last_seen("resident-1").await, "The receipt is attached", "{old}");
         assert_eq!(last_seen("admin-1").await, newest_note);
         // A change rewrites the item and the rows from the thread as read.
-        let priority = if old.contains(":null") { "normal" } else { "urgent" };
+        let priority = if old.contains(":null") { "urgent" } else { "normal" };
         let (status, _) =
             w.patch("admin-1", &format!("/v1/threads/{id}"), json!({"priority": priority})).await;
         assert_eq!(status, StatusCode::OK);
