@@ -553,7 +553,11 @@ async fn main() -> anyhow::Result<()> {
     }
     out.push_str(&format!("| **total** | **{:.5}** |\n", per_message.total() * 1000.0));
     out.push_str(&consumer_breakdown(&busy, messages));
-    let consumer_calls = (busy.len() as f64 - idle.len() as f64 * idle_scale).max(0.0) / messages as f64;
+    // The consumers' own calls, less the schedules' when idle. Not the harness's: its polling
+    // stands for the event sources (their SQS requests are the deliveries billed above),
+    // and, steady whether busy or idle, it made a short run's difference noise.
+    let own = |calls: &[Call]| calls.iter().filter(|c| c.function.is_some()).count() as f64;
+    let consumer_calls = (own(&busy) - own(&idle) * idle_scale).max(0.0) / messages as f64;
     let per_message_figures =
         targets::PerMessage { consumer_calls, dollars_per_1000: per_message.total() * 1000.0 };
     out.push_str(&targets::markdown(&figures, cold_rows.as_deref(), &per_message_figures));
