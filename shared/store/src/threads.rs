@@ -433,7 +433,7 @@ impl Store {
             fields.push(("data.public_at".into(), at.clone()));
             fields.push((format!("data.{}", items::PUBLIC_ID), s(msg.id.to_string())));
         } else if keeps_public {
-            fields.push(("data.public_last".into(), items::av(&thread.public_last)?));
+            fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
         let mut set = set_expression(fields);

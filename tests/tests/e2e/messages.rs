@@ -168,34 +168,22 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
     let w = World::new().await;
     let id = w.start_thread("resident-1", "billing", "Refund", "Where is my refund?").await;
     let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
-    let stored = || async {
-        let item = w
-            .store
-            .client()
-            .get_item()
-            .table_name(w.store.table())
-            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
-            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        item.item().unwrap()["data"].as_m().unwrap().get("public_last").cloned()
+    // A field of the thread item's `data`, as stored.
+    let stored_field = |name: &'static str| {
+        let key = [
+            (keys::PK.to_owned(), AttributeValue::S(keys::thread_pk(&org, &thread))),
+            (keys::SK.to_owned(), AttributeValue::S(keys::META_SK.into())),
+        ];
+        let read = w.store.client().get_item().table_name(w.store.table()).set_key(Some(key.into()));
+        async move {
+            let item = read.consistent_read(true).send().await.unwrap();
+            item.item().unwrap()["data"].as_m().unwrap().get(name).cloned()
+        }
     };
+    let stored = || stored_field("public_last");
     // While it is not stored, the item names the last message as public.
     let named_public = || async {
-        let item = w
-            .store
-            .client()
-            .get_item()
-            .table_name(w.store.table())
-            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
-            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        let public_id = item.item().unwrap()["data"].as_m().unwrap().get("public_id").cloned();
+        let public_id = stored_field("public_id").await;
         let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
         public_id.and_then(|v| v.as_s().ok().cloned()) == t["last_message"]["id"].as_str().map(str::to_owned)
     };
