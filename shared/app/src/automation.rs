@@ -53,6 +53,7 @@ pub(crate) fn automated_message(
             internal: false,
             reopened: false,
             author_role: None,
+            notice: Some(msg.notice()),
         },
     };
     (msg, posted)

@@ -109,6 +109,7 @@ pub async fn post(
                 reopened: actor.role == Role::Resident
                     && matches!(view.thread.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
                 author_role: Some(actor.role),
+                notice: Some(msg.notice()),
             },
         };
         let post = NewPost {

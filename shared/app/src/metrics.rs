@@ -29,6 +29,7 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
             internal: false,
             reopened: false,
             author_role,
+            ..
         } => responded(app, event, author_id, *author_role, *message_id).await,
         // Archiving straight from unread or open settles it as resolving does.
         OutboxKind::ThreadChanged { status: ThreadStatus::Resolved | ThreadStatus::Archived, changed }

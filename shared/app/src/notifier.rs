@@ -44,13 +44,13 @@ async fn category_of(n: &Notifier, org: &OrgId, id: &str) -> Result<Option<Categ
 /// Handles one notification-queue event: records the pending notifications, then sends
 /// the urgent ones by `deadline` (see [`URGENT_BUDGET`]).
 pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Result<(), WorkError> {
-    let message_id = match event.kind {
+    let (message_id, notice) = match event.kind {
         OutboxKind::Escalated { level, escalation, message_id, ref paged } => {
             let page = Page { level, escalation, message_id, paged };
             return page_staff(n, &event, page, deadline).await;
         }
-        OutboxKind::MessagePosted { message_id, .. } => message_id,
-        OutboxKind::ThreadRouted { first_message_id } => first_message_id,
+        OutboxKind::MessagePosted { message_id, ref notice, .. } => (message_id, notice.clone()),
+        OutboxKind::ThreadRouted { first_message_id, ref notice } => (first_message_id, notice.clone()),
         // Not subscribed to: the thread's recipients are known once it is routed.
         OutboxKind::ThreadCreated { .. }
         | OutboxKind::ParticipantsChanged { .. }
@@ -61,21 +61,28 @@ pub async fn handle(n: &Notifier, event: OutboxEvent, deadline: Instant) -> Resu
         .load_thread(&event.org, &event.thread_id)
         .await?
         .ok_or(WorkError::MissingThread(event.thread_id))?;
-    let Some(msg) = n.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
-        return Err(WorkError::MissingMessage(message_id));
+    // Events carry what a notification shows; those written before they did are read.
+    let msg = match notice {
+        Some(notice) => notice,
+        None => n
+            .store
+            .get_message(&event.org, &event.thread_id, &message_id)
+            .await?
+            .ok_or(WorkError::MissingMessage(message_id))?
+            .notice(),
     };
     let urgent = view.thread.summary.priority == Priority::Urgent;
     let now = Utc::now();
     let due =
         if urgent { now } else { now + chrono::Duration::from_std(n.digest_window).unwrap_or_default() };
     let pending = PendingNotification {
-        message_id: msg.id,
-        thread_id: msg.thread_id,
+        message_id,
+        thread_id: event.thread_id,
         subject: view.thread.summary.subject.as_str().to_owned(),
         author_name: msg.author_name.clone(),
-        preview: msg.body.preview(),
+        preview: msg.preview.clone(),
         urgent,
-        at: msg.created_at,
+        at: msg.at,
         consent_category: None,
         page: false,
     };

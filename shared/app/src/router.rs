@@ -22,14 +22,17 @@ pub const ROUTER_ACTOR: &str = "system";
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::ThreadCreated { topic, first_message_id } => {
+        OutboxKind::ThreadCreated { topic, first_message_id, notice } => {
             let at = now();
             let routed = OutboxEvent {
                 id: EventId::new_at(millis(at)),
                 org: event.org.clone(),
                 thread_id: event.thread_id,
                 at,
-                kind: OutboxKind::ThreadRouted { first_message_id: *first_message_id },
+                kind: OutboxKind::ThreadRouted {
+                    first_message_id: *first_message_id,
+                    notice: notice.clone(),
+                },
             };
             if route_thread(app, &event, topic, &routed).await? {
                 relay(app, &routed).await;

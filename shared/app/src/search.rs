@@ -214,7 +214,7 @@ async fn ops(app: &App, org: &OrgId, events: &[&OutboxEvent]) -> Result<Vec<Inde
             OutboxKind::MessagePosted { message_id, .. } => (false, Some(*message_id)),
             // A new thread is indexed once routed (its first message with its recipients):
             // the router announces every thread it routes, recipients or not.
-            OutboxKind::ThreadRouted { first_message_id } => (true, Some(*first_message_id)),
+            OutboxKind::ThreadRouted { first_message_id, .. } => (true, Some(*first_message_id)),
             OutboxKind::ParticipantsChanged { .. } => (true, None),
             OutboxKind::Escalated { .. } | OutboxKind::ThreadChanged { .. } => continue,
             OutboxKind::ThreadCreated { .. } => continue,

@@ -130,7 +130,11 @@ pub(crate) async fn start_counted(
         org: actor.org.clone(),
         thread_id: id,
         at,
-        kind: OutboxKind::ThreadCreated { topic: thread.summary.topic.clone(), first_message_id: first.id },
+        kind: OutboxKind::ThreadCreated {
+            topic: thread.summary.topic.clone(),
+            first_message_id: first.id,
+            notice: Some(first.notice()),
+        },
     };
     let created = async {
         let target = Target { thread_id: id, message_id: first.id, internal: false, at };

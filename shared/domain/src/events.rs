@@ -19,11 +19,33 @@ pub struct OutboxEvent {
     pub kind: OutboxKind,
 }
 
+/// A message as its notifications show it, carried by the event that announces it so the
+/// notifier need not read the message. Absent in events written before it was named (the
+/// notifier reads the message then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub author_id: UserId,
+    pub author_name: String,
+    /// The body's one-line preview.
+    pub preview: String,
+    pub internal: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automated: bool,
+    /// When the message was posted.
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OutboxKind {
     /// Route the new thread to the topic's recipients.
-    ThreadCreated { topic: Topic, first_message_id: MessageId },
+    ThreadCreated {
+        topic: Topic,
+        first_message_id: MessageId,
+        /// The first message as a notification shows it (the router hands it on).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<Notice>,
+    },
     /// Notify the other participants of a new message.
     MessagePosted {
         message_id: MessageId,
@@ -38,9 +60,15 @@ pub enum OutboxKind {
         /// before it was named.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         author_role: Option<Role>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<Notice>,
     },
     /// A new thread has its recipients: notify them of its first message.
-    ThreadRouted { first_message_id: MessageId },
+    ThreadRouted {
+        first_message_id: MessageId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<Notice>,
+    },
     /// Someone joined or left the thread (search narrows to who takes part; webhooks
     /// announce who). Both lists are empty in events written before they were named.
     ParticipantsChanged {
@@ -101,13 +129,18 @@ mod tests {
     fn a_kinds_name_is_its_json_tag() {
         let id = MessageId::new_at(1);
         for kind in [
-            OutboxKind::ThreadCreated { topic: Topic::parse("general").unwrap(), first_message_id: id },
+            OutboxKind::ThreadCreated {
+                topic: Topic::parse("general").unwrap(),
+                first_message_id: id,
+                notice: None,
+            },
             OutboxKind::MessagePosted {
                 message_id: id,
                 author_id: UserId::parse("u").unwrap(),
                 internal: false,
                 reopened: true,
                 author_role: Some(Role::Staff),
+                notice: None,
             },
             OutboxKind::Escalated {
                 level: 1,
@@ -115,7 +148,7 @@ mod tests {
                 message_id: id,
                 paged: vec![UserId::parse("u").unwrap()],
             },
-            OutboxKind::ThreadRouted { first_message_id: id },
+            OutboxKind::ThreadRouted { first_message_id: id, notice: None },
             OutboxKind::ParticipantsChanged { added: vec![UserId::parse("u").unwrap()], removed: vec![] },
             OutboxKind::ThreadChanged { status: ThreadStatus::Resolved, changed: vec![ThreadField::Status] },
         ] {
@@ -142,6 +175,9 @@ mod tests {
             r#""kind":"message_posted","message_id":"01J0000000000000000000000C","author_id":"u","internal":false"#,
         );
         let event: OutboxEvent = serde_json::from_str(&old).unwrap();
-        assert!(matches!(event.kind, OutboxKind::MessagePosted { author_role: None, reopened: false, .. }));
+        assert!(matches!(
+            event.kind,
+            OutboxKind::MessagePosted { author_role: None, reopened: false, notice: None, .. }
+        ));
     }
 }

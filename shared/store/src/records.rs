@@ -189,6 +189,20 @@ pub struct MessageRecord {
     pub automated_kind: Option<domain::messaging::AutomatedKind>,
 }
 
+impl MessageRecord {
+    /// The message as its notifications show it, for the event that announces it.
+    pub fn notice(&self) -> domain::events::Notice {
+        domain::events::Notice {
+            author_id: self.author_id.clone(),
+            author_name: self.author_name.clone(),
+            preview: self.body.preview(),
+            internal: self.internal,
+            automated: self.automated,
+            at: self.created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {

@@ -317,6 +317,7 @@ async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
             internal: true,
             reopened: false,
             author_role: Some(domain::Role::FacilityAdmin),
+            notice: Some(message.notice()),
         },
     };
     let post = store::NewPost {

@@ -194,6 +194,71 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
     assert!(!w.store.enqueue_notification(&org, &user, &copy, chrono::Utc::now()).await.unwrap());
 }
 
+/// Events carry what a notification shows of their message; one written before they did
+/// (as a release before stop 37 wrote it) is still notified, from the message itself.
+#[tokio::test]
+async fn an_event_without_the_messages_notice_is_notified_from_the_message_itself() {
+    use domain::events::{OutboxEvent, OutboxKind};
+
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "billing", "Refund", "Where is it?").await;
+    w.routed_to(&id, "bookkeeper-1").await;
+    let reply = w.reply("bookkeeper-1", &id, "Sent on Friday").await;
+    w.delivered("resident-1", &reply).await;
+    let carried = w.outbox_events().await.into_iter().find(|e| e["message_id"] == reply.as_str()).unwrap();
+    assert_eq!(carried["notice"]["preview"], "Sent on Friday", "{carried}");
+
+    // A message whose event names only its id, posted through the store.
+    let (org, thread) = (OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    let at = chrono::Utc::now();
+    let ms = u64::try_from(at.timestamp_millis()).unwrap();
+    let message = store::MessageRecord {
+        id: domain::MessageId::new_at(ms),
+        thread_id: thread,
+        author_id: UserId::parse("bookkeeper-1").unwrap(),
+        author_name: "Bea from billing".into(),
+        body: domain::MessageBody::parse("The cheque cleared this morning").unwrap(),
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+        automated: false,
+        automated_kind: None,
+    };
+    let event = OutboxEvent {
+        id: domain::EventId::new_at(ms),
+        org: org.clone(),
+        thread_id: thread,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: message.id,
+            author_id: message.author_id.clone(),
+            internal: false,
+            reopened: false,
+            author_role: Some(domain::Role::Staff),
+            notice: None,
+        },
+    };
+    let post = store::NewPost {
+        message: &message,
+        author_role: domain::Role::Staff,
+        event: &event,
+        attachments: &[],
+        idempotency: None,
+        expected_last: None,
+        auto_reply_for: None,
+    };
+    assert!(matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted));
+    let body = serde_json::to_string(&event).unwrap();
+    assert!(!body.contains("notice"), "{body}");
+    let queue = w.queue_url("NotificationQueue").await;
+    w.sqs.send_message().queue_url(&queue).message_body(&body).send().await.unwrap();
+
+    let delivery = w.delivered("resident-1", &message.id.to_string()).await;
+    let text = delivery["body"].as_str().unwrap();
+    assert!(text.contains("The cheque cleared this morning") && text.contains("Bea from billing"), "{text}");
+}
+
 #[tokio::test]
 async fn a_notification_handled_after_a_newer_one_still_waits_to_go_out_and_only_once() {
     let w = World::new().await;

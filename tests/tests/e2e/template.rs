@@ -155,15 +155,20 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
     let template = Template::load(&infra::template_path()).unwrap();
     let id = domain::MessageId::new_at(1);
     let kinds = [
-        OutboxKind::ThreadCreated { topic: domain::Topic::parse("general").unwrap(), first_message_id: id },
+        OutboxKind::ThreadCreated {
+            topic: domain::Topic::parse("general").unwrap(),
+            first_message_id: id,
+            notice: None,
+        },
         OutboxKind::MessagePosted {
             message_id: id,
             author_id: domain::UserId::parse("u").unwrap(),
             internal: false,
             reopened: false,
             author_role: None,
+            notice: None,
         },
-        OutboxKind::ThreadRouted { first_message_id: id },
+        OutboxKind::ThreadRouted { first_message_id: id, notice: None },
         OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] },
         OutboxKind::Escalated {
             level: 1,
