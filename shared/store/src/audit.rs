@@ -1,7 +1,10 @@
-//! A thread's audit chain, in a partition of its own (`keys::chain_pk`) so the thread's
-//! Queries never read it: entries written once (never updated or deleted by the API) and a
-//! head naming the last one. Entries are appended with the head in one transaction
-//! conditioned on the head's `seq`, so two appenders cannot both extend the same entry.
+//! A thread's audit chain: entries written once (never updated or deleted by the API), in
+//! a partition of their own (`keys::chain_pk`) so the thread's Queries never read them, and
+//! a head naming the last one, in the thread's partition just past the timeline, so the
+//! appender reads it with the newest timeline entries in one Query. Entries are appended
+//! with the head in one transaction conditioned on the head's `seq`, so two appenders
+//! cannot both extend the same entry. Heads of chains last appended before stop 37 are in
+//! the chain's partition: read from there, and moved by the next append.
 
 use std::collections::HashSet;
 
@@ -23,8 +26,9 @@ fn shard_of(thread: &ThreadId) -> u32 {
     thread.to_string().bytes().map(u32::from).sum::<u32>() % SHARDS
 }
 
-/// The most entries one append writes (with the head, a transaction's limit).
-pub const MAX_APPEND: usize = tx::MAX_ITEMS - 1;
+/// The most entries one append writes (with the head, and the old head's delete when it
+/// moves, a transaction's limit).
+pub const MAX_APPEND: usize = tx::MAX_ITEMS - 2;
 
 /// The head's top-level copy of its `seq`, which appends are conditioned on.
 const SEQ: &str = "seq";
@@ -49,13 +53,106 @@ pub struct ChainHeadRecord {
     pub floor: Option<EntryId>,
 }
 
+/// Where a chain's head is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadPlace {
+    /// In the thread's partition, just past the timeline (`keys::AUDIT_HEAD_SK`).
+    Thread,
+    /// In the chain's partition (`keys::CHAIN_HEAD_SK`), as releases before stop 37 kept
+    /// it; the next append moves it.
+    Chain,
+}
+
+impl HeadPlace {
+    fn key(self, org: &OrgId, thread: &ThreadId) -> crate::items::Item {
+        match self {
+            Self::Thread => key(keys::thread_pk(org, thread), keys::AUDIT_HEAD_SK),
+            Self::Chain => key(keys::chain_pk(org, thread), keys::CHAIN_HEAD_SK),
+        }
+    }
+}
+
+/// A chain's head as read, and where it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadRead {
+    pub record: ChainHeadRecord,
+    pub place: HeadPlace,
+}
+
+/// A chain's head and the thread's newest timeline entries, read together.
+#[derive(Debug, Clone)]
+pub struct ChainRead {
+    pub head: Option<HeadRead>,
+    /// Oldest first.
+    newest: Vec<TimelineItem>,
+    /// The read reached the timeline's start.
+    whole: bool,
+}
+
+impl ChainRead {
+    /// The timeline's entries from `from` on (all without it), oldest first, when this
+    /// read holds every one of them.
+    pub fn entries_from(&self, from: Option<EntryId>) -> Option<Vec<&TimelineItem>> {
+        let oldest = self.newest.first().map(TimelineItem::id);
+        let holds = self.whole || matches!((from, oldest), (Some(from), Some(oldest)) if oldest <= from);
+        holds.then(|| self.newest.iter().filter(|i| from.is_none_or(|from| i.id() >= from)).collect())
+    }
+}
+
 impl Store {
+    /// The chain's head, wherever it is kept.
     pub async fn chain_head(
         &self,
         org: &OrgId,
         thread: &ThreadId,
     ) -> Result<Option<ChainHeadRecord>, StoreError> {
-        self.get_data(key(keys::chain_pk(org, thread), keys::CHAIN_HEAD_SK), true).await
+        match self.get_data(HeadPlace::Thread.key(org, thread), true).await? {
+            Some(head) => Ok(Some(head)),
+            None => self.get_data(HeadPlace::Chain.key(org, thread), true).await,
+        }
+    }
+
+    /// The chain's head with up to `newest - 1` of the thread's newest timeline entries, in
+    /// one Query from the head down (strongly consistent, internal notes included); a head
+    /// still kept in the chain's partition costs a GetItem more.
+    pub async fn chain_read(
+        &self,
+        org: &OrgId,
+        thread: &ThreadId,
+        newest: i32,
+    ) -> Result<ChainRead, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :head")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::thread_pk(org, thread)))
+            .expression_attribute_values(":first", s(keys::TIMELINE_PREFIX))
+            .expression_attribute_values(":head", s(keys::AUDIT_HEAD_SK))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(newest)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut head = None;
+        let mut entries = Vec::with_capacity(out.items().len());
+        for item in out.items() {
+            if item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(keys::AUDIT_HEAD_SK) {
+                head = Some(HeadRead { record: data(item)?, place: HeadPlace::Thread });
+            } else {
+                entries.push(data::<TimelineItem>(item)?);
+            }
+        }
+        entries.reverse();
+        let whole = out.last_evaluated_key().is_none_or(|k| k.is_empty());
+        if head.is_none() {
+            let record = self.get_data(HeadPlace::Chain.key(org, thread), true).await?;
+            head = record.map(|record| HeadRead { record, place: HeadPlace::Chain });
+        }
+        Ok(ChainRead { head, newest: entries, whole })
     }
 
     pub async fn chain_entry(
@@ -67,25 +164,36 @@ impl Store {
         self.get_data(key(keys::chain_pk(org, thread), keys::chain_entry_sk(seq)), true).await
     }
 
-    /// Writes `entries` (at most [`MAX_APPEND`]) and moves the head to `head`, if the head
-    /// is still at `expected` (`None`: there is none yet). `Ok(false)`: another appender
-    /// moved it first.
+    /// Writes `entries` (at most [`MAX_APPEND`]) and moves the head to `head`, in the
+    /// thread's partition, if the head is still as `read` (`None`: there is none yet).
+    /// `Ok(false)`: another appender moved it first.
     pub async fn append_chain(
         &self,
         org: &OrgId,
         thread: &ThreadId,
-        expected: Option<u64>,
+        read: Option<&HeadRead>,
         entries: &[ChainEntry],
         head: &ChainHeadRecord,
     ) -> Result<bool, StoreError> {
         let pk = keys::chain_pk(org, thread);
-        let mut writes = Vec::with_capacity(entries.len() + 1);
+        let mut writes = Vec::with_capacity(entries.len() + 2);
         for entry in entries {
             let mut item = key(pk.clone(), keys::chain_entry_sk(entry.seq));
             item.insert(DATA.into(), av(entry)?);
             writes.push(tx::put(&self.table, item, Condition::new("attribute_not_exists(pk)"))?);
         }
-        let mut item = key(pk, keys::CHAIN_HEAD_SK);
+        let unchanged = |seq: u64| Condition::new("#seq = :seq").name("#seq", SEQ).value(":seq", n(seq));
+        let condition = match read {
+            Some(HeadRead { record, place: HeadPlace::Thread }) => unchanged(record.head.seq),
+            // Moved here from the chain's partition, which it leaves.
+            Some(HeadRead { record, place: HeadPlace::Chain }) => {
+                let old = HeadPlace::Chain.key(org, thread);
+                writes.push(tx::delete(&self.table, old, unchanged(record.head.seq))?);
+                Condition::new("attribute_not_exists(pk)")
+            }
+            None => Condition::new("attribute_not_exists(pk)"),
+        };
+        let mut item = HeadPlace::Thread.key(org, thread);
         item.insert(DATA.into(), av(head)?);
         item.insert(SEQ.into(), n(head.head.seq));
         if let Some(since) = &head.unsealed_since {
@@ -93,10 +201,6 @@ impl Store {
             item.insert(Index::Gsi1.pk().into(), s(due));
             item.insert(Index::Gsi1.sk().into(), s(keys::due_sk(since, org, thread)));
         }
-        let condition = match expected {
-            None => Condition::new("attribute_not_exists(pk)"),
-            Some(seq) => Condition::new("#seq = :seq").name("#seq", SEQ).value(":seq", n(seq)),
-        };
         writes.push(tx::put(&self.table, item, condition)?);
         Ok(match self.transact(writes).await? {
             TxOutcome::Committed => true,
@@ -206,34 +310,37 @@ impl Store {
         let thread = ThreadId::parse(&seal.thread_id)
             .map_err(|e| StoreError::unavailable(std::io::Error::other(e.to_string())))?;
         let pk = keys::chain_pk(&org, &thread);
-        let mut item = key(pk.clone(), keys::CHAIN_SEAL_SK);
+        let mut item = key(pk, keys::CHAIN_SEAL_SK);
         item.insert(DATA.into(), av(sealed)?);
         item.insert(SEQ.into(), n(seal.seq));
         let newer = Condition::new("attribute_not_exists(pk) OR #seq < :seq")
             .name("#seq", SEQ)
             .value(":seq", n(seal.seq));
         self.write_one(tx::put(&self.table, item, newer)?).await?;
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, keys::CHAIN_HEAD_SK)))
-            .update_expression("REMOVE #gpk, #gsk, #d.unsealed_since")
-            .condition_expression("#seq = :seq")
-            .expression_attribute_names("#gpk", Index::Gsi1.pk())
-            .expression_attribute_names("#gsk", Index::Gsi1.sk())
-            .expression_attribute_names("#d", DATA)
-            .expression_attribute_names("#seq", SEQ)
-            .expression_attribute_values(":seq", n(seal.seq))
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
+        // Where the head is kept, unless it moved (a head not yet moved is the rare case).
+        for place in [HeadPlace::Thread, HeadPlace::Chain] {
+            let update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(place.key(&org, &thread)))
+                .update_expression("REMOVE #gpk, #gsk, #d.unsealed_since")
+                .condition_expression("#seq = :seq")
+                .expression_attribute_names("#gpk", Index::Gsi1.pk())
+                .expression_attribute_names("#gsk", Index::Gsi1.sk())
+                .expression_attribute_names("#d", DATA)
+                .expression_attribute_names("#seq", SEQ)
+                .expression_attribute_values(":seq", n(seal.seq))
+                .send()
+                .await;
+            match update {
+                Ok(_) => return Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                }
+                Err(e) => return Err(StoreError::unavailable(e)),
             }
-            Err(e) => Err(StoreError::unavailable(e)),
         }
+        Ok(false)
     }
 
     /// The thread's latest checkpoint.

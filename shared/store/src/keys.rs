@@ -217,7 +217,8 @@ pub fn cycle_list(org: &OrgId, at: &DateTime<Utc>) -> (Index, String) {
     (Index::Gsi2, format!("ORG#{org}#CYCLES#{}", at.format("%Y-%m")))
 }
 
-/// A thread's audit chain: its head (`CHAIN_HEAD_SK`) and entries (`chain_entry_sk`).
+/// A thread's audit chain: its entries (`chain_entry_sk`) and latest checkpoint; the head
+/// is in the thread's partition (`AUDIT_HEAD_SK`; here before stop 37, `CHAIN_HEAD_SK`).
 pub fn chain_pk(org: &OrgId, thread: &ThreadId) -> String {
     format!("ORG#{org}#CHAIN#{thread}")
 }
@@ -267,7 +268,12 @@ pub const TRIAGE_SK: &str = "#TRIAGE";
 pub const THREAD_HEAD_PREFIX: &str = "#";
 pub const TIMELINE_PREFIX: &str = "TL#";
 pub const CHAIN_ENTRY_PREFIX: &str = "E#";
-/// A chain's last entry and which timeline entries it has chained lately.
+/// A thread's audit chain head (its last entry and which timeline entries it has chained
+/// lately), in the thread's partition just past the timeline (`TL$` sorts after every
+/// `TL#…`), so one Query reads it with the newest timeline entries.
+pub const AUDIT_HEAD_SK: &str = "TL$AUDIT";
+/// Where releases before stop 37 kept the head, in the chain's partition: read when the
+/// thread has none of its own, and deleted by the append that moves it there.
 pub const CHAIN_HEAD_SK: &str = "HEAD";
 /// A chain's latest signed checkpoint.
 pub const CHAIN_SEAL_SK: &str = "SEAL";

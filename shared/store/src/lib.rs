@@ -40,7 +40,7 @@ pub use archive_checks::{ArchiveCheck, DueThread};
 pub use attachments::{
     AttachmentRecord, AttachmentRef, AttachmentStatus, RetentionSettings, DEFAULT_RETENTION_DAYS,
 };
-pub use audit::{ChainHeadRecord, MAX_APPEND};
+pub use audit::{ChainHeadRecord, ChainRead, HeadPlace, HeadRead, MAX_APPEND};
 pub use campaigns::{CampaignKey, CampaignRecord, MarkState, Progress, RecipientKey, RecipientMark};
 pub use cursor::Cursor;
 pub use error::StoreError;

@@ -380,3 +380,190 @@ async fn an_attachment_is_hashed_when_attached_and_its_hash_is_chained() {
     let pdf = w.http.get(url).bearer_auth(w.token("admin-1")).send().await.unwrap().bytes().await.unwrap();
     assert!(String::from_utf8_lossy(&pdf).contains(&expected), "the PDF prints the file's hash");
 }
+
+/// A chain's head where a release before stop 37 kept it (in the chain's partition) is
+/// read from there, and the next append moves it beside the timeline: the chain goes on
+/// from it, every message once.
+#[tokio::test]
+async fn a_head_kept_where_an_earlier_release_kept_it_is_moved_and_the_chain_goes_on() {
+    use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+    use store::keys;
+
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hallway", "The hallway light flickers").await;
+    w.routed_to(&id, "admin-1").await;
+    w.events_done(&id).await;
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let key = |pk: String, sk: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk)),
+            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+        ])
+    };
+    let (here, before) = (
+        key(keys::thread_pk(&org, &thread), keys::AUDIT_HEAD_SK),
+        key(keys::chain_pk(&org, &thread), keys::CHAIN_HEAD_SK),
+    );
+    let get = |k: std::collections::HashMap<String, AttributeValue>| {
+        let client = w.store.client().clone();
+        let table = w.store.table().to_owned();
+        async move {
+            client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(k))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    // The thread's opening, its message and the router's join, chained by the consumer.
+    let head = eventually(20, "the consumer chains the thread", || async {
+        get(here.clone()).await.filter(|h| h["seq"].as_n().unwrap().parse::<u64>().unwrap() >= 3)
+    })
+    .await;
+    let seq = head["seq"].clone();
+
+    // Where an earlier release kept it, as one move (the consumer may append meanwhile).
+    let mut old = head.clone();
+    old.extend(before.clone());
+    let table = w.store.table();
+    let moved = w
+        .store
+        .client()
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(here.clone()))
+                        .condition_expression("seq = :seq")
+                        .expression_attribute_values(":seq", seq.clone())
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(Put::builder().table_name(table).set_item(Some(old)).build().unwrap())
+                .build(),
+        )
+        .send()
+        .await;
+    assert!(moved.is_ok(), "{moved:?}");
+    assert_eq!(
+        w.store.chain_head(&org, &thread).await.unwrap().unwrap().head.seq.to_string(),
+        *seq.as_n().unwrap()
+    );
+
+    let (status, _) = w
+        .post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Technician on the way"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let moved_on = eventually(20, "the consumer moves the head beside the timeline", || async {
+        get(here.clone()).await.filter(|h| h["seq"] != seq)
+    })
+    .await;
+    assert!(get(before.clone()).await.is_none(), "the old head is gone: {moved_on:?}");
+    let entries = chain(&w, &id).await;
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no gap, no repeat");
+    let bodies: Vec<&str> = entries.iter().filter_map(|e| e["data"]["body_sha256"].as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            domain::audit::sha256_hex(b"The hallway light flickers"),
+            domain::audit::sha256_hex(b"Technician on the way")
+        ]
+    );
+    assert!(domain::audit::verify_export(&export(&w, &id, true).await).valid);
+}
+
+/// Posts `body` as `admin-1` through the store, its event left in the outbox (published
+/// only by the repair job, a while later): no consumer hears of it meanwhile.
+async fn post_unannounced(w: &World, id: &str, body: &str) {
+    use domain::events::{OutboxEvent, OutboxKind};
+
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(id).unwrap());
+    let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    // Ids are by the millisecond: after the message before it.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let at = chrono::Utc::now();
+    let ms = u64::try_from(at.timestamp_millis()).unwrap();
+    let message = store::MessageRecord {
+        id: domain::MessageId::new_at(ms),
+        thread_id: thread,
+        author_id: domain::UserId::parse("admin-1").unwrap(),
+        author_name: "Admin".into(),
+        body: domain::MessageBody::parse(body).unwrap(),
+        attachments: vec![],
+        internal: false,
+        created_at: at,
+        automated: false,
+        automated_kind: None,
+    };
+    let event = OutboxEvent {
+        id: domain::EventId::new_at(ms),
+        org,
+        thread_id: thread,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: message.id,
+            author_id: message.author_id.clone(),
+            internal: false,
+            reopened: false,
+            author_role: Some(domain::Role::FacilityAdmin),
+            notice: Some(message.notice()),
+        },
+    };
+    let post = store::NewPost {
+        message: &message,
+        author_role: domain::Role::FacilityAdmin,
+        event: &event,
+        attachments: &[],
+        idempotency: None,
+        expected_last: None,
+        auto_reply_for: None,
+    };
+    assert!(matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted));
+}
+
+/// More new entries than the head's Query reads with it (messages whose events are not
+/// out yet, then one that is): the appender reads on, and chains each once, in order.
+#[tokio::test]
+async fn a_backlog_longer_than_the_heads_read_is_chained_whole_in_order() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "general", "Hallway", "The hallway light flickers").await;
+    w.routed_to(&id, "admin-1").await;
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    eventually(20, "the consumer chains the thread", || async {
+        w.store.chain_head(&org, &thread).await.unwrap().filter(|h| h.head.seq >= 2)
+    })
+    .await;
+    let mut said: Vec<String> = (1..=24).map(|i| format!("Update {i} on the light")).collect();
+    for body in &said {
+        post_unannounced(&w, &id, body).await;
+    }
+    said.push("Fixed".into());
+    let (status, _) =
+        w.post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Fixed"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // The opening and 26 messages, at least, by the consumer alone.
+    eventually(30, "the consumer chains the backlog", || async {
+        let head = w.store.chain_head(&org, &thread).await.unwrap()?;
+        (head.head.seq >= 27).then_some(())
+    })
+    .await;
+    let entries = chain(&w, &id).await;
+    let bodies: Vec<String> =
+        entries.iter().filter_map(|e| e["data"]["body_sha256"].as_str()).map(str::to_owned).collect();
+    let expected: Vec<String> = std::iter::once("The hallway light flickers")
+        .chain(said.iter().map(String::as_str))
+        .map(|b| domain::audit::sha256_hex(b.as_bytes()))
+        .collect();
+    assert_eq!(bodies, expected);
+}

@@ -15,7 +15,7 @@ use domain::audit::{Action, ChainEntry, ChainHead, Change};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, EntryId, OrgId, ThreadId, User};
 use store::retry::Tries;
-use store::{ChainHeadRecord, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND};
+use store::{ChainHeadRecord, ChainRead, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND};
 
 use crate::conversation::load_readable;
 use crate::{App, Error, WorkError};
@@ -28,6 +28,9 @@ pub use export::{export, export_file, verify, ExportFile, ExportFormat, INLINE_E
 const LOOKBACK_MS: u64 = 5 * 60 * 1000;
 /// The most timeline entries a head remembers (27 bytes each).
 const MAX_RECENT: usize = 2_000;
+/// Items the appender's Query reads from the head down: the head and the newest timeline
+/// entries, usually all it needs (a thread with more in its look-back reads on from there).
+const READ_WITH_HEAD: i32 = 16;
 
 /// The consumer, a batch at once: each thread its events name is caught up once, unless
 /// every one of its events names a timeline entry the chain's head already holds.
@@ -78,11 +81,11 @@ async fn catch_up_after(
     named: Option<&[EntryId]>,
 ) -> Result<(), StoreError> {
     let Some(named) = named else { return catch_up(app, org, thread, None).await.map(|_| ()) };
-    let head = app.store.chain_head(org, thread).await?;
-    if head.as_ref().is_some_and(|h| named.iter().all(|id| h.recent.binary_search(id).is_ok())) {
+    let read = app.store.chain_read(org, thread, READ_WITH_HEAD).await?;
+    if read.head.as_ref().is_some_and(|h| named.iter().all(|id| h.record.recent.binary_search(id).is_ok())) {
         return Ok(());
     }
-    catch_up_from(app, org, thread, None, Some(head)).await.map(|_| ())
+    catch_up_from(app, org, thread, None, Some(read)).await.map(|_| ())
 }
 
 /// A page of the thread's chain, oldest first (staff who may read the thread).
@@ -122,7 +125,7 @@ async fn catch_up_from(
     org: &OrgId,
     thread: &ThreadId,
     rounds: Option<usize>,
-    mut read: Option<Option<ChainHeadRecord>>,
+    mut read: Option<ChainRead>,
 ) -> Result<Option<ChainHead>, StoreError> {
     let mut round = 0;
     loop {
@@ -147,20 +150,21 @@ async fn append_round(
     app: &App,
     org: &OrgId,
     thread: &ThreadId,
-    mut read: Option<Option<ChainHeadRecord>>,
+    mut read: Option<ChainRead>,
 ) -> Result<Round, StoreError> {
     let mut tries = Tries::new();
     while tries.another().await {
-        let head = match read.take() {
-            Some(head) => head,
-            None => app.store.chain_head(org, thread).await?,
+        let read = match read.take() {
+            Some(read) => read,
+            None => app.store.chain_read(org, thread, READ_WITH_HEAD).await?,
         };
+        let head = read.head.as_ref().map(|h| &h.record);
         let mut changes = Vec::new();
         if head.is_none() {
             let Some(view) = app.store.load_thread(org, thread).await? else { return Ok(Round::Done(None)) };
             changes.push(opened(&view.thread));
         }
-        let (from, skip) = match &head {
+        let (from, skip): (_, HashSet<EntryId>) = match head {
             Some(h) => (
                 h.watermark.map(|w| EntryId::floor_at(w.at_ms().saturating_sub(LOOKBACK_MS))).max(h.floor),
                 h.recent.iter().copied().collect(),
@@ -168,9 +172,13 @@ async fn append_round(
             None => (None, HashSet::new()),
         };
         let room = MAX_APPEND - changes.len();
-        let fresh = app.store.timeline_since(org, thread, from, &skip, room).await?;
+        // What the head's Query read, when it reached back far enough; else read on.
+        let fresh = match read.entries_from(from) {
+            Some(read) => read.into_iter().filter(|i| !skip.contains(&i.id())).take(room).cloned().collect(),
+            None => app.store.timeline_since(org, thread, from, &skip, room).await?,
+        };
         if fresh.is_empty() && changes.is_empty() {
-            return Ok(Round::Done(head.map(|h| h.head)));
+            return Ok(Round::Done(head.map(|h| h.head.clone())));
         }
         let full = fresh.len() == room;
         for item in &fresh {
@@ -181,12 +189,12 @@ async fn append_round(
             let prev = entries
                 .last()
                 .map(|e| (e.seq, e.hash.as_str()))
-                .or(head.as_ref().map(|h| (h.head.seq, h.head.hash.as_str())));
+                .or(head.map(|h| (h.head.seq, h.head.hash.as_str())));
             let entry = ChainEntry::chain(change, prev);
             entries.push(entry);
         }
-        let next = next_head(org, thread, head.as_ref(), &entries, fresh.iter().map(|i| i.id()));
-        if app.store.append_chain(org, thread, head.map(|h| h.head.seq), &entries, &next).await? {
+        let next = next_head(org, thread, head, &entries, fresh.iter().map(|i| i.id()));
+        if app.store.append_chain(org, thread, read.head.as_ref(), &entries, &next).await? {
             return Ok(if full { Round::More(next.head) } else { Round::Done(Some(next.head)) });
         }
     }
