@@ -106,15 +106,22 @@ impl Store {
         org: &OrgId,
         thread: &ThreadId,
     ) -> Result<Option<ChainHeadRecord>, StoreError> {
-        match self.get_data(HeadPlace::Thread.key(org, thread), true).await? {
+        let here = HeadPlace::Thread.key(org, thread);
+        if let Some(head) = self.get_data(here.clone(), true).await? {
+            return Ok(Some(head));
+        }
+        match self.get_data(HeadPlace::Chain.key(org, thread), true).await? {
             Some(head) => Ok(Some(head)),
-            None => self.get_data(HeadPlace::Chain.key(org, thread), true).await,
+            // Moved between the two reads, or none.
+            None => self.get_data(here, true).await,
         }
     }
 
-    /// The chain's head with up to `newest - 1` of the thread's newest timeline entries, in
+    /// The chain's head with the thread's newest timeline entries, `newest` items in all, in
     /// one Query from the head down (strongly consistent, internal notes included); a head
-    /// still kept in the chain's partition costs a GetItem more.
+    /// still kept in the chain's partition costs a GetItem more. One moved between the two
+    /// reads is read as none: the append that follows fails on the chain's first entry, and
+    /// its retry reads it where it went.
     pub async fn chain_read(
         &self,
         org: &OrgId,
@@ -346,5 +353,50 @@ impl Store {
     /// The thread's latest checkpoint.
     pub async fn chain_seal(&self, org: &OrgId, thread: &ThreadId) -> Result<Option<SignedSeal>, StoreError> {
         self.get_data(key(keys::chain_pk(org, thread), keys::CHAIN_SEAL_SK), true).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::MessageRecord;
+    use domain::MessageId;
+
+    fn message(at_ms: u64) -> TimelineItem {
+        TimelineItem::Message(MessageRecord {
+            id: MessageId::new_at(at_ms),
+            thread_id: ThreadId::new_at(1),
+            author_id: domain::UserId::parse("u").unwrap(),
+            author_name: "U".into(),
+            body: domain::MessageBody::parse("x").unwrap(),
+            attachments: vec![],
+            internal: false,
+            created_at: Utc::now(),
+            automated: false,
+            automated_kind: None,
+        })
+    }
+
+    fn ids(entries: Option<Vec<&TimelineItem>>) -> Option<Vec<u64>> {
+        entries.map(|e| e.iter().map(|i| i.id().at_ms()).collect())
+    }
+
+    #[test]
+    fn a_read_holds_what_follows_a_floor_only_when_it_reached_below_it() {
+        let newest = vec![message(10), message(20), message(30)];
+        let cut = ChainRead { head: None, newest: newest.clone(), whole: false };
+        // Read down to 10: everything from a floor at or above it.
+        assert_eq!(ids(cut.entries_from(Some(EntryId::floor_at(20)))), Some(vec![20, 30]));
+        assert_eq!(ids(cut.entries_from(Some(EntryId::floor_at(31)))), Some(vec![]));
+        // Below what was read, or from the start: there may be more.
+        assert_eq!(ids(cut.entries_from(Some(EntryId::floor_at(9)))), None);
+        // Another entry of the same millisecond as the oldest read may sort before it.
+        assert_eq!(ids(cut.entries_from(Some(EntryId::floor_at(10)))), None);
+        assert_eq!(ids(cut.entries_from(None)), None);
+        let whole = ChainRead { head: None, newest, whole: true };
+        assert_eq!(ids(whole.entries_from(Some(EntryId::floor_at(9)))), Some(vec![10, 20, 30]));
+        assert_eq!(ids(whole.entries_from(None)), Some(vec![10, 20, 30]));
+        let empty = ChainRead { head: None, newest: vec![], whole: false };
+        assert_eq!(ids(empty.entries_from(Some(EntryId::floor_at(9)))), None);
     }
 }

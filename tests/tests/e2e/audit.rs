@@ -426,7 +426,8 @@ async fn a_head_kept_where_an_earlier_release_kept_it_is_moved_and_the_chain_goe
     .await;
     let seq = head["seq"].clone();
 
-    // Where an earlier release kept it, as one move (the consumer may append meanwhile).
+    // Where an earlier release kept it, moved in one transaction conditioned on the head as
+    // read (the thread has nothing more for the consumer to chain until the reply below).
     let mut old = head.clone();
     old.extend(before.clone());
     let table = w.store.table();
