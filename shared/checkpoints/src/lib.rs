@@ -1,6 +1,6 @@
-//! KMS and S3 adapter of the audit checkpoints: each thread's chain head is signed with an
-//! asymmetric KMS key (ECDSA P-256, the private half never leaves KMS) and the signed heads
-//! of a run are written to a bucket with Object Lock in compliance mode, where nobody (not
+//! KMS and S3 adapter of the audit checkpoints: a run's chain heads are signed together with
+//! an asymmetric KMS key (ECDSA P-256, the private half never leaves KMS), one signature over
+//! the root of their Merkle tree, and the signed heads of a run are written to a bucket with Object Lock in compliance mode, where nobody (not
 //! even the account's root) can change or delete them before their retention ends.
 
 use aws_sdk_kms::primitives::Blob;
@@ -8,7 +8,8 @@ use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use domain::audit::{Seal, SignedSeal};
+use domain::audit::{hex, run_signed_bytes, Seal, SealRun, SignedSeal};
+use domain::merkle;
 use tokio::sync::OnceCell;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,27 +36,41 @@ impl Checkpoints {
         Self { kms, s3, key_id, bucket, public_key: Default::default() }
     }
 
-    /// `seal` signed, to be kept under `object_key`.
-    pub async fn sign(&self, seal: Seal, object_key: &str) -> Result<SignedSeal, CheckpointError> {
+    /// A run's `seals` signed with one KMS request, over the root of their Merkle tree
+    /// (each keeps its path to it), to be kept under `object_key`; in the same order.
+    pub async fn sign_run(
+        &self,
+        seals: Vec<Seal>,
+        object_key: &str,
+    ) -> Result<Vec<SignedSeal>, CheckpointError> {
+        let leaves: Vec<merkle::Hash> = seals.iter().map(|s| merkle::leaf(&s.signed_bytes())).collect();
+        let Some((root, paths)) = merkle::tree(&leaves) else { return Ok(vec![]) };
+        let tree_size = seals.len() as u64;
         let public_key = self.public_key().await?;
         let signed = self
             .kms
             .sign()
             .key_id(&self.key_id)
-            .message(Blob::new(seal.signed_bytes()))
+            .message(Blob::new(run_signed_bytes(&root, tree_size)))
             .message_type(MessageType::Raw)
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
             .await
             .map_err(|e| CheckpointError::Kms(Box::new(e)))?;
         let signature = signed.signature().map(|s| STANDARD.encode(s.as_ref())).unwrap_or_default();
-        Ok(SignedSeal {
-            seal,
-            signature,
-            key_id: self.key_id.clone(),
-            public_key,
-            object_key: object_key.to_owned(),
-        })
+        Ok(seals
+            .into_iter()
+            .zip(paths)
+            .zip(0..)
+            .map(|((seal, path), index)| SignedSeal {
+                seal,
+                signature: signature.clone(),
+                key_id: self.key_id.clone(),
+                public_key: public_key.clone(),
+                object_key: object_key.to_owned(),
+                run: Some(SealRun { tree_size, index, path: path.iter().map(|h| hex(h)).collect() }),
+            })
+            .collect())
     }
 
     /// Writes a run's signed heads as one JSON object (the bucket's default retention locks it).

@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::attachment::ContentType;
+use crate::merkle;
 use crate::messaging::AutomatedKind;
 use crate::{LinkedRecord, Priority, ThreadStatus, UserId};
 
@@ -215,12 +216,34 @@ impl Seal {
     }
 }
 
+/// The bytes a run's signature covers: the canonical JSON of
+/// `{kind: "audit-checkpoint-run/1", merkle_root, tree_size}`, the root in hex.
+pub fn run_signed_bytes(root: &merkle::Hash, size: u64) -> Vec<u8> {
+    let value = json!({"kind": RUN_KIND, "merkle_root": hex(root), "tree_size": size});
+    canonical(&value).into_bytes()
+}
+
+const RUN_KIND: &str = "audit-checkpoint-run/1";
+
+/// Where a seal signed with the others of its run sits in the run's Merkle tree
+/// ([`merkle`]: RFC 9162's, over each seal's signed bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SealRun {
+    /// How many seals the run signed.
+    pub tree_size: u64,
+    /// This seal's place among them, from 0.
+    pub index: u64,
+    /// Hex SHA-256 sibling hashes from this seal's leaf up to the root.
+    pub path: Vec<String>,
+}
+
 /// A seal with its signature, as the checkpoint object in the Object Lock bucket holds it
 /// and an export carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedSeal {
     pub seal: Seal,
-    /// Base64 of the DER signature.
+    /// Base64 of the DER signature: over the seal's signed bytes, or, with `run`, over the
+    /// run's ([`run_signed_bytes`]).
     pub signature: String,
     /// The KMS key that signed.
     pub key_id: String,
@@ -229,10 +252,36 @@ pub struct SignedSeal {
     pub public_key: String,
     /// Where the checkpoint is kept (the bucket's object key).
     pub object_key: String,
+    /// Signed with the rest of its run, one signature for all (since stop 37); absent, the
+    /// seal was signed alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<SealRun>,
+}
+
+/// 32 bytes from 64 hex digits.
+fn unhex32(text: &str) -> Option<merkle::Hash> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 impl SignedSeal {
-    /// Whether the signature is the public key's over the seal.
+    /// What the signature covers: the seal's signed bytes, or its run's, from the root its
+    /// path reaches (`None`: a path that fits no tree).
+    pub fn signed_bytes(&self) -> Option<Vec<u8>> {
+        let Some(run) = &self.run else { return Some(self.seal.signed_bytes()) };
+        let path = run.path.iter().map(|h| unhex32(h)).collect::<Option<Vec<_>>>()?;
+        let leaf = merkle::leaf(&self.seal.signed_bytes());
+        let root = merkle::root_from_path(leaf, run.index, run.tree_size, &path)?;
+        Some(run_signed_bytes(&root, run.tree_size))
+    }
+
+    /// Whether the signature is the public key's over the seal (or its run).
     pub fn signature_valid(&self) -> bool {
         use base64::Engine;
         use p256::ecdsa::signature::Verifier;
@@ -248,7 +297,7 @@ impl SignedSeal {
         ) else {
             return false;
         };
-        key.verify(&self.seal.signed_bytes(), &signature).is_ok()
+        self.signed_bytes().is_some_and(|bytes| key.verify(&bytes, &signature).is_ok())
     }
 
     /// The public key's SHA-256, to compare with the org's published one.
@@ -709,8 +758,14 @@ mod tests {
         }
     }
 
-    /// `export` sealed at its entry `seq` by a fresh P-256 key.
-    fn sealed(mut export: Export, seq: u64) -> Export {
+    /// `export` sealed at its entry `seq` by a fresh P-256 key, alone (as before stop 37).
+    fn sealed(export: Export, seq: u64) -> Export {
+        sealed_in_run(export, seq, 0)
+    }
+
+    /// `export` sealed at its entry `seq`, signed alone when `others` is 0, else in a run
+    /// with `others` seals of other threads before it.
+    fn sealed_in_run(mut export: Export, seq: u64, others: usize) -> Export {
         use base64::Engine;
         use p256::ecdsa::signature::Signer;
         use p256::pkcs8::EncodePublicKey;
@@ -724,7 +779,18 @@ mod tests {
             hash: entry.hash.clone(),
             sealed_at: at("2026-12-05T10:30:00Z"),
         };
-        let signature: p256::ecdsa::Signature = key.sign(&seal.signed_bytes());
+        let (signed, run) = if others == 0 {
+            (seal.signed_bytes(), None)
+        } else {
+            let mut leaves: Vec<merkle::Hash> =
+                (0..others).map(|i| merkle::leaf(format!("another thread {i}").as_bytes())).collect();
+            leaves.push(merkle::leaf(&seal.signed_bytes()));
+            let (root, paths) = merkle::tree(&leaves).unwrap();
+            let path = paths[others].iter().map(|h| hex(h)).collect();
+            let tree_size = leaves.len() as u64;
+            (run_signed_bytes(&root, tree_size), Some(SealRun { tree_size, index: others as u64, path }))
+        };
+        let signature: p256::ecdsa::Signature = key.sign(&signed);
         let public = key.verifying_key().to_public_key_der().unwrap();
         export.checkpoint = Some(SignedSeal {
             seal,
@@ -732,8 +798,35 @@ mod tests {
             key_id: "local".into(),
             public_key: engine.encode(public.as_bytes()),
             object_key: "checkpoints/x.json".into(),
+            run,
         });
         export
+    }
+
+    #[test]
+    fn a_seal_signed_with_its_run_checks_alone_and_nothing_else_passes_for_it() {
+        let in_run = sealed_in_run(export(true), 3, 6);
+        assert_eq!(verify_export(&in_run), Verification::valid());
+        let bad = "the checkpoint's signature does not verify";
+        let broken = |change: &dyn Fn(&mut SignedSeal)| {
+            let mut e = in_run.clone();
+            change(e.checkpoint.as_mut().unwrap());
+            verify_export(&e).reason
+        };
+        let another_hash = in_run.chain[1].hash.clone();
+        assert_eq!(broken(&|c| c.seal.hash = another_hash.clone()).as_deref(), Some(bad));
+        assert_eq!(broken(&|c| c.run.as_mut().unwrap().index = 5).as_deref(), Some(bad));
+        assert_eq!(broken(&|c| c.run.as_mut().unwrap().tree_size = 8).as_deref(), Some(bad));
+        assert_eq!(broken(&|c| c.run.as_mut().unwrap().path[0] = "00".repeat(32)).as_deref(), Some(bad));
+        assert_eq!(broken(&|c| c.run.as_mut().unwrap().path[0] = "not hex".into()).as_deref(), Some(bad));
+        assert_eq!(broken(&|c| c.run.as_mut().unwrap().path.pop().map(drop).unwrap()).as_deref(), Some(bad));
+        // Posing as a seal signed alone, or a run of one, does not pass either.
+        assert_eq!(broken(&|c| c.run = None).as_deref(), Some(bad));
+        let alone = |c: &mut SignedSeal| c.run = Some(SealRun { tree_size: 1, index: 0, path: vec![] });
+        assert_eq!(broken(&alone).as_deref(), Some(bad));
+        // The JSON of a seal signed alone has no `run` (exports before stop 37 read as they were).
+        let json = serde_json::to_value(sealed(export(true), 3).checkpoint).unwrap();
+        assert!(json.get("run").is_none(), "{json}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod hours;
 pub mod ids;
+pub mod merkle;
 pub mod messaging;
 pub mod notify;
 pub mod policy;
