@@ -117,11 +117,10 @@ impl Store {
         }
     }
 
-    /// The chain's head with the thread's newest timeline entries, `newest` items in all, in
-    /// one Query from the head down (strongly consistent, internal notes included); a head
-    /// still kept in the chain's partition costs a GetItem more. One moved between the two
-    /// reads is read as none: the append that follows fails on the chain's first entry, and
-    /// its retry reads it where it went.
+    /// The chain's head beside the timeline with the thread's newest timeline entries,
+    /// `newest` items in all, in one Query from the head down (strongly consistent, internal
+    /// notes included). A head still kept in the chain's partition is not read: see
+    /// [`Self::earlier_head`].
     pub async fn chain_read(
         &self,
         org: &OrgId,
@@ -155,11 +154,15 @@ impl Store {
         }
         entries.reverse();
         let whole = out.last_evaluated_key().is_none_or(|k| k.is_empty());
-        if head.is_none() {
-            let record = self.get_data(HeadPlace::Chain.key(org, thread), true).await?;
-            head = record.map(|record| HeadRead { record, place: HeadPlace::Chain });
-        }
         Ok(ChainRead { head, newest: entries, whole })
+    }
+
+    /// The head of a chain last appended before stop 37, kept in the chain's partition. An
+    /// appender that read no head reads this only once its first append failed (an opening
+    /// entry that exists already): a new thread's chain costs no read of it.
+    pub async fn earlier_head(&self, org: &OrgId, thread: &ThreadId) -> Result<Option<HeadRead>, StoreError> {
+        let record = self.get_data(HeadPlace::Chain.key(org, thread), true).await?;
+        Ok(record.map(|record| HeadRead { record, place: HeadPlace::Chain }))
     }
 
     pub async fn chain_entry(

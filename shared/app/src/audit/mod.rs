@@ -153,11 +153,17 @@ async fn append_round(
     mut read: Option<ChainRead>,
 ) -> Result<Round, StoreError> {
     let mut tries = Tries::new();
+    // A head still where releases before stop 37 kept it is looked for once an append that
+    // found none failed.
+    let mut look_earlier = false;
     while tries.another().await {
-        let read = match read.take() {
+        let mut read = match read.take() {
             Some(read) => read,
             None => app.store.chain_read(org, thread, READ_WITH_HEAD).await?,
         };
+        if read.head.is_none() && look_earlier {
+            read.head = app.store.earlier_head(org, thread).await?;
+        }
         let head = read.head.as_ref().map(|h| &h.record);
         let mut changes = Vec::new();
         if head.is_none() {
@@ -197,6 +203,7 @@ async fn append_round(
         if app.store.append_chain(org, thread, read.head.as_ref(), &entries, &next).await? {
             return Ok(if full { Round::More(next.head) } else { Round::Done(Some(next.head)) });
         }
+        look_earlier |= read.head.is_none();
     }
     Err(StoreError::Contention)
 }
