@@ -25,8 +25,12 @@ use crate::{LinkedRecord, Priority, ThreadStatus, UserId};
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The name of the export format, in every JSON export.
-pub const EXPORT_FORMAT: &str = "resident-messaging-export/1";
+/// The name of the export format, in every JSON export: 2 since stop 37, whose checkpoints
+/// may be signed with their run (`SignedSeal::run`), which a verifier of format 1 would
+/// take for a bad signature.
+pub const EXPORT_FORMAT: &str = "resident-messaging-export/2";
+/// Exports made before stop 37, still verified.
+const EXPORT_FORMAT_1: &str = "resident-messaging-export/1";
 
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -258,14 +262,21 @@ pub struct SignedSeal {
     pub run: Option<SealRun>,
 }
 
-/// 32 bytes from 64 hex digits.
+/// 32 bytes from 64 lower-case hex digits (as every hash of the record is written; one
+/// spelling only).
 fn unhex32(text: &str) -> Option<merkle::Hash> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
         return None;
     }
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
 }
@@ -537,7 +548,7 @@ impl Verification {
 /// only internal notes are withheld and only from exports without them, and that the
 /// head and the thread's opening match.
 pub fn verify_export(export: &Export) -> Verification {
-    if export.format != EXPORT_FORMAT {
+    if export.format != EXPORT_FORMAT && export.format != EXPORT_FORMAT_1 {
         return Verification::bad(None, format!("not an export of format {EXPORT_FORMAT}"));
     }
     if let Err(bad) = verify_chain(&export.chain) {
@@ -819,6 +830,18 @@ mod tests {
         assert_eq!(broken(&|c| c.run.as_mut().unwrap().tree_size = 8).as_deref(), Some(bad));
         assert_eq!(broken(&|c| c.run.as_mut().unwrap().path[0] = "00".repeat(32)).as_deref(), Some(bad));
         assert_eq!(broken(&|c| c.run.as_mut().unwrap().path[0] = "not hex".into()).as_deref(), Some(bad));
+        let upper = |c: &mut SignedSeal| {
+            let path = &mut c.run.as_mut().unwrap().path[0];
+            *path = path.to_uppercase();
+        };
+        assert_eq!(broken(&upper).as_deref(), Some(bad), "one spelling of a hash");
+        // The sibling hash itself, changed in one bit of its last byte.
+        let flipped = |c: &mut SignedSeal| {
+            let path = &mut c.run.as_mut().unwrap().path[0];
+            let last = if path.ends_with('0') { '1' } else { '0' };
+            path.replace_range(63.., &last.to_string());
+        };
+        assert_eq!(broken(&flipped).as_deref(), Some(bad));
         assert_eq!(broken(&|c| c.run.as_mut().unwrap().path.pop().map(drop).unwrap()).as_deref(), Some(bad));
         // Posing as a seal signed alone, or a run of one, does not pass either.
         assert_eq!(broken(&|c| c.run = None).as_deref(), Some(bad));

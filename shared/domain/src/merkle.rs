@@ -86,6 +86,40 @@ mod tests {
     }
 
     #[test]
+    fn roots_are_the_reference_ones_of_rfc_6962s_test_vectors() {
+        // Certificate Transparency's eight test leaves and the roots of their first n.
+        let data: [&[u8]; 8] = [
+            b"",
+            b"\x00",
+            b"\x10",
+            b"\x20\x21",
+            b"\x30\x31",
+            b"\x40\x41\x42\x43",
+            b"\x50\x51\x52\x53\x54\x55\x56\x57",
+            b"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f",
+        ];
+        let roots = [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+            "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+            "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+            "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+        ];
+        let l: Vec<Hash> = data.iter().map(|d| leaf(d)).collect();
+        for (n, root) in (1..=8).zip(roots) {
+            let (computed, paths) = tree(&l[..n]).unwrap();
+            assert_eq!(crate::audit::hex(&computed), root, "{n} leaves");
+            // And every leaf's path leads there.
+            for (i, path) in paths.iter().enumerate() {
+                assert_eq!(root_from_path(l[i], i as u64, n as u64, path), Some(computed), "{i} of {n}");
+            }
+        }
+    }
+
+    #[test]
     fn every_leaf_reaches_the_root_through_its_path_and_nothing_else_does() {
         for n in [1, 2, 3, 5, 8, 13, 100] {
             let l = leaves(n);

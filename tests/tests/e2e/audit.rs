@@ -290,6 +290,8 @@ async fn a_cut_off_export_is_reported_incomplete_and_another_orgs_name_changes_n
 #[tokio::test]
 async fn checkpoints_sign_the_head_into_the_locked_bucket_and_expose_a_rewrite_offline() {
     let w = World::new().await;
+    // Another thread of the org, most likely sealed in the same run.
+    let other = w.start_thread("resident-1", "general", "Hallway", "The hallway light flickers").await;
     let id = busy_thread(&w).await;
     chain(&w, &id).await;
     // Sealed a second after it moved locally (10 minutes in AWS), by the jobs schedule:
@@ -316,6 +318,22 @@ async fn checkpoints_sign_the_head_into_the_locked_bucket_and_expose_a_rewrite_o
     let kept: Vec<domain::audit::SignedSeal> =
         serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
     assert!(kept.contains(&checkpoint), "the bucket holds the same signed head");
+    // One signature over the org's run, and only its: other tests' orgs seal in the same runs.
+    let ours: Vec<&domain::audit::SignedSeal> =
+        kept.iter().filter(|s| s.seal.org_id == checkpoint.seal.org_id).collect();
+    let run = checkpoint.run.as_ref().expect("signed with its run");
+    assert_eq!(run.tree_size as usize, ours.len());
+    let mut places: Vec<u64> = ours.iter().map(|s| s.run.as_ref().unwrap().index).collect();
+    places.sort();
+    assert_eq!(places, (0..ours.len() as u64).collect::<Vec<_>>());
+    assert!(ours.iter().all(|s| s.signature == checkpoint.signature && s.signature_valid()));
+    assert!(kept
+        .iter()
+        .filter(|s| s.seal.org_id != checkpoint.seal.org_id)
+        .all(|s| s.signature != checkpoint.signature));
+    if ours.iter().any(|s| s.seal.thread_id == other) {
+        assert_eq!(ours.len(), 2, "the two threads, sealed together");
+    }
     let deleted =
         s3.delete_object().bucket(&bucket).key(&checkpoint.object_key).version_id(&version).send().await;
     assert!(deleted.is_err(), "a locked checkpoint cannot be deleted");

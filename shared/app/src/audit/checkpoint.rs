@@ -1,18 +1,23 @@
 //! The checkpoint run (the `jobs` schedule, every minute): the chain heads that moved and
-//! have waited [`Sealing::after`] are signed with the KMS key, in one request over the root
-//! of their Merkle tree (a KMS request per run, not per thread), and the run's signed heads
-//! are written, as one object, to the Object Lock bucket; each thread's latest checkpoint is
+//! have waited [`Sealing::after`] are signed with the KMS key, each org's in one request over
+//! the root of their Merkle tree (a KMS request per org and run, not per thread), and the
+//! run's signed heads are written, as one object, to the Object Lock bucket; each thread's latest checkpoint is
 //! recorded beside its chain for exports. A busy thread is sealed once per wait, not once
 //! per message. A run that dies after writing the object seals the same heads again next
 //! time: a second signed copy of the same facts, never a gap.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
-use domain::audit::Seal;
+use domain::audit::{Seal, SignedSeal};
+use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::{App, WorkError};
 
 /// Heads sealed per run at most (per shard of the unsealed index).
 const PER_RUN: i32 = 100;
+/// Orgs' runs signed at once.
+const CONCURRENCY: usize = 8;
 
 /// What sealing needs: where heads are signed and kept, and how long a moved head waits.
 #[derive(Clone, Debug)]
@@ -49,17 +54,24 @@ pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
         now.format("%Y/%m/%d"),
         domain::EntryId::new_at(crate::conversation::millis(now))
     );
-    let seals = heads
-        .into_iter()
-        .map(|h| Seal {
+    // A run per org: an org's exports show its own run's size and hashes, no other org's.
+    let mut by_org: BTreeMap<String, Vec<Seal>> = BTreeMap::new();
+    for h in heads {
+        let seal = Seal {
             org_id: h.org.to_string(),
             thread_id: h.thread_id.to_string(),
             seq: h.head.seq,
             hash: h.head.hash,
             sealed_at: domain::audit::to_millis(now),
-        })
-        .collect();
-    let signed = sealing.checkpoints.sign_run(seals, &object_key).await?;
+        };
+        by_org.entry(seal.org_id.clone()).or_default().push(seal);
+    }
+    let runs: Vec<Vec<SignedSeal>> = stream::iter(by_org.into_values())
+        .map(|seals| sealing.checkpoints.sign_run(seals, &object_key))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let signed: Vec<SignedSeal> = runs.into_iter().flatten().collect();
     sealing.checkpoints.keep(&object_key, &signed).await?;
     for sealed in &signed {
         app.store.mark_sealed(sealed).await?;
