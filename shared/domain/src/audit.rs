@@ -256,8 +256,8 @@ pub struct SignedSeal {
     pub public_key: String,
     /// Where the checkpoint is kept (the bucket's object key).
     pub object_key: String,
-    /// Signed with the rest of its run, one signature for all (since stop 37); absent, the
-    /// seal was signed alone.
+    /// Signed with its org's other seals of the run, one signature for all (since stop 37);
+    /// absent, the seal was signed alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<SealRun>,
 }
@@ -549,7 +549,10 @@ impl Verification {
 /// head and the thread's opening match.
 pub fn verify_export(export: &Export) -> Verification {
     if export.format != EXPORT_FORMAT && export.format != EXPORT_FORMAT_1 {
-        return Verification::bad(None, format!("not an export of format {EXPORT_FORMAT}"));
+        return Verification::bad(
+            None,
+            format!("not an export of format {EXPORT_FORMAT} or {EXPORT_FORMAT_1}"),
+        );
     }
     if let Err(bad) = verify_chain(&export.chain) {
         return bad;
@@ -905,6 +908,15 @@ mod tests {
     fn exports_with_and_without_internal_notes_verify() {
         assert_eq!(verify_export(&export(true)), Verification::valid());
         assert_eq!(verify_export(&export(false)), Verification::valid());
+    }
+
+    #[test]
+    fn exports_of_format_1_still_verify_and_another_format_does_not() {
+        let mut e = sealed(export(true), 3);
+        e.format = "resident-messaging-export/1".into();
+        assert_eq!(verify_export(&e), Verification::valid());
+        e.format = "resident-messaging-export/3".into();
+        assert!(!verify_export(&e).valid);
     }
 
     #[test]

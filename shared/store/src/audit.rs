@@ -174,9 +174,9 @@ impl Store {
         self.get_data(key(keys::chain_pk(org, thread), keys::chain_entry_sk(seq)), true).await
     }
 
-    /// Writes `entries` (at most [`MAX_APPEND`]) and moves the head to `head`, in the
-    /// thread's partition, if the head is still as `read` (`None`: there is none yet).
-    /// `Ok(false)`: another appender moved it first.
+    /// Writes `entries` (at most [`MAX_APPEND`]; none only to move an earlier release's
+    /// head) and moves the head to `head`, in the thread's partition, if the head is still as
+    /// `read` (`None`: there is none yet). `Ok(false)`: another appender moved it first.
     pub async fn append_chain(
         &self,
         org: &OrgId,

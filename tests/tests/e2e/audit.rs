@@ -400,8 +400,8 @@ async fn an_attachment_is_hashed_when_attached_and_its_hash_is_chained() {
 }
 
 /// A chain's head where a release before stop 37 kept it (in the chain's partition) is
-/// read from there, and the next append moves it beside the timeline: the chain goes on
-/// from it, every message once.
+/// read from there and moved beside the timeline by the next catch-up, with or without
+/// anything new to chain: the chain goes on from it, every message once.
 #[tokio::test]
 async fn a_head_kept_where_an_earlier_release_kept_it_is_moved_and_the_chain_goes_on() {
     use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -444,41 +444,44 @@ async fn a_head_kept_where_an_earlier_release_kept_it_is_moved_and_the_chain_goe
     .await;
     let seq = head["seq"].clone();
 
-    // Where an earlier release kept it, moved in one transaction conditioned on the head as
+    // Put where an earlier release kept it, in one transaction conditioned on the head as
     // read (the thread has nothing more for the consumer to chain until the reply below).
-    let mut old = head.clone();
-    old.extend(before.clone());
-    let table = w.store.table();
-    let moved = w
-        .store
-        .client()
-        .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(table)
-                        .set_key(Some(here.clone()))
-                        .condition_expression("seq = :seq")
-                        .expression_attribute_values(":seq", seq.clone())
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .put(Put::builder().table_name(table).set_item(Some(old)).build().unwrap())
-                .build(),
-        )
-        .send()
-        .await;
-    assert!(moved.is_ok(), "{moved:?}");
+    let to_earlier_place = |head: std::collections::HashMap<String, AttributeValue>| {
+        let (client, table) = (w.store.client().clone(), w.store.table().to_owned());
+        let (here, before) = (here.clone(), before.clone());
+        async move {
+            let seq = head["seq"].clone();
+            let mut old = head;
+            old.extend(before);
+            let delete = Delete::builder()
+                .table_name(&table)
+                .set_key(Some(here))
+                .condition_expression("seq = :seq")
+                .expression_attribute_values(":seq", seq)
+                .build()
+                .unwrap();
+            let put = Put::builder().table_name(&table).set_item(Some(old)).build().unwrap();
+            let moved = client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(delete).build())
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .send()
+                .await;
+            assert!(moved.is_ok(), "{moved:?}");
+        }
+    };
+    to_earlier_place(head.clone()).await;
     assert_eq!(
         w.store.chain_head(&org, &thread).await.unwrap().unwrap().head.seq.to_string(),
         *seq.as_n().unwrap()
     );
+    // A catch-up with nothing to chain (reading the record) moves it back as it was.
+    assert_eq!(chain(&w, &id).await.len(), 3);
+    assert_eq!(get(here.clone()).await.map(|h| h["seq"].clone()), Some(seq.clone()));
+    assert!(get(before.clone()).await.is_none(), "moved, not copied");
 
+    // And an append (the consumer's, of a reply) moves it with the new entry.
+    to_earlier_place(get(here.clone()).await.unwrap()).await;
     let (status, _) = w
         .post("admin-1", &format!("/v1/threads/{id}/messages"), json!({"body": "Technician on the way"}))
         .await;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{Seal, SignedSeal};
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 
 use crate::{App, WorkError};
 
@@ -54,7 +54,8 @@ pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
         now.format("%Y/%m/%d"),
         domain::EntryId::new_at(crate::conversation::millis(now))
     );
-    // A run per org: an org's exports show its own run's size and hashes, no other org's.
+    // Each org's seals signed apart: an org's exports carry its own tree's size and hashes,
+    // nothing of another org's.
     let mut by_org: BTreeMap<String, Vec<Seal>> = BTreeMap::new();
     for h in heads {
         let seal = Seal {
@@ -66,12 +67,29 @@ pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
         };
         by_org.entry(seal.org_id.clone()).or_default().push(seal);
     }
-    let runs: Vec<Vec<SignedSeal>> = stream::iter(by_org.into_values())
+    let runs: Vec<_> = stream::iter(by_org.into_values())
         .map(|seals| sealing.checkpoints.sign_run(seals, &object_key))
         .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let signed: Vec<SignedSeal> = runs.into_iter().flatten().collect();
+        .collect()
+        .await;
+    // An org whose signature failed waits for the next run; the others are kept now.
+    let mut signed: Vec<SignedSeal> = Vec::new();
+    let mut failure = None;
+    for run in runs {
+        match run {
+            Ok(seals) => signed.extend(seals),
+            Err(e) => {
+                tracing::warn!(error = ?e, "an org's checkpoints were not signed; the next run signs them");
+                failure = Some(e);
+            }
+        }
+    }
+    if let (true, Some(e)) = (signed.is_empty(), failure) {
+        return Err(e.into());
+    }
+    if signed.is_empty() {
+        return Ok(0);
+    }
     sealing.checkpoints.keep(&object_key, &signed).await?;
     for sealed in &signed {
         app.store.mark_sealed(sealed).await?;

@@ -15,7 +15,7 @@ use domain::audit::{Action, ChainEntry, ChainHead, Change};
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::{policy, EntryId, OrgId, ThreadId, User};
 use store::retry::Tries;
-use store::{ChainHeadRecord, ChainRead, Cursor, Page, StoreError, ThreadRecord, MAX_APPEND};
+use store::{ChainHeadRecord, ChainRead, Cursor, HeadPlace, Page, StoreError, ThreadRecord, MAX_APPEND};
 
 use crate::conversation::load_readable;
 use crate::{App, Error, WorkError};
@@ -184,6 +184,13 @@ async fn append_round(
             None => app.store.timeline_since(org, thread, from, &skip, room).await?,
         };
         if fresh.is_empty() && changes.is_empty() {
+            // An earlier release's head moves beside the timeline even with nothing to chain,
+            // so the next catch-up finds it in its Query (else every one fails an append first).
+            if let Some(earlier) = read.head.as_ref().filter(|h| h.place == HeadPlace::Chain) {
+                if !app.store.append_chain(org, thread, Some(earlier), &[], &earlier.record).await? {
+                    continue;
+                }
+            }
             return Ok(Round::Done(head.map(|h| h.head.clone())));
         }
         let full = fresh.len() == room;
