@@ -5,7 +5,7 @@ use domain::audit::{ChainEntry, ChainHead, Export, ExportItem};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{error_code, eventually, World};
+use crate::support::{error_code, eventually, StorePost, World};
 
 /// A thread with a message of each kind and every staff change: its id.
 async fn busy_thread(w: &World) -> String {
@@ -508,50 +508,17 @@ async fn a_head_kept_where_an_earlier_release_kept_it_is_moved_and_the_chain_goe
 /// Posts `body` as `admin-1` through the store, its event left in the outbox (published
 /// only by the repair job, a while later): no consumer hears of it meanwhile.
 async fn post_unannounced(w: &World, id: &str, body: &str) {
-    use domain::events::{OutboxEvent, OutboxKind};
-
     let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(id).unwrap());
     let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
-    // Ids are by the millisecond: after the message before it.
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    let at = chrono::Utc::now();
-    let ms = u64::try_from(at.timestamp_millis()).unwrap();
-    let message = store::MessageRecord {
-        id: domain::MessageId::new_at(ms),
-        thread_id: thread,
-        author_id: domain::UserId::parse("admin-1").unwrap(),
-        author_name: "Admin".into(),
-        body: domain::MessageBody::parse(body).unwrap(),
-        attachments: vec![],
+    let post = StorePost {
+        author: "admin-1",
+        author_name: "Admin",
+        role: domain::Role::FacilityAdmin,
+        body,
         internal: false,
-        created_at: at,
-        automated: false,
-        automated_kind: None,
+        notice: true,
     };
-    let event = OutboxEvent {
-        id: domain::EventId::new_at(ms),
-        org,
-        thread_id: thread,
-        at,
-        kind: OutboxKind::MessagePosted {
-            message_id: message.id,
-            author_id: message.author_id.clone(),
-            internal: false,
-            reopened: false,
-            author_role: Some(domain::Role::FacilityAdmin),
-            notice: Some(message.notice()),
-        },
-    };
-    let post = store::NewPost {
-        message: &message,
-        author_role: domain::Role::FacilityAdmin,
-        event: &event,
-        attachments: &[],
-        idempotency: None,
-        expected_last: None,
-        auto_reply_for: None,
-    };
-    assert!(matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted));
+    assert!(w.post_through_store(view, post).await.2);
 }
 
 /// More new entries than the head's Query reads with it (messages whose events are not

@@ -3,7 +3,7 @@ use serde_json::json;
 
 use store::keys;
 
-use crate::support::{error_code, read, World};
+use crate::support::{error_code, read, StorePost, World};
 
 #[tokio::test]
 async fn an_idempotency_key_replay_stores_one_message_and_a_reuse_is_refused() {
@@ -287,47 +287,13 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
 /// Posts an internal note of `admin-1` from `view` (read some time ago) through the store,
 /// as a request that read the thread then would.
 async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
-    use domain::events::{OutboxEvent, OutboxKind};
-
-    let admin = domain::UserId::parse("admin-1").unwrap();
-    // Ids are by the millisecond: after the message before it.
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let at = chrono::Utc::now();
-    let ms = u64::try_from(at.timestamp_millis()).unwrap();
-    let message = store::MessageRecord {
-        id: domain::MessageId::new_at(ms),
-        thread_id: view.thread.summary.id,
-        author_id: admin.clone(),
-        author_name: "Admin".into(),
-        body: domain::MessageBody::parse(body).unwrap(),
-        attachments: vec![],
+    let note = StorePost {
+        author: "admin-1",
+        author_name: "Admin",
+        role: domain::Role::FacilityAdmin,
+        body,
         internal: true,
-        created_at: at,
-        automated: false,
-        automated_kind: None,
+        notice: true,
     };
-    let event = OutboxEvent {
-        id: domain::EventId::new_at(ms),
-        org: view.thread.org.clone(),
-        thread_id: view.thread.summary.id,
-        at,
-        kind: OutboxKind::MessagePosted {
-            message_id: message.id,
-            author_id: admin,
-            internal: true,
-            reopened: false,
-            author_role: Some(domain::Role::FacilityAdmin),
-            notice: Some(message.notice()),
-        },
-    };
-    let post = store::NewPost {
-        message: &message,
-        author_role: domain::Role::FacilityAdmin,
-        event: &event,
-        attachments: &[],
-        idempotency: None,
-        expected_last: None,
-        auto_reply_for: None,
-    };
-    matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted)
+    w.post_through_store(view, note).await.2
 }

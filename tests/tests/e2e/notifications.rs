@@ -6,7 +6,7 @@ use domain::{OrgId, UserId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{error_code, eventually, World};
+use crate::support::{error_code, eventually, StorePost, World};
 
 impl World {
     /// A phone number no other test uses.
@@ -198,8 +198,6 @@ async fn redelivering_the_same_notification_event_sends_nothing_more() {
 /// (as a release before stop 37 wrote it) is still notified, from the message itself.
 #[tokio::test]
 async fn an_event_without_the_messages_notice_is_notified_from_the_message_itself() {
-    use domain::events::{OutboxEvent, OutboxKind};
-
     let w = World::new().await;
     let id = w.start_thread("resident-1", "billing", "Refund", "Where is it?").await;
     w.routed_to(&id, "bookkeeper-1").await;
@@ -211,44 +209,16 @@ async fn an_event_without_the_messages_notice_is_notified_from_the_message_itsel
     // A message whose event names only its id, posted through the store.
     let (org, thread) = (OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
     let view = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
-    let at = chrono::Utc::now();
-    let ms = u64::try_from(at.timestamp_millis()).unwrap();
-    let message = store::MessageRecord {
-        id: domain::MessageId::new_at(ms),
-        thread_id: thread,
-        author_id: UserId::parse("bookkeeper-1").unwrap(),
-        author_name: "Bea from billing".into(),
-        body: domain::MessageBody::parse("The cheque cleared this morning").unwrap(),
-        attachments: vec![],
+    let post = StorePost {
+        author: "bookkeeper-1",
+        author_name: "Bea from billing",
+        role: domain::Role::Staff,
+        body: "The cheque cleared this morning",
         internal: false,
-        created_at: at,
-        automated: false,
-        automated_kind: None,
+        notice: false,
     };
-    let event = OutboxEvent {
-        id: domain::EventId::new_at(ms),
-        org: org.clone(),
-        thread_id: thread,
-        at,
-        kind: OutboxKind::MessagePosted {
-            message_id: message.id,
-            author_id: message.author_id.clone(),
-            internal: false,
-            reopened: false,
-            author_role: Some(domain::Role::Staff),
-            notice: None,
-        },
-    };
-    let post = store::NewPost {
-        message: &message,
-        author_role: domain::Role::Staff,
-        event: &event,
-        attachments: &[],
-        idempotency: None,
-        expected_last: None,
-        auto_reply_for: None,
-    };
-    assert!(matches!(w.store.post_message(view, post).await.unwrap(), store::PostOutcome::Posted));
+    let (message, event, posted) = w.post_through_store(view, post).await;
+    assert!(posted);
     let body = serde_json::to_string(&event).unwrap();
     assert!(!body.contains("notice"), "{body}");
     let queue = w.queue_url("NotificationQueue").await;

@@ -350,3 +350,68 @@ pub fn error_code(body: &Value) -> &str {
     assert!(body["error"]["message"].is_string(), "error without message: {body}");
     code
 }
+
+/// A message written through the store as the post use case writes it (its event left in
+/// the outbox: published only by the repair job, a while later).
+pub struct StorePost<'a> {
+    pub author: &'a str,
+    pub author_name: &'a str,
+    pub role: domain::Role,
+    pub body: &'a str,
+    pub internal: bool,
+    /// Whether its event carries the message's notice (events before stop 37 did not).
+    pub notice: bool,
+}
+
+impl World {
+    /// Posts `post` from `view` (read whenever the caller read it): the message, its event,
+    /// and whether it was posted.
+    pub async fn post_through_store(
+        &self,
+        view: store::ThreadView,
+        post: StorePost<'_>,
+    ) -> (store::MessageRecord, domain::events::OutboxEvent, bool) {
+        use domain::events::{OutboxEvent, OutboxKind};
+        // Ids are by the millisecond: after the message before it.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let at = chrono::Utc::now();
+        let ms = u64::try_from(at.timestamp_millis()).unwrap();
+        let message = store::MessageRecord {
+            id: domain::MessageId::new_at(ms),
+            thread_id: view.thread.summary.id,
+            author_id: domain::UserId::parse(post.author).unwrap(),
+            author_name: post.author_name.into(),
+            body: domain::MessageBody::parse(post.body).unwrap(),
+            attachments: vec![],
+            internal: post.internal,
+            created_at: at,
+            automated: false,
+            automated_kind: None,
+        };
+        let event = OutboxEvent {
+            id: domain::EventId::new_at(ms),
+            org: view.thread.org.clone(),
+            thread_id: view.thread.summary.id,
+            at,
+            kind: OutboxKind::MessagePosted {
+                message_id: message.id,
+                author_id: message.author_id.clone(),
+                internal: post.internal,
+                reopened: false,
+                author_role: Some(post.role),
+                notice: post.notice.then(|| message.notice()),
+            },
+        };
+        let new = store::NewPost {
+            message: &message,
+            author_role: post.role,
+            event: &event,
+            attachments: &[],
+            idempotency: None,
+            expected_last: None,
+            auto_reply_for: None,
+        };
+        let posted = matches!(self.store.post_message(view, new).await.unwrap(), store::PostOutcome::Posted);
+        (message, event, posted)
+    }
+}
