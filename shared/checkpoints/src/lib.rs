@@ -1,7 +1,8 @@
 //! KMS and S3 adapter of the audit checkpoints: chain heads are signed together with an
 //! asymmetric KMS key (ECDSA P-256, the private half never leaves KMS), one signature over
-//! the root of their Merkle tree, and the signed heads of a run are written to a bucket with Object Lock in compliance mode, where nobody (not
-//! even the account's root) can change or delete them before their retention ends.
+//! the root of their Merkle tree, and the signed heads of a run are written to a bucket
+//! with Object Lock in compliance mode, where nobody (not even the account's root) can
+//! change or delete them before their retention ends.
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};

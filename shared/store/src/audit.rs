@@ -4,7 +4,7 @@
 //! appender reads it with the newest timeline entries in one Query. Entries are appended
 //! with the head in one transaction conditioned on the head's `seq`, so two appenders
 //! cannot both extend the same entry. Heads of chains last appended before stop 37 are in
-//! the chain's partition: read from there, and moved by the next append.
+//! the chain's partition: read from there, and moved by the next catch-up.
 
 use std::collections::HashSet;
 

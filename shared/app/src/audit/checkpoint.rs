@@ -1,8 +1,8 @@
 //! The checkpoint run (the `jobs` schedule, every minute): the chain heads that moved and
 //! have waited [`Sealing::after`] are signed with the KMS key, each org's in one request over
 //! the root of their Merkle tree (a KMS request per org and run, not per thread), and the
-//! run's signed heads are written, as one object, to the Object Lock bucket; each thread's latest checkpoint is
-//! recorded beside its chain for exports. A busy thread is sealed once per wait, not once
+//! run's signed heads are written, as one object, to the Object Lock bucket; each thread's
+//! latest checkpoint is recorded beside its chain for exports. A busy thread is sealed once per wait, not once
 //! per message. A run that dies after writing the object seals the same heads again next
 //! time: a second signed copy of the same facts, never a gap.
 
@@ -84,11 +84,8 @@ pub async fn run(app: &App, now: DateTime<Utc>) -> Result<usize, WorkError> {
             }
         }
     }
-    if let (true, Some(e)) = (signed.is_empty(), failure) {
-        return Err(e.into());
-    }
     if signed.is_empty() {
-        return Ok(0);
+        return failure.map_or(Ok(0), |e| Err(e.into()));
     }
     sealing.checkpoints.keep(&object_key, &signed).await?;
     for sealed in &signed {
