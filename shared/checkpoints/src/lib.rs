@@ -9,8 +9,7 @@ use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use domain::audit::{hex, run_signed_bytes, Seal, SealRun, SignedSeal};
-use domain::merkle;
+use domain::audit::{seal_run, Seal, SignedSeal};
 use tokio::sync::OnceCell;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,15 +43,13 @@ impl Checkpoints {
         seals: Vec<Seal>,
         object_key: &str,
     ) -> Result<Vec<SignedSeal>, CheckpointError> {
-        let leaves: Vec<merkle::Hash> = seals.iter().map(|s| merkle::leaf(&s.signed_bytes())).collect();
-        let Some((root, paths)) = merkle::tree(&leaves) else { return Ok(vec![]) };
-        let tree_size = seals.len() as u64;
+        let Some((signed_bytes, places)) = seal_run(&seals) else { return Ok(vec![]) };
         let public_key = self.public_key().await?;
         let signed = self
             .kms
             .sign()
             .key_id(&self.key_id)
-            .message(Blob::new(run_signed_bytes(&root, tree_size)))
+            .message(Blob::new(signed_bytes))
             .message_type(MessageType::Raw)
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
@@ -61,15 +58,14 @@ impl Checkpoints {
         let signature = signed.signature().map(|s| STANDARD.encode(s.as_ref())).unwrap_or_default();
         Ok(seals
             .into_iter()
-            .zip(paths)
-            .zip(0..)
-            .map(|((seal, path), index)| SignedSeal {
+            .zip(places)
+            .map(|(seal, place)| SignedSeal {
                 seal,
                 signature: signature.clone(),
                 key_id: self.key_id.clone(),
                 public_key: public_key.clone(),
                 object_key: object_key.to_owned(),
-                run: Some(SealRun { tree_size, index, path: path.iter().map(|h| hex(h)).collect() }),
+                run: Some(place),
             })
             .collect())
     }

@@ -222,12 +222,26 @@ impl Seal {
 
 /// The bytes a run's signature covers: the canonical JSON of
 /// `{kind: "audit-checkpoint-run/1", merkle_root, tree_size}`, the root in hex.
-pub fn run_signed_bytes(root: &merkle::Hash, size: u64) -> Vec<u8> {
+fn run_signed_bytes(root: &merkle::Hash, size: u64) -> Vec<u8> {
     let value = json!({"kind": RUN_KIND, "merkle_root": hex(root), "tree_size": size});
     canonical(&value).into_bytes()
 }
 
 const RUN_KIND: &str = "audit-checkpoint-run/1";
+
+/// `seals` as one run, the leaves of a Merkle tree in their order: the bytes its one
+/// signature covers, and each seal's place in the tree. `None` for no seals.
+pub fn seal_run(seals: &[Seal]) -> Option<(Vec<u8>, Vec<SealRun>)> {
+    let leaves: Vec<merkle::Hash> = seals.iter().map(|s| merkle::leaf(&s.signed_bytes())).collect();
+    let (root, paths) = merkle::tree(&leaves)?;
+    let tree_size = leaves.len() as u64;
+    let places = paths
+        .into_iter()
+        .zip(0..)
+        .map(|(path, index)| SealRun { tree_size, index, path: path.iter().map(|h| hex(h)).collect() })
+        .collect();
+    Some((run_signed_bytes(&root, tree_size), places))
+}
 
 /// Where a seal signed with the others of its run sits in the run's Merkle tree
 /// ([`merkle`]: RFC 9162's, over each seal's signed bytes).
@@ -247,7 +261,7 @@ pub struct SealRun {
 pub struct SignedSeal {
     pub seal: Seal,
     /// Base64 of the DER signature: over the seal's signed bytes, or, with `run`, over the
-    /// run's ([`run_signed_bytes`]).
+    /// run's ([`seal_run`]).
     pub signature: String,
     /// The KMS key that signed.
     pub key_id: String,
@@ -796,13 +810,12 @@ mod tests {
         let (signed, run) = if others == 0 {
             (seal.signed_bytes(), None)
         } else {
-            let mut leaves: Vec<merkle::Hash> =
-                (0..others).map(|i| merkle::leaf(format!("another thread {i}").as_bytes())).collect();
-            leaves.push(merkle::leaf(&seal.signed_bytes()));
-            let (root, paths) = merkle::tree(&leaves).unwrap();
-            let path = paths[others].iter().map(|h| hex(h)).collect();
-            let tree_size = leaves.len() as u64;
-            (run_signed_bytes(&root, tree_size), Some(SealRun { tree_size, index: others as u64, path }))
+            let mut run: Vec<Seal> = (0..others)
+                .map(|i| Seal { thread_id: format!("another thread {i}"), ..seal.clone() })
+                .collect();
+            run.push(seal.clone());
+            let (signed, mut places) = seal_run(&run).unwrap();
+            (signed, places.pop())
         };
         let signature: p256::ecdsa::Signature = key.sign(&signed);
         let public = key.verifying_key().to_public_key_der().unwrap();
