@@ -249,6 +249,7 @@ impl Stack {
             // A change of hours shows at once locally (a minute in AWS).
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
+            routing: app::router::RoutingCache::with_ttl(std::time::Duration::from_secs(1)),
             webhooks: local_webhooks(&sqs, &queues.webhooks)?,
             sealing: Some(sealing),
             search,

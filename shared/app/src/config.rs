@@ -84,6 +84,7 @@ impl App {
             quotas: QuotaCache::default(),
             hours: HoursCache::default(),
             triage: crate::triage::TriageCache::default(),
+            routing: crate::router::RoutingCache::default(),
             webhooks: crate::webhooks::Webhooks::from_env(&aws)?,
             links: link_key().await?,
             sealing: crate::audit::checkpoint::Sealing::from_env(&aws),

@@ -76,6 +76,8 @@ pub struct App {
     pub hours: HoursCache,
     /// The orgs' triage rules and on-call staff, as last read.
     pub triage: triage::TriageCache,
+    /// The orgs' routing settings, as last read (by the consumers that route new threads).
+    pub routing: router::RoutingCache,
     /// The orgs' search indexes (their files in S3, a copy on local disk).
     pub search: ::search::Engine,
     /// Webhook deliveries: the HTTP client, the address rule, the endpoints as last read.

@@ -1,13 +1,14 @@
-//! Response metrics. The triage consumer records a response cycle for each resident
-//! message that starts or re-opens a thread, and marks it when the first human staff reply
-//! comes (automated messages never count), when staff resolve the thread, and with what
-//! triage decided; `GET /v1/metrics` reads the cycles of a period (a few Queries) and the
-//! backlog. Idempotent: a cycle is keyed by its message, each mark is set once.
+//! Response metrics. The triage consumer records a response cycle, with what triage
+//! decided, for each resident message that starts or re-opens a thread, and marks it when
+//! the first human staff reply comes (automated messages never count) and when staff
+//! resolve the thread; `GET /v1/metrics` reads the cycles of a period (a few Queries) and
+//! the backlog. Idempotent: a cycle is keyed by its message, each mark is set once.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind, ThreadField};
+use domain::triage::ThreadTriage;
 use domain::{policy, DomainError, ErrorCode, Role, ThreadStatus, User, UserId};
 use serde::Serialize;
 use store::{CycleMark, CycleRecord, MessageRecord, ThreadView};
@@ -46,28 +47,36 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
 }
 
 /// The resident's message `msg`, which started or re-opened the thread in `view`, starts a
-/// cycle; a staff reply that came first (events arrive in any order) answers it at once.
+/// cycle with what triage decided of it (`None`: triage is off or passed it by); a staff
+/// reply that came first (events arrive in any order) answers it at once.
 pub async fn start(
     app: &App,
     event: &OutboxEvent,
     view: &ThreadView,
     msg: &MessageRecord,
+    triage: Option<&ThreadTriage>,
 ) -> Result<(), WorkError> {
     let summary = &view.thread.summary;
+    let escalation = triage.and_then(ThreadTriage::made_escalation);
     let cycle = CycleRecord {
         thread_id: event.thread_id,
         message_id: msg.id,
         topic: summary.topic.clone(),
         property_id: summary.resident.property_id.clone(),
         started_at: msg.created_at,
-        path: None,
+        path: triage.map(|t| t.path),
         responded_at: None,
         resolved_at: None,
-        escalation: None,
+        escalation,
         acknowledged_at: None,
         corrected_at: None,
     };
-    app.store.start_cycle(&event.org, &cycle).await?;
+    let started = app.store.start_cycle(&event.org, &cycle).await?;
+    // Started before: a redelivery, or an earlier release's start without triage's mark.
+    if let (false, Some(triage)) = (started, triage) {
+        let triaged = CycleMark::Triaged { path: triage.path, escalation };
+        app.store.mark_cycle(&event.org, &event.thread_id, &msg.id, triaged).await?;
+    }
     // Nothing after it yet: no reply to look for.
     if view.thread.last_id().is_none_or(|last| last <= msg.id) {
         return Ok(());

@@ -4,8 +4,11 @@
 //! mark on the event is written in the same transaction that applies it, so a redelivered
 //! event changes nothing.
 
+use std::sync::Arc;
+
 use domain::events::{OutboxEvent, OutboxKind};
-use domain::{EventId, Topic, UserId};
+use domain::routing::RoutingSettings;
+use domain::{EventId, OrgId, Topic, UserId};
 use store::retry::Tries;
 use store::{EventKind, EventRecord, EventStep, MembershipChange, MembershipOutcome, ParticipantRecord};
 
@@ -19,6 +22,16 @@ pub(crate) const JOINS_PER_TRANSACTION: usize = 40;
 
 /// The actor of what the router does, as shown in timelines.
 pub const ROUTER_ACTOR: &str = "system";
+
+/// The orgs' routing settings as last read: a change routes new threads within the
+/// cache's minute (the staff it names are read afresh for each thread).
+pub type RoutingCache = crate::org_cache::OrgCache<Arc<RoutingSettings>>;
+
+/// The org's routing settings, as last read.
+pub(crate) async fn routing(app: &App, org: &OrgId) -> Result<Arc<RoutingSettings>, store::StoreError> {
+    let read = async { Ok(Arc::new(app.store.get_routing(org).await?.unwrap_or_default())) };
+    app.routing.get(org, read).await
+}
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
@@ -56,7 +69,7 @@ async fn route_thread(
     routed: &OutboxEvent,
 ) -> Result<bool, WorkError> {
     let store = &app.store;
-    let settings = store.get_routing(&event.org).await?.unwrap_or_default();
+    let settings = routing(app, &event.org).await?;
     // Routing names staff; anyone no longer staff of the org is skipped.
     let mut recipients = store.get_users(&event.org, &settings.recipients(topic)).await?;
     recipients.retain(|user| user.role.is_staff());

@@ -94,21 +94,20 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     if msg.author_id != view.thread.summary.resident.id || msg.internal || msg.automated {
         return Ok(());
     }
-    crate::metrics::start(app, &event, &view, &msg).await?;
     let org = org_triage(app, &event.org).await?;
-    if !org.settings.enabled {
-        return Ok(());
-    }
     let triage = match view.thread.triage.clone().filter(|t| t.message_id == message_id) {
         // Recorded before (a redelivery): finish what follows.
-        Some(done) => done,
-        None => match classify_and_record(app, &event, view, &msg, &org).await? {
-            Some(triage) => triage,
-            // A newer message was triaged meanwhile: this one is history.
-            None => return Ok(()),
-        },
+        Some(done) => Some(done),
+        None if org.settings.enabled => classify_and_record(app, &event, view.clone(), &msg, &org).await?,
+        None => None,
     };
-    follow_up(app, &event, &triage, &org).await
+    // The response cycle starts with what triage decided, in one write.
+    crate::metrics::start(app, &event, &view, &msg, triage.as_ref()).await?;
+    match triage {
+        Some(triage) => follow_up(app, &event, &triage, &org).await,
+        // Triage is off, or a newer message was triaged meanwhile (this one is history).
+        None => Ok(()),
+    }
 }
 
 async fn load(app: &App, event: &OutboxEvent) -> Result<ThreadView, WorkError> {
@@ -248,8 +247,7 @@ async fn classify_and_record(
                 escalation = triage.escalation.map(Escalation::as_str),
                 "triaged"
             );
-            // What this message escalated, not what it found waiting.
-            let made = triage.escalation.filter(|_| triage.escalated_for == Some(msg.id));
+            let made = triage.made_escalation();
             let escalated = f64::from(u8::from(made.is_some()));
             let emergency = f64::from(u8::from(made == Some(Escalation::Emergency)));
             crate::emf::emit(
@@ -347,15 +345,11 @@ async fn follow_up(
 ) -> Result<(), WorkError> {
     let settings = &org.settings;
     let this = Some(triage.message_id);
-    // The cycle counts an escalation this message made, not one it found waiting.
-    let escalation = triage.escalation.filter(|_| triage.escalated_for == this);
-    let triaged = CycleMark::Triaged { path: triage.path, escalation };
-    app.store.mark_cycle(&event.org, &event.thread_id, &triage.message_id, triaged).await?;
     // A path routed to a topic: that topic's staff join a new thread (its own topic's
     // recipients stay; the router adds them).
     if let (Some(topic), OutboxKind::ThreadCreated { .. }) = (settings.routes.get(&triage.path), &event.kind)
     {
-        let routing = app.store.get_routing(&event.org).await?.unwrap_or_default();
+        let routing = crate::router::routing(app, &event.org).await?;
         let staff = app.store.get_users(&event.org, &routing.recipients(topic)).await?;
         join(app, event, &staff).await?;
     }

@@ -105,6 +105,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         quotas: app::QuotaCache::default(),
         hours: app::HoursCache::default(),
         triage: app::triage::TriageCache::default(),
+        routing: app::router::RoutingCache::default(),
         webhooks: app::webhooks::Webhooks::new(Default::default(), SECS_30, SECS_30).unwrap(),
     }
 }

@@ -353,4 +353,10 @@ impl ThreadTriage {
     pub fn waiting(&self) -> bool {
         self.escalation.is_some() && self.acknowledged_at.is_none()
     }
+
+    /// The escalation the classified message made itself, not one it found waiting (what
+    /// the response figures count).
+    pub fn made_escalation(&self) -> Option<Escalation> {
+        self.escalation.filter(|_| self.escalated_for == Some(self.message_id))
+    }
 }
