@@ -254,6 +254,27 @@ async fn automated_and_later_messages_are_chained_without_an_export() {
 }
 
 #[tokio::test]
+async fn a_new_thread_is_chained_with_its_routing_without_a_read() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Dryer", "The dryer door does not close").await;
+    w.routed_to(&id, "maint-1").await;
+    // The consumer hears the router's `thread_routed` (not `thread_created`): one catch-up
+    // chains the opening and the join, with no read of the record by anyone.
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    eventually(20, "the consumer chains the routed thread", || async {
+        let head = w.store.chain_head(&org, &thread).await.unwrap()?;
+        (head.head.seq >= 3).then_some(head)
+    })
+    .await;
+    let entries = chain(&w, &id).await;
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions[..2], ["thread_opened", "message_posted"], "{actions:?}");
+    let joins: Vec<&Value> = entries.iter().filter(|e| e["action"] == "participant_joined").collect();
+    assert_eq!(joins.len(), 1, "{entries:?}");
+    assert_eq!(joins[0]["data"]["subject_id"], "maint-1");
+}
+
+#[tokio::test]
 async fn a_cut_off_export_is_reported_incomplete_and_another_orgs_name_changes_nothing() {
     let w = World::new().await;
     let id = busy_thread(&w).await;

@@ -1,6 +1,7 @@
 //! The audit chain of each thread, appended off the request path: the audit consumer hears
-//! every domain event of a thread and chains what its timeline gained since (the thread's
-//! opening first), so posting never waits on, or contends for, the chain. An export or an
+//! the domain events of a thread (a new one's when it is routed) and chains what its
+//! timeline gained since (the thread's opening first), so posting never waits on, or
+//! contends for, the chain. An export or an
 //! audit read catches the chain up first, so it covers everything committed before it.
 //! Entries follow the order they were chained in, which is timeline order except for an
 //! entry that committed late (it is chained when seen, after newer ones).
