@@ -251,6 +251,8 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             created_at: started,
             auto_replied_for: None,
             triage: None,
+            // Imported history: the figures look its cycles up.
+            response: None,
             version: 1,
             members_version: 1,
         };

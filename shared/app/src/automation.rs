@@ -8,6 +8,7 @@
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
+use domain::response::Answers;
 use domain::{EventId, MessageId, Role, UserId};
 use store::{MessageRecord, NewPost, PostOutcome};
 
@@ -54,6 +55,8 @@ pub(crate) fn automated_message(
             reopened: false,
             author_role: None,
             notice: Some(msg.notice()),
+            // Automation never answers.
+            answers: Some(Answers::Nothing),
         },
     };
     (msg, posted)
@@ -99,6 +102,7 @@ async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> R
         idempotency: None,
         expected_last: None,
         auto_reply_for: Some(period),
+        clock: None,
     };
     match app.store.post_message(view, post).await? {
         PostOutcome::Posted => {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::quota::QuotaKind;
+use domain::response::{Posting, ResponseClock};
 use domain::{
     policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, Role, TemplateId,
     ThreadId, ThreadStatus, User,
@@ -97,6 +98,16 @@ pub async fn post(
             automated: false,
             automated_kind: None,
         };
+        let summary = &view.thread.summary;
+        let posting = Posting {
+            id: msg.id,
+            by_resident: actor.id == summary.resident.id,
+            role: actor.role,
+            internal: msg.internal,
+            automated: false,
+            status: summary.status,
+        };
+        let (clock, answers) = ResponseClock::after(view.thread.response.as_ref(), &posting);
         let event = OutboxEvent {
             id: EventId::new_at(millis(at)),
             org: actor.org.clone(),
@@ -107,9 +118,10 @@ pub async fn post(
                 author_id: actor.id.clone(),
                 internal: msg.internal,
                 reopened: actor.role == Role::Resident
-                    && matches!(view.thread.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
+                    && matches!(summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
                 author_role: Some(actor.role),
                 notice: Some(msg.notice()),
+                answers,
             },
         };
         let post = NewPost {
@@ -120,6 +132,7 @@ pub async fn post(
             idempotency: request.record(),
             expected_last: new.expected_last,
             auto_reply_for: None,
+            clock,
         };
         let outcome = app.store.post_message(view, post).await?;
         match outcome {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind, ThreadField};
+use domain::response::Answers;
 use domain::triage::ThreadTriage;
 use domain::{policy, DomainError, ErrorCode, Role, ThreadStatus, User, UserId};
 use serde::Serialize;
@@ -24,6 +25,15 @@ pub const MAX_CYCLES: usize = 20_000;
 /// response cycles (those start with [`start`]).
 pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
+        // The thread's clock named the cycle it answers when it was posted: no read. (Not
+        // started yet, events arriving in any order: the start finds the reply.)
+        OutboxKind::MessagePosted { answers: Some(Answers::Cycle(cycle)), .. } => {
+            let responded = CycleMark::Responded(event.at);
+            app.store.mark_cycle(&event.org, &event.thread_id, cycle, responded).await?;
+            Ok(())
+        }
+        OutboxKind::MessagePosted { answers: Some(Answers::Nothing), .. } => Ok(()),
+        // Unknown (a thread or event from before the clock): the cycle is looked up.
         OutboxKind::MessagePosted {
             message_id,
             author_id,

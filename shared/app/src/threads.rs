@@ -4,6 +4,7 @@
 use domain::events::{OutboxEvent, OutboxKind, ThreadField};
 use domain::policy::{self, ThreadCounterpart};
 use domain::quota::QuotaKind;
+use domain::response::ResponseClock;
 use domain::{
     AttachmentId, DomainError, ErrorCode, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority,
     Role, Subject, ThreadId, ThreadStatus, Topic, User, UserId,
@@ -115,6 +116,7 @@ pub(crate) async fn start_counted(
         created_at: at,
         auto_replied_for: None,
         triage: None,
+        response: Some(ResponseClock::opened(first.id, actor.id == resident.id)),
         version: 1,
         members_version: 1,
     };
@@ -356,6 +358,10 @@ pub async fn change(
         // escalating and leaves the queue.
         let settled = matches!(after.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived);
         let ends_wait = settled && crate::triage::end_wait(&mut after, &mut events, actor, at);
+        // It settles the response cycle too: a reply after it answers nothing.
+        if let Some(clock) = after.response.as_mut().filter(|_| settled) {
+            clock.settle();
+        }
         after.version += 1;
         let check = archive_check(view.thread.summary.status, after.summary.status, at);
         let before = &view.thread;

@@ -446,6 +446,7 @@ async fn post_approved(
             idempotency: Some(NewIdempotency { key: &key, request_hash: key.clone() }),
             expected_last: None,
             auto_reply_for: None,
+            clock: None,
         };
         match app.store.post_message(view, post).await? {
             PostOutcome::Posted => {

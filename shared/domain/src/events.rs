@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::response::Answers;
 use crate::triage::Escalation;
 use crate::{EventId, MessageId, OrgId, Role, ThreadId, ThreadStatus, Topic, UserId};
 
@@ -62,6 +63,11 @@ pub enum OutboxKind {
         author_role: Option<Role>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notice: Option<Notice>,
+        /// The response cycle this message answers, as the thread's clock said when it was
+        /// posted (`crate::response`). Absent where that is unknown: events written before
+        /// it was named, and threads from before the clock (the figures look it up).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answers: Option<Answers>,
     },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted {
@@ -141,6 +147,7 @@ mod tests {
                 reopened: true,
                 author_role: Some(Role::Staff),
                 notice: None,
+                answers: Some(Answers::Cycle(id)),
             },
             OutboxKind::Escalated {
                 level: 1,
@@ -177,7 +184,7 @@ mod tests {
         let event: OutboxEvent = serde_json::from_str(&old).unwrap();
         assert!(matches!(
             event.kind,
-            OutboxKind::MessagePosted { author_role: None, reopened: false, notice: None, .. }
+            OutboxKind::MessagePosted { author_role: None, reopened: false, notice: None, answers: None, .. }
         ));
     }
 }

@@ -17,6 +17,7 @@ pub mod messaging;
 pub mod notify;
 pub mod policy;
 pub mod quota;
+pub mod response;
 pub mod routing;
 pub mod scheduled;
 pub mod schema;

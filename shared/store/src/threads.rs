@@ -7,6 +7,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use domain::events::OutboxEvent;
+use domain::response::ClockChange;
 use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
@@ -48,6 +49,11 @@ pub struct NewPost<'a> {
     /// An automatic reply for the closed period that began then: posted only if the thread
     /// has none for it yet, and only as its newest message.
     pub auto_reply_for: Option<chrono::DateTime<Utc>>,
+    /// How the message moves the thread's response clock, as read from the view the
+    /// post's event was built from. Written with the message when it is the newest; each
+    /// change writes only what it knows (see [`ClockChange`]), so one read before another
+    /// post cannot undo it.
+    pub clock: Option<ClockChange>,
 }
 
 pub enum CreateOutcome {
@@ -81,6 +87,17 @@ const AUTO_REPLIED_FOR: &str = "auto_replied_for";
 struct Guards {
     expected_last: Option<MessageId>,
     auto_reply_for: Option<chrono::DateTime<Utc>>,
+}
+
+/// The thread item's fields a message's [`ClockChange`] sets.
+fn clock_fields(change: Option<ClockChange>) -> Result<Vec<(String, AttributeValue)>, StoreError> {
+    Ok(match change {
+        Some(ClockChange::Start(clock)) => vec![(format!("{}.response", items::DATA), items::av(&clock)?)],
+        Some(ClockChange::Settle(cycle)) => {
+            vec![(format!("{}.response.settled", items::DATA), s(cycle.to_string()))]
+        }
+        None => vec![],
+    })
 }
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 const EXISTS: &str = "attribute_exists(pk)";
@@ -271,6 +288,7 @@ impl Store {
             idempotency,
             expected_last,
             auto_reply_for,
+            clock,
         } = post;
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
@@ -307,7 +325,7 @@ impl Store {
             let mut left_out = Vec::new();
             if newest {
                 let guards = Guards { expected_last, auto_reply_for };
-                let rows = self.push_message_moves(&mut writes, &view, msg, author_role, guards)?;
+                let rows = self.push_message_moves(&mut writes, &view, msg, author_role, guards, clock)?;
                 left_out = push_rows_that_fit(&self.table, &mut writes, rows)?;
             }
             let outcome = self.transact(writes).await?;
@@ -398,6 +416,7 @@ impl Store {
         msg: &MessageRecord,
         author_role: Role,
         guards: Guards,
+        clock: Option<ClockChange>,
     ) -> Result<Vec<(Item, SetExpression)>, StoreError> {
         let thread = &view.thread;
         let org = &thread.org;
@@ -436,6 +455,7 @@ impl Store {
             fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
+        fields.extend(clock_fields(clock)?);
         let mut set = set_expression(fields);
         set.expression.push_str(", #ver = #ver + :one");
         set.names.extend([

@@ -400,6 +400,7 @@ impl World {
                 reopened: false,
                 author_role: Some(post.role),
                 notice: post.notice.then(|| message.notice()),
+                answers: None,
             },
         };
         let new = store::NewPost {
@@ -410,6 +411,7 @@ impl World {
             idempotency: None,
             expected_last: None,
             auto_reply_for: None,
+            clock: None,
         };
         let posted = matches!(self.store.post_message(view, new).await.unwrap(), store::PostOutcome::Posted);
         (message, event, posted)

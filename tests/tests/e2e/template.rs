@@ -167,6 +167,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             reopened: false,
             author_role: None,
             notice: None,
+            answers: None,
         },
         OutboxKind::ThreadRouted { first_message_id: id, notice: None },
         OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] },

@@ -394,6 +394,97 @@ async fn metrics_count_human_replies_never_automation_and_corrections_count_agai
     assert_eq!(other["conversations"], 0, "another org's metrics hold none of these");
 }
 
+/// The thread's latest response cycle, as the figures store it.
+async fn latest_cycle(w: &World, thread: &str) -> Option<store::CycleRecord> {
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(thread).unwrap());
+    w.store.latest_cycle(&org, &thread, Utc::now()).await.unwrap()
+}
+
+/// The `message_posted` event written with `message`: what it says it answers, and when.
+async fn answers_of(w: &World, message: &str) -> (Value, chrono::DateTime<Utc>) {
+    let events = w.outbox_events().await;
+    let event = events.iter().find(|e| e["message_id"] == message).expect("the message's event");
+    (event["answers"].clone(), serde_json::from_value(event["at"].clone()).unwrap())
+}
+
+/// Waits until the thread's latest cycle was started by `started` and answered.
+async fn answered(w: &World, thread: &str, started: &str) -> store::CycleRecord {
+    eventually(30, &format!("the cycle of {started} answered"), || async {
+        latest_cycle(w, thread)
+            .await
+            .filter(|c| c.message_id.to_string() == started && c.responded_at.is_some())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_first_staff_reply_answers_a_cycle_a_resolution_settles_it_and_a_reopening_starts_the_next() {
+    let w = World::new().await;
+    w.triage_settings().await;
+    let id = w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
+    let opened = eventually(30, "the cycle started", || latest_cycle(&w, &id)).await.message_id.to_string();
+    // The thread's clock names the cycle in the first reply's event; later ones answer nothing.
+    let first = w.reply("bookkeeper-1", &id, "The water charge changed.").await;
+    let second = w.reply("admin-1", &id, "Details follow by mail.").await;
+    let (answers, first_at) = answers_of(&w, &first).await;
+    assert_eq!(answers, json!({"cycle": opened}));
+    assert_eq!(answers_of(&w, &second).await.0, "nothing");
+    assert_eq!(answered(&w, &id, &opened).await.responded_at, Some(first_at), "the first reply's time");
+
+    // Resolved: a reply after it answers nothing; the resident re-opening starts the next
+    // cycle, which the next staff reply answers.
+    let resolve = || async {
+        let (status, _) =
+            w.patch("bookkeeper-1", &format!("/v1/threads/{id}"), json!({"status": "resolved"})).await;
+        assert_eq!(status, StatusCode::OK);
+    };
+    resolve().await;
+    let unanswered = w.reply("resident-1", &id, "Still not clear to me.").await;
+    assert_eq!(answers_of(&w, &unanswered).await.0, "nothing", "a resident answers no cycle");
+    resolve().await;
+    let late = w.reply("bookkeeper-1", &id, "Closing this, thanks.").await;
+    assert_eq!(answers_of(&w, &late).await.0, "nothing", "the resolution settled its cycle");
+    resolve().await;
+    let reopened = w.reply("resident-1", &id, "It went up again this month!").await;
+    let next = w.reply("bookkeeper-1", &id, "Looking into it again.").await;
+    let (answers, next_at) = answers_of(&w, &next).await;
+    assert_eq!(answers, json!({"cycle": reopened}));
+    assert_eq!(answered(&w, &id, &reopened).await.responded_at, Some(next_at));
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    // The first cycle keeps its answer.
+    let before = w.store.latest_cycle(&org, &thread, first_at).await.unwrap();
+    assert_eq!(before.map(|c| (c.message_id.to_string(), c.responded_at)), Some((opened, Some(first_at))));
+}
+
+#[tokio::test]
+async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_reply() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use store::keys;
+
+    let w = World::new().await;
+    w.triage_settings().await;
+    let id = w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
+    let opened = eventually(30, "the cycle started", || latest_cycle(&w, &id)).await.message_id.to_string();
+    // Its item as threads were stored before they kept the clock.
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    w.store
+        .client()
+        .update_item()
+        .table_name(w.store.table())
+        .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+        .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+        .update_expression("REMOVE #d.#r")
+        .expression_attribute_names("#d", "data")
+        .expression_attribute_names("#r", "response")
+        .send()
+        .await
+        .unwrap();
+    let reply = w.reply("bookkeeper-1", &id, "The water charge changed.").await;
+    let (answers, at) = answers_of(&w, &reply).await;
+    assert_eq!(answers, Value::Null, "unknown: the consumer looks the cycle up");
+    assert_eq!(answered(&w, &id, &opened).await.responded_at, Some(at));
+}
+
 #[tokio::test]
 async fn a_triage_stored_in_the_thread_item_as_before_is_read_and_kept_through_a_change() {
     use aws_sdk_dynamodb::types::AttributeValue;
