@@ -86,9 +86,22 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
         // Not a resident's new words: only the response figures may change.
         _ => return crate::metrics::record(app, &event).await,
     };
-    let view = load(app, &event).await?;
-    let Some(msg) = app.store.get_message(&event.org, &event.thread_id, &message_id).await? else {
-        return Err(WorkError::MissingMessage(message_id));
+    // A new thread's first message comes with the thread's read; a re-opening one apart.
+    let (view, msg) = match event.kind {
+        OutboxKind::ThreadCreated { .. } => app
+            .store
+            .load_opening(&event.org, &event.thread_id, &message_id)
+            .await?
+            .ok_or(WorkError::MissingThread(event.thread_id))?,
+        _ => (load(app, &event).await?, None),
+    };
+    let msg = match msg {
+        Some(msg) => msg,
+        None => app
+            .store
+            .get_message(&event.org, &event.thread_id, &message_id)
+            .await?
+            .ok_or(WorkError::MissingMessage(message_id))?,
     };
     // Only the resident's own words (never what staff wrote for them, nor automation's).
     if msg.author_id != view.thread.summary.resident.id || msg.internal || msg.automated {

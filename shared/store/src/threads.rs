@@ -102,10 +102,35 @@ fn clock_fields(change: Option<ClockChange>) -> Result<Vec<(String, AttributeVal
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 const EXISTS: &str = "attribute_exists(pk)";
 
+/// How far into its partition a thread is read: the head items (under
+/// `THREAD_HEAD_PREFIX`, which sorts before the timeline) always.
+#[derive(PartialEq)]
+enum Reach {
+    Head,
+    /// And the timeline up to this sort key.
+    UpTo(String),
+    All,
+}
+
 impl Store {
     /// The thread and its participants in one strongly consistent Query.
     pub async fn load_thread(&self, org: &OrgId, id: &ThreadId) -> Result<Option<ThreadView>, StoreError> {
-        Ok(self.load_partition(org, id, false).await?.map(|(view, _)| view))
+        Ok(self.load_partition(org, id, Reach::Head).await?.map(|(view, _)| view))
+    }
+
+    /// The thread, its participants and its first message, `first`, in one strongly
+    /// consistent Query: the head items and the timeline up to that message, which for a
+    /// new thread is all there is before it. (`None` for the message: not found there.)
+    pub async fn load_opening(
+        &self,
+        org: &OrgId,
+        id: &ThreadId,
+        first: &MessageId,
+    ) -> Result<Option<(ThreadView, Option<MessageRecord>)>, StoreError> {
+        let reach = Reach::UpTo(keys::timeline_sk(*first));
+        let Some((view, messages)) = self.load_partition(org, id, reach).await? else { return Ok(None) };
+        let message = messages.into_iter().find(|m| m.id == *first);
+        Ok(Some((view, message)))
     }
 
     /// The thread, its participants and every message, oldest first: the whole partition,
@@ -115,14 +140,14 @@ impl Store {
         org: &OrgId,
         id: &ThreadId,
     ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
-        self.load_partition(org, id, true).await
+        self.load_partition(org, id, Reach::All).await
     }
 
     async fn load_partition(
         &self,
         org: &OrgId,
         id: &ThreadId,
-        with_timeline: bool,
+        reach: Reach,
     ) -> Result<Option<(ThreadView, Vec<MessageRecord>)>, StoreError> {
         let mut thread: Option<ThreadRecord> = None;
         let mut public_id = None;
@@ -139,13 +164,16 @@ impl Store {
                 .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
                 .consistent_read(true)
                 .set_exclusive_start_key(start);
-            query = if with_timeline {
-                query.key_condition_expression("#pk = :pk")
-            } else {
-                query
+            query = match &reach {
+                Reach::All => query.key_condition_expression("#pk = :pk"),
+                Reach::Head => query
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
                     .expression_attribute_names("#sk", SK)
-                    .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX))
+                    .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX)),
+                Reach::UpTo(sk) => query
+                    .key_condition_expression("#pk = :pk AND #sk <= :upto")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":upto", s(sk.clone())),
             };
             let out = query.send().await.map_err(StoreError::unavailable)?;
             for item in out.items() {
@@ -172,7 +200,7 @@ impl Store {
                 }
             }
             match out.last_evaluated_key {
-                Some(key) if with_timeline => start = Some(key),
+                Some(key) if reach != Reach::Head => start = Some(key),
                 _ => break,
             }
         }

@@ -457,6 +457,23 @@ async fn the_first_staff_reply_answers_a_cycle_a_resolution_settles_it_and_a_reo
 }
 
 #[tokio::test]
+async fn a_new_threads_opening_is_read_with_its_first_message_in_one_query() {
+    let w = World::new().await;
+    let id = w.start_thread("resident-1", "maintenance", "Dryer", "The dryer door does not close").await;
+    // Timeline items after the first message: the router's join and a reply.
+    w.routed_to(&id, "maint-1").await;
+    w.reply("maint-1", &id, "On my way with a new latch.").await;
+    let first =
+        domain::MessageId::parse(w.messages("resident-1", &id).await[0]["id"].as_str().unwrap()).unwrap();
+    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&id).unwrap());
+    let (view, message) = w.store.load_opening(&org, &thread, &first).await.unwrap().expect("the thread");
+    assert_eq!(message.expect("the first message").body.as_str(), "The dryer door does not close");
+    let head = w.store.load_thread(&org, &thread).await.unwrap().unwrap();
+    assert_eq!(format!("{view:?}"), format!("{head:?}"), "the same thread and participants");
+    assert_eq!(view.participants.len(), 2);
+}
+
+#[tokio::test]
 async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_reply() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use store::keys;
