@@ -57,6 +57,7 @@ pub(crate) fn automated_message(
             notice: Some(msg.notice()),
             // Automation never answers.
             answers: Some(Answers::Nothing),
+            author_state: None,
         },
     };
     (msg, posted)

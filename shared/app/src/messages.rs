@@ -122,6 +122,7 @@ pub async fn post(
                 author_role: Some(actor.role),
                 notice: Some(msg.notice()),
                 answers,
+                author_state: Some(actor.state),
             },
         };
         let post = NewPost {

@@ -35,7 +35,7 @@ pub(crate) async fn routing(app: &App, org: &OrgId) -> Result<Arc<RoutingSetting
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        OutboxKind::ThreadCreated { topic, first_message_id, notice } => {
+        OutboxKind::ThreadCreated { topic, first_message_id, notice, .. } => {
             let at = now();
             let routed = OutboxEvent {
                 id: EventId::new_at(millis(at)),

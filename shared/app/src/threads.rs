@@ -136,6 +136,7 @@ pub(crate) async fn start_counted(
             topic: thread.summary.topic.clone(),
             first_message_id: first.id,
             notice: Some(first.notice()),
+            author_state: Some(actor.state),
         },
     };
     let created = async {

@@ -146,8 +146,18 @@ async fn classify_and_record(
     } else {
         msg.body.as_str().to_owned()
     };
-    let resident = app.store.get_user(&event.org, &summary.resident.id).await?;
-    let unit = summary.resident.unit.clone().or_else(|| resident.as_ref().and_then(|r| r.unit.clone()));
+    // The author's state when they wrote, with the unit and property the thread names, is
+    // all the context needs of the resident; else they are read.
+    let resident_ref = &summary.resident;
+    let known = event
+        .kind
+        .author_state()
+        .filter(|_| resident_ref.unit.is_some() && resident_ref.property_id.is_some());
+    let resident = match known {
+        Some(_) => None,
+        None => app.store.get_user(&event.org, &resident_ref.id).await?,
+    };
+    let unit = resident_ref.unit.clone().or_else(|| resident.as_ref().and_then(|r| r.unit.clone()));
     let input = TriageInput {
         text: &text,
         unit_known: unit.is_some(),
@@ -163,9 +173,9 @@ async fn classify_and_record(
     let recent =
         app.store.note_triaged(&event.org, &resident_id, found.path, &event.thread_id, at, since).await?;
     let context = TriageContext {
-        property_id: summary.resident.property_id.clone().or_else(|| resident.as_ref()?.property_id.clone()),
+        property_id: resident_ref.property_id.clone().or_else(|| resident.as_ref()?.property_id.clone()),
         unit,
-        account_state: resident.as_ref().map(|r| r.state).unwrap_or_default(),
+        account_state: known.or(resident.as_ref().map(|r| r.state)).unwrap_or_default(),
         lease_status: None,
         recent_on_path: recent,
     };

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::response::Answers;
 use crate::triage::Escalation;
-use crate::{EventId, MessageId, OrgId, Role, ThreadId, ThreadStatus, Topic, UserId};
+use crate::{AccountState, EventId, MessageId, OrgId, Role, ThreadId, ThreadStatus, Topic, UserId};
 
 /// A domain event. Its JSON is the message body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +46,10 @@ pub enum OutboxKind {
         /// The first message as a notification shows it (the router hands it on).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notice: Option<Notice>,
+        /// The author's account state when they wrote it (triage's context; absent in events
+        /// written before it was named: the author is read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_state: Option<AccountState>,
     },
     /// Notify the other participants of a new message.
     MessagePosted {
@@ -68,6 +72,9 @@ pub enum OutboxKind {
         /// it was named, and threads from before the clock (the figures look it up).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answers: Option<Answers>,
+        /// As for `thread_created` (absent for automation's messages too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_state: Option<AccountState>,
     },
     /// A new thread has its recipients: notify them of its first message.
     ThreadRouted {
@@ -111,6 +118,17 @@ impl OutboxKind {
             Self::ThreadChanged { .. } => "thread_changed",
         }
     }
+
+    /// The author's account state when they wrote the message the event announces, if it
+    /// says.
+    pub fn author_state(&self) -> Option<AccountState> {
+        match self {
+            Self::ThreadCreated { author_state, .. } | Self::MessagePosted { author_state, .. } => {
+                *author_state
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A field of a thread staff change.
@@ -139,6 +157,7 @@ mod tests {
                 topic: Topic::parse("general").unwrap(),
                 first_message_id: id,
                 notice: None,
+                author_state: Some(AccountState::Archived),
             },
             OutboxKind::MessagePosted {
                 message_id: id,
@@ -148,6 +167,7 @@ mod tests {
                 author_role: Some(Role::Staff),
                 notice: None,
                 answers: Some(Answers::Cycle(id)),
+                author_state: None,
             },
             OutboxKind::Escalated {
                 level: 1,
@@ -184,7 +204,14 @@ mod tests {
         let event: OutboxEvent = serde_json::from_str(&old).unwrap();
         assert!(matches!(
             event.kind,
-            OutboxKind::MessagePosted { author_role: None, reopened: false, notice: None, answers: None, .. }
+            OutboxKind::MessagePosted {
+                author_role: None,
+                reopened: false,
+                notice: None,
+                answers: None,
+                author_state: None,
+                ..
+            }
         ));
     }
 }

@@ -401,6 +401,7 @@ impl World {
                 author_role: Some(post.role),
                 notice: post.notice.then(|| message.notice()),
                 answers: None,
+                author_state: None,
             },
         };
         let new = store::NewPost {

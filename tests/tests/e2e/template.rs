@@ -159,6 +159,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             topic: domain::Topic::parse("general").unwrap(),
             first_message_id: id,
             notice: None,
+            author_state: None,
         },
         OutboxKind::MessagePosted {
             message_id: id,
@@ -168,6 +169,7 @@ fn every_event_kind_reaches_a_consumer_queue_with_its_dead_letter_queue_and_alar
             author_role: None,
             notice: None,
             answers: None,
+            author_state: None,
         },
         OutboxKind::ThreadRouted { first_message_id: id, notice: None },
         OutboxKind::ParticipantsChanged { added: vec![], removed: vec![] },

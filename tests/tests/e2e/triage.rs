@@ -580,6 +580,28 @@ async fn two_changes_of_a_triage_read_at_once_cannot_overwrite_each_other() {
 }
 
 #[tokio::test]
+async fn the_context_shows_the_residents_account_state_unit_and_property_when_they_wrote() {
+    let w = World::new().await;
+    w.triage_settings().await;
+    let context = |t: &Value| t["triage"]["context"].clone();
+    let first = w.start_thread("resident-2", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    let active = context(&w.triaged("admin-1", &first).await);
+    assert_eq!(
+        (&active["account_state"], &active["unit"], &active["property_id"]),
+        (&json!("active"), &json!("102"), &json!("prop-1")),
+        "{active}"
+    );
+    // Moved out (archived): they can still message staff, and staff see it.
+    let resolved = w.patch("admin-1", &format!("/v1/threads/{first}"), json!({"status": "resolved"})).await;
+    assert_eq!(resolved.0, StatusCode::OK);
+    let (status, archived) = w.contact_action("admin-1", "resident-2", "archive", json!({})).await;
+    assert_eq!((status, archived["state"].as_str()), (StatusCode::OK, Some("archived")), "{archived}");
+    let later = w.start_thread("resident-2", "maintenance", "Faucet", "The bathroom faucet leaks too").await;
+    let later = context(&w.triaged("admin-1", &later).await);
+    assert_eq!((&later["account_state"], &later["unit"]), (&json!("archived"), &json!("102")), "{later}");
+}
+
+#[tokio::test]
 async fn the_context_counts_the_residents_other_recent_threads_on_the_path_and_forgets_old_ones() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use store::keys;
