@@ -252,7 +252,7 @@ pub async fn import(store: &Store, org: &OrgId, from: usize, to: usize, total: u
             auto_replied_for: None,
             triage: None,
             // Imported history: the figures look its cycles up.
-            response: None,
+            response: Default::default(),
             version: 1,
             members_version: 1,
         };

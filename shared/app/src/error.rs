@@ -97,6 +97,9 @@ pub enum WorkError {
     /// Not found by an eventually consistent read yet: the redelivery finds it.
     #[error("message {0} of an event is not readable yet")]
     MissingMessage(domain::MessageId),
+    /// A reply names a response cycle triage has not started yet: the redelivery marks it.
+    #[error("response cycle {0} not started yet")]
+    CycleNotStarted(domain::MessageId),
     /// The search index could not be written; the org's events of the batch are retried.
     #[error("indexing failed: {0}")]
     Indexing(String),

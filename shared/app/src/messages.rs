@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::attachment::ContentType;
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::quota::QuotaKind;
-use domain::response::{Posting, ResponseClock};
+use domain::response::Posting;
 use domain::{
     policy, AttachmentId, DomainError, ErrorCode, EventId, MessageBody, MessageId, Role, TemplateId,
     ThreadId, ThreadStatus, User,
@@ -107,7 +107,7 @@ pub async fn post(
             automated: false,
             status: summary.status,
         };
-        let (clock, answers) = ResponseClock::after(view.thread.response.as_ref(), &posting);
+        let (clock, answers) = view.thread.response.after(view.thread.last_id(), &posting);
         let event = OutboxEvent {
             id: EventId::new_at(millis(at)),
             org: actor.org.clone(),

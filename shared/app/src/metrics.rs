@@ -25,12 +25,19 @@ pub const MAX_CYCLES: usize = 20_000;
 /// response cycles (those start with [`start`]).
 pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        // The thread's clock named the cycle it answers when it was posted: no read. (Not
-        // started yet, events arriving in any order: the start finds the reply.)
+        // The thread's clock named the cycle it answers when it was posted: no read.
         OutboxKind::MessagePosted { answers: Some(Answers::Cycle(cycle)), .. } => {
-            let responded = CycleMark::Responded(event.at);
-            app.store.mark_cycle(&event.org, &event.thread_id, cycle, responded).await?;
-            Ok(())
+            let (org, thread) = (&event.org, &event.thread_id);
+            if app.store.mark_cycle(org, thread, cycle, CycleMark::Responded(event.at)).await? {
+                return Ok(());
+            }
+            // Answered before (a redelivery), or not started yet: events arrive in any order,
+            // and the resident's message may still be with triage. Then this event is
+            // delivered again, once it is.
+            match app.store.cycle(org, thread, cycle).await? {
+                Some(_) => Ok(()),
+                None => Err(WorkError::CycleNotStarted(*cycle)),
+            }
         }
         OutboxKind::MessagePosted { answers: Some(Answers::Nothing), .. } => Ok(()),
         // Unknown (a thread or event from before the clock): the cycle is looked up.

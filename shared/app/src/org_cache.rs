@@ -38,9 +38,14 @@ impl<T: Clone> OrgCache<T> {
             return Ok(value);
         }
         let value = read.await?;
-        if let Ok(mut m) = self.values.lock() {
-            m.insert(org.clone(), (Instant::now(), value.clone()));
-        }
+        self.put(org, value.clone());
         Ok(value)
+    }
+
+    /// Keeps `value` as the org's, read now.
+    pub fn put(&self, org: &OrgId, value: T) {
+        if let Ok(mut m) = self.values.lock() {
+            m.insert(org.clone(), (Instant::now(), value));
+        }
     }
 }

@@ -27,10 +27,23 @@ pub const ROUTER_ACTOR: &str = "system";
 /// cache's minute (the staff it names are read afresh for each thread).
 pub type RoutingCache = crate::org_cache::OrgCache<Arc<RoutingSettings>>;
 
-/// The org's routing settings, as last read.
-pub(crate) async fn routing(app: &App, org: &OrgId) -> Result<Arc<RoutingSettings>, store::StoreError> {
-    let read = async { Ok(Arc::new(app.store.get_routing(org).await?.unwrap_or_default())) };
-    app.routing.get(org, read).await
+/// Who a new thread on `topic` goes to, from the org's routing settings as last read; a
+/// topic they do not route is read again (one routed since: the API offers it at once).
+pub(crate) async fn recipients(
+    app: &App,
+    org: &OrgId,
+    topic: &Topic,
+) -> Result<Vec<UserId>, store::StoreError> {
+    let read = || async {
+        Ok::<_, store::StoreError>(Arc::new(app.store.get_routing(org).await?.unwrap_or_default()))
+    };
+    let cached = app.routing.get(org, read()).await?.recipients(topic);
+    if !cached.is_empty() {
+        return Ok(cached);
+    }
+    let fresh = read().await?;
+    app.routing.put(org, fresh.clone());
+    Ok(fresh.recipients(topic))
 }
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
@@ -69,9 +82,8 @@ async fn route_thread(
     routed: &OutboxEvent,
 ) -> Result<bool, WorkError> {
     let store = &app.store;
-    let settings = routing(app, &event.org).await?;
     // Routing names staff; anyone no longer staff of the org is skipped.
-    let mut recipients = store.get_users(&event.org, &settings.recipients(topic)).await?;
+    let mut recipients = store.get_users(&event.org, &recipients(app, &event.org, topic).await?).await?;
     recipients.retain(|user| user.role.is_staff());
     let actor = UserId::parse(ROUTER_ACTOR).expect("valid id");
     let mut tries = Tries::new();

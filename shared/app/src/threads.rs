@@ -116,7 +116,7 @@ pub(crate) async fn start_counted(
         created_at: at,
         auto_replied_for: None,
         triage: None,
-        response: Some(ResponseClock::opened(first.id, actor.id == resident.id)),
+        response: ResponseClock::opened(first.id, actor.id == resident.id),
         version: 1,
         members_version: 1,
     };
@@ -360,8 +360,8 @@ pub async fn change(
         let settled = matches!(after.summary.status, ThreadStatus::Resolved | ThreadStatus::Archived);
         let ends_wait = settled && crate::triage::end_wait(&mut after, &mut events, actor, at);
         // It settles the response cycle too: a reply after it answers nothing.
-        if let Some(clock) = after.response.as_mut().filter(|_| settled) {
-            clock.settle();
+        if settled {
+            after.response = ResponseClock::resolved(after.last_id());
         }
         after.version += 1;
         let check = archive_check(view.thread.summary.status, after.summary.status, at);

@@ -108,15 +108,23 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
         return Ok(());
     }
     let org = org_triage(app, &event.org).await?;
+    let enabled = org.settings.enabled;
     let triage = match view.thread.triage.clone().filter(|t| t.message_id == message_id) {
         // Recorded before (a redelivery): finish what follows.
         Some(done) => Some(done),
-        None if org.settings.enabled => classify_and_record(app, &event, view.clone(), &msg, &org).await?,
+        None if enabled => match classify_and_record(app, &event, view.clone(), &msg, &org).await {
+            Ok(triage) => triage,
+            // The cycle is not held up by triage: started now, its path marked on a retry.
+            Err(e) => {
+                crate::metrics::start(app, &event, &view, &msg, None).await?;
+                return Err(e);
+            }
+        },
         None => None,
     };
     // The response cycle starts with what triage decided, in one write.
     crate::metrics::start(app, &event, &view, &msg, triage.as_ref()).await?;
-    match triage {
+    match triage.filter(|_| enabled) {
         Some(triage) => follow_up(app, &event, &triage, &org).await,
         // Triage is off, or a newer message was triaged meanwhile (this one is history).
         None => Ok(()),
@@ -372,8 +380,10 @@ async fn follow_up(
     // recipients stay; the router adds them).
     if let (Some(topic), OutboxKind::ThreadCreated { .. }) = (settings.routes.get(&triage.path), &event.kind)
     {
-        let routing = crate::router::routing(app, &event.org).await?;
-        let staff = app.store.get_users(&event.org, &routing.recipients(topic)).await?;
+        let staff = app
+            .store
+            .get_users(&event.org, &crate::router::recipients(app, &event.org, topic).await?)
+            .await?;
         join(app, event, &staff).await?;
     }
     if triage.escalation == Some(Escalation::Emergency) && triage.escalated_for == this {

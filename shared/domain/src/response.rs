@@ -1,22 +1,34 @@
 //! The response clock a thread keeps for the response figures: the resident message that
 //! started the thread's latest response cycle (the resident's message that opens the
-//! thread or re-opens it), and the cycle a human staff reply or a resolution settled last.
-//! A post reads it with the thread, so a staff reply's event names the cycle it answers and
-//! the figures need no read to find it.
+//! thread or re-opens it), the cycle a human staff reply or a resolution settled last, and
+//! the newest message it has seen. A post reads it with the thread, so a staff reply's event
+//! names the cycle it answers and the figures need no read to find it. A clock that has not
+//! seen the thread's newest message (a release before it wrote that message, or the thread
+//! is older than the clock) is unknown: the figures look the cycle up, until a re-opening or
+//! a resolution sets it again.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{MessageId, Role, ThreadStatus};
 
-/// As the thread item keeps it (`None` on the thread: one from before it was kept).
+/// The thread item's fields (in its record) that hold the clock.
+pub const STARTED_FIELD: &str = "cycle_started";
+pub const SETTLED_FIELD: &str = "cycle_settled";
+pub const THROUGH_FIELD: &str = "cycle_through";
+
+/// As the thread item keeps it: three fields of its own, each set apart (see
+/// [`ClockChange`]), so no write of one needs another to exist.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseClock {
     /// The resident message that started the latest cycle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cycle_started", default, skip_serializing_if = "Option::is_none")]
     pub started: Option<MessageId>,
     /// The cycle answered or resolved last.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cycle_settled", default, skip_serializing_if = "Option::is_none")]
     pub settled: Option<MessageId>,
+    /// The newest message the clock has seen: it is known while that is the thread's.
+    #[serde(rename = "cycle_through", default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<MessageId>,
 }
 
 /// What a message's event tells the response figures.
@@ -30,14 +42,16 @@ pub enum Answers {
     Cycle(MessageId),
 }
 
-/// How a post moves the clock on the thread item.
+/// How a post moves the clock on the thread item (with the message, when it is the newest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockChange {
-    /// A new cycle: the whole clock is written.
-    Start(ResponseClock),
-    /// This cycle is answered: only `settled` is written, so a re-opening written at the
-    /// same time (a newer `started`) still waits.
-    Settle(MessageId),
+    /// A re-opening starts a new cycle (and the clock has seen it); `settled` stays, an
+    /// older cycle's.
+    Start(MessageId),
+    /// The clock has seen the message (`through`), and, when it answers one, the cycle is
+    /// settled: only `settled` is written of the cycle, so a re-opening written at the same
+    /// time (a newer `started`) still waits.
+    Saw { message: MessageId, settle: Option<MessageId> },
 }
 
 /// A message as the clock sees it.
@@ -56,7 +70,17 @@ pub struct Posting {
 impl ResponseClock {
     /// A new thread's clock: its first message starts a cycle when the resident wrote it.
     pub fn opened(first: MessageId, by_resident: bool) -> Self {
-        Self { started: by_resident.then_some(first), settled: None }
+        Self { started: by_resident.then_some(first), settled: None, through: Some(first) }
+    }
+
+    /// A resolved thread's clock: nothing waits (`last`: the thread's newest message).
+    pub fn resolved(last: Option<MessageId>) -> Self {
+        Self { started: None, settled: None, through: last }
+    }
+
+    /// The clock, if it has seen the thread's newest message `last`.
+    pub fn known(&self, last: Option<MessageId>) -> Option<&Self> {
+        (self.through.is_some() && self.through == last).then_some(self)
     }
 
     /// The cycle waiting for its first human staff reply.
@@ -64,31 +88,24 @@ impl ResponseClock {
         self.started.filter(|started| self.settled != Some(*started))
     }
 
-    /// Resolving the thread settles its cycle: a later reply answers nothing.
-    pub fn settle(&mut self) {
-        self.settled = self.started;
-    }
-
-    /// What posting `post` does to the clock `before` (`None`: not kept yet), and what its
-    /// event tells the figures (`None`: unknown, the figures look the cycle up).
-    pub fn after(before: Option<&Self>, post: &Posting) -> (Option<ClockChange>, Option<Answers>) {
+    /// What posting `post` does to this clock, on a thread whose newest message is `last`,
+    /// and what its event tells the figures (`None`: unknown, the figures look the cycle
+    /// up).
+    pub fn after(&self, last: Option<MessageId>, post: &Posting) -> (Option<ClockChange>, Option<Answers>) {
         let public = !post.internal && !post.automated;
         let reopens = public
             && post.by_resident
             && matches!(post.status, ThreadStatus::Resolved | ThreadStatus::Archived);
+        let staff_reply = public && post.role.is_staff();
         if reopens {
-            let settled = before.and_then(|c| c.settled);
-            let clock = Self { started: Some(post.id), settled };
-            return (Some(ClockChange::Start(clock)), Some(Answers::Nothing));
+            return (Some(ClockChange::Start(post.id)), Some(Answers::Nothing));
         }
-        if !(public && post.role.is_staff()) {
-            return (None, Some(Answers::Nothing));
-        }
-        match before.map(Self::waiting) {
-            Some(Some(cycle)) => (Some(ClockChange::Settle(cycle)), Some(Answers::Cycle(cycle))),
-            Some(None) => (None, Some(Answers::Nothing)),
-            None => (None, None),
-        }
+        let Some(known) = self.known(last) else {
+            return (None, (!staff_reply).then_some(Answers::Nothing));
+        };
+        let answered = known.waiting().filter(|_| staff_reply);
+        let change = ClockChange::Saw { message: post.id, settle: answered };
+        (Some(change), Some(answered.map_or(Answers::Nothing, Answers::Cycle)))
     }
 }
 
@@ -104,6 +121,27 @@ mod tests {
         std::array::from_fn(|i| MessageId::new_at(i as u64 + 1))
     }
 
+    fn saw(message: MessageId, settle: Option<MessageId>) -> Option<ClockChange> {
+        Some(ClockChange::Saw { message, settle })
+    }
+
+    /// The clock as the thread item holds it after `change`.
+    fn apply(clock: &mut ResponseClock, change: Option<ClockChange>) {
+        match change {
+            Some(ClockChange::Start(started)) => {
+                clock.started = Some(started);
+                clock.through = Some(started);
+            }
+            Some(ClockChange::Saw { message, settle }) => {
+                clock.through = Some(message);
+                if settle.is_some() {
+                    clock.settled = settle;
+                }
+            }
+            None => {}
+        }
+    }
+
     #[test]
     fn the_first_human_staff_reply_answers_the_residents_cycle_and_later_ones_nothing() {
         let [first, note, automated, resident, reply, admin] = ids();
@@ -113,15 +151,19 @@ mod tests {
         let automated =
             Posting { automated: true, ..post(automated, Role::Staff, false, ThreadStatus::Unread) };
         let resident = post(resident, Role::Resident, true, ThreadStatus::Unread);
+        let mut last = first;
         for p in [note, automated, resident] {
-            assert_eq!(ResponseClock::after(Some(&clock), &p), (None, Some(Answers::Nothing)), "{p:?}");
+            let after = clock.after(Some(last), &p);
+            assert_eq!(after, (saw(p.id, None), Some(Answers::Nothing)), "{p:?}");
+            apply(&mut clock, after.0);
+            last = p.id;
         }
         let reply = post(reply, Role::Staff, false, ThreadStatus::Unread);
-        let (change, answers) = ResponseClock::after(Some(&clock), &reply);
-        assert_eq!((change, answers), (Some(ClockChange::Settle(first)), Some(Answers::Cycle(first))));
-        clock.settled = Some(first);
+        let after = clock.after(Some(last), &reply);
+        assert_eq!(after, (saw(reply.id, Some(first)), Some(Answers::Cycle(first))));
+        apply(&mut clock, after.0);
         let admin = post(admin, Role::FacilityAdmin, false, ThreadStatus::Open);
-        assert_eq!(ResponseClock::after(Some(&clock), &admin), (None, Some(Answers::Nothing)));
+        assert_eq!(clock.after(Some(reply.id), &admin), (saw(admin.id, None), Some(Answers::Nothing)));
     }
 
     #[test]
@@ -130,40 +172,43 @@ mod tests {
         let clock = ResponseClock::opened(first, false);
         assert_eq!(clock.waiting(), None);
         let reply = post(reply, Role::Staff, false, ThreadStatus::Open);
-        assert_eq!(ResponseClock::after(Some(&clock), &reply), (None, Some(Answers::Nothing)));
+        assert_eq!(clock.after(Some(first), &reply).1, Some(Answers::Nothing));
         // A resident's reply to an open thread starts nothing; one to a resolved thread does.
         let open = post(open, Role::Resident, true, ThreadStatus::Open);
-        assert_eq!(ResponseClock::after(Some(&clock), &open).0, None);
-        let started = ResponseClock { started: Some(reopen), settled: None };
+        assert_eq!(clock.after(Some(first), &open).0, saw(open.id, None));
         let reopen = post(reopen, Role::Resident, true, ThreadStatus::Resolved);
-        let after = ResponseClock::after(Some(&clock), &reopen);
-        assert_eq!(after, (Some(ClockChange::Start(started)), Some(Answers::Nothing)));
-        assert_eq!(started.waiting(), Some(reopen.id));
+        let after = clock.after(Some(first), &reopen);
+        assert_eq!(after, (Some(ClockChange::Start(reopen.id)), Some(Answers::Nothing)));
+        let mut reopened = clock;
+        apply(&mut reopened, after.0);
+        assert_eq!((reopened.waiting(), reopened.known(Some(reopen.id)).is_some()), (Some(reopen.id), true));
         // Another resident of the thread re-opens nothing.
         let other = Posting { by_resident: false, ..reopen };
-        assert_eq!(ResponseClock::after(Some(&clock), &other).0, None);
+        assert_eq!(clock.after(Some(first), &other).0, saw(other.id, None));
     }
 
     #[test]
     fn resolving_settles_the_cycle_and_a_reply_after_it_answers_nothing() {
         let [first, reply] = ids();
-        let mut clock = ResponseClock::opened(first, true);
-        clock.settle();
+        let clock = ResponseClock::resolved(Some(first));
         assert_eq!(clock.waiting(), None);
         let reply = post(reply, Role::Staff, false, ThreadStatus::Resolved);
-        assert_eq!(ResponseClock::after(Some(&clock), &reply), (None, Some(Answers::Nothing)));
+        assert_eq!(clock.after(Some(first), &reply), (saw(reply.id, None), Some(Answers::Nothing)));
     }
 
     #[test]
-    fn a_thread_from_before_the_clock_leaves_the_answer_unknown_until_it_is_reopened() {
-        let [reply, other, reopen] = ids();
-        let reply = post(reply, Role::Staff, false, ThreadStatus::Unread);
-        assert_eq!(ResponseClock::after(None, &reply), (None, None));
-        let other = post(other, Role::Resident, true, ThreadStatus::Open);
-        assert_eq!(ResponseClock::after(None, &other), (None, Some(Answers::Nothing)));
-        let started = ResponseClock { started: Some(reopen), settled: None };
-        let reopen = post(reopen, Role::Resident, true, ThreadStatus::Archived);
-        assert_eq!(ResponseClock::after(None, &reopen).0, Some(ClockChange::Start(started)));
+    fn a_clock_that_missed_the_newest_message_is_unknown_until_a_reopening_or_resolution() {
+        let [first, missed, reply, other, reopen] = ids();
+        // A thread from before the clock, and one a release without it posted to.
+        for clock in [ResponseClock::default(), ResponseClock::opened(first, true)] {
+            let reply = post(reply, Role::Staff, false, ThreadStatus::Unread);
+            assert_eq!(clock.after(Some(missed), &reply), (None, None), "{clock:?}");
+            let other = post(other, Role::Resident, true, ThreadStatus::Open);
+            assert_eq!(clock.after(Some(missed), &other), (None, Some(Answers::Nothing)));
+            let reopen = post(reopen, Role::Resident, true, ThreadStatus::Archived);
+            assert_eq!(clock.after(Some(missed), &reopen).0, Some(ClockChange::Start(reopen.id)));
+            assert!(ResponseClock::resolved(Some(missed)).known(Some(missed)).is_some());
+        }
     }
 
     #[test]
@@ -171,7 +216,17 @@ mod tests {
         // The reply read cycle 1; the resident re-opened with 3 meanwhile: the reply writes
         // only `settled = 1`, which leaves 3 waiting.
         let [first, reopen] = ids();
-        let written = ResponseClock { started: Some(reopen), settled: Some(first) };
+        let written = ResponseClock { started: Some(reopen), settled: Some(first), through: Some(reopen) };
         assert_eq!(written.waiting(), Some(reopen));
+    }
+
+    #[test]
+    fn the_fields_are_named_as_the_store_sets_them() {
+        let [a, b, c] = ids();
+        let clock = ResponseClock { started: Some(a), settled: Some(b), through: Some(c) };
+        let json = serde_json::to_value(clock).unwrap();
+        for (field, id) in [(STARTED_FIELD, a), (SETTLED_FIELD, b), (THROUGH_FIELD, c)] {
+            assert_eq!(json[field], id.to_string(), "{json}");
+        }
     }
 }

@@ -75,6 +75,16 @@ impl Store {
         self.write_one(put).await
     }
 
+    /// The cycle the resident's message `message` started, if any.
+    pub async fn cycle(
+        &self,
+        org: &OrgId,
+        thread: &ThreadId,
+        message: &MessageId,
+    ) -> Result<Option<CycleRecord>, StoreError> {
+        self.get_data(cycle_key(org, thread, message), true).await
+    }
+
     /// The thread's newest cycle that started by `at` (events arrive in any order: a
     /// reply or a resolution belongs to the cycle before it).
     pub async fn latest_cycle(

@@ -90,10 +90,10 @@ pub struct ThreadRecord {
     /// smaller by it (~280 B of ~1.3 KB).
     #[serde(default, skip_serializing)]
     pub triage: Option<domain::triage::ThreadTriage>,
-    /// The response clock (`None`: a thread from before it was kept); posts move it in
-    /// place (see [`crate::NewPost::clock`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<domain::response::ResponseClock>,
+    /// The response clock, three fields of the record (none on threads from before it was
+    /// kept); posts move it in place (see [`crate::NewPost::clock`]).
+    #[serde(flatten)]
+    pub response: domain::response::ResponseClock,
     /// Bumped by every change; status and field changes are conditioned on it. Stored as
     /// a top-level attribute (messages increment it in place), not in the record.
     #[serde(skip)]

@@ -90,14 +90,20 @@ struct Guards {
 }
 
 /// The thread item's fields a message's [`ClockChange`] sets.
-fn clock_fields(change: Option<ClockChange>) -> Result<Vec<(String, AttributeValue)>, StoreError> {
-    Ok(match change {
-        Some(ClockChange::Start(clock)) => vec![(format!("{}.response", items::DATA), items::av(&clock)?)],
-        Some(ClockChange::Settle(cycle)) => {
-            vec![(format!("{}.response.settled", items::DATA), s(cycle.to_string()))]
+fn clock_fields(change: Option<ClockChange>) -> Vec<(String, AttributeValue)> {
+    use domain::response::{SETTLED_FIELD, STARTED_FIELD, THROUGH_FIELD};
+    let field = |name: &str, id: MessageId| (format!("{}.{name}", items::DATA), s(id.to_string()));
+    match change {
+        Some(ClockChange::Start(started)) => {
+            vec![field(STARTED_FIELD, started), field(THROUGH_FIELD, started)]
+        }
+        Some(ClockChange::Saw { message, settle }) => {
+            let mut fields = vec![field(THROUGH_FIELD, message)];
+            fields.extend(settle.map(|cycle| field(SETTLED_FIELD, cycle)));
+            fields
         }
         None => vec![],
-    })
+    }
 }
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 const EXISTS: &str = "attribute_exists(pk)";
@@ -483,7 +489,7 @@ impl Store {
             fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
-        fields.extend(clock_fields(clock)?);
+        fields.extend(clock_fields(clock));
         let mut set = set_expression(fields);
         set.expression.push_str(", #ver = #ver + :one");
         set.names.extend([

@@ -490,9 +490,10 @@ async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_re
         .table_name(w.store.table())
         .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
         .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
-        .update_expression("REMOVE #d.#r")
+        .update_expression("REMOVE #d.#s, #d.#t")
         .expression_attribute_names("#d", "data")
-        .expression_attribute_names("#r", "response")
+        .expression_attribute_names("#s", domain::response::STARTED_FIELD)
+        .expression_attribute_names("#t", domain::response::THROUGH_FIELD)
         .send()
         .await
         .unwrap();
