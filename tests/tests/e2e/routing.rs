@@ -59,6 +59,22 @@ async fn routing_settings_are_for_admins_validated_and_route_new_topics_to_teams
     assert_eq!(w.participants(&id).await, ["maint-1", "resident-1", "security-1"]);
 }
 
+#[tokio::test]
+async fn a_topic_routed_a_moment_ago_reaches_its_team_though_the_router_read_the_settings_before() {
+    let w = World::new().await;
+    // The router has just read this org's settings (it keeps them a while).
+    let warm = w.start_thread("resident-1", "maintenance", "Faucet", "The faucet drips").await;
+    w.routed_to(&warm, "maint-1").await;
+    let (_, mut settings) = w.get("admin-1", "/v1/settings/routing").await;
+    settings["routes"]["pool"] = json!({"team": "facilities"});
+    settings["teams"]["facilities"] = json!({"name": "Facilities", "members": ["security-1"]});
+    let (status, saved) =
+        w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let id = w.start_thread("resident-1", "pool", "Pool gate", "The gate is broken").await;
+    w.routed_to(&id, "security-1").await;
+}
+
 /// The events a thread's timeline holds of one kind, about one user.
 async fn joins(w: &World, thread: &str, user: &str) -> usize {
     w.timeline("resident-1", thread, 100)
