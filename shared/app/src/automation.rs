@@ -8,9 +8,9 @@
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
-use domain::response::Answers;
+use domain::response::{Answers, ClockChange, Posting};
 use domain::{EventId, MessageId, Role, UserId};
-use store::{MessageRecord, NewPost, PostOutcome};
+use store::{MessageRecord, NewPost, PostOutcome, ThreadView};
 
 use crate::conversation::{millis, now};
 use crate::relay::relay;
@@ -22,6 +22,21 @@ pub type HoursCache = crate::org_cache::OrgCache<domain::hours::BusinessHours>;
 /// The author of automated messages, as timelines show it.
 pub const AUTOMATION_ACTOR: &str = "system";
 const AUTOMATION_NAME: &str = "Automatic reply";
+
+/// How an automated message moves the thread's response clock in `view`: it answers no
+/// cycle, but the clock has seen it (else the next staff reply would not know what it
+/// answers).
+pub(crate) fn automated_clock(view: &ThreadView, msg: &MessageRecord) -> Option<ClockChange> {
+    let posting = Posting {
+        id: msg.id,
+        by_resident: false,
+        role: Role::Staff,
+        internal: false,
+        automated: true,
+        status: view.thread.summary.status,
+    };
+    view.thread.response.after(view.thread.last_id(), &posting).0
+}
 
 /// An automated message in the thread of `event`, by `name`, and the event announcing it.
 pub(crate) fn automated_message(
@@ -103,7 +118,7 @@ async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> R
         idempotency: None,
         expected_last: None,
         auto_reply_for: Some(period),
-        clock: None,
+        clock: automated_clock(&view, &msg),
     };
     match app.store.post_message(view, post).await? {
         PostOutcome::Posted => {

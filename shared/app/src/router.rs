@@ -29,11 +29,7 @@ pub type RoutingCache = crate::org_cache::OrgCache<Arc<RoutingSettings>>;
 
 /// Who a new thread on `topic` goes to, from the org's routing settings as last read; a
 /// topic they do not route is read again (one routed since: the API offers it at once).
-pub(crate) async fn recipients(
-    app: &App,
-    org: &OrgId,
-    topic: &Topic,
-) -> Result<Vec<UserId>, store::StoreError> {
+pub async fn recipients(app: &App, org: &OrgId, topic: &Topic) -> Result<Vec<UserId>, store::StoreError> {
     let read = || async {
         Ok::<_, store::StoreError>(Arc::new(app.store.get_routing(org).await?.unwrap_or_default()))
     };

@@ -116,6 +116,7 @@ pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {
             Ok(triage) => triage,
             // The cycle is not held up by triage: started now, its path marked on a retry.
             Err(e) => {
+                tracing::warn!(thread_id = %event.thread_id, error = %e, "triage failed; retried");
                 crate::metrics::start(app, &event, &view, &msg, None).await?;
                 return Err(e);
             }
@@ -479,7 +480,7 @@ async fn post_approved(
             idempotency: Some(NewIdempotency { key: &key, request_hash: key.clone() }),
             expected_last: None,
             auto_reply_for: None,
-            clock: None,
+            clock: crate::automation::automated_clock(&view, &msg),
         };
         match app.store.post_message(view, post).await? {
             PostOutcome::Posted => {

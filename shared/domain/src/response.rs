@@ -95,6 +95,7 @@ impl ResponseClock {
         let public = !post.internal && !post.automated;
         let reopens = public
             && post.by_resident
+            && post.role == Role::Resident
             && matches!(post.status, ThreadStatus::Resolved | ThreadStatus::Archived);
         let staff_reply = public && post.role.is_staff();
         if reopens {

@@ -15,9 +15,10 @@ use crate::tx::{self, Condition};
 use crate::{Store, StoreError};
 
 impl Store {
-    /// The org's routing settings; `None` if never set (nothing is routed).
+    /// The org's routing settings; `None` if never set (nothing is routed). Strongly
+    /// consistent: a topic routed a moment ago is offered, and routed, at once.
     pub async fn get_routing(&self, org: &OrgId) -> Result<Option<RoutingSettings>, StoreError> {
-        self.get_data(key(settings_pk(org), ROUTING_SETTINGS_SK), false).await
+        self.get_data(key(settings_pk(org), ROUTING_SETTINGS_SK), true).await
     }
 
     /// The org's messaging settings; the defaults until set.

@@ -60,17 +60,31 @@ async fn routing_settings_are_for_admins_validated_and_route_new_topics_to_teams
 }
 
 #[tokio::test]
-async fn a_topic_routed_a_moment_ago_reaches_its_team_though_the_router_read_the_settings_before() {
+async fn a_router_keeps_the_settings_a_minute_but_routes_a_topic_routed_since_at_once() {
+    use domain::{OrgId, Topic, UserId};
+
     let w = World::new().await;
-    // The router has just read this org's settings (it keeps them a while).
-    let warm = w.start_thread("resident-1", "maintenance", "Faucet", "The faucet drips").await;
-    w.routed_to(&warm, "maint-1").await;
+    let org = OrgId::parse(&w.org).unwrap();
+    // A router instance that read the settings before they changed (it keeps them a minute).
+    let router = crate::housekeeping::app_on(&w.store, &w.url).await;
+    let before = w.store.get_routing(&org).await.unwrap().unwrap_or_default();
+    router.routing.put(&org, std::sync::Arc::new(before));
     let (_, mut settings) = w.get("admin-1", "/v1/settings/routing").await;
+    settings["routes"]["maintenance"] = json!({"user_id": "bookkeeper-1"});
     settings["routes"]["pool"] = json!({"team": "facilities"});
     settings["teams"]["facilities"] = json!({"name": "Facilities", "members": ["security-1"]});
     let (status, saved) =
         w.call("admin-1", reqwest::Method::PUT, "/v1/settings/routing", Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
+    let recipients = |topic: &str| {
+        let (router, org, topic) = (&router, &org, Topic::parse(topic).unwrap());
+        async move { app::router::recipients(router, org, &topic).await.unwrap() }
+    };
+    let user = |id: &str| vec![UserId::parse(id).unwrap()];
+    assert_eq!(recipients("maintenance").await, user("maint-1"), "as kept, within the minute");
+    assert_eq!(recipients("pool").await, user("security-1"), "a topic routed since: read again");
+    assert_eq!(recipients("maintenance").await, user("bookkeeper-1"), "and kept from then on");
+    // Through the stack: the thread reaches the team.
     let id = w.start_thread("resident-1", "pool", "Pool gate", "The gate is broken").await;
     w.routed_to(&id, "security-1").await;
 }

@@ -457,6 +457,19 @@ async fn the_first_staff_reply_answers_a_cycle_a_resolution_settles_it_and_a_reo
 }
 
 #[tokio::test]
+async fn a_staff_reply_after_triages_question_still_names_the_cycle_it_answers() {
+    let w = World::new().await;
+    w.triage_settings().await;
+    let id = w.start_thread("resident-1", "maintenance", "Faucet", "My kitchen faucet is leaking").await;
+    w.routed_to(&id, "maint-1").await;
+    // The question is the thread's newest message: the clock has seen it.
+    eventually(30, "the question", || async { w.automated(&id).await.pop() }).await;
+    let opened = eventually(30, "the cycle started", || latest_cycle(&w, &id)).await.message_id.to_string();
+    let reply = w.reply("maint-1", &id, "Which tap, hot or cold?").await;
+    assert_eq!(answers_of(&w, &reply).await.0, json!({"cycle": opened}));
+}
+
+#[tokio::test]
 async fn a_new_threads_opening_is_read_with_its_first_message_in_one_query() {
     let w = World::new().await;
     let id = w.start_thread("resident-1", "maintenance", "Dryer", "The dryer door does not close").await;
