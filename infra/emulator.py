@@ -9,7 +9,8 @@ Same as `moto_server`, with these differences (each explained where it is made b
 - A Query reads only a page of its partition, kept in order as items are written, rather than
   sorting and sizing all of the table.
 - Update expressions are parsed once, and checked without moto's quadratic walks; item sizes
-  are summed without re-wrapping every value; SQS queue attributes are worked out when read.
+  are summed without re-wrapping every value; a projected item is converted once, not once
+  per path; SQS queue attributes are worked out when read.
 - DynamoDB's data-plane answers are dumped as JSON directly, and moto no longer repeats
   constant work (listing its services, its handlers' methods) for every request, nor keeps
   every model object it ever made.
@@ -41,7 +42,9 @@ from moto.dynamodb.models import table as table_module
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.utilities import DynamoJsonEncoder, bytesize, dynamo_to_dict
+from moto.dynamodb.models.utilities import DynamoJsonEncoder, bytesize, dynamo_to_dict, find_nested_key
+from moto.dynamodb.models.dynamo_type import serializer
+from botocore.utils import merge_dicts
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
@@ -524,6 +527,27 @@ def _value_size(value):
 
 _moto_value_size = DynamoType.size
 DynamoType.size = _value_size
+
+
+# Projections. moto converts the whole item to plain JSON once per path of a
+# ProjectionExpression: an inbox page of 25 rows projected to 5 or 6 paths took 15-20 ms.
+# The item is converted once; each path only reads it. Where one path is a prefix of
+# another (DynamoDB refuses such overlaps, moto does not), the answer holds parts of the
+# converted item that merging the longer path would change for the paths after it: moto's
+# own way then.
+def _project(self, projection_expressions):
+    paths = list(enumerate(projection_expressions))
+    if any(i != j and q[: len(p)] == p for i, p in paths for j, q in paths):
+        return _moto_project(self, projection_expressions)
+    plain = self.to_regular_json()
+    result = {}
+    for path in projection_expressions:
+        merge_dicts(result, find_nested_key(path, plain))
+    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=serializer.serialize(result)["M"])
+
+
+_moto_project = Item.project
+Item.project = _project
 
 
 # SQS. moto works out every attribute of a queue, the message counts among them (a pass over

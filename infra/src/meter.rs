@@ -114,7 +114,11 @@ impl Recorded {
         if let Some(body) = &request {
             seen.written(op, body);
         }
-        if let Some(body) = &response {
+        // A projection returns part of each item; DynamoDB bills the whole.
+        let projected = request.as_ref().is_some_and(|b| b["ProjectionExpression"].is_string());
+        let whole = request.as_ref().filter(|_| projected).map(|b| Whole { seen, key: &b["Key"] });
+        let read_units = response.as_ref().map(|b| read_units(op, b, consistent, whole.as_ref()));
+        if let Some(body) = response.as_ref().filter(|_| !projected) {
             seen.read(op, body);
         }
         Call {
@@ -122,7 +126,7 @@ impl Recorded {
             function: self.function,
             transaction_actions,
             wire: self.wire,
-            read_units: response.as_ref().map(|b| read_units(op, b, consistent)).unwrap_or_default(),
+            read_units: read_units.unwrap_or_default(),
             write_units,
             service: self.service,
             operation: self.operation,
@@ -317,6 +321,11 @@ impl SeenItems {
         Some(format!("{}\u{0}{}", part(store::keys::PK)?, part(store::keys::SK)?))
     }
 
+    /// The stored size of `item`'s key, as last seen (0: never seen).
+    fn size_of(&self, item: &Value) -> usize {
+        Self::key(item).and_then(|k| self.0.get(&k)).map_or(0, |(size, _)| *size)
+    }
+
     fn see(&mut self, item: &Value) {
         if let Some(key) = Self::key(item) {
             self.0.insert(key, (item_size(item), indexes_of(item)));
@@ -357,12 +366,23 @@ impl SeenItems {
     }
 }
 
-fn read_units(operation: &str, body: &Value, consistent: bool) -> f64 {
+/// What a projected read is billed on: its items as last seen whole (a part never seen
+/// whole counts as itself). A GetItem's answer need not hold its key: the request's does.
+struct Whole<'a> {
+    seen: &'a SeenItems,
+    key: &'a Value,
+}
+
+fn read_units(operation: &str, body: &Value, consistent: bool, whole: Option<&Whole>) -> f64 {
     let rate = if consistent { 1.0 } else { 0.5 };
+    let size = |item: &Value| whole.map_or(0, |w| w.seen.size_of(item)).max(item_size(item));
     match operation {
-        "GetItem" => units(item_size(&body["Item"]), 4096) * rate,
+        "GetItem" => {
+            let stored = whole.map_or(0, |w| w.seen.size_of(w.key));
+            units(stored.max(item_size(&body["Item"])), 4096) * rate
+        }
         "Query" | "Scan" => {
-            let total: usize = body["Items"].as_array().into_iter().flatten().map(item_size).sum();
+            let total: usize = body["Items"].as_array().into_iter().flatten().map(size).sum();
             units(total, 4096) * rate
         }
         "BatchGetItem" => body["Responses"]
@@ -417,7 +437,45 @@ mod tests {
         let tx = json!({"TransactItems": [{"Update": update}]});
         assert_eq!(write_units("TransactWriteItems", &tx, &seen), 9.0);
         let items: Vec<Value> = (0..30).map(|_| json!({"body": {"S": "y".repeat(300)}})).collect();
-        assert_eq!(read_units("Query", &json!({"Items": items}), false), 1.5, "9 KiB eventually consistent");
-        assert_eq!(read_units("GetItem", &json!({}), true), 1.0, "a miss still costs a unit");
+        assert_eq!(
+            read_units("Query", &json!({"Items": items}), false, None),
+            1.5,
+            "9 KiB eventually consistent"
+        );
+        assert_eq!(read_units("GetItem", &json!({}), true, None), 1.0, "a miss still costs a unit");
+    }
+
+    #[test]
+    fn a_projected_read_is_billed_whole_and_keeps_the_whole_size() {
+        let mut seen = SeenItems::default();
+        let whole = json!({"pk": {"S": "t"}, "sk": {"S": "#META"}, "data": {"S": "d".repeat(5000)}});
+        seen.written("PutItem", &json!({"Item": whole}));
+        let part = json!({"pk": {"S": "t"}, "sk": {"S": "#META"}});
+        let query = |projection: Option<&str>| Recorded {
+            service: "dynamodb".into(),
+            operation: "Query".into(),
+            function: None,
+            wire: Duration::ZERO,
+            request: Some(serde_json::to_vec(&json!({"ProjectionExpression": projection})).expect("json")),
+            response: Some(serde_json::to_vec(&json!({"Items": [part]})).expect("json")),
+        };
+        assert_eq!(
+            query(Some("pk, sk")).into_call(&mut seen).read_units,
+            1.0,
+            "5 KiB, not the part returned"
+        );
+        assert_eq!(seen.size_of(&part), item_size(&whole), "the whole size is kept");
+        let get = Recorded {
+            service: "dynamodb".into(),
+            operation: "GetItem".into(),
+            function: None,
+            wire: Duration::ZERO,
+            request: Some(
+                serde_json::to_vec(&json!({"Key": part, "ProjectionExpression": "n"})).expect("json"),
+            ),
+            response: Some(serde_json::to_vec(&json!({"Item": {"n": {"N": "1"}}})).expect("json")),
+        };
+        assert_eq!(get.into_call(&mut seen).read_units, 1.0, "an answer without its key: the request's");
+        assert_eq!(query(None).into_call(&mut seen).read_units, 0.5, "an item read whole is itself");
     }
 }

@@ -34,15 +34,15 @@ impl Store {
                 .send()
                 .await
                 .map_err(StoreError::unavailable)?;
-            for item in out.items() {
+            for item in out.items.unwrap_or_default() {
                 if items.len() == wanted {
                     // Full before this read's end: the next page starts after the last row.
                     let next = Cursor::encode(&key_of(items.last(), key_attributes));
                     return Ok((items, next));
                 }
-                items.push(item.clone());
+                items.push(item);
             }
-            start = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() || items.len() == wanted || !filtered {
                 break;
             }
@@ -54,6 +54,6 @@ impl Store {
 
 /// The key attributes of a row, as a cursor holds them.
 fn key_of(item: Option<&Item>, attributes: &[&str]) -> HashMap<String, AttributeValue> {
-    let item = item.cloned().unwrap_or_default();
+    let Some(item) = item else { return HashMap::new() };
     attributes.iter().filter_map(|a| item.get(*a).map(|v| ((*a).to_owned(), v.clone()))).collect()
 }

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{MessageId, Priority, ThreadStatus, Topic};
 
-use crate::items::{self, data, field, s, Item, SUMMARY};
+use crate::items::{self, s, take_field, Item, SUMMARY};
 use crate::keys::{self, InboxScope, PK, SK};
-use crate::records::{ParticipantRecord, Summary, ThreadRecord};
+use crate::records::{self, Summary};
 use crate::{Cursor, Page, Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -112,6 +112,7 @@ impl Store {
             .transpose()?;
         let filter = q.filter.expression(&q.scope)?;
         let filtered = !q.filter.is_empty();
+        let (projection, projected) = row_projection(&q.scope, &key_attributes);
         let query = self
             .client
             .query()
@@ -119,25 +120,85 @@ impl Store {
             .index_name(index.name())
             .key_condition_expression("#pk = :pk")
             .set_filter_expression(filtered.then(|| filter.terms.join(" AND ")))
+            .projection_expression(projection)
             .set_expression_attribute_names(Some(
-                filter.names.into_iter().chain([("#pk".to_owned(), gpk.to_owned())]).collect(),
+                filter
+                    .names
+                    .into_iter()
+                    .chain([("#pk".to_owned(), gpk.to_owned())])
+                    .chain(projected)
+                    .collect(),
             ))
             .set_expression_attribute_values(Some(
                 filter.values.into_iter().chain([(":pk".to_owned(), s(partition.clone()))]).collect(),
             ))
             .scan_index_forward(q.oldest_first);
         let (items, next) = self.read_filled(query, filtered, q.limit, start, &key_attributes).await?;
-        let rows = items.iter().map(|item| row(&q.scope, item)).collect::<Result<_, _>>()?;
+        let rows = items.into_iter().map(|item| row(&q.scope, item)).collect::<Result<_, _>>()?;
         Ok(Page { items: rows, next })
     }
 }
 
-fn row(scope: &InboxScope, item: &Item) -> Result<InboxRow, StoreError> {
+/// What an inbox Query returns of each row: the keys a cursor holds, the summary and the
+/// reader's marker, not the whole thread or participant item (about half of its JSON,
+/// which the SDK would parse and the row would not use). Capacity is the same: DynamoDB
+/// bills the whole item.
+fn row_projection(scope: &InboxScope, keys: &[&str]) -> (String, Vec<(String, String)>) {
+    let mut names: Vec<(String, String)> =
+        keys.iter().enumerate().map(|(i, key)| (format!("#k{i}"), (*key).to_owned())).collect();
+    let mut paths: Vec<String> = names.iter().map(|(name, _)| name.clone()).collect();
+    names.push(("#rd".to_owned(), items::DATA.to_owned()));
+    names.push(("#rs".to_owned(), SUMMARY.to_owned()));
+    match scope {
+        InboxScope::Org(_) => paths.push("#rd.#rs".to_owned()),
+        InboxScope::User(..) => {
+            names.push(("#rm".to_owned(), records::LAST_READ_ID.to_owned()));
+            paths.extend(["#rs".to_owned(), "#rd.#rm".to_owned()]);
+        }
+    }
+    (paths.join(", "), names)
+}
+
+/// A row as [`row_projection`] read it.
+fn row(scope: &InboxScope, mut item: Item) -> Result<InboxRow, StoreError> {
+    // Without a record, the summary (staff view) fails to decode as a missing one does.
+    let mut record = match item.remove(items::DATA) {
+        Some(AttributeValue::M(record)) => record,
+        _ => Item::new(),
+    };
     Ok(match scope {
-        InboxScope::Org(_) => InboxRow { summary: data::<ThreadRecord>(item)?.summary, last_read_id: None },
+        InboxScope::Org(_) => InboxRow { summary: take_field(&mut record, SUMMARY)?, last_read_id: None },
         InboxScope::User(..) => InboxRow {
-            summary: field(item, SUMMARY)?,
-            last_read_id: data::<ParticipantRecord>(item)?.last_read_id,
+            summary: take_field(&mut item, SUMMARY)?,
+            last_read_id: take_field(&mut record, records::LAST_READ_ID)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::ParticipantRecord;
+
+    #[test]
+    fn the_projected_marker_is_the_records_field() {
+        let marker = MessageId::new_at(1_700_000_000_000);
+        let record = ParticipantRecord {
+            user_id: domain::UserId::parse("resident-1").expect("id"),
+            name: "R".into(),
+            role: domain::Role::Resident,
+            joined_at: chrono::Utc::now(),
+            last_read_id: Some(marker),
+            public_read_id: None,
+        };
+        let Ok(AttributeValue::M(mut stored)) = items::av(&record) else { panic!("a map") };
+        let mut projected = Item::from([(
+            records::LAST_READ_ID.to_owned(),
+            stored.remove(records::LAST_READ_ID).expect("the field the projection names"),
+        )]);
+        assert_eq!(
+            take_field::<Option<MessageId>>(&mut projected, records::LAST_READ_ID).ok(),
+            Some(Some(marker))
+        );
+    }
 }

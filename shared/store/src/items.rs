@@ -51,6 +51,13 @@ pub fn field<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreErr
     Ok(serde_dynamo::from_attribute_value(value)?)
 }
 
+/// Decodes the attribute `name`, taking it out of `item`: a list's rows are decoded
+/// without copying each record first.
+pub fn take_field<T: DeserializeOwned>(item: &mut Item, name: &str) -> Result<T, StoreError> {
+    let value = item.remove(name).unwrap_or(AttributeValue::Null(true));
+    Ok(serde_dynamo::from_attribute_value(value)?)
+}
+
 /// The four inbox index attributes of a row in `scope`: by status and all, each sorted by
 /// last activity.
 pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, AttributeValue)> {
@@ -182,7 +189,7 @@ impl crate::Store {
         key: Item,
         consistent: bool,
     ) -> Result<Option<T>, StoreError> {
-        self.get_item(key, consistent).await?.as_ref().map(data::<T>).transpose()
+        self.get_item(key, consistent).await?.map(|mut item| take_field(&mut item, DATA)).transpose()
     }
 
     /// The item at `key`, if any.

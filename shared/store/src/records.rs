@@ -124,6 +124,9 @@ impl ThreadRecord {
     }
 }
 
+/// The field of [`ParticipantRecord`] an inbox row reads alone (a projection names it).
+pub const LAST_READ_ID: &str = "last_read_id";
+
 /// A participant's item (`#PART#{user}`): who they are in the thread, how far they read,
 /// and their copy of the inbox row (indexed for their inbox).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

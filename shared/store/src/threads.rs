@@ -11,7 +11,9 @@ use domain::response::ClockChange;
 use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
-use crate::items::{self, data, inbox_keys, s, set_expression, Item, SetExpression, LAST_READ, SUMMARY};
+use crate::items::{
+    self, data, inbox_keys, s, set_expression, take_field, Item, SetExpression, LAST_READ, SUMMARY,
+};
 use crate::keys::InboxScope;
 use crate::keys::{self, PK, SK};
 use crate::outbox;
@@ -182,23 +184,28 @@ impl Store {
                     .expression_attribute_values(":upto", s(sk.clone())),
             };
             let out = query.send().await.map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                    Some(keys::META_SK) => {
-                        let mut record = data::<ThreadRecord>(item)?;
-                        record.version = items::field(item, items::VERSION)?;
-                        record.members_version = items::field(item, items::MEMBERS_VERSION)?;
+            for mut item in out.items.unwrap_or_default() {
+                let Some(AttributeValue::S(sk)) = item.remove(SK) else { continue };
+                let item = &mut item;
+                match sk.as_str() {
+                    keys::META_SK => {
                         public_id = items::public_id(item);
+                        let mut record: ThreadRecord = take_field(item, items::DATA)?;
+                        record.version = take_field(item, items::VERSION)?;
+                        record.members_version = take_field(item, items::MEMBERS_VERSION)?;
                         thread = Some(record);
                     }
-                    Some(keys::TRIAGE_SK) => {
-                        triage = Some((data::<ThreadTriage>(item)?, items::field::<u64>(item, items::REV)?))
+                    keys::TRIAGE_SK => {
+                        triage = Some((
+                            take_field::<ThreadTriage>(item, items::DATA)?,
+                            take_field(item, items::REV)?,
+                        ))
                     }
-                    Some(sk) if sk.starts_with(keys::PARTICIPANT_PREFIX) => {
-                        participants.push(data::<ParticipantRecord>(item)?)
+                    sk if sk.starts_with(keys::PARTICIPANT_PREFIX) => {
+                        participants.push(take_field(item, items::DATA)?)
                     }
-                    Some(sk) if sk.starts_with(keys::TIMELINE_PREFIX) => {
-                        if let TimelineItem::Message(m) = data::<TimelineItem>(item)? {
+                    sk if sk.starts_with(keys::TIMELINE_PREFIX) => {
+                        if let TimelineItem::Message(m) = take_field(item, items::DATA)? {
                             messages.push(m);
                         }
                     }

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{MessageId, OrgId, ThreadId};
 
-use crate::items::{data, s, INTERNAL};
+use crate::items::{data, s, take_field, DATA, INTERNAL};
 use crate::keys::{self, PK, SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::{Cursor, Page, Store, StoreError};
@@ -39,8 +39,9 @@ impl Store {
                 .expression_attribute_values(":false", AttributeValue::Bool(false));
         }
         let out = query.send().await.map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data::<TimelineItem>).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
+        let next = out.last_evaluated_key().and_then(Cursor::encode);
+        let items = out.items.unwrap_or_default().into_iter().map(|mut item| take_field(&mut item, DATA));
+        Ok(Page { items: items.collect::<Result<_, _>>()?, next })
     }
 
     /// Up to `limit` messages of a thread newer than `after`, oldest first, as a reader who
