@@ -335,12 +335,22 @@ async fn a_message_whose_author_left_the_organization_is_not_sent() {
     let w = World::new().await;
     let thread = w.start_thread("resident-1", "maintenance", "Lock", "The lock is stiff").await;
     w.routed_to(&thread, "maint-1").await;
-    let s = w.schedule("maint-1", &thread, json!({"body": "Locksmith Monday.", "send_at": in_secs(3)})).await;
+    let s =
+        w.schedule("maint-1", &thread, json!({"body": "Locksmith Monday.", "send_at": in_secs(3600)})).await;
     // Archived once their conversations are resolved.
     let resolved = w.patch("admin-1", &format!("/v1/threads/{thread}"), json!({"status": "resolved"})).await;
     assert_eq!(resolved.0, StatusCode::OK);
     let (status, archived) = w.post("admin-1", "/v1/contacts/maint-1/archive", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{archived}");
+    // Due only now that the author is archived, however long the two changes took.
+    let (org, id) = (
+        domain::OrgId::parse(&w.org).unwrap(),
+        domain::ScheduledId::parse(s["id"].as_str().unwrap()).unwrap(),
+    );
+    let mut due = w.store.get_scheduled(&org, &id).await.unwrap().unwrap();
+    due.send_at = Utc::now() - Duration::seconds(1);
+    due.rev += 1;
+    assert!(w.store.replace_scheduled(&due).await.unwrap());
     let failed = w.settled("admin-1", s["id"].as_str().unwrap()).await;
     assert_eq!(
         (failed["status"].as_str(), failed["reason"].as_str()),
