@@ -19,6 +19,7 @@ mod messaging;
 mod notifications;
 mod participants;
 mod polling;
+mod round_trips;
 mod routing;
 mod scheduled;
 mod search;

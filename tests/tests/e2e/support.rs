@@ -52,6 +52,24 @@ pub fn api_without_events() -> &'static StackInfo {
     })
 }
 
+/// A third API on the same emulator, with no consumers of its own, whose AWS calls are
+/// recorded apart from everything else's: one test at a time counts a request's round
+/// trips on it (`round_trips`).
+pub fn metered_api() -> &'static (StackInfo, infra::meter::CallMeter) {
+    static STACK: OnceLock<(StackInfo, infra::meter::CallMeter)> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let meter = infra::meter::CallMeter::actions_only();
+        let info = spawn_stack(StackOptions {
+            seed: false,
+            workers: false,
+            emulator_endpoint: Some(stack().endpoint.clone()),
+            meter: Some(meter.clone()),
+            ..StackOptions::default()
+        });
+        (info, meter)
+    })
+}
+
 fn spawn_stack(opts: StackOptions) -> StackInfo {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
