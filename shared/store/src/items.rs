@@ -46,16 +46,24 @@ pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     field(item, DATA)
 }
 
+/// Decodes the record under `data`, taking it out of `item` (see [`take_field`]).
+pub fn take_data<T: DeserializeOwned>(item: &mut Item) -> Result<T, StoreError> {
+    take_field(item, DATA)
+}
+
 pub fn field<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
-    let value = item.get(name).cloned().unwrap_or(AttributeValue::Null(true));
-    Ok(serde_dynamo::from_attribute_value(value)?)
+    decode(item.get(name).cloned())
 }
 
 /// Decodes the attribute `name`, taking it out of `item`: a list's rows are decoded
 /// without copying each record first.
 pub fn take_field<T: DeserializeOwned>(item: &mut Item, name: &str) -> Result<T, StoreError> {
-    let value = item.remove(name).unwrap_or(AttributeValue::Null(true));
-    Ok(serde_dynamo::from_attribute_value(value)?)
+    decode(item.remove(name))
+}
+
+/// An attribute's value as `T`; a missing one decodes as null (an `Option`'s `None`).
+fn decode<T: DeserializeOwned>(value: Option<AttributeValue>) -> Result<T, StoreError> {
+    Ok(serde_dynamo::from_attribute_value(value.unwrap_or(AttributeValue::Null(true)))?)
 }
 
 /// The four inbox index attributes of a row in `scope`: by status and all, each sorted by
@@ -189,7 +197,7 @@ impl crate::Store {
         key: Item,
         consistent: bool,
     ) -> Result<Option<T>, StoreError> {
-        self.get_item(key, consistent).await?.map(|mut item| take_field(&mut item, DATA)).transpose()
+        self.get_item(key, consistent).await?.map(|mut item| take_data(&mut item)).transpose()
     }
 
     /// The item at `key`, if any.

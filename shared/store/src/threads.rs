@@ -12,7 +12,7 @@ use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::items::{
-    self, data, inbox_keys, s, set_expression, take_field, Item, SetExpression, LAST_READ, SUMMARY,
+    self, data, inbox_keys, s, set_expression, take_data, take_field, Item, SetExpression, LAST_READ, SUMMARY,
 };
 use crate::keys::InboxScope;
 use crate::keys::{self, PK, SK};
@@ -190,22 +190,17 @@ impl Store {
                 match sk.as_str() {
                     keys::META_SK => {
                         public_id = items::public_id(item);
-                        let mut record: ThreadRecord = take_field(item, items::DATA)?;
+                        let mut record: ThreadRecord = take_data(item)?;
                         record.version = take_field(item, items::VERSION)?;
                         record.members_version = take_field(item, items::MEMBERS_VERSION)?;
                         thread = Some(record);
                     }
                     keys::TRIAGE_SK => {
-                        triage = Some((
-                            take_field::<ThreadTriage>(item, items::DATA)?,
-                            take_field(item, items::REV)?,
-                        ))
+                        triage = Some((take_data::<ThreadTriage>(item)?, take_field(item, items::REV)?))
                     }
-                    sk if sk.starts_with(keys::PARTICIPANT_PREFIX) => {
-                        participants.push(take_field(item, items::DATA)?)
-                    }
+                    sk if sk.starts_with(keys::PARTICIPANT_PREFIX) => participants.push(take_data(item)?),
                     sk if sk.starts_with(keys::TIMELINE_PREFIX) => {
-                        if let TimelineItem::Message(m) = take_field(item, items::DATA)? {
+                        if let TimelineItem::Message(m) = take_data(item)? {
                             messages.push(m);
                         }
                     }

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{MessageId, OrgId, ThreadId};
 
-use crate::items::{data, s, take_field, DATA, INTERNAL};
+use crate::items::{data, s, take_data, INTERNAL};
 use crate::keys::{self, PK, SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::{Cursor, Page, Store, StoreError};
@@ -40,7 +40,7 @@ impl Store {
         }
         let out = query.send().await.map_err(StoreError::unavailable)?;
         let next = out.last_evaluated_key().and_then(Cursor::encode);
-        let items = out.items.unwrap_or_default().into_iter().map(|mut item| take_field(&mut item, DATA));
+        let items = out.items.unwrap_or_default().into_iter().map(|mut item| take_data(&mut item));
         Ok(Page { items: items.collect::<Result<_, _>>()?, next })
     }
 
