@@ -3,7 +3,7 @@
 //! assumed ones, and marks each call's start and end for the CPU meter (`crate::cpu`). For
 //! DynamoDB it also estimates the capacity units each call consumes from the item sizes on
 //! the wire and, for updates and deletes, from the stored items it has seen (see
-//! [`SeenItems`]): moto's `ReturnConsumedCapacity` answers are constants (and empty for
+//! `capacity::SeenItems`): moto's `ReturnConsumedCapacity` answers are constants (and empty for
 //! transactions), so they cannot feed a cost model.
 
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,10 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde_json::Value;
-use store::keys::Index;
+
+mod capacity;
+
+use capacity::{read_units, write_units, SeenItems, Whole};
 
 tokio::task_local! {
     /// The function (template.yaml's logical id) whose code runs in this task.
@@ -110,8 +113,10 @@ impl Recorded {
             .flatten()
             .filter_map(|item| item.as_object().and_then(|m| m.keys().next().cloned()))
             .collect();
-        let write_units = request.as_ref().map(|b| write_units(op, b, seen)).unwrap_or_default();
-        if let Some(body) = &request {
+        // A refused condition or a cancelled transaction answers an error: nothing stored.
+        let succeeded = !response.as_ref().is_some_and(|b| b["__type"].is_string());
+        let write_units = request.as_ref().map(|b| write_units(op, b, seen, succeeded)).unwrap_or_default();
+        if let Some(body) = request.as_ref().filter(|_| succeeded) {
             seen.written(op, body);
         }
         // A projection returns part of each item; DynamoDB bills the whole.
@@ -233,217 +238,12 @@ impl Intercept for CallMeter {
     }
 }
 
-/// DynamoDB's size of an item: attribute names plus values (numbers counted as text).
-fn item_size(item: &Value) -> usize {
-    item.as_object().map(|m| m.iter().map(|(k, v)| k.len() + value_size(v)).sum()).unwrap_or(0)
-}
-
-fn value_size(v: &Value) -> usize {
-    let Some((kind, inner)) = v.as_object().and_then(|m| m.iter().next()) else { return 0 };
-    match (kind.as_str(), inner) {
-        ("S" | "N", Value::String(s)) => s.len(),
-        ("B", Value::String(s)) => s.len() * 3 / 4,
-        ("BOOL" | "NULL", _) => 1,
-        ("M", m) => 3 + item_size(m),
-        ("L", Value::Array(items)) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
-        (_, Value::Array(items)) => items.iter().map(|i| i.as_str().map_or(0, str::len)).sum(),
-        _ => 0,
-    }
-}
-
-fn units(size: usize, block: usize) -> f64 {
-    size.div_ceil(block).max(1) as f64
-}
-
-/// The item's own write plus one per global secondary index it is projected into
-/// (its partition key attribute present; every index projects ALL).
-fn put_units(item: &Value) -> f64 {
-    units(item_size(item), 1024) * (1 + indexes_of(item)) as f64
-}
-
-/// A transaction writes each item twice (prepare, commit); the global secondary indexes
-/// are updated after it commits, as standard writes ("Changes made with transactions are
-/// propagated to global secondary indexes … after the transaction completes", DynamoDB
-/// developer guide, Amazon DynamoDB Transactions: How it works).
-fn transactional_put_units(item: &Value) -> f64 {
-    units(item_size(item), 1024) * (2 + indexes_of(item)) as f64
-}
-
-fn indexes_of(item: &Value) -> usize {
-    item.as_object().map_or(0, |m| Index::ALL.iter().filter(|index| m.contains_key(index.pk())).count())
-}
-
-fn write_units(operation: &str, body: &Value, seen: &SeenItems) -> f64 {
-    match operation {
-        "PutItem" => put_units(&body["Item"]),
-        "UpdateItem" => seen.update_units(&body["Key"], &body["ExpressionAttributeValues"], 1),
-        "DeleteItem" => seen.update_units(&body["Key"], &Value::Null, 1),
-        "BatchWriteItem" => body["RequestItems"]
-            .as_object()
-            .into_iter()
-            .flat_map(|t| t.values())
-            .flat_map(|reqs| reqs.as_array().cloned().unwrap_or_default())
-            .map(|r| if r["PutRequest"].is_object() { put_units(&r["PutRequest"]["Item"]) } else { 1.0 })
-            .sum(),
-        // Transactions cost two units per item-KiB.
-        "TransactWriteItems" => body["TransactItems"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                if t["Put"].is_object() {
-                    transactional_put_units(&t["Put"]["Item"])
-                } else if t["Update"].is_object() {
-                    seen.update_units(&t["Update"]["Key"], &t["Update"]["ExpressionAttributeValues"], 2)
-                } else if t["Delete"].is_object() {
-                    seen.update_units(&t["Delete"]["Key"], &Value::Null, 2)
-                } else {
-                    2.0
-                }
-            })
-            .sum(),
-        _ => 0.0,
-    }
-}
-
-/// The items the meter has seen written or read, by key: an update or a delete is billed on
-/// the whole stored item (the larger of its sizes before and after), which the request does
-/// not carry, and writes it again to each index the item is in. The size last seen stands
-/// for the stored one; an item never seen counts as big as the values the update sets.
-/// An update that moves an item within an index costs a delete and a put there; counted
-/// as one write, so the figure is a floor.
-#[derive(Debug, Default)]
-struct SeenItems(std::collections::HashMap<String, (usize, usize)>);
-
-impl SeenItems {
-    fn key(item: &Value) -> Option<String> {
-        let part = |name: &str| item[name]["S"].as_str();
-        Some(format!("{}\u{0}{}", part(store::keys::PK)?, part(store::keys::SK)?))
-    }
-
-    /// The stored size of `item`'s key, as last seen (0: never seen).
-    fn size_of(&self, item: &Value) -> usize {
-        Self::key(item).and_then(|k| self.0.get(&k)).map_or(0, |(size, _)| *size)
-    }
-
-    fn see(&mut self, item: &Value) {
-        if let Some(key) = Self::key(item) {
-            self.0.insert(key, (item_size(item), indexes_of(item)));
-        }
-    }
-
-    /// Units of an update or delete of `key` that sets `values`, written `passes` times
-    /// (two in a transaction) plus once per index.
-    fn update_units(&self, key: &Value, values: &Value, passes: usize) -> f64 {
-        let (stored, indexes) = Self::key(key).and_then(|k| self.0.get(&k).copied()).unwrap_or((0, 0));
-        units(stored.max(item_size(values)), 1024) * (passes + indexes) as f64
-    }
-
-    fn written(&mut self, operation: &str, body: &Value) {
-        match operation {
-            "PutItem" => self.see(&body["Item"]),
-            "TransactWriteItems" => {
-                for t in body["TransactItems"].as_array().into_iter().flatten() {
-                    self.see(&t["Put"]["Item"]);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn read(&mut self, operation: &str, body: &Value) {
-        match operation {
-            "GetItem" => self.see(&body["Item"]),
-            "Query" | "Scan" => body["Items"].as_array().into_iter().flatten().for_each(|i| self.see(i)),
-            "BatchGetItem" => body["Responses"]
-                .as_object()
-                .into_iter()
-                .flat_map(|t| t.values())
-                .flat_map(|items| items.as_array().cloned().unwrap_or_default())
-                .for_each(|i| self.see(&i)),
-            _ => {}
-        }
-    }
-}
-
-/// What a projected read is billed on: its items as last seen whole (a part never seen
-/// whole counts as itself). A GetItem's answer need not hold its key: the request's does.
-struct Whole<'a> {
-    seen: &'a SeenItems,
-    key: &'a Value,
-}
-
-fn read_units(operation: &str, body: &Value, consistent: bool, whole: Option<&Whole>) -> f64 {
-    let rate = if consistent { 1.0 } else { 0.5 };
-    let size = |item: &Value| whole.map_or(0, |w| w.seen.size_of(item)).max(item_size(item));
-    match operation {
-        "GetItem" => {
-            let stored = whole.map_or(0, |w| w.seen.size_of(w.key));
-            units(stored.max(item_size(&body["Item"])), 4096) * rate
-        }
-        "Query" | "Scan" => {
-            let total: usize = body["Items"].as_array().into_iter().flatten().map(size).sum();
-            units(total, 4096) * rate
-        }
-        "BatchGetItem" => body["Responses"]
-            .as_object()
-            .into_iter()
-            .flat_map(|t| t.values())
-            .flat_map(|items| items.as_array().cloned().unwrap_or_default())
-            .map(|i| units(item_size(&i), 4096) * rate)
-            .sum(),
-        "TransactGetItems" => body["Responses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| 2.0 * units(item_size(&r["Item"]), 4096))
-            .sum(),
-        _ => 0.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
+    use super::capacity::item_size;
     use super::*;
-
-    #[test]
-    fn capacity_follows_item_sizes_indexes_and_transactions() {
-        let small = json!({"pk": {"S": "a-thread"}, "sk": {"S": "M#1"}, "n": {"N": "12"}});
-        let none = SeenItems::default();
-        assert_eq!(write_units("PutItem", &json!({"Item": small}), &none), 1.0);
-        let mut big = json!({"pk": {"S": "x"}, "body": {"S": "b".repeat(2100)}});
-        big[Index::Gsi1.pk()] = json!({"S": "g"});
-        assert_eq!(write_units("PutItem", &json!({"Item": big}), &none), 6.0, "3 KiB, written twice");
-        let tx = json!({"TransactItems": [{"Put": {"Item": small}}, {"Update": {"ExpressionAttributeValues": {":v": {"N": "1"}}}}]});
-        assert_eq!(write_units("TransactWriteItems", &tx, &none), 4.0);
-        let tx = json!({"TransactItems": [{"Put": {"Item": big}}]});
-        assert_eq!(
-            write_units("TransactWriteItems", &tx, &none),
-            9.0,
-            "3 KiB prepared and committed, one index write"
-        );
-        // An update is billed on the stored item, seen when it was written.
-        let mut seen = SeenItems::default();
-        big["sk"] = json!({"S": "META"});
-        seen.written("TransactWriteItems", &tx);
-        let key = json!({"pk": {"S": "x"}, "sk": {"S": "META"}});
-        let update = json!({"Key": key, "ExpressionAttributeValues": {":v": {"N": "1"}}});
-        assert_eq!(write_units("UpdateItem", &update, &none), 1.0, "an item never seen: what is set");
-        assert_eq!(write_units("UpdateItem", &update, &seen), 1.0, "not that key");
-        seen.written("PutItem", &json!({"Item": big}));
-        assert_eq!(write_units("UpdateItem", &update, &seen), 6.0, "3 KiB and its index write");
-        let tx = json!({"TransactItems": [{"Update": update}]});
-        assert_eq!(write_units("TransactWriteItems", &tx, &seen), 9.0);
-        let items: Vec<Value> = (0..30).map(|_| json!({"body": {"S": "y".repeat(300)}})).collect();
-        assert_eq!(
-            read_units("Query", &json!({"Items": items}), false, None),
-            1.5,
-            "9 KiB eventually consistent"
-        );
-        assert_eq!(read_units("GetItem", &json!({}), true, None), 1.0, "a miss still costs a unit");
-    }
 
     #[test]
     fn a_projected_read_is_billed_whole_and_keeps_the_whole_size() {
