@@ -277,7 +277,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     let thread_id = thread["id"].as_str().context("thread id")?.to_owned();
-    let first_message = thread["last_message"]["id"].as_str().context("message id")?.to_owned();
     let template = client
         .call(
             &admin,
@@ -305,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
     cpu.take();
 
     let mut routes = Vec::new();
+    let mut replies = Vec::new();
     for (round, name) in ROUTES.into_iter().enumerate() {
         // Raw latencies right before the route, on the table as it is then: moto's calls
         // slow down as the table grows.
@@ -354,7 +354,8 @@ async fn main() -> anyhow::Result<()> {
                         .await?
                 }
                 "mark read" => {
-                    let body = json!({"message_id": first_message});
+                    // Each request marks the next staff reply read: the marker moves every time.
+                    let body = json!({"message_id": replies.get(i).context("a reply to mark read")?});
                     client
                         .text(&resident, M::POST, &format!("/v1/threads/{thread_id}/read"), Some(body))
                         .await?
@@ -367,6 +368,9 @@ async fn main() -> anyhow::Result<()> {
             route.latencies.push(start.elapsed());
             route.process_cpu.push(process_cpu().saturating_sub(process_start));
             let answer = parse(&answer)?;
+            if name == "post message" {
+                replies.push(answer["id"].as_str().context("message id")?.to_owned());
+            }
             let spent = cpu.take();
             route.cpu.push(spent.iter().map(|c| c.own()).sum());
             route.cpu_with_calls.push(spent.iter().map(|c| c.total).sum());

@@ -1,7 +1,10 @@
 //! DynamoDB capacity units estimated from what a call carries on the wire and what the
 //! meter has seen stored, the way DynamoDB bills them: an item's size in KiB per write
 //! (twice in a transaction), 4 KiB per read unit (half for an eventually consistent read),
-//! and a write to each global secondary index the item is in, enters or leaves.
+//! and index writes: one in each global secondary index the item keeps its place in, enters
+//! or leaves, two in each where its place moves. An item the meter never saw whole (only
+//! through a projection, or an update of a key never read) counts only what the request
+//! carries, so its figures are a floor.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,8 +64,8 @@ fn index_writes(before: &IndexKeys, after: &IndexKeys) -> usize {
 }
 
 /// The index keys after `update` (an UpdateItem request, or a transaction's `Update`) from
-/// `before`: its top-level `SET name = :value` and `REMOVE name` actions on them. A key set
-/// to anything but a plain value (`if_not_exists(…)`) counts as moved.
+/// `before`: its top-level `SET name = :value`, `SET name = if_not_exists(name, :value)` and
+/// `REMOVE name` actions on them. A key set to anything else counts as moved.
 fn updated_keys(before: &IndexKeys, update: &Value) -> IndexKeys {
     let mut after = before.clone();
     let Some(expression) = update["UpdateExpression"].as_str() else { return after };
@@ -70,6 +73,7 @@ fn updated_keys(before: &IndexKeys, update: &Value) -> IndexKeys {
         let token = token.trim();
         update["ExpressionAttributeNames"][token].as_str().unwrap_or(token).to_owned()
     };
+    let value = |token: &str| update["ExpressionAttributeValues"].get(token.trim()).cloned();
     let is_index_key = |name: &str| Index::ALL.iter().any(|index| index.pk() == name || index.sk() == name);
     for (clause, actions) in clauses(expression) {
         for action in top_level(&actions) {
@@ -77,10 +81,14 @@ fn updated_keys(before: &IndexKeys, update: &Value) -> IndexKeys {
                 "SET" => {
                     let Some((path, operand)) = action.split_once('=') else { continue };
                     let path = name(path);
-                    if is_index_key(&path) {
-                        let value = update["ExpressionAttributeValues"].get(operand.trim());
-                        after.insert(path, value.cloned().unwrap_or(Value::Null));
+                    if !is_index_key(&path) {
+                        continue;
                     }
+                    let kept = if_not_exists(operand)
+                        .filter(|(of, _)| name(of) == path)
+                        .map(|(_, default)| before.get(&path).cloned().or_else(|| value(default)));
+                    let set = kept.unwrap_or_else(|| value(operand)).unwrap_or(Value::Null);
+                    after.insert(path, set);
                 }
                 "REMOVE" => {
                     after.remove(&name(action));
@@ -90,6 +98,15 @@ fn updated_keys(before: &IndexKeys, update: &Value) -> IndexKeys {
         }
     }
     after
+}
+
+/// The path and the operand of `if_not_exists(path, operand)`.
+fn if_not_exists(operand: &str) -> Option<(&str, &str)> {
+    let inner = operand.trim().strip_prefix("if_not_exists(")?.strip_suffix(')')?;
+    match top_level(inner)[..] {
+        [path, default] => Some((path, default)),
+        _ => None,
+    }
 }
 
 /// An update expression's clauses (`SET`, `REMOVE`, `ADD`, `DELETE`: reserved words, so no
@@ -133,9 +150,10 @@ fn top_level(actions: &str) -> Vec<&str> {
 pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succeeded: bool) -> f64 {
     let indexes =
         |before: &IndexKeys, after: &IndexKeys| if succeeded { index_writes(before, after) } else { 0 };
+    // A Put replacing an item is billed on the larger of the two.
     let put = |item: &Value, passes: usize| {
-        let (_, before) = seen.stored(item);
-        units(item_size(item), 1024) * (passes + indexes(&before, &index_keys(item))) as f64
+        let (stored, before) = seen.stored(item);
+        units(stored.max(item_size(item)), 1024) * (passes + indexes(&before, &index_keys(item))) as f64
     };
     let update = |update: &Value, passes: usize| {
         let (stored, before) = seen.stored(&update["Key"]);
@@ -169,7 +187,8 @@ pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succe
                 } else if t["Delete"].is_object() {
                     delete(&t["Delete"]["Key"], 2)
                 } else {
-                    2.0
+                    // A ConditionCheck: the item read as a transactional write, no index.
+                    units(seen.stored(&t["ConditionCheck"]["Key"]).0, 1024) * 2.0
                 }
             })
             .sum(),
@@ -386,7 +405,9 @@ mod tests {
         assert_eq!(write_units("UpdateItem", &activity, &seen, false), 1.0, "refused: no index write");
         seen.written("UpdateItem", &activity);
         assert_eq!(write_units("UpdateItem", &activity, &seen, true), 3.0, "already there after the update");
-        let unknown = update("SET #a = if_not_exists(#a, :a)", json!({":a": s("a2")}));
+        let kept = update("SET #a = if_not_exists(#a, :a)", json!({":a": s("a9")}));
+        assert_eq!(write_units("UpdateItem", &kept, &seen, true), 3.0, "if_not_exists keeps a key it has");
+        let unknown = update("SET #a = #b", json!({}));
         assert_eq!(
             write_units("UpdateItem", &unknown, &seen, true),
             4.0,
