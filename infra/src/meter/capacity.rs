@@ -407,6 +407,12 @@ mod tests {
         assert_eq!(write_units("UpdateItem", &activity, &seen, true), 3.0, "already there after the update");
         let kept = update("SET #a = if_not_exists(#a, :a)", json!({":a": s("a9")}));
         assert_eq!(write_units("UpdateItem", &kept, &seen, true), 3.0, "if_not_exists keeps a key it has");
+        let other = update("SET #a = if_not_exists(#b, :a)", json!({":a": s("a2")}));
+        assert_eq!(
+            write_units("UpdateItem", &other, &seen, true),
+            4.0,
+            "another path's if_not_exists: moved"
+        );
         let unknown = update("SET #a = #b", json!({}));
         assert_eq!(
             write_units("UpdateItem", &unknown, &seen, true),
@@ -416,11 +422,11 @@ mod tests {
         let leave = update("SET #d = :d REMOVE #c", json!({":d": s("m")}));
         assert_eq!(write_units("UpdateItem", &leave, &seen, true), 3.0, "leaves gsi1, stays in gsi2");
         seen.written("UpdateItem", &leave);
-        let back = update("SET #c = :c", json!({":c": s("u#S#resolved")}));
+        let back = update("SET #c = if_not_exists(#c, :c)", json!({":c": s("u#S#resolved")}));
         assert_eq!(
             write_units("UpdateItem", &back, &seen, true),
             3.0,
-            "enters gsi1 again, rewritten in gsi2"
+            "enters gsi1 again (if_not_exists of a key it lacks), rewritten in gsi2"
         );
         let mut moved = row.clone();
         moved["gsi2sk"] = s("a9");
@@ -433,5 +439,26 @@ mod tests {
         assert_eq!(write_units("DeleteItem", &delete, &seen, true), 2.0, "out of gsi2");
         seen.written("DeleteItem", &delete);
         assert_eq!(write_units("DeleteItem", &delete, &seen, true), 1.0, "gone: nothing to take out");
+    }
+
+    #[test]
+    fn a_replaced_or_checked_item_is_billed_on_its_stored_size() {
+        let big = json!({"pk": s("t"), "sk": s("#META"), "data": s(&"d".repeat(3000))});
+        let mut seen = SeenItems::default();
+        seen.written("PutItem", &json!({"Item": big}));
+        let small = json!({"pk": s("t"), "sk": s("#META")});
+        assert_eq!(
+            write_units("PutItem", &json!({"Item": small}), &seen, true),
+            3.0,
+            "the larger of the two"
+        );
+        let check = json!({"TransactItems": [{"ConditionCheck": {"Key": small}}]});
+        assert_eq!(
+            write_units("TransactWriteItems", &check, &seen, true),
+            6.0,
+            "3 KiB read as a transactional write"
+        );
+        let none = SeenItems::default();
+        assert_eq!(write_units("TransactWriteItems", &check, &none, true), 2.0, "never seen: one KiB");
     }
 }
