@@ -156,9 +156,8 @@ pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succe
         units(stored.max(item_size(item)), 1024) * (passes + indexes(&before, &index_keys(item))) as f64
     };
     let update = |update: &Value, passes: usize| {
-        let (stored, before) = seen.stored(&update["Key"]);
-        let size = stored.max(item_size(&update["ExpressionAttributeValues"]));
-        units(size, 1024) * (passes + indexes(&before, &updated_keys(&before, update))) as f64
+        let (size, before, after) = seen.update_of(update);
+        units(size, 1024) * (passes + indexes(&before, &after)) as f64
     };
     let delete = |key: &Value, passes: usize| {
         let (stored, before) = seen.stored(key);
@@ -244,12 +243,20 @@ impl SeenItems {
         }
     }
 
+    /// What `update` does to the item at its key, as last seen: the size it is billed on
+    /// (the larger of the stored item and the values set), and its index keys before and
+    /// after.
+    fn update_of(&self, update: &Value) -> (usize, IndexKeys, IndexKeys) {
+        let (stored, before) = self.stored(&update["Key"]);
+        let after = updated_keys(&before, update);
+        (stored.max(item_size(&update["ExpressionAttributeValues"])), before, after)
+    }
+
     /// An update moves the item's index keys; its size stays as last seen whole.
     fn updated(&mut self, update: &Value) {
         let Some(key) = Self::key(&update["Key"]) else { return };
-        let (size, before) = self.0.get(&key).cloned().unwrap_or_default();
-        let size = size.max(item_size(&update["ExpressionAttributeValues"]));
-        self.0.insert(key, (size, updated_keys(&before, update)));
+        let (size, _, after) = self.update_of(update);
+        self.0.insert(key, (size, after));
     }
 
     /// Keeps what a write that succeeded stored.
