@@ -13,7 +13,7 @@ use domain::audit::{ChainEntry, ChainHead, SignedSeal};
 use domain::{EntryId, OrgId, ThreadId};
 use serde::{Deserialize, Serialize};
 
-use crate::items::{av, data, key, n, s, DATA};
+use crate::items::{av, data, key, n, s, take_data, DATA};
 use crate::keys::{self, Due, Index, PK, SK};
 use crate::records::TimelineItem;
 use crate::tx::{self, Condition, TxOutcome};
@@ -128,9 +128,7 @@ impl Store {
         newest: i32,
     ) -> Result<ChainRead, StoreError> {
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :head")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
@@ -228,23 +226,16 @@ impl Store {
     ) -> Result<Page<ChainEntry>, StoreError> {
         let pk = keys::chain_pk(org, thread);
         let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
-        let out = self
-            .client
+        let query = self
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :e)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":e", s(keys::CHAIN_ENTRY_PREFIX))
             .consistent_read(true)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data::<ChainEntry>).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: out.last_evaluated_key().and_then(Cursor::encode) })
+            .limit(limit);
+        self.data_page(query, start).await
     }
 
     /// Up to `want` timeline entries from `from` on (all without it), oldest first, except
@@ -260,38 +251,20 @@ impl Store {
         let from = from.map_or_else(|| keys::TIMELINE_PREFIX.to_owned(), keys::timeline_sk);
         // Timeline keys sort before `TL$`, the next prefix.
         let end = format!("{}\u{7f}", keys::TIMELINE_PREFIX);
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :end")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(keys::thread_pk(org, thread)))
-                .expression_attribute_values(":from", s(from.clone()))
-                .expression_attribute_values(":end", s(end.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                let entry = data::<TimelineItem>(item)?;
-                if !skip.contains(&entry.id()) {
-                    found.push(entry);
-                    if found.len() == want {
-                        return Ok(found);
-                    }
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+        let query = self
+            .query()
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :end")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::thread_pk(org, thread)))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":end", s(end))
+            .consistent_read(true);
+        self.read_on(query, want, |mut item| {
+            let entry = take_data::<TimelineItem>(&mut item)?;
+            Ok((!skip.contains(&entry.id())).then_some(entry))
+        })
+        .await
     }
 
     /// Heads unsealed since before `by`, a page per shard (the checkpoint run's work).

@@ -58,9 +58,7 @@ impl Store {
         contact: &UserId,
     ) -> Result<Vec<ConsentEntry>, StoreError> {
         let pages = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", s(keys::consent_log_pk(org, contact)))

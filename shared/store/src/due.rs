@@ -14,9 +14,7 @@ impl Store {
     ) -> Result<Vec<Item>, StoreError> {
         let index = Index::Gsi1;
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :p AND #sk < :before")
             .expression_attribute_names("#pk", index.pk())

@@ -114,9 +114,7 @@ impl Store {
         let filtered = !q.filter.is_empty();
         let (projection, projected) = row_projection(&q.scope, &key_attributes);
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :pk")
             .set_filter_expression(filtered.then(|| filter.terms.join(" AND ")))

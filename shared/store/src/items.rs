@@ -276,22 +276,15 @@ impl crate::Store {
                 )
             })
             .transpose()?;
-        let out = self
-            .client
+        let query = self
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", gpk)
             .expression_attribute_values(":pk", s(partition))
             .scan_index_forward(forward)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
-        Ok(crate::Page { items, next: out.last_evaluated_key().and_then(crate::Cursor::encode) })
+            .limit(limit);
+        self.data_page(query, start).await
     }
 
     /// One page of the org's table partition `pk`, from `cursor` (checked to be this
@@ -306,22 +299,15 @@ impl crate::Store {
         forward: bool,
     ) -> Result<crate::Page<T>, StoreError> {
         let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
-        let out = self
-            .client
+        let query = self
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", s(pk))
             .consistent_read(true)
             .scan_index_forward(forward)
-            .set_limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let items = out.items().iter().map(data).collect::<Result<_, _>>()?;
-        Ok(crate::Page { items, next: out.last_evaluated_key().and_then(crate::Cursor::encode) })
+            .set_limit(limit);
+        self.data_page(query, start).await
     }
 
     /// Writes `value` under `data` in the item at `key`, replacing it.

@@ -21,6 +21,7 @@ mod metrics;
 mod notify;
 mod once;
 mod outbox;
+mod pages;
 mod quota;
 mod records;
 pub mod retry;

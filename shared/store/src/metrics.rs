@@ -97,9 +97,7 @@ impl Store {
         let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
         let bound = format!("{}{}", &MessageId::new_at(ms).to_string()[..10], "Z".repeat(16));
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND #sk <= :bound")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", keys::SK)
@@ -162,9 +160,7 @@ impl Store {
         while month < to {
             let (list, partition) = keys::cycle_list(org, &month);
             let mut pages = self
-                .client
                 .query()
-                .table_name(&self.table)
                 .index_name(list.name())
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                 .expression_attribute_names("#pk", list.pk())
@@ -199,9 +195,7 @@ impl Store {
         let (index, partition) = scope.partition(Some(status));
         let expression = filter.expression(&scope)?;
         let mut pages = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :pk")
             .set_filter_expression((!expression.terms.is_empty()).then(|| expression.terms.join(" AND ")))

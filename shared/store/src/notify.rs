@@ -17,7 +17,7 @@ use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, Pen
 use domain::{LogId, MessageId, OrgId, ThreadId, User, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::items::{self, data, key, n, s, Item};
+use crate::items::{self, data, key, n, s, take_data, Item};
 use crate::keys::{self, Due, Index, BUCKET_SK, PAID_SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::tx::{self, Condition, TxOutcome};
@@ -368,40 +368,23 @@ impl Store {
         limit: usize,
         urgent_only: bool,
     ) -> Result<Vec<PendingNotification>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        // Pages on: notifications sent since the floor stay, marked, and may fill pages.
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :floor AND :last")
-                .filter_expression("attribute_not_exists(sent_at)")
-                .expression_attribute_values(":pk", s(keys::notify_pk(&bucket.org, &bucket.user)))
-                .expression_attribute_values(":floor", s(&bucket.floor))
-                .expression_attribute_values(":last", s(keys::PENDING_LAST))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            if urgent_only {
-                query = query
-                    .filter_expression("attribute_not_exists(sent_at) AND #d.#urgent = :true")
-                    .expression_attribute_names("#d", items::DATA)
-                    .expression_attribute_names("#urgent", "urgent")
-                    .expression_attribute_values(":true", AttributeValue::Bool(true));
-            }
-            let out = query.send().await.map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                found.push(data::<PendingNotification>(item)?);
-                if found.len() == limit {
-                    return Ok(found);
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(found),
-            }
+        let mut query = self
+            .query()
+            .key_condition_expression("pk = :pk AND sk BETWEEN :floor AND :last")
+            .filter_expression("attribute_not_exists(sent_at)")
+            .expression_attribute_values(":pk", s(keys::notify_pk(&bucket.org, &bucket.user)))
+            .expression_attribute_values(":floor", s(&bucket.floor))
+            .expression_attribute_values(":last", s(keys::PENDING_LAST))
+            .consistent_read(true);
+        if urgent_only {
+            query = query
+                .filter_expression("attribute_not_exists(sent_at) AND #d.#urgent = :true")
+                .expression_attribute_names("#d", items::DATA)
+                .expression_attribute_names("#urgent", "urgent")
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        // Reads on: notifications sent since the floor stay, marked, and may fill pages.
+        self.read_on(query, limit, |mut item| take_data(&mut item).map(Some)).await
     }
 
     /// A recipient's allowance on paid channels, if they used one recently.
@@ -421,9 +404,7 @@ impl Store {
         limit: i32,
     ) -> Result<Vec<FailedNotification>, StoreError> {
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
             .expression_attribute_values(":pk", s(keys::notify_pk(org, user)))
             .expression_attribute_values(":p", s(keys::FAILED_PREFIX))
@@ -656,9 +637,7 @@ impl Store {
         limit: i32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(keys::delivery_pk(org, user)))
             .scan_index_forward(false)

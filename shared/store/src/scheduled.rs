@@ -170,9 +170,7 @@ impl Store {
     pub async fn count_scheduled(&self, org: &OrgId, author: &UserId) -> Result<usize, StoreError> {
         let (index, partition) = ScheduledList::Author(author).partition(org);
         let pages = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", index.pk())

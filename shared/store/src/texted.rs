@@ -61,9 +61,7 @@ impl Store {
     /// Everyone texted at `phone` in categories that need consent (one Query).
     pub async fn texted_at(&self, phone: &str) -> Result<Vec<Texted>, StoreError> {
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", s(keys::sms_pk(phone)))

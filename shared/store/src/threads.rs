@@ -4,6 +4,8 @@
 //! conditioned on the version it read, and retried on a fresh read if it lost the race,
 //! so concurrent writers never overwrite each other.
 
+use std::ops::ControlFlow;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use domain::events::OutboxEvent;
@@ -162,29 +164,24 @@ impl Store {
         let mut triage = None;
         let mut participants = Vec::new();
         let mut messages = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            query = match &reach {
-                Reach::All => query.key_condition_expression("#pk = :pk"),
-                Reach::Head => query
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
-                    .expression_attribute_names("#sk", SK)
-                    .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX)),
-                Reach::UpTo(sk) => query
-                    .key_condition_expression("#pk = :pk AND #sk <= :upto")
-                    .expression_attribute_names("#sk", SK)
-                    .expression_attribute_values(":upto", s(sk.clone())),
-            };
-            let out = query.send().await.map_err(StoreError::unavailable)?;
-            for mut item in out.items.unwrap_or_default() {
+        let query = self
+            .query()
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(keys::thread_pk(org, id)))
+            .consistent_read(true);
+        let query = match &reach {
+            Reach::All => query.key_condition_expression("#pk = :pk"),
+            Reach::Head => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :meta)")
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":meta", s(keys::THREAD_HEAD_PREFIX)),
+            Reach::UpTo(sk) => query
+                .key_condition_expression("#pk = :pk AND #sk <= :upto")
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":upto", s(sk.clone())),
+        };
+        self.each_page(query, |items| {
+            for mut item in items {
                 let Some(AttributeValue::S(sk)) = item.remove(SK) else { continue };
                 let item = &mut item;
                 match sk.as_str() {
@@ -207,11 +204,10 @@ impl Store {
                     _ => {}
                 }
             }
-            match out.last_evaluated_key {
-                Some(key) if reach != Reach::Head => start = Some(key),
-                _ => break,
-            }
-        }
+            // The head's items fit in one page; the rest of the partition is not wanted.
+            Ok(if reach == Reach::Head { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })
+        .await?;
         let Some(mut thread) = thread else { return Ok(None) };
         let triage_rev = triage.map(|(triage, rev)| {
             thread.triage = Some(triage);
@@ -746,40 +742,29 @@ impl Store {
         pk: &str,
         id: &MessageId,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .filter_expression("#internal = :false AND #d.#type = :message")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#internal", items::INTERNAL)
-                .expression_attribute_names("#d", items::DATA)
-                .expression_attribute_names("#type", "type")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":from", s(keys::TIMELINE_PREFIX))
-                .expression_attribute_values(":to", s(keys::timeline_sk(*id)))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .expression_attribute_values(":message", s("message"))
-                .scan_index_forward(false)
-                .limit(100)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                if let TimelineItem::Message(m) = data::<TimelineItem>(item)? {
-                    return Ok(Some(m));
-                }
-            }
-            match out.last_evaluated_key() {
-                Some(next) => start = Some(next.clone()),
-                None => return Ok(None),
-            }
-        }
+        let query = self
+            .query()
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .filter_expression("#internal = :false AND #d.#type = :message")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#internal", items::INTERNAL)
+            .expression_attribute_names("#d", items::DATA)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(keys::TIMELINE_PREFIX))
+            .expression_attribute_values(":to", s(keys::timeline_sk(*id)))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":message", s("message"))
+            .scan_index_forward(false)
+            .limit(100);
+        let newest = self
+            .read_on(query, 1, |mut item| match take_data::<TimelineItem>(&mut item)? {
+                TimelineItem::Message(m) => Ok(Some(m)),
+                TimelineItem::Event(_) => Ok(None),
+            })
+            .await?;
+        Ok(newest.into_iter().next())
     }
 
     /// The first answer recorded for an idempotency key, if any.

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{MessageId, OrgId, ThreadId};
 
-use crate::items::{data, s, take_data, INTERNAL};
+use crate::items::{data, s, INTERNAL};
 use crate::keys::{self, PK, SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::{Cursor, Page, Store, StoreError};
@@ -22,26 +22,20 @@ impl Store {
         let pk = keys::thread_pk(org, thread);
         let start = cursor.map(|c| c.decode(&[PK, SK], (PK, &pk), &keys::org_prefix(org))).transpose()?;
         let mut query = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :tl)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":tl", s(keys::TIMELINE_PREFIX))
-            .limit(limit)
-            .set_exclusive_start_key(start);
+            .limit(limit);
         if !include_internal {
             query = query
                 .filter_expression("#internal = :false")
                 .expression_attribute_names("#internal", INTERNAL)
                 .expression_attribute_values(":false", AttributeValue::Bool(false));
         }
-        let out = query.send().await.map_err(StoreError::unavailable)?;
-        let next = out.last_evaluated_key().and_then(Cursor::encode);
-        let items = out.items.unwrap_or_default().into_iter().map(|mut item| take_data(&mut item));
-        Ok(Page { items: items.collect::<Result<_, _>>()?, next })
+        self.data_page(query, start).await
     }
 
     /// Up to `limit` messages of a thread newer than `after`, oldest first, as a reader who
@@ -57,9 +51,7 @@ impl Store {
         // Timeline keys sort after `TL#{after}` and before `TL$` (the next prefix).
         let end = format!("{}\u{7f}", keys::TIMELINE_PREFIX);
         let pages = self
-            .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :after AND :end")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)

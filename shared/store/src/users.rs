@@ -228,9 +228,7 @@ impl Store {
             names.insert("#kind".into(), "kind".into());
         }
         let query = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression(condition)
             .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
@@ -257,9 +255,7 @@ impl Store {
     pub async fn facility_admins(&self, org: &OrgId, max_pages: usize) -> Result<Vec<User>, StoreError> {
         let (index, partition) = ContactList::All.partition(org);
         let mut pages = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index.name())
             .key_condition_expression("#pk = :p")
             .filter_expression("#d.#role = :admin AND #state = :active")
@@ -289,9 +285,7 @@ impl Store {
         for status in [ThreadStatus::Unread, ThreadStatus::Open] {
             let (index, partition) = inbox.partition(Some(status));
             let out = self
-                .client
                 .query()
-                .table_name(&self.table)
                 .index_name(index.name())
                 .key_condition_expression("#pk = :p")
                 .expression_attribute_names("#pk", index.pk())
@@ -315,26 +309,9 @@ impl Store {
 
     /// A contact's audit trail, oldest first, every page of it.
     pub async fn audit_trail(&self, org: &OrgId, subject: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(keys::audit_pk(org, subject)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for item in out.items() {
-                entries.push(data::<AuditEntry>(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(entries),
-            }
-        }
+        let query = (self.query())
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(keys::audit_pk(org, subject)));
+        self.read_all(query).await
     }
 }
