@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use crate::items::{Item, SetExpression};
@@ -87,74 +90,67 @@ impl Store {
 
     /// A put, update or delete as a plain write, its outcome told as a transaction's of one.
     async fn single(&self, item: TransactWriteItem) -> Result<TxOutcome, StoreError> {
-        fn outcome<E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static, R>(
-            out: Result<R, SdkError<E>>,
-            failed_condition: impl Fn(&E) -> bool,
-            conflicted: impl Fn(&E) -> bool,
-        ) -> Result<TxOutcome, StoreError> {
-            let reason = |code: &str| Ok(TxOutcome::Cancelled(vec![Some(code.to_owned())]));
-            match out {
-                Ok(_) => Ok(TxOutcome::Committed),
-                Err(e) if e.as_service_error().is_some_and(&failed_condition) => {
-                    reason("ConditionalCheckFailed")
-                }
-                // The item is in another transaction under way: worth retrying, as a conflict.
-                Err(e) if e.as_service_error().is_some_and(&conflicted) => reason("TransactionConflict"),
-                // Throttled, as a transaction's item would be: its callers' retries take it.
-                Err(e)
-                    if e.as_service_error().and_then(|e| e.meta().code()) == Some("ThrottlingException") =>
-                {
-                    reason("ThrottlingError")
-                }
-                Err(e) => Err(StoreError::unavailable(e)),
-            }
+        // The condition, with its names and values, on a single write's builder.
+        macro_rules! conditioned {
+            ($builder:expr, $write:ident) => {
+                $builder
+                    .set_condition_expression($write.condition_expression)
+                    .set_expression_attribute_names($write.expression_attribute_names)
+                    .set_expression_attribute_values($write.expression_attribute_values)
+            };
         }
         if let Some(put) = item.put {
-            let out = (self.client.put_item())
-                .table_name(put.table_name)
-                .set_item(Some(put.item))
-                .set_condition_expression(put.condition_expression)
-                .set_expression_attribute_names(put.expression_attribute_names)
-                .set_expression_attribute_values(put.expression_attribute_values)
-                .send()
-                .await;
-            outcome(
-                out,
-                |e| e.is_conditional_check_failed_exception(),
-                |e| e.is_transaction_conflict_exception(),
-            )
+            let builder = self.client.put_item().table_name(put.table_name).set_item(Some(put.item));
+            outcome(conditioned!(builder, put).send().await)
         } else if let Some(update) = item.update {
-            let out = (self.client.update_item())
-                .table_name(update.table_name)
+            let builder = (self.client.update_item().table_name(update.table_name))
                 .set_key(Some(update.key))
-                .update_expression(update.update_expression)
-                .set_condition_expression(update.condition_expression)
-                .set_expression_attribute_names(update.expression_attribute_names)
-                .set_expression_attribute_values(update.expression_attribute_values)
-                .send()
-                .await;
-            outcome(
-                out,
-                |e| e.is_conditional_check_failed_exception(),
-                |e| e.is_transaction_conflict_exception(),
-            )
+                .update_expression(update.update_expression);
+            outcome(conditioned!(builder, update).send().await)
         } else if let Some(delete) = item.delete {
-            let out = (self.client.delete_item())
-                .table_name(delete.table_name)
-                .set_key(Some(delete.key))
-                .set_condition_expression(delete.condition_expression)
-                .set_expression_attribute_names(delete.expression_attribute_names)
-                .set_expression_attribute_values(delete.expression_attribute_values)
-                .send()
-                .await;
-            outcome(
-                out,
-                |e| e.is_conditional_check_failed_exception(),
-                |e| e.is_transaction_conflict_exception(),
-            )
+            let builder = self.client.delete_item().table_name(delete.table_name).set_key(Some(delete.key));
+            outcome(conditioned!(builder, delete).send().await)
         } else {
             Err(StoreError::unavailable(std::io::Error::other("an empty transaction item")))
         }
+    }
+}
+
+/// The error of a single PutItem, UpdateItem or DeleteItem.
+trait WriteError: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static {
+    fn failed_condition(&self) -> bool;
+    fn conflicted(&self) -> bool;
+}
+
+macro_rules! write_error {
+    ($($error:ty),*) => {$(
+        impl WriteError for $error {
+            fn failed_condition(&self) -> bool {
+                self.is_conditional_check_failed_exception()
+            }
+            fn conflicted(&self) -> bool {
+                self.is_transaction_conflict_exception()
+            }
+        }
+    )*};
+}
+write_error!(PutItemError, UpdateItemError, DeleteItemError);
+
+/// A single write's outcome, told as a transaction's of one.
+fn outcome<E: WriteError, R>(out: Result<R, SdkError<E>>) -> Result<TxOutcome, StoreError> {
+    let reason = |code: &str| Ok(TxOutcome::Cancelled(vec![Some(code.to_owned())]));
+    match out {
+        Ok(_) => Ok(TxOutcome::Committed),
+        Err(e) if e.as_service_error().is_some_and(WriteError::failed_condition) => {
+            reason("ConditionalCheckFailed")
+        }
+        // The item is in another transaction under way: worth retrying, as a conflict.
+        Err(e) if e.as_service_error().is_some_and(WriteError::conflicted) => reason("TransactionConflict"),
+        // Throttled, as a transaction's item would be: its callers' retries take it.
+        Err(e) if e.as_service_error().and_then(|e| e.meta().code()) == Some("ThrottlingException") => {
+            reason("ThrottlingError")
+        }
+        Err(e) => Err(StoreError::unavailable(e)),
     }
 }
 
