@@ -1,18 +1,7 @@
 //! The `automation` Lambda function: consumes the automation queue (new threads and
 //! messages) with partial batch failures; answers residents outside business hours.
 
-use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let app = app::App::from_env().await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        queue::batch::process(event.payload, |e| app::automation::handle(app, e))
-            .await
-            .map_err(lambda_runtime::Error::from)
-    }))
-    .await
+    queue::consumer::serve_each(app::App::from_env(), app::automation::handle).await
 }

@@ -1,17 +1,6 @@
 //! The `router` Lambda function: consumes the routing queue with partial batch failures.
 
-use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{service_fn, LambdaEvent};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let app = app::App::from_env().await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        queue::batch::process(event.payload, |e| app::router::handle(app, e))
-            .await
-            .map_err(lambda_runtime::Error::from)
-    }))
-    .await
+    queue::consumer::serve_each(app::App::from_env(), app::router::handle).await
 }

@@ -4,6 +4,7 @@
 //! idempotent on the event id. [`batch`] takes the SQS batches the consumers receive.
 
 pub mod batch;
+pub mod consumer;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
