@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::cost::{bill, Prices};
-use crate::meter::CallMeter;
-use crate::{token, Stack};
+use crate::section::Section;
 
 /// Messages of the consumer's share.
 const MESSAGES: usize = 30;
@@ -19,14 +17,10 @@ const EXPORTED: usize = 1_000;
 const FILL_CONCURRENCY: usize = 8;
 
 /// The section of BENCHMARKS.md.
-pub async fn figures(
-    stack: &Stack,
-    meter: &CallMeter,
-    prices: &Prices,
-    memory_gb: f64,
-) -> anyhow::Result<String> {
+pub async fn figures(section: &Section<'_>) -> anyhow::Result<String> {
+    let (stack, meter) = (section.stack, section.meter);
     let http = reqwest::Client::new();
-    let admin = token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600);
+    let admin = section.admin_token();
     let post = |path: String, body: Value| {
         let (http, admin) = (http.clone(), admin.clone());
         async move {
@@ -62,10 +56,9 @@ pub async fn figures(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let calls: Vec<_> = meter.take().into_iter().filter(|c| c.function == Some("AuditFunction")).collect();
-    let per = |op: &str| calls.iter().filter(|c| c.operation == op).count() as f64 / MESSAGES as f64;
-    let (rru, wru) = calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units));
-    let cost = bill(prices, &calls, Duration::ZERO, MESSAGES as f64 / prices.sqs_batch_size, 0.0, memory_gb);
+    let share = section.consumer_share("AuditFunction", MESSAGES);
+    let operations = ["GetItem", "Query", "TransactWriteItems"].map(|op| (op, share.per(op)));
+    let consumer = share.describe(&operations, "", "");
     let entry_bytes = {
         let page = stack.store.chain_entries(&org, &id, None, 10).await?;
         let sizes: Vec<usize> =
@@ -117,22 +110,11 @@ pub async fn figures(
     let offline = started.elapsed();
 
     Ok(format!(
-        "\n## Audit chain and exports\n\nThe audit consumer per message: {:.2} calls (GetItem {:.2}, Query {:.2}, \
-         TransactWriteItems {:.2}), {:.1} RRU / {:.1} WRU; **${:.4} per 1,000 messages** (DynamoDB ${:.4}, SQS ${:.4}, \
-         Lambda ${:.4}); entries are {entry_bytes} B of JSON each. Its calls are also in the cost model's consumer \
+        "\n## Audit chain and exports\n\nThe audit consumer per message: {consumer}; entries are {entry_bytes} B of \
+         JSON each. Its calls are also in the cost model's consumer \
          share below.\n\nA thread of {EXPORTED} messages ({} entries): JSON export **{} ms** ({:.0} KB; the first, \
          which catches the chain up, {} ms), PDF **{} ms** ({:.0} KB), `POST /v1/audit/verify` **{} ms** (against \
          the record too), offline check {} ms.\n",
-        calls.len() as f64 / MESSAGES as f64,
-        per("GetItem"),
-        per("Query"),
-        per("TransactWriteItems"),
-        rru / MESSAGES as f64,
-        wru / MESSAGES as f64,
-        cost.total() * 1000.0 / MESSAGES as f64,
-        cost.dynamodb * 1000.0 / MESSAGES as f64,
-        cost.sqs * 1000.0 / MESSAGES as f64,
-        cost.lambda * 1000.0 / MESSAGES as f64,
         parsed.chain.len(),
         json_time.as_millis(),
         json_bytes.len() as f64 / 1024.0,

@@ -17,6 +17,7 @@ pub mod meter;
 pub mod portfolio;
 pub mod provision;
 pub mod proxy;
+pub mod section;
 pub mod seed;
 pub mod sink;
 pub mod stack;

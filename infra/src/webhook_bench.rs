@@ -8,10 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::cost::{bill, Prices};
-use crate::meter::CallMeter;
+use crate::section::Section;
 use crate::webhook_sink::WebhookSink;
-use crate::{token, Stack};
 
 const MESSAGES: usize = 30;
 
@@ -21,14 +19,10 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 /// The section of BENCHMARKS.md.
-pub async fn figures(
-    stack: &Stack,
-    meter: &CallMeter,
-    prices: &Prices,
-    memory_gb: f64,
-) -> anyhow::Result<String> {
+pub async fn figures(section: &Section<'_>) -> anyhow::Result<String> {
+    let (stack, meter) = (section.stack, section.meter);
     let http = reqwest::Client::new();
-    let admin = token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600);
+    let admin = section.admin_token();
     let receiver = WebhookSink::start().await?;
     let made: Value = http
         .post(format!("{}/v1/webhooks", stack.url))
@@ -76,10 +70,11 @@ pub async fn figures(
     }
     // The consumer's settling write may come a moment after the receipt.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let calls: Vec<_> = meter.take().into_iter().filter(|c| c.function == Some("WebhooksFunction")).collect();
-    let per = |op: &str| calls.iter().filter(|c| c.operation == op).count() as f64 / MESSAGES as f64;
-    let (rru, wru) = calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units));
-    let cost = bill(prices, &calls, Duration::ZERO, MESSAGES as f64 / prices.sqs_batch_size, 0.0, memory_gb);
+    let share = section.consumer_share("WebhooksFunction", MESSAGES);
+    let mut operations = ["Query", "GetItem", "PutItem"].map(|op| (op, share.per(op))).to_vec();
+    operations.push(("SQS", share.per_service("sqs")));
+    let consumer =
+        share.describe(&operations, " to one endpoint", "; each further endpoint adds its PutItems");
     let deleted =
         http.delete(format!("{}/v1/webhooks/{webhook}", stack.url)).bearer_auth(&admin).send().await?;
     anyhow::ensure!(deleted.status().is_success(), "deleting the bench's webhook");
@@ -88,22 +83,9 @@ pub async fn figures(
         "\n## Webhooks\n\nFrom a staff message's post (the API's 201) to its signed delivery at an endpoint on loopback \
          ({MESSAGES} messages one after another, local stack): **{} ms** at p50, {} ms at p99. The path: outbox relay → \
          SNS → webhook queue → the webhooks consumer (endpoints cached a second locally, a minute in AWS) → HTTP POST.\n\n\
-         The consumer per delivered message: {:.2} calls (Query {:.2}, GetItem {:.2}, PutItem {:.2}, SQS {:.2}), \
-         {:.1} RRU / {:.1} WRU; **${:.4} per 1,000 messages** to one endpoint (DynamoDB ${:.4}, SQS ${:.4}, Lambda \
-         ${:.4}; each further endpoint adds its PutItems). Orgs without endpoints pay one cached Query a minute per \
+         The consumer per delivered message: {consumer}. Orgs without endpoints pay one cached Query a minute per \
          function instance and the queue's receive.\n",
         percentile(&times, 0.5).as_millis(),
         percentile(&times, 0.99).as_millis(),
-        calls.len() as f64 / MESSAGES as f64,
-        per("Query"),
-        per("GetItem"),
-        per("PutItem"),
-        calls.iter().filter(|c| c.service == "sqs").count() as f64 / MESSAGES as f64,
-        rru / MESSAGES as f64,
-        wru / MESSAGES as f64,
-        cost.total() * 1000.0 / MESSAGES as f64,
-        cost.dynamodb * 1000.0 / MESSAGES as f64,
-        cost.sqs * 1000.0 / MESSAGES as f64,
-        cost.lambda * 1000.0 / MESSAGES as f64,
     ))
 }

@@ -12,6 +12,7 @@ use infra::cost::{bill, Bill, Prices};
 use infra::cpu::{process_cpu, CpuMeter};
 use infra::load::percentile;
 use infra::meter::{Call, CallMeter};
+use infra::section::Section;
 use infra::stack::queue_depth;
 use infra::targets::{self, RouteFigures};
 use infra::{coldstart, token, Stack, StackOptions};
@@ -416,9 +417,10 @@ async fn main() -> anyhow::Result<()> {
     let campaign = campaign_figures(&stack, &meter, &prices, memory).await?;
     let triage = infra::triage_bench::figures(&stack).await?;
     meter.take();
-    let webhooks = infra::webhook_bench::figures(&stack, &meter, &prices, memory).await?;
+    let section = Section { stack: &stack, meter: &meter, prices: &prices, memory_gb: memory };
+    let webhooks = infra::webhook_bench::figures(&section).await?;
     meter.take();
-    let audit = infra::audit_bench::figures(&stack, &meter, &prices, memory).await?;
+    let audit = infra::audit_bench::figures(&section).await?;
     meter.take();
     let idle_scale = drain_time.as_secs_f64() / idle_window.as_secs_f64();
     // Every batch the event sources handed over is an invocation; every message a queue

@@ -27,7 +27,9 @@ where
     let state = start(state).await?;
     let handle = &handle;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        batch::process(event.payload, |record| handle(state, record)).await.map_err(lambda_runtime::Error::from)
+        batch::process(event.payload, |record| handle(state, record))
+            .await
+            .map_err(lambda_runtime::Error::from)
     }))
     .await
 }
