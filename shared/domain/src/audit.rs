@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::attachment::ContentType;
 use crate::merkle;
 use crate::messaging::AutomatedKind;
+use crate::thread::EventKind;
 use crate::{LinkedRecord, Priority, ThreadStatus, UserId};
 
 /// The `prev_hash` of a chain's first entry.
@@ -32,25 +33,32 @@ pub const EXPORT_FORMAT: &str = "resident-messaging-export/2";
 /// Exports made before stop 37, still verified.
 const EXPORT_FORMAT_1: &str = "resident-messaging-export/1";
 
-/// What an entry records.
+/// What an entry records: the thread's opening, a message or note, or one of the events its
+/// timeline shows. On the wire each is its name (`thread_opened`, `status_changed`…).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 #[schema(as = ChainAction)]
 pub enum Action {
+    Thread(ThreadAction),
+    Event(EventKind),
+}
+
+/// What an entry records that is not a timeline event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadAction {
     /// The thread was started (topic, subject, category, resident, first link).
     ThreadOpened,
     MessagePosted,
     /// An internal note: withheld from exports without internal notes, its entry still
     /// chained (its hash reveals nothing of the note).
     NotePosted,
-    StatusChanged,
-    PriorityChanged,
-    LinkedRecordChanged,
-    ParticipantJoined,
-    ParticipantLeft,
-    Escalated,
-    Acknowledged,
-    TriageCorrected,
+}
+
+impl Action {
+    pub const THREAD_OPENED: Self = Self::Thread(ThreadAction::ThreadOpened);
+    pub const MESSAGE_POSTED: Self = Self::Thread(ThreadAction::MessagePosted);
+    pub const NOTE_POSTED: Self = Self::Thread(ThreadAction::NotePosted);
 }
 
 /// One entry of a thread's chain.
@@ -461,7 +469,7 @@ impl ExportMessage {
         Change {
             at: self.created_at,
             actor_id: self.author_id.clone(),
-            action: if self.internal { Action::NotePosted } else { Action::MessagePosted },
+            action: if self.internal { Action::NOTE_POSTED } else { Action::MESSAGE_POSTED },
             source_id: self.id.clone(),
             data: json!({
                 "message_id": self.id,
@@ -575,7 +583,7 @@ pub fn verify_export(export: &Export) -> Verification {
     for entry in &export.chain {
         let bad = |reason: &str| Verification::bad(Some(entry.seq), reason.to_owned());
         match (entry.action, &entry.data) {
-            (Action::ThreadOpened, data) => {
+            (Action::THREAD_OPENED, data) => {
                 // Priority and link may have changed since (checked below); the rest never does.
                 let t = &export.thread;
                 let thread = t.opened_data(&export.org_id, Priority::Normal, None);
@@ -598,7 +606,7 @@ pub fn verify_export(export: &Export) -> Verification {
                     return bad("the thread's opening does not match the export's thread");
                 }
             }
-            (Action::NotePosted, None) if !export.include_internal => {}
+            (Action::NOTE_POSTED, None) if !export.include_internal => {}
             (_, None) => return bad("only internal notes are withheld, and only without internal notes"),
             (_, Some(_)) => {
                 let Some(item) = items.next() else { return bad("the entry's message or event is missing") };
@@ -634,11 +642,11 @@ fn verify_current_fields(export: &Export) -> Result<(), Verification> {
     let (mut priority, mut link, mut last) = (None, None, None);
     for entry in &export.chain {
         let Some(data) = &entry.data else { continue };
-        if matches!(entry.action, Action::ThreadOpened | Action::PriorityChanged) {
+        if matches!(entry.action, Action::THREAD_OPENED | Action::Event(EventKind::PriorityChanged)) {
             priority = data.get("priority").cloned();
             last = Some(entry.seq);
         }
-        if matches!(entry.action, Action::ThreadOpened | Action::LinkedRecordChanged) {
+        if matches!(entry.action, Action::THREAD_OPENED | Action::Event(EventKind::LinkedRecordChanged)) {
             link = data.get("linked_record").cloned();
             last = Some(entry.seq);
         }
@@ -738,7 +746,7 @@ mod tests {
         let opened = Change {
             at: thread.created_at,
             actor_id: user("resident-1"),
-            action: Action::ThreadOpened,
+            action: Action::THREAD_OPENED,
             source_id: "T1".into(),
             data: thread.opened_data("demo", Priority::Urgent, None),
         };
@@ -747,7 +755,7 @@ mod tests {
             ExportItem::Message(message("M2", "Tenant called twice", true)),
             ExportItem::Event(ExportEvent {
                 id: "E1".into(),
-                action: Action::PriorityChanged,
+                action: Action::Event(EventKind::PriorityChanged),
                 actor_id: user("manager-1"),
                 subject_id: None,
                 status: None,
@@ -767,7 +775,7 @@ mod tests {
         } else {
             let public = items.into_iter().filter(|i| !matches!(i, ExportItem::Message(m) if m.internal));
             let chain =
-                chain.iter().map(|e| if e.action == Action::NotePosted { e.withheld() } else { e.clone() });
+                chain.iter().map(|e| if e.action == Action::NOTE_POSTED { e.withheld() } else { e.clone() });
             (public.collect(), chain.collect())
         };
         Export {
@@ -908,7 +916,7 @@ mod tests {
         let change = Change {
             at: at("2026-12-05T10:00:00.123456Z"),
             actor_id: user("u1"),
-            action: Action::MessagePosted,
+            action: Action::MESSAGE_POSTED,
             source_id: "M1".into(),
             data: json!({"b": "é", "a": 1}),
         };
@@ -1000,5 +1008,44 @@ mod tests {
         let mut e = export(true);
         e.thread.subject = "Nothing happened".into();
         assert_eq!(verify_export(&e).first_bad_seq, Some(1));
+    }
+
+    #[test]
+    fn every_action_keeps_its_wire_name_and_so_its_entries_hashes() {
+        // Chains recorded before actions were split in two (thread actions, timeline events)
+        // must verify as they did: the name is what an entry's hash covers.
+        let names = [
+            "thread_opened",
+            "message_posted",
+            "note_posted",
+            "status_changed",
+            "priority_changed",
+            "linked_record_changed",
+            "participant_joined",
+            "participant_left",
+            "escalated",
+            "acknowledged",
+            "triage_corrected",
+        ];
+        let mut hashes = Vec::new();
+        let mut prev: Option<(u64, String)> = None;
+        for name in names {
+            let action: Action = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!(serde_json::to_value(action).unwrap(), json!(name));
+            let change = Change {
+                at: at("2026-12-01T10:00:00Z"),
+                actor_id: user("admin-1"),
+                action,
+                source_id: "01JEXAMPLE".into(),
+                data: json!({"name": name}),
+            };
+            let entry = ChainEntry::chain(change, prev.as_ref().map(|(seq, hash)| (*seq, hash.as_str())));
+            prev = Some((entry.seq, entry.hash.clone()));
+            hashes.push(entry.hash);
+        }
+        assert_eq!(
+            hashes.last().unwrap(),
+            "0d88797c895143597b582f1b712baaa08b8a3bceb843f122306195688e407a3f"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The thread status machine and priority.
+//! The thread status machine and priority, and the kinds of event a timeline shows.
 //!
 //! unread (a resident wrote last) → open (staff answered) → resolved (staff closed it) →
 //! archived (after the org's archive period, or by staff). A resident's message re-opens
@@ -7,6 +7,24 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{DomainError, ErrorCode, Role};
+
+/// What happened to a thread, as its timeline shows it between messages (and its audit
+/// chain records it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    StatusChanged,
+    PriorityChanged,
+    LinkedRecordChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    /// Triage escalated the thread (again, when nobody acknowledged it in time).
+    Escalated,
+    /// A staff member acknowledged the escalation.
+    Acknowledged,
+    /// A staff member corrected triage's path.
+    TriageCorrected,
+}
 
 /// unread: a resident wrote last; open: staff answered; resolved: staff closed it; archived:
 /// put away (can be re-opened).

@@ -2,6 +2,7 @@
 //! the API returns, so one definition serves storage and the wire.
 
 use chrono::{DateTime, Utc};
+pub use domain::thread::EventKind;
 use domain::{
     EntryId, EventId, LinkedRecord, MessageBody, MessageId, OrgId, Priority, Role, Subject, ThreadId,
     ThreadStatus, Topic, UserId,
@@ -208,22 +209,6 @@ impl MessageRecord {
             at: self.created_at,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    StatusChanged,
-    PriorityChanged,
-    LinkedRecordChanged,
-    ParticipantJoined,
-    ParticipantLeft,
-    /// Triage escalated the thread (again, when nobody acknowledged it in time).
-    Escalated,
-    /// A staff member acknowledged the escalation.
-    Acknowledged,
-    /// A staff member corrected triage's path.
-    TriageCorrected,
 }
 
 /// Something that happened to a thread, shown in its timeline between messages.

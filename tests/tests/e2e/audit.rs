@@ -104,7 +104,7 @@ async fn every_change_is_chained_and_the_export_verifies_with_and_without_intern
     let public = export(&w, &id, false).await;
     let text = serde_json::to_string(&public).unwrap();
     assert!(!text.contains("owes"), "an internal note leaked into an export without them");
-    let note = public.chain.iter().find(|e| e.action == domain::audit::Action::NotePosted).unwrap();
+    let note = public.chain.iter().find(|e| e.action == domain::audit::Action::NOTE_POSTED).unwrap();
     assert!(note.data.is_none(), "the note's entry is there, withheld");
     let verdict = verify(&w, &public).await;
     assert_eq!(verdict["valid"], true, "{verdict}");

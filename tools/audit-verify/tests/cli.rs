@@ -30,7 +30,7 @@ fn sample() -> Export {
     let opened = Change {
         at,
         actor_id: resident.clone(),
-        action: Action::ThreadOpened,
+        action: Action::THREAD_OPENED,
         source_id: thread.id.clone(),
         data: thread.opened_data("demo", Priority::Normal, None),
     };

@@ -8,7 +8,7 @@ use domain::audit::{
     ExportMessage, ExportParticipant, ExportThread, Verification, EXPORT_FORMAT,
 };
 use domain::{policy, DomainError, ErrorCode, User};
-use store::{EventKind, EventRecord, MessageRecord, ThreadRecord, TimelineItem};
+use store::{EventRecord, MessageRecord, ThreadRecord, TimelineItem};
 
 use super::catch_up;
 use crate::conversation::load_readable;
@@ -71,10 +71,10 @@ pub async fn export(
         .collect();
     let mut items = Vec::new();
     for entry in &mut chain {
-        if entry.action == Action::ThreadOpened {
+        if entry.action == Action::THREAD_OPENED {
             continue;
         }
-        if entry.action == Action::NotePosted && !include_internal {
+        if entry.action == Action::NOTE_POSTED && !include_internal {
             *entry = entry.withheld();
             continue;
         }
@@ -273,16 +273,7 @@ fn message(m: &MessageRecord) -> ExportMessage {
 fn event(e: &EventRecord) -> ExportEvent {
     ExportEvent {
         id: e.id.to_string(),
-        action: match e.event {
-            EventKind::StatusChanged => Action::StatusChanged,
-            EventKind::PriorityChanged => Action::PriorityChanged,
-            EventKind::LinkedRecordChanged => Action::LinkedRecordChanged,
-            EventKind::ParticipantJoined => Action::ParticipantJoined,
-            EventKind::ParticipantLeft => Action::ParticipantLeft,
-            EventKind::Escalated => Action::Escalated,
-            EventKind::Acknowledged => Action::Acknowledged,
-            EventKind::TriageCorrected => Action::TriageCorrected,
-        },
+        action: Action::Event(e.event),
         actor_id: e.actor_id.clone(),
         subject_id: e.subject_id.clone(),
         status: e.status,

@@ -259,7 +259,7 @@ fn opened(thread: &ThreadRecord) -> Change {
     Change {
         at: thread.created_at,
         actor_id: thread.created_by.clone(),
-        action: Action::ThreadOpened,
+        action: Action::THREAD_OPENED,
         source_id: thread.summary.id.to_string(),
         data: shown.opened_data(thread.org.as_str(), thread.summary.priority, thread.linked_record.as_ref()),
     }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::audit::{Action, Export, ExportEvent, ExportItem, ExportMessage};
+use domain::thread::EventKind;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use serde::Serialize;
 
@@ -97,10 +98,10 @@ fn lines(export: &Export) -> Vec<Line> {
     for entry in &export.chain {
         let tag = format!("#{} {}", entry.seq, &entry.hash[..12.min(entry.hash.len())]);
         match entry.action {
-            Action::ThreadOpened => {
+            Action::THREAD_OPENED => {
                 say(format!("{tag}  {}  thread started by {}", time(&entry.at), entry.actor_id), false)
             }
-            Action::NotePosted if entry.data.is_none() => {
+            Action::NOTE_POSTED if entry.data.is_none() => {
                 say(format!("{tag}  {}  internal note withheld", time(&entry.at)), false)
             }
             _ => match items.next() {
@@ -147,22 +148,22 @@ fn describe(e: &ExportEvent) -> String {
     let who = &e.actor_id;
     let subject = e.subject_id.as_ref().map_or("someone".to_owned(), |s| s.to_string());
     match e.action {
-        Action::StatusChanged => {
+        Action::Event(EventKind::StatusChanged) => {
             format!("{who} changed the status to {}", e.status.as_ref().map_or("?".into(), word))
         }
-        Action::PriorityChanged => {
+        Action::Event(EventKind::PriorityChanged) => {
             format!("{who} changed the priority to {}", e.priority.as_ref().map_or("?".into(), word))
         }
-        Action::LinkedRecordChanged => match &e.linked_record {
+        Action::Event(EventKind::LinkedRecordChanged) => match &e.linked_record {
             Some(l) => format!("{who} linked {} {}", l.kind, l.id),
             None => format!("{who} changed the linked record"),
         },
-        Action::ParticipantJoined => format!("{subject} joined (added by {who})"),
-        Action::ParticipantLeft => format!("{subject} left (removed by {who})"),
-        Action::Escalated => "triage escalated the thread".into(),
-        Action::Acknowledged => format!("{who} acknowledged the escalation"),
-        Action::TriageCorrected => format!("{who} corrected triage"),
-        Action::ThreadOpened | Action::MessagePosted | Action::NotePosted => format!("{who}"),
+        Action::Event(EventKind::ParticipantJoined) => format!("{subject} joined (added by {who})"),
+        Action::Event(EventKind::ParticipantLeft) => format!("{subject} left (removed by {who})"),
+        Action::Event(EventKind::Escalated) => "triage escalated the thread".into(),
+        Action::Event(EventKind::Acknowledged) => format!("{who} acknowledged the escalation"),
+        Action::Event(EventKind::TriageCorrected) => format!("{who} corrected triage"),
+        Action::Thread(_) => format!("{who}"),
     }
 }
 
