@@ -11,6 +11,9 @@ type Catalog = typeof en;
 export type Strings = { [K in keyof Catalog]: Catalog[K] extends string ? string : Record<string, string> };
 
 const fr: Strings = frCatalog;
+// A key French has and English lacks (a stray or misspelled one) fails the build too.
+const frOnly: Record<Exclude<keyof typeof frCatalog, keyof Catalog>, never> = {};
+void frOnly;
 
 export type Lang = "en" | "fr";
 const STORED = "lang";

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::batch;
 
 /// Runs a consumer that handles each record on its own, up to 8 at once. (One that
-/// handles a batch at once, as the audit and search consumers do, calls
+/// handles a batch at once, as the audit consumer and the search indexer do, calls
 /// [`crate::batch::process_together`] itself.)
 pub async fn serve_each<S, T, F, Fut, E>(
     state: impl Future<Output = Result<S, impl Into<lambda_runtime::Error>>>,

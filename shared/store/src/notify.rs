@@ -17,7 +17,7 @@ use domain::notify::{Channel, NotificationDefaults, NotificationPreferences, Pen
 use domain::{LogId, MessageId, OrgId, ThreadId, User, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::items::{self, data, key, n, s, take_data, Item};
+use crate::items::{self, data, key, n, s, Item};
 use crate::keys::{self, Due, Index, BUCKET_SK, PAID_SK};
 use crate::records::{MessageRecord, TimelineItem};
 use crate::tx::{self, Condition, TxOutcome};
@@ -384,7 +384,7 @@ impl Store {
                 .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
         // Reads on: notifications sent since the floor stay, marked, and may fill pages.
-        self.read_on(query, limit, |mut item| take_data(&mut item).map(Some)).await
+        self.read_records(query, limit).await
     }
 
     /// A recipient's allowance on paid channels, if they used one recently.

@@ -1,6 +1,8 @@
 //! Queries of the table: the builder with the table named, one page of records with the
-//! cursor after it, and reading on page after page. Each paged read of the store goes
-//! through here, so "from where, until when" is written once.
+//! cursor after it, and reading on page after page until a caller has what it wants, so
+//! "from where, until when" is written once. (Reads that count or collect every page as it
+//! comes use the SDK's paginator instead; a filtered list that fills its page is
+//! `filled.rs`.)
 
 use std::ops::ControlFlow;
 
@@ -73,11 +75,12 @@ impl Store {
         Ok(found)
     }
 
-    /// Every record `query` reads, through every page.
-    pub(crate) async fn read_all<T: DeserializeOwned>(
+    /// Up to `want` records `query` reads, page after page (`usize::MAX`: every one).
+    pub(crate) async fn read_records<T: DeserializeOwned>(
         &self,
         query: QueryFluentBuilder,
+        want: usize,
     ) -> Result<Vec<T>, StoreError> {
-        self.read_on(query, usize::MAX, |mut item| take_data(&mut item).map(Some)).await
+        self.read_on(query, want, |mut item| take_data(&mut item).map(Some)).await
     }
 }

@@ -89,9 +89,7 @@ impl Store {
     }
 
     fn templates_query(&self, pk: String) -> QueryFluentBuilder {
-        self.client
-            .query()
-            .table_name(&self.table)
+        self.query()
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)

@@ -312,6 +312,6 @@ impl Store {
         let query = (self.query())
             .key_condition_expression("pk = :p")
             .expression_attribute_values(":p", s(keys::audit_pk(org, subject)));
-        self.read_all(query).await
+        self.read_records(query, usize::MAX).await
     }
 }
