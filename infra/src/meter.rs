@@ -81,6 +81,11 @@ impl CallMeter {
     }
 }
 
+/// The read and write request units `calls` consumed together.
+pub fn capacity(calls: &[Call]) -> (f64, f64) {
+    calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units))
+}
+
 /// A call as recorded inside the request: the DynamoDB bodies are kept as bytes.
 #[derive(Debug)]
 struct Recorded {

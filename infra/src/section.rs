@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::cost::{bill, Bill, Prices};
-use crate::meter::{Call, CallMeter};
-use crate::{token, Stack};
+use crate::meter::{capacity, Call, CallMeter};
+use crate::Stack;
 
 /// The stack under measure, the meter of its AWS calls and the prices to bill them at.
 pub struct Section<'a> {
@@ -17,11 +17,6 @@ pub struct Section<'a> {
 }
 
 impl Section<'_> {
-    /// A facility admin's bearer token for the demo org (an hour).
-    pub fn admin_token(&self) -> String {
-        token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600)
-    }
-
     /// What `function` spent on `messages` since the meter was last taken.
     pub fn consumer_share(&self, function: &str, messages: usize) -> ConsumerShare {
         let calls: Vec<Call> =
@@ -65,7 +60,7 @@ impl ConsumerShare {
     /// the capacity and the bill.
     pub fn describe(&self, parts: &[(&str, f64)], whom: &str, aside: &str) -> String {
         let parts: Vec<String> = parts.iter().map(|(name, per)| format!("{name} {per:.2}")).collect();
-        let (r, w) = self.calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units));
+        let (r, w) = capacity(&self.calls);
         let per = |amount: f64| amount / self.messages;
         let dollars = |amount: f64| amount * 1000.0 / self.messages;
         format!(

@@ -11,6 +11,12 @@ pub fn secret() -> String {
     std::env::var("DEV_JWT_SECRET").unwrap_or_else(|_| DEFAULT_SECRET.to_owned())
 }
 
+/// An hour's token for `user` of the seeded demo org, signed with the default secret (the
+/// benchmarks' callers).
+pub fn demo(user: &str) -> String {
+    mint(DEFAULT_SECRET, user, "demo", 3600)
+}
+
 /// A token for `user` of `org`, valid for `ttl_secs` (negative: already expired).
 pub fn mint(secret: &str, user: &str, org: &str, ttl_secs: i64) -> String {
     let now = chrono::Utc::now().timestamp();

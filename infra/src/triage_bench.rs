@@ -53,9 +53,9 @@ fn classification() -> anyhow::Result<String> {
 /// showing at the on-call staff member's WhatsApp sink (polled every 20 ms).
 async fn emergency_pages(stack: &Stack) -> anyhow::Result<String> {
     let http = reqwest::Client::new();
-    let admin = token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600);
-    let resident = token::mint(token::DEFAULT_SECRET, "resident-1", "demo", 3600);
-    let on_call = token::mint(token::DEFAULT_SECRET, "security-1", "demo", 3600);
+    let admin = token::demo("admin-1");
+    let resident = token::demo("resident-1");
+    let on_call = token::demo("security-1");
     let phone = "+15145550911";
     let call = |token: &str, method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{}{path}", stack.url)).bearer_auth(token).json(&body).send()

@@ -22,7 +22,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 pub async fn figures(section: &Section<'_>) -> anyhow::Result<String> {
     let (stack, meter) = (section.stack, section.meter);
     let http = reqwest::Client::new();
-    let admin = section.admin_token();
+    let admin = crate::token::demo("admin-1");
     let receiver = WebhookSink::start().await?;
     let made: Value = http
         .post(format!("{}/v1/webhooks", stack.url))

@@ -265,8 +265,8 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     let client = Client { http: reqwest::Client::new(), url: stack.url.clone() };
-    let resident = token::mint(token::DEFAULT_SECRET, "resident-1", "demo", 3600);
-    let admin = token::mint(token::DEFAULT_SECRET, "admin-1", "demo", 3600);
+    let resident = token::demo("resident-1");
+    let admin = token::demo("admin-1");
     use reqwest::Method as M;
 
     let thread = client
@@ -472,7 +472,7 @@ async fn main() -> anyhow::Result<()> {
         r.wires.sort();
         let count = r.latencies.len() as f64;
         let per = |service: &str| r.calls.iter().filter(|c| c.service == service).count() as f64 / count;
-        let (rru, wru) = r.calls.iter().fold((0.0, 0.0), |(a, b), c| (a + c.read_units, b + c.write_units));
+        let (rru, wru) = infra::meter::capacity(&r.calls);
         let total: Duration = r.latencies.iter().sum();
         let wire: Duration = r.calls.iter().map(|c| c.wire).sum();
         let floor = percentile(&r.floors, 0.5);
@@ -802,7 +802,7 @@ async fn campaign_figures(
         meter.take().into_iter().filter(|c| c.function == Some("CampaignsFunction")).collect();
     let n = recipients as f64;
     let count = |service: &str| calls.iter().filter(|c| c.service == service).count() as f64 / n;
-    let (rru, wru) = calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units));
+    let (rru, wru) = infra::meter::capacity(&calls);
     // In AWS, one invocation a minute sends for 50 s at the configured rate.
     let invocations = (n / (AWS_RATE * RUN_SECS)).ceil();
     let per_recipient = bill(prices, &calls, Duration::ZERO, invocations, 0.0, memory).scaled(1.0 / n);
