@@ -250,6 +250,7 @@ impl Stack {
             hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
             triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
             routing: app::router::RoutingCache::with_ttl(std::time::Duration::from_secs(1)),
+            messaging: app::settings::MessagingCache::default(),
             webhooks: local_webhooks(&sqs, &queues.webhooks)?,
             sealing: Some(sealing),
             search,

@@ -85,6 +85,7 @@ impl App {
             hours: HoursCache::default(),
             triage: crate::triage::TriageCache::default(),
             routing: crate::router::RoutingCache::default(),
+            messaging: crate::settings::MessagingCache::default(),
             webhooks: crate::webhooks::Webhooks::from_env(&aws)?,
             links: link_key().await?,
             sealing: crate::audit::checkpoint::Sealing::from_env(&aws),

@@ -78,6 +78,8 @@ pub struct App {
     pub triage: triage::TriageCache,
     /// The orgs' routing settings, as last read (by the consumers that route new threads).
     pub routing: router::RoutingCache,
+    /// The orgs' messaging settings, as last read (read receipts, residents starting).
+    pub messaging: settings::MessagingCache,
     /// The orgs' search indexes (their files in S3, a copy on local disk).
     pub search: ::search::Engine,
     /// Webhook deliveries: the HTTP client, the address rule, the endpoints as last read.

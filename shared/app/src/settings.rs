@@ -9,7 +9,18 @@ use domain::notify::{NotificationDefaults, NotificationPreferences};
 use domain::{policy, DomainError, ErrorCode, RoutingSettings, User, UserId};
 use store::RetentionSettings;
 
+use crate::org_cache::OrgCache;
 use crate::{App, Error};
+
+/// The orgs' messaging settings as last read: every answer with a thread needs its read
+/// receipts, and a resident's new thread whether residents may start one.
+pub type MessagingCache = OrgCache<MessagingSettings>;
+
+/// The org's messaging settings, read at most once a minute per function instance (a
+/// change made through this instance applies at once).
+pub(crate) async fn org_messaging(app: &App, org: &domain::OrgId) -> Result<MessagingSettings, Error> {
+    Ok(app.messaging.get(org, app.store.get_messaging(org)).await?)
+}
 
 pub async fn routing(app: &App, actor: &User) -> Result<RoutingSettings, Error> {
     policy::ensure_staff(actor)?;
@@ -45,7 +56,7 @@ pub async fn set_routing(
 
 /// Whose read markers the actor's org shows (everyone reads this with each thread).
 pub async fn read_receipts(app: &App, actor: &User) -> Result<ReadReceipts, Error> {
-    Ok(app.store.get_messaging(&actor.org).await?.read_receipts)
+    Ok(org_messaging(app, &actor.org).await?.read_receipts)
 }
 
 pub async fn messaging(app: &App, actor: &User) -> Result<MessagingSettings, Error> {
@@ -61,6 +72,7 @@ pub async fn set_messaging(
     policy::ensure_org_admin(actor)?;
     let settings = settings.validated()?;
     app.store.put_messaging(&actor.org, &settings).await?;
+    app.messaging.put(&actor.org, settings.clone());
     Ok(settings)
 }
 

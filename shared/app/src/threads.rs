@@ -19,7 +19,7 @@ use store::{
 use crate::conversation::{load_visible, millis, now, participant};
 use crate::messages::{take_attachments, Target};
 use crate::relay::relay;
-use crate::{categories, consents, quota, App, Error, Idempotency};
+use crate::{categories, consents, quota, settings, App, Error, Idempotency};
 
 /// A new conversation as asked: the topic as given (built in, or one the org routes).
 pub struct NewThread {
@@ -199,7 +199,7 @@ pub(crate) struct Admitted {
 
 /// Whether the actor may start `new`, now or on a schedule.
 pub(crate) async fn admit(app: &App, actor: &User, new: &NewThread) -> Result<Admitted, Error> {
-    if actor.role.is_resident() && !app.store.get_messaging(&actor.org).await?.residents_can_start {
+    if actor.role.is_resident() && !settings::org_messaging(app, &actor.org).await?.residents_can_start {
         let message = "your property manager does not take new conversations here; reply in an existing one";
         return Err(DomainError::forbidden(ErrorCode::ConversationsClosed, message).into());
     }

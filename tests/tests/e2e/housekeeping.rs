@@ -106,6 +106,7 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         hours: app::HoursCache::default(),
         triage: app::triage::TriageCache::default(),
         routing: app::router::RoutingCache::default(),
+        messaging: app::settings::MessagingCache::default(),
         webhooks: app::webhooks::Webhooks::new(Default::default(), SECS_30, SECS_30).unwrap(),
     }
 }
