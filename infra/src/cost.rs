@@ -167,6 +167,7 @@ mod tests {
             wire: Duration::ZERO,
             read_units: r,
             write_units: w,
+            item_writes: Vec::new(),
         };
         let calls = [
             call("dynamodb", "GetItem", 0.5, 0.0),

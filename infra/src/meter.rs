@@ -22,7 +22,7 @@ use serde_json::Value;
 
 mod capacity;
 
-use capacity::{read_units, write_units, SeenItems, Whole};
+use capacity::{item_writes, read_units, SeenItems, Whole};
 
 tokio::task_local! {
     /// The function (template.yaml's logical id) whose code runs in this task.
@@ -54,6 +54,9 @@ pub struct Call {
     /// Estimated DynamoDB read and write request units (0 for other services).
     pub read_units: f64,
     pub write_units: f64,
+    /// The write units by the kind of item written (`THREAD #PART#…`: see
+    /// `capacity::item_kind`), adding up to `write_units`.
+    pub item_writes: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -120,7 +123,7 @@ impl Recorded {
             .collect();
         // A refused condition or a cancelled transaction answers an error: nothing stored.
         let succeeded = !response.as_ref().is_some_and(|b| b["__type"].is_string());
-        let write_units = request.as_ref().map(|b| write_units(op, b, seen, succeeded)).unwrap_or_default();
+        let item_writes = request.as_ref().map(|b| item_writes(op, b, seen, succeeded)).unwrap_or_default();
         if let Some(body) = request.as_ref().filter(|_| succeeded) {
             seen.written(op, body);
         }
@@ -137,7 +140,8 @@ impl Recorded {
             transaction_actions,
             wire: self.wire,
             read_units: read_units.unwrap_or_default(),
-            write_units,
+            write_units: item_writes.iter().map(|(_, units)| units).sum(),
+            item_writes,
             service: self.service,
             operation: self.operation,
         }

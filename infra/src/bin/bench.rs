@@ -547,11 +547,10 @@ async fn main() -> anyhow::Result<()> {
     out.push_str(&cold);
 
     // The mix the consumers drained: a third start a thread, two thirds reply.
-    let bill_of = |route: &str| api_bills.get(route).cloned().unwrap_or_default();
-    let per_message = bill_of("create thread")
-        .add(&bill_of("post message"))
-        .add(&bill_of("post with template"))
-        .scaled(1.0 / 3.0)
+    let per_message = LIVE_WRITES
+        .iter()
+        .fold(Bill::default(), |sum, route| sum.add(&api_bills.get(route).cloned().unwrap_or_default()))
+        .scaled(1.0 / LIVE_WRITES.len() as f64)
         .add(&per_message_workers);
     out.push_str(&format!(
         "\n## Cost model\n\nDollars per 1,000 messages posted and notified, {} list prices of {} (infra/prices.yaml). \
@@ -576,6 +575,8 @@ async fn main() -> anyhow::Result<()> {
     }
     out.push_str(&format!("| **total** | **{:.5}** |\n", per_message.total() * 1000.0));
     out.push_str(&consumer_breakdown(&busy, messages));
+    let live_writes: Vec<&Route> = routes.iter().filter(|r| LIVE_WRITES.contains(&r.name)).collect();
+    out.push_str(&item_breakdown(&live_writes, &busy, messages, &prices));
     // The consumers' own calls, less the schedules' when idle. Not the harness's: its polling
     // stands for the event sources (their SQS requests are the deliveries billed above),
     // and, steady whether busy or idle, it made a short run's difference noise.
@@ -625,6 +626,43 @@ async fn scheduled_latency(client: &Client, admin: &str, thread_id: &str) -> any
         ms(percentile(&late, 0.5)),
         ms(percentile(&late, 0.99)),
     ))
+}
+
+/// The routes of the cost model's mix, a message each.
+const LIVE_WRITES: [&str; 3] = ["create thread", "post message", "post with template"];
+
+/// The write units per message by the kind of item written, the routes' at the mix (an
+/// equal share of each live write route) and the consumers' as drained: what each item of
+/// the design costs, so a trade can be priced.
+fn item_breakdown(routes: &[&Route], busy: &[Call], messages: usize, prices: &Prices) -> String {
+    let mut rows: HashMap<&str, (f64, f64)> = HashMap::new();
+    for r in routes {
+        let share = 1.0 / (r.latencies.len() as f64 * routes.len() as f64);
+        for (kind, units) in r.calls.iter().flat_map(|c| &c.item_writes) {
+            rows.entry(kind).or_default().0 += units * share;
+        }
+    }
+    for (kind, units) in busy.iter().flat_map(|c| &c.item_writes) {
+        rows.entry(kind).or_default().1 += units / messages as f64;
+    }
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    rows.sort_by(|a, b| (b.1 .0 + b.1 .1).total_cmp(&(a.1 .0 + a.1 .1)).then(a.0.cmp(b.0)));
+    let total = rows.iter().map(|(_, (r, c))| r + c).sum::<f64>();
+    let mut out = format!(
+        "
+Where the write units go: WRU per message by the kind of item written (partition and sort key as \
+         docs/table-design.md lays them out, ids and times left out), the routes' at the mix above and the \
+         consumers' as drained (idle time not subtracted); a transaction writes each item twice, and an index \
+         entry costs one more write (two where it moves). {total:.1} WRU per message in all.\n\n\
+         | item | routes | consumers | $ per 1,000 messages |\n|---|---|---|---|\n"
+    );
+    for (kind, (route, consumer)) in rows.into_iter().filter(|(_, (r, c))| r + c >= 0.05) {
+        out.push_str(&format!(
+            "| `{kind}` | {route:.2} | {consumer:.2} | {:.5} |\n",
+            (route + consumer) * prices.dynamodb_per_million_write_units / 1e6 * 1000.0
+        ));
+    }
+    out
 }
 
 /// The consumers' calls per message by function and call, with their capacity units:

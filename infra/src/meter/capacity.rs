@@ -147,7 +147,41 @@ fn top_level(actions: &str) -> Vec<&str> {
 
 /// The write units of a call that `succeeded` (a refused condition or a cancelled
 /// transaction writes no index).
-pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succeeded: bool) -> f64 {
+#[cfg(test)]
+fn write_units(operation: &str, body: &Value, seen: &SeenItems, succeeded: bool) -> f64 {
+    item_writes(operation, body, seen, succeeded).iter().map(|(_, units)| units).sum()
+}
+
+/// What kind of item a key names, by its shape: the partition's kind (the word after the
+/// org, as docs/table-design.md lays keys out) and the sort key with its ids and times left
+/// out (`THREAD #PART#…`, `NOTIFY P#…`, `QUOTA message#…`).
+pub(super) fn item_kind(key: &Value) -> String {
+    let text = |name: &str| key[name]["S"].as_str().unwrap_or("?");
+    let pk = text("pk");
+    let partition =
+        pk.strip_prefix("ORG#").and_then(|rest| rest.split_once('#')).map_or(pk, |(_, rest)| rest);
+    let partition = partition.split('#').next().unwrap_or(partition);
+    let sk = text("sk");
+    let sort = if sk.starts_with(|c: char| c.is_ascii_digit()) {
+        // A time or an id first (a log's `{at}#{ulid}`, a queue entry's thread).
+        "…".to_owned()
+    } else {
+        match sk.char_indices().skip(1).find(|(_, c)| *c == '#') {
+            Some((at, _)) => format!("{}…", &sk[..=at]),
+            None => sk.to_owned(),
+        }
+    };
+    format!("{partition} {sort}")
+}
+
+/// The write units of a call that `succeeded`, item by item, each with its kind (see
+/// [`item_kind`]).
+pub(super) fn item_writes(
+    operation: &str,
+    body: &Value,
+    seen: &SeenItems,
+    succeeded: bool,
+) -> Vec<(String, f64)> {
     let indexes =
         |before: &IndexKeys, after: &IndexKeys| if succeeded { index_writes(before, after) } else { 0 };
     // A Put replacing an item is billed on the larger of the two.
@@ -163,16 +197,17 @@ pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succe
         let (stored, before) = seen.stored(key);
         units(stored, 1024) * (passes + indexes(&before, &IndexKeys::new())) as f64
     };
+    let kind = |key: &Value, units: f64| (item_kind(key), units);
     match operation {
-        "PutItem" => put(&body["Item"], 1),
-        "UpdateItem" => update(body, 1),
-        "DeleteItem" => delete(&body["Key"], 1),
+        "PutItem" => vec![kind(&body["Item"], put(&body["Item"], 1))],
+        "UpdateItem" => vec![kind(&body["Key"], update(body, 1))],
+        "DeleteItem" => vec![kind(&body["Key"], delete(&body["Key"], 1))],
         "BatchWriteItem" => batch_writes(body)
             .map(|r| match &r["PutRequest"]["Item"] {
-                Value::Null => delete(&r["DeleteRequest"]["Key"], 1),
-                item => put(item, 1),
+                Value::Null => kind(&r["DeleteRequest"]["Key"], delete(&r["DeleteRequest"]["Key"], 1)),
+                item => kind(item, put(item, 1)),
             })
-            .sum(),
+            .collect(),
         // A transaction writes each item twice (prepare, commit); the indexes are updated
         // after it commits, as standard writes ("Changes made with transactions are
         // propagated to global secondary indexes … after the transaction completes",
@@ -180,18 +215,19 @@ pub(super) fn write_units(operation: &str, body: &Value, seen: &SeenItems, succe
         "TransactWriteItems" => transact_items(body)
             .map(|t| {
                 if t["Put"].is_object() {
-                    put(&t["Put"]["Item"], 2)
+                    kind(&t["Put"]["Item"], put(&t["Put"]["Item"], 2))
                 } else if t["Update"].is_object() {
-                    update(&t["Update"], 2)
+                    kind(&t["Update"]["Key"], update(&t["Update"], 2))
                 } else if t["Delete"].is_object() {
-                    delete(&t["Delete"]["Key"], 2)
+                    kind(&t["Delete"]["Key"], delete(&t["Delete"]["Key"], 2))
                 } else {
                     // A ConditionCheck: the item read as a transactional write, no index.
-                    units(seen.stored(&t["ConditionCheck"]["Key"]).0, 1024) * 2.0
+                    let key = &t["ConditionCheck"]["Key"];
+                    kind(key, units(seen.stored(key).0, 1024) * 2.0)
                 }
             })
-            .sum(),
-        _ => 0.0,
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -388,6 +424,31 @@ mod tests {
             "9 KiB eventually consistent"
         );
         assert_eq!(read_units("GetItem", &json!({}), true, None), 1.0, "a miss still costs a unit");
+    }
+
+    #[test]
+    fn writes_are_told_apart_by_the_kind_of_item() {
+        use domain::{OrgId, ThreadId, UserId};
+        use store::keys;
+        let org = OrgId::parse("acme").unwrap();
+        let (thread, user) = (ThreadId::new_at(1_000), UserId::parse("u-1").unwrap());
+        let key = |pk: String, sk: &str| json!({"pk": s(&pk), "sk": s(sk)});
+        let row = key(keys::thread_pk(&org, &thread), &format!("{}{user}", keys::PARTICIPANT_PREFIX));
+        let thread_item = key(keys::thread_pk(&org, &thread), keys::META_SK);
+        let counter = key(keys::quota_pk(&org, &keys::QuotaScope::Org), "message#2026-12-07T13");
+        let log = key(keys::delivery_pk(&org, &user), "2026-12-07T13:00:00Z#01J");
+        let invite = key(keys::invite_pk("ab12"), keys::INVITE_SK);
+        let kinds: Vec<String> = [&row, &thread_item, &counter, &log, &invite].map(item_kind).into();
+        assert_eq!(
+            kinds,
+            ["THREAD #PART#…", "THREAD #META", "QUOTA message#…", "DELIVERY …", "INVITE INVITE"]
+        );
+        let tx = json!({"TransactItems": [{"Put": {"Item": row}}, {"Update": {"Key": thread_item,
+            "ExpressionAttributeValues": {":v": {"N": "1"}}}}, {"ConditionCheck": {"Key": counter}}]});
+        let writes = item_writes("TransactWriteItems", &tx, &SeenItems::default(), true);
+        let kinds: Vec<&str> = writes.iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(kinds, ["THREAD #PART#…", "THREAD #META", "QUOTA message#…"]);
+        assert_eq!(writes.iter().map(|(_, units)| units).sum::<f64>(), 6.0, "two units an item");
     }
 
     #[test]
