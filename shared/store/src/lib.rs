@@ -5,6 +5,7 @@
 mod archive_checks;
 mod attachments;
 mod audit;
+mod batch;
 mod campaigns;
 mod consents;
 mod cursor;

@@ -28,6 +28,9 @@ const DELIVERY_RETENTION_SECS: i64 = 90 * 24 * 3600;
 const FLOOR: &str = "floor";
 /// The bucket's attribute holding until when a dispatcher has claimed it.
 const LEASE: &str = "lease_until";
+/// A pending notification's attribute saying when it was sent (absent: waiting; the
+/// dispatch's Queries filter on it by name).
+const SENT_AT: &str = "sent_at";
 
 fn defaults_key(org: &OrgId) -> Item {
     key(keys::settings_pk(org), keys::NOTIFICATIONS_SETTINGS_SK)
@@ -71,9 +74,8 @@ fn delivery_item(org: &OrgId, d: &Delivery) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// At most this many notifications settle in one transaction (one action each, with the
-/// bucket, the outcome and the allowance); a recipient with more waiting gets them over
-/// several deliveries, each a digest a person can still read.
+/// At most this many notifications settle in one dispatch; a recipient with more waiting
+/// gets them over several deliveries, each a digest a person can still read.
 pub const MAX_SETTLED: usize = 40;
 
 /// A recipient whose pending notifications are due.
@@ -573,44 +575,38 @@ impl Store {
     }
 
     /// Settles a dispatch of `bucket` as [`Self::claim_bucket`] returned it (one read
-    /// without a claim settles only while nobody holds it) in one transaction: each covered
-    /// notification (at most [`MAX_SETTLED`]; callers pass no more) is marked sent,
-    /// the outcome is recorded (delivery log or failure), the paid allowance is updated,
-    /// and the bucket goes or falls due at `next_due`.
+    /// without a claim settles only while nobody holds it): each covered notification (at
+    /// most [`MAX_SETTLED`]; callers pass no more) is marked sent, the outcome is recorded
+    /// (delivery log or failure), the paid allowance is updated, and then the bucket goes or
+    /// falls due at `next_due`.
+    ///
+    /// The records are plain puts in batches (half a transaction's write capacity), each
+    /// the same if written again; only the bucket's write has a condition, and it comes
+    /// last. A crash between them leaves the bucket claimed until its lease lapses, when
+    /// the next dispatch finds nothing unsent from its floor and settles it; the bucket
+    /// refused (something arrived since the claim) is released, due as it was, so the
+    /// newcomer is sent next.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
         let pk = keys::notify_pk(&bucket.org, &bucket.user);
-        // The bucket's write first: it goes, or falls due again (its floor up to the oldest
-        // left waiting), only if nothing arrived since the claim.
-        let mut writes: Vec<TransactWriteItem> = vec![match settle.next_due {
-            None => tx::delete(&self.table, key(pk.clone(), BUCKET_SK), held(bucket))?,
-            Some(due) => self.reschedule(bucket, due, settle.rest)?,
-        }];
         // The notification stays (until TTL), marked sent, as the record that this message
         // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
+        let mut records = Vec::new();
         for p in settle.settled.iter().take(MAX_SETTLED) {
-            let sent = items::SetExpression::new(
-                "SET sent_at = :now, #expires = :expires",
-                &[("#expires", items::EXPIRES_AT)],
-                vec![
-                    (":now", s(keys::timestamp(&now))),
-                    (":expires", n(now.timestamp() + DELIVERY_RETENTION_SECS)),
-                ],
-            );
-            writes.push(tx::update(&self.table, key(pk.clone(), keys::pending_sk(&p.message_id)), sent, "")?);
+            let mut item = key(pk.clone(), keys::pending_sk(&p.message_id));
+            item.insert(items::DATA.into(), items::av(p)?);
+            item.insert(SENT_AT.into(), s(keys::timestamp(&now)));
+            item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
+            records.push(item);
         }
         match settle.outcome {
-            Outcome::Delivered(d) => writes.push(tx::put(
-                &self.table,
-                delivery_item(&bucket.org, d)?,
-                Condition::new("attribute_not_exists(pk)"),
-            )?),
+            Outcome::Delivered(d) => records.push(delivery_item(&bucket.org, d)?),
             Outcome::Failed(f) => {
                 let id = f.message_ids.iter().max().copied().unwrap_or_else(|| MessageId::new_at(0));
                 let mut item = key(pk.clone(), keys::failed_sk(&f.failed_at, &id));
                 item.insert(items::DATA.into(), items::av(f)?);
                 item.insert(items::EXPIRES_AT.into(), n(f.failed_at.timestamp() + DELIVERY_RETENTION_SECS));
-                writes.push(tx::put(&self.table, item, Condition::always())?);
+                records.push(item);
             }
             Outcome::Dropped => {}
         }
@@ -619,9 +615,16 @@ impl Store {
             item.insert(items::DATA.into(), items::av(allowance)?);
             // Refilled after an hour whatever it held: no need to keep it longer.
             item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + 2 * 3600));
-            writes.push(tx::put(&self.table, item, Condition::always())?);
+            records.push(item);
         }
-        self.settle_bucket(bucket, writes).await
+        self.put_all(records).await?;
+        // The bucket goes, or falls due again (its floor up to the oldest left waiting),
+        // only if nothing arrived since the claim.
+        let write = match settle.next_due {
+            None => tx::delete(&self.table, key(pk, BUCKET_SK), held(bucket))?,
+            Some(due) => self.reschedule(bucket, due, settle.rest)?,
+        };
+        self.settle_bucket(bucket, vec![write]).await
     }
 
     /// Records a delivery made outside the notification buckets (an invitation).
