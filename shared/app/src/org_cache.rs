@@ -31,14 +31,21 @@ impl<T> OrgCache<T> {
 }
 
 impl<T: Clone> OrgCache<T> {
-    /// The org's value as last read within the TTL, else `read` (and keep it).
+    /// The org's value as last read within the TTL, else `read` (and keep it, unless a
+    /// value kept meanwhile is newer: a read that started before a `put` must not bring
+    /// back what it replaced).
     pub async fn get<E>(&self, org: &OrgId, read: impl Future<Output = Result<T, E>>) -> Result<T, E> {
         let cached = self.values.lock().ok().and_then(|m| m.get(org).cloned());
         if let Some((_, value)) = cached.filter(|(at, _)| at.elapsed() < self.ttl) {
             return Ok(value);
         }
+        let started = Instant::now();
         let value = read.await?;
-        self.put(org, value.clone());
+        if let Ok(mut m) = self.values.lock() {
+            if m.get(org).is_none_or(|(at, _)| *at < started) {
+                m.insert(org.clone(), (Instant::now(), value.clone()));
+            }
+        }
         Ok(value)
     }
 
@@ -47,5 +54,41 @@ impl<T: Clone> OrgCache<T> {
         if let Ok(mut m) = self.values.lock() {
             m.insert(org.clone(), (Instant::now(), value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_that_started_before_a_put_does_not_bring_back_the_old_value() {
+        let cache = OrgCache::<&str>::default();
+        let org = OrgId::parse("acme").unwrap();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let (cache, org) = (cache.clone(), org.clone());
+            tokio::spawn(async move {
+                cache
+                    .get(&org, async {
+                        released.await.ok();
+                        Ok::<_, ()>("old")
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        cache.put(&org, "new");
+        release.send(()).unwrap();
+        assert_eq!(slow.await.unwrap(), Ok("old"), "the slow read answers what it read");
+        let kept = cache.get(&org, async { Ok::<_, ()>("read again") }).await;
+        assert_eq!(kept, Ok("new"), "the value put while it read is kept");
+        let other = OrgId::parse("other").unwrap();
+        assert_eq!(cache.get(&other, async { Ok::<_, ()>("first") }).await, Ok("first"));
+        assert_eq!(
+            cache.get(&other, async { Ok::<_, ()>("second") }).await,
+            Ok("first"),
+            "kept within the TTL"
+        );
     }
 }

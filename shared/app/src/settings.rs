@@ -16,8 +16,9 @@ use crate::{App, Error};
 /// receipts, and a resident's new thread whether residents may start one.
 pub type MessagingCache = OrgCache<MessagingSettings>;
 
-/// The org's messaging settings, read at most once a minute per function instance (a
-/// change made through this instance applies at once).
+/// The org's messaging settings, read at most once a minute per function instance. In AWS
+/// a change applies within the minute (`set_messaging` runs in another function); locally,
+/// where one process serves every route, at once.
 pub(crate) async fn org_messaging(app: &App, org: &domain::OrgId) -> Result<MessagingSettings, Error> {
     Ok(app.messaging.get(org, app.store.get_messaging(org)).await?)
 }

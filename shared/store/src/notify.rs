@@ -422,7 +422,7 @@ impl Store {
     /// if nothing arrived since the claim; else only releases it, due as the arrivals left
     /// it (an urgent one: now), for the next run to decide again.
     pub async fn postpone_bucket(&self, bucket: &DueBucket, due: DateTime<Utc>) -> Result<(), StoreError> {
-        self.settle_bucket(bucket, vec![self.reschedule(bucket, due, None)?]).await
+        self.settle_bucket(bucket, self.reschedule(bucket, due, None)?).await
     }
 
     /// The bucket due at `due` (its floor at `rest`, when given) and released, if its count
@@ -473,33 +473,28 @@ impl Store {
     /// Gives a claimed bucket back untouched (it was not due after all), again after a
     /// conflict; taken over meanwhile, there is nothing to give back.
     pub async fn release_bucket(&self, bucket: &DueBucket) -> Result<(), StoreError> {
-        self.settle_bucket(bucket, vec![self.release(bucket)?]).await
+        self.settle_bucket(bucket, self.release(bucket)?).await
     }
 
-    /// Commits `writes`, the first of them the bucket's (conditioned on the claimed count),
-    /// again after a conflict. Notifications that arrived since the claim fail that
-    /// condition: the bucket then stays as they left it, only released (or, gone, left
-    /// alone), and the rest of `writes` still commits.
+    /// Makes the bucket's `write` (conditioned on the claimed count and lease), again after
+    /// a conflict. Notifications that arrived since the claim fail that condition: the
+    /// bucket then stays as they left it, only released; taken over meanwhile (the release
+    /// fails too), it is left alone.
     async fn settle_bucket(
         &self,
         bucket: &DueBucket,
-        mut writes: Vec<TransactWriteItem>,
+        mut write: TransactWriteItem,
     ) -> Result<(), StoreError> {
         let mut released = false;
         let mut tries = crate::retry::Tries::new();
         while tries.another().await {
-            match self.transact(writes.clone()).await? {
+            match self.transact(vec![write.clone()]).await? {
                 TxOutcome::Committed => return Ok(()),
                 o if o.failed_condition(0) && !released => {
                     released = true;
-                    writes[0] = self.release(bucket)?;
+                    write = self.release(bucket)?;
                 }
-                o if o.failed_condition(0) => {
-                    writes.remove(0);
-                    if writes.is_empty() {
-                        return Ok(());
-                    }
-                }
+                o if o.failed_condition(0) => return Ok(()),
                 o if o.conflicted() => {}
                 TxOutcome::Cancelled(_) => return Err(StoreError::Contention),
             }
@@ -581,24 +576,19 @@ impl Store {
     /// falls due at `next_due`.
     ///
     /// The records are plain puts in batches (half a transaction's write capacity), each
-    /// the same if written again; only the bucket's write has a condition, and it comes
-    /// last. A crash between them leaves the bucket claimed until its lease lapses, when
+    /// the same if written again: the outcome and the allowance, then the marks. Only the
+    /// bucket's write has a condition, and it comes last. A crash between them leaves the bucket claimed until its lease lapses, when
     /// the next dispatch finds nothing unsent from its floor and settles it; the bucket
     /// refused (something arrived since the claim) is released, due as it was, so the
     /// newcomer is sent next.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
         let pk = keys::notify_pk(&bucket.org, &bucket.user);
-        // The notification stays (until TTL), marked sent, as the record that this message
-        // was notified to this user: a redelivered event then finds it and adds nothing.
         let now = Utc::now();
+        // The outcome and the allowance before the marks, in a request of their own (no
+        // BatchWriteItem is atomic): a settle cut short after some marks would leave
+        // notifications sent with no record of it. Cut short before them, the notifications
+        // are sent again, and logged again.
         let mut records = Vec::new();
-        for p in settle.settled.iter().take(MAX_SETTLED) {
-            let mut item = key(pk.clone(), keys::pending_sk(&p.message_id));
-            item.insert(items::DATA.into(), items::av(p)?);
-            item.insert(SENT_AT.into(), s(keys::timestamp(&now)));
-            item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
-            records.push(item);
-        }
         match settle.outcome {
             Outcome::Delivered(d) => records.push(delivery_item(&bucket.org, d)?),
             Outcome::Failed(f) => {
@@ -618,13 +608,24 @@ impl Store {
             records.push(item);
         }
         self.put_all(records).await?;
+        // The notification stays (until TTL), marked sent, as the record that this message
+        // was notified to this user: a redelivered event then finds it and adds nothing.
+        let mut marks = Vec::new();
+        for p in settle.settled.iter().take(MAX_SETTLED) {
+            let mut item = key(pk.clone(), keys::pending_sk(&p.message_id));
+            item.insert(items::DATA.into(), items::av(p)?);
+            item.insert(SENT_AT.into(), s(keys::timestamp(&now)));
+            item.insert(items::EXPIRES_AT.into(), n(now.timestamp() + DELIVERY_RETENTION_SECS));
+            marks.push(item);
+        }
+        self.put_all(marks).await?;
         // The bucket goes, or falls due again (its floor up to the oldest left waiting),
         // only if nothing arrived since the claim.
         let write = match settle.next_due {
             None => tx::delete(&self.table, key(pk, BUCKET_SK), held(bucket))?,
             Some(due) => self.reschedule(bucket, due, settle.rest)?,
         };
-        self.settle_bucket(bucket, vec![write]).await
+        self.settle_bucket(bucket, write).await
     }
 
     /// Records a delivery made outside the notification buckets (an invitation).
