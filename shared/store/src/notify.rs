@@ -575,10 +575,12 @@ impl Store {
     /// (delivery log or failure), the paid allowance is updated, and then the bucket goes or
     /// falls due at `next_due`.
     ///
-    /// The records are plain puts in batches (half a transaction's write capacity), each
-    /// the same if written again: the outcome and the allowance, then the marks. Only the
-    /// bucket's write has a condition, and it comes last. A crash between them leaves the bucket claimed until its lease lapses, when
-    /// the next dispatch finds nothing unsent from its floor and settles it; the bucket
+    /// The records are plain puts in batches (half a transaction's write capacity): first
+    /// the outcome and the allowance, then the marks, 25 a request; only the bucket's write
+    /// has a condition, and it comes last. Cut short after the marks, the bucket stays
+    /// claimed until its lease lapses, and the next dispatch finds nothing unsent from its
+    /// floor and settles it; cut short before or during the marks, the notifications left
+    /// unmarked are sent again (and logged again), as when a transaction failed. The bucket
     /// refused (something arrived since the claim) is released, due as it was, so the
     /// newcomer is sent next.
     pub async fn settle(&self, bucket: &DueBucket, settle: &Settle<'_>) -> Result<(), StoreError> {
