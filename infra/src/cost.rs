@@ -130,7 +130,7 @@ pub fn bill(
         match call.service.as_str() {
             "dynamodb" => {
                 b.dynamodb += call.read_units * prices.dynamodb_per_million_read_units / 1e6
-                    + call.write_units * prices.dynamodb_per_million_write_units / 1e6;
+                    + call.write_units() * prices.dynamodb_per_million_write_units / 1e6;
             }
             "sqs" => b.sqs += prices.sqs_per_million_requests / 1e6,
             // Its deliveries to the subscribed queues are SQS requests counted where the
@@ -166,8 +166,7 @@ mod tests {
             items: 1,
             wire: Duration::ZERO,
             read_units: r,
-            write_units: w,
-            item_writes: Vec::new(),
+            item_writes: vec![("TABLE ITEM".to_owned(), w)],
         };
         let calls = [
             call("dynamodb", "GetItem", 0.5, 0.0),

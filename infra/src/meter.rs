@@ -51,12 +51,18 @@ pub struct Call {
     pub items: usize,
     /// From the request leaving to the response's headers arriving.
     pub wire: Duration,
-    /// Estimated DynamoDB read and write request units (0 for other services).
+    /// Estimated DynamoDB read request units (0 for other services).
     pub read_units: f64,
-    pub write_units: f64,
-    /// The write units by the kind of item written (`THREAD #PART#…`: see
-    /// `capacity::item_kind`), adding up to `write_units`.
+    /// Estimated DynamoDB write request units by the kind of item written (`THREAD
+    /// #PART#…`: see `capacity::item_kind`); none for other services.
     pub item_writes: Vec<(String, f64)>,
+}
+
+impl Call {
+    /// The call's estimated DynamoDB write request units.
+    pub fn write_units(&self) -> f64 {
+        self.item_writes.iter().map(|(_, units)| units).sum()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,7 +92,7 @@ impl CallMeter {
 
 /// The read and write request units `calls` consumed together.
 pub fn capacity(calls: &[Call]) -> (f64, f64) {
-    calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units))
+    calls.iter().fold((0.0, 0.0), |(r, w), c| (r + c.read_units, w + c.write_units()))
 }
 
 /// A call as recorded inside the request: the DynamoDB bodies are kept as bytes.
@@ -140,7 +146,6 @@ impl Recorded {
             transaction_actions,
             wire: self.wire,
             read_units: read_units.unwrap_or_default(),
-            write_units: item_writes.iter().map(|(_, units)| units).sum(),
             item_writes,
             service: self.service,
             operation: self.operation,

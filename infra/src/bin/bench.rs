@@ -649,8 +649,7 @@ fn item_breakdown(routes: &[&Route], busy: &[Call], messages: usize, prices: &Pr
     rows.sort_by(|a, b| (b.1 .0 + b.1 .1).total_cmp(&(a.1 .0 + a.1 .1)).then(a.0.cmp(b.0)));
     let total = rows.iter().map(|(_, (r, c))| r + c).sum::<f64>();
     let mut out = format!(
-        "
-Where the write units go: WRU per message by the kind of item written (partition and sort key as \
+        "\nWhere the write units go: WRU per message by the kind of item written (partition and sort key as \
          docs/table-design.md lays them out, ids and times left out), the routes' at the mix above and the \
          consumers' as drained (idle time not subtracted); a transaction writes each item twice, and an index \
          entry costs one more write (two where it moves). {total:.1} WRU per message in all.\n\n\
@@ -677,7 +676,7 @@ fn consumer_breakdown(busy: &[Call], messages: usize) -> String {
         let row = rows.entry((c.function.unwrap_or("harness").to_owned(), call)).or_default();
         row.0 += 1.0;
         row.1 += c.read_units;
-        row.2 += c.write_units;
+        row.2 += c.write_units();
     }
     let per = messages as f64;
     let mut out = String::from(
