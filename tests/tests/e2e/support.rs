@@ -35,18 +35,21 @@ pub fn calls() -> &'static infra::meter::CallMeter {
     CALLS.get_or_init(infra::meter::CallMeter::actions_only)
 }
 
-/// A second API on the same emulator whose publishes all fail (its SNS endpoint is a
-/// closed port), with no consumers of its own: an outage of the events topic, as the API
-/// sees it.
+/// A second API on the same emulator whose events topic never answers, with no consumers
+/// of its own: an outage of the events topic, as the API sees it. Its SNS endpoint takes
+/// connections and never replies, as an unreachable AWS endpoint does, so every publish
+/// waits for the relay's own timeout.
 pub fn api_without_events() -> &'static StackInfo {
     static STACK: OnceLock<StackInfo> = OnceLock::new();
     STACK.get_or_init(|| {
-        let closed = infra::emulator::free_port().expect("a free port");
+        // Never accepted: the kernel completes the connections and nothing answers them.
+        let silent = Box::leak(Box::new(std::net::TcpListener::bind("127.0.0.1:0").expect("a free port")));
+        let silent = silent.local_addr().expect("the silent port");
         spawn_stack(StackOptions {
             seed: false,
             workers: false,
             emulator_endpoint: Some(stack().endpoint.clone()),
-            relay_endpoint: Some(format!("http://127.0.0.1:{closed}")),
+            relay_endpoint: Some(format!("http://{silent}")),
             ..StackOptions::default()
         })
     })
