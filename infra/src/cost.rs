@@ -166,7 +166,7 @@ mod tests {
             items: 1,
             wire: Duration::ZERO,
             read_units: r,
-            item_writes: vec![("TABLE ITEM".to_owned(), w)],
+            item_writes: vec![crate::meter::ItemWrite { kind: "TABLE ITEM".to_owned(), size: 100, units: w }],
         };
         let calls = [
             call("dynamodb", "GetItem", 0.5, 0.0),

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 mod capacity;
 
+pub use capacity::ItemWrite;
 use capacity::{item_writes, read_units, SeenItems, Whole};
 
 tokio::task_local! {
@@ -53,15 +54,15 @@ pub struct Call {
     pub wire: Duration,
     /// Estimated DynamoDB read request units (0 for other services).
     pub read_units: f64,
-    /// Estimated DynamoDB write request units by the kind of item written (`THREAD
-    /// #PART#…`: see `capacity::item_kind`); none for other services.
-    pub item_writes: Vec<(String, f64)>,
+    /// Estimated DynamoDB write request units, item by item, with the kind of item written
+    /// (`THREAD #PART#…`: see `capacity::item_kind`); none for other services.
+    pub item_writes: Vec<ItemWrite>,
 }
 
 impl Call {
     /// The call's estimated DynamoDB write request units.
     pub fn write_units(&self) -> f64 {
-        self.item_writes.iter().map(|(_, units)| units).sum()
+        self.item_writes.iter().map(|w| w.units).sum()
     }
 }
 

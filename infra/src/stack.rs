@@ -56,8 +56,8 @@ pub struct StackOptions {
     pub meter: Option<CallMeter>,
     /// Records the CPU time of every HTTP request (benchmarks).
     pub cpu_meter: Option<CpuMeter>,
-    /// Where events are published; `None`: the emulator. Tests point it at a closed port
-    /// to play an outage of the events topic.
+    /// Where events are published; `None`: the emulator. Tests point it at a port that
+    /// never answers to play an outage of the events topic.
     pub relay_endpoint: Option<String>,
     /// Run the queue consumers and scheduled jobs in this process from the start
     /// (otherwise `Stack::start_workers` does, when asked).
@@ -67,7 +67,15 @@ pub struct StackOptions {
     /// Bounds on this stack's AWS calls (`app::aws_timeouts()`, as deployed); `None`:
     /// unbounded, since the emulator serves one request at a time and is slow under bursts.
     pub aws_timeouts: Option<aws_config::timeout::TimeoutConfig>,
+    /// How long the functions keep an org's settings (routing, business hours, triage,
+    /// categories, webhook endpoints): [`LOCAL_SETTINGS_TTL`], or `app::SETTINGS_TTL` as
+    /// deployed (the bench, counting reads as AWS makes them).
+    pub settings_ttl: std::time::Duration,
 }
+
+/// Locally a change of settings shows at once everywhere, also to another stack on the
+/// same data or a write straight to the table (a minute in AWS).
+pub const LOCAL_SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -81,6 +89,7 @@ impl Default for StackOptions {
             workers: true,
             emulator_endpoint: None,
             aws_timeouts: None,
+            settings_ttl: LOCAL_SETTINGS_TTL,
         }
     }
 }
@@ -234,8 +243,7 @@ impl Stack {
             providers: providers.clone(),
             app_url: url.clone(),
             digest_window: LOCAL_DIGEST_WINDOW,
-            // A change of categories shows at once locally (a minute in AWS).
-            categories: app::dispatch::CategoryCache::with_ttl(std::time::Duration::from_secs(1)),
+            categories: app::dispatch::CategoryCache::with_ttl(opts.settings_ttl),
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
         };
         let app = App {
@@ -246,12 +254,11 @@ impl Stack {
             app_url: url.clone(),
             directory: Some(directory),
             quotas: app::QuotaCache::default(),
-            // A change of hours shows at once locally (a minute in AWS).
-            hours: app::HoursCache::with_ttl(std::time::Duration::from_secs(1)),
-            triage: app::triage::TriageCache::with_ttl(std::time::Duration::from_secs(1)),
-            routing: app::router::RoutingCache::with_ttl(std::time::Duration::from_secs(1)),
+            hours: app::HoursCache::with_ttl(opts.settings_ttl),
+            triage: app::triage::TriageCache::with_ttl(opts.settings_ttl),
+            routing: app::router::RoutingCache::with_ttl(opts.settings_ttl),
             messaging: app::settings::MessagingCache::default(),
-            webhooks: local_webhooks(&sqs, &queues.webhooks)?,
+            webhooks: local_webhooks(&sqs, &queues.webhooks, opts.settings_ttl)?,
             sealing: Some(sealing),
             search,
             links: Some(app::links::LinkKey::new(LOCAL_LINK_KEY).expect("the local link key is long enough")),
@@ -295,15 +302,17 @@ impl Stack {
 }
 
 /// Webhooks as the local stack runs them: deliveries may reach loopback over http (so tests
-/// receive them), retries come 30 times sooner (the first after about a second, not 30 s),
-/// and a new endpoint is seen at once.
+/// receive them) and retries come 30 times sooner (the first after about a second, not 30 s).
 pub const LOCAL_WEBHOOK_RETRY_UNIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn local_webhooks(sqs: &aws_sdk_sqs::Client, queue: &str) -> anyhow::Result<app::webhooks::Webhooks> {
+fn local_webhooks(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    settings_ttl: std::time::Duration,
+) -> anyhow::Result<app::webhooks::Webhooks> {
     let policy = domain::webhook::AddressPolicy { allow_loopback: true };
-    let webhooks =
-        app::webhooks::Webhooks::new(policy, LOCAL_WEBHOOK_RETRY_UNIT, std::time::Duration::from_secs(1))
-            .map_err(anyhow::Error::msg)?;
+    let webhooks = app::webhooks::Webhooks::new(policy, LOCAL_WEBHOOK_RETRY_UNIT, settings_ttl)
+        .map_err(anyhow::Error::msg)?;
     Ok(webhooks.with_later(queue::Later::new(sqs.clone(), queue)))
 }
 

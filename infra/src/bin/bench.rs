@@ -247,10 +247,13 @@ async fn main() -> anyhow::Result<()> {
     let cpu = CpuMeter::default();
     // The consumers and schedules start after the routes are measured: they share the
     // single-threaded emulator and would skew the request paths.
+    // Settings kept a minute, as deployed: the consumers' reads of them per message are
+    // AWS's, however long the drain takes on this machine.
     let mut stack = Stack::start(StackOptions {
         meter: Some(meter.clone()),
         cpu_meter: Some(cpu.clone()),
         workers: false,
+        settings_ttl: app::SETTINGS_TTL,
         ..StackOptions::default()
     })
     .await?;
@@ -635,30 +638,47 @@ const LIVE_WRITES: [&str; 3] = ["create thread", "post message", "post with temp
 /// equal share of each live write route) and the consumers' as drained: what each item of
 /// the design costs, so a trade can be priced.
 fn item_breakdown(routes: &[&Route], busy: &[Call], messages: usize, prices: &Prices) -> String {
-    let mut rows: HashMap<&str, (f64, f64)> = HashMap::new();
+    #[derive(Default)]
+    struct Row {
+        routes: f64,
+        consumers: f64,
+        sizes: Vec<usize>,
+    }
+    let mut rows: HashMap<&str, Row> = HashMap::new();
     for r in routes {
         let share = 1.0 / (r.latencies.len() as f64 * routes.len() as f64);
-        for (kind, units) in r.calls.iter().flat_map(|c| &c.item_writes) {
-            rows.entry(kind).or_default().0 += units * share;
+        for w in r.calls.iter().flat_map(|c| &c.item_writes) {
+            let row = rows.entry(&w.kind).or_default();
+            row.routes += w.units * share;
+            row.sizes.push(w.size);
         }
     }
-    for (kind, units) in busy.iter().flat_map(|c| &c.item_writes) {
-        rows.entry(kind).or_default().1 += units / messages as f64;
+    for w in busy.iter().flat_map(|c| &c.item_writes) {
+        let row = rows.entry(&w.kind).or_default();
+        row.consumers += w.units / messages as f64;
+        row.sizes.push(w.size);
     }
+    let total_of = |row: &Row| row.routes + row.consumers;
     let mut rows: Vec<_> = rows.into_iter().collect();
-    rows.sort_by(|a, b| (b.1 .0 + b.1 .1).total_cmp(&(a.1 .0 + a.1 .1)).then(a.0.cmp(b.0)));
-    let total = rows.iter().map(|(_, (r, c))| r + c).sum::<f64>();
+    rows.sort_by(|a, b| total_of(&b.1).total_cmp(&total_of(&a.1)).then(a.0.cmp(b.0)));
+    let total = rows.iter().map(|(_, row)| total_of(row)).sum::<f64>();
     let mut out = format!(
         "\nWhere the write units go: WRU per message by the kind of item written (partition and sort key as \
          docs/table-design.md lays them out, ids and times left out), the routes' at the mix above and the \
          consumers' as drained (idle time not subtracted); a transaction writes each item twice, and an index \
-         entry costs one more write (two where it moves). {total:.1} WRU per message in all.\n\n\
-         | item | routes | consumers | $ per 1,000 messages |\n|---|---|---|---|\n"
+         entry costs one more write (two where it moves); each write costs a unit per KiB begun of the size it \
+         is billed on (the larger of the item before and after). {total:.1} WRU per message in all.\n\n\
+         | item | routes | consumers | $ per 1,000 messages | billed bytes p50 (max) |\n|---|---|---|---|---|\n"
     );
-    for (kind, (route, consumer)) in rows.into_iter().filter(|(_, (r, c))| r + c >= 0.05) {
+    for (kind, mut row) in rows.into_iter().filter(|(_, row)| total_of(row) >= 0.05) {
+        row.sizes.sort_unstable();
         out.push_str(&format!(
-            "| `{kind}` | {route:.2} | {consumer:.2} | {:.5} |\n",
-            (route + consumer) * prices.dynamodb_per_million_write_units / 1e6 * 1000.0
+            "| `{kind}` | {:.2} | {:.2} | {:.5} | {} ({}) |\n",
+            row.routes,
+            row.consumers,
+            total_of(&row) * prices.dynamodb_per_million_write_units / 1e6 * 1000.0,
+            row.sizes[row.sizes.len() / 2],
+            row.sizes.last().copied().unwrap_or_default(),
         ));
     }
     out

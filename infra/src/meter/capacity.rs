@@ -149,7 +149,7 @@ fn top_level(actions: &str) -> Vec<&str> {
 /// transaction writes no index).
 #[cfg(test)]
 fn write_units(operation: &str, body: &Value, seen: &SeenItems, succeeded: bool) -> f64 {
-    item_writes(operation, body, seen, succeeded).iter().map(|(_, units)| units).sum()
+    item_writes(operation, body, seen, succeeded).iter().map(|w| w.units).sum()
 }
 
 /// What kind of item a key names, by its shape: the partition's kind (the word after the
@@ -174,30 +174,41 @@ pub(super) fn item_kind(key: &Value) -> String {
     format!("{partition} {sort}")
 }
 
-/// The write units of a call that `succeeded`, item by item, each with its kind (see
-/// [`item_kind`]).
+/// One item's share of a write call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemWrite {
+    /// See [`item_kind`].
+    pub kind: String,
+    /// The size it is billed on, in bytes.
+    pub size: usize,
+    pub units: f64,
+}
+
+/// The write units of a call that `succeeded`, item by item.
 pub(super) fn item_writes(
     operation: &str,
     body: &Value,
     seen: &SeenItems,
     succeeded: bool,
-) -> Vec<(String, f64)> {
+) -> Vec<ItemWrite> {
     let indexes =
         |before: &IndexKeys, after: &IndexKeys| if succeeded { index_writes(before, after) } else { 0 };
+    // Each write: the size it is billed on and how many times (passes and index writes).
+    let billed = |size: usize, writes: usize| (size, units(size, 1024) * writes as f64);
     // A Put replacing an item is billed on the larger of the two.
     let put = |item: &Value, passes: usize| {
         let (stored, before) = seen.stored(item);
-        units(stored.max(item_size(item)), 1024) * (passes + indexes(&before, &index_keys(item))) as f64
+        billed(stored.max(item_size(item)), passes + indexes(&before, &index_keys(item)))
     };
     let update = |update: &Value, passes: usize| {
         let (size, before, after) = seen.update_of(update);
-        units(size, 1024) * (passes + indexes(&before, &after)) as f64
+        billed(size, passes + indexes(&before, &after))
     };
     let delete = |key: &Value, passes: usize| {
         let (stored, before) = seen.stored(key);
-        units(stored, 1024) * (passes + indexes(&before, &IndexKeys::new())) as f64
+        billed(stored, passes + indexes(&before, &IndexKeys::new()))
     };
-    let kind = |key: &Value, units: f64| (item_kind(key), units);
+    let kind = |key: &Value, (size, units): (usize, f64)| ItemWrite { kind: item_kind(key), size, units };
     match operation {
         "PutItem" => vec![kind(&body["Item"], put(&body["Item"], 1))],
         "UpdateItem" => vec![kind(&body["Key"], update(body, 1))],
@@ -223,7 +234,7 @@ pub(super) fn item_writes(
                 } else {
                     // A ConditionCheck: the item read as a transactional write, no index.
                     let key = &t["ConditionCheck"]["Key"];
-                    kind(key, units(seen.stored(key).0, 1024) * 2.0)
+                    kind(key, billed(seen.stored(key).0, 2))
                 }
             })
             .collect(),
@@ -446,9 +457,9 @@ mod tests {
         let tx = json!({"TransactItems": [{"Put": {"Item": row}}, {"Update": {"Key": thread_item,
             "ExpressionAttributeValues": {":v": {"N": "1"}}}}, {"ConditionCheck": {"Key": counter}}]});
         let writes = item_writes("TransactWriteItems", &tx, &SeenItems::default(), true);
-        let kinds: Vec<&str> = writes.iter().map(|(kind, _)| kind.as_str()).collect();
+        let kinds: Vec<&str> = writes.iter().map(|w| w.kind.as_str()).collect();
         assert_eq!(kinds, ["THREAD #PART#…", "THREAD #META", "QUOTA message#…"]);
-        assert_eq!(writes.iter().map(|(_, units)| units).sum::<f64>(), 6.0, "two units an item");
+        assert_eq!(writes.iter().map(|w| w.units).sum::<f64>(), 6.0, "two units an item");
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub use config::{
 };
 pub use error::{Error, WorkError};
 pub use idempotency::Idempotency;
+pub use org_cache::TTL as SETTINGS_TTL;
 pub use quota::QuotaCache;
 
 use channels::Providers;

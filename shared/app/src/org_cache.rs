@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 use domain::OrgId;
 
 /// How long a value is kept before it is read again: a change applies within a minute.
-const TTL: Duration = Duration::from_secs(60);
+pub const TTL: Duration = Duration::from_secs(60);
+
+/// When an org's value was read, and the value (`None`: forgotten then, read again).
+type Kept<T> = (Instant, Option<T>);
 
 #[derive(Clone, Debug)]
 pub struct OrgCache<T> {
-    values: Arc<Mutex<HashMap<OrgId, (Instant, T)>>>,
+    values: Arc<Mutex<HashMap<OrgId, Kept<T>>>>,
     ttl: Duration,
 }
 
@@ -36,21 +39,32 @@ impl<T: Clone> OrgCache<T> {
     /// back what it replaced).
     pub async fn get<E>(&self, org: &OrgId, read: impl Future<Output = Result<T, E>>) -> Result<T, E> {
         let cached = self.values.lock().ok().and_then(|m| m.get(org).cloned());
-        if let Some((_, value)) = cached.filter(|(at, _)| at.elapsed() < self.ttl) {
+        if let Some((_, Some(value))) = cached.filter(|(at, _)| at.elapsed() < self.ttl) {
             return Ok(value);
         }
         let started = Instant::now();
         let value = read.await?;
         if let Ok(mut m) = self.values.lock() {
             if m.get(org).is_none_or(|(at, _)| *at < started) {
-                m.insert(org.clone(), (Instant::now(), value.clone()));
+                m.insert(org.clone(), (Instant::now(), Some(value.clone())));
             }
         }
         Ok(value)
     }
 
-    /// Keeps `value` as the org's, read now.
+    /// Keeps `value` as the org's, read now (a change made by this instance applies to it
+    /// at once).
     pub fn put(&self, org: &OrgId, value: T) {
+        self.keep(org, Some(value));
+    }
+
+    /// The org's value is read again next time (a change this instance made and cannot
+    /// state whole), and a read already under way is not kept.
+    pub fn forget(&self, org: &OrgId) {
+        self.keep(org, None);
+    }
+
+    fn keep(&self, org: &OrgId, value: Option<T>) {
         if let Ok(mut m) = self.values.lock() {
             m.insert(org.clone(), (Instant::now(), value));
         }
@@ -90,5 +104,36 @@ mod tests {
             Ok("first"),
             "kept within the TTL"
         );
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_value_is_read_again_and_a_read_under_way_then_is_not_kept() {
+        let cache = OrgCache::<&str>::default();
+        let org = OrgId::parse("acme").unwrap();
+        assert_eq!(cache.get(&org, async { Ok::<_, ()>("before") }).await, Ok("before"));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let (cache, org) = (cache.clone(), org.clone());
+            tokio::spawn(async move {
+                cache
+                    .get(&org, async {
+                        released.await.ok();
+                        Ok::<_, ()>("read before the change")
+                    })
+                    .await
+            })
+        };
+        // The slow read starts only once the kept value is forgotten (it was served till then).
+        cache.forget(&org);
+        tokio::task::yield_now().await;
+        cache.forget(&org);
+        release.send(()).unwrap();
+        assert_eq!(slow.await.unwrap(), Ok("read before the change"));
+        assert_eq!(
+            cache.get(&org, async { Ok::<_, ()>("after") }).await,
+            Ok("after"),
+            "read again: neither the old value nor the read under way is kept"
+        );
+        assert_eq!(cache.get(&org, async { Ok::<_, ()>("again") }).await, Ok("after"), "then kept");
     }
 }

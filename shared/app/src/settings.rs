@@ -52,6 +52,7 @@ pub async fn set_routing(
         .into());
     }
     app.store.put_routing(&actor.org, &settings).await?;
+    app.routing.put(&actor.org, std::sync::Arc::new(settings.clone()));
     Ok(settings)
 }
 
@@ -91,6 +92,7 @@ pub async fn set_business_hours(
     policy::ensure_org_admin(actor)?;
     let hours = hours.validated()?;
     app.store.put_business_hours(&actor.org, &hours).await?;
+    app.hours.put(&actor.org, hours.clone());
     Ok(hours)
 }
 

@@ -655,6 +655,8 @@ pub async fn set_settings(
         }
     }
     app.store.put_triage_settings(&actor.org, &settings).await?;
+    let kept = OrgTriage { rules: settings.rules(), settings: settings.clone() };
+    app.triage.put(&actor.org, Arc::new(kept));
     Ok(settings)
 }
 

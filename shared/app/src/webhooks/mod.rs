@@ -30,7 +30,8 @@ pub struct Webhooks {
     pub sender: send::Sender,
     /// The first retry's delay; later ones are multiples (30 s in AWS).
     pub retry_unit: Duration,
-    /// The orgs' endpoints, as last read (every event of every org looks).
+    /// The orgs' endpoints, as last read (every event of every org looks; a change this
+    /// instance makes is read again at once).
     pub endpoints: crate::org_cache::OrgCache<Vec<WebhookRecord>>,
     /// The webhook queue, for a first retry sooner than the minute schedule; `None` where
     /// the function has none (the schedule still retries).
@@ -113,6 +114,7 @@ pub async fn create(app: &App, actor: &User, new: NewWebhook) -> Result<WithSecr
         )
         .into());
     }
+    app.webhooks.endpoints.forget(&actor.org);
     Ok(WithSecret { webhook, secret })
 }
 
@@ -132,6 +134,7 @@ pub async fn delete(app: &App, actor: &User, id: WebhookId) -> Result<(), Error>
     if !app.store.delete_webhook(&actor.org, &id).await? {
         return Err(DomainError::NotFound("webhook").into());
     }
+    app.webhooks.endpoints.forget(&actor.org);
     Ok(())
 }
 
@@ -167,6 +170,7 @@ async fn change(
         edit(&mut webhook, Utc::now());
         if app.store.save_webhook(&webhook).await? {
             webhook.version += 1;
+            app.webhooks.endpoints.forget(&actor.org);
             return Ok(webhook);
         }
     }
