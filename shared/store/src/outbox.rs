@@ -49,8 +49,6 @@ fn complete_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, 
     tx::update(table, key, set, "attribute_exists(pk) AND attribute_not_exists(#done)")
 }
 
-/// Holds only while the event is not done: a change that is one step of applying it (a
-/// large team joins over several transactions) is refused for a redelivered event.
 /// The router's mark that it applied `event`; fails its condition if it did before (a
 /// redelivery).
 pub(crate) fn routed_item(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
@@ -59,7 +57,8 @@ pub(crate) fn routed_item(table: &str, event: &OutboxEvent) -> Result<TransactWr
     tx::put(table, item, Condition::new("attribute_not_exists(pk)"))
 }
 
-/// Holds while the router has not applied `event`.
+/// Holds while the router has not applied `event`: a change that is one step of applying
+/// it (a large team joins over several transactions) is refused for a redelivered event.
 pub(crate) fn not_routed_check(table: &str, event: &OutboxEvent) -> Result<TransactWriteItem, StoreError> {
     let key = items::key(keys::outbox_pk(&event.org, &event.id), ROUTED_SK);
     tx::check(table, key, Condition::new("attribute_not_exists(pk)"))
