@@ -75,25 +75,36 @@ impl<T: Clone> OrgCache<T> {
 mod tests {
     use super::*;
 
+    type Read = tokio::task::JoinHandle<Result<&'static str, ()>>;
+
+    /// A read of `org` that starts now (if nothing is kept) and answers `value` once
+    /// released.
+    async fn slow_read(
+        cache: &OrgCache<&'static str>,
+        org: &OrgId,
+        value: &'static str,
+    ) -> (Read, impl FnOnce()) {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (cache, org) = (cache.clone(), org.clone());
+        let read = tokio::spawn(async move {
+            cache
+                .get(&org, async {
+                    released.await.ok();
+                    Ok(value)
+                })
+                .await
+        });
+        tokio::task::yield_now().await;
+        (read, move || release.send(()).unwrap())
+    }
+
     #[tokio::test]
     async fn a_read_that_started_before_a_put_does_not_bring_back_the_old_value() {
         let cache = OrgCache::<&str>::default();
         let org = OrgId::parse("acme").unwrap();
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let slow = {
-            let (cache, org) = (cache.clone(), org.clone());
-            tokio::spawn(async move {
-                cache
-                    .get(&org, async {
-                        released.await.ok();
-                        Ok::<_, ()>("old")
-                    })
-                    .await
-            })
-        };
-        tokio::task::yield_now().await;
+        let (slow, release) = slow_read(&cache, &org, "old").await;
         cache.put(&org, "new");
-        release.send(()).unwrap();
+        release();
         assert_eq!(slow.await.unwrap(), Ok("old"), "the slow read answers what it read");
         let kept = cache.get(&org, async { Ok::<_, ()>("read again") }).await;
         assert_eq!(kept, Ok("new"), "the value put while it read is kept");
@@ -111,23 +122,11 @@ mod tests {
         let cache = OrgCache::<&str>::default();
         let org = OrgId::parse("acme").unwrap();
         assert_eq!(cache.get(&org, async { Ok::<_, ()>("before") }).await, Ok("before"));
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let slow = {
-            let (cache, org) = (cache.clone(), org.clone());
-            tokio::spawn(async move {
-                cache
-                    .get(&org, async {
-                        released.await.ok();
-                        Ok::<_, ()>("read before the change")
-                    })
-                    .await
-            })
-        };
-        // The slow read starts only once the kept value is forgotten (it was served till then).
+        // Forgotten first, so the slow read reads (the kept value would be served).
         cache.forget(&org);
-        tokio::task::yield_now().await;
+        let (slow, release) = slow_read(&cache, &org, "read before the change").await;
         cache.forget(&org);
-        release.send(()).unwrap();
+        release();
         assert_eq!(slow.await.unwrap(), Ok("read before the change"));
         assert_eq!(
             cache.get(&org, async { Ok::<_, ()>("after") }).await,
