@@ -561,7 +561,8 @@ async fn main() -> anyhow::Result<()> {
          thread, post message, post with template); the consumers' share was \
          measured by starting them after the routes: {messages} messages drained in {:.0} s with {} AWS calls \
          ({emails} e-mails; locally digests gather a recipient's notifications over 2 s, in AWS over 60 s), less \
-         what the schedules do when idle over as long. The consumers' queues received {delivered} messages \
+         what the schedules do when idle over as long; the functions keep the orgs' settings a minute, as deployed. \
+         The consumers' queues received {delivered} messages \
          ({:.1} per message: an event reaches every queue whose filter policy takes its kind), each an SQS \
          request, in {batches} batches, each a Lambda invocation. Lambda duration = measured CPU + the in-region latency \
          prices.yaml assumes for each call, at {:.0} MB; the consumers' CPU is not metered (their calls' latency \
