@@ -73,8 +73,10 @@ pub struct StackOptions {
     pub settings_ttl: std::time::Duration,
 }
 
-/// Locally a change of settings shows at once everywhere, also to another stack on the
-/// same data or a write straight to the table (a minute in AWS).
+/// Locally the caches of routing, business hours, triage, categories and webhook endpoints
+/// keep a value a second, so a change shows within a second also to another stack on the
+/// same data or after a write straight to the table (a minute in AWS; the messaging and
+/// quota caches keep theirs a minute locally too).
 pub const LOCAL_SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Default for StackOptions {

@@ -668,7 +668,8 @@ fn item_breakdown(routes: &[&Route], busy: &[Call], messages: usize, prices: &Pr
          docs/table-design.md lays them out, ids and times left out), the routes' at the mix above and the \
          consumers' as drained (idle time not subtracted); a transaction writes each item twice, and an index \
          entry costs one more write (two where it moves); each write costs a unit per KiB begun of the size it \
-         is billed on (the larger of the item before and after). {total:.1} WRU per message in all.\n\n\
+         is billed on (the larger of the item before and after; an item the meter never saw whole counts what the \
+         request carries). {total:.1} WRU per message in all.\n\n\
          | item | routes | consumers | $ per 1,000 messages | billed bytes p50 (max) |\n|---|---|---|---|---|\n"
     );
     for (kind, mut row) in rows.into_iter().filter(|(_, row)| total_of(row) >= 0.05) {

@@ -37,9 +37,9 @@ pub async fn recipients(app: &App, org: &OrgId, topic: &Topic) -> Result<Vec<Use
     if !cached.is_empty() {
         return Ok(cached);
     }
-    let fresh = read().await?;
-    app.routing.put(org, fresh.clone());
-    Ok(fresh.recipients(topic))
+    // Read again through the cache: a change put while this read is under way stays.
+    app.routing.forget(org);
+    Ok(app.routing.get(org, read()).await?.recipients(topic))
 }
 
 pub async fn handle(app: &App, event: OutboxEvent) -> Result<(), WorkError> {

@@ -48,14 +48,18 @@ pub struct OrgTriage {
     pub rules: Rules,
 }
 
+impl OrgTriage {
+    fn new(settings: TriageSettings) -> Arc<Self> {
+        let rules = settings.rules();
+        Arc::new(Self { settings, rules })
+    }
+}
+
 pub type TriageCache = crate::org_cache::OrgCache<Arc<OrgTriage>>;
 
 async fn org_triage(app: &App, org: &domain::OrgId) -> Result<Arc<OrgTriage>, WorkError> {
-    let read = async {
-        let settings = app.store.get_triage_settings(org).await?;
-        let rules = settings.rules();
-        Ok::<_, store::StoreError>(Arc::new(OrgTriage { settings, rules }))
-    };
+    let read =
+        async { Ok::<_, store::StoreError>(OrgTriage::new(app.store.get_triage_settings(org).await?)) };
     Ok(app.triage.get(org, read).await?)
 }
 
@@ -655,8 +659,7 @@ pub async fn set_settings(
         }
     }
     app.store.put_triage_settings(&actor.org, &settings).await?;
-    let kept = OrgTriage { rules: settings.rules(), settings: settings.clone() };
-    app.triage.put(&actor.org, Arc::new(kept));
+    app.triage.put(&actor.org, OrgTriage::new(settings.clone()));
     Ok(settings)
 }
 

@@ -89,6 +89,30 @@ async fn a_router_keeps_the_settings_a_minute_but_routes_a_topic_routed_since_at
     w.routed_to(&id, "security-1").await;
 }
 
+#[tokio::test]
+async fn a_routing_change_applies_at_once_in_the_instance_that_made_it() {
+    use domain::{OrgId, Topic, UserId};
+
+    let w = World::new().await;
+    let org = OrgId::parse(&w.org).unwrap();
+    // One function instance keeping settings a minute, as deployed: it routes, then changes
+    // the routing itself.
+    let instance = crate::housekeeping::app_on(&w.store, &w.url).await;
+    let maintenance = Topic::parse("maintenance").unwrap();
+    let routed = app::router::recipients(&instance, &org, &maintenance).await.unwrap();
+    assert_eq!(routed, [UserId::parse("maint-1").unwrap()], "as seeded, and now kept");
+    let admin = w.store.get_user(&org, &UserId::parse("admin-1").unwrap()).await.unwrap().unwrap();
+    let mut settings = w.store.get_routing(&org).await.unwrap().unwrap_or_default();
+    let change = json!({"user_id": "bookkeeper-1"});
+    settings.routes.insert("maintenance".to_owned(), serde_json::from_value(change).unwrap());
+    app::settings::set_routing(&instance, &admin, settings).await.unwrap();
+    assert_eq!(
+        app::router::recipients(&instance, &org, &maintenance).await.unwrap(),
+        [UserId::parse("bookkeeper-1").unwrap()],
+        "the change, not what the instance kept before it"
+    );
+}
+
 /// The events a thread's timeline holds of one kind, about one user.
 async fn joins(w: &World, thread: &str, user: &str) -> usize {
     w.timeline("resident-1", thread, 100)
@@ -104,7 +128,7 @@ async fn threads_created_while_the_events_topic_is_unreachable_answer_201_and_ar
     let w = World::new().await;
     let outage = api_without_events();
     let mut ids = Vec::new();
-    let mut fastest = Duration::MAX;
+    let mut took = Vec::new();
     for i in 0..5 {
         let started = Instant::now();
         let resp = w
@@ -112,19 +136,22 @@ async fn threads_created_while_the_events_topic_is_unreachable_answer_201_and_ar
             .post(format!("{}/v1/threads", outage.url))
             .bearer_auth(w.token("resident-1"))
             .json(&json!({"topic": "maintenance", "subject": format!("Outage {i}"), "body": "Help"}))
+            // Lambda's own limit: a publish without a bound fails here instead of hanging.
+            .timeout(Duration::from_secs(10))
             .send()
             .await
-            .unwrap();
+            .expect("an answer within Lambda's 10 s");
         let (status, thread) = read(resp).await;
         assert_eq!(status, StatusCode::CREATED, "{thread}");
-        fastest = fastest.min(started.elapsed());
+        took.push(started.elapsed());
         ids.push(thread["id"].as_str().unwrap().to_owned());
     }
-    // Each publish waits for the relay's 2 s bound, not the functions' 6 s one nor Lambda's
-    // 10 s. The fastest of five: a stall slows every request, the emulator's load only some.
+    // Each publish waits for the relay's 2 s bound, not the functions' 6 s one. The median
+    // of five: the emulator's load slows a request now and then, a stall most of them.
+    took.sort();
     assert!(
-        fastest < Duration::from_secs(5),
-        "an outage of the events topic must not stall the request: the fastest of five took {fastest:?}"
+        took[2] < Duration::from_secs(5),
+        "an outage of the events topic must not stall the request: five took {took:?}"
     );
     // The repair job publishes what the API could not, once the topic is reachable (it is, for
     // the main stack's scheduled job).

@@ -38,7 +38,8 @@ pub fn calls() -> &'static infra::meter::CallMeter {
 /// A second API on the same emulator whose events topic never answers, with no consumers
 /// of its own: an outage of the events topic, as the API sees it. Its SNS endpoint takes
 /// connections and never replies, as an unreachable AWS endpoint does, so every publish
-/// waits for the relay's own timeout.
+/// waits for the relay's own timeout (after the listener's backlog of 128 connections, its
+/// connect timeout).
 pub fn api_without_events() -> &'static StackInfo {
     static STACK: OnceLock<StackInfo> = OnceLock::new();
     STACK.get_or_init(|| {

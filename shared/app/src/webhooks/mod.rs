@@ -58,7 +58,7 @@ impl Webhooks {
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, String> {
         let allow_loopback = std::env::var("WEBHOOKS_ALLOW_LOOPBACK").is_ok_and(|v| v == "true");
         let webhooks =
-            Self::new(AddressPolicy { allow_loopback }, Duration::from_secs(30), Duration::from_secs(60))?;
+            Self::new(AddressPolicy { allow_loopback }, Duration::from_secs(30), crate::SETTINGS_TTL)?;
         Ok(match std::env::var("WEBHOOK_QUEUE_URL").ok().filter(|u| !u.is_empty()) {
             Some(url) => webhooks.with_later(queue::Later::new(aws_sdk_sqs::Client::new(aws), url)),
             None => webhooks,
