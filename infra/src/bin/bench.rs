@@ -246,9 +246,9 @@ async fn main() -> anyhow::Result<()> {
     let meter = CallMeter::default();
     let cpu = CpuMeter::default();
     // The consumers and schedules start after the routes are measured: they share the
-    // single-threaded emulator and would skew the request paths.
-    // Settings kept a minute, as deployed: the consumers' reads of them per message are
-    // AWS's, however long the drain takes on this machine.
+    // single-threaded emulator and would skew the request paths. Settings are kept a
+    // minute, as deployed, so the consumers' reads of them per message are AWS's however
+    // long the drain takes on this machine.
     let mut stack = Stack::start(StackOptions {
         meter: Some(meter.clone()),
         cpu_meter: Some(cpu.clone()),

@@ -208,15 +208,15 @@ pub(super) fn item_writes(
         let (stored, before) = seen.stored(key);
         billed(stored, passes + indexes(&before, &IndexKeys::new()))
     };
-    let kind = |key: &Value, (size, units): (usize, f64)| ItemWrite { kind: item_kind(key), size, units };
+    let write = |key: &Value, (size, units): (usize, f64)| ItemWrite { kind: item_kind(key), size, units };
     match operation {
-        "PutItem" => vec![kind(&body["Item"], put(&body["Item"], 1))],
-        "UpdateItem" => vec![kind(&body["Key"], update(body, 1))],
-        "DeleteItem" => vec![kind(&body["Key"], delete(&body["Key"], 1))],
+        "PutItem" => vec![write(&body["Item"], put(&body["Item"], 1))],
+        "UpdateItem" => vec![write(&body["Key"], update(body, 1))],
+        "DeleteItem" => vec![write(&body["Key"], delete(&body["Key"], 1))],
         "BatchWriteItem" => batch_writes(body)
             .map(|r| match &r["PutRequest"]["Item"] {
-                Value::Null => kind(&r["DeleteRequest"]["Key"], delete(&r["DeleteRequest"]["Key"], 1)),
-                item => kind(item, put(item, 1)),
+                Value::Null => write(&r["DeleteRequest"]["Key"], delete(&r["DeleteRequest"]["Key"], 1)),
+                item => write(item, put(item, 1)),
             })
             .collect(),
         // A transaction writes each item twice (prepare, commit); the indexes are updated
@@ -226,15 +226,15 @@ pub(super) fn item_writes(
         "TransactWriteItems" => transact_items(body)
             .map(|t| {
                 if t["Put"].is_object() {
-                    kind(&t["Put"]["Item"], put(&t["Put"]["Item"], 2))
+                    write(&t["Put"]["Item"], put(&t["Put"]["Item"], 2))
                 } else if t["Update"].is_object() {
-                    kind(&t["Update"]["Key"], update(&t["Update"], 2))
+                    write(&t["Update"]["Key"], update(&t["Update"], 2))
                 } else if t["Delete"].is_object() {
-                    kind(&t["Delete"]["Key"], delete(&t["Delete"]["Key"], 2))
+                    write(&t["Delete"]["Key"], delete(&t["Delete"]["Key"], 2))
                 } else {
                     // A ConditionCheck: the item read as a transactional write, no index.
                     let key = &t["ConditionCheck"]["Key"];
-                    kind(key, billed(seen.stored(key).0, 2))
+                    write(key, billed(seen.stored(key).0, 2))
                 }
             })
             .collect(),
