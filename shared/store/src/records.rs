@@ -75,9 +75,11 @@ pub struct ThreadRecord {
     /// to two indexes, under 1 KB; `public_id` (not a field: see `items::PUBLIC_ID`) then
     /// names the last message as public. Reading the thread fills it in (see
     /// [`ThreadView::public_last_stored`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_last: Option<LastMessage>,
     pub public_at: DateTime<Utc>,
+    /// Absent when none (not a null): every post rewrites this item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_record: Option<LinkedRecord>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,

@@ -185,3 +185,23 @@ async fn business_hours_are_read_by_staff_and_set_by_admins_within_the_rules() {
         "another org's are its own"
     );
 }
+
+#[tokio::test]
+async fn an_hours_change_applies_at_once_in_the_instance_that_made_it() {
+    let w = World::new().await;
+    let instance = crate::housekeeping::Instance::new(&w).await;
+    let (id, event) = instance.resident_thread("No heat tonight").await;
+    let last_preview = || async {
+        let view = instance.store.load_thread(&instance.org, &id).await.unwrap().unwrap();
+        view.thread.summary.last_message.unwrap().body_preview
+    };
+
+    // The default hours answer nothing, and the instance now keeps them.
+    app::automation::handle(&instance.app, event.clone()).await.unwrap();
+    assert_eq!(last_preview().await, "No heat tonight");
+    // The instance itself closes the day the message was written, with an automatic reply.
+    let closed = serde_json::from_value(hours(json!([event.at.date_naive()]))).unwrap();
+    app::settings::set_business_hours(&instance.app, &instance.user("admin-1").await, closed).await.unwrap();
+    app::automation::handle(&instance.app, event).await.unwrap();
+    assert_eq!(last_preview().await, REPLY, "the change, not what the instance kept before it");
+}

@@ -78,6 +78,49 @@ async fn a_failing_task_does_not_keep_the_others_from_running() {
     assert_eq!(archived.state, AccountState::Archived);
 }
 
+/// A function instance keeping settings a minute, as deployed, on a table of its own with
+/// the demo org seeded: the stack's consumers never see its events (its events topic is
+/// out of reach, so they wait in the outbox), and only the test hands them to a consumer.
+pub struct Instance {
+    pub app: app::App,
+    pub store: Store,
+    pub org: OrgId,
+}
+
+impl Instance {
+    pub async fn new(w: &World) -> Self {
+        let store = table_like_the_stacks(w).await;
+        let org = OrgId::parse(&w.org).unwrap();
+        infra::seed::seed_demo_org(&store, &org).await.unwrap();
+        Self { app: app_on(&store, &w.url).await, store, org }
+    }
+
+    pub async fn user(&self, id: &str) -> domain::User {
+        self.store.get_user(&self.org, &UserId::parse(id).unwrap()).await.unwrap().unwrap()
+    }
+
+    /// A maintenance thread `resident-1` starts, and its event.
+    pub async fn resident_thread(&self, body: &str) -> (domain::ThreadId, domain::events::OutboxEvent) {
+        use domain::{MessageBody, Subject, Topic};
+        let new = app::threads::NewThread {
+            topic: Topic::parse("maintenance").unwrap(),
+            subject: Subject::parse("Heat").unwrap(),
+            body: MessageBody::parse(body).unwrap(),
+            priority: None,
+            linked_record: None,
+            resident_id: None,
+            category_id: None,
+            attachment_ids: Vec::new(),
+        };
+        let request = app::Idempotency::new(None, "test", &());
+        let started = app::threads::start(&self.app, &self.user("resident-1").await, new, request).await;
+        let id = started.unwrap().thread.summary.id;
+        let far = Utc::now() + Duration::days(1);
+        let pending = self.store.pending_events(far, 100).await.unwrap();
+        (id, pending.into_iter().find(|e| e.thread_id == id).expect("its event, in the outbox"))
+    }
+}
+
 /// The jobs' use cases on `store`, with S3 and the events topic out of reach (a closed
 /// port): what is published waits in the outbox for the stack's repair.
 pub async fn app_on(store: &Store, url: &str) -> app::App {

@@ -691,3 +691,26 @@ async fn the_context_counts_the_residents_other_recent_threads_on_the_path_and_f
     .await;
     assert_eq!(again["triage"]["context"]["recent_on_path"], 3, "{again}");
 }
+
+#[tokio::test]
+async fn a_triage_change_applies_at_once_in_the_instance_that_made_it() {
+    let w = World::new().await;
+    let instance = crate::housekeeping::Instance::new(&w).await;
+    let mut settings = domain::triage::TriageSettings { enabled: false, ..Default::default() };
+    instance.store.put_triage_settings(&instance.org, &settings).await.unwrap();
+    let triaged = |id| {
+        let instance = &instance;
+        async move { instance.store.load_thread(&instance.org, &id).await.unwrap().unwrap().thread.triage }
+    };
+
+    // Off: the instance classifies nothing, and now keeps that.
+    let (off, event) = instance.resident_thread("The kitchen tap drips").await;
+    app::triage::handle(&instance.app, event).await.unwrap();
+    assert_eq!(triaged(off).await, None);
+    // The instance itself turns it on.
+    settings.enabled = true;
+    app::triage::set_settings(&instance.app, &instance.user("admin-1").await, settings).await.unwrap();
+    let (on, event) = instance.resident_thread("The bathroom tap drips").await;
+    app::triage::handle(&instance.app, event).await.unwrap();
+    assert!(triaged(on).await.is_some(), "the change, not what the instance kept before it");
+}
