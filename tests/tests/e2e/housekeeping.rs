@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection, Pro
 use chrono::{Duration, Utc};
 
 const SECS_30: std::time::Duration = std::time::Duration::from_secs(30);
+use domain::webhook::AddressPolicy;
 use domain::{AccountState, OrgId, UserId};
 use store::{AttachmentRecord, AttachmentStatus, Store};
 
@@ -150,7 +151,9 @@ pub async fn app_on(store: &Store, url: &str) -> app::App {
         triage: app::triage::TriageCache::default(),
         routing: app::router::RoutingCache::default(),
         messaging: app::settings::MessagingCache::default(),
-        webhooks: app::webhooks::Webhooks::new(Default::default(), SECS_30, SECS_30).unwrap(),
+        // The tests' receivers listen on loopback.
+        webhooks: app::webhooks::Webhooks::new(AddressPolicy { allow_loopback: true }, SECS_30, SECS_30)
+            .unwrap(),
     }
 }
 

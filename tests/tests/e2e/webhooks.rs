@@ -380,3 +380,35 @@ async fn a_rotation_signs_with_both_secrets_and_an_endpoint_failing_for_days_is_
     assert_eq!(got.id, missed_id);
     assert_eq!(w.delivery_settled(&id, &missed_id).await["state"], "delivered");
 }
+
+#[tokio::test]
+async fn a_new_endpoint_is_sent_to_at_once_by_the_instance_that_registered_it() {
+    use app::webhooks::{deliver::Work, NewWebhook};
+    use domain::webhook::WebhookEvent;
+
+    let w = World::new().await;
+    let instance = crate::housekeeping::Instance::new(&w).await;
+    let pms = Receiver::start().await;
+    let deliver = |event| {
+        app::webhooks::handle(
+            &instance.app,
+            Work::Event(event),
+            tokio::time::Instant::now() + Duration::from_secs(60),
+        )
+    };
+
+    // Nobody subscribes: nothing is sent, and the instance now keeps that.
+    let (_, event) = instance.resident_thread("The kitchen tap drips").await;
+    deliver(event).await.unwrap();
+    // The instance itself registers an endpoint.
+    let new = NewWebhook {
+        url: pms.url.clone(),
+        events: vec![WebhookEvent::ThreadCreated],
+        include_internal: false,
+    };
+    app::webhooks::create(&instance.app, &instance.user("admin-1").await, new).await.unwrap();
+    let (id, event) = instance.resident_thread("The bathroom tap drips").await;
+    deliver(event).await.unwrap();
+    let sent: Vec<Value> = pms.all().into_iter().map(|g| g.body["data"]["thread"]["id"].clone()).collect();
+    assert_eq!(sent, [json!(id)], "the second thread's, at once: not the list the instance kept before");
+}
