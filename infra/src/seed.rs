@@ -83,6 +83,29 @@ pub fn demo_routing() -> RoutingSettings {
     }
 }
 
+/// The demo layout with ids as production makes them: contacts' `c-{ulid}`, 28 characters
+/// against the demo's 7 to 12. Ids are stored many times over in the items every message
+/// writes (keys, the inbox rows, authors), so what DynamoDB bills for those items is
+/// production's only with such ids. The users in `demo_users`' order, and the demo routing
+/// to them.
+pub fn production_shaped(org: &OrgId) -> (Vec<User>, RoutingSettings) {
+    let demo = demo_users(org);
+    let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default();
+    let ids: Vec<(UserId, UserId)> = demo.iter().map(|u| (u.id.clone(), UserId::new_contact(now))).collect();
+    let users = demo
+        .into_iter()
+        .zip(&ids)
+        .map(|(u, (_, id))| User { email: Some(format!("{id}@{org}.example.com")), id: id.clone(), ..u })
+        .collect();
+    let mut routing = demo_routing();
+    for recipient in routing.routes.values_mut() {
+        if let Recipient::UserId(user) = recipient {
+            *user = ids.iter().find(|(demo, _)| demo == user).map(|(_, id)| id.clone()).expect("a demo user");
+        }
+    }
+    (users, routing)
+}
+
 /// Seeds an org laid out like `demo`: its users and its routing.
 pub async fn seed_demo_org(store: &Store, org: &OrgId) -> Result<(), StoreError> {
     seed_users(store, &demo_users(org)).await?;

@@ -258,6 +258,13 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     infra::seed::lift_quotas(&stack.store, &domain::OrgId::parse("demo")?).await?;
+    // The routes and the consumers' drain run in an org shaped as production's: an org id of
+    // 16 characters and contacts' ids (the demo's short ones understate every item's size).
+    let org = domain::OrgId::parse(PRODUCTION_ORG)?;
+    let (users, routing) = infra::seed::production_shaped(&org);
+    infra::seed::seed_users(&stack.store, &users).await?;
+    stack.store.put_routing(&org, &routing).await?;
+    infra::seed::lift_quotas(&stack.store, &org).await?;
     // Cold starts first, on the fresh table: moto's queries slow down as the table grows,
     // and the first event of most functions queries it.
     let (cold, cold_rows) = match cold_starts {
@@ -268,8 +275,9 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     let client = Client { http: reqwest::Client::new(), url: stack.url.clone() };
-    let resident = token::demo("resident-1");
-    let admin = token::demo("admin-1");
+    let token_of =
+        |user: &domain::User| token::mint(token::DEFAULT_SECRET, user.id.as_str(), PRODUCTION_ORG, 3600);
+    let (admin, resident) = (token_of(&users[0]), token_of(&users[4]));
     use reqwest::Method as M;
 
     let thread = client
@@ -277,7 +285,9 @@ async fn main() -> anyhow::Result<()> {
             &resident,
             M::POST,
             "/v1/threads",
-            Some(json!({"topic": "general", "subject": "Bench", "body": "start"})),
+            Some(
+                json!({"topic": "general", "subject": "Parking permit for a visitor's car", "body": "start"}),
+            ),
         )
         .await?;
     let thread_id = thread["id"].as_str().context("thread id")?.to_owned();
@@ -329,7 +339,7 @@ async fn main() -> anyhow::Result<()> {
             let process_start = process_cpu();
             let answer = match name {
                 "create thread" => {
-                    let body = json!({"topic": "maintenance", "subject": format!("Bench {i}"), "body": RESIDENT_TEXT});
+                    let body = json!({"topic": "maintenance", "subject": format!("Water under the kitchen sink ({i})"), "body": RESIDENT_TEXT});
                     client.text(&resident, M::POST, "/v1/threads", Some(body)).await?
                 }
                 "post message" => {
@@ -633,6 +643,9 @@ async fn scheduled_latency(client: &Client, admin: &str, thread_id: &str) -> any
 }
 
 /// The routes of the cost model's mix, a message each.
+/// The org the routes run in: an id of 16 characters, as an operator might name one.
+const PRODUCTION_ORG: &str = "greenview-condos";
+
 const LIVE_WRITES: [&str; 3] = ["create thread", "post message", "post with template"];
 
 /// The write units per message by the kind of item written, the routes' at the mix (an
@@ -723,8 +736,8 @@ async fn search_portfolio(
     stack: &Stack,
     client: &Client,
     meter: &CallMeter,
-    demo_admin: &str,
-    demo_thread: &str,
+    routes_admin: &str,
+    routes_thread: &str,
 ) -> anyhow::Result<String> {
     use infra::portfolio::{self, MESSAGES_PER_THREAD, RARE_WORD};
     const SEARCHES: usize = 100;
@@ -802,14 +815,15 @@ async fn search_portfolio(
     let mut waits = Vec::new();
     for i in 0..PROBES {
         let word = format!("probe{i}{}", ulid::Ulid::new().to_string().to_lowercase());
-        let path = format!("/v1/threads/{demo_thread}/messages");
+        let path = format!("/v1/threads/{routes_thread}/messages");
         client
-            .call(demo_admin, reqwest::Method::POST, &path, Some(json!({"body": format!("search {word}")})))
+            .call(routes_admin, reqwest::Method::POST, &path, Some(json!({"body": format!("search {word}")})))
             .await?;
         let posted = Instant::now();
         loop {
-            let page =
-                client.call(demo_admin, reqwest::Method::GET, &format!("/v1/search?q={word}"), None).await?;
+            let page = client
+                .call(routes_admin, reqwest::Method::GET, &format!("/v1/search?q={word}"), None)
+                .await?;
             if page["items"].as_array().is_some_and(|items| !items.is_empty()) {
                 break;
             }

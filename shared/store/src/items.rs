@@ -21,7 +21,6 @@ pub const SUMMARY: &str = "summary";
 pub const VERSION: &str = "version";
 pub const LAST_ID: &str = "last_id";
 pub const MEMBERS_VERSION: &str = "members_version";
-pub const LAST_READ: &str = "last_read";
 pub const INTERNAL: &str = "internal";
 pub const EXPIRES_AT: &str = "expires_at";
 
@@ -70,7 +69,7 @@ fn decode<T: DeserializeOwned>(value: Option<AttributeValue>) -> Result<T, Store
 /// last activity.
 pub fn inbox_keys(scope: &InboxScope, summary: &Summary) -> Vec<(String, AttributeValue)> {
     let mut keys = index_partitions(scope, summary.status);
-    keys.extend(index_sorts(&keys::activity_sk(&summary.updated_at, &summary.id)));
+    keys.extend(index_sorts(&keys::activity_sk(&summary.updated_at)));
     keys
 }
 
@@ -97,11 +96,29 @@ pub fn public_id(item: &Item) -> Option<MessageId> {
     MessageId::parse(data.get(PUBLIC_ID)?.as_s().ok()?).ok()
 }
 
+/// An inbox row's summary as stored: without the category when it is the default one,
+/// which reading fills in (every post rewrites the items that hold a summary).
+pub fn summary_av(summary: &Summary) -> Result<AttributeValue, StoreError> {
+    let mut stored = av(summary)?;
+    if let AttributeValue::M(fields) = &mut stored {
+        if summary.category_id == domain::category::SERVICE {
+            fields.remove(CATEGORY_ID);
+        }
+    }
+    Ok(stored)
+}
+
+/// The summary's field naming its category.
+pub const CATEGORY_ID: &str = "category_id";
+
 pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(&thread.org, &thread.summary.id), keys::META_SK);
     let mut data = av(thread)?;
-    if let (Some(last), AttributeValue::M(fields)) = (thread.public_last.as_ref(), &mut data) {
-        if thread.summary.last_message.as_ref() == Some(last) {
+    if let AttributeValue::M(fields) = &mut data {
+        fields.insert(SUMMARY.into(), summary_av(&thread.summary)?);
+        if let Some(last) =
+            thread.public_last.as_ref().filter(|l| thread.summary.last_message.as_ref() == Some(l))
+        {
             // See `ThreadRecord::public_last`.
             fields.remove(PUBLIC_LAST);
             fields.insert(PUBLIC_ID.into(), s(last.id.to_string()));
@@ -124,10 +141,7 @@ pub fn participant_item(
 ) -> Result<Item, StoreError> {
     let mut item = key(keys::thread_pk(org, &summary.id), keys::participant_sk(&participant.user_id));
     item.insert(DATA.into(), av(participant)?);
-    item.insert(SUMMARY.into(), av(summary)?);
-    if let Some(read) = participant.last_read_id {
-        item.insert(LAST_READ.into(), s(read.to_string()));
-    }
+    item.insert(SUMMARY.into(), summary_av(summary)?);
     let scope = InboxScope::User(org.clone(), participant.user_id.clone());
     item.extend(inbox_keys(&scope, summary));
     Ok(item)

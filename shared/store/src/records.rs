@@ -138,6 +138,8 @@ pub struct ParticipantRecord {
     pub name: String,
     pub role: Role,
     pub joined_at: DateTime<Utc>,
+    /// Absent (before stop 44: null) until they read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_id: Option<MessageId>,
     /// The newest message residents may see up to `last_read_id`: what residents are shown
     /// of a staff member's marker, which may point at an internal note.

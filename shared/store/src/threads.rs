@@ -14,7 +14,7 @@ use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
 use crate::items::{
-    self, data, inbox_keys, s, set_expression, take_data, take_field, Item, SetExpression, LAST_READ, SUMMARY,
+    self, data, inbox_keys, s, set_expression, take_data, take_field, Item, SetExpression, SUMMARY,
 };
 use crate::keys::InboxScope;
 use crate::keys::{self, PK, SK};
@@ -417,7 +417,7 @@ impl Store {
                     vec![tx::check(&self.table, items::key(pk.clone(), keys::META_SK), version.clone())?];
                 for p in chunk.iter().filter_map(|u| view.participant(u)) {
                     let row = view.thread.view_for(p.role);
-                    let mut fields = vec![(SUMMARY.to_owned(), items::av(&row)?)];
+                    let mut fields = vec![(SUMMARY.to_owned(), items::summary_av(&row)?)];
                     fields.extend(inbox_keys(&InboxScope::User(org.clone(), p.user_id.clone()), &row));
                     let key = items::key(pk.clone(), keys::participant_sk(&p.user_id));
                     writes.push(tx::update(&self.table, key, set_expression(fields), EXISTS)?);
@@ -458,7 +458,7 @@ impl Store {
             if msg.automated { None } else { ThreadStatus::after_message(author_role, msg.internal) };
         let last = items::av(&LastMessage::of(msg))?;
         let at = items::av(&msg.created_at)?;
-        let sort = keys::activity_sk(&msg.created_at, &msg.thread_id);
+        let sort = keys::activity_sk(&msg.created_at);
         let row_fields =
             |scope: &InboxScope, row: &str| -> Result<Vec<(String, AttributeValue)>, StoreError> {
                 let mut fields = vec![
@@ -547,7 +547,6 @@ impl Store {
             let mut fields = row_fields(&InboxScope::User(org.clone(), p.user_id.clone()), SUMMARY)?;
             if p.user_id == msg.author_id {
                 // The author has read their own message, and everything before it.
-                fields.push((LAST_READ.into(), s(msg.id.to_string())));
                 fields.push((format!("{}.last_read_id", items::DATA), s(msg.id.to_string())));
                 let public =
                     if msg.internal { thread.public_last.as_ref().map(|m| m.id) } else { Some(msg.id) };
@@ -682,14 +681,18 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(items::key(pk, keys::participant_sk(user))))
             .update_expression(match public {
-                Some(_) => "SET #lr = :m, #d.#lrid = :m, #d.#prid = :p",
-                None => "SET #lr = :m, #d.#lrid = :m",
+                Some(_) => "SET #d.#lrid = :m, #d.#prid = :p",
+                None => "SET #d.#lrid = :m",
             })
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#lr) OR #lr < :m)")
-            .expression_attribute_names("#lr", LAST_READ)
+            // Null: as a release before stop 44 stored "nothing read yet".
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(#d.#lrid) OR attribute_type(#d.#lrid, :null) \
+                 OR #d.#lrid < :m)",
+            )
             .expression_attribute_names("#d", items::DATA)
-            .expression_attribute_names("#lrid", "last_read_id")
-            .expression_attribute_values(":m", s(message.to_string()));
+            .expression_attribute_names("#lrid", crate::records::LAST_READ_ID)
+            .expression_attribute_values(":m", s(message.to_string()))
+            .expression_attribute_values(":null", s("NULL".to_owned()));
         if let Some(public) = public {
             update = update
                 .expression_attribute_names("#prid", "public_read_id")
@@ -807,7 +810,7 @@ impl Store {
             if row == view.thread.view_for(p.role) {
                 continue;
             }
-            let mut fields = vec![(SUMMARY.to_owned(), items::av(&row)?)];
+            let mut fields = vec![(SUMMARY.to_owned(), items::summary_av(&row)?)];
             fields.extend(inbox_keys(&InboxScope::User(after.org.clone(), p.user_id.clone()), &row));
             let key =
                 items::key(keys::thread_pk(&after.org, &after.summary.id), keys::participant_sk(&p.user_id));

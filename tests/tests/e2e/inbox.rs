@@ -2,7 +2,7 @@
 //! with full pages however the matching rows are spread.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::{error_code, World};
 
@@ -151,4 +151,85 @@ async fn a_residents_active_folder_lists_every_thread_but_the_archived_in_full_p
 
     let (status, body) = w.get("resident-1", "/v1/threads?folder=closed").await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_folder"));
+}
+
+/// Rewrites the row `sk` of `thread` (its summary at `summary`) as releases before stop 44
+/// stored it: the default category named, the activity key ending in the thread id, and
+/// for a participant who has read nothing, a null marker.
+async fn as_before_stop_44(w: &World, thread: &str, sk: &str, summary: &[&str], unread: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    use store::keys::{self, Index};
+
+    let (org, id) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(thread).unwrap());
+    let key = [(keys::PK, Av::S(keys::thread_pk(&org, &id))), (keys::SK, Av::S(sk.to_owned()))];
+    let (db, table) = (w.store.client(), w.store.table());
+    let mut read = db.get_item().table_name(table).consistent_read(true);
+    let mut update = db.update_item().table_name(table);
+    for (name, value) in key {
+        (read, update) = (read.key(name, value.clone()), update.key(name, value));
+    }
+    let item = read.send().await.unwrap().item.expect("the row");
+    let sort = item[Index::Gsi1.sk()].as_s().unwrap();
+    let path: Vec<String> = (0..summary.len()).map(|i| format!("#s{i}")).collect();
+    let mut set = format!("#k1 = :sort, #k2 = :sort, {}.#c = :service", path.join("."));
+    for (name, field) in path.iter().zip(summary) {
+        update = update.expression_attribute_names(name, *field);
+    }
+    if unread {
+        set.push_str(", #d.#r = :null");
+        update = update
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_names("#r", "last_read_id")
+            .expression_attribute_values(":null", Av::Null(true));
+    }
+    update
+        .update_expression(format!("SET {set}"))
+        .expression_attribute_names("#k1", Index::Gsi1.sk())
+        .expression_attribute_names("#k2", Index::Gsi2.sk())
+        .expression_attribute_names("#c", "category_id")
+        .expression_attribute_values(":sort", Av::S(format!("{sort}#{thread}")))
+        .expression_attribute_values(":service", Av::S("service".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn rows_stored_before_stop_44_are_listed_in_order_filtered_by_category_and_marked_read() {
+    let w = World::new().await;
+    let old = w.start_thread("resident-1", "maintenance", "Tap", "Drips").await;
+    let new = w.start_thread("resident-1", "maintenance", "Door", "Sticks").await;
+    for t in [&old, &new] {
+        w.routed_to(t, "maint-1").await;
+        w.events_done(t).await;
+    }
+    as_before_stop_44(&w, &old, store::keys::META_SK, &["data", "summary"], false).await;
+    let maint = domain::UserId::parse("maint-1").unwrap();
+    as_before_stop_44(&w, &old, &store::keys::participant_sk(&maint), &["summary"], true).await;
+
+    // By time, whatever the key's form; the default category, named or not.
+    for user in ["admin-1", "maint-1"] {
+        assert_eq!(w.thread_ids(user, "").await, [new.clone(), old.clone()], "{user}");
+        assert_eq!(w.thread_ids(user, "?category_id=service").await, [new.clone(), old.clone()], "{user}");
+    }
+    // A null marker is "nothing read": marked, then only forward.
+    let marker = || async {
+        let (_, t) = w.get("admin-1", &format!("/v1/threads/{old}")).await;
+        let p = t["participants"].as_array().unwrap().iter().find(|p| p["user_id"] == "maint-1").cloned();
+        p.unwrap()["last_read_message_id"].clone()
+    };
+    assert_eq!(marker().await, Value::Null);
+    let first = w.messages("maint-1", &old).await[0]["id"].as_str().unwrap().to_owned();
+    let read = |id: String| {
+        let w = &w;
+        let old = old.clone();
+        async move { w.post("maint-1", &format!("/v1/threads/{old}/read"), json!({ "message_id": id })).await.0 }
+    };
+    assert!(read(first.clone()).await.is_success());
+    assert_eq!(marker().await, json!(first));
+    let reply = w.reply("resident-1", &old, "Still drips").await;
+    assert_eq!(w.thread_ids("maint-1", "").await, [old.clone(), new.clone()], "moved by the reply");
+    assert!(read(reply.clone()).await.is_success());
+    assert!(read(first).await.is_success());
+    assert_eq!(marker().await, json!(reply), "never back");
 }
