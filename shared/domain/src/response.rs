@@ -14,7 +14,13 @@ use crate::{MessageId, Role, ThreadStatus};
 /// The thread item's fields (in its record) that hold the clock.
 pub const STARTED_FIELD: &str = "cycle_started";
 pub const SETTLED_FIELD: &str = "cycle_settled";
+/// Named the newest message the clock saw, until stop 44 (kept for reading such items).
 pub const THROUGH_FIELD: &str = "cycle_through";
+/// The thread item's version when its clock last saw its newest message (a top-level
+/// attribute since stop 44): known while that is still the item's version. 10 B where the
+/// message's id took 40, and every write that bumps the version without knowing the clock
+/// (a release before it, for one) leaves it unknown, never wrong.
+pub const KNOWN_AT_FIELD: &str = "clock_v";
 
 /// As the thread item keeps it: three fields of its own, each set apart (see
 /// [`ClockChange`]), so no write of one needs another to exist.

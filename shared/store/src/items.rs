@@ -124,6 +124,13 @@ pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
             fields.insert(PUBLIC_ID.into(), s(last.id.to_string()));
         }
     }
+    if let AttributeValue::M(fields) = &mut data {
+        // The clock's newest message is the thread's whenever it is known: the version says so.
+        fields.remove(domain::response::THROUGH_FIELD);
+    }
+    if thread.response.known(thread.last_id()).is_some() {
+        item.insert(domain::response::KNOWN_AT_FIELD.into(), n(thread.version));
+    }
     item.insert(DATA.into(), data);
     item.insert(VERSION.into(), n(thread.version));
     item.insert(MEMBERS_VERSION.into(), n(thread.members_version));

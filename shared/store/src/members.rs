@@ -69,11 +69,17 @@ impl Store {
             Some(step) => step.writes(&self.table)?,
         };
         let event_writes = writes.len();
-        let set = items::SetExpression::new(
+        let mut set = items::SetExpression::new(
             "SET #v = #v + :one, #mv = #mv + :one",
             &[("#v", items::VERSION), ("#mv", items::MEMBERS_VERSION)],
             vec![(":one", items::n(1)), (":read", items::n(thread.version))],
         );
+        if thread.response.known(thread.last_id()).is_some() {
+            // The clock stays known at the version this makes (the write holds on the one read).
+            set.expression.push_str(", #cv = :cv");
+            set.names.insert("#cv".to_owned(), domain::response::KNOWN_AT_FIELD.to_owned());
+            set.values.insert(":cv".to_owned(), items::n(thread.version + 1));
+        }
         writes.push(tx::update(&self.table, items::key(pk.clone(), keys::META_SK), set, "#v = :read")?);
         for joined in change.joins {
             let item = items::participant_item(&thread.org, joined, &thread.view_for(joined.role))?;

@@ -93,21 +93,20 @@ struct Guards {
     auto_reply_for: Option<chrono::DateTime<Utc>>,
 }
 
-/// The thread item's fields a message's [`ClockChange`] sets.
-fn clock_fields(change: Option<ClockChange>) -> Vec<(String, AttributeValue)> {
-    use domain::response::{SETTLED_FIELD, STARTED_FIELD, THROUGH_FIELD};
+/// The thread item's fields a message's [`ClockChange`] sets, the post making the item's
+/// version `version` (the clock has seen the message while that is still its version).
+fn clock_fields(change: Option<ClockChange>, version: u64) -> Vec<(String, AttributeValue)> {
+    use domain::response::{KNOWN_AT_FIELD, SETTLED_FIELD, STARTED_FIELD};
     let field = |name: &str, id: MessageId| (format!("{}.{name}", items::DATA), s(id.to_string()));
-    match change {
-        Some(ClockChange::Start(started)) => {
-            vec![field(STARTED_FIELD, started), field(THROUGH_FIELD, started)]
+    let mut fields = match change {
+        Some(ClockChange::Start(started)) => vec![field(STARTED_FIELD, started)],
+        Some(ClockChange::Saw { settle, .. }) => {
+            settle.map(|cycle| field(SETTLED_FIELD, cycle)).into_iter().collect()
         }
-        Some(ClockChange::Saw { message, settle }) => {
-            let mut fields = vec![field(THROUGH_FIELD, message)];
-            fields.extend(settle.map(|cycle| field(SETTLED_FIELD, cycle)));
-            fields
-        }
-        None => vec![],
-    }
+        None => return vec![],
+    };
+    fields.push((KNOWN_AT_FIELD.to_owned(), items::n(version)));
+    fields
 }
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 const EXISTS: &str = "attribute_exists(pk)";
@@ -190,6 +189,10 @@ impl Store {
                         let mut record: ThreadRecord = take_data(item)?;
                         record.version = take_field(item, items::VERSION)?;
                         record.members_version = take_field(item, items::MEMBERS_VERSION)?;
+                        let known_at: Option<u64> = take_field(item, domain::response::KNOWN_AT_FIELD)?;
+                        if known_at == Some(record.version) {
+                            record.response.through = record.last_id();
+                        }
                         thread = Some(record);
                     }
                     keys::TRIAGE_SK => {
@@ -487,7 +490,8 @@ impl Store {
             fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
-        fields.extend(clock_fields(clock));
+        // A concurrent write makes the version another: unknown, never wrong.
+        fields.extend(clock_fields(clock, thread.version + 1));
         let mut set = set_expression(fields);
         set.expression.push_str(", #ver = #ver + :one");
         set.names.extend([
@@ -519,8 +523,13 @@ impl Store {
             set.values.insert(":arf".to_owned(), items::av(&period)?);
             cond.push_str(" AND (attribute_not_exists(#d.#arf) OR #d.#arf < :arf)");
         }
-        let public_last =
-            [("#d".to_owned(), items::DATA.to_owned()), ("#pl".to_owned(), items::PUBLIC_LAST.to_owned())];
+        // What items before stop 44 named the clock's newest message by goes with every post.
+        let mut removes = vec!["#d.#ct"];
+        set.names.extend([
+            ("#d".to_owned(), items::DATA.to_owned()),
+            ("#ct".to_owned(), domain::response::THROUGH_FIELD.to_owned()),
+        ]);
+        let public_last = ("#pl".to_owned(), items::PUBLIC_LAST.to_owned());
         match (msg.internal, thread.last_id()) {
             (true, Some(read)) if keeps_public => {
                 cond.push_str(" AND #last = :read");
@@ -530,13 +539,14 @@ impl Store {
                 // A map: not a null that a release before stop 36 may have written.
                 cond.push_str(" AND attribute_type(#d.#pl, :map)");
                 set.values.insert(":map".to_owned(), s("M".to_owned()));
-                set.names.extend(public_last);
+                set.names.extend([public_last]);
             }
             (false, _) => {
-                set.expression.push_str(" REMOVE #d.#pl");
-                set.names.extend(public_last);
+                removes.push("#d.#pl");
+                set.names.extend([public_last]);
             }
         }
+        set.expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         writes.push(tx::update(&self.table, meta, set, &cond)?);
 
         let mut rows = Vec::new();

@@ -503,10 +503,11 @@ async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_re
         .table_name(w.store.table())
         .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
         .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
-        .update_expression("REMOVE #d.#s, #d.#t")
+        .update_expression("REMOVE #d.#s, #d.#t, #k")
         .expression_attribute_names("#d", "data")
         .expression_attribute_names("#s", domain::response::STARTED_FIELD)
         .expression_attribute_names("#t", domain::response::THROUGH_FIELD)
+        .expression_attribute_names("#k", domain::response::KNOWN_AT_FIELD)
         .send()
         .await
         .unwrap();
@@ -514,6 +515,63 @@ async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_re
     let (answers, at) = answers_of(&w, &reply).await;
     assert_eq!(answers, Value::Null, "unknown: the consumer looks the cycle up");
     assert_eq!(answered(&w, &id, &opened).await.responded_at, Some(at));
+}
+
+#[tokio::test]
+async fn a_clock_a_release_before_stop_44_kept_is_still_known_and_one_it_moved_past_is_unknown() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use store::keys;
+
+    let w = World::new().await;
+    w.triage_settings().await;
+    let kept =
+        w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
+    let moved = w.start_thread("resident-1", "billing", "Deposit", "When is my deposit returned?").await;
+    let mut opened = Vec::new();
+    for id in [&kept, &moved] {
+        opened
+            .push(eventually(30, "the cycle started", || latest_cycle(&w, id)).await.message_id.to_string());
+        w.events_done(id).await;
+    }
+    let update = |id: &str| {
+        let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(id).unwrap());
+        w.store
+            .client()
+            .update_item()
+            .table_name(w.store.table())
+            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+            .expression_attribute_names("#k", domain::response::KNOWN_AT_FIELD)
+    };
+    // As a release before stop 44 stored a known clock: its newest message named.
+    let (_, t) = w.get("admin-1", &format!("/v1/threads/{kept}")).await;
+    let newest = t["last_message"]["id"].as_str().unwrap().to_owned();
+    update(&kept)
+        .update_expression("REMOVE #k SET #d.#t = :newest")
+        .expression_attribute_names("#d", "data")
+        .expression_attribute_names("#t", domain::response::THROUGH_FIELD)
+        .expression_attribute_values(":newest", AttributeValue::S(newest))
+        .send()
+        .await
+        .unwrap();
+    // As such a release's write leaves it: the version moved, the clock not.
+    update(&moved)
+        .update_expression("SET #v = #v + :one")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .condition_expression("attribute_exists(#k)")
+        .send()
+        .await
+        .unwrap();
+
+    let reply = w.reply("bookkeeper-1", &kept, "The water charge changed.").await;
+    let (answers, at) = answers_of(&w, &reply).await;
+    assert_eq!(answers, json!({"cycle": opened[0]}), "known, from the message it names");
+    assert_eq!(answered(&w, &kept, &opened[0]).await.responded_at, Some(at));
+    let reply = w.reply("bookkeeper-1", &moved, "Within 30 days of the move-out.").await;
+    let (answers, at) = answers_of(&w, &reply).await;
+    assert_eq!(answers, Value::Null, "unknown: the consumer looks the cycle up");
+    assert_eq!(answered(&w, &moved, &opened[1]).await.responded_at, Some(at));
 }
 
 #[tokio::test]
