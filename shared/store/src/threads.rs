@@ -328,6 +328,7 @@ impl Store {
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
         let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
+        let (mut clock, read_cycle) = (clock, (view.thread.response.started, view.thread.response.settled));
         let mut tries = Tries::new();
         while tries.another().await {
             if expected_last.is_some_and(|seen| view.thread.last_id().is_some_and(|last| last > seen)) {
@@ -380,6 +381,13 @@ impl Store {
                 // A newer message was recorded first, or someone joined or left: read again.
                 view = self.load_thread(&org, &msg.thread_id).await?.ok_or(StoreError::Contention)?;
                 newest = view.thread.last_id().is_none_or(|last| msg.id > last);
+                // The clock's change was worked out on the first read: it holds only over a
+                // clock known with the same cycles (a message posted meanwhile from an older
+                // read may have left it unknown, or moved the cycles).
+                let known = view.thread.response.known(view.thread.last_id());
+                if !known.is_some_and(|c| (c.started, c.settled) == read_cycle) {
+                    clock = None;
+                }
                 continue;
             }
             if !outcome.conflicted() {
@@ -490,7 +498,7 @@ impl Store {
             fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
-        // A concurrent write makes the version another: unknown, never wrong.
+        // A write committed since the read makes the version another: the clock is unknown.
         fields.extend(clock_fields(clock, thread.version + 1));
         let mut set = set_expression(fields);
         set.expression.push_str(", #ver = #ver + :one");
