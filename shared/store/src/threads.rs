@@ -385,7 +385,7 @@ impl Store {
                 // clock known with the same cycles (a message posted meanwhile from an older
                 // read may have left it unknown, or moved the cycles).
                 let known = view.thread.response.known(view.thread.last_id());
-                if !known.is_some_and(|c| (c.started, c.settled) == read_cycle) {
+                if known.is_none_or(|c| (c.started, c.settled) != read_cycle) {
                     clock = None;
                 }
                 continue;
