@@ -642,10 +642,10 @@ async fn scheduled_latency(client: &Client, admin: &str, thread_id: &str) -> any
     ))
 }
 
-/// The routes of the cost model's mix, a message each.
 /// The org the routes run in: an id of 16 characters, as an operator might name one.
 const PRODUCTION_ORG: &str = "greenview-condos";
 
+/// The routes of the cost model's mix, a message each.
 const LIVE_WRITES: [&str; 3] = ["create thread", "post message", "post with template"];
 
 /// The write units per message by the kind of item written, the routes' at the mix (an

@@ -123,8 +123,6 @@ pub fn thread_item(thread: &ThreadRecord) -> Result<Item, StoreError> {
             fields.remove(PUBLIC_LAST);
             fields.insert(PUBLIC_ID.into(), s(last.id.to_string()));
         }
-    }
-    if let AttributeValue::M(fields) = &mut data {
         // The clock's newest message is the thread's whenever it is known: the version says so.
         fields.remove(domain::response::THROUGH_FIELD);
     }
