@@ -8,7 +8,7 @@
 
 use domain::events::{OutboxEvent, OutboxKind};
 use domain::messaging::AutomatedKind;
-use domain::response::{Answers, ClockChange, Posting};
+use domain::response::{Answers, Posting};
 use domain::{EventId, MessageId, Role, UserId};
 use store::{MessageRecord, NewPost, PostOutcome, ThreadView};
 
@@ -23,19 +23,18 @@ pub type HoursCache = crate::org_cache::OrgCache<domain::hours::BusinessHours>;
 pub const AUTOMATION_ACTOR: &str = "system";
 const AUTOMATION_NAME: &str = "Automatic reply";
 
-/// How an automated message moves the thread's response clock in `view`: it answers no
-/// cycle, but the clock has seen it (else the next staff reply would not know what it
+/// An automated message in the thread of `view`, as the response clock sees it: it answers
+/// no cycle, but the clock sees it (else the next staff reply would not know what it
 /// answers).
-pub(crate) fn automated_clock(view: &ThreadView, msg: &MessageRecord) -> Option<ClockChange> {
-    let posting = Posting {
+pub(crate) fn automated_posting(view: &ThreadView, msg: &MessageRecord) -> Posting {
+    Posting {
         id: msg.id,
         by_resident: false,
         role: Role::Staff,
         internal: false,
         automated: true,
         status: view.thread.summary.status,
-    };
-    view.thread.response.after(view.thread.last_id(), &posting).0
+    }
 }
 
 /// An automated message in the thread of `event`, by `name`, and the event announcing it.
@@ -108,17 +107,16 @@ async fn auto_reply(app: &App, event: &OutboxEvent, author: Option<UserId>) -> R
         return Ok(());
     }
     let at = now();
-    let (msg, posted) =
+    let (msg, mut posted) =
         automated_message(event, AUTOMATION_NAME, hours.auto_reply.body, AutomatedKind::AutoReply, at);
     let post = NewPost {
         message: &msg,
-        author_role: Role::Staff,
-        event: &posted,
+        posting: automated_posting(&view, &msg),
+        event: &mut posted,
         attachments: &[],
         idempotency: None,
         expected_last: None,
         auto_reply_for: Some(period),
-        clock: automated_clock(&view, &msg),
     };
     match app.store.post_message(view, post).await? {
         PostOutcome::Posted => {

@@ -107,8 +107,7 @@ pub async fn post(
             automated: false,
             status: summary.status,
         };
-        let (clock, answers) = view.thread.response.after(view.thread.last_id(), &posting);
-        let event = OutboxEvent {
+        let mut event = OutboxEvent {
             id: EventId::new_at(millis(at)),
             org: actor.org.clone(),
             thread_id,
@@ -121,19 +120,19 @@ pub async fn post(
                     && matches!(summary.status, ThreadStatus::Resolved | ThreadStatus::Archived),
                 author_role: Some(actor.role),
                 notice: Some(msg.notice()),
-                answers,
+                // Named by the post, as it writes the clock.
+                answers: None,
                 author_state: Some(actor.state),
             },
         };
         let post = NewPost {
             message: &msg,
-            author_role: actor.role,
-            event: &event,
+            posting,
+            event: &mut event,
             attachments: &attached,
             idempotency: request.record(),
             expected_last: new.expected_last,
             auto_reply_for: None,
-            clock,
         };
         let outcome = app.store.post_message(view, post).await?;
         match outcome {

@@ -2,7 +2,8 @@
 //! decided, for each resident message that starts or re-opens a thread, and marks it when
 //! the first human staff reply comes (automated messages never count) and when staff
 //! resolve the thread; `GET /v1/metrics` reads the cycles of a period (a few Queries) and
-//! the backlog. Idempotent: a cycle is keyed by its message, each mark is set once.
+//! the backlog. Idempotent: a cycle is keyed by its message, each mark is set once (a
+//! response gives way only to an earlier one).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::events::{OutboxEvent, OutboxKind, ThreadField};
 use domain::response::Answers;
 use domain::triage::ThreadTriage;
-use domain::{policy, DomainError, ErrorCode, Role, ThreadStatus, User, UserId};
+use domain::{policy, DomainError, ErrorCode, MessageId, OrgId, Role, ThreadId, ThreadStatus, User, UserId};
 use serde::Serialize;
 use store::{CycleMark, CycleRecord, MessageRecord, ThreadView};
 
@@ -27,16 +28,11 @@ pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
         // The thread's clock named the cycle it answers when it was posted: no read.
         OutboxKind::MessagePosted { answers: Some(Answers::Cycle(cycle)), .. } => {
-            let (org, thread) = (&event.org, &event.thread_id);
-            if app.store.mark_cycle(org, thread, cycle, CycleMark::Responded(event.at)).await? {
-                return Ok(());
-            }
-            // Answered before (a redelivery), or not started yet: events arrive in any order,
-            // and the resident's message may still be with triage. Then this event is
-            // delivered again, once it is.
-            match app.store.cycle(org, thread, cycle).await? {
-                Some(_) => Ok(()),
-                None => Err(WorkError::CycleNotStarted(*cycle)),
+            // Not started yet: events arrive in any order, and the resident's message may
+            // still be with triage. Then this event is delivered again, once it is.
+            match answer(app, &event.org, &event.thread_id, cycle, event.at).await? {
+                true => Ok(()),
+                false => Err(WorkError::CycleNotStarted(*cycle)),
             }
         }
         OutboxKind::MessagePosted { answers: Some(Answers::Nothing), .. } => Ok(()),
@@ -110,11 +106,33 @@ pub async fn start(
     let users = app.store.get_users(&event.org, &authors).await?;
     let staff: Vec<UserId> = users.into_iter().filter(|u| u.role.is_staff()).map(|u| u.id).collect();
     if let Some(reply) = later.iter().find(|m| !m.automated && staff.contains(&m.author_id)) {
-        app.store
-            .mark_cycle(&event.org, &event.thread_id, &msg.id, CycleMark::Responded(reply.created_at))
-            .await?;
+        answer(app, &event.org, &event.thread_id, &msg.id, reply.created_at).await?;
     }
     Ok(())
+}
+
+/// Records a human staff reply at `at` as the answer to the cycle `started`, unless an
+/// earlier reply is recorded: replies' events arrive in any order (two posted at once may
+/// both have read the cycle waiting), and a later reply recorded first gives way.
+/// `Ok(false)`: no such cycle (yet).
+async fn answer(
+    app: &App,
+    org: &OrgId,
+    thread: &ThreadId,
+    started: &MessageId,
+    at: DateTime<Utc>,
+) -> Result<bool, WorkError> {
+    if app.store.mark_cycle(org, thread, started, CycleMark::Responded(at)).await? {
+        return Ok(true);
+    }
+    let Some(cycle) = app.store.cycle(org, thread, started).await? else { return Ok(false) };
+    if let Some(later) = cycle.responded_at.filter(|recorded| *recorded > at) {
+        // Changed meanwhile: the event is delivered again and looks afresh.
+        if !app.store.answer_cycle_earlier(org, thread, started, at, later).await? {
+            return Err(store::StoreError::Contention.into());
+        }
+    }
+    Ok(true)
 }
 
 /// A public message by someone other than the resident and automation: the first human
@@ -134,9 +152,9 @@ async fn responded(
     let Some(cycle) = app.store.latest_cycle(&event.org, &event.thread_id, event.at).await? else {
         return Ok(());
     };
-    // Answered already, older than the cycle, or after the cycle was settled (a newer one,
-    // not written yet, is the reply's).
-    if cycle.responded_at.is_some()
+    // Answered already (by an earlier reply), older than the cycle, or after the cycle was
+    // settled (a newer one, not written yet, is the reply's).
+    if cycle.responded_at.is_some_and(|recorded| recorded <= event.at)
         || message_id < cycle.message_id
         || cycle.resolved_at.is_some_and(|resolved| resolved <= event.at)
     {
@@ -149,9 +167,7 @@ async fn responded(
         }
     }
     // The event is stamped with the message's own time.
-    app.store
-        .mark_cycle(&event.org, &event.thread_id, &cycle.message_id, CycleMark::Responded(event.at))
-        .await?;
+    answer(app, &event.org, &event.thread_id, &cycle.message_id, event.at).await?;
     Ok(())
 }
 

@@ -475,16 +475,16 @@ async fn post_approved(
     while tries.another().await {
         let view = load(app, event).await?;
         let at = now();
-        let (msg, posted) = crate::automation::automated_message(event, TRIAGE_NAME, body.clone(), kind, at);
+        let (msg, mut posted) =
+            crate::automation::automated_message(event, TRIAGE_NAME, body.clone(), kind, at);
         let post = NewPost {
             message: &msg,
-            author_role: Role::Staff,
-            event: &posted,
+            posting: crate::automation::automated_posting(&view, &msg),
+            event: &mut posted,
             attachments: &[],
             idempotency: Some(NewIdempotency { key: &key, request_hash: key.clone() }),
             expected_last: None,
             auto_reply_for: None,
-            clock: crate::automation::automated_clock(&view, &msg),
         };
         match app.store.post_message(view, post).await? {
             PostOutcome::Posted => {

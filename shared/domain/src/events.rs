@@ -20,6 +20,16 @@ pub struct OutboxEvent {
     pub kind: OutboxKind,
 }
 
+impl OutboxEvent {
+    /// Names what the message this event announces answers, as the clock was when the post
+    /// was written (a post read again after a conflict works it out again).
+    pub fn set_answers(&mut self, to: Option<Answers>) {
+        if let OutboxKind::MessagePosted { answers, .. } = &mut self.kind {
+            *answers = to;
+        }
+    }
+}
+
 /// A message as its notifications show it, carried by the event that announces it so the
 /// notifier need not read the message. Absent in events written before it was named (the
 /// notifier reads the message then).

@@ -73,6 +73,31 @@ pub struct Posting {
     pub status: ThreadStatus,
 }
 
+impl Posting {
+    fn public(&self) -> bool {
+        !self.internal && !self.automated
+    }
+
+    /// A resident's public message in a resolved or archived thread.
+    fn reopens(&self) -> bool {
+        self.public()
+            && self.by_resident
+            && self.role == Role::Resident
+            && matches!(self.status, ThreadStatus::Resolved | ThreadStatus::Archived)
+    }
+
+    fn is_staff_reply(&self) -> bool {
+        self.public() && self.role.is_staff()
+    }
+
+    /// What its event tells the figures when the clock cannot say (unknown, or the message
+    /// is not the thread's newest): nothing, unless it is a human staff reply, whose cycle
+    /// the figures look up.
+    pub fn answers_unknown(&self) -> Option<Answers> {
+        (!self.is_staff_reply()).then_some(Answers::Nothing)
+    }
+}
+
 impl ResponseClock {
     /// A new thread's clock: its first message starts a cycle when the resident wrote it.
     pub fn opened(first: MessageId, by_resident: bool) -> Self {
@@ -98,19 +123,13 @@ impl ResponseClock {
     /// and what its event tells the figures (`None`: unknown, the figures look the cycle
     /// up).
     pub fn after(&self, last: Option<MessageId>, post: &Posting) -> (Option<ClockChange>, Option<Answers>) {
-        let public = !post.internal && !post.automated;
-        let reopens = public
-            && post.by_resident
-            && post.role == Role::Resident
-            && matches!(post.status, ThreadStatus::Resolved | ThreadStatus::Archived);
-        let staff_reply = public && post.role.is_staff();
-        if reopens {
+        if post.reopens() {
             return (Some(ClockChange::Start(post.id)), Some(Answers::Nothing));
         }
         let Some(known) = self.known(last) else {
-            return (None, (!staff_reply).then_some(Answers::Nothing));
+            return (None, post.answers_unknown());
         };
-        let answered = known.waiting().filter(|_| staff_reply);
+        let answered = known.waiting().filter(|_| post.is_staff_reply());
         let change = ClockChange::Saw { message: post.id, settle: answered };
         (Some(change), Some(answered.map_or(Answers::Nothing, Answers::Cycle)))
     }

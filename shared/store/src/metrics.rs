@@ -49,6 +49,8 @@ pub enum CycleMark {
     Triaged { path: Path, escalation: Option<Escalation> },
 }
 
+const RESPONDED_AT: &str = "responded_at";
+
 fn cycle_key(org: &OrgId, thread: &ThreadId, message: &MessageId) -> Item {
     key(keys::cycle_pk(org, thread), message.to_string())
 }
@@ -122,7 +124,7 @@ impl Store {
         mark: CycleMark,
     ) -> Result<bool, StoreError> {
         let (field, value) = match mark {
-            CycleMark::Responded(at) => ("responded_at", items::av(&at)?),
+            CycleMark::Responded(at) => (RESPONDED_AT, items::av(&at)?),
             CycleMark::Resolved(at) => ("resolved_at", items::av(&at)?),
             CycleMark::Acknowledged(at) => ("acknowledged_at", items::av(&at)?),
             CycleMark::Corrected(at) => ("corrected_at", items::av(&at)?),
@@ -144,6 +146,26 @@ impl Store {
         );
         let cond = "attribute_exists(pk) AND attribute_not_exists(#d.#f)";
         self.write_one(tx::update(&self.table, cycle_key(org, thread, message), set, cond)?).await
+    }
+
+    /// Records `at` as the cycle's first response in place of `recorded`, the later one it
+    /// holds: events arrive in any order, and the earliest reply answers the cycle.
+    /// `Ok(false)`: it holds another by now.
+    pub async fn answer_cycle_earlier(
+        &self,
+        org: &OrgId,
+        thread: &ThreadId,
+        message: &MessageId,
+        at: DateTime<Utc>,
+        recorded: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let set = items::SetExpression::new(
+            "SET #d.#f = :v",
+            &[("#d", items::DATA), ("#f", RESPONDED_AT)],
+            vec![(":v", items::av(&at)?), (":seen", items::av(&recorded)?)],
+        );
+        let update = tx::update(&self.table, cycle_key(org, thread, message), set, "#d.#f = :seen")?;
+        self.write_one(update).await
     }
 
     /// The org's cycles that started in `[from, to)`, at most `max` (and whether more were

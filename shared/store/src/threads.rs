@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use domain::events::OutboxEvent;
-use domain::response::ClockChange;
+use domain::response::{ClockChange, Posting};
 use domain::triage::ThreadTriage;
 use domain::{MessageId, OrgId, Role, ThreadId, ThreadStatus, UserId};
 
@@ -43,8 +43,11 @@ pub enum PostOutcome {
 /// What a post writes, and what it is conditioned on.
 pub struct NewPost<'a> {
     pub message: &'a MessageRecord,
-    pub author_role: Role,
-    pub event: &'a OutboxEvent,
+    /// The message as the response clock sees it (its author's role, the thread's status
+    /// when it was read).
+    pub posting: Posting,
+    /// Its `message_posted` event. What it answers is named as the post writes the clock.
+    pub event: &'a mut OutboxEvent,
     /// Uploads the message takes (each must still be pending).
     pub attachments: &'a [crate::AttachmentRecord],
     pub idempotency: Option<NewIdempotency<'a>>,
@@ -53,11 +56,6 @@ pub struct NewPost<'a> {
     /// An automatic reply for the closed period that began then: posted only if the thread
     /// has none for it yet, and only as its newest message.
     pub auto_reply_for: Option<chrono::DateTime<Utc>>,
-    /// How the message moves the thread's response clock, as read from the view the
-    /// post's event was built from. Written with the message when it is the newest; each
-    /// change writes only what it knows (see [`ClockChange`]), so one read before another
-    /// post cannot undo it.
-    pub clock: Option<ClockChange>,
 }
 
 pub enum CreateOutcome {
@@ -315,20 +313,12 @@ impl Store {
         mut view: ThreadView,
         post: NewPost<'_>,
     ) -> Result<PostOutcome, StoreError> {
-        let NewPost {
-            message: msg,
-            author_role,
-            event,
-            attachments,
-            idempotency,
-            expected_last,
-            auto_reply_for,
-            clock,
-        } = post;
+        let NewPost { message: msg, posting, event, attachments, idempotency, expected_last, auto_reply_for } =
+            post;
+        let author_role = posting.role;
         let org = view.thread.org.clone();
         let idem_pk = idempotency.as_ref().map(|i| keys::idempotency_pk(&org, &msg.author_id, i.key));
         let mut newest = view.thread.last_id().is_none_or(|last| msg.id > last);
-        let (mut clock, read_cycle) = (clock, (view.thread.response.started, view.thread.response.settled));
         let mut tries = Tries::new();
         while tries.another().await {
             if expected_last.is_some_and(|seen| view.thread.last_id().is_some_and(|last| last > seen)) {
@@ -339,6 +329,15 @@ impl Store {
                     return Ok(PostOutcome::NotNeeded);
                 }
             }
+            // Worked out again on each read: a message posted meanwhile may have answered
+            // the cycle, left the clock unknown, or be newer than this one (which then moves
+            // no clock, and what it answers is looked up).
+            let (clock, answers) = if newest {
+                view.thread.response.after(view.thread.last_id(), &posting)
+            } else {
+                (None, posting.answers_unknown())
+            };
+            event.set_answers(answers);
             let entry = TimelineItem::Message(msg.clone());
             let mut writes = vec![tx::put(
                 &self.table,
@@ -381,13 +380,6 @@ impl Store {
                 // A newer message was recorded first, or someone joined or left: read again.
                 view = self.load_thread(&org, &msg.thread_id).await?.ok_or(StoreError::Contention)?;
                 newest = view.thread.last_id().is_none_or(|last| msg.id > last);
-                // The clock's change was worked out on the first read: it holds only over a
-                // clock known with the same cycles (a message posted meanwhile from an older
-                // read may have left it unknown, or moved the cycles).
-                let known = view.thread.response.known(view.thread.last_id());
-                if known.is_none_or(|c| (c.started, c.settled) != read_cycle) {
-                    clock = None;
-                }
                 continue;
             }
             if !outcome.conflicted() {

@@ -393,50 +393,67 @@ impl World {
         view: store::ThreadView,
         post: StorePost<'_>,
     ) -> (store::MessageRecord, domain::events::OutboxEvent, bool) {
-        use domain::events::{OutboxEvent, OutboxKind};
-        // Ids are by the millisecond: after the message before it.
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        let at = chrono::Utc::now();
-        let ms = u64::try_from(at.timestamp_millis()).unwrap();
-        let message = store::MessageRecord {
-            id: domain::MessageId::new_at(ms),
-            thread_id: view.thread.summary.id,
-            author_id: domain::UserId::parse(post.author).unwrap(),
-            author_name: post.author_name.into(),
-            body: domain::MessageBody::parse(post.body).unwrap(),
-            attachments: vec![],
-            internal: post.internal,
-            created_at: at,
-            automated: false,
-            automated_kind: None,
-        };
-        let event = OutboxEvent {
-            id: domain::EventId::new_at(ms),
-            org: view.thread.org.clone(),
-            thread_id: view.thread.summary.id,
-            at,
-            kind: OutboxKind::MessagePosted {
-                message_id: message.id,
-                author_id: message.author_id.clone(),
-                internal: post.internal,
-                reopened: false,
-                author_role: Some(post.role),
-                notice: post.notice.then(|| message.notice()),
-                answers: None,
-                author_state: None,
-            },
-        };
-        let new = store::NewPost {
-            message: &message,
-            author_role: post.role,
-            event: &event,
-            attachments: &[],
-            idempotency: None,
-            expected_last: None,
-            auto_reply_for: None,
-            clock: None,
-        };
-        let posted = matches!(self.store.post_message(view, new).await.unwrap(), store::PostOutcome::Posted);
-        (message, event, posted)
+        post_through(&self.store, view, post).await
     }
+}
+
+/// Posts `post` from `view` through `store`: the message, its event, and whether it was
+/// posted.
+pub async fn post_through(
+    store: &store::Store,
+    view: store::ThreadView,
+    post: StorePost<'_>,
+) -> (store::MessageRecord, domain::events::OutboxEvent, bool) {
+    use domain::events::{OutboxEvent, OutboxKind};
+    // Ids are by the millisecond: after the message before it.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let at = chrono::Utc::now();
+    let ms = u64::try_from(at.timestamp_millis()).unwrap();
+    let message = store::MessageRecord {
+        id: domain::MessageId::new_at(ms),
+        thread_id: view.thread.summary.id,
+        author_id: domain::UserId::parse(post.author).unwrap(),
+        author_name: post.author_name.into(),
+        body: domain::MessageBody::parse(post.body).unwrap(),
+        attachments: vec![],
+        internal: post.internal,
+        created_at: at,
+        automated: false,
+        automated_kind: None,
+    };
+    let mut event = OutboxEvent {
+        id: domain::EventId::new_at(ms),
+        org: view.thread.org.clone(),
+        thread_id: view.thread.summary.id,
+        at,
+        kind: OutboxKind::MessagePosted {
+            message_id: message.id,
+            author_id: message.author_id.clone(),
+            internal: post.internal,
+            reopened: false,
+            author_role: Some(post.role),
+            notice: post.notice.then(|| message.notice()),
+            answers: None,
+            author_state: None,
+        },
+    };
+    let posting = domain::response::Posting {
+        id: message.id,
+        by_resident: post.author == view.thread.summary.resident.id.as_str(),
+        role: post.role,
+        internal: post.internal,
+        automated: false,
+        status: view.thread.summary.status,
+    };
+    let new = store::NewPost {
+        message: &message,
+        posting,
+        event: &mut event,
+        attachments: &[],
+        idempotency: None,
+        expected_last: None,
+        auto_reply_for: None,
+    };
+    let posted = matches!(store.post_message(view, new).await.unwrap(), store::PostOutcome::Posted);
+    (message, event, posted)
 }

@@ -400,6 +400,14 @@ async fn latest_cycle(w: &World, thread: &str) -> Option<store::CycleRecord> {
     w.store.latest_cycle(&org, &thread, Utc::now()).await.unwrap()
 }
 
+/// Waits until a billing thread's opening started its cycle and the router added
+/// bookkeeper-1 (staff see only threads they take part in): the opening's message id.
+async fn opened_for_billing(w: &World, thread: &str) -> String {
+    let opened = eventually(30, "the cycle started", || latest_cycle(w, thread)).await.message_id.to_string();
+    w.routed_to(thread, "bookkeeper-1").await;
+    opened
+}
+
 /// The `message_posted` event written with `message`: what it says it answers, and when.
 async fn answers_of(w: &World, message: &str) -> (Value, chrono::DateTime<Utc>) {
     let events = w.outbox_events().await;
@@ -422,7 +430,7 @@ async fn the_first_staff_reply_answers_a_cycle_a_resolution_settles_it_and_a_reo
     let w = World::new().await;
     w.triage_settings().await;
     let id = w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
-    let opened = eventually(30, "the cycle started", || latest_cycle(&w, &id)).await.message_id.to_string();
+    let opened = opened_for_billing(&w, &id).await;
     // The thread's clock names the cycle in the first reply's event; later ones answer nothing.
     let first = w.reply("bookkeeper-1", &id, "The water charge changed.").await;
     let second = w.reply("admin-1", &id, "Details follow by mail.").await;
@@ -508,7 +516,7 @@ async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_re
     let w = World::new().await;
     w.triage_settings().await;
     let id = w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
-    let opened = eventually(30, "the cycle started", || latest_cycle(&w, &id)).await.message_id.to_string();
+    let opened = opened_for_billing(&w, &id).await;
     // Its item as threads were stored before they kept the clock.
     update_thread_item(&w, &id)
         .update_expression("REMOVE #d.#s, #d.#t, #k")
@@ -536,8 +544,7 @@ async fn a_clock_a_release_before_stop_44_kept_is_still_known_and_one_it_moved_p
     let moved = w.start_thread("resident-1", "billing", "Deposit", "When is my deposit returned?").await;
     let mut opened = Vec::new();
     for id in [&kept, &moved] {
-        opened
-            .push(eventually(30, "the cycle started", || latest_cycle(&w, id)).await.message_id.to_string());
+        opened.push(opened_for_billing(&w, id).await);
         w.events_done(id).await;
     }
     let update = |id: &str| {
@@ -771,4 +778,49 @@ async fn a_triage_change_applies_at_once_in_the_instance_that_made_it() {
     let (on, event) = instance.resident_thread("The bathroom tap drips").await;
     app::triage::handle(&instance.app, event).await.unwrap();
     assert!(triaged(on).await.is_some(), "the change, not what the instance kept before it");
+}
+
+#[tokio::test]
+async fn two_replies_that_read_the_cycle_at_once_leave_the_earlier_as_its_answer_whatever_order_their_events_come(
+) {
+    use crate::support::{post_through, StorePost};
+    let w = World::new().await;
+    let instance = crate::housekeeping::Instance::new(&w).await;
+    let reply = |author, body| StorePost {
+        author,
+        author_name: "Staff",
+        role: domain::Role::Staff,
+        body,
+        internal: false,
+        notice: true,
+    };
+    // Events of threads from before the clock answer nothing named: the figures look the
+    // cycle up, and the same must hold.
+    for named in [true, false] {
+        let (thread, opening) = instance.resident_thread("The heating is off").await;
+        let opened = match &opening.kind {
+            domain::events::OutboxKind::ThreadCreated { first_message_id, .. } => *first_message_id,
+            other => panic!("{other:?}"),
+        };
+        app::triage::handle(&instance.app, opening).await.unwrap();
+        // Both read the thread while its cycle waits, so both events name it.
+        let view = instance.store.load_thread(&instance.org, &thread).await.unwrap().unwrap();
+        let (first, mut first_event, _) =
+            post_through(&instance.store, view.clone(), reply("maint-1", "On our way")).await;
+        let (_, mut second_event, _) =
+            post_through(&instance.store, view, reply("admin-1", "A technician is coming")).await;
+        for event in [&mut first_event, &mut second_event] {
+            let answers = serde_json::to_value(&*event).unwrap()["answers"].clone();
+            assert_eq!(answers, json!({"cycle": opened.to_string()}), "both think they answer it");
+            if !named {
+                event.set_answers(None);
+            }
+        }
+        // The later reply's event comes first, then the earlier's, then the later's again.
+        for event in [second_event.clone(), first_event, second_event] {
+            app::triage::handle(&instance.app, event).await.unwrap();
+        }
+        let cycle = instance.store.cycle(&instance.org, &thread, &opened).await.unwrap().unwrap();
+        assert_eq!(cycle.responded_at, Some(first.created_at), "named: {named}");
+    }
 }
