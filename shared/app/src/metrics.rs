@@ -26,7 +26,8 @@ pub const MAX_CYCLES: usize = 20_000;
 /// response cycles (those start with [`start`]).
 pub async fn record(app: &App, event: &OutboxEvent) -> Result<(), WorkError> {
     match &event.kind {
-        // The thread's clock named the cycle it answers when it was posted: no read.
+        // The thread's clock named the cycle it answers when it was posted: no read (unless
+        // it was answered already, by an earlier reply or a later one).
         OutboxKind::MessagePosted { answers: Some(Answers::Cycle(cycle)), .. } => {
             // Not started yet: events arrive in any order, and the resident's message may
             // still be with triage. Then this event is delivered again, once it is.
@@ -125,14 +126,16 @@ async fn answer(
     if app.store.mark_cycle(org, thread, started, CycleMark::Responded(at)).await? {
         return Ok(true);
     }
-    let Some(cycle) = app.store.cycle(org, thread, started).await? else { return Ok(false) };
-    if let Some(later) = cycle.responded_at.filter(|recorded| *recorded > at) {
-        // Changed meanwhile: the event is delivered again and looks afresh.
-        if !app.store.answer_cycle_earlier(org, thread, started, at, later).await? {
-            return Err(store::StoreError::Contention.into());
+    // The recorded time only ever moves earlier, so racing replies settle in a few tries.
+    let mut tries = store::retry::Tries::new();
+    while tries.another().await {
+        let Some(cycle) = app.store.cycle(org, thread, started).await? else { return Ok(false) };
+        let Some(later) = cycle.responded_at.filter(|recorded| *recorded > at) else { return Ok(true) };
+        if app.store.answer_cycle_earlier(org, thread, started, at, later).await? {
+            return Ok(true);
         }
     }
-    Ok(true)
+    Err(store::StoreError::Contention.into())
 }
 
 /// A public message by someone other than the resident and automation: the first human

@@ -78,8 +78,10 @@ pub enum OutboxKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notice: Option<Notice>,
         /// The response cycle this message answers, as the thread's clock said when it was
-        /// posted (`crate::response`). Absent where that is unknown: events written before
-        /// it was named, and threads from before the clock (the figures look it up).
+        /// posted (`crate::response`). Absent where that is unknown (the figures look it
+        /// up): events written before it was named, a clock that missed the newest message
+        /// (threads from before the clock), and a staff reply a newer message overtook
+        /// between its read and its write.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answers: Option<Answers>,
         /// As for `thread_created` (absent for automation's messages too).

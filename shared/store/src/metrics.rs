@@ -39,7 +39,8 @@ pub struct CycleRecord {
     pub corrected_at: Option<DateTime<Utc>>,
 }
 
-/// What happened to a cycle; each is recorded once (the first time).
+/// What happened to a cycle; each is recorded once (the first time), but a response, which
+/// gives way to an earlier one (`Store::answer_cycle_earlier`).
 #[derive(Debug, Clone, Copy)]
 pub enum CycleMark {
     Responded(DateTime<Utc>),

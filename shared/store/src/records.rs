@@ -94,7 +94,7 @@ pub struct ThreadRecord {
     #[serde(default, skip_serializing)]
     pub triage: Option<domain::triage::ThreadTriage>,
     /// The response clock, three fields of the record (none on threads from before it was
-    /// kept); posts move it in place (see [`crate::NewPost::clock`]).
+    /// kept); posts move it in place (see [`crate::Store::post_message`]).
     #[serde(flatten)]
     pub response: domain::response::ResponseClock,
     /// Bumped by every change; status and field changes are conditioned on it. Stored as

@@ -404,10 +404,19 @@ pub async fn post_through(
     view: store::ThreadView,
     post: StorePost<'_>,
 ) -> (store::MessageRecord, domain::events::OutboxEvent, bool) {
-    use domain::events::{OutboxEvent, OutboxKind};
     // Ids are by the millisecond: after the message before it.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let at = chrono::Utc::now();
+    post_through_at(store, view, post, chrono::Utc::now()).await
+}
+
+/// As [`post_through`], the message written at `at`.
+pub async fn post_through_at(
+    store: &store::Store,
+    view: store::ThreadView,
+    post: StorePost<'_>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (store::MessageRecord, domain::events::OutboxEvent, bool) {
+    use domain::events::{OutboxEvent, OutboxKind};
     let ms = u64::try_from(at.timestamp_millis()).unwrap();
     let message = store::MessageRecord {
         id: domain::MessageId::new_at(ms),

@@ -783,7 +783,9 @@ async fn a_triage_change_applies_at_once_in_the_instance_that_made_it() {
 #[tokio::test]
 async fn two_replies_that_read_the_cycle_at_once_leave_the_earlier_as_its_answer_whatever_order_their_events_come(
 ) {
-    use crate::support::{post_through, StorePost};
+    use crate::support::{post_through, post_through_at, StorePost};
+    use domain::events::OutboxKind;
+
     let w = World::new().await;
     let instance = crate::housekeeping::Instance::new(&w).await;
     let reply = |author, body| StorePost {
@@ -794,33 +796,55 @@ async fn two_replies_that_read_the_cycle_at_once_leave_the_earlier_as_its_answer
         internal: false,
         notice: true,
     };
-    // Events of threads from before the clock answer nothing named: the figures look the
-    // cycle up, and the same must hold.
-    for named in [true, false] {
-        let (thread, opening) = instance.resident_thread("The heating is off").await;
-        let opened = match &opening.kind {
-            domain::events::OutboxKind::ThreadCreated { first_message_id, .. } => *first_message_id,
-            other => panic!("{other:?}"),
-        };
+    let far = Utc::now() + Duration::days(1);
+    // Both name the cycle; neither does (as events of threads from before the clock: the
+    // figures look it up); or the earlier reply, overtaken by the later between its read
+    // and its write, reads again and names nothing.
+    for case in ["named", "looked up", "overtaken"] {
+        let (thread, opening) = instance.resident_thread("The kitchen tap drips").await;
+        let OutboxKind::ThreadCreated { first_message_id: opened, .. } = opening.kind else { panic!() };
         app::triage::handle(&instance.app, opening).await.unwrap();
-        // Both read the thread while its cycle waits, so both events name it.
+        // Both read the thread while its cycle waits.
         let view = instance.store.load_thread(&instance.org, &thread).await.unwrap().unwrap();
-        let (first, mut first_event, _) =
-            post_through(&instance.store, view.clone(), reply("maint-1", "On our way")).await;
-        let (_, mut second_event, _) =
-            post_through(&instance.store, view, reply("admin-1", "A technician is coming")).await;
-        for event in [&mut first_event, &mut second_event] {
-            let answers = serde_json::to_value(&*event).unwrap()["answers"].clone();
-            assert_eq!(answers, json!({"cycle": opened.to_string()}), "both think they answer it");
-            if !named {
-                event.set_answers(None);
-            }
+        let (first, mut first_event, mut second_event) = if case == "overtaken" {
+            let (second, second_event, _) =
+                post_through(&instance.store, view.clone(), reply("admin-1", "A technician is coming")).await;
+            let earlier = second.created_at - Duration::milliseconds(20);
+            let (first, first_event, posted) =
+                post_through_at(&instance.store, view, reply("maint-1", "On our way"), earlier).await;
+            assert!(posted);
+            (first, first_event, second_event)
+        } else {
+            let (first, first_event, _) =
+                post_through(&instance.store, view.clone(), reply("maint-1", "On our way")).await;
+            let (_, second_event, _) =
+                post_through(&instance.store, view, reply("admin-1", "A technician is coming")).await;
+            (first, first_event, second_event)
+        };
+        let answers =
+            |event: &domain::events::OutboxEvent| serde_json::to_value(event).unwrap()["answers"].clone();
+        let named = json!({"cycle": opened.to_string()});
+        assert_eq!(answers(&second_event), named, "{case}");
+        if case == "overtaken" {
+            assert_eq!(answers(&first_event), Value::Null, "looked up");
+            // What the outbox holds is what the post gave back (and relays).
+            let stored = instance.store.pending_events(far, 100).await.unwrap();
+            assert!(stored.contains(&first_event), "{case}");
+            let t = instance.store.load_thread(&instance.org, &thread).await.unwrap().unwrap().thread;
+            let known = t.response.known(t.last_id()).expect("the later reply's clock, unmoved");
+            assert_eq!(known.settled, Some(opened), "{case}");
+        } else {
+            assert_eq!(answers(&first_event), named, "both think they answer it");
+        }
+        if case == "looked up" {
+            first_event.set_answers(None);
+            second_event.set_answers(None);
         }
         // The later reply's event comes first, then the earlier's, then the later's again.
         for event in [second_event.clone(), first_event, second_event] {
             app::triage::handle(&instance.app, event).await.unwrap();
         }
         let cycle = instance.store.cycle(&instance.org, &thread, &opened).await.unwrap().unwrap();
-        assert_eq!(cycle.responded_at, Some(first.created_at), "named: {named}");
+        assert_eq!(cycle.responded_at, Some(first.created_at), "{case}");
     }
 }
