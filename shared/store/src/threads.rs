@@ -91,6 +91,18 @@ struct Guards {
     auto_reply_for: Option<chrono::DateTime<Utc>>,
 }
 
+/// The thread's newest message id in a condition: the id of its summary's last message.
+const LAST: &str = "#d.#sum.#lm.#lid";
+
+fn last_message_id_names() -> [(String, String); 4] {
+    [
+        ("#d".to_owned(), items::DATA.to_owned()),
+        ("#sum".to_owned(), items::SUMMARY.to_owned()),
+        ("#lm".to_owned(), "last_message".to_owned()),
+        ("#lid".to_owned(), "id".to_owned()),
+    ]
+}
+
 /// The thread item's fields a message's [`ClockChange`] sets, the post making the item's
 /// version `version` (the clock has seen the message while that is still its version).
 fn clock_fields(change: Option<ClockChange>, version: u64) -> Vec<(String, AttributeValue)> {
@@ -489,6 +501,8 @@ impl Store {
         } else if keeps_public {
             fields.push((format!("data.{}", items::PUBLIC_LAST), items::av(&thread.public_last)?));
         }
+        // Written for the releases before stop 45, whose conditions read it; this one's read
+        // the summary's last message, which every thread item holds.
         fields.push((items::LAST_ID.into(), s(msg.id.to_string())));
         // A write committed since the read makes the version another: the clock is unknown.
         fields.extend(clock_fields(clock, thread.version + 1));
@@ -496,19 +510,19 @@ impl Store {
         set.expression.push_str(", #ver = #ver + :one");
         set.names.extend([
             ("#ver".to_owned(), items::VERSION.to_owned()),
-            ("#last".to_owned(), items::LAST_ID.to_owned()),
             ("#mv".to_owned(), items::MEMBERS_VERSION.to_owned()),
         ]);
+        set.names.extend(last_message_id_names());
         set.values.extend([
             (":one".to_owned(), items::n(1)),
             (":id".to_owned(), s(msg.id.to_string())),
             (":mv".to_owned(), items::n(thread.members_version)),
         ]);
         let meta = items::key(keys::thread_pk(org, &msg.thread_id), keys::META_SK);
-        let mut cond = "(attribute_not_exists(#last) OR #last < :id) AND #mv = :mv".to_owned();
+        let mut cond = format!("(attribute_not_exists({LAST}) OR {LAST} < :id) AND #mv = :mv");
         if let Some(seen) = guards.expected_last {
             // A message posted after the read the poster saw fails this, and the retry reads it.
-            cond.push_str(" AND #last <= :seen");
+            cond.push_str(&format!(" AND {LAST} <= :seen"));
             set.values.insert(":seen".to_owned(), s(seen.to_string()));
         }
         if let Some(period) = guards.auto_reply_for {
@@ -532,7 +546,7 @@ impl Store {
         let public_last = ("#pl".to_owned(), items::PUBLIC_LAST.to_owned());
         match (msg.internal, thread.last_id()) {
             (true, Some(read)) if keeps_public => {
-                cond.push_str(" AND #last = :read");
+                cond.push_str(&format!(" AND {LAST} = :read"));
                 set.values.insert(":read".to_owned(), s(read.to_string()));
             }
             (true, _) => {

@@ -297,3 +297,67 @@ async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
     };
     w.post_through_store(view, note).await.2
 }
+
+/// The next release stops writing the thread item's top-level `last_id`: this one's posts
+/// read the summary's last message instead, so each guard holds on such an item.
+#[tokio::test]
+async fn posts_to_a_thread_item_without_its_top_level_last_id_keep_order_guard_and_notes() {
+    let w = World::new().await;
+    let thread = w.start_thread("resident-1", "maintenance", "Door", "The lock is stuck").await;
+    w.routed_to(&thread, "maint-1").await;
+    let path = format!("/v1/threads/{thread}/messages");
+    let without_last_id = || async {
+        w.update_thread_item(&thread)
+            .update_expression("REMOVE #last")
+            .expression_attribute_names("#last", "last_id")
+            .send()
+            .await
+            .unwrap();
+    };
+    let newest = |user: &'static str| {
+        let w = &w;
+        let thread = &thread;
+        async move { w.messages(user, thread).await.last().unwrap()["body"].clone() }
+    };
+
+    // A reply against the thread as it is goes through.
+    without_last_id().await;
+    let seen = w.messages("maint-1", &thread).await[0]["id"].as_str().unwrap().to_owned();
+    let current = json!({"body": "Locksmith booked for 3pm", "expected_last_message_id": seen});
+    let (status, booked) = w.post("maint-1", &path, current).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    // One against the thread as it was is refused.
+    without_last_id().await;
+    let late = json!({"body": "I will come and look", "expected_last_message_id": seen});
+    let (status, refused) = w.post("maint-1", &path, late).await;
+    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "thread_moved_on"));
+
+    // An internal note stays out of what the resident sees last.
+    without_last_id().await;
+    let (status, note) = w.post("maint-1", &path, json!({"body": "Bill the owner", "internal": true})).await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    let (_, list) = w.get("resident-1", "/v1/threads").await;
+    let row = list["items"].as_array().unwrap().iter().find(|t| t["id"] == thread.as_str()).unwrap().clone();
+    assert_eq!(row["last_message"]["body_preview"], "Locksmith booked for 3pm", "{row}");
+
+    // A message older than the newest, written late, does not become the thread's last.
+    without_last_id().await;
+    let (org, id) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(&thread).unwrap());
+    let view = w.store.load_thread(&org, &id).await.unwrap().unwrap();
+    let before = view.thread.summary.last_message.as_ref().unwrap().at - chrono::Duration::milliseconds(20);
+    let post = StorePost {
+        author: "maint-1",
+        author_name: "Maintenance",
+        role: domain::Role::Staff,
+        body: "Written a moment before the note",
+        internal: false,
+        notice: true,
+    };
+    let (_, _, posted) = crate::support::post_through_at(&w.store, view, post, before).await;
+    assert!(posted, "stored in the timeline");
+    assert_eq!(newest("maint-1").await, "Bill the owner", "the note is still the newest");
+    let (_, staff_list) = w.get("maint-1", "/v1/threads").await;
+    let row =
+        staff_list["items"].as_array().unwrap().iter().find(|t| t["id"] == thread.as_str()).unwrap().clone();
+    assert_eq!(row["last_message"]["body_preview"], "Bill the owner", "{row}");
+}

@@ -386,6 +386,24 @@ pub struct StorePost<'a> {
 }
 
 impl World {
+    /// An UpdateItem of `thread`'s own item, straight on the table: to leave it as another
+    /// release did.
+    pub fn update_thread_item(
+        &self,
+        thread: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use store::keys;
+        let (org, thread) =
+            (domain::OrgId::parse(&self.org).unwrap(), domain::ThreadId::parse(thread).unwrap());
+        self.store
+            .client()
+            .update_item()
+            .table_name(self.store.table())
+            .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
+            .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
+    }
+
     /// Posts `post` from `view` (read whenever the caller read it): the message, its event,
     /// and whether it was posted.
     pub async fn post_through_store(

@@ -494,23 +494,6 @@ async fn a_new_threads_opening_is_read_with_its_first_message_in_one_query() {
     assert_eq!(view.participants.len(), 2);
 }
 
-/// An UpdateItem of `thread`'s own item, straight on the table: to leave it as a release
-/// before this one did.
-fn update_thread_item(
-    w: &World,
-    thread: &str,
-) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    use store::keys;
-    let (org, thread) = (domain::OrgId::parse(&w.org).unwrap(), domain::ThreadId::parse(thread).unwrap());
-    w.store
-        .client()
-        .update_item()
-        .table_name(w.store.table())
-        .key(keys::PK, AttributeValue::S(keys::thread_pk(&org, &thread)))
-        .key(keys::SK, AttributeValue::S(keys::META_SK.into()))
-}
-
 #[tokio::test]
 async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_reply() {
     let w = World::new().await;
@@ -518,7 +501,7 @@ async fn a_thread_from_before_the_response_clock_still_counts_its_first_staff_re
     let id = w.start_thread("resident-1", "billing", "Invoice", "Why is my invoice higher this month?").await;
     let opened = opened_for_billing(&w, &id).await;
     // Its item as threads were stored before they kept the clock.
-    update_thread_item(&w, &id)
+    w.update_thread_item(&id)
         .update_expression("REMOVE #d.#s, #d.#t, #k")
         .expression_attribute_names("#d", "data")
         .expression_attribute_names("#s", domain::response::STARTED_FIELD)
@@ -548,7 +531,7 @@ async fn a_clock_a_release_before_stop_44_kept_is_still_known_and_one_it_moved_p
         w.events_done(id).await;
     }
     let update = |id: &str| {
-        update_thread_item(&w, id).expression_attribute_names("#k", domain::response::KNOWN_AT_FIELD)
+        w.update_thread_item(id).expression_attribute_names("#k", domain::response::KNOWN_AT_FIELD)
     };
     // As a release before stop 44 stored a known clock: its newest message named.
     let (_, t) = w.get("admin-1", &format!("/v1/threads/{kept}")).await;
