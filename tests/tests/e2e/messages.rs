@@ -187,18 +187,7 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
         let (_, t) = w.get("admin-1", &format!("/v1/threads/{id}")).await;
         public_id.and_then(|v| v.as_s().ok().cloned()) == t["last_message"]["id"].as_str().map(str::to_owned)
     };
-    let last_seen = |user: &'static str| {
-        let w = &w;
-        let id = id.clone();
-        async move {
-            let (_, t) = w.get(user, &format!("/v1/threads/{id}")).await;
-            let (_, list) = w.get(user, "/v1/threads").await;
-            let row =
-                list["items"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
-            assert_eq!(row["last_message"], t["last_message"], "{user}: the inbox row and the thread agree");
-            t["last_message"]["body_preview"].as_str().unwrap().to_owned()
-        }
-    };
+    let last_seen = |user: &'static str| last_seen(&w, user, &id);
     assert!(stored().await.is_none(), "the newest message is public: not stored twice");
     assert!(named_public().await, "as created");
     let note = json!({"body": "Tenant owes 3 months", "internal": true});
@@ -284,6 +273,16 @@ async fn residents_see_the_last_public_message_which_is_stored_only_while_a_note
     }
 }
 
+/// The preview of the message `user` sees last in `thread`, checking that their inbox row
+/// and the thread agree.
+async fn last_seen(w: &World, user: &str, thread: &str) -> String {
+    let (_, t) = w.get(user, &format!("/v1/threads/{thread}")).await;
+    let (_, list) = w.get(user, "/v1/threads").await;
+    let row = list["items"].as_array().unwrap().iter().find(|r| r["id"] == thread).unwrap().clone();
+    assert_eq!(row["last_message"], t["last_message"], "{user}: the inbox row and the thread agree");
+    t["last_message"]["body_preview"].as_str().unwrap().to_owned()
+}
+
 /// Posts an internal note of `admin-1` from `view` (read some time ago) through the store,
 /// as a request that read the thread then would.
 async fn post_note(w: &World, view: store::ThreadView, body: &str) -> bool {
@@ -315,22 +314,7 @@ async fn posts_to_a_thread_item_without_its_top_level_last_id_keep_order_guard_a
             .await
             .unwrap();
     };
-    let last_seen = |user: &'static str| {
-        let (w, thread) = (&w, &thread);
-        async move {
-            let (_, t) = w.get(user, &format!("/v1/threads/{thread}")).await;
-            let (_, list) = w.get(user, "/v1/threads").await;
-            let row = list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["id"] == thread.as_str())
-                .unwrap()
-                .clone();
-            assert_eq!(row["last_message"], t["last_message"], "{user}: the inbox row and the thread agree");
-            t["last_message"]["body_preview"].as_str().unwrap().to_owned()
-        }
-    };
+    let last_seen = |user: &'static str| last_seen(&w, user, &thread);
 
     // A reply against the thread as it is goes through (the condition compares what the
     // poster saw with the stored newest message).
